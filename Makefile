@@ -1,0 +1,29 @@
+# The two entry points of the README:
+#   make run   installs dependencies, builds, and starts `ironflow serve` (embedded NATS, http://localhost:9123)
+#   make test  installs dependencies, builds, and runs every test
+BUILD_DIR ?= build
+JOBS ?= 2
+BUILD_TYPE ?= RelWithDebInfo
+
+.PHONY: deps configure build run test bench clean
+
+deps:
+	./scripts/install-deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	$(BUILD_DIR)/bin/ironflow serve $(ARGS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+bench: build
+	./bench/run.sh
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,95 @@
+#include "api/api_util.h"
+
+#include "crypto/secure_bytes.h"
+
+namespace ironflow::api {
+
+HttpResponse ErrorResponse(const Status& status) {
+  HttpResponse r;
+  r.status = status.http_status();
+  r.body = json{{"error", {{"code", status.code_name()}, {"message", status.message()}}}}.dump();
+  return r;
+}
+
+HttpResponse JsonResponse(int http_status, const json& body) {
+  HttpResponse r;
+  r.status = http_status;
+  r.body = body.dump();
+  return r;
+}
+
+HttpResponse NoContent() {
+  HttpResponse r;
+  r.status = 204;
+  r.content_type = "application/json";
+  return r;
+}
+
+Result<json> ParseJsonObject(std::string_view body, std::initializer_list<std::string_view> allowed) {
+  if (body.empty()) return Status::InvalidArgument("request body must be a JSON object");
+  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return Status::InvalidArgument("request body is not valid JSON");
+  if (!doc.is_object()) return Status::InvalidArgument("request body must be a JSON object");
+  for (const auto& item : doc.items()) {
+    bool known = false;
+    for (auto a : allowed) known = known || item.key() == a;
+    if (!known) {
+      std::string field = item.key().size() > 64 ? item.key().substr(0, 64) + "..." : item.key();
+      WipeStrings(doc);  // the tree may hold a value next to the typo
+      return Status::InvalidArgument("unknown field \"" + field + "\"");
+    }
+  }
+  return doc;
+}
+
+Result<std::optional<std::string>> OptionalString(const json& obj, std::string_view field) {
+  auto it = obj.find(std::string(field));
+  if (it == obj.end()) return std::optional<std::string>();
+  if (!it->is_string()) return Status::InvalidArgument("field \"" + std::string(field) + "\" must be a string");
+  return std::optional<std::string>(it->get<std::string>());
+}
+
+Result<std::string> RequiredString(const json& obj, std::string_view field) {
+  auto v = OptionalString(obj, field);
+  if (!v.ok()) return v.status();
+  if (!v->has_value()) return Status::InvalidArgument("missing required field \"" + std::string(field) + "\"");
+  return std::move(**v);
+}
+
+Result<std::optional<uint64_t>> ParseIfMatch(const HttpRequest& req) {
+  auto h = req.header("if-match");
+  if (!h) return std::optional<uint64_t>();
+  std::string_view v = *h;
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  if (v.substr(0, 2) == "W/") v.remove_prefix(2);
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+  auto bad = [] { return Status::InvalidArgument("If-Match must be a revision number, like 5 or \"5\""); };
+  if (v.empty() || v.size() > 19) return bad();
+  uint64_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return bad();
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return std::optional<uint64_t>(n);
+}
+
+void WipeStrings(json& j) {
+  if (j.is_string()) {
+    Cleanse(j.get_ref<std::string&>());
+  } else if (j.is_structured()) {
+    for (auto& child : j) WipeStrings(child);
+  }
+}
+
+std::string DecodeParam(std::string_view raw) {
+  // '+' is literal in a path; PercentDecode treats it as space (query semantics), so protect it first.
+  std::string protected_plus;
+  for (char c : raw) {
+    if (c == '+') protected_plus += "%2B";
+    else protected_plus.push_back(c);
+  }
+  return PercentDecode(protected_plus);
+}
+
+}  // namespace ironflow::api

@@ -1,0 +1,35 @@
+// ApiContext: what the route handlers need from the planes, and the two per-request checks every
+// environment-scoped route shares: who is calling (Bearer API key, or the dev actor under --dev) and which
+// environment it addresses (header X-Ironflow-Environment: 400 when missing, 404 when unknown).
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "api/metrics.h"
+#include "auth/api_key_store.h"
+#include "common/status.h"
+#include "events/system_events.h"
+#include "http/http_message.h"
+#include "secrets/environment_store.h"
+#include "secrets/secret_store.h"
+#include "secrets/value_sealer.h"
+#include "store/nats_connection.h"
+
+namespace ironflow {
+
+struct ApiContext {
+  SecretStore& secrets;
+  EnvironmentStore& environments;
+  ApiKeyStore* api_keys;  // null under --dev (no authentication)
+  NatsConnection& nats;
+  SystemEvents& events;
+  Metrics& metrics;
+  const ValueSealer& sealer;
+  std::function<uint64_t()> embedded_nats_restarts;
+};
+
+Result<Actor> AuthenticateRequest(const ApiContext& ctx, const HttpRequest& req);
+Result<std::string> RequestEnvironment(const ApiContext& ctx, const HttpRequest& req);
+
+}  // namespace ironflow

@@ -1,0 +1,91 @@
+#include "api/router.h"
+
+#include <chrono>
+
+#include "api/api_util.h"
+
+namespace ironflow {
+namespace {
+
+std::vector<std::string> SplitPath(std::string_view path) {
+  std::vector<std::string> out;
+  size_t start = 1;  // skip the leading '/'
+  if (path.empty() || path[0] != '/') return out;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    out.emplace_back(path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  if (out.size() > 1 && out.back().empty()) out.pop_back();  // tolerate one trailing slash
+  return out;
+}
+
+}  // namespace
+
+void Router::Add(std::string method, std::string pattern, bool authenticated, Handler handler) {
+  Route r{std::move(method), pattern, SplitPath(pattern), authenticated, std::move(handler)};
+  routes_.push_back(std::move(r));
+}
+
+bool Router::Match(const Route& route, const std::vector<std::string>& segments, std::vector<std::string>* params) {
+  if (route.segments.size() != segments.size()) return false;
+  params->clear();
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const std::string& p = route.segments[i];
+    if (p.size() >= 2 && p.front() == '{' && p.back() == '}') {
+      if (segments[i].empty()) return false;
+      params->push_back(api::DecodeParam(segments[i]));
+    } else if (p != segments[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+HttpResponse Router::Dispatch(const HttpRequest& request) const {
+  auto started = std::chrono::steady_clock::now();
+  auto segments = SplitPath(request.path);
+  const Route* found = nullptr;
+  std::vector<std::string> params;
+  std::string allowed;
+  for (const auto& r : routes_) {
+    if (!Match(r, segments, &params)) continue;
+    if (r.method == request.method || (request.method == "HEAD" && r.method == "GET")) {
+      found = &r;
+      break;
+    }
+    allowed += (allowed.empty() ? "" : ", ") + r.method;
+  }
+
+  HttpResponse response;
+  std::string route_label = "unmatched";
+  if (found == nullptr) {
+    if (!allowed.empty()) {
+      response = api::ErrorResponse(Status::InvalidArgument("method " + request.method + " is not allowed here; use " + allowed));
+      response.status = 405;
+      response.headers.emplace_back("Allow", allowed);
+    } else {
+      response = api::ErrorResponse(Status::NotFound("no such route"));
+    }
+  } else {
+    route_label = found->pattern;
+    // Recompute params for the chosen route (the loop may have matched others after it).
+    Match(*found, segments, &params);
+    Actor actor{"dev", "dev", "dev"};
+    Result<Actor> auth = found->authenticated ? authenticate_(request) : Result<Actor>(actor);
+    if (!auth.ok()) {
+      response = api::ErrorResponse(auth.status());
+      if (auth.status().is(Code::kUnauthenticated)) {
+        response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"ironflow\"");
+      }
+    } else {
+      response = found->handler(ApiCall{request, std::move(params), std::move(auth).value()});
+    }
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  metrics_.ObserveRequest(route_label, request.method, response.status, seconds);
+  return response;
+}
+
+}  // namespace ironflow

@@ -1,0 +1,52 @@
+// Router: maps (method, path pattern) to route handlers, authenticates /api/v1 routes, and records metrics.
+//
+// Patterns are literal segments and `{param}` segments ("/api/v1/secrets/{name}"); parameters arrive
+// percent-decoded in ApiCall::params, in order. An unknown path → 404, a known path with another method → 405
+// (both JSON errors). Routes marked `authenticated` run only after the authenticator accepts the request.
+// Metrics are labelled with the pattern, never the concrete path. Register routes before serving; dispatch is
+// then thread-safe.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "api/metrics.h"
+#include "common/status.h"
+#include "events/system_events.h"
+#include "http/http_message.h"
+
+namespace ironflow {
+
+struct ApiCall {
+  const HttpRequest& request;
+  std::vector<std::string> params;
+  Actor actor;
+};
+
+class Router {
+ public:
+  using Handler = std::function<HttpResponse(const ApiCall&)>;
+  using Authenticator = std::function<Result<Actor>(const HttpRequest&)>;
+
+  Router(Authenticator authenticate, Metrics& metrics) : authenticate_(std::move(authenticate)), metrics_(metrics) {}
+
+  void Add(std::string method, std::string pattern, bool authenticated, Handler handler);
+  HttpResponse Dispatch(const HttpRequest& request) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    bool authenticated;
+    Handler handler;
+  };
+  static bool Match(const Route& route, const std::vector<std::string>& segments, std::vector<std::string>* params);
+
+  Authenticator authenticate_;
+  Metrics& metrics_;
+  std::vector<Route> routes_;
+};
+
+}  // namespace ironflow

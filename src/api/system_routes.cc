@@ -1,0 +1,41 @@
+// /healthz, /readyz, /api/v1/status, /metrics.
+#include "api/api_util.h"
+#include "api/routes.h"
+
+namespace ironflow {
+
+using api::json;
+
+void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info) {
+  router.Add("GET", "/healthz", false, [](const ApiCall&) { return api::JsonResponse(200, json{{"status", "ok"}}); });
+
+  router.Add("GET", "/readyz", false, [&ctx, ready = info.ready](const ApiCall&) {
+    bool nats_ok = ctx.nats.connected();
+    bool ok = nats_ok && ready();
+    return api::JsonResponse(ok ? 200 : 503, json{{"status", ok ? "ready" : "not_ready"}, {"nats_connected", nats_ok}});
+  });
+
+  router.Add("GET", "/api/v1/status", true, [&ctx, info](const ApiCall&) {
+    json encryption = {{"enabled", ctx.sealer.encrypting()},
+                       {"algorithm", ctx.sealer.encrypting() ? json("AES-256-GCM") : json(nullptr)},
+                       {"key_id", ctx.sealer.encrypting() ? json(ctx.sealer.key_id()) : json(nullptr)}};
+    return api::JsonResponse(200, json{{"version", info.version},
+                                       {"encryption", encryption},
+                                       {"authentication", ctx.api_keys != nullptr},
+                                       {"nats", {{"connected", ctx.nats.connected()}, {"url", info.nats_url}}}});
+  });
+
+  router.Add("GET", "/metrics", false, [&ctx](const ApiCall&) {
+    Metrics::Gauges g;
+    g.nats_connected = ctx.nats.connected();
+    g.nats_reconnects = ctx.nats.reconnects();
+    g.event_publish_failures = ctx.events.publish_failures();
+    g.embedded_nats_restarts = ctx.embedded_nats_restarts ? ctx.embedded_nats_restarts() : 0;
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = ctx.metrics.Render(g);
+    return r;
+  });
+}
+
+}  // namespace ironflow

@@ -1,0 +1,376 @@
+// Client commands: `secret`, `env`, `subscribe`, `version`. Each talks to the HTTP API.
+#include <termios.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/cli.h"
+#include "common/names.h"
+#include "crypto/secure_bytes.h"
+#include "http/http_client.h"
+
+namespace ironflow::cli {
+namespace {
+
+using nlohmann::json;
+
+// A failed command: the message is printed as one line and the process exits 1.
+struct CommandError {
+  std::string message;
+};
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+class Api {
+ public:
+  explicit Api(const GlobalOptions& g) : global_(g) {}
+
+  json Call(const std::string& method, const std::string& target, const std::string& env,
+            const std::string& body = "", const HeaderList& extra = {}, int* status_out = nullptr) {
+    auto client = Client();
+    HeaderList headers = BaseHeaders(env);
+    for (const auto& h : extra) headers.push_back(h);
+    if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
+    auto res = client->Send(method, target, headers, body);
+    if (!res.ok()) throw CommandError{res.status().message() + " (is `ironflow serve` running at " + global_.server + "?)"};
+    if (status_out) *status_out = res->status;
+    if (res->status == 204 || res->body.empty()) return json();
+    json doc = json::parse(res->body, nullptr, false);
+    if (res->status >= 400) {
+      if (doc.is_object() && doc.contains("error")) {
+        throw CommandError{doc["error"].value("message", "request failed") + " (" +
+                           doc["error"].value("code", "error") + ")"};
+      }
+      throw CommandError{"server answered HTTP " + std::to_string(res->status)};
+    }
+    if (doc.is_discarded()) throw CommandError{"server sent a response that is not JSON"};
+    return doc;
+  }
+
+  std::unique_ptr<HttpClient> Client() {
+    auto c = HttpClient::Create(global_.server);
+    if (!c.ok()) throw CommandError{c.status().message()};
+    return std::move(c).value();
+  }
+
+  HeaderList BaseHeaders(const std::string& env) {
+    HeaderList h;
+    std::string key = ApiKey();
+    if (!key.empty()) h.emplace_back("Authorization", "Bearer " + key);
+    if (!env.empty()) h.emplace_back("X-Ironflow-Environment", env);
+    return h;
+  }
+
+ private:
+  std::string ApiKey() {
+    if (!global_.api_key.empty()) return global_.api_key;
+    std::ifstream in(global_.data_dir + "/bootstrap_key");
+    std::string key;
+    if (in) std::getline(in, key);
+    return Trim(key);
+  }
+  const GlobalOptions& global_;
+};
+
+// Reads the value from a terminal without echo, or all of stdin otherwise (one trailing newline dropped).
+SecretString ReadValueFromStdin(const std::string& name) {
+  std::string value;
+  if (isatty(STDIN_FILENO)) {
+    std::fprintf(stderr, "Value for %s (input hidden): ", name.c_str());
+    termios old_t{};
+    tcgetattr(STDIN_FILENO, &old_t);
+    termios quiet = old_t;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    std::getline(std::cin, value);
+    tcsetattr(STDIN_FILENO, TCSANOW, &old_t);
+    std::fprintf(stderr, "\n");
+  } else {
+    std::ostringstream ss;
+    ss << std::cin.rdbuf();
+    value = ss.str();
+    if (!value.empty() && value.back() == '\n') value.pop_back();
+    if (!value.empty() && value.back() == '\r') value.pop_back();
+  }
+  return SecretString(std::move(value));
+}
+
+SecretString ReadValueFromFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw CommandError{"cannot read " + path};
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return SecretString(ss.str());
+}
+
+bool Confirm(const std::string& question) {
+  std::fprintf(stderr, "%s [y/N] ", question.c_str());
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "y" || answer == "Y" || answer == "yes";
+}
+
+void PrintMetadata(const json& m) {
+  std::printf("name:        %s\n", m.value("name", "").c_str());
+  std::printf("environment: %s\n", m.value("environment", "").c_str());
+  std::printf("description: %s\n", m.value("description", "").c_str());
+  std::printf("revision:    %llu\n", static_cast<unsigned long long>(m.value("revision", 0ULL)));
+  std::printf("created_at:  %s\n", m.value("created_at", "").c_str());
+  std::printf("updated_at:  %s\n", m.value("updated_at", "").c_str());
+  std::printf("encrypted:   %s\n", m.value("encrypted", false) ? "yes" : "no");
+  if (m.contains("key_id") && m["key_id"].is_string()) std::printf("key_id:      %s\n", m["key_id"].get<std::string>().c_str());
+}
+
+void PrintJson(const json& j) { std::printf("%s\n", j.dump(2).c_str()); }
+
+std::string DefaultEnv() {
+  const char* e = std::getenv("IRONFLOW_ENV");
+  return e && *e ? e : "default";
+}
+
+// Runs `body`, turning a CommandError into one line on stderr and exit code 1.
+template <typename F>
+std::function<void()> Guard(int* exit_code, F body) {
+  return [exit_code, body] {
+    try {
+      body();
+    } catch (const CommandError& e) {
+      std::fprintf(stderr, "error: %s\n", e.message.c_str());
+      *exit_code = 1;
+    }
+  };
+}
+
+void AddSecretCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
+  CLI::App* secret = app.add_subcommand("secret", "Manage secrets (values go in, never come out)");
+  secret->require_subcommand(1);
+
+  struct SetOpts {
+    std::string name, value, env = DefaultEnv(), description, from_file, if_revision;
+    bool has_description = false;
+  };
+  auto so = std::make_shared<SetOpts>();
+  CLI::App* set = secret->add_subcommand("set", "Create or rotate a secret (value from argument, --from-file, or stdin)");
+  set->add_option("NAME", so->name, "Secret name")->required();
+  set->add_option("VALUE", so->value, "Value (prefer stdin or --from-file: arguments land in shell history)");
+  set->add_option("-e,--env", so->env, "Environment (IRONFLOW_ENV, else default)");
+  auto* desc_opt = set->add_option("-d,--description", so->description, "Description");
+  set->add_option("--from-file", so->from_file, "Read the value from this file (exact bytes)");
+  set->add_option("--if-revision", so->if_revision, "Only update if the secret is at this revision");
+  set->callback(Guard(exit_code, [so, &g, desc_opt] {
+    if (Status s = ValidateSecretName(so->name); !s.ok()) throw CommandError{s.message()};
+    if (!so->value.empty() && !so->from_file.empty()) throw CommandError{"give either VALUE or --from-file, not both"};
+    SecretString value = !so->from_file.empty() ? ReadValueFromFile(so->from_file)
+                         : !so->value.empty()   ? SecretString(std::move(so->value))
+                                                : ReadValueFromStdin(so->name);
+    Cleanse(so->value);
+    if (value.empty()) throw CommandError{"the value is empty"};
+    json body = {{"value", std::string(value.view())}};
+    if (desc_opt->count() > 0) body["description"] = so->description;
+    std::string payload = body.dump();
+    Cleanse(body["value"].get_ref<std::string&>());
+    HeaderList extra;
+    if (!so->if_revision.empty()) extra.emplace_back("If-Match", so->if_revision);
+    Api api(g);
+    int status = 0;
+    json m;
+    try {
+      m = api.Call("PUT", "/api/v1/secrets/" + so->name, so->env, payload, extra, &status);
+    } catch (...) {
+      Cleanse(payload);
+      throw;
+    }
+    Cleanse(payload);
+    if (g.json) return PrintJson(m);
+    std::printf("%s secret %s in environment %s (revision %llu)\n", status == 201 ? "created" : "updated",
+                so->name.c_str(), so->env.c_str(), static_cast<unsigned long long>(m.value("revision", 0ULL)));
+  }));
+
+  auto list_env = std::make_shared<std::string>(DefaultEnv());
+  CLI::App* list = secret->add_subcommand("list", "List secrets (metadata only)");
+  list->add_option("-e,--env", *list_env, "Environment");
+  list->callback(Guard(exit_code, [list_env, &g] {
+    json r = Api(g).Call("GET", "/api/v1/secrets", *list_env);
+    if (g.json) return PrintJson(r);
+    const auto& secrets = r["secrets"];
+    if (secrets.empty()) {
+      std::printf("no secrets in environment %s\n", list_env->c_str());
+      return;
+    }
+    std::printf("%-32s %10s  %-24s  %-9s  %s\n", "NAME", "REVISION", "UPDATED", "ENCRYPTED", "DESCRIPTION");
+    for (const auto& m : secrets) {
+      std::printf("%-32s %10llu  %-24s  %-9s  %s\n", m.value("name", "").c_str(),
+                  static_cast<unsigned long long>(m.value("revision", 0ULL)), m.value("updated_at", "").c_str(),
+                  m.value("encrypted", false) ? "yes" : "no", m.value("description", "").c_str());
+    }
+  }));
+
+  struct NameEnv {
+    std::string name, env = DefaultEnv(), if_revision;
+    bool yes = false;
+  };
+  auto go = std::make_shared<NameEnv>();
+  CLI::App* get = secret->add_subcommand("get", "Show a secret's metadata (never its value)");
+  get->add_option("NAME", go->name)->required();
+  get->add_option("-e,--env", go->env, "Environment");
+  get->callback(Guard(exit_code, [go, &g] {
+    if (Status s = ValidateSecretName(go->name); !s.ok()) throw CommandError{s.message()};
+    json m = Api(g).Call("GET", "/api/v1/secrets/" + go->name, go->env);
+    if (g.json) return PrintJson(m);
+    PrintMetadata(m);
+  }));
+
+  auto del = std::make_shared<NameEnv>();
+  CLI::App* delete_cmd = secret->add_subcommand("delete", "Delete a secret");
+  delete_cmd->add_option("NAME", del->name)->required();
+  delete_cmd->add_option("-e,--env", del->env, "Environment");
+  delete_cmd->add_option("--if-revision", del->if_revision, "Only delete if the secret is at this revision");
+  delete_cmd->add_flag("-y,--yes", del->yes, "Do not ask for confirmation");
+  delete_cmd->callback(Guard(exit_code, [del, &g] {
+    if (Status s = ValidateSecretName(del->name); !s.ok()) throw CommandError{s.message()};
+    if (!del->yes && isatty(STDIN_FILENO) &&
+        !Confirm("Delete secret " + del->name + " from environment " + del->env + "?")) {
+      throw CommandError{"aborted"};
+    }
+    HeaderList extra;
+    if (!del->if_revision.empty()) extra.emplace_back("If-Match", del->if_revision);
+    Api(g).Call("DELETE", "/api/v1/secrets/" + del->name, del->env, "", extra);
+    if (g.json) return PrintJson(json{{"deleted", del->name}, {"environment", del->env}});
+    std::printf("deleted secret %s from environment %s\n", del->name.c_str(), del->env.c_str());
+  }));
+}
+
+void AddEnvCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
+  CLI::App* env = app.add_subcommand("env", "Manage environments");
+  env->require_subcommand(1);
+
+  auto create_name = std::make_shared<std::string>();
+  CLI::App* create = env->add_subcommand("create", "Create an environment");
+  create->add_option("NAME", *create_name)->required();
+  create->callback(Guard(exit_code, [create_name, &g] {
+    json r = Api(g).Call("POST", "/api/v1/environments", "", json{{"name", *create_name}}.dump());
+    if (g.json) return PrintJson(r);
+    std::printf("created environment %s\n", create_name->c_str());
+  }));
+
+  CLI::App* list = env->add_subcommand("list", "List environments");
+  list->callback(Guard(exit_code, [&g] {
+    json r = Api(g).Call("GET", "/api/v1/environments", "");
+    if (g.json) return PrintJson(r);
+    std::printf("%-64s  %s\n", "NAME", "CREATED");
+    for (const auto& e : r["environments"]) {
+      std::printf("%-64s  %s\n", e.value("name", "").c_str(), e.value("created_at", "").c_str());
+    }
+  }));
+
+  struct DelOpts {
+    std::string name;
+    bool force = false, yes = false;
+  };
+  auto d = std::make_shared<DelOpts>();
+  CLI::App* del = env->add_subcommand("delete", "Delete an environment (--force also deletes its secrets)");
+  del->add_option("NAME", d->name)->required();
+  del->add_flag("--force", d->force, "Also delete every secret in it");
+  del->add_flag("-y,--yes", d->yes, "Do not ask for confirmation");
+  del->callback(Guard(exit_code, [d, &g] {
+    if (Status s = ValidateEnvironmentName(d->name); !s.ok()) throw CommandError{s.message()};
+    if (!d->yes && isatty(STDIN_FILENO) &&
+        !Confirm("Delete environment " + d->name + (d->force ? " and all its secrets" : "") + "?")) {
+      throw CommandError{"aborted"};
+    }
+    Api(g).Call("DELETE", "/api/v1/environments/" + d->name + (d->force ? "?force=true" : ""), "");
+    if (g.json) return PrintJson(json{{"deleted", d->name}});
+    std::printf("deleted environment %s\n", d->name.c_str());
+  }));
+}
+
+std::string UrlEncode(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '*') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+void AddSubscribeCommand(CLI::App& app, GlobalOptions& g, int* exit_code) {
+  struct SubOpts {
+    std::vector<std::string> subjects;
+    std::string env = DefaultEnv();
+  };
+  auto o = std::make_shared<SubOpts>();
+  CLI::App* sub = app.add_subcommand("subscribe", "Print system events as they happen (one JSON per line)");
+  sub->add_option("SUBJECT", o->subjects, "Subject patterns, e.g. 'system.secret.>'")->required();
+  sub->add_option("-e,--env", o->env, "Environment");
+  sub->callback(Guard(exit_code, [o, &g] {
+    for (const auto& s : o->subjects) {
+      if (Status st = ValidateSubjectPattern(s); !st.ok()) throw CommandError{st.message()};
+    }
+    // One subject goes to the server as is; several are filtered here from the whole system stream.
+    std::string server_subject = o->subjects.size() == 1 ? o->subjects[0] : "system.>";
+    Api api(g);
+    auto client = api.Client();
+    int status = 0;
+    std::string pending, error_body;
+    Status st = client->Stream(
+        "/api/v1/stream?subject=" + UrlEncode(server_subject), api.BaseHeaders(o->env),
+        [&](int s) { status = s; },
+        [&](std::string_view data) {
+          if (status >= 400) {
+            error_body.append(data);
+            return true;
+          }
+          pending.append(data);
+          size_t end;
+          while ((end = pending.find("\n\n")) != std::string::npos) {
+            std::string frame = pending.substr(0, end);
+            pending.erase(0, end + 2);
+            if (frame.rfind("data: ", 0) != 0) continue;
+            std::string payload = frame.substr(6);
+            json ev = json::parse(payload, nullptr, false);
+            if (ev.is_discarded()) continue;
+            std::string subject = ev.value("subject", "");
+            bool wanted = false;
+            for (const auto& p : o->subjects) wanted = wanted || SubjectMatches(p, subject);
+            if (!wanted) continue;
+            std::printf("%s\n", ev.dump().c_str());
+            std::fflush(stdout);
+          }
+          return true;
+        });
+    if (status >= 400) {
+      json doc = json::parse(error_body, nullptr, false);
+      if (doc.is_object() && doc.contains("error")) throw CommandError{doc["error"].value("message", "request failed")};
+      throw CommandError{"server answered HTTP " + std::to_string(status)};
+    }
+    if (!st.ok()) throw CommandError{st.message()};
+  }));
+}
+
+}  // namespace
+
+void AddClientCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
+  AddSecretCommands(app, g, exit_code);
+  AddEnvCommands(app, g, exit_code);
+  AddSubscribeCommand(app, g, exit_code);
+  CLI::App* version = app.add_subcommand("version", "Print the version");
+  version->callback([&g] {
+    if (g.json) std::printf("%s\n", json{{"version", IRONFLOW_VERSION}}.dump().c_str());
+    else std::printf("ironflow %s\n", IRONFLOW_VERSION);
+  });
+}
+
+}  // namespace ironflow::cli

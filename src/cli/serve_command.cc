@@ -1,0 +1,60 @@
+// `ironflow serve`: flags → ServerConfig, logging set-up, signal handling.
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+
+#include "cli/cli.h"
+
+namespace ironflow::cli {
+
+void AddServeCommand(CLI::App& app, int* exit_code) {
+  auto config = std::make_shared<ServerConfig>();
+  auto data_dir_opt = std::make_shared<std::string>();
+  CLI::App* serve = app.add_subcommand("serve", "Run the Ironflow server (embedded NATS unless --nats-url)");
+  serve->add_option("--host", config->host, "Address to bind")->envname("IRONFLOW_HOST")->capture_default_str();
+  serve->add_option("--port", config->port, "HTTP port")->envname("IRONFLOW_PORT")->capture_default_str();
+  serve->add_option("--data-dir", *data_dir_opt, "Data directory (embedded NATS store, bootstrap key)")
+      ->envname("IRONFLOW_DATA_DIR");
+  serve->add_option("--nats-url", config->nats_url, "External NATS server URL(s); default: embedded nats-server")
+      ->envname("NATS_URL");
+  serve->add_option("--kv-replicas", config->kv_replicas, "Replicas for KV buckets and the system stream")
+      ->envname("IRONFLOW_KV_REPLICAS")->capture_default_str();
+  serve->add_option("--secret-history", config->secret_history, "Revisions kept per secret (1-64)")
+      ->envname("IRONFLOW_SECRET_HISTORY")->capture_default_str();
+  serve->add_flag("--dev", config->dev, "No authentication (loopback addresses only)");
+  serve->add_flag("--allow-plaintext", config->allow_plaintext,
+                  "Allow running without IRONFLOW_MASTER_KEY on a non-loopback address");
+
+  serve->callback([config, data_dir_opt, exit_code, &app] {
+    auto logger = spdlog::stderr_color_mt("ironflow");
+    spdlog::set_default_logger(logger);
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+    // Global --data-dir applies unless serve's own was given.
+    config->data_dir = !data_dir_opt->empty() ? *data_dir_opt : app.get_option("--data-dir")->as<std::string>();
+    if (const char* k = std::getenv("IRONFLOW_MASTER_KEY")) config->master_key_hex = std::string(k);
+
+    // Block the stop signals in every thread; the main thread waits for them below.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+    auto server = Server::Start(*config);
+    if (!server.ok()) {
+      spdlog::critical("cannot start: {}", server.status().message());
+      *exit_code = 1;
+      return;
+    }
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    (*server)->Shutdown();
+    spdlog::info("stopped");
+  });
+}
+
+}  // namespace ironflow::cli

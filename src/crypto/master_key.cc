@@ -1,0 +1,41 @@
+#include "crypto/master_key.h"
+
+#include "common/hex.h"
+#include "crypto/digest.h"
+
+namespace ironflow {
+namespace {
+constexpr std::string_view kKeyIdLabel = "ironflow/key-id/v1";
+}  // namespace
+
+Result<MasterKey> MasterKey::FromHex(std::string_view hex) {
+  if (hex.size() != 2 * Aes256Gcm::kKeyBytes) {
+    return Status::InvalidArgument("IRONFLOW_MASTER_KEY must be exactly 64 hex characters (32 bytes); got " +
+                                   std::to_string(hex.size()) + " characters");
+  }
+  auto bytes = HexDecode(hex);
+  if (!bytes) return Status::InvalidArgument("IRONFLOW_MASTER_KEY must contain only hex characters 0-9, a-f");
+  SecureBytes key{ByteView(*bytes)};
+  Cleanse(*bytes);
+  return FromBytes(key.view());
+}
+
+MasterKey MasterKey::FromBytes(ByteView key32) {
+  auto mac = HmacSha256(key32, AsBytes(kKeyIdLabel));
+  return MasterKey(key32, HexEncode(mac.data(), 8));
+}
+
+Result<SealedBox> MasterKey::Seal(ByteView plaintext, ByteView aad) const {
+  SealedBox box;
+  box.nonce = RandomBytes(Aes256Gcm::kNonceBytes);
+  auto ct = aead_.Seal(box.nonce, plaintext, aad);
+  if (!ct.ok()) return ct.status();
+  box.ciphertext = std::move(ct).value();
+  return box;
+}
+
+Result<SecureBytes> MasterKey::Open(const SealedBox& box, ByteView aad) const {
+  return aead_.Open(box.nonce, box.ciphertext, aad);
+}
+
+}  // namespace ironflow

@@ -1,0 +1,39 @@
+// SystemEvents: builds and publishes the `system.*` events of the management plane.
+//
+// Secret events go to `system.secret.{name}.{created|updated|deleted}` with payload
+//   {"type":"secret.updated","environment","name","revision","actor":{"type","id","name"},"timestamp"}
+// and never a value. Publishing waits for the IRONFLOW_SYSTEM stream's ack; a failure is logged and counted but
+// does not undo the committed write (the KV history remains the source of truth). Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "store/system_stream.h"
+
+namespace ironflow {
+
+struct Actor {
+  std::string type;  // "apikey" or "dev"
+  std::string id;
+  std::string name;
+};
+
+enum class SecretChange { kCreated, kUpdated, kDeleted };
+
+class SystemEvents {
+ public:
+  explicit SystemEvents(SystemStream stream) : stream_(stream) {}
+
+  void SecretChanged(SecretChange change, std::string_view environment, std::string_view name, uint64_t revision,
+                     const Actor& actor);
+  uint64_t publish_failures() const { return failures_.load(); }
+
+ private:
+  SystemStream stream_;
+  std::atomic<uint64_t> failures_{0};
+};
+
+}  // namespace ironflow

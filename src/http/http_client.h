@@ -1,0 +1,46 @@
+// HttpClient: a small blocking HTTP/1.1 client (Boost.Beast) for the CLI, the tests and the benchmarks.
+//
+// One instance holds one keep-alive connection to one server and reconnects once if the server closed it.
+// Not thread-safe: use one client per thread. Only http:// URLs.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "http/http_message.h"
+
+namespace ironflow {
+
+struct ClientResponse {
+  int status = 0;
+  HeaderList headers;  // names lower-case
+  std::string body;
+  std::optional<std::string> header(std::string_view lower_name) const;
+};
+
+class HttpClient {
+ public:
+  // `base_url` like "http://localhost:9123" (a trailing path is ignored). kInvalidArgument if malformed.
+  static Result<std::unique_ptr<HttpClient>> Create(std::string_view base_url);
+  ~HttpClient();
+
+  // `target` is path + query, e.g. "/api/v1/secrets". kUnavailable when the server cannot be reached.
+  Result<ClientResponse> Send(std::string_view method, std::string_view target, const HeaderList& headers,
+                              std::string_view body = {});
+
+  // Sends a request and feeds body bytes to `on_data` as they arrive, until it returns false, the server ends
+  // the response, or `timeout_ms` passes with nothing received (0 = no limit). `on_status` sees the status first.
+  Status Stream(std::string_view target, const HeaderList& headers, const std::function<void(int status)>& on_status,
+                const std::function<bool(std::string_view)>& on_data, int timeout_ms = 0);
+
+ private:
+  HttpClient();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ironflow

@@ -1,0 +1,70 @@
+// Plain HTTP request/response values passed between the HTTP module and the API routes.
+//
+// Nothing here depends on Beast/Asio, so the routes and tests never compile them. Header names are stored
+// lower-case. A response with `stream` set is a streaming (Server-Sent Events) response: the server sends the
+// headers, then every chunk the EventStream yields, until it closes or the client goes away.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ironflow {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method;  // "GET", "PUT", ...
+  std::string path;    // raw (still percent-encoded) path, without the query
+  std::string query;   // raw query string, without '?'
+  HeaderList headers;  // names lower-case
+  std::string body;
+  std::string remote_address;
+
+  std::optional<std::string> header(std::string_view lower_name) const;
+  // Percent-decoded value of the first `name=` query parameter.
+  std::optional<std::string> query_param(std::string_view name) const;
+};
+
+// A source of chunks for a streaming response. Thread-safe: producers Push from any thread.
+class EventStream {
+ public:
+  explicit EventStream(size_t max_queued = 1024) : max_queued_(max_queued) {}
+  // Queues a chunk and wakes the writer. A consumer that falls max_queued chunks behind is cut off.
+  void Push(std::string chunk);
+  void Close();
+  // Server side: installs the wake-up function (called after every Push/Close, from the pushing thread).
+  void SetWakeup(std::function<void()> wake);
+  // Server side: takes every queued chunk; `closed` tells whether the stream is over.
+  std::vector<std::string> Drain(bool* closed);
+  std::chrono::milliseconds heartbeat_interval = std::chrono::seconds(15);
+  std::string heartbeat_chunk = ": heartbeat\n\n";
+  // Held for as long as the stream lives (e.g. the NATS subscription feeding it).
+  std::shared_ptr<void> keep_alive;
+
+ private:
+  std::mutex mu_;
+  std::deque<std::string> queue_;
+  std::function<void()> wake_;
+  bool closed_ = false;
+  size_t max_queued_;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  HeaderList headers;
+  std::string body;
+  std::shared_ptr<EventStream> stream;
+};
+
+std::string PercentDecode(std::string_view in);
+
+}  // namespace ironflow

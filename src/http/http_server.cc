@@ -1,0 +1,273 @@
+#include "http/http_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <thread>
+#include <vector>
+
+namespace ironflow {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::string JsonError(std::string_view code, std::string_view message) {
+  return std::string(R"({"error":{"code":")") + std::string(code) + R"(","message":")" + std::string(message) +
+         "\"}}";
+}
+
+HttpRequest ToRequest(const http::request<http::string_body>& req, const std::string& remote) {
+  HttpRequest r;
+  r.method = std::string(req.method_string());
+  std::string_view target = req.target();
+  size_t q = target.find('?');
+  r.path = std::string(target.substr(0, q));
+  if (q != std::string_view::npos) r.query = std::string(target.substr(q + 1));
+  for (const auto& field : req) {
+    std::string name(field.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    r.headers.emplace_back(std::move(name), std::string(field.value()));
+  }
+  r.body = req.body();
+  r.remote_address = remote;
+  return r;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Options options;
+  Handler handler;
+  asio::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::vector<std::thread> threads;
+  std::atomic<int> in_flight{0};
+  std::atomic<bool> stopping{false};
+  int bound_port = 0;
+
+  HttpResponse SafeHandle(const HttpRequest& req) {
+    try {
+      return handler(req);
+    } catch (const std::exception& e) {
+      spdlog::error("handler for {} {} threw: {}", req.method, req.path, e.what());
+    } catch (...) {
+      spdlog::error("handler for {} {} threw a non-standard exception", req.method, req.path);
+    }
+    HttpResponse res;
+    res.status = 500;
+    res.body = JsonError("internal", "internal error");
+    return res;
+  }
+
+  asio::awaitable<void> Accept() {
+    for (;;) {
+      boost::system::error_code ec;
+      tcp::socket socket = co_await acceptor.async_accept(asio::make_strand(ioc), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (stopping || ec == asio::error::operation_aborted) co_return;
+        continue;
+      }
+      auto exec = socket.get_executor();
+      asio::co_spawn(exec, Session(std::move(socket)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> WriteSimple(beast::tcp_stream& stream, int status, std::string body, bool* ok) {
+    http::response<http::string_body> res{static_cast<http::status>(status), 11};
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::connection, "close");
+    res.body() = std::move(body);
+    res.prepare_payload();
+    boost::system::error_code ec;
+    stream.expires_after(std::chrono::seconds(10));
+    co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    *ok = !ec;
+  }
+
+  asio::awaitable<void> Session(tcp::socket socket) {
+    std::string remote;
+    {
+      boost::system::error_code ec;
+      auto ep = socket.remote_endpoint(ec);
+      if (!ec) remote = ep.address().to_string();
+    }
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(16 * 1024);
+      parser.body_limit(options.max_body_bytes);
+      boost::system::error_code ec;
+      stream.expires_after(options.read_timeout);
+      co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      bool ok = false;
+      if (ec == http::error::body_limit) {
+        co_await WriteSimple(stream, 413, JsonError("payload_too_large", "request body exceeds " +
+                                                    std::to_string(options.max_body_bytes) + " bytes"), &ok);
+        break;
+      }
+      if (ec == http::error::header_limit) {
+        co_await WriteSimple(stream, 431, JsonError("invalid_argument", "request headers too large"), &ok);
+        break;
+      }
+      if (ec) {
+        // A parse error on a request that started arriving deserves an answer; a closed or idle connection does not.
+        if (ec != http::error::end_of_stream && ec != beast::error::timeout && ec != asio::error::eof &&
+            ec != asio::error::connection_reset && ec != asio::error::operation_aborted && parser.got_some()) {
+          co_await WriteSimple(stream, 400, JsonError("invalid_argument", "malformed HTTP request"), &ok);
+        }
+        break;
+      }
+
+      auto& req = parser.get();
+      const bool keep_alive = req.keep_alive();
+      in_flight.fetch_add(1);
+      HttpResponse resp = SafeHandle(ToRequest(req, remote));
+
+      if (!resp.stream) {
+        http::response<http::string_body> res{static_cast<http::status>(resp.status), req.version()};
+        res.set(http::field::server, "ironflow");
+        res.set(http::field::content_type, resp.content_type);
+        res.set(http::field::cache_control, "no-store");
+        res.set("X-Content-Type-Options", "nosniff");
+        for (const auto& [k, v] : resp.headers) res.set(k, v);
+        res.keep_alive(keep_alive && !stopping);
+        res.body() = std::move(resp.body);
+        res.prepare_payload();
+        stream.expires_after(std::chrono::seconds(30));
+        co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+        in_flight.fetch_sub(1);
+        if (ec || !keep_alive || stopping) break;
+        continue;
+      }
+      in_flight.fetch_sub(1);
+      co_await Stream(stream, req.version(), resp);
+      break;
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+
+  // Serves a streaming response with chunked encoding until the stream closes, the client leaves or we stop.
+  asio::awaitable<void> Stream(beast::tcp_stream& stream, unsigned version, HttpResponse& resp) {
+    http::response<http::empty_body> res{static_cast<http::status>(resp.status), version};
+    res.set(http::field::server, "ironflow");
+    res.set(http::field::content_type, resp.content_type);
+    res.set(http::field::cache_control, "no-store");
+    res.set("X-Accel-Buffering", "no");
+    for (const auto& [k, v] : resp.headers) res.set(k, v);
+    res.chunked(true);
+    res.keep_alive(false);
+    http::response_serializer<http::empty_body> sr{res};
+    boost::system::error_code ec;
+    stream.expires_after(std::chrono::seconds(30));
+    co_await http::async_write_header(stream, sr, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+
+    auto executor = co_await asio::this_coro::executor;
+    auto timer = std::make_shared<asio::steady_timer>(executor);
+    auto woken = std::make_shared<bool>(false);
+    std::weak_ptr<asio::steady_timer> weak_timer = timer;
+    std::shared_ptr<EventStream> es = resp.stream;
+    // The wake-up runs on this session's strand, so it cannot race with the loop below.
+    es->SetWakeup([weak_timer, woken, executor] {
+      asio::post(executor, [weak_timer, woken] {
+        *woken = true;
+        if (auto t = weak_timer.lock()) t->cancel();
+      });
+    });
+
+    for (;;) {
+      bool closed = false;
+      for (auto& chunk : es->Drain(&closed)) {
+        stream.expires_after(std::chrono::seconds(30));
+        co_await asio::async_write(stream, http::make_chunk(asio::buffer(chunk)),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) break;
+      }
+      if (ec || closed || stopping) break;
+      if (*woken) {
+        *woken = false;
+        continue;
+      }
+      timer->expires_after(es->heartbeat_interval);
+      co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (stopping) break;
+      if (!ec) {  // timer expired: heartbeat (also how we notice a client that went away)
+        stream.expires_after(std::chrono::seconds(30));
+        co_await asio::async_write(stream, http::make_chunk(asio::buffer(es->heartbeat_chunk)),
+                                   asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) break;
+      }
+      ec = {};
+      *woken = false;
+    }
+    es->SetWakeup(nullptr);
+    es->Close();
+    // Release the producer (e.g. the NATS subscription) here, while we still hold the stream, so that a producer
+    // callback never ends up destroying its own subscription.
+    es->keep_alive.reset();
+    if (!ec) {
+      stream.expires_after(std::chrono::seconds(5));
+      co_await asio::async_write(stream, http::make_chunk_last(), asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+};
+
+HttpServer::HttpServer(Options options, Handler handler) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  impl_->handler = std::move(handler);
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Start() {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(impl_->options.host, ec);
+  if (ec) return Status::InvalidArgument("invalid --host address: " + impl_->options.host);
+  tcp::endpoint endpoint(address, static_cast<unsigned short>(impl_->options.port));
+  impl_->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(endpoint, ec);
+  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::Unavailable("cannot listen on " + impl_->options.host + ":" +
+                               std::to_string(impl_->options.port) + ": " + ec.message());
+  }
+  impl_->bound_port = impl_->acceptor.local_endpoint().port();
+  asio::co_spawn(impl_->ioc, impl_->Accept(), asio::detached);
+  int n = std::max(2, impl_->options.threads);
+  for (int i = 0; i < n; ++i) impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  return Status::Ok();
+}
+
+void HttpServer::Stop() {
+  if (!impl_ || impl_->threads.empty()) return;
+  impl_->stopping = true;
+  asio::post(impl_->acceptor.get_executor(), [this] {
+    boost::system::error_code ec;
+    impl_->acceptor.close(ec);
+  });
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+int HttpServer::port() const { return impl_->bound_port; }
+
+}  // namespace ironflow

@@ -1,0 +1,75 @@
+#include "secrets/environment_store.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+#include "common/time_util.h"
+
+namespace ironflow {
+
+using nlohmann::json;
+
+Status EnvironmentStore::EnsureDefault() {
+  auto created = Create(kDefaultEnvironment);
+  if (created.ok() || created.status().is(Code::kAlreadyExists)) return Status::Ok();
+  return created.status();
+}
+
+Result<Environment> EnvironmentStore::Create(const std::string& name) {
+  Environment env{name, FormatRfc3339(NowUnixMillis())};
+  json doc = {{"name", env.name}, {"created_at", env.created_at}};
+  auto rev = bucket_.Create(name, doc.dump());
+  if (rev.ok()) return env;
+  if (rev.status().is(Code::kConflict)) return Status::AlreadyExists("environment \"" + name + "\" already exists");
+  return rev.status();
+}
+
+Result<std::vector<Environment>> EnvironmentStore::List() {
+  auto entries = bucket_.List(">");
+  if (!entries.ok()) return entries.status();
+  std::vector<Environment> out;
+  for (const auto& e : *entries) {
+    json doc = json::parse(e.value, nullptr, false);
+    Environment env{e.key, ""};
+    if (doc.is_object() && doc.contains("created_at") && doc["created_at"].is_string()) {
+      env.created_at = doc["created_at"].get<std::string>();
+    }
+    out.push_back(std::move(env));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return out;
+}
+
+Status EnvironmentStore::CheckExists(const std::string& name) {
+  auto got = bucket_.Get(name);
+  if (!got.ok()) return got.status();
+  if (!got->has_value()) {
+    return Status::NotFound("environment \"" + name + "\" does not exist; create it with `ironflow env create " +
+                            name + "` or POST /api/v1/environments");
+  }
+  return Status::Ok();
+}
+
+Status EnvironmentStore::Delete(const std::string& name, bool force, const Actor& actor) {
+  if (name == kDefaultEnvironment) return Status::Conflict("the default environment cannot be deleted");
+  auto got = bucket_.Get(name);
+  if (!got.ok()) return got.status();
+  if (!got->has_value()) return Status::NotFound("environment \"" + name + "\" does not exist");
+
+  auto secrets = secrets_.List(name);
+  if (!secrets.ok()) return secrets.status();
+  if (!secrets->empty() && !force) {
+    return Status::Conflict("environment \"" + name + "\" holds " + std::to_string(secrets->size()) +
+                            " secret(s); delete them first or pass force=true");
+  }
+  for (const auto& s : *secrets) {
+    Status st = secrets_.Delete(name, s.name, std::nullopt, actor);
+    if (!st.ok() && !st.is(Code::kNotFound)) return st;
+  }
+  auto rev = bucket_.DeleteIfRevision(name, (*got)->revision);
+  if (!rev.ok() && !rev.status().is(Code::kConflict)) return rev.status();
+  return Status::Ok();
+}
+
+}  // namespace ironflow

@@ -1,0 +1,42 @@
+// EnvironmentStore: the set of environments, in KV bucket `ironflow-environments` (key = environment name,
+// value {"name","created_at"}). `default` is created at first start. Environments are only ever created
+// explicitly; deleting one that still holds secrets needs `force`, which deletes those secrets first (each with
+// its own event). Thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "secrets/secret_store.h"
+#include "store/kv_bucket.h"
+
+namespace ironflow {
+
+inline constexpr const char* kEnvironmentsBucket = "ironflow-environments";
+inline constexpr const char* kDefaultEnvironment = "default";
+
+struct Environment {
+  std::string name;
+  std::string created_at;
+};
+
+class EnvironmentStore {
+ public:
+  EnvironmentStore(KvBucket& bucket, SecretStore& secrets) : bucket_(bucket), secrets_(secrets) {}
+
+  Status EnsureDefault();
+  // kAlreadyExists when present.
+  Result<Environment> Create(const std::string& name);
+  Result<std::vector<Environment>> List();  // sorted by name
+  // OK if it exists; kNotFound (with how to create it) otherwise.
+  Status CheckExists(const std::string& name);
+  // kNotFound when absent; kConflict while it holds secrets unless `force`; `default` cannot be deleted.
+  Status Delete(const std::string& name, bool force, const Actor& actor);
+
+ private:
+  KvBucket& bucket_;
+  SecretStore& secrets_;
+};
+
+}  // namespace ironflow

@@ -1,0 +1,91 @@
+#include "secrets/secret_record.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/hex.h"
+#include "crypto/secure_bytes.h"
+
+namespace ironflow {
+
+using nlohmann::json;
+
+SecretRecord::~SecretRecord() { Cleanse(value.plaintext); }
+
+std::string SecretAad(std::string_view environment, std::string_view name) {
+  std::string aad = "ironflow/secret/v" + std::to_string(kSecretFormatVersion);
+  aad.push_back('\0');
+  aad.append(environment);
+  aad.push_back('\0');
+  aad.append(name);
+  return aad;
+}
+
+std::string SecretKey(std::string_view environment, std::string_view name) {
+  std::string key(environment);
+  key.push_back('.');
+  key.append(name);
+  return key;
+}
+
+std::string EncodeSecretRecord(const SecretRecord& r) {
+  json value;
+  if (r.value.encrypted()) {
+    value = {{"alg", r.value.algorithm},
+             {"key_id", r.value.key_id},
+             {"nonce", Base64Encode(r.value.nonce.data(), r.value.nonce.size())},
+             {"ciphertext", Base64Encode(r.value.ciphertext.data(), r.value.ciphertext.size())}};
+  } else {
+    value = {{"alg", kAlgorithmNone}, {"plaintext", r.value.plaintext}};
+  }
+  json doc = {{"format", kSecretFormatVersion},
+              {"environment", r.environment},
+              {"name", r.name},
+              {"description", r.description},
+              {"created_at", r.created_at},
+              {"updated_at", r.updated_at},
+              {"value", std::move(value)}};
+  std::string out = doc.dump();
+  if (!r.value.encrypted()) {
+    // The json tree held a copy of the dev-mode plaintext; wipe it before it is freed.
+    Cleanse(doc["value"]["plaintext"].get_ref<std::string&>());
+  }
+  return out;
+}
+
+Result<SecretRecord> DecodeSecretRecord(std::string_view bytes) {
+  json doc = json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+  auto bad = [] { return Status::Internal("stored secret record is malformed"); };
+  if (!doc.is_object()) return bad();
+  try {
+    if (doc.at("format").get<int>() != kSecretFormatVersion) {
+      return Status::Internal("stored secret record has an unsupported format version");
+    }
+    SecretRecord r;
+    r.environment = doc.at("environment").get<std::string>();
+    r.name = doc.at("name").get<std::string>();
+    r.description = doc.at("description").get<std::string>();
+    r.created_at = doc.at("created_at").get<std::string>();
+    r.updated_at = doc.at("updated_at").get<std::string>();
+    json& v = doc.at("value");
+    r.value.algorithm = v.at("alg").get<std::string>();
+    if (r.value.algorithm == kAlgorithmNone) {
+      std::string& plain = v.at("plaintext").get_ref<std::string&>();
+      r.value.plaintext = plain;
+      Cleanse(plain);
+    } else if (r.value.algorithm == kAlgorithmAesGcm) {
+      r.value.key_id = v.at("key_id").get<std::string>();
+      auto nonce = Base64Decode(v.at("nonce").get<std::string>());
+      auto ct = Base64Decode(v.at("ciphertext").get<std::string>());
+      if (!nonce || !ct) return bad();
+      r.value.nonce = std::move(*nonce);
+      r.value.ciphertext = std::move(*ct);
+    } else {
+      return Status::Internal("stored secret record uses an unknown algorithm");
+    }
+    return r;
+  } catch (const json::exception&) {
+    return bad();
+  }
+}
+
+}  // namespace ironflow

@@ -1,0 +1,232 @@
+#include "secrets/secret_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "common/time_util.h"
+
+namespace ironflow {
+namespace {
+
+// Bound on internal CAS retries when no If-Match was given. Each retry re-reads fresh state, so hitting this
+// needs sustained contention on one secret.
+constexpr int kMaxCasAttempts = 64;
+
+std::string Quote(const std::string& s) { return "\"" + s + "\""; }
+
+Status NotFoundStatus(const std::string& env, const std::string& name) {
+  return Status::NotFound("secret " + Quote(name) + " not found in environment " + Quote(env));
+}
+
+Status RevisionMismatch(const std::string& name, uint64_t want, std::optional<uint64_t> have) {
+  if (!have) return Status::PreconditionFailed("secret " + Quote(name) + " does not exist (If-Match: " +
+                                               std::to_string(want) + ")");
+  return Status::PreconditionFailed("secret " + Quote(name) + " is at revision " + std::to_string(*have) +
+                                    ", not " + std::to_string(want));
+}
+
+}  // namespace
+
+SecretMetadata SecretStore::ToMetadata(const SecretRecord& r, uint64_t revision) const {
+  SecretMetadata m;
+  m.name = r.name;
+  m.environment = r.environment;
+  m.description = r.description;
+  m.revision = revision;
+  m.created_at = r.created_at;
+  m.updated_at = r.updated_at;
+  m.encrypted = r.value.encrypted();
+  m.key_id = r.value.key_id;
+  return m;
+}
+
+Result<SecretStore::Current> SecretStore::Load(const std::string& env, const std::string& name) {
+  auto got = bucket_.Get(SecretKey(env, name));
+  if (!got.ok()) return got.status();
+  Current cur;
+  if (!got->has_value()) return cur;
+  auto rec = DecodeSecretRecord((*got)->value);
+  if (!rec.ok()) {
+    return Status::Internal("stored record of secret " + Quote(name) + " in environment " + Quote(env) +
+                            " is unreadable: " + rec.status().message());
+  }
+  cur.entry = std::move(**got);
+  cur.record.emplace(std::move(rec).value());
+  return cur;
+}
+
+Result<SecretMetadata> SecretStore::Create(const std::string& env, const std::string& name, std::string_view value,
+                                           std::optional<std::string> description, const Actor& actor) {
+  auto sealed = sealer_.Seal(env, name, value);
+  if (!sealed.ok()) return sealed.status();
+  SecretRecord rec;
+  rec.environment = env;
+  rec.name = name;
+  rec.description = description.value_or("");
+  rec.created_at = rec.updated_at = FormatRfc3339(NowUnixMillis());
+  rec.value = std::move(sealed).value();
+  std::string doc = EncodeSecretRecord(rec);
+  auto rev = bucket_.Create(SecretKey(env, name), doc);
+  Cleanse(doc);
+  if (!rev.ok()) {
+    if (rev.status().is(Code::kConflict)) {
+      return Status::AlreadyExists("secret " + Quote(name) + " already exists in environment " + Quote(env) +
+                                   "; use PUT to rotate it");
+    }
+    return rev.status();
+  }
+  events_.SecretChanged(SecretChange::kCreated, env, name, *rev, actor);
+  return ToMetadata(rec, *rev);
+}
+
+Result<SecretStore::PutOutcome> SecretStore::Put(const std::string& env, const std::string& name,
+                                                 std::string_view value, std::optional<std::string> description,
+                                                 std::optional<uint64_t> if_match, const Actor& actor) {
+  auto sealed = sealer_.Seal(env, name, value);
+  if (!sealed.ok()) return sealed.status();
+  const std::string key = SecretKey(env, name);
+
+  for (int attempt = 0; attempt < kMaxCasAttempts; ++attempt) {
+    auto cur = Load(env, name);
+    if (!cur.ok()) return cur.status();
+    std::optional<uint64_t> current_rev;
+    if (cur->entry) current_rev = cur->entry->revision;
+    if (if_match && current_rev != if_match) return RevisionMismatch(name, *if_match, current_rev);
+
+    SecretRecord rec;
+    rec.environment = env;
+    rec.name = name;
+    rec.updated_at = FormatRfc3339(NowUnixMillis());
+    rec.created_at = cur->record ? cur->record->created_at : rec.updated_at;
+    rec.description = description ? *description : (cur->record ? cur->record->description : "");
+    rec.value = sealed.value();  // copy: a retry needs it again
+    std::string doc = EncodeSecretRecord(rec);
+    Result<uint64_t> rev = current_rev ? bucket_.Update(key, doc, *current_rev) : bucket_.Create(key, doc);
+    Cleanse(doc);
+    if (rev.ok()) {
+      const bool created = !current_rev.has_value();
+      events_.SecretChanged(created ? SecretChange::kCreated : SecretChange::kUpdated, env, name, *rev, actor);
+      if (!sealed->encrypted()) Cleanse(sealed->plaintext);
+      return PutOutcome{ToMetadata(rec, *rev), created};
+    }
+    if (!rev.status().is(Code::kConflict)) return rev.status();
+    if (if_match) {
+      auto now = Load(env, name);
+      std::optional<uint64_t> now_rev;
+      if (now.ok() && now->entry) now_rev = now->entry->revision;
+      return RevisionMismatch(name, *if_match, now_rev);
+    }
+  }
+  return Status::Conflict("secret " + Quote(name) + " is being updated concurrently; try again");
+}
+
+Result<SecretMetadata> SecretStore::UpdateDescription(const std::string& env, const std::string& name,
+                                                      std::string description, std::optional<uint64_t> if_match,
+                                                      const Actor& actor) {
+  const std::string key = SecretKey(env, name);
+  for (int attempt = 0; attempt < kMaxCasAttempts; ++attempt) {
+    auto cur = Load(env, name);
+    if (!cur.ok()) return cur.status();
+    if (!cur->entry) {
+      if (if_match) return RevisionMismatch(name, *if_match, std::nullopt);
+      return NotFoundStatus(env, name);
+    }
+    if (if_match && cur->entry->revision != *if_match) return RevisionMismatch(name, *if_match, cur->entry->revision);
+
+    SecretRecord& rec = *cur->record;
+    rec.description = description;
+    rec.updated_at = FormatRfc3339(NowUnixMillis());
+    std::string doc = EncodeSecretRecord(rec);
+    auto rev = bucket_.Update(key, doc, cur->entry->revision);
+    Cleanse(doc);
+    if (rev.ok()) {
+      events_.SecretChanged(SecretChange::kUpdated, env, name, *rev, actor);
+      return ToMetadata(rec, *rev);
+    }
+    if (!rev.status().is(Code::kConflict)) return rev.status();
+    if (if_match) return RevisionMismatch(name, *if_match, std::nullopt);
+  }
+  return Status::Conflict("secret " + Quote(name) + " is being updated concurrently; try again");
+}
+
+Result<SecretMetadata> SecretStore::Get(const std::string& env, const std::string& name) {
+  auto cur = Load(env, name);
+  if (!cur.ok()) return cur.status();
+  if (!cur->entry) return NotFoundStatus(env, name);
+  return ToMetadata(*cur->record, cur->entry->revision);
+}
+
+Result<std::vector<SecretMetadata>> SecretStore::List(const std::string& env) {
+  auto entries = bucket_.List(env + ".*");
+  if (!entries.ok()) return entries.status();
+  std::vector<SecretMetadata> out;
+  out.reserve(entries->size());
+  for (const auto& e : *entries) {
+    auto rec = DecodeSecretRecord(e.value);
+    if (!rec.ok()) {
+      spdlog::error("skipping unreadable secret record at key {} (revision {})", e.key, e.revision);
+      continue;
+    }
+    out.push_back(ToMetadata(*rec, e.revision));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return out;
+}
+
+Status SecretStore::Delete(const std::string& env, const std::string& name, std::optional<uint64_t> if_match,
+                           const Actor& actor) {
+  const std::string key = SecretKey(env, name);
+  for (int attempt = 0; attempt < kMaxCasAttempts; ++attempt) {
+    auto cur = bucket_.Get(key);
+    if (!cur.ok()) return cur.status();
+    if (!cur->has_value()) {
+      if (if_match) return RevisionMismatch(name, *if_match, std::nullopt);
+      return NotFoundStatus(env, name);
+    }
+    uint64_t rev_now = (*cur)->revision;
+    if (if_match && rev_now != *if_match) return RevisionMismatch(name, *if_match, rev_now);
+    auto rev = bucket_.DeleteIfRevision(key, rev_now);
+    if (rev.ok()) {
+      events_.SecretChanged(SecretChange::kDeleted, env, name, *rev, actor);
+      return Status::Ok();
+    }
+    if (!rev.status().is(Code::kConflict)) return rev.status();
+    if (if_match) return RevisionMismatch(name, *if_match, std::nullopt);
+  }
+  return Status::Conflict("secret " + Quote(name) + " is being updated concurrently; try again");
+}
+
+Result<SecretString> SecretStore::Resolve(const std::string& env, const std::string& name) {
+  auto cur = Load(env, name);
+  if (!cur.ok()) return cur.status();
+  if (!cur->entry) return NotFoundStatus(env, name);
+  return sealer_.Open(env, name, cur->record->value);
+}
+
+Result<int> SecretStore::EncryptPlaintextEntries() {
+  if (!sealer_.encrypting()) return 0;
+  auto entries = bucket_.List(">");
+  if (!entries.ok()) return entries.status();
+  int count = 0;
+  for (const auto& e : *entries) {
+    auto rec = DecodeSecretRecord(e.value);
+    if (!rec.ok() || rec->value.encrypted()) continue;
+    auto sealed = sealer_.Seal(rec->environment, rec->name, rec->value.plaintext);
+    if (!sealed.ok()) return sealed.status();
+    Cleanse(rec->value.plaintext);
+    rec->value = std::move(sealed).value();
+    auto rev = bucket_.Update(e.key, EncodeSecretRecord(*rec), e.revision);
+    if (rev.ok()) {
+      ++count;
+      // The dev-mode revisions still hold the plaintext in the key's history; keep only the sealed one.
+      Status dropped = bucket_.DropOldRevisions(e.key);
+      if (!dropped.ok()) spdlog::warn("could not drop plaintext history of {}: {}", e.key, dropped.message());
+    } else if (!rev.status().is(Code::kConflict)) {
+      return rev.status();
+    }  // kConflict: a concurrent write replaced it, and writes are sealed now.
+  }
+  return count;
+}
+
+}  // namespace ironflow

@@ -1,0 +1,85 @@
+// SecretStore: the secrets plane. Environment-scoped secrets in KV bucket `ironflow-secrets`.
+//
+// Management operations (Create, Put, UpdateDescription, Get, List, Delete) return metadata only. Resolve is
+// the one way to get a value back, reserved for the runtime plane; the HTTP management API never calls it.
+// Every write is a compare-and-set on the KV revision: an explicit `if_match` that differs fails with
+// kPreconditionFailed; without one, a lost race is retried on fresh state, so no concurrent update is silently
+// dropped. Every successful write publishes a system event. Callers validate names and check that the
+// environment exists. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "crypto/secure_bytes.h"
+#include "events/system_events.h"
+#include "secrets/value_sealer.h"
+#include "store/kv_bucket.h"
+
+namespace ironflow {
+
+inline constexpr const char* kSecretsBucket = "ironflow-secrets";
+inline constexpr size_t kMaxSecretValueBytes = 64 * 1024;
+
+struct SecretMetadata {
+  std::string name;
+  std::string environment;
+  std::string description;
+  uint64_t revision = 0;
+  std::string created_at;
+  std::string updated_at;
+  bool encrypted = false;
+  std::string key_id;  // empty when not encrypted
+};
+
+class SecretStore {
+ public:
+  SecretStore(KvBucket& bucket, const ValueSealer& sealer, SystemEvents& events)
+      : bucket_(bucket), sealer_(sealer), events_(events) {}
+
+  // kAlreadyExists if the secret exists.
+  Result<SecretMetadata> Create(const std::string& env, const std::string& name, std::string_view value,
+                                std::optional<std::string> description, const Actor& actor);
+
+  struct PutOutcome {
+    SecretMetadata metadata;
+    bool created = false;
+  };
+  // Creates or replaces the value. Without `description` the old one is kept. With `if_match`: CAS on it
+  // (kPreconditionFailed when the secret is absent or at another revision).
+  Result<PutOutcome> Put(const std::string& env, const std::string& name, std::string_view value,
+                         std::optional<std::string> description, std::optional<uint64_t> if_match,
+                         const Actor& actor);
+  // Changes only the description (new revision, same sealed bytes). kNotFound when absent.
+  Result<SecretMetadata> UpdateDescription(const std::string& env, const std::string& name, std::string description,
+                                           std::optional<uint64_t> if_match, const Actor& actor);
+  Result<SecretMetadata> Get(const std::string& env, const std::string& name);
+  // Sorted by name.
+  Result<std::vector<SecretMetadata>> List(const std::string& env);
+  // kNotFound when absent; kPreconditionFailed when `if_match` differs.
+  Status Delete(const std::string& env, const std::string& name, std::optional<uint64_t> if_match,
+                const Actor& actor);
+
+  // Runtime plane only: the decrypted value.
+  Result<SecretString> Resolve(const std::string& env, const std::string& name);
+
+  // Seals, under the current key, every entry written in dev mode. Returns how many were re-encrypted.
+  Result<int> EncryptPlaintextEntries();
+
+ private:
+  struct Current {
+    std::optional<KvEntry> entry;
+    std::optional<SecretRecord> record;
+  };
+  Result<Current> Load(const std::string& env, const std::string& name);
+  SecretMetadata ToMetadata(const SecretRecord& r, uint64_t revision) const;
+
+  KvBucket& bucket_;
+  const ValueSealer& sealer_;
+  SystemEvents& events_;
+};
+
+}  // namespace ironflow

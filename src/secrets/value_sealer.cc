@@ -1,0 +1,40 @@
+#include "secrets/value_sealer.h"
+
+namespace ironflow {
+
+Result<SealedValue> ValueSealer::Seal(std::string_view environment, std::string_view name,
+                                      std::string_view plaintext) const {
+  SealedValue out;
+  if (!key_) {
+    out.algorithm = std::string(kAlgorithmNone);
+    out.plaintext = std::string(plaintext);
+    return out;
+  }
+  auto box = key_->Seal(AsBytes(plaintext), AsBytes(SecretAad(environment, name)));
+  if (!box.ok()) return box.status();
+  out.algorithm = std::string(kAlgorithmAesGcm);
+  out.key_id = key_->key_id();
+  out.nonce = std::move(box->nonce);
+  out.ciphertext = std::move(box->ciphertext);
+  return out;
+}
+
+Result<SecretString> ValueSealer::Open(std::string_view environment, std::string_view name,
+                                       const SealedValue& sealed) const {
+  if (!sealed.encrypted()) return SecretString(std::string_view(sealed.plaintext));
+  if (!key_) {
+    return Status::Unavailable("secret \"" + std::string(name) + "\" is encrypted but no master key is configured");
+  }
+  if (sealed.key_id != key_->key_id()) {
+    return Status::Internal("secret \"" + std::string(name) + "\" is encrypted with key id " + sealed.key_id +
+                            ", but the server's key id is " + key_->key_id());
+  }
+  auto plain = key_->Open(SealedBox{sealed.nonce, sealed.ciphertext}, AsBytes(SecretAad(environment, name)));
+  if (!plain.ok()) {
+    return Status::Internal("secret \"" + std::string(name) + "\" in environment \"" + std::string(environment) +
+                            "\" failed to decrypt: the stored bytes do not belong to this name and environment");
+  }
+  return SecretString(plain->as_string_view());
+}
+
+}  // namespace ironflow

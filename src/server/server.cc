@@ -1,0 +1,188 @@
+#include "server/server.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "api/metrics.h"
+#include "api/request_context.h"
+#include "api/routes.h"
+#include "api/router.h"
+#include "auth/api_key_store.h"
+#include "crypto/master_key.h"
+#include "events/system_events.h"
+#include "http/http_server.h"
+#include "secrets/environment_store.h"
+#include "secrets/key_check.h"
+#include "secrets/secret_store.h"
+#include "store/embedded_nats.h"
+#include "store/kv_bucket.h"
+#include "store/nats_connection.h"
+#include "store/system_stream.h"
+
+namespace ironflow {
+
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+// Members are declared in dependency order: destruction runs in reverse, so HTTP stops before the planes, the
+// planes before the buckets, the buckets before the connection, the connection before the embedded NATS.
+struct Server::Impl {
+  std::unique_ptr<EmbeddedNats> embedded;
+  std::unique_ptr<NatsConnection> nats;
+  std::unique_ptr<KvBucket> secrets_bucket, env_bucket, system_bucket, auth_bucket;
+  std::unique_ptr<ValueSealer> sealer;
+  std::unique_ptr<SystemEvents> events;
+  std::unique_ptr<SecretStore> secrets;
+  std::unique_ptr<EnvironmentStore> environments;
+  std::unique_ptr<ApiKeyStore> api_keys;
+  Metrics metrics;
+  std::unique_ptr<ApiContext> ctx;
+  std::unique_ptr<Router> router;
+  std::unique_ptr<HttpServer> http;
+  std::atomic<bool> ready{false};
+};
+
+Server::Server() : impl_(std::make_unique<Impl>()) {}
+Server::~Server() { Shutdown(); }
+int Server::port() const { return impl_->http ? impl_->http->port() : 0; }
+
+void Server::Shutdown() {
+  impl_->ready = false;
+  if (impl_->http) impl_->http->Stop();
+  if (impl_->embedded) impl_->embedded->Stop();
+}
+
+namespace {
+
+Status ValidateConfig(const ServerConfig& c, std::optional<MasterKey>* key) {
+  if (c.port < 0 || c.port > 65535) return Status::InvalidArgument("--port must be 0-65535");
+  if (c.kv_replicas < 1 || c.kv_replicas > 5) return Status::InvalidArgument("--kv-replicas must be 1-5");
+  if (c.secret_history < 1 || c.secret_history > 64) return Status::InvalidArgument("--secret-history must be 1-64");
+  if (c.master_key_hex && !c.master_key_hex->empty()) {
+    auto k = MasterKey::FromHex(*c.master_key_hex);
+    if (!k.ok()) return k.status();
+    key->emplace(std::move(k).value());
+  }
+  const bool loopback = IsLoopbackHost(c.host);
+  if (c.dev && !loopback) {
+    return Status::InvalidArgument("--dev disables authentication and may only bind a loopback address (--host " +
+                                   c.host + " is not one)");
+  }
+  if (!key->has_value() && !loopback && !c.allow_plaintext) {
+    return Status::InvalidArgument(
+        "IRONFLOW_MASTER_KEY is not set, so secrets would be stored unencrypted, and --host " + c.host +
+        " is not a loopback address; set IRONFLOW_MASTER_KEY (64 hex chars) or pass --allow-plaintext");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
+  std::optional<MasterKey> key;
+  IF_RETURN_IF_ERROR(ValidateConfig(config, &key));
+  std::unique_ptr<Server> server(new Server());
+  Impl& s = *server->impl_;
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return Status::InvalidArgument("cannot create --data-dir " + config.data_dir + ": " + ec.message());
+  chmod(config.data_dir.c_str(), 0700);
+
+  if (key) {
+    spdlog::info("encryption: AES-256-GCM, master key id {}", key->key_id());
+  } else {
+    spdlog::warn("**************************************************************************");
+    spdlog::warn("DEV MODE: IRONFLOW_MASTER_KEY is not set. Secret values are stored UNENCRYPTED");
+    spdlog::warn("in NATS. Set IRONFLOW_MASTER_KEY (64 hex chars) before storing real secrets.");
+    spdlog::warn("**************************************************************************");
+  }
+
+  std::string nats_url = config.nats_url;
+  if (nats_url.empty()) {
+    EmbeddedNats::Options eo;
+    eo.store_dir = config.data_dir + "/nats";
+    eo.log_file = config.data_dir + "/nats-server.log";
+    auto embedded = EmbeddedNats::Start(eo);
+    if (!embedded.ok()) return embedded.status();
+    s.embedded = std::move(embedded).value();
+    nats_url = s.embedded->url();
+    spdlog::info("embedded nats-server started on {} (store {}, log {})", nats_url, eo.store_dir, eo.log_file);
+  }
+
+  auto nc = NatsConnection::Connect({.url = nats_url, .name = "ironflow-server"});
+  if (!nc.ok()) return nc.status();
+  s.nats = std::move(nc).value();
+  spdlog::info("connected to NATS at {}", s.nats->redacted_url());
+
+  auto open = [&](const char* name, const char* description, int history,
+                  std::unique_ptr<KvBucket>* out) -> Status {
+    auto b = KvBucket::OpenOrCreate(*s.nats, {name, description, history, config.kv_replicas, -1});
+    if (!b.ok()) return b.status();
+    *out = std::move(b).value();
+    return Status::Ok();
+  };
+  IF_RETURN_IF_ERROR(open(kSecretsBucket, "Ironflow secrets (sealed values, clear metadata)", config.secret_history,
+                          &s.secrets_bucket));
+  IF_RETURN_IF_ERROR(open(kEnvironmentsBucket, "Ironflow environments", 5, &s.env_bucket));
+  IF_RETURN_IF_ERROR(open("ironflow-system", "Ironflow system records (key check)", 5, &s.system_bucket));
+  IF_RETURN_IF_ERROR(open(kAuthBucket, "Ironflow API key hashes", 5, &s.auth_bucket));
+  auto stream = SystemStream::Ensure(*s.nats, config.kv_replicas);
+  if (!stream.ok()) return stream.status();
+
+  IF_RETURN_IF_ERROR(VerifyOrRecordMasterKey(*s.system_bucket, key ? &*key : nullptr));
+
+  s.sealer = std::make_unique<ValueSealer>(std::move(key));
+  s.events = std::make_unique<SystemEvents>(*stream);
+  s.secrets = std::make_unique<SecretStore>(*s.secrets_bucket, *s.sealer, *s.events);
+  s.environments = std::make_unique<EnvironmentStore>(*s.env_bucket, *s.secrets);
+  IF_RETURN_IF_ERROR(s.environments->EnsureDefault());
+
+  if (s.sealer->encrypting()) {
+    auto migrated = s.secrets->EncryptPlaintextEntries();
+    if (!migrated.ok()) return migrated.status();
+    if (*migrated > 0) {
+      spdlog::warn("re-encrypted {} secret(s) that were stored in plaintext (dev mode) under key id {}", *migrated,
+                   s.sealer->key_id());
+    }
+  }
+
+  if (!config.dev) {
+    s.api_keys = std::make_unique<ApiKeyStore>(*s.auth_bucket);
+    std::string key_file = config.data_dir + "/bootstrap_key";
+    auto created = s.api_keys->EnsureBootstrapKey(key_file);
+    if (!created.ok()) return created.status();
+    if (*created) spdlog::info("created the bootstrap admin API key; it is in {} (mode 0600)", key_file);
+  } else {
+    spdlog::warn("--dev: authentication is disabled; serving on loopback only");
+  }
+
+  s.ctx = std::make_unique<ApiContext>(ApiContext{*s.secrets, *s.environments, s.api_keys.get(), *s.nats, *s.events,
+                                                  s.metrics, *s.sealer, [&s]() -> uint64_t {
+                                                    return s.embedded ? s.embedded->restarts() : 0;
+                                                  }});
+  ApiContext& ctx = *s.ctx;
+  s.router = std::make_unique<Router>([&ctx](const HttpRequest& r) { return AuthenticateRequest(ctx, r); },
+                                      s.metrics);
+  AddSystemRoutes(*s.router, ctx, SystemInfo{IRONFLOW_VERSION, s.nats->redacted_url(), [&s] { return s.ready.load(); }});
+  AddEnvironmentRoutes(*s.router, ctx);
+  AddSecretsRoutes(*s.router, ctx);
+  AddStreamRoute(*s.router, ctx);
+
+  HttpServer::Options ho;
+  ho.host = config.host;
+  ho.port = config.port;
+  ho.threads = config.http_threads;
+  Router* router = s.router.get();
+  s.http = std::make_unique<HttpServer>(ho, [router](const HttpRequest& r) { return router->Dispatch(r); });
+  IF_RETURN_IF_ERROR(s.http->Start());
+  s.ready = true;
+  spdlog::info("ironflow {} listening on http://{}:{}", IRONFLOW_VERSION, config.host, s.http->port());
+  return server;
+}
+
+}  // namespace ironflow

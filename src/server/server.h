@@ -1,0 +1,48 @@
+// Server: `ironflow serve`. Validates the configuration, starts (or connects to) NATS, opens the buckets and
+// the system stream, verifies the master key, migrates dev-mode entries, creates the bootstrap API key and
+// serves HTTP until Shutdown().
+//
+// Start() refuses unsafe configurations with a clear error: a malformed master key, --dev on a non-loopback
+// address, plaintext storage on a non-loopback address without --allow-plaintext, or a key that differs from
+// the one the stored data was written with. Every piece of state lives in NATS, so several servers on one NATS
+// behave as one system.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+
+namespace ironflow {
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int port = 9123;
+  std::string data_dir = ".ironflow";
+  std::string nats_url;  // empty: run an embedded nats-server
+  int kv_replicas = 1;
+  int secret_history = 10;
+  bool dev = false;              // no authentication (loopback only)
+  bool allow_plaintext = false;  // permit no master key on a non-loopback address
+  std::optional<std::string> master_key_hex;  // IRONFLOW_MASTER_KEY; unset or empty: dev mode (plaintext)
+  int http_threads = 16;
+};
+
+bool IsLoopbackHost(const std::string& host);
+
+class Server {
+ public:
+  static Result<std::unique_ptr<Server>> Start(const ServerConfig& config);
+  ~Server();
+  int port() const;
+  // Stops HTTP, then NATS. Idempotent.
+  void Shutdown();
+
+ private:
+  Server();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ironflow

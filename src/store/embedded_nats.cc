@@ -1,0 +1,208 @@
+#include "store/embedded_nats.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <vector>
+
+namespace ironflow {
+
+std::string FindNatsServerBinary() {
+  std::vector<std::string> dirs;
+  if (const char* path = std::getenv("PATH")) {
+    std::string p(path);
+    size_t start = 0;
+    for (;;) {
+      size_t colon = p.find(':', start);
+      dirs.push_back(p.substr(start, colon == std::string::npos ? std::string::npos : colon - start));
+      if (colon == std::string::npos) break;
+      start = colon + 1;
+    }
+  }
+  dirs.push_back("/usr/sbin");
+  dirs.push_back("/usr/local/sbin");
+  for (const auto& d : dirs) {
+    if (d.empty()) continue;
+    std::string candidate = d + "/nats-server";
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
+
+int PickFreeLoopbackPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    socklen_t len = sizeof addr;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) port = ntohs(addr.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+bool WaitForTcpPort(int port, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    close(fd);
+    if (ok) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+Result<std::unique_ptr<EmbeddedNats>> EmbeddedNats::Start(Options options) {
+  std::unique_ptr<EmbeddedNats> n(new EmbeddedNats(std::move(options)));
+  n->binary_ = FindNatsServerBinary();
+  if (n->binary_.empty()) {
+    return Status::Unavailable(
+        "nats-server not found on PATH: install the Debian package `nats-server` (apt-get install nats-server), "
+        "or point ironflow at an existing server with --nats-url");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(n->options_.store_dir, ec);
+  if (ec) return Status::InvalidArgument("cannot create NATS store dir " + n->options_.store_dir + ": " + ec.message());
+  chmod(n->options_.store_dir.c_str(), 0700);
+  n->port_ = n->options_.port ? n->options_.port : PickFreeLoopbackPort();
+  if (n->port_ == 0) return Status::Unavailable("no free loopback port for the embedded nats-server");
+
+  IF_RETURN_IF_ERROR(n->SpawnChild());
+  if (!WaitForTcpPort(n->port_, 15000)) {
+    n->Stop();
+    return Status::Unavailable("embedded nats-server did not start; see " + n->options_.log_file);
+  }
+  if (n->options_.supervise) n->supervisor_ = std::thread([p = n.get()] { p->SuperviseLoop(); });
+  return n;
+}
+
+Status EmbeddedNats::SpawnChild() {
+  std::string port = std::to_string(port_);
+  std::vector<std::string> args = {binary_, "-js", "-a", "127.0.0.1", "-p", port, "-sd", options_.store_dir,
+                                   "-n", "ironflow-embedded-" + port};
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) return Status::Internal("fork failed for nats-server");
+  if (pid == 0) {
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(1);  // parent died before prctl took effect
+    int fd = open(options_.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      dup2(fd, STDOUT_FILENO);
+      dup2(fd, STDERR_FILENO);
+    }
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(binary_.c_str(), argv.data());
+    _exit(127);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  pid_ = pid;
+  child_running_ = true;
+  return Status::Ok();
+}
+
+void EmbeddedNats::SuperviseLoop() {
+  for (;;) {
+    pid_t pid;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pid = pid_;
+    }
+    int wstatus = 0;
+    while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    child_running_ = false;
+    exited_cv_.notify_all();
+    if (stopping_) return;
+    spdlog::warn("embedded nats-server (pid {}) exited unexpectedly (status {}); restarting on port {}", pid,
+                 wstatus, port_);
+    lock.unlock();
+    // Brief pause so a crash loop does not spin; the restart itself is what clients wait on.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    lock.lock();
+    if (stopping_) return;
+    lock.unlock();
+    if (!SpawnChild().ok()) {
+      spdlog::error("could not restart embedded nats-server");
+      return;
+    }
+    restarts_.fetch_add(1);
+  }
+}
+
+pid_t EmbeddedNats::pid() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pid_;
+}
+
+void EmbeddedNats::Signal(int sig) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (child_running_) kill(pid_, sig);
+}
+
+void EmbeddedNats::Stop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (stopping_ && !child_running_) {
+    lock.unlock();
+    if (supervisor_.joinable()) supervisor_.join();
+    return;
+  }
+  stopping_ = true;
+  if (child_running_) kill(pid_, SIGTERM);
+  if (supervisor_.joinable()) {
+    if (!exited_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return !child_running_; })) {
+      kill(pid_, SIGKILL);
+      exited_cv_.wait(lock, [this] { return !child_running_; });
+    }
+    lock.unlock();
+    supervisor_.join();
+  } else if (child_running_) {
+    // Not supervised: reap the child here.
+    pid_t pid = pid_;
+    lock.unlock();
+    int wstatus = 0;
+    for (int i = 0; i < 500; ++i) {
+      if (waitpid(pid, &wstatus, WNOHANG) == pid) break;
+      if (i == 499) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &wstatus, 0);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    lock.lock();
+    child_running_ = false;
+  }
+}
+
+EmbeddedNats::~EmbeddedNats() { Stop(); }
+
+}  // namespace ironflow

@@ -1,0 +1,145 @@
+#include "store/kv_bucket.h"
+
+#include <cstring>
+
+#include "store/nats_handles.h"
+
+namespace ironflow {
+namespace {
+
+constexpr int kWrongLastSequence = 10071;  // JetStream API error: JSStreamWrongLastSequenceErr
+
+bool LastErrorIsWrongSequence() {
+  natsStatus st = NATS_OK;
+  const char* text = nats_GetLastError(&st);
+  return text != nullptr && std::strstr(text, "wrong last sequence") != nullptr;
+}
+
+KvEntry ToEntry(kvEntry* e) {
+  KvEntry out;
+  out.key = kvEntry_Key(e);
+  out.value.assign(static_cast<const char*>(kvEntry_Value(e)), static_cast<size_t>(kvEntry_ValueLen(e)));
+  out.revision = kvEntry_Revision(e);
+  out.created_ns = kvEntry_Created(e);
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<KvBucket>> KvBucket::OpenOrCreate(NatsConnection& nc, const KvBucketConfig& config) {
+  kvStore* kv = nullptr;
+  natsStatus s = js_KeyValue(&kv, nc.js(), config.name.c_str());
+  if (s == NATS_NOT_FOUND) {
+    kvConfig cfg;
+    kvConfig_Init(&cfg);
+    cfg.Bucket = config.name.c_str();
+    cfg.Description = config.description.c_str();
+    cfg.History = static_cast<uint8_t>(config.history);
+    cfg.Replicas = config.replicas;
+    cfg.MaxValueSize = config.max_value_size;
+    cfg.StorageType = js_FileStorage;
+    s = js_CreateKeyValue(&kv, nc.js(), &cfg);
+  }
+  if (s != NATS_OK) return StatusFromNats(s, "open KV bucket " + config.name);
+  return std::unique_ptr<KvBucket>(new KvBucket(nc, kv, config.name));
+}
+
+KvBucket::~KvBucket() { kvStore_Destroy(kv_); }
+
+Result<std::optional<KvEntry>> KvBucket::Get(const std::string& key) {
+  kvEntry* raw = nullptr;
+  natsStatus s = kvStore_Get(&raw, kv_, key.c_str());
+  nats::KvEntryPtr e(raw);
+  if (s == NATS_NOT_FOUND) return std::optional<KvEntry>();
+  if (s != NATS_OK) return StatusFromNats(s, "KV get");
+  if (kvEntry_Operation(e.get()) != kvOp_Put) return std::optional<KvEntry>();
+  return std::optional<KvEntry>(ToEntry(e.get()));
+}
+
+Result<uint64_t> KvBucket::Create(const std::string& key, std::string_view value) {
+  uint64_t rev = 0;
+  natsStatus s = kvStore_Create(&rev, kv_, key.c_str(), value.data(), static_cast<int>(value.size()));
+  if (s == NATS_OK) return rev;
+  if (LastErrorIsWrongSequence()) return Status::Conflict("key exists");
+  return StatusFromNats(s, "KV create");
+}
+
+Result<uint64_t> KvBucket::Update(const std::string& key, std::string_view value, uint64_t expected_revision) {
+  return PublishConditional(key, value, expected_revision, nullptr);
+}
+
+Result<uint64_t> KvBucket::Put(const std::string& key, std::string_view value) {
+  uint64_t rev = 0;
+  natsStatus s = kvStore_Put(&rev, kv_, key.c_str(), value.data(), static_cast<int>(value.size()));
+  if (s != NATS_OK) return StatusFromNats(s, "KV put");
+  return rev;
+}
+
+Result<uint64_t> KvBucket::DeleteIfRevision(const std::string& key, uint64_t expected_revision) {
+  return PublishConditional(key, {}, expected_revision, "DEL");
+}
+
+// Writes straight to the bucket's subject so that we get JetStream's precise error code, and so a delete can
+// carry a revision precondition (nats.c 3.4's kvStore_Delete cannot).
+Result<uint64_t> KvBucket::PublishConditional(const std::string& key, std::string_view value,
+                                              uint64_t expected_revision, const char* operation_header) {
+  if (expected_revision == 0) return Status::Conflict("revision 0 never exists");
+  std::string subject = "$KV." + name_ + "." + key;
+  natsMsg* raw_msg = nullptr;
+  natsStatus s = natsMsg_Create(&raw_msg, subject.c_str(), nullptr, value.data(), static_cast<int>(value.size()));
+  nats::MsgPtr msg(raw_msg);
+  if (s == NATS_OK && operation_header) s = natsMsgHeader_Set(msg.get(), "KV-Operation", operation_header);
+  if (s != NATS_OK) return StatusFromNats(s, "KV message");
+
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.ExpectLastSubjectSeq = expected_revision;
+  jsPubAck* raw_ack = nullptr;
+  jsErrCode err = static_cast<jsErrCode>(0);
+  s = js_PublishMsg(&raw_ack, nc_.js(), msg.get(), &po, &err);
+  nats::PubAckPtr ack(raw_ack);
+  if (s == NATS_OK) return ack->Sequence;
+  if (static_cast<int>(err) == kWrongLastSequence || LastErrorIsWrongSequence()) {
+    return Status::Conflict("revision mismatch");
+  }
+  return StatusFromNats(s, operation_header ? "KV delete" : "KV update");
+}
+
+Status KvBucket::Purge(const std::string& key) {
+  return StatusFromNats(kvStore_Purge(kv_, key.c_str(), nullptr), "KV purge");
+}
+
+Status KvBucket::DropOldRevisions(const std::string& key) {
+  std::string stream = "KV_" + name_;
+  std::string subject = "$KV." + name_ + "." + key;
+  jsOptions o;
+  jsOptions_Init(&o);
+  o.Stream.Purge.Subject = subject.c_str();
+  o.Stream.Purge.Keep = 1;
+  jsErrCode err = static_cast<jsErrCode>(0);
+  return StatusFromNats(js_PurgeStream(nc_.js(), stream.c_str(), &o, &err), "KV drop old revisions");
+}
+
+Result<std::vector<KvEntry>> KvBucket::List(const std::string& filter) {
+  kvWatchOptions wo;
+  kvWatchOptions_Init(&wo);
+  wo.IgnoreDeletes = true;
+  kvWatcher* raw_w = nullptr;
+  natsStatus s = kvStore_Watch(&raw_w, kv_, filter.c_str(), &wo);
+  nats::KvWatcherPtr watcher(raw_w);
+  if (s != NATS_OK) return StatusFromNats(s, "KV list");
+
+  std::vector<KvEntry> out;
+  // The watcher first replays the latest value of every matching key, then yields a NULL entry.
+  for (;;) {
+    kvEntry* raw = nullptr;
+    s = kvWatcher_Next(&raw, watcher.get(), nc_.request_timeout_ms());
+    if (s != NATS_OK) return StatusFromNats(s, "KV list");
+    if (raw == nullptr) break;
+    nats::KvEntryPtr e(raw);
+    if (kvEntry_Operation(e.get()) == kvOp_Put) out.push_back(ToEntry(e.get()));
+  }
+  return out;
+}
+
+}  // namespace ironflow

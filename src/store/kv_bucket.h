@@ -1,0 +1,75 @@
+// KvBucket: one NATS JetStream key-value bucket, with the conditional writes the planes build on.
+//
+// Revisions are the bucket stream's sequence numbers: they rise on every write but not by one per key.
+// Conditional writes fail with Code::kConflict when the key's latest revision is not the expected one (or,
+// for Create, when the key exists) and change nothing. Deleted keys read as absent. Borrows the
+// NatsConnection, which must outlive it. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "store/nats_connection.h"
+
+typedef struct __kvStore kvStore;
+
+namespace ironflow {
+
+struct KvEntry {
+  std::string key;
+  std::string value;
+  uint64_t revision = 0;
+  int64_t created_ns = 0;  // when this revision was written (server time)
+};
+
+struct KvBucketConfig {
+  std::string name;
+  std::string description;
+  int history = 1;        // 1..64 revisions kept per key
+  int replicas = 1;
+  int32_t max_value_size = -1;
+};
+
+class KvBucket {
+ public:
+  // Binds to the bucket, creating it with `config` if it does not exist yet.
+  static Result<std::unique_ptr<KvBucket>> OpenOrCreate(NatsConnection& nc, const KvBucketConfig& config);
+  ~KvBucket();
+  KvBucket(const KvBucket&) = delete;
+  KvBucket& operator=(const KvBucket&) = delete;
+
+  const std::string& name() const { return name_; }
+
+  // nullopt when the key is absent or deleted.
+  Result<std::optional<KvEntry>> Get(const std::string& key);
+  // Writes only if the key is absent (or deleted). Returns the new revision; kConflict if it exists.
+  Result<uint64_t> Create(const std::string& key, std::string_view value);
+  // Writes only if the key's latest revision is `expected_revision`. kConflict otherwise.
+  Result<uint64_t> Update(const std::string& key, std::string_view value, uint64_t expected_revision);
+  // Unconditional write.
+  Result<uint64_t> Put(const std::string& key, std::string_view value);
+  // Places a delete marker only if the latest revision is `expected_revision`; returns the marker's revision.
+  Result<uint64_t> DeleteIfRevision(const std::string& key, uint64_t expected_revision);
+  // Removes the key and all its history.
+  Status Purge(const std::string& key);
+  // Drops every revision of `key` but the latest one (used after re-encrypting a dev-mode value).
+  Status DropOldRevisions(const std::string& key);
+  // Latest live entry of every key matching `filter` (NATS wildcards), in no particular order.
+  Result<std::vector<KvEntry>> List(const std::string& filter);
+
+ private:
+  KvBucket(NatsConnection& nc, kvStore* kv, std::string name) : nc_(nc), kv_(kv), name_(std::move(name)) {}
+  Result<uint64_t> PublishConditional(const std::string& key, std::string_view value, uint64_t expected_revision,
+                                      const char* operation_header);
+
+  NatsConnection& nc_;
+  kvStore* kv_;
+  std::string name_;
+};
+
+}  // namespace ironflow

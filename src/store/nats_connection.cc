@@ -1,0 +1,132 @@
+#include "store/nats_connection.h"
+
+#include <chrono>
+#include <thread>
+
+#include "store/nats_handles.h"
+
+namespace ironflow {
+
+Status StatusFromNats(int code, std::string_view operation) {
+  auto s = static_cast<natsStatus>(code);
+  if (s == NATS_OK) return Status::Ok();
+  std::string msg = std::string(operation) + ": " + natsStatus_GetText(s);
+  switch (s) {
+    case NATS_NOT_FOUND:
+      return Status::NotFound(msg);
+    case NATS_TIMEOUT:
+    case NATS_NO_SERVER:
+    case NATS_CONNECTION_CLOSED:
+    case NATS_CONNECTION_DISCONNECTED:
+    case NATS_STALE_CONNECTION:
+    case NATS_NO_RESPONDERS:
+    case NATS_NOT_YET_CONNECTED:
+    case NATS_IO_ERROR:
+      return Status::Unavailable(msg);
+    default:
+      return Status::Internal(msg);
+  }
+}
+
+std::string RedactNatsUrl(std::string_view urls) {
+  std::string out;
+  size_t start = 0;
+  for (;;) {
+    size_t comma = urls.find(',', start);
+    std::string_view one = urls.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    size_t scheme_end = one.find("://");
+    size_t host_start = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
+    size_t at = one.find('@', host_start);
+    if (at != std::string_view::npos) {
+      out.append(one.substr(0, host_start)).append(one.substr(at + 1));
+    } else {
+      out.append(one);
+    }
+    if (comma == std::string_view::npos) break;
+    out += ',';
+    start = comma + 1;
+  }
+  return out;
+}
+
+Result<std::unique_ptr<NatsConnection>> NatsConnection::Connect(const Options& options) {
+  std::unique_ptr<NatsConnection> conn(new NatsConnection(options));
+  conn->redacted_url_ = RedactNatsUrl(options.url);
+
+  natsOptions* raw_opts = nullptr;
+  natsStatus s = natsOptions_Create(&raw_opts);
+  if (s != NATS_OK) return StatusFromNats(s, "nats options");
+  nats::OptionsPtr opts(raw_opts);
+  s = natsOptions_SetURL(opts.get(), options.url.c_str());
+  if (s == NATS_OK) s = natsOptions_SetName(opts.get(), options.name.c_str());
+  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts.get(), -1);  // reconnect forever
+  if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts.get(), 250);
+  if (s == NATS_OK) s = natsOptions_SetTimeout(opts.get(), 2000);
+  if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts.get(), &NatsConnection::OnReconnected, conn.get());
+  if (s != NATS_OK) return Status::InvalidArgument("invalid NATS URL or options: " + conn->redacted_url_);
+
+  // The first connect is retried until the deadline: the server (embedded child or cluster) may still be starting.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.connect_deadline_ms);
+  for (;;) {
+    s = natsConnection_Connect(&conn->nc_, opts.get());
+    if (s == NATS_OK) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Status::Unavailable("cannot connect to NATS at " + conn->redacted_url_ + ": " + natsStatus_GetText(s));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+
+  jsOptions jsopts;
+  jsOptions_Init(&jsopts);
+  jsopts.Wait = options.request_timeout_ms;
+  s = natsConnection_JetStream(&conn->js_, conn->nc_, &jsopts);
+  if (s != NATS_OK) return StatusFromNats(s, "jetstream context");
+  return conn;
+}
+
+NatsConnection::~NatsConnection() {
+  if (js_) jsCtx_Destroy(js_);
+  if (nc_) {
+    natsConnection_Close(nc_);
+    natsConnection_Destroy(nc_);
+  }
+}
+
+void NatsConnection::OnReconnected(natsConnection*, void* closure) {
+  static_cast<NatsConnection*>(closure)->reconnects_.fetch_add(1);
+}
+
+bool NatsConnection::connected() const { return nc_ && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED; }
+
+Status NatsConnection::Publish(std::string_view subject, std::string_view data) {
+  std::string subj(subject);
+  return StatusFromNats(natsConnection_Publish(nc_, subj.c_str(), data.data(), static_cast<int>(data.size())),
+                        "publish");
+}
+
+namespace {
+void OnSubscriptionMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  nats::MsgPtr owned(msg);
+  auto* cb = static_cast<std::function<void(std::string_view, std::string_view)>*>(closure);
+  (*cb)(natsMsg_GetSubject(msg), std::string_view(natsMsg_GetData(msg), natsMsg_GetDataLength(msg)));
+}
+}  // namespace
+
+NatsConnection::Subscription::~Subscription() {
+  if (sub_) {
+    // Drain so that no callback is still running when the closure (callback_) is freed.
+    if (natsSubscription_Drain(sub_) == NATS_OK) natsSubscription_WaitForDrainCompletion(sub_, 2000);
+    natsSubscription_Destroy(sub_);
+  }
+}
+
+Result<std::unique_ptr<NatsConnection::Subscription>> NatsConnection::Subscribe(
+    const std::string& subject, std::function<void(std::string_view, std::string_view)> callback) {
+  std::unique_ptr<Subscription> sub(new Subscription());
+  sub->callback_ = std::move(callback);
+  natsStatus s = natsConnection_Subscribe(&sub->sub_, nc_, subject.c_str(), &OnSubscriptionMessage, &sub->callback_);
+  if (s != NATS_OK) return StatusFromNats(s, "subscribe");
+  return sub;
+}
+
+}  // namespace ironflow

@@ -1,0 +1,81 @@
+// NatsConnection: one client connection to NATS (and its JetStream context), reconnecting on its own.
+//
+// Owns the natsConnection/jsCtx pair; KvBucket and SystemStream borrow it and must not outlive it. All methods
+// are thread-safe (nats.c connections are). Errors come back as Status with the operation named; nats.c
+// status codes never leak past src/store.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+typedef struct __natsConnection natsConnection;
+typedef struct __jsCtx jsCtx;
+typedef struct __natsSubscription natsSubscription;
+
+namespace ironflow {
+
+// Converts a nats.c status into a Status, naming the operation. Defined in nats_connection.cc.
+Status StatusFromNats(int nats_status, std::string_view operation);
+
+// Removes "user:password@" from each URL of a comma-separated NATS URL list.
+std::string RedactNatsUrl(std::string_view url);
+
+class NatsConnection {
+ public:
+  struct Options {
+    std::string url;
+    std::string name = "ironflow";
+    int64_t connect_deadline_ms = 10000;  // keep retrying the first connect for this long
+    int64_t request_timeout_ms = 5000;    // JetStream API/publish wait
+  };
+
+  // A subscription that stops delivering when destroyed.
+  class Subscription {
+   public:
+    ~Subscription();
+    Subscription(const Subscription&) = delete;
+    Subscription& operator=(const Subscription&) = delete;
+
+   private:
+    friend class NatsConnection;
+    Subscription() = default;
+    natsSubscription* sub_ = nullptr;
+    std::function<void(std::string_view subject, std::string_view data)> callback_;
+  };
+
+  static Result<std::unique_ptr<NatsConnection>> Connect(const Options& options);
+  ~NatsConnection();
+  NatsConnection(const NatsConnection&) = delete;
+  NatsConnection& operator=(const NatsConnection&) = delete;
+
+  natsConnection* raw() const { return nc_; }
+  jsCtx* js() const { return js_; }
+  int64_t request_timeout_ms() const { return options_.request_timeout_ms; }
+  bool connected() const;
+  uint64_t reconnects() const { return reconnects_.load(); }
+  const std::string& redacted_url() const { return redacted_url_; }
+
+  // Core NATS publish (fire-and-forget, buffered during reconnects).
+  Status Publish(std::string_view subject, std::string_view data);
+  // Delivers every message on `subject` (wildcards allowed) to `callback` on a nats.c thread.
+  Result<std::unique_ptr<Subscription>> Subscribe(
+      const std::string& subject, std::function<void(std::string_view subject, std::string_view data)> callback);
+
+ private:
+  explicit NatsConnection(Options o) : options_(std::move(o)) {}
+  static void OnReconnected(natsConnection* nc, void* closure);
+
+  Options options_;
+  std::string redacted_url_;
+  natsConnection* nc_ = nullptr;
+  jsCtx* js_ = nullptr;
+  std::atomic<uint64_t> reconnects_{0};
+};
+
+}  // namespace ironflow

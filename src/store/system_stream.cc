@@ -1,0 +1,54 @@
+#include "store/system_stream.h"
+
+#include <string>
+
+#include "store/nats_handles.h"
+
+namespace ironflow {
+
+Result<SystemStream> SystemStream::Ensure(NatsConnection& nc, int replicas) {
+  std::string name(kName);
+  jsStreamInfo* raw_info = nullptr;
+  jsErrCode err = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetStreamInfo(&raw_info, nc.js(), name.c_str(), nullptr, &err);
+  nats::StreamInfoPtr info(raw_info);
+  if (s == NATS_OK) return SystemStream(nc);
+  if (s != NATS_NOT_FOUND) return StatusFromNats(s, "system stream info");
+
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  const char* subjects[] = {"system.>"};
+  cfg.Name = name.c_str();
+  cfg.Description = "Ironflow system events (audit)";
+  cfg.Subjects = subjects;
+  cfg.SubjectsLen = 1;
+  cfg.Storage = js_FileStorage;
+  cfg.Replicas = replicas;
+  cfg.MaxAge = int64_t{30} * 24 * 3600 * 1000000000LL;  // nanoseconds
+  cfg.MaxMsgs = 1000000;
+  cfg.MaxBytes = int64_t{1} << 30;
+  cfg.Discard = js_DiscardOld;
+  jsStreamInfo* created = nullptr;
+  s = js_AddStream(&created, nc.js(), &cfg, nullptr, &err);
+  nats::StreamInfoPtr created_info(created);
+  // Another ironflow process may have created it between our lookup and our create: that is success.
+  if (s != NATS_OK) {
+    raw_info = nullptr;
+    natsStatus again = js_GetStreamInfo(&raw_info, nc.js(), name.c_str(), nullptr, &err);
+    nats::StreamInfoPtr info2(raw_info);
+    if (again != NATS_OK) return StatusFromNats(s, "create system stream");
+  }
+  return SystemStream(nc);
+}
+
+Status SystemStream::Publish(std::string_view subject, std::string_view payload) {
+  std::string subj(subject);
+  jsPubAck* raw_ack = nullptr;
+  jsErrCode err = static_cast<jsErrCode>(0);
+  natsStatus s = js_Publish(&raw_ack, nc_->js(), subj.c_str(), payload.data(), static_cast<int>(payload.size()),
+                            nullptr, &err);
+  nats::PubAckPtr ack(raw_ack);
+  return StatusFromNats(s, "publish system event");
+}
+
+}  // namespace ironflow

@@ -1,0 +1,28 @@
+// SystemStream: the JetStream stream IRONFLOW_SYSTEM that captures every `system.>` subject for audit, with
+// bounded retention (30 days, at most 1,000,000 messages, 1 GiB). It is the only stream that may claim
+// `system.>`; later planes publish into it rather than creating their own. Thread-safe.
+#pragma once
+
+#include <string_view>
+
+#include "common/status.h"
+#include "store/nats_connection.h"
+
+namespace ironflow {
+
+class SystemStream {
+ public:
+  static constexpr std::string_view kName = "IRONFLOW_SYSTEM";
+
+  // Creates the stream if it does not exist (with `replicas`), else binds to it.
+  static Result<SystemStream> Ensure(NatsConnection& nc, int replicas);
+
+  // Publishes to `subject` (must start with "system.") and waits for JetStream's ack, so the event is stored.
+  Status Publish(std::string_view subject, std::string_view payload);
+
+ private:
+  explicit SystemStream(NatsConnection& nc) : nc_(&nc) {}
+  NatsConnection* nc_;
+};
+
+}  // namespace ironflow
