@@ -338,6 +338,10 @@ void AddSubscribeCommand(CLI::App& app, GlobalOptions& g, int* exit_code) {
           while ((end = pending.find("\n\n")) != std::string::npos) {
             std::string frame = pending.substr(0, end);
             pending.erase(0, end + 2);
+            if (frame == ": subscribed") {
+              std::fprintf(stderr, "subscribed to %s in environment %s\n", server_subject.c_str(), o->env.c_str());
+              continue;
+            }
             if (frame.rfind("data: ", 0) != 0) continue;
             std::string payload = frame.substr(6);
             json ev = json::parse(payload, nullptr, false);

@@ -10,6 +10,9 @@ int HexValue(char c) {
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
+bool IsBase64Char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
 }  // namespace
 
 std::string HexEncode(const uint8_t* data, size_t len) {
@@ -42,14 +45,20 @@ std::string Base64Encode(const uint8_t* data, size_t len) {
 
 std::optional<std::vector<uint8_t>> Base64Decode(std::string_view b64) {
   if (b64.size() % 4 != 0) return std::nullopt;
-  std::vector<uint8_t> out(3 * (b64.size() / 4));
-  int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
-  if (n < 0) return std::nullopt;
-  // EVP_DecodeBlock counts padding bytes as output; remove them.
+  // EVP_DecodeBlock decodes '=' as a zero sextet wherever it appears (and skips some whitespace), so "Zg==Zm9v" or
+  // "Z===" would decode to garbage. Check the shape first: only alphabet characters, then at most two '=' that
+  // end the final quad.
   size_t pad = 0;
   if (!b64.empty() && b64.back() == '=') pad++;
-  if (b64.size() > 1 && b64[b64.size() - 2] == '=') pad++;
-  out.resize(static_cast<size_t>(n) - pad);
+  if (pad == 1 && b64[b64.size() - 2] == '=') pad++;
+  for (size_t i = 0; i + pad < b64.size(); ++i) {
+    if (!IsBase64Char(b64[i])) return std::nullopt;
+  }
+  std::vector<uint8_t> out(3 * (b64.size() / 4));
+  int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
+  if (n < 0 || static_cast<size_t>(n) != out.size()) return std::nullopt;
+  // EVP_DecodeBlock counts padding bytes as output; remove them.
+  out.resize(out.size() - pad);
   return out;
 }
 

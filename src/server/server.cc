@@ -105,6 +105,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   std::string nats_url = config.nats_url;
   if (nats_url.empty()) {
     EmbeddedNats::Options eo;
+    eo.binary = config.nats_server_binary;
     eo.store_dir = config.data_dir + "/nats";
     eo.log_file = config.data_dir + "/nats-server.log";
     auto embedded = EmbeddedNats::Start(eo);

@@ -21,6 +21,7 @@ struct ServerConfig {
   int port = 9123;
   std::string data_dir = ".ironflow";
   std::string nats_url;  // empty: run an embedded nats-server
+  std::string nats_server_binary;  // embedded mode: path to nats-server (IRONFLOW_NATS_SERVER); empty: search PATH
   int kv_replicas = 1;
   int secret_history = 10;
   bool dev = false;              // no authentication (loopback only)

@@ -74,10 +74,10 @@ bool WaitForTcpPort(int port, int timeout_ms) {
 
 Result<std::unique_ptr<EmbeddedNats>> EmbeddedNats::Start(Options options) {
   std::unique_ptr<EmbeddedNats> n(new EmbeddedNats(std::move(options)));
-  n->binary_ = FindNatsServerBinary();
-  if (n->binary_.empty()) {
+  n->binary_ = n->options_.binary.empty() ? FindNatsServerBinary() : n->options_.binary;
+  if (n->binary_.empty() || access(n->binary_.c_str(), X_OK) != 0) {
     return Status::Unavailable(
-        "nats-server not found on PATH: install the Debian package `nats-server` (apt-get install nats-server), "
+        "nats-server not found (looked for " + (n->options_.binary.empty() ? std::string("nats-server on PATH") : n->options_.binary) + "): install the Debian package `nats-server` (apt-get install nats-server), "
         "or point ironflow at an existing server with --nats-url");
   }
   std::error_code ec;

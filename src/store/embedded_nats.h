@@ -29,6 +29,7 @@ bool WaitForTcpPort(int port, int timeout_ms);
 class EmbeddedNats {
  public:
   struct Options {
+    std::string binary;      // path to nats-server; empty: FindNatsServerBinary()
     std::string store_dir;   // JetStream store directory (created if missing)
     std::string log_file;    // child's stdout/stderr go here
     int port = 0;            // 0: pick a free loopback port

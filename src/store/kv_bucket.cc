@@ -56,6 +56,16 @@ Result<std::optional<KvEntry>> KvBucket::Get(const std::string& key) {
   return std::optional<KvEntry>(ToEntry(e.get()));
 }
 
+Result<std::optional<KvEntry>> KvBucket::GetRevision(const std::string& key, uint64_t revision) {
+  kvEntry* raw = nullptr;
+  natsStatus s = kvStore_GetRevision(&raw, kv_, key.c_str(), revision);
+  nats::KvEntryPtr e(raw);
+  if (s == NATS_NOT_FOUND) return std::optional<KvEntry>();
+  if (s != NATS_OK) return StatusFromNats(s, "KV get revision");
+  if (kvEntry_Operation(e.get()) != kvOp_Put) return std::optional<KvEntry>();
+  return std::optional<KvEntry>(ToEntry(e.get()));
+}
+
 Result<uint64_t> KvBucket::Create(const std::string& key, std::string_view value) {
   uint64_t rev = 0;
   natsStatus s = kvStore_Create(&rev, kv_, key.c_str(), value.data(), static_cast<int>(value.size()));

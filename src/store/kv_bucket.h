@@ -47,6 +47,8 @@ class KvBucket {
 
   // nullopt when the key is absent or deleted.
   Result<std::optional<KvEntry>> Get(const std::string& key);
+  // The entry at exactly `revision` (nullopt if that revision of the key is gone or was a delete).
+  Result<std::optional<KvEntry>> GetRevision(const std::string& key, uint64_t revision);
   // Writes only if the key is absent (or deleted). Returns the new revision; kConflict if it exists.
   Result<uint64_t> Create(const std::string& key, std::string_view value);
   // Writes only if the key's latest revision is `expected_revision`. kConflict otherwise.

@@ -1,1 +1,180 @@
+// System events: an independent NATS subscriber sees every mutation with the right subject and payload and no
+// value; the SSE stream delivers only the request's environment.
+#include <gtest/gtest.h>
+#include <nats/nats.h>
 
+#include <condition_variable>
+#include <deque>
+#include <thread>
+
+#include "support/api_fixture.h"
+
+namespace ironflow::testing {
+namespace {
+
+using nlohmann::json;
+
+// Collects messages from a NATS subscription; Next waits (bounded) for the next one.
+class Collector {
+ public:
+  void Add(std::string subject, std::string data) {
+    std::lock_guard<std::mutex> lock(mu_);
+    items_.emplace_back(std::move(subject), std::move(data));
+    cv_.notify_all();
+  }
+  bool Next(std::pair<std::string, std::string>* out, int timeout_ms = 10000) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return !items_.empty(); })) return false;
+    *out = items_.front();
+    items_.pop_front();
+    return true;
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return items_.size();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<std::string, std::string>> items_;
+};
+
+class EventsTest : public ApiTest {};
+
+TEST_F(EventsTest, IndependentSubscriberSeesEveryMutationWithoutTheValue) {
+  auto nc = nats_.Connect();
+  Collector got;
+  auto sub = nc->Subscribe("system.secret.>", [&](std::string_view s, std::string_view d) {
+    got.Add(std::string(s), std::string(d));
+  });
+  ASSERT_TRUE(sub.ok());
+  std::string v1 = NewValue(), v2 = NewValue();
+  auto c = api_->Call("POST", "/api/v1/secrets", json{{"name", "STRIPE_KEY"}, {"value", v1}});
+  auto u = api_->Call("PUT", "/api/v1/secrets/STRIPE_KEY", json{{"value", v2}});
+  auto p = api_->Call("PATCH", "/api/v1/secrets/STRIPE_KEY", json{{"description", "d"}});
+  ASSERT_EQ(api_->Call("DELETE", "/api/v1/secrets/STRIPE_KEY").status, 204);
+
+  struct Want {
+    std::string subject, type;
+    uint64_t revision;
+  };
+  std::vector<Want> want = {{"system.secret.STRIPE_KEY.created", "secret.created", c.body["revision"]},
+                            {"system.secret.STRIPE_KEY.updated", "secret.updated", u.body["revision"]},
+                            {"system.secret.STRIPE_KEY.updated", "secret.updated", p.body["revision"]},
+                            {"system.secret.STRIPE_KEY.deleted", "secret.deleted", 0}};
+  for (const auto& w : want) {
+    std::pair<std::string, std::string> ev;
+    ASSERT_TRUE(got.Next(&ev)) << "missing event " << w.subject;
+    EXPECT_EQ(ev.first, w.subject);
+    EXPECT_EQ(ev.second.find(v1), std::string::npos);
+    EXPECT_EQ(ev.second.find(v2), std::string::npos);
+    json j = json::parse(ev.second);
+    EXPECT_EQ(j["type"], w.type);
+    EXPECT_EQ(j["environment"], "default");
+    EXPECT_EQ(j["name"], "STRIPE_KEY");
+    EXPECT_EQ(j["actor"]["type"], "apikey");
+    EXPECT_EQ(j["actor"]["name"], "bootstrap-admin");
+    EXPECT_FALSE(j.contains("value"));
+    EXPECT_TRUE(j["timestamp"].is_string());
+    if (w.revision) EXPECT_EQ(j["revision"], w.revision);
+    else EXPECT_GT(j["revision"].get<uint64_t>(), p.body["revision"].get<uint64_t>());
+  }
+}
+
+TEST_F(EventsTest, FailedMutationsPublishNothing) {
+  auto nc = nats_.Connect();
+  Collector got;
+  auto sub = nc->Subscribe("system.>", [&](std::string_view s, std::string_view d) { got.Add(std::string(s), std::string(d)); });
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/secrets/K", json{{"value", NewValue()}}, {{"If-Match", "12345"}}).status, 412);
+  ASSERT_EQ(api_->Call("DELETE", "/api/v1/secrets/K").status, 404);
+  // A successful write afterwards is the first thing the subscriber sees.
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/secrets/K", json{{"value", NewValue()}}).status, 201);
+  std::pair<std::string, std::string> ev;
+  ASSERT_TRUE(got.Next(&ev));
+  EXPECT_EQ(ev.first, "system.secret.K.created");
+}
+
+TEST_F(EventsTest, EventsAreStoredInTheSystemStreamForAudit) {
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/secrets/AUDITED", json{{"value", NewValue()}}).status, 201);
+  auto nc = nats_.Connect();
+  // Read the stream's last message on the subject through the JetStream API.
+  natsMsg* msg = nullptr;
+  std::string req = R"({"last_by_subj":"system.secret.AUDITED.created"})";
+  natsStatus s = natsConnection_Request(&msg, nc->raw(), "$JS.API.STREAM.MSG.GET.IRONFLOW_SYSTEM", req.data(),
+                                        static_cast<int>(req.size()), 5000);
+  ASSERT_EQ(s, NATS_OK);
+  std::string body(natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
+  natsMsg_Destroy(msg);
+  json j = json::parse(body);
+  ASSERT_TRUE(j.contains("message")) << body;
+  EXPECT_EQ(j["message"]["subject"], "system.secret.AUDITED.created");
+}
+
+// Reads SSE frames from /api/v1/stream on a background thread.
+class SseReader {
+ public:
+  SseReader(const std::string& url, const std::string& key, const std::string& env, const std::string& subject) {
+    thread_ = std::thread([=, this] {
+      auto client = HttpClient::Create(url);
+      HeaderList h = {{"Authorization", "Bearer " + key}, {"X-Ironflow-Environment", env}};
+      std::string buffer;
+      (*client)->Stream("/api/v1/stream?subject=" + subject, h, [](int) {},
+                        [&](std::string_view data) {
+                          buffer.append(data);
+                          size_t end;
+                          while ((end = buffer.find("\n\n")) != std::string::npos) {
+                            frames_.Add("frame", buffer.substr(0, end));
+                            buffer.erase(0, end + 2);
+                          }
+                          return !stop_.load();
+                        },
+                        20000);
+    });
+  }
+  ~SseReader() {
+    stop_ = true;
+    thread_.join();
+  }
+  // The reader returns after the next frame it receives.
+  void StopAfterNextFrame() { stop_ = true; }
+  Collector& frames() { return frames_; }
+
+ private:
+  Collector frames_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST_F(EventsTest, StreamDeliversOnlyTheRequestEnvironmentsEvents) {
+  ASSERT_EQ(api_->Call("POST", "/api/v1/environments", json{{"name", "staging"}}).status, 201);
+  SseReader reader(server_->url(), server_->api_key(), "default", "system.secret.>");
+  std::pair<std::string, std::string> frame;
+  ASSERT_TRUE(reader.frames().Next(&frame));
+  EXPECT_EQ(frame.second, ": subscribed");
+
+  std::string staging_value = NewValue();
+  ASSERT_EQ(ClientFor("staging")->Call("PUT", "/api/v1/secrets/OTHER_ENV", json{{"value", staging_value}}).status, 201);
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/secrets/MINE", json{{"value", NewValue()}}).status, 201);
+  ASSERT_TRUE(reader.frames().Next(&frame));
+  ASSERT_EQ(frame.second.rfind("data: ", 0), 0u) << frame.second;
+  json j = json::parse(frame.second.substr(6));
+  EXPECT_EQ(j["subject"], "system.secret.MINE.created");
+  EXPECT_EQ(j["data"]["environment"], "default");
+  EXPECT_EQ(frame.second.find("OTHER_ENV"), std::string::npos);
+  // End the stream: the reader stops after the frame this write produces.
+  reader.StopAfterNextFrame();
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/secrets/MINE", json{{"value", NewValue()}}).status, 200);
+  ASSERT_TRUE(reader.frames().Next(&frame));
+}
+
+TEST_F(EventsTest, StreamRejectsNonSystemSubjectsAndNeedsAuth) {
+  EXPECT_EQ(api_->Call("GET", "/api/v1/stream?subject=events.>").status, 400);
+  EXPECT_EQ(api_->Call("GET", "/api/v1/stream?subject=system..x").status, 400);
+  auto anon = ClientFor("default");
+  anon->set_api_key("");
+  EXPECT_EQ(anon->Call("GET", "/api/v1/stream").status, 401);
+}
+
+}  // namespace
+}  // namespace ironflow::testing

@@ -1,1 +1,94 @@
+// KvBucket against a real nats-server: the conditional writes every plane relies on.
+#include "store/kv_bucket.h"
 
+#include <gtest/gtest.h>
+
+#include "support/nats_fixture.h"
+
+namespace ironflow {
+namespace {
+
+class KvBucketTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    nc_ = nats_.Connect();
+    ASSERT_NE(nc_, nullptr);
+    auto b = KvBucket::OpenOrCreate(*nc_, {"test-bucket", "test", 5, 1, -1});
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    bucket_ = std::move(b).value();
+  }
+  testing::NatsFixture nats_;
+  std::unique_ptr<NatsConnection> nc_;
+  std::unique_ptr<KvBucket> bucket_;
+};
+
+TEST_F(KvBucketTest, CreateOfExistingKeyConflictsAndKeepsValue) {
+  ASSERT_TRUE(bucket_->Create("a.k", "one").ok());
+  auto again = bucket_->Create("a.k", "two");
+  ASSERT_FALSE(again.ok());
+  EXPECT_TRUE(again.status().is(Code::kConflict));
+  EXPECT_EQ((*bucket_->Get("a.k"))->value, "one");
+}
+
+TEST_F(KvBucketTest, UpdateAtStaleRevisionConflictsAndKeepsValue) {
+  auto r1 = bucket_->Create("a.k", "one");
+  ASSERT_TRUE(r1.ok());
+  auto r2 = bucket_->Update("a.k", "two", *r1);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_GT(*r2, *r1);
+  auto stale = bucket_->Update("a.k", "three", *r1);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_TRUE(stale.status().is(Code::kConflict));
+  EXPECT_EQ((*bucket_->Get("a.k"))->value, "two");
+}
+
+TEST_F(KvBucketTest, DeleteIfRevisionOnlyDeletesAtThatRevision) {
+  auto r1 = bucket_->Create("a.k", "one");
+  auto r2 = bucket_->Update("a.k", "two", *r1);
+  auto stale = bucket_->DeleteIfRevision("a.k", *r1);
+  EXPECT_TRUE(stale.status().is(Code::kConflict));
+  EXPECT_TRUE(bucket_->Get("a.k")->has_value());
+  auto del = bucket_->DeleteIfRevision("a.k", *r2);
+  ASSERT_TRUE(del.ok()) << del.status().ToString();
+  EXPECT_GT(*del, *r2);
+  EXPECT_FALSE(bucket_->Get("a.k")->has_value());
+}
+
+TEST_F(KvBucketTest, CreateSucceedsAgainAfterDelete) {
+  auto r1 = bucket_->Create("a.k", "one");
+  ASSERT_TRUE(bucket_->DeleteIfRevision("a.k", *r1).ok());
+  auto r2 = bucket_->Create("a.k", "again");
+  ASSERT_TRUE(r2.ok()) << r2.status().ToString();
+  EXPECT_EQ((*bucket_->Get("a.k"))->value, "again");
+}
+
+TEST_F(KvBucketTest, ListReturnsOnlyLiveKeysMatchingTheFilter) {
+  ASSERT_TRUE(bucket_->Create("prod.A", "1").ok());
+  auto b = bucket_->Create("prod.B", "2");
+  ASSERT_TRUE(bucket_->Create("staging.A", "3").ok());
+  ASSERT_TRUE(bucket_->DeleteIfRevision("prod.B", *b).ok());
+  auto list = bucket_->List("prod.*");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].key, "prod.A");
+  auto empty = bucket_->List("nothing.*");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+}
+
+TEST_F(KvBucketTest, DropOldRevisionsKeepsOnlyTheLatest) {
+  auto r1 = bucket_->Create("a.k", "old-plain");
+  auto r2 = bucket_->Update("a.k", "new", *r1);
+  ASSERT_TRUE(r2.ok());
+  ASSERT_TRUE(bucket_->DropOldRevisions("a.k").ok());
+  EXPECT_EQ((*bucket_->Get("a.k"))->value, "new");
+  auto old = bucket_->GetRevision("a.k", *r1);
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_FALSE(old->has_value()) << "the old revision is still readable";
+  auto latest = bucket_->GetRevision("a.k", *r2);
+  ASSERT_TRUE(latest.ok());
+  EXPECT_TRUE(latest->has_value());
+}
+
+}  // namespace
+}  // namespace ironflow

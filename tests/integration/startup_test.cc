@@ -1,1 +1,178 @@
+// `ironflow serve` start-up: unsafe configurations are refused with clear messages; the embedded NATS child is
+// supervised; dev-mode data migrates when a key is set.
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <signal.h>
 
+#include <regex>
+#include <thread>
+
+#include "support/nats_fixture.h"
+#include "support/server_process.h"
+
+namespace ironflow::testing {
+namespace {
+
+using nlohmann::json;
+
+TEST(StartupTest, WrongMasterKeyRefusesToStartNamingBothKeyIdsAndChangesNothing) {
+  NatsFixture nats;
+  TempDir data;
+  std::string key_a = NewMasterKey(), key_b = NewMasterKey();
+  ServerProcess first({nats.url(), data.path() + "/d", key_a});
+  std::string error;
+  ASSERT_TRUE(first.Start(&error)) << error;
+  ApiClient api(first.url(), first.api_key());
+  ASSERT_EQ(api.Call("PUT", "/api/v1/secrets/K", json{{"value", "v-" + RandomHex(8)}}).status, 201);
+  std::string status_a = api.Call("GET", "/api/v1/status").body["encryption"]["key_id"];
+  first.Stop();
+
+  ServerProcess second({nats.url(), data.path() + "/d", key_b});
+  EXPECT_EQ(second.RunUntilExit(), 1);
+  std::string log = second.log();
+  EXPECT_NE(log.find(status_a), std::string::npos) << "the stored key id is not named:\n" << log;
+  EXPECT_NE(log.find("refusing to start"), std::string::npos) << log;
+  EXPECT_EQ(log.find(key_a), std::string::npos);
+  EXPECT_EQ(log.find(key_b), std::string::npos);
+
+  // The original key still works and the data is intact.
+  ServerProcess third({nats.url(), data.path() + "/d", key_a});
+  ASSERT_TRUE(third.Start(&error)) << error;
+  ApiClient again(third.url(), third.api_key());
+  EXPECT_EQ(again.Call("GET", "/api/v1/secrets/K").status, 200);
+}
+
+TEST(StartupTest, MalformedMasterKeyIsRefusedWithoutEchoingIt) {
+  NatsFixture nats;
+  TempDir data;
+  for (std::string bad : {std::string(63, 'a'), std::string(65, 'b'), std::string(62, 'c') + "zz", std::string("tooshort")}) {
+    ServerProcess s({nats.url(), data.path() + "/d", bad});
+    EXPECT_EQ(s.RunUntilExit(), 1) << bad;
+    std::string log = s.log();
+    EXPECT_NE(log.find("IRONFLOW_MASTER_KEY"), std::string::npos) << log;
+    EXPECT_EQ(log.find(bad), std::string::npos) << "the malformed key was echoed";
+  }
+}
+
+TEST(StartupTest, DevAuthOnNonLoopbackAddressIsRefused) {
+  NatsFixture nats;
+  TempDir data;
+  ServerProcess::Options o{nats.url(), data.path() + "/d", NewMasterKey(), /*dev_auth=*/true};
+  o.host = "0.0.0.0";
+  ServerProcess s(o);
+  EXPECT_EQ(s.RunUntilExit(), 1);
+  EXPECT_NE(s.log().find("--dev"), std::string::npos) << s.log();
+}
+
+TEST(StartupTest, PlaintextOnNonLoopbackNeedsAllowPlaintext) {
+  NatsFixture nats;
+  TempDir data;
+  ServerProcess::Options o{nats.url(), data.path() + "/d", ""};
+  o.host = "0.0.0.0";
+  ServerProcess refused(o);
+  EXPECT_EQ(refused.RunUntilExit(), 1);
+  EXPECT_NE(refused.log().find("--allow-plaintext"), std::string::npos) << refused.log();
+
+  o.extra_args = {"--allow-plaintext"};
+  ServerProcess allowed(o);
+  std::string error;
+  ASSERT_TRUE(allowed.Start(&error)) << error;
+  EXPECT_NE(allowed.log().find("UNENCRYPTED"), std::string::npos);
+  ApiClient api(allowed.url(), allowed.api_key());
+  EXPECT_EQ(api.Call("GET", "/api/v1/status").body["encryption"]["enabled"], false);
+}
+
+TEST(StartupTest, DevModeDataIsReencryptedWhenAKeyIsSetAndDevModeCannotReturn) {
+  NatsFixture nats;
+  TempDir data;
+  std::string value = "dev-" + RandomHex(12);
+  {
+    ServerProcess dev({nats.url(), data.path() + "/d", ""});
+    std::string error;
+    ASSERT_TRUE(dev.Start(&error)) << error;
+    ApiClient api(dev.url(), dev.api_key());
+    auto c = api.Call("PUT", "/api/v1/secrets/LEGACY", json{{"value", value}});
+    ASSERT_EQ(c.status, 201);
+    EXPECT_EQ(c.body["encrypted"], false);
+    EXPECT_TRUE(c.body["key_id"].is_null());
+  }
+  std::string key = NewMasterKey();
+  {
+    ServerProcess keyed({nats.url(), data.path() + "/d", key});
+    std::string error;
+    ASSERT_TRUE(keyed.Start(&error)) << error;
+    EXPECT_NE(keyed.log().find("re-encrypted 1 secret(s)"), std::string::npos) << keyed.log();
+    ApiClient api(keyed.url(), keyed.api_key());
+    auto m = api.Call("GET", "/api/v1/secrets/LEGACY");
+    EXPECT_EQ(m.body["encrypted"], true);
+    EXPECT_EQ(m.body["key_id"], api.Call("GET", "/api/v1/status").body["encryption"]["key_id"]);
+    EXPECT_EQ(keyed.log().find(value), std::string::npos);
+  }
+  // Now the store holds encrypted data: starting without a key is refused.
+  ServerProcess dev_again({nats.url(), data.path() + "/d", ""});
+  EXPECT_EQ(dev_again.RunUntilExit(), 1);
+  EXPECT_NE(dev_again.log().find("IRONFLOW_MASTER_KEY is not set"), std::string::npos) << dev_again.log();
+}
+
+// Finds the pid of the nats-server started for `port` by scanning /proc.
+pid_t FindNatsChild(int port) {
+  std::string needle = "ironflow-embedded-" + std::to_string(port);
+  DIR* d = opendir("/proc");
+  pid_t found = -1;
+  while (dirent* e = readdir(d)) {
+    std::string cmd = ReadFile(std::string("/proc/") + e->d_name + "/cmdline");
+    for (auto& c : cmd) if (c == '\0') c = ' ';
+    if (cmd.find(needle) != std::string::npos && cmd.find("nats-server") != std::string::npos) found = std::atoi(e->d_name);
+  }
+  closedir(d);
+  return found;
+}
+
+TEST(StartupTest, EmbeddedNatsIsSupervisedRestartedAndStoppedWithTheServer) {
+  TempDir data;
+  ServerProcess server({"", data.path() + "/d", NewMasterKey()});
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+  std::smatch m;
+  std::string log = server.log();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("nats://127\\.0\\.0\\.1:(\\d+)"))) << log;
+  int nats_port = std::stoi(m[1]);
+  pid_t child = FindNatsChild(nats_port);
+  ASSERT_GT(child, 0);
+  EXPECT_TRUE(std::filesystem::exists(data.path() + "/d/nats/jetstream"));
+
+  ApiClient api(server.url(), server.api_key());
+  ASSERT_EQ(api.Call("PUT", "/api/v1/secrets/SURVIVES", json{{"value", "x-" + RandomHex(8)}}).status, 201);
+  kill(child, SIGKILL);
+  // Wait (bounded) until the supervisor has restarted it and the client has reconnected.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  bool back = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto metrics = api.Call("GET", "/metrics").raw;
+    if (metrics.find("ironflow_embedded_nats_restarts_total 1") != std::string::npos &&
+        api.Call("GET", "/api/v1/secrets/SURVIVES").status == 200) {
+      back = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(back) << "the embedded nats-server was not restarted, or the data did not survive";
+  pid_t restarted = FindNatsChild(nats_port);
+  EXPECT_GT(restarted, 0);
+  EXPECT_NE(restarted, child);
+
+  EXPECT_EQ(server.Stop(), 0);
+  EXPECT_EQ(FindNatsChild(nats_port), -1) << "nats-server outlived ironflow serve";
+}
+
+TEST(StartupTest, MissingNatsServerBinaryNamesTheDebianPackage) {
+  TempDir data;
+  // IRONFLOW_NATS_SERVER points the embedded mode at a binary; a missing one must be reported clearly.
+  auto r = RunIronflow({"serve", "--data-dir", data.path() + "/d", "--port", "0"},
+                       {{"IRONFLOW_NATS_SERVER", "/nonexistent/nats-server"}, {"IRONFLOW_MASTER_KEY", NewMasterKey()}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("apt-get install nats-server"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace ironflow::testing
