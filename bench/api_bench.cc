@@ -1,2 +1,139 @@
+// Secret PUT and metadata GET through the HTTP API (real `ironflow serve`, keep-alive clients) against the raw
+// baseline: nats.c kvStore_Put / kvStore_Get on the same nats-server, same payload, same client count.
+// Run with: build/bin/bench_api --benchmark_repetitions=5 (see bench/run.sh and docs/benchmarks.md).
 #include <benchmark/benchmark.h>
-BENCHMARK_MAIN();
+#include <nats/nats.h>
+
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "store/kv_bucket.h"
+#include "store/nats_connection.h"
+#include "support/nats_fixture.h"
+#include "support/server_process.h"
+
+namespace {
+
+using ironflow::HeaderList;
+using ironflow::HttpClient;
+using ironflow::KvBucket;
+using ironflow::NatsConnection;
+namespace t = ironflow::testing;
+
+constexpr int kClients = 10;
+const std::string kValue(64, 'v');  // a typical API token
+
+// One nats-server, one `ironflow serve` with a master key, and a raw KV bucket configured like ours.
+struct World {
+  t::NatsFixture nats;
+  t::TempDir data;
+  std::unique_ptr<t::ServerProcess> server;
+  std::string api_key;
+  // One connection and bucket handle per raw client, like one process per client.
+  std::vector<std::unique_ptr<NatsConnection>> raw_conns;
+  std::vector<std::unique_ptr<KvBucket>> raw_buckets;
+};
+
+World* world = nullptr;
+
+void SetUpWorld() {
+  world = new World();
+  t::ServerProcess::Options options{world->nats.url(), world->data.path() + "/data", t::NewMasterKey()};
+  if (const char* threads = std::getenv("BENCH_HTTP_THREADS")) options.extra_args = {"--http-threads", threads};
+  world->server = std::make_unique<t::ServerProcess>(options);
+  std::string error;
+  if (!world->server->Start(&error)) {
+    std::fprintf(stderr, "cannot start ironflow serve: %s\n", error.c_str());
+    std::exit(1);
+  }
+  world->api_key = world->server->api_key();
+  for (int i = 0; i < kClients; ++i) {
+    world->raw_conns.push_back(world->nats.Connect());
+    auto b = KvBucket::OpenOrCreate(*world->raw_conns.back(), {"bench-raw", "raw baseline", 10, 1, -1});
+    world->raw_buckets.push_back(std::move(b).value());
+  }
+}
+
+HeaderList Headers() {
+  return {{"Authorization", "Bearer " + world->api_key}, {"X-Ironflow-Environment", "default"},
+          {"Content-Type", "application/json"}};
+}
+
+void BM_ApiSecretPut(benchmark::State& state) {
+  auto client = std::move(HttpClient::Create(world->server->url()).value());
+  const std::string target = "/api/v1/secrets/BENCH_" + std::to_string(state.thread_index());
+  const std::string body = nlohmann::json{{"value", kValue}}.dump();
+  const HeaderList headers = Headers();
+  for (auto _ : state) {
+    auto r = client->Send("PUT", target, headers, body);
+    if (!r.ok() || (r->status != 200 && r->status != 201)) {
+      state.SkipWithError("PUT failed");
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_RawKvPut(benchmark::State& state) {
+  KvBucket& bucket = *world->raw_buckets[state.thread_index()];
+  const std::string key = "default.BENCH_" + std::to_string(state.thread_index());
+  for (auto _ : state) {
+    if (!bucket.Put(key, kValue).ok()) {
+      state.SkipWithError("kv put failed");
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_ApiSecretGetMetadata(benchmark::State& state) {
+  auto client = std::move(HttpClient::Create(world->server->url()).value());
+  const std::string target = "/api/v1/secrets/BENCH_" + std::to_string(state.thread_index());
+  const HeaderList headers = Headers();
+  client->Send("PUT", target, headers, nlohmann::json{{"value", kValue}}.dump());
+  for (auto _ : state) {
+    auto r = client->Send("GET", target, headers);
+    if (!r.ok() || r->status != 200) {
+      state.SkipWithError("GET failed");
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_RawKvGet(benchmark::State& state) {
+  KvBucket& bucket = *world->raw_buckets[state.thread_index()];
+  const std::string key = "default.BENCH_" + std::to_string(state.thread_index());
+  (void)bucket.Put(key, kValue);
+  for (auto _ : state) {
+    auto e = bucket.Get(key);
+    if (!e.ok() || !e->has_value()) {
+      state.SkipWithError("kv get failed");
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+BENCHMARK(BM_ApiSecretPut)->Threads(kClients)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_RawKvPut)->Threads(kClients)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_ApiSecretGetMetadata)->Threads(kClients)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_RawKvGet)->Threads(kClients)->UseRealTime()->MinTime(2.0);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  SetUpWorld();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  world->raw_buckets.clear();
+  world->raw_conns.clear();
+  world->server->Stop();
+  delete world;
+  return 0;
+}

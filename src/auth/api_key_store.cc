@@ -74,13 +74,16 @@ Result<Principal> ApiKeyStore::Authenticate(std::string_view presented_key) {
   auto denied = [] { return Status::Unauthenticated("invalid API key"); };
   if (!WellFormed(presented_key)) return denied();
   std::string hash = Sha256Hex(presented_key);
+  if (auto cached = cache_.Get(hash)) return *cached;
   auto got = bucket_.Get("apikeys." + hash);
   if (!got.ok()) return got.status();
   if (!got->has_value()) return denied();
   json doc = json::parse((*got)->value, nullptr, false);
   if (!doc.is_object() || !doc.contains("hash") || !doc["hash"].is_string()) return denied();
   if (!ConstantTimeEquals(doc["hash"].get<std::string>(), hash)) return denied();
-  return Principal{doc.value("id", hash.substr(0, 8)), doc.value("name", std::string("api key"))};
+  Principal p{doc.value("id", hash.substr(0, 8)), doc.value("name", std::string("api key"))};
+  cache_.Put(hash, p);
+  return p;
 }
 
 }  // namespace ironflow

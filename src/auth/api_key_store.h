@@ -3,13 +3,15 @@
 // A key is "ifkey_" + 32 lowercase hex chars (128 random bits). Only its SHA-256 is stored, under
 // `apikeys.<sha256 hex>` with {"id","name","hash","created_at"}; the stored hash is compared to the
 // presented key's hash in constant time. On first start EnsureBootstrapKey creates one admin key and writes
-// it once to `<data-dir>/bootstrap_key` (mode 0600). Thread-safe.
+// it once to `<data-dir>/bootstrap_key` (mode 0600). Successful authentications are remembered for 2 s
+// (keyed by the key's hash), so a key removed through another server stops working within 2 s. Thread-safe.
 #pragma once
 
 #include <optional>
 #include <string>
 
 #include "common/status.h"
+#include "common/ttl_cache.h"
 #include "store/kv_bucket.h"
 
 namespace ironflow {
@@ -23,7 +25,7 @@ struct Principal {
 
 class ApiKeyStore {
  public:
-  explicit ApiKeyStore(KvBucket& bucket) : bucket_(bucket) {}
+  explicit ApiKeyStore(KvBucket& bucket) : bucket_(bucket), cache_(std::chrono::seconds(2)) {}
 
   // If no bootstrap key was ever created in this NATS, creates one and writes it to `key_file`.
   // Returns true when it created the key.
@@ -33,6 +35,7 @@ class ApiKeyStore {
 
  private:
   KvBucket& bucket_;
+  TtlCache<Principal> cache_;
 };
 
 }  // namespace ironflow

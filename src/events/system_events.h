@@ -2,8 +2,9 @@
 //
 // Secret events go to `system.secret.{name}.{created|updated|deleted}` with payload
 //   {"type":"secret.updated","environment","name","revision","actor":{"type","id","name"},"timestamp"}
-// and never a value. Publishing waits for the IRONFLOW_SYSTEM stream's ack; a failure is logged and counted but
-// does not undo the committed write (the KV history remains the source of truth). Thread-safe.
+// and never a value. Publishing does not wait for the IRONFLOW_SYSTEM stream's ack (it would add a round trip to
+// every write); events from one process stay in order, and a publish that fails is logged or counted, never
+// undoing the committed write (the KV history remains the source of truth). Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -29,7 +30,7 @@ class SystemEvents {
 
   void SecretChanged(SecretChange change, std::string_view environment, std::string_view name, uint64_t revision,
                      const Actor& actor);
-  uint64_t publish_failures() const { return failures_.load(); }
+  uint64_t publish_failures() const { return failures_.load() + stream_.failures(); }
 
  private:
   SystemStream stream_;

@@ -42,12 +42,14 @@ Result<std::vector<Environment>> EnvironmentStore::List() {
 }
 
 Status EnvironmentStore::CheckExists(const std::string& name) {
+  if (exists_.Get(name)) return Status::Ok();
   auto got = bucket_.Get(name);
   if (!got.ok()) return got.status();
   if (!got->has_value()) {
     return Status::NotFound("environment \"" + name + "\" does not exist; create it with `ironflow env create " +
                             name + "` or POST /api/v1/environments");
   }
+  exists_.Put(name, true);
   return Status::Ok();
 }
 
@@ -63,11 +65,13 @@ Status EnvironmentStore::Delete(const std::string& name, bool force, const Actor
     return Status::Conflict("environment \"" + name + "\" holds " + std::to_string(secrets->size()) +
                             " secret(s); delete them first or pass force=true");
   }
+  exists_.Erase(name);  // stop new writes here before emptying it
   for (const auto& s : *secrets) {
     Status st = secrets_.Delete(name, s.name, std::nullopt, actor);
     if (!st.ok() && !st.is(Code::kNotFound)) return st;
   }
   auto rev = bucket_.DeleteIfRevision(name, (*got)->revision);
+  exists_.Erase(name);
   if (!rev.ok() && !rev.status().is(Code::kConflict)) return rev.status();
   return Status::Ok();
 }

@@ -1,13 +1,15 @@
 // EnvironmentStore: the set of environments, in KV bucket `ironflow-environments` (key = environment name,
 // value {"name","created_at"}). `default` is created at first start. Environments are only ever created
 // explicitly; deleting one that still holds secrets needs `force`, which deletes those secrets first (each with
-// its own event). Thread-safe.
+// its own event). CheckExists remembers positive answers for 2 s, so a deletion made through another server
+// process is seen here within 2 s. Thread-safe.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "common/ttl_cache.h"
 #include "secrets/secret_store.h"
 #include "store/kv_bucket.h"
 
@@ -23,7 +25,8 @@ struct Environment {
 
 class EnvironmentStore {
  public:
-  EnvironmentStore(KvBucket& bucket, SecretStore& secrets) : bucket_(bucket), secrets_(secrets) {}
+  EnvironmentStore(KvBucket& bucket, SecretStore& secrets)
+      : bucket_(bucket), secrets_(secrets), exists_(std::chrono::seconds(2)) {}
 
   Status EnsureDefault();
   // kAlreadyExists when present.
@@ -37,6 +40,7 @@ class EnvironmentStore {
  private:
   KvBucket& bucket_;
   SecretStore& secrets_;
+  TtlCache<bool> exists_;
 };
 
 }  // namespace ironflow

@@ -41,6 +41,36 @@ SecretMetadata SecretStore::ToMetadata(const SecretRecord& r, uint64_t revision)
   return m;
 }
 
+void SecretStore::RememberHead(const std::string& key, uint64_t revision, const SecretRecord& r) {
+  heads_.Put(key, Head{revision, r.created_at, r.description});
+}
+
+std::optional<Result<SecretStore::PutOutcome>> SecretStore::TryPutOnRememberedHead(
+    const std::string& env, const std::string& name, const SealedValue& sealed,
+    const std::optional<std::string>& description, std::optional<uint64_t> if_match, const Actor& actor) {
+  const std::string key = SecretKey(env, name);
+  auto head = heads_.Get(key);
+  if (!head || (if_match && *if_match != head->revision)) return std::nullopt;
+  SecretRecord rec;
+  rec.environment = env;
+  rec.name = name;
+  rec.updated_at = FormatRfc3339(NowUnixMillis());
+  rec.created_at = head->created_at;
+  rec.description = description ? *description : head->description;
+  rec.value = sealed;
+  std::string doc = EncodeSecretRecord(rec);
+  auto rev = bucket_.Update(key, doc, head->revision);
+  Cleanse(doc);
+  if (!rev.ok()) {
+    heads_.Erase(key);
+    if (rev.status().is(Code::kConflict)) return std::nullopt;  // stale hint: take the slow path
+    return Result<PutOutcome>(rev.status());
+  }
+  RememberHead(key, *rev, rec);
+  events_.SecretChanged(SecretChange::kUpdated, env, name, *rev, actor);
+  return Result<PutOutcome>(PutOutcome{ToMetadata(rec, *rev), false});
+}
+
 Result<SecretStore::Current> SecretStore::Load(const std::string& env, const std::string& name) {
   auto got = bucket_.Get(SecretKey(env, name));
   if (!got.ok()) return got.status();
@@ -53,6 +83,7 @@ Result<SecretStore::Current> SecretStore::Load(const std::string& env, const std
   }
   cur.entry = std::move(**got);
   cur.record.emplace(std::move(rec).value());
+  RememberHead(cur.entry->key, cur.entry->revision, *cur.record);
   return cur;
 }
 
@@ -76,6 +107,7 @@ Result<SecretMetadata> SecretStore::Create(const std::string& env, const std::st
     }
     return rev.status();
   }
+  RememberHead(SecretKey(env, name), *rev, rec);
   events_.SecretChanged(SecretChange::kCreated, env, name, *rev, actor);
   return ToMetadata(rec, *rev);
 }
@@ -86,6 +118,10 @@ Result<SecretStore::PutOutcome> SecretStore::Put(const std::string& env, const s
   auto sealed = sealer_.Seal(env, name, value);
   if (!sealed.ok()) return sealed.status();
   const std::string key = SecretKey(env, name);
+  if (auto fast = TryPutOnRememberedHead(env, name, *sealed, description, if_match, actor)) {
+    if (!sealed->encrypted()) Cleanse(sealed->plaintext);
+    return std::move(*fast);
+  }
 
   for (int attempt = 0; attempt < kMaxCasAttempts; ++attempt) {
     auto cur = Load(env, name);
@@ -106,6 +142,7 @@ Result<SecretStore::PutOutcome> SecretStore::Put(const std::string& env, const s
     Cleanse(doc);
     if (rev.ok()) {
       const bool created = !current_rev.has_value();
+      RememberHead(key, *rev, rec);
       events_.SecretChanged(created ? SecretChange::kCreated : SecretChange::kUpdated, env, name, *rev, actor);
       if (!sealed->encrypted()) Cleanse(sealed->plaintext);
       return PutOutcome{ToMetadata(rec, *rev), created};
@@ -141,6 +178,7 @@ Result<SecretMetadata> SecretStore::UpdateDescription(const std::string& env, co
     auto rev = bucket_.Update(key, doc, cur->entry->revision);
     Cleanse(doc);
     if (rev.ok()) {
+      RememberHead(key, *rev, rec);
       events_.SecretChanged(SecretChange::kUpdated, env, name, *rev, actor);
       return ToMetadata(rec, *rev);
     }
@@ -187,6 +225,7 @@ Status SecretStore::Delete(const std::string& env, const std::string& name, std:
     uint64_t rev_now = (*cur)->revision;
     if (if_match && rev_now != *if_match) return RevisionMismatch(name, *if_match, rev_now);
     auto rev = bucket_.DeleteIfRevision(key, rev_now);
+    heads_.Erase(key);
     if (rev.ok()) {
       events_.SecretChanged(SecretChange::kDeleted, env, name, *rev, actor);
       return Status::Ok();

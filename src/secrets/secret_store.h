@@ -6,6 +6,11 @@
 // kPreconditionFailed; without one, a lost race is retried on fresh state, so no concurrent update is silently
 // dropped. Every successful write publishes a system event. Callers validate names and check that the
 // environment exists. Thread-safe.
+//
+// A rotation normally needs the current record (for its revision, created_at and description). The store
+// remembers the head (revision + metadata, never a value) of secrets it recently wrote or read, and tries the
+// compare-and-set against it first; if another process changed the secret meanwhile, the CAS fails and the
+// store re-reads, so the hint can cost a retry but never an update.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +19,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/ttl_cache.h"
 #include "crypto/secure_bytes.h"
 #include "events/system_events.h"
 #include "secrets/value_sealer.h"
@@ -38,7 +44,7 @@ struct SecretMetadata {
 class SecretStore {
  public:
   SecretStore(KvBucket& bucket, const ValueSealer& sealer, SystemEvents& events)
-      : bucket_(bucket), sealer_(sealer), events_(events) {}
+      : bucket_(bucket), sealer_(sealer), events_(events), heads_(std::chrono::minutes(10)) {}
 
   // kAlreadyExists if the secret exists.
   Result<SecretMetadata> Create(const std::string& env, const std::string& name, std::string_view value,
@@ -74,12 +80,25 @@ class SecretStore {
     std::optional<KvEntry> entry;
     std::optional<SecretRecord> record;
   };
+  // What a rotation needs to know about the current version, without its value.
+  struct Head {
+    uint64_t revision = 0;
+    std::string created_at;
+    std::string description;
+  };
   Result<Current> Load(const std::string& env, const std::string& name);
+  void RememberHead(const std::string& key, uint64_t revision, const SecretRecord& r);
+  // The CAS against the remembered head. nullopt when there is no usable head or the CAS lost.
+  std::optional<Result<PutOutcome>> TryPutOnRememberedHead(const std::string& env, const std::string& name,
+                                                           const SealedValue& sealed,
+                                                           const std::optional<std::string>& description,
+                                                           std::optional<uint64_t> if_match, const Actor& actor);
   SecretMetadata ToMetadata(const SecretRecord& r, uint64_t revision) const;
 
   KvBucket& bucket_;
   const ValueSealer& sealer_;
   SystemEvents& events_;
+  TtlCache<Head> heads_;
 };
 
 }  // namespace ironflow

@@ -27,7 +27,7 @@ struct ServerConfig {
   bool dev = false;              // no authentication (loopback only)
   bool allow_plaintext = false;  // permit no master key on a non-loopback address
   std::optional<std::string> master_key_hex;  // IRONFLOW_MASTER_KEY; unset or empty: dev mode (plaintext)
-  int http_threads = 16;
+  int http_threads = 8;
 };
 
 bool IsLoopbackHost(const std::string& host);

@@ -17,6 +17,7 @@
 typedef struct __natsConnection natsConnection;
 typedef struct __jsCtx jsCtx;
 typedef struct __natsSubscription natsSubscription;
+typedef struct jsPubAckErr jsPubAckErr;
 
 namespace ironflow {
 
@@ -63,6 +64,10 @@ class NatsConnection {
 
   // Core NATS publish (fire-and-forget, buffered during reconnects).
   Status Publish(std::string_view subject, std::string_view data);
+  // JetStream publish that does not wait for the ack; a publish the server rejects or never acks is counted in
+  // async_publish_failures(). Pending publishes are flushed (up to 5 s) when the connection closes.
+  Status PublishToStreamAsync(std::string_view subject, std::string_view data);
+  uint64_t async_publish_failures() const { return async_failures_.load(); }
   // Delivers every message on `subject` (wildcards allowed) to `callback` on a nats.c thread.
   Result<std::unique_ptr<Subscription>> Subscribe(
       const std::string& subject, std::function<void(std::string_view subject, std::string_view data)> callback);
@@ -70,12 +75,14 @@ class NatsConnection {
  private:
   explicit NatsConnection(Options o) : options_(std::move(o)) {}
   static void OnReconnected(natsConnection* nc, void* closure);
+  static void OnAsyncPublishError(jsCtx* js, jsPubAckErr* err, void* closure);
 
   Options options_;
   std::string redacted_url_;
   natsConnection* nc_ = nullptr;
   jsCtx* js_ = nullptr;
   std::atomic<uint64_t> reconnects_{0};
+  std::atomic<uint64_t> async_failures_{0};
 };
 
 }  // namespace ironflow

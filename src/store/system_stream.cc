@@ -42,13 +42,7 @@ Result<SystemStream> SystemStream::Ensure(NatsConnection& nc, int replicas) {
 }
 
 Status SystemStream::Publish(std::string_view subject, std::string_view payload) {
-  std::string subj(subject);
-  jsPubAck* raw_ack = nullptr;
-  jsErrCode err = static_cast<jsErrCode>(0);
-  natsStatus s = js_Publish(&raw_ack, nc_->js(), subj.c_str(), payload.data(), static_cast<int>(payload.size()),
-                            nullptr, &err);
-  nats::PubAckPtr ack(raw_ack);
-  return StatusFromNats(s, "publish system event");
+  return nc_->PublishToStreamAsync(subject, payload);
 }
 
 }  // namespace ironflow

@@ -17,8 +17,10 @@ class SystemStream {
   // Creates the stream if it does not exist (with `replicas`), else binds to it.
   static Result<SystemStream> Ensure(NatsConnection& nc, int replicas);
 
-  // Publishes to `subject` (must start with "system.") and waits for JetStream's ack, so the event is stored.
+  // Publishes to `subject` (must start with "system.") without waiting for JetStream's ack; a rejected or
+  // unacknowledged publish is counted in failures().
   Status Publish(std::string_view subject, std::string_view payload);
+  uint64_t failures() const { return nc_->async_publish_failures(); }
 
  private:
   explicit SystemStream(NatsConnection& nc) : nc_(&nc) {}

@@ -168,6 +168,31 @@ TEST_F(EventsTest, StreamDeliversOnlyTheRequestEnvironmentsEvents) {
   ASSERT_TRUE(reader.frames().Next(&frame));
 }
 
+TEST_F(EventsTest, TwoServersOnOneNatsActAsOneSystem) {
+  TempDir second_dir;
+  ServerProcess second({nats_.url(), second_dir.path() + "/data", master_key_});
+  std::string error;
+  ASSERT_TRUE(second.Start(&error)) << error;
+  EXPECT_TRUE(second.api_key().empty()) << "a second server created another bootstrap key";
+  // The first server's key works on the second: keys live in NATS, not in a process.
+  ApiClient via_second(second.url(), server_->api_key());
+  SseReader reader(second.url(), server_->api_key(), "default", "system.secret.>");
+  std::pair<std::string, std::string> frame;
+  ASSERT_TRUE(reader.frames().Next(&frame));
+
+  ASSERT_EQ(api_->Call("POST", "/api/v1/environments", json{{"name", "shared"}}).status, 201);
+  via_second.set_environment("shared");
+  auto created = via_second.Call("PUT", "/api/v1/secrets/K", json{{"value", NewValue()}});
+  ASSERT_EQ(created.status, 201) << created.raw;
+  auto seen = ClientFor("shared")->Call("GET", "/api/v1/secrets/K");
+  EXPECT_EQ(seen.body, created.body);
+  // A write through the first server reaches a stream served by the second (default environment).
+  reader.StopAfterNextFrame();
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/secrets/VIA_FIRST", json{{"value", NewValue()}}).status, 201);
+  ASSERT_TRUE(reader.frames().Next(&frame));
+  EXPECT_NE(frame.second.find("system.secret.VIA_FIRST.created"), std::string::npos) << frame.second;
+}
+
 TEST_F(EventsTest, StreamRejectsNonSystemSubjectsAndNeedsAuth) {
   EXPECT_EQ(api_->Call("GET", "/api/v1/stream?subject=events.>").status, 400);
   EXPECT_EQ(api_->Call("GET", "/api/v1/stream?subject=system..x").status, 400);

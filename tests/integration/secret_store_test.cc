@@ -179,6 +179,29 @@ TEST_F(SecretStoreTest, DevModeEntriesAreReencryptedWhenAKeyIsSet) {
   EXPECT_EQ(*store_->EncryptPlaintextEntries(), 0);
 }
 
+// Two stores on one bucket stand for two server processes: the head one remembers must never win over a
+// change the other made.
+TEST_F(SecretStoreTest, StaleRememberedHeadNeverLosesAnotherProcessesUpdate) {
+  SecretStore other(*bucket_, *sealer_, *events_);
+  ASSERT_TRUE(store_->Create("default", "K", "v1", std::string("first"), actor_).ok());
+  ASSERT_TRUE(store_->Put("default", "K", "v2", std::nullopt, std::nullopt, actor_).ok());  // store_ remembers
+  auto changed = other.UpdateDescription("default", "K", "changed elsewhere", std::nullopt, actor_);
+  ASSERT_TRUE(changed.ok());
+  auto put = store_->Put("default", "K", "v3", std::nullopt, std::nullopt, actor_);
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_EQ(put->metadata.description, "changed elsewhere");
+  EXPECT_GT(put->metadata.revision, changed->revision);
+  EXPECT_EQ(ResolveOrDie("default", "K"), "v3");
+  // A stale If-Match still fails even though store_ remembered that revision once.
+  auto stale = store_->Put("default", "K", "v4", std::nullopt, changed->revision, actor_);
+  EXPECT_TRUE(stale.status().is(Code::kPreconditionFailed));
+  // Deleted elsewhere: a blind put recreates it instead of writing on a dead head.
+  ASSERT_TRUE(other.Delete("default", "K", std::nullopt, actor_).ok());
+  auto recreated = store_->Put("default", "K", "v5", std::nullopt, std::nullopt, actor_);
+  ASSERT_TRUE(recreated.ok()) << recreated.status().ToString();
+  EXPECT_TRUE(recreated->created);
+}
+
 TEST_F(SecretStoreTest, ValueSealedUnderAnotherKeyIsRefusedNotGarbled) {
   ASSERT_TRUE(store_->Create("default", "K", "value-abc", std::nullopt, actor_).ok());
   UseSealer(TestKey());
