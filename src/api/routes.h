@@ -3,6 +3,10 @@
 
 #include "api/request_context.h"
 #include "api/router.h"
+#include "crypto/secure_bytes.h"
+#include "runtime/engine.h"
+#include "runtime/function_registry.h"
+#include "runtime/run_store.h"
 
 namespace ironflow {
 
@@ -16,5 +20,7 @@ void AddSecretsRoutes(Router& router, ApiContext& ctx);
 void AddEnvironmentRoutes(Router& router, ApiContext& ctx);
 void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info);
 void AddStreamRoute(Router& router, ApiContext& ctx);
+void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionRegistry& functions, RunStore& runs,
+                      const SecureBytes& signing_key);
 
 }  // namespace ironflow

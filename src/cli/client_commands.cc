@@ -8,6 +8,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "cli/cli.h"
 #include "common/names.h"
@@ -364,9 +365,158 @@ void AddSubscribeCommand(CLI::App& app, GlobalOptions& g, int* exit_code) {
   }));
 }
 
+void PrintRun(const json& r) {
+  std::printf("id:          %s\n", r.value("id", "").c_str());
+  std::printf("function:    %s\n", r.value("function_id", "").c_str());
+  std::printf("environment: %s\n", r.value("environment", "").c_str());
+  std::printf("event:       %s (%s)\n", r["event"].value("name", "").c_str(), r.value("event_id", "").c_str());
+  std::printf("status:      %s\n", r.value("status", "").c_str());
+  std::printf("attempt:     %d\n", r.value("attempt", 0));
+  std::printf("output:      %s\n", r["output"].dump().c_str());
+  if (r["error"].is_string()) std::printf("error:       %s\n", r["error"].get<std::string>().c_str());
+  for (const auto& st : r["steps"]) std::printf("step:        %s = %s\n", st.value("id", "").c_str(), st["output"].dump().c_str());
+  std::printf("created_at:  %s\n", r.value("created_at", "").c_str());
+  std::printf("updated_at:  %s\n", r.value("updated_at", "").c_str());
+}
+
+void AddRuntimeCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
+  struct EmitOpts {
+    std::string name, data, data_file, env = DefaultEnv();
+    bool wait = false;
+    int timeout_s = 60;
+  };
+  auto eo = std::make_shared<EmitOpts>();
+  CLI::App* emit = app.add_subcommand("emit", "Emit an event (starts the functions it triggers)");
+  emit->add_option("NAME", eo->name, "Event name, e.g. payout.requested")->required();
+  emit->add_option("--data", eo->data, "Event data as JSON");
+  emit->add_option("--data-file", eo->data_file, "Read the event data (JSON) from a file");
+  emit->add_option("-e,--env", eo->env, "Environment");
+  emit->add_flag("--wait", eo->wait, "Wait until the triggered runs finish and print them");
+  emit->add_option("--timeout", eo->timeout_s, "With --wait: give up after this many seconds")->capture_default_str();
+  emit->callback(Guard(exit_code, [eo, &g] {
+    std::string text = eo->data.empty() ? "{}" : eo->data;
+    if (!eo->data_file.empty()) {
+      if (!eo->data.empty()) throw CommandError{"give either --data or --data-file, not both"};
+      std::ifstream in(eo->data_file);
+      if (!in) throw CommandError{"cannot read " + eo->data_file};
+      std::ostringstream ss;
+      ss << in.rdbuf();
+      text = ss.str();
+    }
+    json data = json::parse(text, nullptr, false);
+    if (data.is_discarded()) throw CommandError{"event data is not valid JSON"};
+    Api api(g);
+    json r = api.Call("POST", "/api/v1/events", eo->env, json{{"name", eo->name}, {"data", data}}.dump());
+    if (!eo->wait) {
+      if (g.json) return PrintJson(r);
+      std::printf("emitted %s (%s) in environment %s; runs: %zu\n", eo->name.c_str(),
+                  r.value("event_id", "").c_str(), eo->env.c_str(), r["run_ids"].size());
+      for (const auto& id : r["run_ids"]) std::printf("  %s\n", id.get<std::string>().c_str());
+      return;
+    }
+    json finished = json::array();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(eo->timeout_s);
+    bool failed = false;
+    for (const auto& id : r["run_ids"]) {
+      for (;;) {
+        json run = api.Call("GET", "/api/v1/runs/" + id.get<std::string>(), eo->env);
+        std::string status = run.value("status", "");
+        if (status == "completed" || status == "failed") {
+          failed = failed || status == "failed";
+          finished.push_back(run);
+          break;
+        }
+        if (std::chrono::steady_clock::now() > deadline) throw CommandError{"timed out waiting for run " + id.get<std::string>()};
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+    }
+    if (g.json) {
+      PrintJson(json{{"event_id", r["event_id"]}, {"runs", finished}});
+    } else {
+      for (const auto& run : finished) {
+        PrintRun(run);
+        std::printf("\n");
+      }
+    }
+    if (failed) throw CommandError{"a triggered run failed"};
+  }));
+
+  CLI::App* function = app.add_subcommand("function", "Inspect registered functions");
+  function->require_subcommand(1);
+  auto fenv = std::make_shared<std::string>(DefaultEnv());
+  CLI::App* flist = function->add_subcommand("list", "List functions and whether their secrets are set");
+  flist->add_option("-e,--env", *fenv, "Environment");
+  flist->callback(Guard(exit_code, [fenv, &g] {
+    json r = Api(g).Call("GET", "/api/v1/functions", *fenv);
+    if (g.json) return PrintJson(r);
+    if (r["functions"].empty()) {
+      std::printf("no functions in environment %s\n", fenv->c_str());
+      return;
+    }
+    std::printf("%-32s %-5s %-40s %s\n", "ID", "MODE", "TRIGGERS", "SECRETS");
+    for (const auto& f : r["functions"]) {
+      std::string triggers, secrets;
+      for (const auto& t : f["triggers"]) triggers += (triggers.empty() ? "" : ",") + t.value("event", "");
+      for (const auto& sc : f["secrets"]) {
+        secrets += (secrets.empty() ? "" : ", ") + sc.value("name", "") + (sc.value("set", false) ? "" : " (NOT SET)");
+      }
+      std::printf("%-32s %-5s %-40s %s\n", f.value("id", "").c_str(), f.value("mode", "").c_str(), triggers.c_str(), secrets.c_str());
+    }
+  }));
+  auto fget = std::make_shared<std::pair<std::string, std::string>>("", DefaultEnv());
+  CLI::App* fg = function->add_subcommand("get", "Show one function");
+  fg->add_option("ID", fget->first)->required();
+  fg->add_option("-e,--env", fget->second, "Environment");
+  fg->callback(Guard(exit_code, [fget, &g] { PrintJson(Api(g).Call("GET", "/api/v1/functions/" + fget->first, fget->second)); }));
+
+  CLI::App* run = app.add_subcommand("run", "Inspect runs");
+  run->require_subcommand(1);
+  struct RunListOpts {
+    std::string env = DefaultEnv(), function_id, status;
+    int limit = 20;
+  };
+  auto rl = std::make_shared<RunListOpts>();
+  CLI::App* rlist = run->add_subcommand("list", "List recent runs");
+  rlist->add_option("-e,--env", rl->env, "Environment");
+  rlist->add_option("--function", rl->function_id, "Only this function");
+  rlist->add_option("--status", rl->status, "queued, running, completed or failed");
+  rlist->add_option("--limit", rl->limit, "At most this many")->capture_default_str();
+  rlist->callback(Guard(exit_code, [rl, &g] {
+    std::string target = "/api/v1/runs?limit=" + std::to_string(rl->limit);
+    if (!rl->function_id.empty()) target += "&function_id=" + UrlEncode(rl->function_id);
+    if (!rl->status.empty()) target += "&status=" + UrlEncode(rl->status);
+    json r = Api(g).Call("GET", target, rl->env);
+    if (g.json) return PrintJson(r);
+    std::printf("%-28s %-24s %-10s %7s  %s\n", "ID", "FUNCTION", "STATUS", "ATTEMPT", "UPDATED");
+    for (const auto& x : r["runs"]) {
+      std::printf("%-28s %-24s %-10s %7d  %s\n", x.value("id", "").c_str(), x.value("function_id", "").c_str(),
+                  x.value("status", "").c_str(), x.value("attempt", 0), x.value("updated_at", "").c_str());
+    }
+  }));
+  auto rg = std::make_shared<std::pair<std::string, std::string>>("", DefaultEnv());
+  CLI::App* rget = run->add_subcommand("get", "Show one run (output and errors are redacted)");
+  rget->add_option("ID", rg->first)->required();
+  rget->add_option("-e,--env", rg->second, "Environment");
+  rget->callback(Guard(exit_code, [rg, &g] {
+    json r = Api(g).Call("GET", "/api/v1/runs/" + rg->first, rg->second);
+    if (g.json) return PrintJson(r);
+    PrintRun(r);
+  }));
+
+  CLI::App* sk = app.add_subcommand("signing-key", "The push-mode request signing key");
+  sk->require_subcommand(1);
+  CLI::App* show = sk->add_subcommand("show", "Print the signing key (configure it in push-mode apps)");
+  show->callback(Guard(exit_code, [&g] {
+    json r = Api(g).Call("GET", "/api/v1/signing-key", "");
+    if (g.json) return PrintJson(r);
+    std::printf("%s\n", r.value("signing_key", "").c_str());
+  }));
+}
+
 }  // namespace
 
 void AddClientCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
+  AddRuntimeCommands(app, g, exit_code);
   AddSecretCommands(app, g, exit_code);
   AddEnvCommands(app, g, exit_code);
   AddSubscribeCommand(app, g, exit_code);

@@ -38,6 +38,7 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
     config->data_dir = !data_dir_opt->empty() ? *data_dir_opt : app.get_option("--data-dir")->as<std::string>();
     if (const char* k = std::getenv("IRONFLOW_MASTER_KEY")) config->master_key_hex = std::string(k);
     if (const char* b = std::getenv("IRONFLOW_NATS_SERVER")) config->nats_server_binary = b;
+    if (const char* k = std::getenv("IRONFLOW_SIGNING_KEY")) config->signing_key_hex = std::string(k);
 
     // Block the stop signals in every thread; the main thread waits for them below.
     sigset_t stop_signals;

@@ -22,7 +22,9 @@ void SystemEvents::SecretChanged(SecretChange change, std::string_view environme
       {"timestamp", FormatRfc3339(NowUnixMillis())},
   };
   std::string subject = "system.secret." + std::string(name) + "." + verb;
-  Status s = stream_.Publish(subject, payload.dump());
+  std::string text = payload.dump();
+  Status s = stream_.Publish(subject, text);
+  if (listener_) listener_(std::string(environment), subject, text);
   if (!s.ok()) {
     failures_.fetch_add(1);
     spdlog::error("event {} (environment {}, revision {}) not published: {}", subject, environment, revision,

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -30,10 +31,15 @@ class SystemEvents {
 
   void SecretChanged(SecretChange change, std::string_view environment, std::string_view name, uint64_t revision,
                      const Actor& actor);
+  // Called after each event this process publishes (the runtime uses it to trigger functions). Set once, before
+  // serving.
+  using Listener = std::function<void(const std::string& env, const std::string& subject, const std::string& payload)>;
+  void SetListener(Listener listener) { listener_ = std::move(listener); }
   uint64_t publish_failures() const { return failures_.load() + stream_.failures(); }
 
  private:
   SystemStream stream_;
+  Listener listener_;
   std::atomic<uint64_t> failures_{0};
 };
 

@@ -110,14 +110,14 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Create(std::string_view base_url
 }
 
 Result<ClientResponse> HttpClient::Send(std::string_view method, std::string_view target, const HeaderList& headers,
-                                        std::string_view body) {
+                                        std::string_view body, int timeout_ms) {
   auto req = impl_->MakeRequest(method, target, headers, body);
   for (int attempt = 0; attempt < 2; ++attempt) {
     IF_RETURN_IF_ERROR(impl_->EnsureConnected());
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 * 1024 * 1024);
     auto& s = *impl_->stream;
-    s.expires_after(std::chrono::seconds(60));
+    s.expires_after(std::chrono::milliseconds(timeout_ms));
     boost::system::error_code ec = impl_->Run([&](auto h) { http::async_write(s, req, h); });
     if (!ec) ec = impl_->Run([&](auto h) { http::async_read(s, impl_->buffer, parser, h); });
     if (ec) {

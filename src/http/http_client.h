@@ -28,9 +28,10 @@ class HttpClient {
   static Result<std::unique_ptr<HttpClient>> Create(std::string_view base_url);
   ~HttpClient();
 
-  // `target` is path + query, e.g. "/api/v1/secrets". kUnavailable when the server cannot be reached.
+  // `target` is path + query, e.g. "/api/v1/secrets". kUnavailable when the server cannot be reached or does
+  // not answer within `timeout_ms`.
   Result<ClientResponse> Send(std::string_view method, std::string_view target, const HeaderList& headers,
-                              std::string_view body = {});
+                              std::string_view body = {}, int timeout_ms = 60000);
 
   // Sends a request and feeds body bytes to `on_data` as they arrive, until it returns false, the server ends
   // the response, or `timeout_ms` passes with nothing received (0 = no limit). `on_status` sees the status first.

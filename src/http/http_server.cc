@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "crypto/secure_bytes.h"
+
 namespace ironflow {
 
 namespace asio = boost::asio;
@@ -133,7 +135,11 @@ struct HttpServer::Impl {
       auto& req = parser.get();
       const bool keep_alive = req.keep_alive();
       in_flight.fetch_add(1);
-      HttpResponse resp = SafeHandle(ToRequest(req, remote));
+      HttpRequest request = ToRequest(req, remote);
+      HttpResponse resp = SafeHandle(request);
+      // Request bodies may carry secret values (PUT /secrets): wipe both copies once handled.
+      Cleanse(request.body);
+      Cleanse(req.body());
 
       if (!resp.stream) {
         http::response<http::string_body> res{static_cast<http::status>(resp.status), req.version()};
@@ -147,6 +153,8 @@ struct HttpServer::Impl {
         res.prepare_payload();
         stream.expires_after(std::chrono::seconds(30));
         co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+        // Job deliveries carry secret values: no response body outlives its write.
+        Cleanse(res.body());
         in_flight.fetch_sub(1);
         if (ec || !keep_alive || stopping) break;
         continue;

@@ -237,10 +237,27 @@ Status SecretStore::Delete(const std::string& env, const std::string& name, std:
 }
 
 Result<SecretString> SecretStore::Resolve(const std::string& env, const std::string& name) {
+  auto r = ResolveWithRevision(env, name);
+  if (!r.ok()) return r.status();
+  return std::move(r->value);
+}
+
+Result<SecretStore::Resolved> SecretStore::ResolveWithRevision(const std::string& env, const std::string& name) {
   auto cur = Load(env, name);
   if (!cur.ok()) return cur.status();
   if (!cur->entry) return NotFoundStatus(env, name);
-  return sealer_.Open(env, name, cur->record->value);
+  auto value = sealer_.Open(env, name, cur->record->value);
+  if (!value.ok()) return value.status();
+  return Resolved{std::move(value).value(), cur->entry->revision};
+}
+
+Result<SecretString> SecretStore::ResolveRevision(const std::string& env, const std::string& name, uint64_t revision) {
+  auto e = bucket_.GetRevision(SecretKey(env, name), revision);
+  if (!e.ok()) return e.status();
+  if (!e->has_value()) return NotFoundStatus(env, name);
+  auto rec = DecodeSecretRecord((*e)->value);
+  if (!rec.ok()) return rec.status();
+  return sealer_.Open(env, name, rec->value);
 }
 
 Result<int> SecretStore::EncryptPlaintextEntries() {

@@ -69,8 +69,15 @@ class SecretStore {
   Status Delete(const std::string& env, const std::string& name, std::optional<uint64_t> if_match,
                 const Actor& actor);
 
-  // Runtime plane only: the decrypted value.
+  // Runtime plane only: the decrypted value, and the revision it came from.
+  struct Resolved {
+    SecretString value;
+    uint64_t revision = 0;
+  };
   Result<SecretString> Resolve(const std::string& env, const std::string& name);
+  Result<Resolved> ResolveWithRevision(const std::string& env, const std::string& name);
+  // The value as of `revision` (from the KV history), e.g. to redact what an earlier attempt received.
+  Result<SecretString> ResolveRevision(const std::string& env, const std::string& name, uint64_t revision);
 
   // Seals, under the current key, every entry written in dev mode. Returns how many were re-encrypted.
   Result<int> EncryptPlaintextEntries();

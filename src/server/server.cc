@@ -21,6 +21,13 @@
 #include "store/kv_bucket.h"
 #include "store/nats_connection.h"
 #include "store/system_stream.h"
+#include "runtime/engine.h"
+#include "runtime/event_log.h"
+#include "runtime/function_registry.h"
+#include "runtime/job_queue.h"
+#include "runtime/run_store.h"
+#include "runtime/signing_key.h"
+#include "runtime/worker_registry.h"
 
 namespace ironflow {
 
@@ -34,11 +41,20 @@ struct Server::Impl {
   std::unique_ptr<EmbeddedNats> embedded;
   std::unique_ptr<NatsConnection> nats;
   std::unique_ptr<KvBucket> secrets_bucket, env_bucket, system_bucket, auth_bucket;
+  std::unique_ptr<KvBucket> functions_bucket, runs_bucket, jobs_bucket, workers_bucket;
+  std::optional<SystemStream> system_stream;
+  std::optional<EventLog> event_log;
   std::unique_ptr<ValueSealer> sealer;
   std::unique_ptr<SystemEvents> events;
   std::unique_ptr<SecretStore> secrets;
   std::unique_ptr<EnvironmentStore> environments;
   std::unique_ptr<ApiKeyStore> api_keys;
+  std::unique_ptr<FunctionRegistry> functions;
+  std::unique_ptr<RunStore> runs;
+  std::unique_ptr<JobQueue> jobs;
+  std::unique_ptr<WorkerRegistry> workers;
+  SecureBytes signing_key;
+  std::unique_ptr<Engine> engine;
   Metrics metrics;
   std::unique_ptr<ApiContext> ctx;
   std::unique_ptr<Router> router;
@@ -52,6 +68,8 @@ int Server::port() const { return impl_->http ? impl_->http->port() : 0; }
 
 void Server::Shutdown() {
   impl_->ready = false;
+  // The engine first: it releases long-polling requests, so the HTTP server can drain quickly.
+  if (impl_->engine) impl_->engine->Stop();
   if (impl_->http) impl_->http->Stop();
   if (impl_->embedded) impl_->embedded->Stop();
 }
@@ -132,8 +150,16 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   IF_RETURN_IF_ERROR(open(kEnvironmentsBucket, "Ironflow environments", 5, &s.env_bucket));
   IF_RETURN_IF_ERROR(open("ironflow-system", "Ironflow system records (key check)", 5, &s.system_bucket));
   IF_RETURN_IF_ERROR(open(kAuthBucket, "Ironflow API key hashes", 5, &s.auth_bucket));
+  IF_RETURN_IF_ERROR(open(kFunctionsBucket, "Ironflow functions", 1, &s.functions_bucket));
+  IF_RETURN_IF_ERROR(open(kRunsBucket, "Ironflow runs", 1, &s.runs_bucket));
+  IF_RETURN_IF_ERROR(open(kJobsBucket, "Ironflow job queue", 1, &s.jobs_bucket));
+  IF_RETURN_IF_ERROR(open(kWorkersBucket, "Ironflow pull-mode workers", 1, &s.workers_bucket));
   auto stream = SystemStream::Ensure(*s.nats, config.kv_replicas);
   if (!stream.ok()) return stream.status();
+  s.system_stream.emplace(*stream);
+  auto event_log = EventLog::Ensure(*s.nats, config.kv_replicas);
+  if (!event_log.ok()) return event_log.status();
+  s.event_log.emplace(*event_log);
 
   IF_RETURN_IF_ERROR(VerifyOrRecordMasterKey(*s.system_bucket, key ? &*key : nullptr));
 
@@ -151,6 +177,22 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
                    s.sealer->key_id());
     }
   }
+
+  auto signing_key = LoadOrCreateSigningKey(*s.system_bucket, *s.sealer, config.signing_key_hex);
+  if (!signing_key.ok()) return signing_key.status();
+  s.signing_key = std::move(signing_key).value();
+  s.functions = std::make_unique<FunctionRegistry>(*s.functions_bucket);
+  s.runs = std::make_unique<RunStore>(*s.runs_bucket);
+  s.jobs = std::make_unique<JobQueue>(*s.jobs_bucket, *s.nats);
+  s.workers = std::make_unique<WorkerRegistry>(*s.workers_bucket);
+  s.engine = std::make_unique<Engine>(
+      Engine::Deps{*s.functions, *s.runs, *s.jobs, *s.workers, *s.event_log, *s.secrets, *s.system_stream, *s.nats},
+      s.signing_key.Clone());
+  IF_RETURN_IF_ERROR(s.engine->Start());
+  Engine* engine = s.engine.get();
+  s.events->SetListener([engine](const std::string& env, const std::string& subject, const std::string& payload) {
+    engine->OnSystemEvent(env, subject, payload);
+  });
 
   if (!config.dev) {
     s.api_keys = std::make_unique<ApiKeyStore>(*s.auth_bucket);
@@ -173,6 +215,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   AddEnvironmentRoutes(*s.router, ctx);
   AddSecretsRoutes(*s.router, ctx);
   AddStreamRoute(*s.router, ctx);
+  AddRuntimeRoutes(*s.router, ctx, *s.engine, *s.functions, *s.runs, s.signing_key);
 
   HttpServer::Options ho;
   ho.host = config.host;

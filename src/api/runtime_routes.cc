@@ -1,0 +1,227 @@
+// The runtime plane's routes: events, functions, runs, pull-mode workers and the signing key. All are
+// environment-scoped by X-Ironflow-Environment except the signing key.
+#include <spdlog/spdlog.h>
+
+#include "api/api_util.h"
+#include "api/routes.h"
+#include "common/hex.h"
+#include "common/names.h"
+#include "runtime/function_def.h"
+
+namespace ironflow {
+namespace {
+
+using api::json;
+
+constexpr size_t kMaxEventDataBytes = 512 * 1024;
+
+json FunctionJson(const FunctionDef& f, SecretStore& secrets) {
+  json doc = json::parse(EncodeFunctionDef(f));
+  json declared = json::array();
+  for (const auto& name : f.secrets) {
+    auto m = secrets.Get(f.environment, name);
+    declared.push_back({{"name", name}, {"set", m.ok()}});
+  }
+  doc["secrets"] = declared;
+  return doc;
+}
+
+json RunJson(const RunRecord& r) { return json::parse(EncodeRun(r)); }
+
+Result<int64_t> IntParam(const HttpRequest& req, const char* name, int64_t def, int64_t lo, int64_t hi) {
+  auto v = req.query_param(name);
+  if (!v) return def;
+  if (v->empty() || v->size() > 12) return Status::InvalidArgument(std::string(name) + " must be an integer");
+  int64_t n = 0;
+  for (char c : *v) {
+    if (c < '0' || c > '9') return Status::InvalidArgument(std::string(name) + " must be an integer");
+    n = n * 10 + (c - '0');
+  }
+  if (n < lo || n > hi) return Status::InvalidArgument(std::string(name) + " must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+  return n;
+}
+
+}  // namespace
+
+void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionRegistry& functions, RunStore& runs,
+                      const SecureBytes& signing_key) {
+  // ---- events
+  router.Add("POST", "/api/v1/events", true, [&ctx, &engine](const ApiCall& call) {
+    auto env = RequestEnvironment(ctx, call.request);
+    if (!env.ok()) return api::ErrorResponse(env.status());
+    auto body = api::ParseJsonObject(call.request.body, {"name", "data", "metadata"});
+    if (!body.ok()) return api::ErrorResponse(body.status());
+    auto name = api::RequiredString(*body, "name");
+    if (!name.ok()) return api::ErrorResponse(name.status());
+    if (Status s = ValidateEventName(*name); !s.ok()) return api::ErrorResponse(s);
+    if (name->rfind("system.", 0) == 0 || *name == "system") {
+      return api::ErrorResponse(Status::InvalidArgument("event names starting with \"system.\" are reserved for Ironflow"));
+    }
+    if (!body->contains("data")) return api::ErrorResponse(Status::InvalidArgument("missing required field \"data\""));
+    std::string data = (*body)["data"].dump();
+    if (data.size() > kMaxEventDataBytes) {
+      return api::ErrorResponse(Status::PayloadTooLarge("event data exceeds 512 KiB"));
+    }
+    std::string metadata = "{}";
+    if (body->contains("metadata")) {
+      if (!(*body)["metadata"].is_object()) return api::ErrorResponse(Status::InvalidArgument("field \"metadata\" must be an object"));
+      metadata = (*body)["metadata"].dump();
+    }
+    auto emitted = engine.Emit(*env, *name, data, metadata);
+    if (!emitted.ok()) return api::ErrorResponse(emitted.status());
+    return api::JsonResponse(202, json{{"event_id", emitted->event.id}, {"run_ids", emitted->run_ids}});
+  });
+
+  // ---- functions
+  router.Add("POST", "/api/v1/functions", true, [&ctx, &functions](const ApiCall& call) {
+    auto env = RequestEnvironment(ctx, call.request);
+    if (!env.ok()) return api::ErrorResponse(env.status());
+    auto def = ParseFunctionRegistration(call.request.body);
+    if (!def.ok()) return api::ErrorResponse(def.status());
+    def->environment = *env;
+    auto created = functions.Register(*def);
+    if (!created.ok()) return api::ErrorResponse(created.status());
+    auto stored = functions.Get(*env, def->id);
+    if (!stored.ok()) return api::ErrorResponse(stored.status());
+    spdlog::info("function {}: environment={} id={} mode={} actor={}", *created ? "registered" : "re-registered", *env,
+                 def->id, def->mode, call.actor.name);
+    return api::JsonResponse(*created ? 201 : 200, FunctionJson(*stored, ctx.secrets));
+  });
+  router.Add("GET", "/api/v1/functions", true, [&ctx, &functions](const ApiCall& call) {
+    auto env = RequestEnvironment(ctx, call.request);
+    if (!env.ok()) return api::ErrorResponse(env.status());
+    auto list = functions.List(*env);
+    if (!list.ok()) return api::ErrorResponse(list.status());
+    json arr = json::array();
+    for (const auto& f : *list) arr.push_back(FunctionJson(f, ctx.secrets));
+    return api::JsonResponse(200, json{{"functions", arr}});
+  });
+  router.Add("GET", "/api/v1/functions/{id}", true, [&ctx, &functions](const ApiCall& call) {
+    auto env = RequestEnvironment(ctx, call.request);
+    if (!env.ok()) return api::ErrorResponse(env.status());
+    if (Status s = ValidateFunctionId(call.params[0]); !s.ok()) return api::ErrorResponse(s);
+    auto f = functions.Get(*env, call.params[0]);
+    if (!f.ok()) return api::ErrorResponse(f.status());
+    return api::JsonResponse(200, FunctionJson(*f, ctx.secrets));
+  });
+
+  // ---- runs
+  router.Add("GET", "/api/v1/runs", true, [&ctx, &runs](const ApiCall& call) {
+    auto env = RequestEnvironment(ctx, call.request);
+    if (!env.ok()) return api::ErrorResponse(env.status());
+    auto limit = IntParam(call.request, "limit", 50, 1, 1000);
+    if (!limit.ok()) return api::ErrorResponse(limit.status());
+    std::string fn = call.request.query_param("function_id").value_or("");
+    std::string status = call.request.query_param("status").value_or("");
+    if (!status.empty() && status != "queued" && status != "running" && status != "completed" && status != "failed") {
+      return api::ErrorResponse(Status::InvalidArgument("status must be queued, running, completed or failed"));
+    }
+    auto list = runs.List(*env, fn, status, static_cast<size_t>(*limit));
+    if (!list.ok()) return api::ErrorResponse(list.status());
+    json arr = json::array();
+    for (const auto& r : *list) arr.push_back(RunJson(r));
+    return api::JsonResponse(200, json{{"runs", arr}});
+  });
+  router.Add("GET", "/api/v1/runs/{id}", true, [&ctx, &runs](const ApiCall& call) {
+    auto env = RequestEnvironment(ctx, call.request);
+    if (!env.ok()) return api::ErrorResponse(env.status());
+    const std::string& id = call.params[0];
+    if (id.size() > 64 || id.rfind("run_", 0) != 0 || id.find('.') != std::string::npos || id.find('*') != std::string::npos ||
+        id.find('>') != std::string::npos) {
+      return api::ErrorResponse(Status::NotFound("run \"" + id.substr(0, 64) + "\" not found"));
+    }
+    auto r = runs.Get(*env, id);
+    if (!r.ok()) return api::ErrorResponse(r.status());
+    return api::JsonResponse(200, RunJson(*r));
+  });
+
+  // ---- pull-mode workers
+  router.Add("POST", "/api/v1/workers/{worker_id}/register", true, [&ctx, &engine](const ApiCall& call) {
+    auto env = RequestEnvironment(ctx, call.request);
+    if (!env.ok()) return api::ErrorResponse(env.status());
+    if (Status s = ValidateWorkerId(call.params[0]); !s.ok()) return api::ErrorResponse(s);
+    auto body = api::ParseJsonObject(call.request.body, {"function_ids", "max_concurrent_jobs", "lease_ms"});
+    if (!body.ok()) return api::ErrorResponse(body.status());
+    WorkerInfo w;
+    w.worker_id = call.params[0];
+    if (!body->contains("function_ids") || !(*body)["function_ids"].is_array() || (*body)["function_ids"].empty() ||
+        (*body)["function_ids"].size() > 256) {
+      return api::ErrorResponse(Status::InvalidArgument("field \"function_ids\" must be an array of 1-256 function ids"));
+    }
+    for (const auto& f : (*body)["function_ids"]) {
+      if (!f.is_string()) return api::ErrorResponse(Status::InvalidArgument("field \"function_ids\" must contain strings"));
+      if (Status s = ValidateFunctionId(f.get<std::string>()); !s.ok()) return api::ErrorResponse(s);
+      w.function_ids.push_back(f);
+    }
+    if (body->contains("max_concurrent_jobs")) {
+      const json& m = (*body)["max_concurrent_jobs"];
+      if (!m.is_number_integer() || m < 1 || m > 1000) return api::ErrorResponse(Status::InvalidArgument("field \"max_concurrent_jobs\" must be an integer 1-1000"));
+      w.max_concurrent_jobs = m;
+    }
+    if (body->contains("lease_ms")) {
+      const json& l = (*body)["lease_ms"];
+      if (!l.is_number_integer() || l < 500 || l > 3600000) return api::ErrorResponse(Status::InvalidArgument("field \"lease_ms\" must be an integer 500-3600000"));
+      w.lease_ms = l;
+    }
+    Status st = engine.RegisterWorker(*env, w);
+    if (!st.ok()) return api::ErrorResponse(st);
+    return api::JsonResponse(200, json{{"worker_id", w.worker_id}, {"function_ids", w.function_ids},
+                                       {"max_concurrent_jobs", w.max_concurrent_jobs}, {"lease_ms", w.lease_ms}});
+  });
+  router.Add("POST", "/api/v1/workers/{worker_id}/heartbeat", true, [&ctx, &engine](const ApiCall& call) {
+    auto env = RequestEnvironment(ctx, call.request);
+    if (!env.ok()) return api::ErrorResponse(env.status());
+    if (Status s = ValidateWorkerId(call.params[0]); !s.ok()) return api::ErrorResponse(s);
+    Status st = engine.Heartbeat(*env, call.params[0]);
+    if (!st.ok()) return api::ErrorResponse(st);
+    return api::JsonResponse(200, json{{"ok", true}});
+  });
+  router.Add("GET", "/api/v1/workers/{worker_id}/jobs", true, [&ctx, &engine](const ApiCall& call) {
+    auto env = RequestEnvironment(ctx, call.request);
+    if (!env.ok()) return api::ErrorResponse(env.status());
+    if (Status s = ValidateWorkerId(call.params[0]); !s.ok()) return api::ErrorResponse(s);
+    auto available = IntParam(call.request, "available", 1, 1, 100);
+    if (!available.ok()) return api::ErrorResponse(available.status());
+    auto wait = IntParam(call.request, "wait_ms", 0, 0, 30000);
+    if (!wait.ok()) return api::ErrorResponse(wait.status());
+    auto jobs = engine.PollJobs(*env, call.params[0], static_cast<int>(*available), *wait);
+    if (!jobs.ok()) return api::ErrorResponse(jobs.status());
+    if (jobs->empty()) {
+      HttpResponse r;
+      r.status = 204;
+      return r;
+    }
+    // Assemble the body by hand: the job texts carry values and are wiped right after.
+    HttpResponse r;
+    r.body = "{\"jobs\":[";
+    for (size_t i = 0; i < jobs->size(); ++i) {
+      if (i) r.body += ",";
+      r.body += (*jobs)[i];
+      Cleanse((*jobs)[i]);
+    }
+    r.body += "]}";
+    return r;
+  });
+  router.Add("PUT", "/api/v1/workers/{worker_id}/jobs/{job_id}", true, [&ctx, &engine](const ApiCall& call) {
+    auto env = RequestEnvironment(ctx, call.request);
+    if (!env.ok()) return api::ErrorResponse(env.status());
+    if (Status s = ValidateWorkerId(call.params[0]); !s.ok()) return api::ErrorResponse(s);
+    const std::string& job_id = call.params[1];
+    if (job_id.size() > 64 || job_id.rfind("job_", 0) != 0 || job_id.find_first_of(".*> ") != std::string::npos) {
+      return api::ErrorResponse(Status::NotFound("job not found"));
+    }
+    Status st = engine.CompleteJob(*env, call.params[0], job_id, call.request.body);
+    if (!st.ok()) return api::ErrorResponse(st);
+    return api::JsonResponse(200, json{{"ok", true}});
+  });
+
+  // ---- signing key (for configuring push-mode apps)
+  router.Add("GET", "/api/v1/signing-key", true, [&signing_key](const ApiCall&) {
+    std::string hex = HexEncode(signing_key.data(), signing_key.size());
+    HttpResponse r = api::JsonResponse(200, json{{"signing_key", hex}});
+    Cleanse(hex);
+    return r;
+  });
+}
+
+}  // namespace ironflow

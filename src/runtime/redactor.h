@@ -1,0 +1,19 @@
+// Redaction of secret values from anything a function returned (output, error message, step outputs) before it
+// is stored or logged: every occurrence of a resolved value is replaced by `[REDACTED:NAME]`.
+//
+// Longer values are replaced first, so a value that contains another is masked as a whole; repeated and
+// overlapping occurrences are all masked. Values shorter than 4 bytes are not masked (they would shred ordinary
+// text and protect nothing). Redaction runs on the JSON text, and a value is also matched in its JSON-escaped form.
+#pragma once
+
+#include <map>
+#include <string>
+
+namespace ironflow {
+
+inline constexpr size_t kMinRedactedValueBytes = 4;
+
+// `values`: secret name -> value.
+std::string Redact(std::string text, const std::map<std::string, std::string>& values);
+
+}  // namespace ironflow

@@ -1,0 +1,45 @@
+#include "runtime/worker_registry.h"
+
+#include <nlohmann/json.hpp>
+
+namespace ironflow {
+
+using nlohmann::json;
+
+Status ValidateWorkerId(std::string_view id) {
+  bool ok = !id.empty() && id.size() <= 128;
+  for (char c : id) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
+  }
+  if (!ok) return Status::InvalidArgument("invalid worker id: use 1-128 characters of A-Z, a-z, 0-9, '_' and '-'");
+  return Status::Ok();
+}
+
+Status WorkerRegistry::Register(const std::string& env, const WorkerInfo& w) {
+  json doc = {{"worker_id", w.worker_id},         {"function_ids", w.function_ids},
+              {"max_concurrent_jobs", w.max_concurrent_jobs}, {"lease_ms", w.lease_ms},
+              {"registered_at", w.registered_at}, {"last_seen", w.last_seen}};
+  auto rev = bucket_.Put(env + "." + w.worker_id, doc.dump());
+  return rev.ok() ? Status::Ok() : rev.status();
+}
+
+Result<WorkerInfo> WorkerRegistry::Get(const std::string& env, const std::string& worker_id) {
+  auto e = bucket_.Get(env + "." + worker_id);
+  if (!e.ok()) return e.status();
+  if (!e->has_value()) {
+    return Status::NotFound("worker \"" + worker_id + "\" is not registered in environment \"" + env +
+                            "\"; POST /api/v1/workers/" + worker_id + "/register first");
+  }
+  json d = json::parse((*e)->value, nullptr, false);
+  if (!d.is_object()) return Status::Internal("stored worker record is malformed");
+  WorkerInfo w;
+  w.worker_id = d.value("worker_id", worker_id);
+  w.function_ids = d.value("function_ids", std::vector<std::string>{});
+  w.max_concurrent_jobs = d.value("max_concurrent_jobs", 1);
+  w.lease_ms = d.value("lease_ms", int64_t{30000});
+  w.registered_at = d.value("registered_at", "");
+  w.last_seen = d.value("last_seen", "");
+  return w;
+}
+
+}  // namespace ironflow
