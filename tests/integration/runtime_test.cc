@@ -1,0 +1,368 @@
+// The runtime plane end to end: a real `ironflow serve` on a real nats-server; the test plays the pull-mode
+// worker over HTTP (the SDK has its own tests) and a push-mode app (an in-process HTTP server that checks the
+// signature like the SDK does).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "common/hex.h"
+#include "http/http_server.h"
+#include "runtime/signing.h"
+#include "store/kv_bucket.h"
+#include "support/api_fixture.h"
+
+namespace ironflow::testing {
+namespace {
+
+using nlohmann::json;
+
+class RuntimeTest : public ApiTest {
+ protected:
+  void RegisterPull(const std::string& id, const std::vector<std::string>& secrets, json retry = json::object(),
+                    const std::string& trigger = "payout.requested", ApiClient* client = nullptr) {
+    json body = {{"id", id}, {"triggers", {{{"event", trigger}}}}, {"secrets", secrets}, {"mode", "pull"}};
+    if (!retry.empty()) body["retry"] = retry;
+    auto r = (client ? client : api_.get())->Call("POST", "/api/v1/functions", body);
+    ASSERT_TRUE(r.status == 201 || r.status == 200) << r.raw;
+  }
+  void RegisterWorker(const std::string& worker, const std::vector<std::string>& fns, int lease_ms = 30000,
+                      ApiClient* client = nullptr) {
+    auto r = (client ? client : api_.get())
+                 ->Call("POST", "/api/v1/workers/" + worker + "/register",
+                        json{{"function_ids", fns}, {"max_concurrent_jobs", 4}, {"lease_ms", lease_ms}});
+    ASSERT_EQ(r.status, 200) << r.raw;
+  }
+  std::string Emit(const std::string& name, json data, ApiClient* client = nullptr) {
+    auto r = (client ? client : api_.get())->Call("POST", "/api/v1/events", json{{"name", name}, {"data", data}});
+    EXPECT_EQ(r.status, 202) << r.raw;
+    if (r.status != 202 || r.body["run_ids"].empty()) return "";
+    return r.body["run_ids"][0];
+  }
+  // Long-polls until one job arrives (bounded).
+  json NextJob(const std::string& worker, ApiClient* client = nullptr, int wait_ms = 10000) {
+    auto r = (client ? client : api_.get())
+                 ->Call("GET", "/api/v1/workers/" + worker + "/jobs?available=1&wait_ms=" + std::to_string(wait_ms));
+    if (r.status != 200) return json();
+    return r.body["jobs"][0];
+  }
+  ApiClient::Response Finish(const std::string& worker, const json& job, json result, ApiClient* client = nullptr) {
+    result["lease_token"] = job["lease_token"];
+    return (client ? client : api_.get())
+        ->Call("PUT", "/api/v1/workers/" + worker + "/jobs/" + job["job_id"].get<std::string>(), result);
+  }
+  // Polls the run (bounded) until its status is `want`.
+  json WaitRun(const std::string& run_id, const std::string& want, ApiClient* client = nullptr) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    json last;
+    while (std::chrono::steady_clock::now() < deadline) {
+      last = (client ? client : api_.get())->Call("GET", "/api/v1/runs/" + run_id).body;
+      if (last.is_object() && last["status"] == want) return last;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ADD_FAILURE() << "run " << run_id << " never reached " << want << "; last: " << last.dump();
+    return last;
+  }
+  void SetSecret(const std::string& name, const std::string& value, ApiClient* client = nullptr) {
+    auto r = (client ? client : api_.get())->Call("PUT", "/api/v1/secrets/" + name, json{{"value", value}});
+    ASSERT_TRUE(r.status == 200 || r.status == 201) << r.raw;
+  }
+};
+
+TEST_F(RuntimeTest, PullWorkerReceivesExactlyTheDeclaredSecretsAndOutputIsRedacted) {
+  std::string stripe = NewValue(), unrelated = NewValue();
+  SetSecret("STRIPE_KEY", stripe);
+  SetSecret("UNRELATED", unrelated);
+  RegisterPull("payout", {"STRIPE_KEY"});
+  RegisterWorker("w1", {"payout"});
+  std::string run_id = Emit("payout.requested", {{"amount", 100}});
+  ASSERT_FALSE(run_id.empty());
+
+  json job = NextJob("w1");
+  ASSERT_TRUE(job.is_object()) << "no job delivered";
+  EXPECT_EQ(job["run_id"], run_id);
+  EXPECT_EQ(job["attempt"], 1);
+  EXPECT_EQ(job["event"]["name"], "payout.requested");
+  EXPECT_EQ(job["event"]["data"]["amount"], 100);
+  EXPECT_EQ(job["context"]["secrets"], json({{"STRIPE_KEY", stripe}}));
+  EXPECT_EQ(job.dump().find(unrelated), std::string::npos);
+
+  auto done = Finish("w1", job, {{"status", "completed"},
+                                 {"output", {{"echo", "used " + stripe + " and " + stripe}}},
+                                 {"steps", {{{"id", "charge"}, {"output", {{"key", stripe}}}}}}});
+  ASSERT_EQ(done.status, 200) << done.raw;
+  json run = WaitRun(run_id, "completed");
+  EXPECT_EQ(run["output"]["echo"], "used [REDACTED:STRIPE_KEY] and [REDACTED:STRIPE_KEY]");
+  EXPECT_EQ(run["steps"][0]["output"]["key"], "[REDACTED:STRIPE_KEY]");
+  EXPECT_EQ(run.dump().find(stripe), std::string::npos);
+  // The lease is spent: a second result for the same job is refused.
+  EXPECT_EQ(Finish("w1", job, {{"status", "completed"}}).status, 409);
+}
+
+TEST_F(RuntimeTest, EachEnvironmentDeliversItsOwnValue) {
+  ASSERT_EQ(api_->Call("POST", "/api/v1/environments", json{{"name", "production"}}).status, 201);
+  ASSERT_EQ(api_->Call("POST", "/api/v1/environments", json{{"name", "staging"}}).status, 201);
+  auto prod = ClientFor("production"), staging = ClientFor("staging");
+  std::string prod_value = NewValue(), staging_value = NewValue();
+  SetSecret("STRIPE_KEY", prod_value, prod.get());
+  SetSecret("STRIPE_KEY", staging_value, staging.get());
+  for (auto* c : {prod.get(), staging.get()}) {
+    RegisterPull("payout", {"STRIPE_KEY"}, json::object(), "payout.requested", c);
+    RegisterWorker("w", {"payout"}, 30000, c);
+  }
+  std::string prod_run = Emit("payout.requested", {{"n", 1}}, prod.get());
+  json job = NextJob("w", prod.get());
+  ASSERT_TRUE(job.is_object());
+  EXPECT_EQ(job["context"]["secrets"]["STRIPE_KEY"], prod_value);
+  // The staging worker sees nothing of production's run, and cannot read it.
+  auto none = staging->Call("GET", "/api/v1/workers/w/jobs?available=1&wait_ms=0");
+  EXPECT_EQ(none.status, 204);
+  EXPECT_EQ(staging->Call("GET", "/api/v1/runs/" + prod_run).status, 404);
+  Emit("payout.requested", {{"n", 2}}, staging.get());
+  json sjob = NextJob("w", staging.get());
+  ASSERT_TRUE(sjob.is_object());
+  EXPECT_EQ(sjob["context"]["secrets"]["STRIPE_KEY"], staging_value);
+  // A staging worker cannot finish production's job.
+  auto cross = staging->Call("PUT", "/api/v1/workers/w/jobs/" + job["job_id"].get<std::string>(),
+                             json{{"lease_token", job["lease_token"]}, {"status", "completed"}});
+  EXPECT_EQ(cross.status, 409);
+}
+
+TEST_F(RuntimeTest, DeclaredButUnsetSecretFailsTheAttemptUntilItIsSet) {
+  RegisterPull("payout", {"STRIPE_KEY"}, {{"max_attempts", 5}, {"initial_delay_ms", 200}, {"backoff_factor", 1.0}});
+  RegisterWorker("w1", {"payout"});
+  auto fn = api_->Call("GET", "/api/v1/functions/payout");
+  EXPECT_EQ(fn.body["secrets"], json::parse(R"([{"name":"STRIPE_KEY","set":false}])"));
+  std::string run_id = Emit("payout.requested", json::object());
+  // The first attempt fails before any worker sees it, with the exact message.
+  EXPECT_EQ(NextJob("w1", nullptr, 100), json());
+  json run = WaitRun(run_id, "queued");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!run["error"].is_string() && std::chrono::steady_clock::now() < deadline) {
+    run = api_->Call("GET", "/api/v1/runs/" + run_id).body;
+  }
+  EXPECT_EQ(run["error"], "secret \"STRIPE_KEY\" declared by function \"payout\" is not set in environment \"default\"");
+  std::string value = NewValue();
+  SetSecret("STRIPE_KEY", value);
+  json job = NextJob("w1");
+  ASSERT_TRUE(job.is_object());
+  EXPECT_GE(job["attempt"].get<int>(), 2);
+  EXPECT_EQ(job["context"]["secrets"]["STRIPE_KEY"], value);
+  ASSERT_EQ(Finish("w1", job, {{"status", "completed"}, {"output", 1}}).status, 200);
+  WaitRun(run_id, "completed");
+}
+
+TEST_F(RuntimeTest, RotationBetweenAttemptsIsPickedUpAndBothValuesAreRedacted) {
+  std::string v1 = NewValue(), v2 = NewValue();
+  SetSecret("STRIPE_KEY", v1);
+  RegisterPull("payout", {"STRIPE_KEY"}, {{"max_attempts", 3}, {"initial_delay_ms", 0}});
+  RegisterWorker("w1", {"payout"});
+  std::string run_id = Emit("payout.requested", json::object());
+  json first = NextJob("w1");
+  ASSERT_TRUE(first.is_object());
+  EXPECT_EQ(first["context"]["secrets"]["STRIPE_KEY"], v1);
+  SetSecret("STRIPE_KEY", v2);  // rotated while attempt 1 runs
+  ASSERT_EQ(Finish("w1", first, {{"status", "failed"}, {"error", {{"message", "card declined with key " + v1}, {"retryable", true}}}}).status, 200);
+  json second = NextJob("w1");
+  ASSERT_TRUE(second.is_object());
+  EXPECT_EQ(second["attempt"], 2);
+  EXPECT_EQ(second["context"]["secrets"]["STRIPE_KEY"], v2);
+  json run = api_->Call("GET", "/api/v1/runs/" + run_id).body;
+  EXPECT_EQ(run["error"], "card declined with key [REDACTED:STRIPE_KEY]") << "attempt 1's (old) value was not redacted";
+  ASSERT_EQ(Finish("w1", second, {{"status", "failed"}, {"error", {{"message", "final " + v2}, {"retryable", false}}}}).status, 200);
+  run = WaitRun(run_id, "failed");
+  EXPECT_EQ(run["error"], "final [REDACTED:STRIPE_KEY]");
+  EXPECT_EQ(run["attempt"], 2) << "a non-retryable error must not be retried";
+}
+
+TEST_F(RuntimeTest, CompletedStepsAreMemoizedAcrossRetries) {
+  RegisterPull("payout", {}, {{"max_attempts", 3}, {"initial_delay_ms", 0}});
+  RegisterWorker("w1", {"payout"});
+  std::string run_id = Emit("payout.requested", json::object());
+  json first = NextJob("w1");
+  ASSERT_TRUE(first.is_object());
+  EXPECT_TRUE(first["steps"].empty());
+  ASSERT_EQ(Finish("w1", first, {{"status", "failed"}, {"error", {{"message", "network"}}}, {"steps", {{{"id", "charge"}, {"output", {{"charge_id", "ch_1"}}}}}}}).status, 200);
+  json second = NextJob("w1");
+  ASSERT_TRUE(second.is_object());
+  ASSERT_EQ(second["steps"].size(), 1u);
+  EXPECT_EQ(second["steps"][0]["id"], "charge");
+  EXPECT_EQ(second["steps"][0]["output"]["charge_id"], "ch_1");
+  ASSERT_EQ(Finish("w1", second, {{"status", "completed"}, {"output", "ok"}, {"steps", {{{"id", "charge"}, {"output", {{"charge_id", "ch_1"}}}}, {{"id", "email"}, {"output", true}}}}}).status, 200);
+  json run = WaitRun(run_id, "completed");
+  ASSERT_EQ(run["steps"].size(), 2u);
+}
+
+TEST_F(RuntimeTest, LostWorkerLeaseExpiresAndTheJobIsRedelivered) {
+  SetSecret("STRIPE_KEY", NewValue());
+  RegisterPull("payout", {"STRIPE_KEY"}, {{"max_attempts", 3}, {"initial_delay_ms", 0}});
+  RegisterWorker("crashy", {"payout"}, /*lease_ms=*/600);
+  RegisterWorker("healthy", {"payout"});
+  std::string run_id = Emit("payout.requested", json::object());
+  json lost = NextJob("crashy");
+  ASSERT_TRUE(lost.is_object());
+  // "crashy" never answers. After its lease expires the scheduler fails the attempt and re-queues the run.
+  json redelivered = NextJob("healthy", nullptr, 15000);
+  ASSERT_TRUE(redelivered.is_object()) << "the job was not redelivered after the lease expired";
+  EXPECT_EQ(redelivered["attempt"], 2);
+  EXPECT_EQ(Finish("crashy", lost, {{"status", "completed"}}).status, 409) << "an expired lease was honoured";
+  ASSERT_EQ(Finish("healthy", redelivered, {{"status", "completed"}, {"output", "done"}}).status, 200);
+  json run = WaitRun(run_id, "completed");
+  EXPECT_EQ(run["attempt"], 2);
+}
+
+TEST_F(RuntimeTest, CiphertextCopiedToAnotherNameFailsResolutionInsteadOfDeliveringIt) {
+  std::string real = NewValue(), decoy = NewValue();
+  SetSecret("STRIPE_KEY", real);
+  SetSecret("DECOY", decoy);
+  // Go around the API: overwrite DECOY's KV entry with STRIPE_KEY's sealed bytes.
+  auto nc = nats_.Connect();
+  auto bucket = KvBucket::OpenOrCreate(*nc, {"ironflow-secrets", "", 10, 1, -1});
+  ASSERT_TRUE(bucket.ok());
+  auto src = (*bucket)->Get("default.STRIPE_KEY");
+  auto dst = (*bucket)->Get("default.DECOY");
+  ASSERT_TRUE((*bucket)->Update("default.DECOY", (*src)->value, (*dst)->revision).ok());
+
+  RegisterPull("uses-decoy", {"DECOY"}, {{"max_attempts", 1}}, "decoy.used");
+  RegisterWorker("w1", {"uses-decoy"});
+  std::string run_id = Emit("decoy.used", json::object());
+  EXPECT_EQ(NextJob("w1", nullptr, 300), json()) << "a job was delivered with a moved ciphertext";
+  json run = WaitRun(run_id, "failed");
+  EXPECT_NE(run["error"].get<std::string>().find("failed to decrypt"), std::string::npos) << run.dump();
+  EXPECT_EQ(run.dump().find(real), std::string::npos);
+}
+
+TEST_F(RuntimeTest, RotatingASecretTriggersFunctionsListeningForIt) {
+  RegisterPull("on-rotate", {}, json::object(), "system.secret.*.updated");
+  RegisterWorker("w1", {"on-rotate"});
+  SetSecret("STRIPE_KEY", NewValue());  // created: does not match *.updated
+  SetSecret("STRIPE_KEY", NewValue());  // updated
+  json job = NextJob("w1");
+  ASSERT_TRUE(job.is_object());
+  EXPECT_EQ(job["event"]["name"], "system.secret.STRIPE_KEY.updated");
+  EXPECT_EQ(job["event"]["data"]["name"], "STRIPE_KEY");
+  EXPECT_EQ(job["event"]["data"]["environment"], "default");
+  EXPECT_EQ(NextJob("w1", nullptr, 200), json()) << "the create event triggered the function too";
+}
+
+TEST_F(RuntimeTest, BadRuntimeRequestsGetClearErrors) {
+  EXPECT_EQ(api_->Call("POST", "/api/v1/events", json{{"name", "system.secret.X.updated"}, {"data", 1}}).status, 400);
+  EXPECT_EQ(api_->Call("POST", "/api/v1/events", json{{"name", "bad name"}, {"data", 1}}).status, 400);
+  EXPECT_EQ(api_->Call("POST", "/api/v1/events", json{{"name", "a..b"}, {"data", 1}}).status, 400);
+  EXPECT_EQ(api_->Call("POST", "/api/v1/events", json{{"name", "ok"}}).status, 400);
+  EXPECT_EQ(api_->Call("POST", "/api/v1/events", json{{"name", "ok"}, {"data", std::string(600 * 1024, 'x')}}).status, 413);
+  EXPECT_EQ(api_->Call("POST", "/api/v1/functions", json{{"id", "Bad"}, {"triggers", {{{"event", "x"}}}}, {"mode", "pull"}}).status, 400);
+  EXPECT_EQ(api_->Call("POST", "/api/v1/functions", json{{"id", "f"}, {"triggers", json::array()}, {"mode", "pull"}}).status, 400);
+  EXPECT_EQ(api_->Call("POST", "/api/v1/functions", json{{"id", "f"}, {"triggers", {{{"event", "x"}}}}, {"mode", "push"}}).status, 400);
+  EXPECT_EQ(api_->Call("POST", "/api/v1/functions", json{{"id", "f"}, {"triggers", {{{"event", "x"}}}}, {"mode", "pull"}, {"secrets", {"bad.name"}}}).status, 400);
+  EXPECT_EQ(api_->Call("POST", "/api/v1/functions", json{{"id", "f"}, {"triggers", {{{"event", "x"}}}}, {"mode", "pull"}, {"retry", {{"max_attempts", 0}}}}).status, 400);
+  EXPECT_EQ(api_->Call("GET", "/api/v1/functions").body["functions"], json::array()) << "a rejected registration was stored";
+  EXPECT_EQ(api_->Call("GET", "/api/v1/workers/ghost/jobs").status, 404);
+  EXPECT_EQ(api_->Call("GET", "/api/v1/runs/run_nope").status, 404);
+  EXPECT_EQ(api_->Call("GET", "/api/v1/runs?status=weird").status, 400);
+  EXPECT_EQ(ClientFor("nowhere")->Call("POST", "/api/v1/events", json{{"name", "ok"}, {"data", 1}}).status, 404);
+}
+
+// A push-mode app: verifies the signature, records what it received, and answers with `reply`.
+class FakePushApp {
+ public:
+  FakePushApp(std::vector<uint8_t> key, int status, json reply) : key_(std::move(key)), status_(status), reply_(std::move(reply)) {
+    server_ = std::make_unique<HttpServer>(HttpServer::Options{"127.0.0.1", 0, 4}, [this](const HttpRequest& req) {
+      HttpResponse res;
+      bool valid = VerifySignatureHeader(req.header("x-ironflow-signature").value_or(""), key_, req.body,
+                                         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!valid) {
+        ++bad_signatures_;
+        res.status = 401;
+        res.body = R"({"error":{"code":"unauthenticated","message":"bad signature"}})";
+        return res;
+      }
+      calls_.push_back(json::parse(req.body));
+      res.status = status_;
+      res.body = reply_.dump();
+      return res;
+    });
+    EXPECT_TRUE(server_->Start().ok());
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()) + "/api/ironflow"; }
+  std::vector<json> calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_;
+  }
+
+ private:
+  std::vector<uint8_t> key_;
+  int status_;
+  json reply_;
+  std::mutex mu_;
+  std::vector<json> calls_;
+  int bad_signatures_ = 0;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(RuntimeTest, PushModeSignsTheCallAndDeliversOnlyDeclaredSecrets) {
+  auto key_hex = api_->Call("GET", "/api/v1/signing-key").body["signing_key"].get<std::string>();
+  ASSERT_EQ(key_hex.size(), 64u);
+  std::string stripe = NewValue(), other = NewValue();
+  SetSecret("STRIPE_KEY", stripe);
+  SetSecret("OTHER", other);
+  FakePushApp app(*HexDecode(key_hex), 200, {{"status", "completed"}, {"output", {{"seen", "key=" + stripe}}}});
+  auto reg = api_->Call("POST", "/api/v1/functions", json{{"id", "payout"}, {"triggers", {{{"event", "payout.requested"}}}},
+                                                           {"secrets", {"STRIPE_KEY"}}, {"mode", "push"}, {"url", app.url()}});
+  ASSERT_EQ(reg.status, 201) << reg.raw;
+  std::string run_id = Emit("payout.requested", {{"amount", 7}});
+  json run = WaitRun(run_id, "completed");
+  EXPECT_EQ(run["output"]["seen"], "key=[REDACTED:STRIPE_KEY]");
+  auto calls = app.calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0]["secrets"], json({{"STRIPE_KEY", stripe}}));
+  EXPECT_EQ(calls[0]["event"]["data"]["amount"], 7);
+  EXPECT_EQ(calls[0]["run_id"], run_id);
+  EXPECT_FALSE(calls[0].contains("lease_token"));
+}
+
+TEST_F(RuntimeTest, PushAppThatRejectsTheSignatureIsRetriedThenFails) {
+  FakePushApp app(std::vector<uint8_t>(32, 7) /* not the server's key */, 200, {{"status", "completed"}});
+  api_->Call("POST", "/api/v1/functions", json{{"id", "payout"}, {"triggers", {{{"event", "payout.requested"}}}},
+                                               {"mode", "push"}, {"url", app.url()}, {"retry", {{"max_attempts", 2}, {"initial_delay_ms", 0}}}});
+  std::string run_id = Emit("payout.requested", json::object());
+  json run = WaitRun(run_id, "failed");
+  EXPECT_EQ(run["attempt"], 2) << "401 must be retried";
+  EXPECT_NE(run["error"].get<std::string>().find("401"), std::string::npos);
+  EXPECT_TRUE(app.calls().empty()) << "the app ran the function without a valid signature";
+}
+
+TEST_F(RuntimeTest, PushAppClientErrorIsNotRetried) {
+  auto key_hex = api_->Call("GET", "/api/v1/signing-key").body["signing_key"].get<std::string>();
+  FakePushApp app(*HexDecode(key_hex), 400, {{"error", {{"code", "invalid_argument"}, {"message", "nope"}}}});
+  api_->Call("POST", "/api/v1/functions", json{{"id", "payout"}, {"triggers", {{{"event", "payout.requested"}}}},
+                                               {"mode", "push"}, {"url", app.url()}, {"retry", {{"max_attempts", 3}, {"initial_delay_ms", 0}}}});
+  std::string run_id = Emit("payout.requested", json::object());
+  json run = WaitRun(run_id, "failed");
+  EXPECT_EQ(run["attempt"], 1);
+  EXPECT_EQ(app.calls().size(), 1u);
+}
+
+TEST_F(RuntimeTest, NoSecretValueLandsInNatsOutsideItsSealedEntry) {
+  std::string value = NewValue();
+  SetSecret("STRIPE_KEY", value);
+  RegisterPull("payout", {"STRIPE_KEY"}, {{"max_attempts", 2}, {"initial_delay_ms", 0}});
+  RegisterWorker("w1", {"payout"});
+  std::string run_id = Emit("payout.requested", json::object());
+  json job = NextJob("w1");
+  ASSERT_TRUE(job.is_object());
+  ASSERT_EQ(Finish("w1", job, {{"status", "failed"}, {"error", {{"message", "oops " + value}}}, {"steps", {{{"id", "s"}, {"output", value}}}}}).status, 200);
+  json second = NextJob("w1");
+  ASSERT_TRUE(second.is_object());
+  ASSERT_EQ(Finish("w1", second, {{"status", "completed"}, {"output", value}}).status, 200);
+  WaitRun(run_id, "completed");
+  server_->Stop();
+  nats_.Stop();
+  std::string where;
+  EXPECT_FALSE(AnyFileContains(nats_.store_dir(), value, &where)) << "the value reached NATS in " << where;
+}
+
+}  // namespace
+}  // namespace ironflow::testing
