@@ -23,6 +23,8 @@ def medians(path):
 def pair_of(name):
     if name.startswith("BM_Ironflow"):
         return name.replace("BM_Ironflow", "BM_RawEvp", 1)
+    if name.startswith("BM_ResolveTenDeclaredSecrets"):
+        return name.replace("BM_ResolveTenDeclaredSecrets", "BM_RawKvGetTen", 1)
     if name.startswith("BM_ApiSecretGetMetadata"):
         return name.replace("BM_ApiSecretGetMetadata", "BM_RawKvGet", 1)
     if name.startswith("BM_ApiSecret"):

@@ -43,6 +43,28 @@ SecretMetadata SecretStore::ToMetadata(const SecretRecord& r, uint64_t revision)
 
 void SecretStore::RememberHead(const std::string& key, uint64_t revision, const SecretRecord& r) {
   heads_.Put(key, Head{revision, r.created_at, r.description});
+  sealed_.Erase(key);  // a write through this process: never serve the previous sealed record
+}
+
+void SecretStore::RememberSealed(const std::string& key, uint64_t revision, const SealedValue& value) {
+  if (!sealer_.encrypting() || !value.encrypted()) {
+    sealed_.Erase(key);
+    return;
+  }
+  sealed_.Put(key, Sealed{revision, value});
+}
+
+void SecretStore::ObserveStored(const KvEntry& entry, bool deleted) {
+  if (deleted || !sealer_.encrypting()) {
+    sealed_.Erase(entry.key);
+    return;
+  }
+  auto rec = DecodeSecretRecord(entry.value);
+  if (!rec.ok()) {
+    sealed_.Erase(entry.key);
+    return;
+  }
+  RememberSealed(entry.key, entry.revision, rec->value);
 }
 
 std::optional<Result<SecretStore::PutOutcome>> SecretStore::TryPutOnRememberedHead(
@@ -83,7 +105,8 @@ Result<SecretStore::Current> SecretStore::Load(const std::string& env, const std
   }
   cur.entry = std::move(**got);
   cur.record.emplace(std::move(rec).value());
-  RememberHead(cur.entry->key, cur.entry->revision, *cur.record);
+  heads_.Put(cur.entry->key, Head{cur.entry->revision, cur.record->created_at, cur.record->description});
+  RememberSealed(cur.entry->key, cur.entry->revision, cur.record->value);
   return cur;
 }
 
@@ -226,6 +249,7 @@ Status SecretStore::Delete(const std::string& env, const std::string& name, std:
     if (if_match && rev_now != *if_match) return RevisionMismatch(name, *if_match, rev_now);
     auto rev = bucket_.DeleteIfRevision(key, rev_now);
     heads_.Erase(key);
+    sealed_.Erase(key);
     if (rev.ok()) {
       events_.SecretChanged(SecretChange::kDeleted, env, name, *rev, actor);
       return Status::Ok();
@@ -243,6 +267,11 @@ Result<SecretString> SecretStore::Resolve(const std::string& env, const std::str
 }
 
 Result<SecretStore::Resolved> SecretStore::ResolveWithRevision(const std::string& env, const std::string& name) {
+  if (auto hit = sealed_.Get(SecretKey(env, name))) {
+    auto value = sealer_.Open(env, name, hit->value);
+    if (!value.ok()) return value.status();
+    return Resolved{std::move(value).value(), hit->revision};
+  }
   auto cur = Load(env, name);
   if (!cur.ok()) return cur.status();
   if (!cur->entry) return NotFoundStatus(env, name);

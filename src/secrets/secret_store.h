@@ -11,6 +11,12 @@
 // remembers the head (revision + metadata, never a value) of secrets it recently wrote or read, and tries the
 // compare-and-set against it first; if another process changed the secret meanwhile, the CAS fails and the
 // store re-reads, so the hint can cost a retry but never an update.
+//
+// For the runtime's dispatch path, with a master key, the store also keeps recently seen *sealed* records (never
+// plaintext; disabled in dev mode), fed by a watch on the bucket (ObserveStored) and by its own reads. An entry is
+// trusted for at most 5 s after it was last confirmed; this process's own writes drop it at once. So resolving
+// a function's secrets usually costs decryption only, and a change made through another server is seen within
+// milliseconds (the watch), at worst 5 s (if the watch stalls).
 #pragma once
 
 #include <cstdint>
@@ -44,7 +50,8 @@ struct SecretMetadata {
 class SecretStore {
  public:
   SecretStore(KvBucket& bucket, const ValueSealer& sealer, SystemEvents& events)
-      : bucket_(bucket), sealer_(sealer), events_(events), heads_(std::chrono::minutes(10)) {}
+      : bucket_(bucket), sealer_(sealer), events_(events), heads_(std::chrono::minutes(10)),
+        sealed_(std::chrono::seconds(5)) {}
 
   // kAlreadyExists if the secret exists.
   Result<SecretMetadata> Create(const std::string& env, const std::string& name, std::string_view value,
@@ -79,6 +86,9 @@ class SecretStore {
   // The value as of `revision` (from the KV history), e.g. to redact what an earlier attempt received.
   Result<SecretString> ResolveRevision(const std::string& env, const std::string& name, uint64_t revision);
 
+  // Feed from a watch on the bucket (KvWatch): keeps the sealed-record cache current.
+  void ObserveStored(const KvEntry& entry, bool deleted);
+
   // Seals, under the current key, every entry written in dev mode. Returns how many were re-encrypted.
   Result<int> EncryptPlaintextEntries();
 
@@ -106,6 +116,12 @@ class SecretStore {
   const ValueSealer& sealer_;
   SystemEvents& events_;
   TtlCache<Head> heads_;
+  struct Sealed {
+    uint64_t revision = 0;
+    SealedValue value;  // key id, nonce, ciphertext: never plaintext
+  };
+  void RememberSealed(const std::string& key, uint64_t revision, const SealedValue& value);
+  TtlCache<Sealed> sealed_;
 };
 
 }  // namespace ironflow

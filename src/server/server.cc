@@ -19,6 +19,7 @@
 #include "secrets/secret_store.h"
 #include "store/embedded_nats.h"
 #include "store/kv_bucket.h"
+#include "store/kv_watch.h"
 #include "store/nats_connection.h"
 #include "store/system_stream.h"
 #include "runtime/engine.h"
@@ -48,6 +49,7 @@ struct Server::Impl {
   std::unique_ptr<SystemEvents> events;
   std::unique_ptr<SecretStore> secrets;
   std::unique_ptr<EnvironmentStore> environments;
+  std::unique_ptr<KvWatch> secrets_watch;  // feeds SecretStore's sealed-record cache
   std::unique_ptr<ApiKeyStore> api_keys;
   std::unique_ptr<FunctionRegistry> functions;
   std::unique_ptr<RunStore> runs;
@@ -178,6 +180,12 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
     }
   }
 
+  if (s.sealer->encrypting()) {
+    SecretStore* store = s.secrets.get();
+    auto watch = KvWatch::Start(*s.secrets_bucket, [store](const KvEntry& e, bool deleted) { store->ObserveStored(e, deleted); });
+    if (!watch.ok()) return watch.status();
+    s.secrets_watch = std::move(watch).value();
+  }
   auto signing_key = LoadOrCreateSigningKey(*s.system_bucket, *s.sealer, config.signing_key_hex);
   if (!signing_key.ok()) return signing_key.status();
   s.signing_key = std::move(signing_key).value();

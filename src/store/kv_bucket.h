@@ -44,6 +44,7 @@ class KvBucket {
   KvBucket& operator=(const KvBucket&) = delete;
 
   const std::string& name() const { return name_; }
+  kvStore* raw() const { return kv_; }  // for KvWatch
 
   // nullopt when the key is absent or deleted.
   Result<std::optional<KvEntry>> Get(const std::string& key);

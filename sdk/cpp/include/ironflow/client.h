@@ -1,0 +1,43 @@
+// Client: direct calls to the Ironflow server's API for what an app does outside of running jobs: registering
+// its functions (push mode needs this; a Worker registers its own) and emitting events. Thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "ironflow/function.h"
+
+namespace ironflow {
+
+struct ClientOptions {
+  std::string server_url = "http://localhost:9123";  // http:// only
+  std::string api_key;
+  std::string environment = "default";
+  int timeout_ms = 30000;
+};
+
+class Client {
+ public:
+  // Throws std::invalid_argument for a malformed server URL.
+  explicit Client(ClientOptions options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // POST /api/v1/functions {id, name?, triggers, secrets, retry, timeout_ms, mode, url?}. `mode` is "pull" or
+  // "push"; push needs the URL the engine will POST jobs to (e.g. "http://10.0.0.5:8080/api/ironflow").
+  // Returns the server's function document ({..., secrets:[{name, set}]}). Throws ironflow::ApiError.
+  nlohmann::json registerFunction(const Function& function, std::string mode = "pull", std::string url = "");
+
+  // POST /api/v1/events {name, data} -> {event_id, run_ids}. Throws ironflow::ApiError.
+  nlohmann::json emit(std::string_view name, const nlohmann::json& data = nlohmann::json::object());
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ironflow

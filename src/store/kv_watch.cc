@@ -1,0 +1,47 @@
+#include "store/kv_watch.h"
+
+#include "store/nats_handles.h"
+
+namespace ironflow {
+
+Result<std::unique_ptr<KvWatch>> KvWatch::Start(KvBucket& bucket, Callback callback) {
+  std::unique_ptr<KvWatch> w(new KvWatch());
+  w->callback_ = std::move(callback);
+  kvWatcher* raw = nullptr;
+  natsStatus s = kvStore_WatchAll(&raw, bucket.raw(), nullptr);
+  if (s != NATS_OK) return StatusFromNats(s, "KV watch");
+  w->watcher_ = raw;
+  w->thread_ = std::thread([p = w.get()] { p->Loop(); });
+  return w;
+}
+
+void KvWatch::Loop() {
+  auto* watcher = static_cast<kvWatcher*>(watcher_);
+  while (!stop_.load()) {
+    kvEntry* raw = nullptr;
+    natsStatus s = kvWatcher_Next(&raw, watcher, 500);
+    if (s == NATS_TIMEOUT) continue;
+    if (s != NATS_OK) {
+      if (stop_.load() || s == NATS_ILLEGAL_STATE) return;
+      continue;
+    }
+    if (raw == nullptr) continue;  // end of the initial replay
+    nats::KvEntryPtr e(raw);
+    KvEntry entry;
+    entry.key = kvEntry_Key(raw);
+    entry.revision = kvEntry_Revision(raw);
+    entry.created_ns = kvEntry_Created(raw);
+    const bool deleted = kvEntry_Operation(raw) != kvOp_Put;
+    if (!deleted) entry.value.assign(static_cast<const char*>(kvEntry_Value(raw)), static_cast<size_t>(kvEntry_ValueLen(raw)));
+    callback_(entry, deleted);
+  }
+}
+
+KvWatch::~KvWatch() {
+  stop_ = true;
+  if (watcher_) kvWatcher_Stop(static_cast<kvWatcher*>(watcher_));
+  if (thread_.joinable()) thread_.join();
+  if (watcher_) kvWatcher_Destroy(static_cast<kvWatcher*>(watcher_));
+}
+
+}  // namespace ironflow
