@@ -73,6 +73,8 @@ void Server::Shutdown() {
   // The engine first: it releases long-polling requests, so the HTTP server can drain quickly.
   if (impl_->engine) impl_->engine->Stop();
   if (impl_->http) impl_->http->Stop();
+  // Stopping the watch deletes its consumer on the server: do it while NATS is still up.
+  impl_->secrets_watch.reset();
   if (impl_->embedded) impl_->embedded->Stop();
 }
 

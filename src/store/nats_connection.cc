@@ -99,7 +99,7 @@ NatsConnection::~NatsConnection() {
   if (js_) {
     jsPubOptions po;
     jsPubOptions_Init(&po);
-    po.MaxWait = 5000;
+    po.MaxWait = 2000;
     js_PublishAsyncComplete(js_, &po);
     jsCtx_Destroy(js_);
   }

@@ -92,3 +92,21 @@ TEST_F(KvBucketTest, DropOldRevisionsKeepsOnlyTheLatest) {
 
 }  // namespace
 }  // namespace ironflow
+
+namespace ironflow {
+namespace {
+
+TEST(KvBucketEmptyTest, ListOfANeverWrittenBucketIsEmptyNotAnError) {
+  testing::NatsFixture nats;
+  auto nc = nats.Connect();
+  auto bucket = KvBucket::OpenOrCreate(*nc, {"empty-bucket", "", 1, 1, -1});
+  ASSERT_TRUE(bucket.ok());
+  auto start = std::chrono::steady_clock::now();
+  auto list = (*bucket)->List(">");
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  EXPECT_TRUE(list->empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2)) << "listing an empty bucket waited for a timeout";
+}
+
+}  // namespace
+}  // namespace ironflow

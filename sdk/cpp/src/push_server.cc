@@ -148,7 +148,7 @@ int PushServer::port() const {
 }
 
 void PushServer::run() {
-  if (impl_->stop_flag.exchange(false)) {  // stop() came first: no serving (stop one start() began)
+  if (impl_->stop_flag.exchange(false)) {  // stop() came first (stop a server start() began)
     impl_->stop_pipe.Drain();
     impl_->Shutdown();
     return;

@@ -6,7 +6,11 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <ctime>
+
+#include <signal.h>
+#include <unistd.h>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -565,6 +569,48 @@ TEST(SdkWorker, StopWhileAJobRunsLetsItFinishAndReportBeforeRunReturns) {
   ASSERT_EQ(fake.results.size(), 1u);
   EXPECT_EQ(fake.results[0]["status"], "completed");
   EXPECT_EQ(fake.results[0]["output"], (json{{"finished", true}}));
+}
+
+Worker* g_signal_worker = nullptr;
+extern "C" void StopWorkerFromSignal(int) { g_signal_worker->stop(); }
+
+TEST(SdkWorker, StopIsCallableFromASignalHandler) {
+  FakeServer fake(std::vector<json>{});
+  Worker worker(TestWorkerOptions(fake.url()));
+  worker.add(createFunction({.id = "payout", .triggers = {{.event = "e"}}}, [](Context&) -> json { return nullptr; }));
+  g_signal_worker = &worker;
+  struct sigaction sa {}, old {};
+  sa.sa_handler = StopWorkerFromSignal;
+  sigemptyset(&sa.sa_mask);
+  ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+  std::thread runner([&] { worker.run(); });
+  ASSERT_TRUE(fake.WaitFor([&] { return fake.polls >= 2; }));  // registered and long-polling
+  ASSERT_EQ(raise(SIGUSR1), 0);  // the handler runs on this thread, in signal context
+  runner.join();
+  sigaction(SIGUSR1, &old, nullptr);
+  g_signal_worker = nullptr;
+}
+
+TEST(SdkShutdownSignals, FirstSigtermCallsTheCallbackAndSecondExitsAtOnce) {
+  EXPECT_EXIT(
+      {
+        std::mutex m;
+        std::condition_variable cv;
+        bool called = false;
+        ShutdownSignals signals([&] {
+          std::lock_guard<std::mutex> lock(m);
+          called = true;
+          cv.notify_all();
+        });
+        kill(getpid(), SIGTERM);
+        {
+          std::unique_lock<std::mutex> lock(m);
+          if (!cv.wait_for(lock, 20s, [&] { return called; })) std::_Exit(3);
+        }
+        kill(getpid(), SIGTERM);  // the user insists
+        for (;;) pause();
+      },
+      ::testing::ExitedWithCode(128 + SIGTERM), "");
 }
 
 TEST(SdkWorker, RejectedConfigurationMakesRunThrowApiError) {
