@@ -14,21 +14,33 @@ Result<bool> FunctionRegistry::Register(FunctionDef def) {
     def.updated_at = FormatRfc3339(NowUnixMillis());
     if (!cur->has_value()) {
       def.created_at = def.updated_at;
-      auto rev = bucket_.Create(key, EncodeFunctionDef(def));
-      if (rev.ok()) return true;
+      std::string value = EncodeFunctionDef(def);
+      auto rev = bucket_.Create(key, value);
+      if (rev.ok()) {
+        if (mirror_) mirror_->Apply(KvEntry{key, value, *rev, 0}, false);
+        return true;
+      }
       if (!rev.status().is(Code::kConflict)) return rev.status();
       continue;
     }
     auto old = DecodeFunctionDef((*cur)->value);
     def.created_at = old.ok() ? old->created_at : def.updated_at;
-    auto rev = bucket_.Update(key, EncodeFunctionDef(def), (*cur)->revision);
-    if (rev.ok()) return false;
+    std::string value = EncodeFunctionDef(def);
+    auto rev = bucket_.Update(key, value, (*cur)->revision);
+    if (rev.ok()) {
+      if (mirror_) mirror_->Apply(KvEntry{key, value, *rev, 0}, false);
+      return false;
+    }
     if (!rev.status().is(Code::kConflict)) return rev.status();
   }
   return Status::Conflict("function \"" + def.id + "\" is being registered concurrently");
 }
 
 Result<FunctionDef> FunctionRegistry::Get(const std::string& env, const std::string& id) {
+  if (mirror_) {
+    auto hit = mirror_->Get(env + "." + id);
+    if (hit) return DecodeFunctionDef(hit->value);
+  }
   auto e = bucket_.Get(env + "." + id);
   if (!e.ok()) return e.status();
   if (!e->has_value()) return Status::NotFound("function \"" + id + "\" not found in environment \"" + env + "\"");
@@ -36,7 +48,8 @@ Result<FunctionDef> FunctionRegistry::Get(const std::string& env, const std::str
 }
 
 Result<std::vector<FunctionDef>> FunctionRegistry::List(const std::string& env) {
-  auto entries = bucket_.List(env + ".*");
+  Result<std::vector<KvEntry>> entries =
+      mirror_ ? Result<std::vector<KvEntry>>(mirror_->Snapshot(env + ".")) : bucket_.List(env + ".*");
   if (!entries.ok()) return entries.status();
   std::vector<FunctionDef> out;
   for (const auto& e : *entries) {

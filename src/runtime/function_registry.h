@@ -9,6 +9,7 @@
 #include "common/status.h"
 #include "runtime/function_def.h"
 #include "store/kv_bucket.h"
+#include "store/kv_mirror.h"
 
 namespace ironflow {
 
@@ -16,7 +17,8 @@ inline constexpr const char* kFunctionsBucket = "ironflow-functions";
 
 class FunctionRegistry {
  public:
-  explicit FunctionRegistry(KvBucket& bucket) : bucket_(bucket) {}
+  // With a mirror, reads (List, Get, TriggeredBy) come from memory kept current by a watch.
+  explicit FunctionRegistry(KvBucket& bucket, KvMirror* mirror = nullptr) : bucket_(bucket), mirror_(mirror) {}
 
   // Returns true when the function is new in `def.environment`.
   Result<bool> Register(FunctionDef def);
@@ -27,6 +29,7 @@ class FunctionRegistry {
 
  private:
   KvBucket& bucket_;
+  KvMirror* mirror_;
 };
 
 }  // namespace ironflow

@@ -52,15 +52,22 @@ Result<JobRecord> Decode(std::string_view text) {
 
 }  // namespace
 
+void JobQueue::Mirror(const JobRecord& job, const std::string& value, uint64_t revision, bool deleted) {
+  if (mirror_) mirror_->Apply(KvEntry{job.key(), value, revision, 0}, deleted);
+}
+
 Status JobQueue::Enqueue(const JobRecord& job) {
-  auto rev = bucket_.Create(job.key(), Encode(job));
+  std::string value = Encode(job);
+  auto rev = bucket_.Create(job.key(), value);
   if (!rev.ok()) return rev.status();
+  Mirror(job, value, *rev, false);
   (void)nats_.Publish(ReadySubject(job.environment), job.function_id);
   return Status::Ok();
 }
 
 Result<std::vector<StoredJob>> JobQueue::List(const std::string& env) {
-  auto entries = bucket_.List(env.empty() ? ">" : env + ".*");
+  Result<std::vector<KvEntry>> entries = mirror_ ? Result<std::vector<KvEntry>>(mirror_->Snapshot(env.empty() ? "" : env + "."))
+                                                 : bucket_.List(env.empty() ? ">" : env + ".*");
   if (!entries.ok()) return entries.status();
   std::vector<StoredJob> out;
   for (const auto& e : *entries) {
@@ -80,13 +87,16 @@ Result<StoredJob> JobQueue::Get(const std::string& env, const std::string& job_i
 }
 
 Result<uint64_t> JobQueue::Replace(const JobRecord& job, uint64_t expected) {
-  auto rev = bucket_.Update(job.key(), Encode(job), expected);
+  std::string value = Encode(job);
+  auto rev = bucket_.Update(job.key(), value, expected);
+  if (rev.ok()) Mirror(job, value, *rev, false);
   if (rev.ok() && job.state == "pending") (void)nats_.Publish(ReadySubject(job.environment), job.function_id);
   return rev;
 }
 
 Status JobQueue::Remove(const JobRecord& job, uint64_t expected) {
   auto rev = bucket_.DeleteIfRevision(job.key(), expected);
+  if (rev.ok()) Mirror(job, "", *rev, true);
   return rev.ok() ? Status::Ok() : rev.status();
 }
 

@@ -15,6 +15,7 @@
 
 #include "common/status.h"
 #include "store/kv_bucket.h"
+#include "store/kv_mirror.h"
 #include "store/nats_connection.h"
 
 namespace ironflow {
@@ -48,7 +49,9 @@ std::string NewId(const char* prefix);  // prefix + 24 random hex chars
 
 class JobQueue {
  public:
-  JobQueue(KvBucket& bucket, NatsConnection& nats) : bucket_(bucket), nats_(nats) {}
+  // With a mirror, List reads memory (a hint: leases are still compare-and-set on the bucket).
+  JobQueue(KvBucket& bucket, NatsConnection& nats, KvMirror* mirror = nullptr)
+      : bucket_(bucket), nats_(nats), mirror_(mirror) {}
 
   Status Enqueue(const JobRecord& job);
   // Every job of `env` ("" for all environments).
@@ -62,8 +65,10 @@ class JobQueue {
   static std::string ReadySubject(const std::string& env) { return "ironflow.jobs.ready." + env; }
 
  private:
+  void Mirror(const JobRecord& job, const std::string& value, uint64_t revision, bool deleted);
   KvBucket& bucket_;
   NatsConnection& nats_;
+  KvMirror* mirror_;
 };
 
 }  // namespace ironflow

@@ -19,6 +19,7 @@
 #include "secrets/secret_store.h"
 #include "store/embedded_nats.h"
 #include "store/kv_bucket.h"
+#include "store/kv_mirror.h"
 #include "store/kv_watch.h"
 #include "store/nats_connection.h"
 #include "store/system_stream.h"
@@ -51,6 +52,7 @@ struct Server::Impl {
   std::unique_ptr<EnvironmentStore> environments;
   std::unique_ptr<KvWatch> secrets_watch;  // feeds SecretStore's sealed-record cache
   std::unique_ptr<ApiKeyStore> api_keys;
+  std::unique_ptr<KvMirror> functions_mirror, jobs_mirror;
   std::unique_ptr<FunctionRegistry> functions;
   std::unique_ptr<RunStore> runs;
   std::unique_ptr<JobQueue> jobs;
@@ -75,6 +77,8 @@ void Server::Shutdown() {
   if (impl_->http) impl_->http->Stop();
   // Stopping the watch deletes its consumer on the server: do it while NATS is still up.
   impl_->secrets_watch.reset();
+  impl_->functions_mirror.reset();
+  impl_->jobs_mirror.reset();
   if (impl_->embedded) impl_->embedded->Stop();
 }
 
@@ -191,9 +195,15 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   auto signing_key = LoadOrCreateSigningKey(*s.system_bucket, *s.sealer, config.signing_key_hex);
   if (!signing_key.ok()) return signing_key.status();
   s.signing_key = std::move(signing_key).value();
-  s.functions = std::make_unique<FunctionRegistry>(*s.functions_bucket);
+  auto functions_mirror = KvMirror::Start(*s.functions_bucket);
+  if (!functions_mirror.ok()) return functions_mirror.status();
+  s.functions_mirror = std::move(functions_mirror).value();
+  auto jobs_mirror = KvMirror::Start(*s.jobs_bucket);
+  if (!jobs_mirror.ok()) return jobs_mirror.status();
+  s.jobs_mirror = std::move(jobs_mirror).value();
+  s.functions = std::make_unique<FunctionRegistry>(*s.functions_bucket, s.functions_mirror.get());
   s.runs = std::make_unique<RunStore>(*s.runs_bucket);
-  s.jobs = std::make_unique<JobQueue>(*s.jobs_bucket, *s.nats);
+  s.jobs = std::make_unique<JobQueue>(*s.jobs_bucket, *s.nats, s.jobs_mirror.get());
   s.workers = std::make_unique<WorkerRegistry>(*s.workers_bucket);
   s.engine = std::make_unique<Engine>(
       Engine::Deps{*s.functions, *s.runs, *s.jobs, *s.workers, *s.event_log, *s.secrets, *s.system_stream, *s.nats},

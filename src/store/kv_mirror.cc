@@ -1,0 +1,60 @@
+#include "store/kv_mirror.h"
+
+namespace ironflow {
+namespace {
+constexpr size_t kMaxTombstones = 100000;
+}  // namespace
+
+Result<std::unique_ptr<KvMirror>> KvMirror::Start(KvBucket& bucket) {
+  std::unique_ptr<KvMirror> m(new KvMirror());
+  auto all = bucket.List(">");
+  if (!all.ok()) return all.status();
+  for (const auto& e : *all) m->Apply(e, false);
+  KvMirror* raw = m.get();
+  auto watch = KvWatch::Start(bucket, [raw](const KvEntry& e, bool deleted) { raw->Apply(e, deleted); });
+  if (!watch.ok()) return watch.status();
+  m->watch_ = std::move(watch).value();
+  return m;
+}
+
+KvMirror::~KvMirror() { watch_.reset(); }
+
+std::vector<KvEntry> KvMirror::Snapshot(const std::string& prefix) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<KvEntry> out;
+  for (auto it = live_.lower_bound(prefix); it != live_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+std::optional<KvEntry> KvMirror::Get(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = live_.find(key);
+  if (it == live_.end()) return std::nullopt;
+  return it->second;
+}
+
+void KvMirror::Apply(const KvEntry& entry, bool deleted) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto live = live_.find(entry.key);
+  if (live != live_.end() && live->second.revision >= entry.revision) return;
+  auto dead = deleted_at_.find(entry.key);
+  if (dead != deleted_at_.end() && dead->second >= entry.revision) return;
+  if (deleted) {
+    if (live != live_.end()) live_.erase(live);
+    if (dead == deleted_at_.end()) {
+      tombstone_order_.push_back(entry.key);
+      if (tombstone_order_.size() > kMaxTombstones) {
+        deleted_at_.erase(tombstone_order_.front());
+        tombstone_order_.pop_front();
+      }
+    }
+    deleted_at_[entry.key] = entry.revision;
+    return;
+  }
+  if (dead != deleted_at_.end()) deleted_at_.erase(dead);  // re-created; its name stays in tombstone_order_ harmlessly
+  live_[entry.key] = entry;
+}
+
+}  // namespace ironflow

@@ -1,0 +1,43 @@
+// KvMirror: an in-memory copy of a KV bucket, kept current by a watch (KvWatch) and by the writes this process
+// makes (Apply), for hot read paths that would otherwise list the bucket on every request.
+//
+// It is a hint, never the authority: every decision that matters is a compare-and-set against the bucket, which
+// fails on a stale revision. Entries and deletions carry revisions, so late or replayed watch deliveries never
+// move an entry backwards. Seeded from a full listing before the watch starts. Thread-safe.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "store/kv_bucket.h"
+#include "store/kv_watch.h"
+
+namespace ironflow {
+
+class KvMirror {
+ public:
+  static Result<std::unique_ptr<KvMirror>> Start(KvBucket& bucket);
+  ~KvMirror();
+
+  // Live entries whose key starts with `prefix`, in key order.
+  std::vector<KvEntry> Snapshot(const std::string& prefix) const;
+  std::optional<KvEntry> Get(const std::string& key) const;
+  // Records a put (or, with `deleted`, a delete) at entry.revision unless a newer one is known.
+  void Apply(const KvEntry& entry, bool deleted);
+
+ private:
+  KvMirror() = default;
+  mutable std::mutex mu_;
+  std::map<std::string, KvEntry> live_;
+  std::map<std::string, uint64_t> deleted_at_;   // tombstones, so an older put is not resurrected
+  std::deque<std::string> tombstone_order_;      // bounded: oldest tombstones are forgotten first
+  std::unique_ptr<KvWatch> watch_;
+};
+
+}  // namespace ironflow
