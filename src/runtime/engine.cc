@@ -232,6 +232,33 @@ std::string Engine::DeliveryJson(const StoredJob& leased, const RunRecord& run, 
   return out;
 }
 
+Engine::Outcome Engine::OutcomeFromResult(const nlohmann::json& doc) {
+  Outcome outcome;
+  outcome.completed = doc["status"] == "completed";
+  outcome.output_json = doc.contains("output") ? doc["output"].dump() : "null";
+  if (doc.contains("error") && doc["error"].is_object()) {
+    outcome.error = doc["error"]["message"];
+    outcome.retryable = doc["error"].value("retryable", true);
+  } else if (!outcome.completed) {
+    outcome.error = "function failed";
+  }
+  if (doc.contains("steps") && doc["steps"].is_array()) {
+    for (const auto& st : doc["steps"]) outcome.steps.push_back({st["id"], "completed", st.contains("output") ? st["output"].dump() : "null"});
+  }
+  return outcome;
+}
+
+Result<RunRecord> Engine::MarkRunning(const JobRecord& job) {
+  auto run = d_.runs.Mutate(job.environment, job.run_id, [&](RunRecord& r) {
+    if (Terminal(r.status)) return false;
+    r.status = "running";
+    r.attempt = job.attempt;
+    return true;
+  });
+  if (run.ok()) PublishRunStatus(*run);
+  return run;
+}
+
 Status Engine::FinishAttempt(StoredJob stored, const Outcome& outcome, const Values& values) {
   JobRecord job = stored.job;
   // 1. Claim: only one finisher (worker result, lease reaper, push dispatcher) wins the CAS.
@@ -341,17 +368,11 @@ Result<std::vector<std::string>> Engine::PollJobs(const std::string& env, const 
       Values values;
       Status leased = Lease(sj, *fn, worker_id, worker->lease_ms, &values);
       if (!leased.ok()) continue;  // taken by someone else, or failed for a missing secret
-      auto run = d_.runs.Mutate(env, sj.job.run_id, [&](RunRecord& r) {
-        if (Terminal(r.status)) return false;
-        r.status = "running";
-        r.attempt = sj.job.attempt;
-        return true;
-      });
+      auto run = MarkRunning(sj.job);
       if (!run.ok()) {
         WipeValues(values);
         continue;
       }
-      PublishRunStatus(*run);
       out.push_back(DeliveryJson(sj, *run, values, /*pull=*/true));
       WipeValues(values);
     }
@@ -380,18 +401,7 @@ Status Engine::CompleteJob(const std::string& env, const std::string& worker_id,
   }
   if (job.lease_expires_ms < NowUnixMillis()) return Status::Conflict("lease of job \"" + job_id + "\" expired");
 
-  Outcome outcome;
-  outcome.completed = doc["status"] == "completed";
-  outcome.output_json = doc.contains("output") ? doc["output"].dump() : "null";
-  if (doc.contains("error") && doc["error"].is_object()) {
-    outcome.error = doc["error"]["message"];
-    outcome.retryable = doc["error"].value("retryable", true);
-  } else if (!outcome.completed) {
-    outcome.error = "function failed";
-  }
-  if (doc.contains("steps") && doc["steps"].is_array()) {
-    for (const auto& s : doc["steps"]) outcome.steps.push_back({s["id"], "completed", s.contains("output") ? s["output"].dump() : "null"});
-  }
+  Outcome outcome = OutcomeFromResult(doc);
   // Redact with exactly the values this attempt received (their revisions are in the job record).
   Values values;
   for (const auto& [name, rev] : job.resolved) {
@@ -463,17 +473,11 @@ void Engine::ScanOnce() {
 }
 
 void Engine::DispatchPush(StoredJob leased, FunctionDef fn, Values values) {
-  auto run = d_.runs.Mutate(leased.job.environment, leased.job.run_id, [&](RunRecord& r) {
-    if (Terminal(r.status)) return false;
-    r.status = "running";
-    r.attempt = leased.job.attempt;
-    return true;
-  });
+  auto run = MarkRunning(leased.job);
   if (!run.ok()) {
     WipeValues(values);
     return;
   }
-  PublishRunStatus(*run);
   std::string body = DeliveryJson(leased, *run, values, /*pull=*/false);
   Outcome outcome;
   outcome.retryable = true;
@@ -496,18 +500,7 @@ void Engine::DispatchPush(StoredJob leased, FunctionDef fn, Values values) {
       if (!parsed.ok()) {
         outcome.error = "push response invalid: " + parsed.status().message();
       } else {
-        const json& doc = *parsed;
-        outcome.completed = doc["status"] == "completed";
-        outcome.output_json = doc.contains("output") ? doc["output"].dump() : "null";
-        if (doc.contains("error") && doc["error"].is_object()) {
-          outcome.error = doc["error"]["message"];
-          outcome.retryable = doc["error"].value("retryable", true);
-        } else if (!outcome.completed) {
-          outcome.error = "function failed";
-        }
-        if (doc.contains("steps") && doc["steps"].is_array()) {
-          for (const auto& s : doc["steps"]) outcome.steps.push_back({s["id"], "completed", s.contains("output") ? s["output"].dump() : "null"});
-        }
+        outcome = OutcomeFromResult(*parsed);
       }
     } else {
       outcome.error = "push call answered HTTP " + std::to_string(res->status);

@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "common/status.h"
 #include "crypto/secure_bytes.h"
 #include "events/system_events.h"
@@ -92,6 +94,10 @@ class Engine {
   // policy allows, and removes the job. kConflict when the job was no longer at `stored.revision`.
   Status FinishAttempt(StoredJob stored, const Outcome& outcome, const Values& values);
   void PublishRunStatus(const RunRecord& run);
+  // The attempt is now with its function: run status "running" (unless the run already ended), and its event.
+  Result<RunRecord> MarkRunning(const JobRecord& job);
+  // Reads a validated result body ({status, output?, error?, steps?}) from either delivery mode.
+  static Outcome OutcomeFromResult(const nlohmann::json& doc);
   void SchedulerLoop();
   void ScanOnce();
   void DispatchPush(StoredJob leased, FunctionDef fn, Values values);
