@@ -4,11 +4,13 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <stdexcept>
 #include <vector>
 
+#include "common/hex.h"
 #include "signature_internal.h"
 
 namespace ironflow {
@@ -17,23 +19,14 @@ namespace detail {
 
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Decodes exactly 2*N hex characters; false (and `out` untouched beyond garbage) otherwise.
+// Decodes exactly 2*N hex characters (either case) with the project's hex codec; false otherwise.
 template <size_t N>
 bool DecodeHex(std::string_view hex, std::array<unsigned char, N>& out) {
   if (hex.size() != 2 * N) return false;
-  for (size_t i = 0; i < N; ++i) {
-    int hi = HexValue(hex[2 * i]);
-    int lo = HexValue(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out[i] = static_cast<unsigned char>(hi * 16 + lo);
-  }
+  auto bytes = HexDecode(hex);
+  if (!bytes) return false;
+  std::copy(bytes->begin(), bytes->end(), out.begin());
+  OPENSSL_cleanse(bytes->data(), bytes->size());
   return true;
 }
 
