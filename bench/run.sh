@@ -11,3 +11,5 @@ for b in bench_aead bench_runtime bench_api; do
     --benchmark_out=bench/results/$b.json --benchmark_out_format=json >/dev/null
 done
 python3 bench/summarize.py bench/results/bench_aead.json bench/results/bench_runtime.json bench/results/bench_api.json
+echo "== bench_pull_e2e (one run; counters: runs_per_s, p50_ms, p99_ms; raw puts/s alongside)"
+build/bin/bench_pull_e2e 2>/dev/null | grep -E "^BM_"
