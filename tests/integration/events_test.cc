@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <nats/nats.h>
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <thread>
 
@@ -124,25 +126,28 @@ class SseReader {
                           buffer.append(data);
                           size_t end;
                           while ((end = buffer.find("\n\n")) != std::string::npos) {
+                            added_.fetch_add(1);  // counted before it becomes visible to Next()
                             frames_.Add("frame", buffer.substr(0, end));
                             buffer.erase(0, end + 2);
                           }
-                          return !stop_.load();
+                          return added_.load() < stop_at_.load();
                         },
                         20000);
     });
   }
   ~SseReader() {
-    stop_ = true;
+    stop_at_ = 0;
     thread_.join();
   }
-  // The reader returns after the next frame it receives.
-  void StopAfterNextFrame() { stop_ = true; }
+  // The reader returns after the next frame it receives that the caller has not yet seen (a frame already
+  // delivered to Next() does not count, however late the reader thread looks at this request).
+  void StopAfterNextFrame() { stop_at_ = added_.load() + 1; }
   Collector& frames() { return frames_; }
 
  private:
   Collector frames_;
-  std::atomic<bool> stop_{false};
+  std::atomic<size_t> added_{0};
+  std::atomic<size_t> stop_at_{SIZE_MAX};
   std::thread thread_;
 };
 
