@@ -74,6 +74,30 @@ Result<std::optional<uint64_t>> ParseIfMatch(const HttpRequest& req) {
   return std::optional<uint64_t>(n);
 }
 
+Result<WritePrecondition> ParseWritePrecondition(const HttpRequest& req) {
+  WritePrecondition out;
+  auto if_match = ParseIfMatch(req);
+  if (!if_match.ok()) return if_match.status();
+  out.if_revision = *if_match;
+  if (auto h = req.header("if-none-match")) {
+    std::string_view v = *h;
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+    if (v != "*") return Status::InvalidArgument("If-None-Match supports only * (create only)");
+    out.create_only = true;
+  }
+  if (out.create_only && out.if_revision) {
+    return Status::InvalidArgument("send either If-None-Match: * or If-Match: <revision>, not both");
+  }
+  return out;
+}
+
+HttpResponse JsonResponseWithEtag(int http_status, const json& body, uint64_t revision) {
+  HttpResponse r = JsonResponse(http_status, body);
+  r.headers.emplace_back("ETag", "\"" + std::to_string(revision) + "\"");
+  return r;
+}
+
 void WipeStrings(json& j) {
   if (j.is_string()) {
     Cleanse(j.get_ref<std::string&>());

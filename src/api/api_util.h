@@ -31,6 +31,15 @@ Result<std::string> RequiredString(const json& obj, std::string_view field);
 
 // If-Match: absent → nullopt; `5` or `"5"` (or W/"5") → 5; anything else → kInvalidArgument.
 Result<std::optional<uint64_t>> ParseIfMatch(const HttpRequest& req);
+// The write precondition of a PUT: If-None-Match: * (create only) and/or If-Match: <rev>. Both at once, or an
+// If-None-Match other than `*`, → kInvalidArgument.
+struct WritePrecondition {
+  bool create_only = false;
+  std::optional<uint64_t> if_revision;
+};
+Result<WritePrecondition> ParseWritePrecondition(const HttpRequest& req);
+// A response with an ETag header carrying `revision`.
+HttpResponse JsonResponseWithEtag(int http_status, const json& body, uint64_t revision);
 // Overwrites every string inside `j` (OPENSSL_cleanse) before it is freed: request trees may hold values.
 void WipeStrings(json& j);
 // Percent-decoded path parameter.

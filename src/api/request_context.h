@@ -9,6 +9,8 @@
 #include "api/metrics.h"
 #include "auth/api_key_store.h"
 #include "common/status.h"
+#include "config/config_store.h"
+#include "kv/user_buckets.h"
 #include "events/system_events.h"
 #include "http/http_message.h"
 #include "secrets/environment_store.h"
@@ -27,6 +29,9 @@ struct ApiContext {
   Metrics& metrics;
   const ValueSealer& sealer;
   std::function<uint64_t()> embedded_nats_restarts;
+  ConfigStore* config = nullptr;
+  KvBucket* config_bucket = nullptr;  // the bucket behind `config` (for watches)
+  UserBuckets* kv = nullptr;
 };
 
 Result<Actor> AuthenticateRequest(const ApiContext& ctx, const HttpRequest& req);

@@ -20,6 +20,8 @@ void AddSecretsRoutes(Router& router, ApiContext& ctx);
 void AddEnvironmentRoutes(Router& router, ApiContext& ctx);
 void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info);
 void AddStreamRoute(Router& router, ApiContext& ctx);
+void AddConfigRoutes(Router& router, ApiContext& ctx);
+void AddKvRoutes(Router& router, ApiContext& ctx);
 void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionRegistry& functions, RunStore& runs,
                       const SecureBytes& signing_key);
 

@@ -44,6 +44,54 @@ Status ValidateSecretName(std::string_view name) {
   return Status::Ok();
 }
 
+Status ValidateConfigName(std::string_view name) {
+  if (!ValidateSecretName(name).ok()) {
+    return Status::InvalidArgument(
+        "invalid config name: use 1-128 characters of A-Z, a-z, 0-9, '_' and '-', starting with a letter or '_'");
+  }
+  return Status::Ok();
+}
+
+Status ValidateBucketName(std::string_view name) {
+  bool ok = !name.empty() && name.size() <= 63 && IsLowerAlnum(name[0]);
+  for (char c : name) ok = ok && (IsLowerAlnum(c) || c == '-' || c == '_');
+  if (!ok) {
+    return Status::InvalidArgument(
+        "invalid bucket name: use 1-63 characters of a-z, 0-9, '_' and '-', starting with a letter or digit");
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+bool IsKeyChar(char c) { return IsAlpha(c) || IsDigit(c) || c == '-' || c == '_' || c == '='; }
+
+Status CheckKey(std::string_view key, bool pattern) {
+  auto bad = [pattern] {
+    return Status::InvalidArgument(pattern ? "invalid key pattern: use dot-separated tokens of A-Z, a-z, 0-9, '-', "
+                                             "'_' and '=', '*' for one token and a final '>' for the rest"
+                                           : "invalid key: use up to 256 characters of A-Z, a-z, 0-9, '-', '_', "
+                                             "'=' and '.', with no leading, trailing or double dot");
+  };
+  if (key.empty() || key.size() > 256) return bad();
+  auto tokens = SplitTokens(key);
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    std::string_view t = tokens[i];
+    if (t.empty()) return bad();
+    if (pattern && t == "*") continue;
+    if (pattern && t == ">" && i + 1 == tokens.size()) continue;
+    for (char c : t) {
+      if (!IsKeyChar(c)) return bad();
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ValidateKvKey(std::string_view key) { return CheckKey(key, false); }
+Status ValidateKvKeyPattern(std::string_view pattern) { return CheckKey(pattern, true); }
+
 Status ValidateSubjectPattern(std::string_view pattern) {
   auto bad = [] {
     return Status::InvalidArgument(

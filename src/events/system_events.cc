@@ -13,15 +13,25 @@ void SystemEvents::SecretChanged(SecretChange change, std::string_view environme
   const char* verb = change == SecretChange::kCreated ? "created"
                      : change == SecretChange::kUpdated ? "updated"
                                                         : "deleted";
+  Publish("secret", verb, environment, name, revision, actor);
+}
+
+void SystemEvents::ConfigChanged(ConfigChange change, std::string_view environment, std::string_view name,
+                                 uint64_t revision, const Actor& actor) {
+  Publish("config", change == ConfigChange::kUpdated ? "updated" : "deleted", environment, name, revision, actor);
+}
+
+void SystemEvents::Publish(std::string_view kind, std::string_view verb, std::string_view environment,
+                           std::string_view name, uint64_t revision, const Actor& actor) {
   nlohmann::json payload = {
-      {"type", std::string("secret.") + verb},
+      {"type", std::string(kind) + "." + std::string(verb)},
       {"environment", environment},
       {"name", name},
       {"revision", revision},
       {"actor", {{"type", actor.type}, {"id", actor.id}, {"name", actor.name}}},
       {"timestamp", FormatRfc3339(NowUnixMillis())},
   };
-  std::string subject = "system.secret." + std::string(name) + "." + verb;
+  std::string subject = "system." + std::string(kind) + "." + std::string(name) + "." + std::string(verb);
   std::string text = payload.dump();
   Status s = stream_.Publish(subject, text);
   if (listener_) listener_(std::string(environment), subject, text);

@@ -2,7 +2,8 @@
 //
 // Secret events go to `system.secret.{name}.{created|updated|deleted}` with payload
 //   {"type":"secret.updated","environment","name","revision","actor":{"type","id","name"},"timestamp"}
-// and never a value. Publishing does not wait for the IRONFLOW_SYSTEM stream's ack (it would add a round trip to
+// and never a value. Config events go to `system.config.{name}.{updated|deleted}` with the same payload shape
+// (type "config.updated"/"config.deleted") and never the document. Publishing does not wait for the IRONFLOW_SYSTEM stream's ack (it would add a round trip to
 // every write); events from one process stay in order, and a publish that fails is logged or counted, never
 // undoing the committed write (the KV history remains the source of truth). Thread-safe.
 #pragma once
@@ -24,12 +25,15 @@ struct Actor {
 };
 
 enum class SecretChange { kCreated, kUpdated, kDeleted };
+enum class ConfigChange { kUpdated, kDeleted };
 
 class SystemEvents {
  public:
   explicit SystemEvents(SystemStream stream) : stream_(stream) {}
 
   void SecretChanged(SecretChange change, std::string_view environment, std::string_view name, uint64_t revision,
+                     const Actor& actor);
+  void ConfigChanged(ConfigChange change, std::string_view environment, std::string_view name, uint64_t revision,
                      const Actor& actor);
   // Called after each event this process publishes (the runtime uses it to trigger functions). Set once, before
   // serving.
@@ -38,6 +42,8 @@ class SystemEvents {
   uint64_t publish_failures() const { return failures_.load() + stream_.failures(); }
 
  private:
+  void Publish(std::string_view kind, std::string_view verb, std::string_view environment, std::string_view name,
+               uint64_t revision, const Actor& actor);
   SystemStream stream_;
   Listener listener_;
   std::atomic<uint64_t> failures_{0};

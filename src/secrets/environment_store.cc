@@ -61,15 +61,22 @@ Status EnvironmentStore::Delete(const std::string& name, bool force, const Actor
 
   auto secrets = secrets_.List(name);
   if (!secrets.ok()) return secrets.status();
-  if (!secrets->empty() && !force) {
-    return Status::Conflict("environment \"" + name + "\" holds " + std::to_string(secrets->size()) +
-                            " secret(s); delete them first or pass force=true");
+  std::string held;
+  if (!secrets->empty()) held = std::to_string(secrets->size()) + " secret(s)";
+  for (const auto& c : contents_) {
+    auto n = c.count(name);
+    if (!n.ok()) return n.status();
+    if (*n > 0) held += (held.empty() ? "" : ", ") + std::to_string(*n) + " " + c.what;
+  }
+  if (!held.empty() && !force) {
+    return Status::Conflict("environment \"" + name + "\" holds " + held + "; delete them first or pass force=true");
   }
   exists_.Erase(name);  // stop new writes here before emptying it
   for (const auto& s : *secrets) {
     Status st = secrets_.Delete(name, s.name, std::nullopt, actor);
     if (!st.ok() && !st.is(Code::kNotFound)) return st;
   }
+  for (const auto& c : contents_) IF_RETURN_IF_ERROR(c.erase(name, actor));
   auto rev = bucket_.DeleteIfRevision(name, (*got)->revision);
   exists_.Erase(name);
   if (!rev.ok() && !rev.status().is(Code::kConflict)) return rev.status();

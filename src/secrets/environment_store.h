@@ -1,10 +1,12 @@
 // EnvironmentStore: the set of environments, in KV bucket `ironflow-environments` (key = environment name,
 // value {"name","created_at"}). `default` is created at first start. Environments are only ever created
 // explicitly; deleting one that still holds secrets needs `force`, which deletes those secrets first (each with
-// its own event). CheckExists remembers positive answers for 2 s, so a deletion made through another server
+// its own event) and everything other planes registered with AddContents (config documents, KV buckets).
+// CheckExists remembers positive answers for 2 s, so a deletion made through another server
 // process is seen here within 2 s. Thread-safe.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,12 +25,21 @@ struct Environment {
   std::string created_at;
 };
 
+// Data another plane keeps per environment: how many items an environment holds, and how to delete them all.
+struct EnvironmentContents {
+  std::string what;  // plural noun for messages: "config document(s)"
+  std::function<Result<size_t>(const std::string& env)> count;
+  std::function<Status(const std::string& env, const Actor& actor)> erase;
+};
+
 class EnvironmentStore {
  public:
   EnvironmentStore(KvBucket& bucket, SecretStore& secrets)
       : bucket_(bucket), secrets_(secrets), exists_(std::chrono::seconds(2)) {}
 
   Status EnsureDefault();
+  // Registers another plane's per-environment data; call before serving.
+  void AddContents(EnvironmentContents contents) { contents_.push_back(std::move(contents)); }
   // kAlreadyExists when present.
   Result<Environment> Create(const std::string& name);
   Result<std::vector<Environment>> List();  // sorted by name
@@ -41,6 +52,7 @@ class EnvironmentStore {
   KvBucket& bucket_;
   SecretStore& secrets_;
   TtlCache<bool> exists_;
+  std::vector<EnvironmentContents> contents_;
 };
 
 }  // namespace ironflow

@@ -27,6 +27,8 @@
 #include "runtime/event_log.h"
 #include "runtime/function_registry.h"
 #include "runtime/job_queue.h"
+#include "config/config_store.h"
+#include "kv/user_buckets.h"
 #include "runtime/run_store.h"
 #include "runtime/signing_key.h"
 #include "runtime/worker_registry.h"
@@ -44,12 +46,15 @@ struct Server::Impl {
   std::unique_ptr<NatsConnection> nats;
   std::unique_ptr<KvBucket> secrets_bucket, env_bucket, system_bucket, auth_bucket;
   std::unique_ptr<KvBucket> functions_bucket, runs_bucket, jobs_bucket, workers_bucket;
+  std::unique_ptr<KvBucket> config_bucket;
   std::optional<SystemStream> system_stream;
   std::optional<EventLog> event_log;
   std::unique_ptr<ValueSealer> sealer;
   std::unique_ptr<SystemEvents> events;
   std::unique_ptr<SecretStore> secrets;
   std::unique_ptr<EnvironmentStore> environments;
+  std::unique_ptr<ConfigStore> config;
+  std::unique_ptr<UserBuckets> kv;
   std::unique_ptr<KvWatch> secrets_watch;  // feeds SecretStore's sealed-record cache
   std::unique_ptr<ApiKeyStore> api_keys;
   std::unique_ptr<KvMirror> functions_mirror, jobs_mirror;
@@ -162,6 +167,12 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   IF_RETURN_IF_ERROR(open(kRunsBucket, "Ironflow runs", 1, &s.runs_bucket));
   IF_RETURN_IF_ERROR(open(kJobsBucket, "Ironflow job queue", 1, &s.jobs_bucket));
   IF_RETURN_IF_ERROR(open(kWorkersBucket, "Ironflow pull-mode workers", 1, &s.workers_bucket));
+  {
+    auto b = KvBucket::OpenOrCreate(*s.nats, {kConfigBucket, "Ironflow config documents (readable)", 10,
+                                              config.kv_replicas, static_cast<int32_t>(kMaxConfigBytes + 1024)});
+    if (!b.ok()) return b.status();
+    s.config_bucket = std::move(b).value();
+  }
   auto stream = SystemStream::Ensure(*s.nats, config.kv_replicas);
   if (!stream.ok()) return stream.status();
   s.system_stream.emplace(*stream);
@@ -176,6 +187,39 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   s.secrets = std::make_unique<SecretStore>(*s.secrets_bucket, *s.sealer, *s.events);
   s.environments = std::make_unique<EnvironmentStore>(*s.env_bucket, *s.secrets);
   IF_RETURN_IF_ERROR(s.environments->EnsureDefault());
+  s.config = std::make_unique<ConfigStore>(*s.config_bucket, *s.events);
+  s.kv = std::make_unique<UserBuckets>(*s.nats, config.kv_replicas);
+  ConfigStore* config_store = s.config.get();
+  s.environments->AddContents({"config document(s)",
+                               [config_store](const std::string& env) -> Result<size_t> {
+                                 auto names = config_store->Names(env);
+                                 if (!names.ok()) return names.status();
+                                 return names->size();
+                               },
+                               [config_store](const std::string& env, const Actor& actor) -> Status {
+                                 auto names = config_store->Names(env);
+                                 if (!names.ok()) return names.status();
+                                 for (const auto& n : *names) {
+                                   IF_RETURN_IF_ERROR(config_store->Delete(env, n, std::nullopt, actor));
+                                 }
+                                 return Status::Ok();
+                               }});
+  UserBuckets* kv = s.kv.get();
+  s.environments->AddContents({"KV bucket(s)",
+                               [kv](const std::string& env) -> Result<size_t> {
+                                 auto list = kv->List(env);
+                                 if (!list.ok()) return list.status();
+                                 return list->size();
+                               },
+                               [kv](const std::string& env, const Actor&) -> Status {
+                                 auto list = kv->List(env);
+                                 if (!list.ok()) return list.status();
+                                 for (const auto& b : *list) {
+                                   Status st = kv->Delete(env, b.name);
+                                   if (!st.ok() && !st.is(Code::kNotFound)) return st;
+                                 }
+                                 return Status::Ok();
+                               }});
 
   if (s.sealer->encrypting()) {
     auto migrated = s.secrets->EncryptPlaintextEntries();
@@ -228,6 +272,9 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
                                                   s.metrics, *s.sealer, [&s]() -> uint64_t {
                                                     return s.embedded ? s.embedded->restarts() : 0;
                                                   }});
+  s.ctx->config = s.config.get();
+  s.ctx->config_bucket = s.config_bucket.get();
+  s.ctx->kv = s.kv.get();
   ApiContext& ctx = *s.ctx;
   s.router = std::make_unique<Router>([&ctx](const HttpRequest& r) { return AuthenticateRequest(ctx, r); },
                                       s.metrics);
@@ -235,6 +282,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   AddEnvironmentRoutes(*s.router, ctx);
   AddSecretsRoutes(*s.router, ctx);
   AddStreamRoute(*s.router, ctx);
+  AddConfigRoutes(*s.router, ctx);
+  AddKvRoutes(*s.router, ctx);
   AddRuntimeRoutes(*s.router, ctx, *s.engine, *s.functions, *s.runs, s.signing_key);
 
   HttpServer::Options ho;

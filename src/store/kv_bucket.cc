@@ -37,11 +37,24 @@ Result<std::unique_ptr<KvBucket>> KvBucket::OpenOrCreate(NatsConnection& nc, con
     cfg.History = static_cast<uint8_t>(config.history);
     cfg.Replicas = config.replicas;
     cfg.MaxValueSize = config.max_value_size;
+    cfg.TTL = config.ttl_ms * 1000000;  // nats.c 3.4 takes nanoseconds here
     cfg.StorageType = js_FileStorage;
     s = js_CreateKeyValue(&kv, nc.js(), &cfg);
   }
-  if (s != NATS_OK) return StatusFromNats(s, "open KV bucket " + config.name);
+  if (s != NATS_OK) {
+    natsStatus ignored = NATS_OK;
+    const char* detail = nats_GetLastError(&ignored);
+    return StatusFromNats(s, "open KV bucket " + config.name + (detail ? std::string(" (") + detail + ")" : ""));
+  }
   return std::unique_ptr<KvBucket>(new KvBucket(nc, kv, config.name));
+}
+
+Result<std::unique_ptr<KvBucket>> KvBucket::Open(NatsConnection& nc, const std::string& name) {
+  kvStore* kv = nullptr;
+  natsStatus s = js_KeyValue(&kv, nc.js(), name.c_str());
+  if (s == NATS_NOT_FOUND) return Status::NotFound("KV bucket " + name + " does not exist");
+  if (s != NATS_OK) return StatusFromNats(s, "open KV bucket " + name);
+  return std::unique_ptr<KvBucket>(new KvBucket(nc, kv, name));
 }
 
 KvBucket::~KvBucket() { kvStore_Destroy(kv_); }
@@ -115,6 +128,18 @@ Result<uint64_t> KvBucket::PublishConditional(const std::string& key, std::strin
   return StatusFromNats(s, operation_header ? "KV delete" : "KV update");
 }
 
+Result<std::optional<uint64_t>> KvBucket::DeleteLatest(const std::string& key) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    auto current = Get(key);
+    if (!current.ok()) return current.status();
+    if (!current->has_value()) return std::optional<uint64_t>();
+    auto rev = DeleteIfRevision(key, (*current)->revision);
+    if (rev.ok()) return std::optional<uint64_t>(*rev);
+    if (!rev.status().is(Code::kConflict)) return rev.status();
+  }
+  return Status::Unavailable("KV delete: the key kept changing; try again");
+}
+
 Status KvBucket::Purge(const std::string& key) {
   return StatusFromNats(kvStore_Purge(kv_, key.c_str(), nullptr), "KV purge");
 }
@@ -148,6 +173,27 @@ Result<std::vector<KvEntry>> KvBucket::List(const std::string& filter) {
     if (raw == nullptr) break;
     nats::KvEntryPtr e(raw);
     if (kvEntry_Operation(e.get()) == kvOp_Put) out.push_back(ToEntry(e.get()));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> KvBucket::Keys(const std::string& filter) {
+  kvWatchOptions wo;
+  kvWatchOptions_Init(&wo);
+  wo.IgnoreDeletes = true;
+  wo.MetaOnly = true;
+  kvWatcher* raw_w = nullptr;
+  natsStatus s = kvStore_Watch(&raw_w, kv_, filter.c_str(), &wo);
+  nats::KvWatcherPtr watcher(raw_w);
+  if (s != NATS_OK) return StatusFromNats(s, "KV keys");
+  std::vector<std::string> out;
+  for (;;) {
+    kvEntry* raw = nullptr;
+    s = kvWatcher_Next(&raw, watcher.get(), nc_.request_timeout_ms());
+    if (s != NATS_OK) return StatusFromNats(s, "KV keys");
+    if (raw == nullptr) break;
+    nats::KvEntryPtr e(raw);
+    if (kvEntry_Operation(e.get()) == kvOp_Put) out.emplace_back(kvEntry_Key(e.get()));
   }
   return out;
 }

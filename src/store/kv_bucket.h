@@ -33,12 +33,15 @@ struct KvBucketConfig {
   int history = 1;        // 1..64 revisions kept per key
   int replicas = 1;
   int32_t max_value_size = -1;
+  int64_t ttl_ms = 0;     // entries older than this expire (0: never)
 };
 
 class KvBucket {
  public:
   // Binds to the bucket, creating it with `config` if it does not exist yet.
   static Result<std::unique_ptr<KvBucket>> OpenOrCreate(NatsConnection& nc, const KvBucketConfig& config);
+  // Binds to an existing bucket; kNotFound when there is none.
+  static Result<std::unique_ptr<KvBucket>> Open(NatsConnection& nc, const std::string& name);
   ~KvBucket();
   KvBucket(const KvBucket&) = delete;
   KvBucket& operator=(const KvBucket&) = delete;
@@ -58,12 +61,17 @@ class KvBucket {
   Result<uint64_t> Put(const std::string& key, std::string_view value);
   // Places a delete marker only if the latest revision is `expected_revision`; returns the marker's revision.
   Result<uint64_t> DeleteIfRevision(const std::string& key, uint64_t expected_revision);
+  // Places a delete marker on the key's latest live revision, whatever it is (retrying if a write lands in
+  // between). Returns the marker's revision, or nullopt when the key was already absent.
+  Result<std::optional<uint64_t>> DeleteLatest(const std::string& key);
   // Removes the key and all its history.
   Status Purge(const std::string& key);
   // Drops every revision of `key` but the latest one (used after re-encrypting a dev-mode value).
   Status DropOldRevisions(const std::string& key);
   // Latest live entry of every key matching `filter` (NATS wildcards), in no particular order.
   Result<std::vector<KvEntry>> List(const std::string& filter);
+  // Names of the live keys matching `filter`, without reading their values.
+  Result<std::vector<std::string>> Keys(const std::string& filter);
 
  private:
   KvBucket(NatsConnection& nc, kvStore* kv, std::string name) : nc_(nc), kv_(kv), name_(std::move(name)) {}

@@ -5,10 +5,15 @@
 namespace ironflow {
 
 Result<std::unique_ptr<KvWatch>> KvWatch::Start(KvBucket& bucket, Callback callback) {
+  return Start(bucket, std::move(callback), Options{});
+}
+
+Result<std::unique_ptr<KvWatch>> KvWatch::Start(KvBucket& bucket, Callback callback, Options options) {
   std::unique_ptr<KvWatch> w(new KvWatch());
   w->callback_ = std::move(callback);
+  w->on_caught_up_ = std::move(options.on_caught_up);
   kvWatcher* raw = nullptr;
-  natsStatus s = kvStore_WatchAll(&raw, bucket.raw(), nullptr);
+  natsStatus s = kvStore_Watch(&raw, bucket.raw(), options.filter.c_str(), nullptr);
   if (s != NATS_OK) return StatusFromNats(s, "KV watch");
   w->watcher_ = raw;
   w->thread_ = std::thread([p = w.get()] { p->Loop(); });
@@ -25,7 +30,10 @@ void KvWatch::Loop() {
       if (stop_.load() || s == NATS_ILLEGAL_STATE) return;
       continue;
     }
-    if (raw == nullptr) continue;  // end of the initial replay
+    if (raw == nullptr) {  // end of the initial replay
+      if (on_caught_up_) on_caught_up_();
+      continue;
+    }
     nats::KvEntryPtr e(raw);
     KvEntry entry;
     entry.key = kvEntry_Key(raw);

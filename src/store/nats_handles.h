@@ -29,6 +29,7 @@ struct SubscriptionFree {
 struct MsgFree { void operator()(natsMsg* p) const { natsMsg_Destroy(p); } };
 struct PubAckFree { void operator()(jsPubAck* p) const { jsPubAck_Destroy(p); } };
 struct StreamInfoFree { void operator()(jsStreamInfo* p) const { jsStreamInfo_Destroy(p); } };
+struct StreamNamesFree { void operator()(jsStreamNamesList* p) const { jsStreamNamesList_Destroy(p); } };
 
 using OptionsPtr = std::unique_ptr<natsOptions, OptionsFree>;
 using ConnectionPtr = std::unique_ptr<natsConnection, ConnectionFree>;
@@ -41,5 +42,6 @@ using SubscriptionPtr = std::unique_ptr<natsSubscription, SubscriptionFree>;
 using MsgPtr = std::unique_ptr<natsMsg, MsgFree>;
 using PubAckPtr = std::unique_ptr<jsPubAck, PubAckFree>;
 using StreamInfoPtr = std::unique_ptr<jsStreamInfo, StreamInfoFree>;
+using StreamNamesPtr = std::unique_ptr<jsStreamNamesList, StreamNamesFree>;
 
 }  // namespace ironflow::nats

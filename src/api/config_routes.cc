@@ -1,0 +1,142 @@
+// /api/v1/config: readable, environment-scoped JSON documents with compare-and-set, shallow merge and watch.
+#include <spdlog/spdlog.h>
+
+#include "api/api_util.h"
+#include "api/routes.h"
+#include "api/watch_stream.h"
+#include "common/names.h"
+#include "common/time_util.h"
+
+namespace ironflow {
+namespace {
+
+using api::json;
+
+json DocumentJson(const ConfigDocument& d) {
+  json data = json::parse(d.data, nullptr, false);
+  if (data.is_discarded()) data = json::object();
+  return json{{"name", d.name}, {"data", std::move(data)}, {"revision", d.revision}, {"updated_at", d.updated_at}};
+}
+
+class ConfigRoutes {
+ public:
+  explicit ConfigRoutes(ApiContext& ctx) : ctx_(ctx) {}
+
+  HttpResponse List(const ApiCall& call) {
+    auto env = RequestEnvironment(ctx_, call.request);
+    if (!env.ok()) return api::ErrorResponse(env.status());
+    auto docs = ctx_.config->List(*env);
+    if (!docs.ok()) return api::ErrorResponse(docs.status());
+    json arr = json::array();
+    for (const auto& d : *docs) arr.push_back({{"name", d.name}, {"revision", d.revision}, {"updated_at", d.updated_at}});
+    return api::JsonResponse(200, json{{"configs", std::move(arr)}});
+  }
+
+  HttpResponse Get(const ApiCall& call) {
+    auto env = RequestEnvironment(ctx_, call.request);
+    if (!env.ok()) return api::ErrorResponse(env.status());
+    const std::string& name = call.params[0];
+    if (Status s = ValidateConfigName(name); !s.ok()) return api::ErrorResponse(s);
+    auto d = ctx_.config->Get(*env, name);
+    if (!d.ok()) return api::ErrorResponse(d.status());
+    return api::JsonResponseWithEtag(200, DocumentJson(*d), d->revision);
+  }
+
+  HttpResponse Put(const ApiCall& call) {
+    auto env = RequestEnvironment(ctx_, call.request);
+    if (!env.ok()) return api::ErrorResponse(env.status());
+    const std::string& name = call.params[0];
+    if (Status s = ValidateConfigName(name); !s.ok()) return api::ErrorResponse(s);
+    auto pre = api::ParseWritePrecondition(call.request);
+    if (!pre.ok()) return api::ErrorResponse(pre.status());
+    auto data = DataField(call.request.body);
+    if (!data.ok()) return api::ErrorResponse(data.status());
+    auto d = ctx_.config->Put(*env, name, *data, ConfigPrecondition{pre->create_only, pre->if_revision}, call.actor);
+    if (!d.ok()) return api::ErrorResponse(d.status());
+    spdlog::info("config updated: environment={} name={} revision={} actor={}", *env, name, d->revision,
+                 call.actor.name);
+    return api::JsonResponseWithEtag(200, json{{"name", name}, {"revision", d->revision}}, d->revision);
+  }
+
+  HttpResponse Patch(const ApiCall& call) {
+    auto env = RequestEnvironment(ctx_, call.request);
+    if (!env.ok()) return api::ErrorResponse(env.status());
+    const std::string& name = call.params[0];
+    if (Status s = ValidateConfigName(name); !s.ok()) return api::ErrorResponse(s);
+    auto if_match = api::ParseIfMatch(call.request);
+    if (!if_match.ok()) return api::ErrorResponse(if_match.status());
+    auto data = DataField(call.request.body);
+    if (!data.ok()) return api::ErrorResponse(data.status());
+    auto d = ctx_.config->Patch(*env, name, *data, *if_match, call.actor);
+    if (!d.ok()) return api::ErrorResponse(d.status());
+    spdlog::info("config patched: environment={} name={} revision={} actor={}", *env, name, d->revision,
+                 call.actor.name);
+    return api::JsonResponseWithEtag(200, DocumentJson(*d), d->revision);
+  }
+
+  HttpResponse Delete(const ApiCall& call) {
+    auto env = RequestEnvironment(ctx_, call.request);
+    if (!env.ok()) return api::ErrorResponse(env.status());
+    const std::string& name = call.params[0];
+    if (Status s = ValidateConfigName(name); !s.ok()) return api::ErrorResponse(s);
+    auto if_match = api::ParseIfMatch(call.request);
+    if (!if_match.ok()) return api::ErrorResponse(if_match.status());
+    Status st = ctx_.config->Delete(*env, name, *if_match, call.actor);
+    if (!st.ok()) return api::ErrorResponse(st);
+    spdlog::info("config deleted: environment={} name={} actor={}", *env, name, call.actor.name);
+    return api::NoContent();
+  }
+
+  HttpResponse Watch(const ApiCall& call) {
+    auto env = RequestEnvironment(ctx_, call.request);
+    if (!env.ok()) return api::ErrorResponse(env.status());
+    std::string name = call.params[0];
+    if (Status s = ValidateConfigName(name); !s.ok()) return api::ErrorResponse(s);
+    // The config bucket outlives every stream (the server stops HTTP before closing buckets): borrow it.
+    std::shared_ptr<KvBucket> bucket(std::shared_ptr<KvBucket>(), ctx_.config_bucket);
+    auto r = api::KvWatchStream(bucket, *env + "." + name,
+                                [name](const KvEntry& e, bool deleted, bool replay) -> std::optional<std::string> {
+                                  if (deleted) {
+                                    if (replay) return std::nullopt;  // absent now: nothing to send first
+                                    return json{{"type", "config_delete"}, {"name", name}, {"revision", e.revision}}.dump();
+                                  }
+                                  json data = json::parse(e.value, nullptr, false);
+                                  if (data.is_discarded()) return std::nullopt;
+                                  return json{{"type", "config_update"},
+                                              {"name", name},
+                                              {"data", std::move(data)},
+                                              {"revision", e.revision},
+                                              {"updated_at", FormatRfc3339FromNanos(e.created_ns)}}
+                                      .dump();
+                                });
+    if (!r.ok()) return api::ErrorResponse(r.status());
+    return std::move(r).value();
+  }
+
+ private:
+  // The `data` field of a {data} body, re-serialized; the store checks that it is an object.
+  static Result<std::string> DataField(const std::string& body) {
+    auto parsed = api::ParseJsonObject(body, {"data"});
+    if (!parsed.ok()) return parsed.status();
+    auto it = parsed->find("data");
+    if (it == parsed->end()) return Status::InvalidArgument("missing required field \"data\"");
+    if (!it->is_object()) return Status::InvalidArgument("field \"data\" must be a JSON object");
+    return it->dump();
+  }
+
+  ApiContext& ctx_;
+};
+
+}  // namespace
+
+void AddConfigRoutes(Router& router, ApiContext& ctx) {
+  auto r = std::make_shared<ConfigRoutes>(ctx);
+  router.Add("GET", "/api/v1/config", true, [r](const ApiCall& c) { return r->List(c); });
+  router.Add("GET", "/api/v1/config/{name}", true, [r](const ApiCall& c) { return r->Get(c); });
+  router.Add("PUT", "/api/v1/config/{name}", true, [r](const ApiCall& c) { return r->Put(c); });
+  router.Add("PATCH", "/api/v1/config/{name}", true, [r](const ApiCall& c) { return r->Patch(c); });
+  router.Add("DELETE", "/api/v1/config/{name}", true, [r](const ApiCall& c) { return r->Delete(c); });
+  router.Add("GET", "/api/v1/config/{name}/watch", true, [r](const ApiCall& c) { return r->Watch(c); });
+}
+
+}  // namespace ironflow

@@ -1,0 +1,273 @@
+// /api/v1/kv: the user KV store. Buckets per environment, raw values (base64 in JSON answers), compare-and-set,
+// atomic counters and watch.
+#include <spdlog/spdlog.h>
+
+#include "api/api_util.h"
+#include "api/routes.h"
+#include "api/watch_stream.h"
+#include "common/hex.h"
+#include "common/names.h"
+#include "common/time_util.h"
+#include "kv/counter.h"
+
+namespace ironflow {
+namespace {
+
+using api::json;
+
+json BucketJson(const KvBucketInfo& b) {
+  return json{{"name", b.name},
+              {"description", b.description},
+              {"ttl_seconds", b.ttl_ms / 1000},
+              {"history", b.history},
+              {"max_value_size", b.max_value_size},
+              {"values", b.values},
+              {"bytes", b.bytes},
+              {"created_at", FormatRfc3339FromNanos(b.created_ns)}};
+}
+
+// Reads an optional integer field within [lo, hi].
+Result<std::optional<int64_t>> OptionalInt(const json& obj, const char* field, int64_t lo, int64_t hi) {
+  auto it = obj.find(field);
+  if (it == obj.end()) return std::optional<int64_t>();
+  if (!it->is_number_integer()) return Status::InvalidArgument("field \"" + std::string(field) + "\" must be an integer");
+  if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+    return Status::InvalidArgument("field \"" + std::string(field) + "\" is out of range");
+  }
+  int64_t v = it->get<int64_t>();
+  if (v < lo || v > hi) {
+    return Status::InvalidArgument("field \"" + std::string(field) + "\" must be between " + std::to_string(lo) +
+                                   " and " + std::to_string(hi));
+  }
+  return std::optional<int64_t>(v);
+}
+
+class KvRoutes {
+ public:
+  explicit KvRoutes(ApiContext& ctx) : ctx_(ctx) {}
+
+  HttpResponse CreateBucket(const ApiCall& call) {
+    auto env = RequestEnvironment(ctx_, call.request);
+    if (!env.ok()) return api::ErrorResponse(env.status());
+    auto body = api::ParseJsonObject(call.request.body, {"name", "description", "ttl_seconds", "history", "max_value_size"});
+    if (!body.ok()) return api::ErrorResponse(body.status());
+    BucketSpec spec;
+    auto name = api::RequiredString(*body, "name");
+    if (!name.ok()) return api::ErrorResponse(name.status());
+    if (Status s = ValidateBucketName(*name); !s.ok()) return api::ErrorResponse(s);
+    spec.name = *name;
+    auto description = api::OptionalString(*body, "description");
+    if (!description.ok()) return api::ErrorResponse(description.status());
+    spec.description = description->value_or("");
+    auto ttl = OptionalInt(*body, "ttl_seconds", 0, kMaxKvTtlSeconds);
+    if (!ttl.ok()) return api::ErrorResponse(ttl.status());
+    spec.ttl_seconds = ttl->value_or(0);
+    auto history = OptionalInt(*body, "history", 1, 64);
+    if (!history.ok()) return api::ErrorResponse(history.status());
+    spec.history = static_cast<int>(history->value_or(1));
+    auto max_value = OptionalInt(*body, "max_value_size", 1, kMaxKvValueBytes);
+    if (!max_value.ok()) return api::ErrorResponse(max_value.status());
+    spec.max_value_size = static_cast<int32_t>(max_value->value_or(kDefaultMaxKvValueBytes));
+    auto info = ctx_.kv->Create(*env, spec);
+    if (!info.ok()) return api::ErrorResponse(info.status());
+    spdlog::info("kv bucket created: environment={} bucket={} actor={}", *env, spec.name, call.actor.name);
+    return api::JsonResponse(201, BucketJson(*info));
+  }
+
+  HttpResponse ListBuckets(const ApiCall& call) {
+    auto env = RequestEnvironment(ctx_, call.request);
+    if (!env.ok()) return api::ErrorResponse(env.status());
+    auto list = ctx_.kv->List(*env);
+    if (!list.ok()) return api::ErrorResponse(list.status());
+    json arr = json::array();
+    for (const auto& b : *list) arr.push_back(BucketJson(b));
+    return api::JsonResponse(200, json{{"buckets", std::move(arr)}});
+  }
+
+  HttpResponse GetBucket(const ApiCall& call) {
+    std::string env;
+    if (Status s = Scope(call, &env); !s.ok()) return api::ErrorResponse(s);
+    auto info = ctx_.kv->Info(env, call.params[0]);
+    if (!info.ok()) return api::ErrorResponse(info.status());
+    return api::JsonResponse(200, BucketJson(*info));
+  }
+
+  HttpResponse DeleteBucket(const ApiCall& call) {
+    std::string env;
+    if (Status s = Scope(call, &env); !s.ok()) return api::ErrorResponse(s);
+    if (Status s = ctx_.kv->Delete(env, call.params[0]); !s.ok()) return api::ErrorResponse(s);
+    spdlog::info("kv bucket deleted: environment={} bucket={} actor={}", env, call.params[0], call.actor.name);
+    return api::NoContent();
+  }
+
+  HttpResponse Keys(const ApiCall& call) {
+    UserBucket b;
+    if (Status s = OpenBucket(call, &b); !s.ok()) return api::ErrorResponse(s);
+    std::string filter = call.request.query_param("filter").value_or(">");
+    if (Status s = ValidateKvKeyPattern(filter); !s.ok()) return api::ErrorResponse(s);
+    auto keys = b.kv->Keys(filter);
+    if (!keys.ok()) return api::ErrorResponse(keys.status());
+    std::sort(keys->begin(), keys->end());
+    size_t count = keys->size();
+    return api::JsonResponse(200, json{{"keys", std::move(keys).value()}, {"count", count}});
+  }
+
+  HttpResponse GetKey(const ApiCall& call) {
+    UserBucket b;
+    std::string key;
+    if (Status s = OpenKey(call, &b, &key); !s.ok()) return api::ErrorResponse(s);
+    auto e = b.kv->Get(key);
+    if (!e.ok()) return api::ErrorResponse(e.status());
+    if (!e->has_value()) return api::ErrorResponse(Status::NotFound("key \"" + key + "\" does not exist"));
+    const KvEntry& entry = **e;
+    return api::JsonResponseWithEtag(200,
+                                     json{{"key", key},
+                                          {"value", Base64Encode(entry.value)},
+                                          {"revision", entry.revision},
+                                          {"created_at", FormatRfc3339FromNanos(entry.created_ns)}},
+                                     entry.revision);
+  }
+
+  HttpResponse PutKey(const ApiCall& call) {
+    UserBucket b;
+    std::string key;
+    if (Status s = OpenKey(call, &b, &key); !s.ok()) return api::ErrorResponse(s);
+    auto pre = api::ParseWritePrecondition(call.request);
+    if (!pre.ok()) return api::ErrorResponse(pre.status());
+    const std::string& value = call.request.body;
+    if (b.max_value_size > 0 && value.size() > static_cast<size_t>(b.max_value_size)) {
+      return api::ErrorResponse(Status::PayloadTooLarge("value exceeds the bucket's max_value_size of " +
+                                                        std::to_string(b.max_value_size) + " bytes"));
+    }
+    Result<uint64_t> rev = uint64_t{0};
+    if (pre->create_only) {
+      rev = b.kv->Create(key, value);
+      if (rev.status().is(Code::kConflict)) {
+        return api::ErrorResponse(Status::PreconditionFailed("key \"" + key + "\" already exists (If-None-Match: *)"));
+      }
+    } else if (pre->if_revision) {
+      if (Status s = RequireLive(*b.kv, key, *pre->if_revision); !s.ok()) return api::ErrorResponse(s);
+      rev = b.kv->Update(key, value, *pre->if_revision);
+      if (rev.status().is(Code::kConflict)) return api::ErrorResponse(Mismatch(key, *pre->if_revision));
+    } else {
+      rev = b.kv->Put(key, value);
+    }
+    if (!rev.ok()) return api::ErrorResponse(rev.status());
+    return api::JsonResponseWithEtag(200, json{{"key", key}, {"revision", *rev}}, *rev);
+  }
+
+  HttpResponse DeleteKey(const ApiCall& call) {
+    UserBucket b;
+    std::string key;
+    if (Status s = OpenKey(call, &b, &key); !s.ok()) return api::ErrorResponse(s);
+    auto if_match = api::ParseIfMatch(call.request);
+    if (!if_match.ok()) return api::ErrorResponse(if_match.status());
+    auto purge = call.request.query_param("purge");
+    if (purge && *purge != "true" && *purge != "false") {
+      return api::ErrorResponse(Status::InvalidArgument("purge must be true or false"));
+    }
+    if (*if_match) {
+      if (Status s = RequireLive(*b.kv, key, **if_match); !s.ok()) return api::ErrorResponse(s);
+      auto rev = b.kv->DeleteIfRevision(key, **if_match);
+      if (rev.status().is(Code::kConflict)) return api::ErrorResponse(Mismatch(key, **if_match));
+      if (!rev.ok()) return api::ErrorResponse(rev.status());
+    }
+    if (purge == "true") {
+      if (Status s = b.kv->Purge(key); !s.ok()) return api::ErrorResponse(s);
+    } else if (!*if_match) {
+      auto rev = b.kv->DeleteLatest(key);
+      if (!rev.ok()) return api::ErrorResponse(rev.status());
+    }
+    return api::NoContent();
+  }
+
+  HttpResponse Increment(const ApiCall& call) {
+    UserBucket b;
+    std::string key;
+    if (Status s = OpenKey(call, &b, &key); !s.ok()) return api::ErrorResponse(s);
+    int64_t by = 1;
+    if (!call.request.body.empty()) {
+      auto body = api::ParseJsonObject(call.request.body, {"by"});
+      if (!body.ok()) return api::ErrorResponse(body.status());
+      auto v = OptionalInt(*body, "by", INT64_MIN, INT64_MAX);
+      if (!v.ok()) return api::ErrorResponse(v.status());
+      by = v->value_or(1);
+    }
+    auto out = IncrementCounter(*b.kv, key, by);
+    if (!out.ok()) return api::ErrorResponse(out.status());
+    return api::JsonResponseWithEtag(200, json{{"key", key}, {"value", out->value}, {"revision", out->revision}},
+                                     out->revision);
+  }
+
+  HttpResponse Watch(const ApiCall& call) {
+    UserBucket b;
+    if (Status s = OpenBucket(call, &b); !s.ok()) return api::ErrorResponse(s);
+    std::string pattern = call.request.query_param("key").value_or(">");
+    if (Status s = ValidateKvKeyPattern(pattern); !s.ok()) return api::ErrorResponse(s);
+    auto r = api::KvWatchStream(b.kv, pattern, [](const KvEntry& e, bool deleted, bool replay) -> std::optional<std::string> {
+      if (deleted && replay) return std::nullopt;  // absent now: nothing to send first
+      json frame = {{"type", "kv_update"},
+                    {"key", e.key},
+                    {"value", deleted ? json(nullptr) : json(Base64Encode(e.value))},
+                    {"revision", e.revision},
+                    {"operation", deleted ? "delete" : "put"}};
+      return frame.dump();
+    });
+    if (!r.ok()) return api::ErrorResponse(r.status());
+    return std::move(r).value();
+  }
+
+ private:
+  Status Scope(const ApiCall& call, std::string* env) {
+    auto e = RequestEnvironment(ctx_, call.request);
+    if (!e.ok()) return e.status();
+    IF_RETURN_IF_ERROR(ValidateBucketName(call.params[0]));
+    *env = std::move(e).value();
+    return Status::Ok();
+  }
+  Status OpenBucket(const ApiCall& call, UserBucket* out) {
+    std::string env;
+    IF_RETURN_IF_ERROR(Scope(call, &env));
+    auto b = ctx_.kv->Open(env, call.params[0]);
+    if (!b.ok()) return b.status();
+    *out = std::move(b).value();
+    return Status::Ok();
+  }
+  Status OpenKey(const ApiCall& call, UserBucket* out, std::string* key) {
+    IF_RETURN_IF_ERROR(OpenBucket(call, out));
+    IF_RETURN_IF_ERROR(ValidateKvKey(call.params[1]));
+    *key = call.params[1];
+    return Status::Ok();
+  }
+  static Status Mismatch(const std::string& key, uint64_t revision) {
+    return Status::PreconditionFailed("key \"" + key + "\" is not at revision " + std::to_string(revision));
+  }
+  // "If-Match: <delete marker's revision>" must not match a deleted key.
+  static Status RequireLive(KvBucket& kv, const std::string& key, uint64_t revision) {
+    auto e = kv.Get(key);
+    if (!e.ok()) return e.status();
+    if (!e->has_value() || (*e)->revision != revision) return Mismatch(key, revision);
+    return Status::Ok();
+  }
+
+  ApiContext& ctx_;
+};
+
+}  // namespace
+
+void AddKvRoutes(Router& router, ApiContext& ctx) {
+  auto r = std::make_shared<KvRoutes>(ctx);
+  const std::string b = "/api/v1/kv/buckets";
+  router.Add("POST", b, true, [r](const ApiCall& c) { return r->CreateBucket(c); });
+  router.Add("GET", b, true, [r](const ApiCall& c) { return r->ListBuckets(c); });
+  router.Add("GET", b + "/{bucket}", true, [r](const ApiCall& c) { return r->GetBucket(c); });
+  router.Add("DELETE", b + "/{bucket}", true, [r](const ApiCall& c) { return r->DeleteBucket(c); });
+  router.Add("GET", b + "/{bucket}/keys", true, [r](const ApiCall& c) { return r->Keys(c); });
+  router.Add("GET", b + "/{bucket}/keys/{key}", true, [r](const ApiCall& c) { return r->GetKey(c); });
+  router.Add("PUT", b + "/{bucket}/keys/{key}", true, [r](const ApiCall& c) { return r->PutKey(c); });
+  router.Add("DELETE", b + "/{bucket}/keys/{key}", true, [r](const ApiCall& c) { return r->DeleteKey(c); });
+  router.Add("POST", b + "/{bucket}/keys/{key}/increment", true, [r](const ApiCall& c) { return r->Increment(c); });
+  router.Add("GET", b + "/{bucket}/watch", true, [r](const ApiCall& c) { return r->Watch(c); });
+}
+
+}  // namespace ironflow

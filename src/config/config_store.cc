@@ -1,0 +1,164 @@
+#include "config/config_store.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "common/time_util.h"
+
+namespace ironflow {
+namespace {
+
+using nlohmann::json;
+
+std::string Key(const std::string& env, const std::string& name) { return env + "." + name; }
+
+ConfigDocument FromEntry(const std::string& name, const KvEntry& e) {
+  return ConfigDocument{name, e.value, e.revision, FormatRfc3339FromNanos(e.created_ns)};
+}
+
+Result<json> ParseObject(const std::string& text, const char* what) {
+  json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return Status::InvalidArgument(std::string(what) + " must be a JSON object");
+  }
+  return doc;
+}
+
+Status CheckSize(const std::string& text) {
+  if (text.size() > kMaxConfigBytes) {
+    return Status::PayloadTooLarge("config document exceeds " + std::to_string(kMaxConfigBytes) +
+                                   " bytes serialized");
+  }
+  return Status::Ok();
+}
+
+Status RevisionMismatch(const std::string& name, uint64_t wanted) {
+  return Status::PreconditionFailed("config \"" + name + "\" is not at revision " + std::to_string(wanted));
+}
+
+}  // namespace
+
+Result<std::vector<ConfigDocument>> ConfigStore::List(const std::string& env) {
+  auto entries = bucket_.List(env + ".*");
+  if (!entries.ok()) return entries.status();
+  std::vector<ConfigDocument> out;
+  for (const auto& e : *entries) out.push_back(FromEntry(e.key.substr(env.size() + 1), e));
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return out;
+}
+
+Result<std::vector<std::string>> ConfigStore::Names(const std::string& env) {
+  auto keys = bucket_.Keys(env + ".*");
+  if (!keys.ok()) return keys.status();
+  std::vector<std::string> out;
+  for (const auto& k : *keys) out.push_back(k.substr(env.size() + 1));
+  return out;
+}
+
+Result<ConfigDocument> ConfigStore::Get(const std::string& env, const std::string& name) {
+  auto e = bucket_.Get(Key(env, name));
+  if (!e.ok()) return e.status();
+  if (!e->has_value()) {
+    return Status::NotFound("config \"" + name + "\" does not exist in environment \"" + env + "\"");
+  }
+  return FromEntry(name, **e);
+}
+
+// A delete marker has a revision too: "If-Match: <marker's revision>" must not match a deleted document.
+Status ConfigStore::RequireLive(const std::string& key, const std::string& name, uint64_t revision) {
+  auto current = bucket_.Get(key);
+  if (!current.ok()) return current.status();
+  if (!current->has_value() || (*current)->revision != revision) return RevisionMismatch(name, revision);
+  return Status::Ok();
+}
+
+Result<ConfigDocument> ConfigStore::Written(const std::string& env, const std::string& name, std::string data,
+                                            Result<uint64_t> revision, const Actor& actor) {
+  if (!revision.ok()) return revision.status();
+  events_.ConfigChanged(ConfigChange::kUpdated, env, name, *revision, actor);
+  return ConfigDocument{name, std::move(data), *revision, FormatRfc3339(NowUnixMillis())};
+}
+
+Result<ConfigDocument> ConfigStore::Put(const std::string& env, const std::string& name, const std::string& data,
+                                        const ConfigPrecondition& pre, const Actor& actor) {
+  auto doc = ParseObject(data, "field \"data\"");
+  if (!doc.ok()) return doc.status();
+  std::string text = doc->dump();
+  IF_RETURN_IF_ERROR(CheckSize(text));
+  const std::string key = Key(env, name);
+  Result<uint64_t> rev = uint64_t{0};
+  if (pre.create_only) {
+    rev = bucket_.Create(key, text);
+    if (rev.status().is(Code::kConflict)) {
+      return Status::PreconditionFailed("config \"" + name + "\" already exists (If-None-Match: *)");
+    }
+  } else if (pre.if_revision) {
+    IF_RETURN_IF_ERROR(RequireLive(key, name, *pre.if_revision));
+    rev = bucket_.Update(key, text, *pre.if_revision);
+    if (rev.status().is(Code::kConflict)) return RevisionMismatch(name, *pre.if_revision);
+  } else {
+    rev = bucket_.Put(key, text);
+  }
+  return Written(env, name, std::move(text), std::move(rev), actor);
+}
+
+Result<ConfigDocument> ConfigStore::Patch(const std::string& env, const std::string& name, const std::string& patch,
+                                          std::optional<uint64_t> if_revision, const Actor& actor) {
+  auto fields = ParseObject(patch, "field \"data\"");
+  if (!fields.ok()) return fields.status();
+  const std::string key = Key(env, name);
+  // Optimistic concurrency: read, merge, write conditionally on the revision read; on a conflict someone else
+  // wrote in between, so merge again on top of their document. Bounded so a pathological writer cannot pin us.
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    auto current = bucket_.Get(key);
+    if (!current.ok()) return current.status();
+    json merged = json::object();
+    if (current->has_value()) {
+      if (if_revision && (*current)->revision != *if_revision) return RevisionMismatch(name, *if_revision);
+      auto stored = ParseObject((*current)->value, "stored config");
+      if (!stored.ok()) return Status::Internal("stored config \"" + name + "\" is not a JSON object");
+      merged = std::move(stored).value();
+    } else if (if_revision) {
+      return RevisionMismatch(name, *if_revision);
+    }
+    for (auto it = fields->begin(); it != fields->end(); ++it) {
+      if (it.value().is_null()) {
+        merged.erase(it.key());
+      } else {
+        merged[it.key()] = it.value();
+      }
+    }
+    std::string text = merged.dump();
+    IF_RETURN_IF_ERROR(CheckSize(text));
+    Result<uint64_t> rev = current->has_value() ? bucket_.Update(key, text, (*current)->revision)
+                                                : bucket_.Create(key, text);
+    if (rev.status().is(Code::kConflict)) {
+      if (if_revision) return RevisionMismatch(name, *if_revision);
+      continue;
+    }
+    return Written(env, name, std::move(text), std::move(rev), actor);
+  }
+  return Status::Unavailable("config \"" + name + "\" kept changing during the patch; try again");
+}
+
+Status ConfigStore::Delete(const std::string& env, const std::string& name, std::optional<uint64_t> if_revision,
+                           const Actor& actor) {
+  const std::string key = Key(env, name);
+  uint64_t marker = 0;
+  if (if_revision) {
+    IF_RETURN_IF_ERROR(RequireLive(key, name, *if_revision));
+    auto rev = bucket_.DeleteIfRevision(key, *if_revision);
+    if (rev.status().is(Code::kConflict)) return RevisionMismatch(name, *if_revision);
+    if (!rev.ok()) return rev.status();
+    marker = *rev;
+  } else {
+    auto rev = bucket_.DeleteLatest(key);
+    if (!rev.ok()) return rev.status();
+    if (!rev->has_value()) return Status::Ok();  // already absent: nothing changed, no event
+    marker = **rev;
+  }
+  events_.ConfigChanged(ConfigChange::kDeleted, env, name, marker, actor);
+  return Status::Ok();
+}
+
+}  // namespace ironflow

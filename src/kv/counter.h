@@ -1,0 +1,28 @@
+// Atomic counters on a KV key. The value is stored as ASCII decimal (e.g. "42"), so it reads like any other
+// value. Increment is a compare-and-set loop: read the latest revision, add, write conditionally on that
+// revision, and on a conflict (another writer got in first) read again. No increment is lost or applied twice.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "store/kv_bucket.h"
+
+namespace ironflow {
+
+struct CounterValue {
+  int64_t value = 0;
+  uint64_t revision = 0;
+};
+
+// Strict ASCII decimal int64: optional '-', digits, nothing else; nullopt otherwise (including overflow).
+std::optional<int64_t> ParseCounter(std::string_view text);
+
+// Adds `by` to the counter at `key` (a missing key counts from 0). kConflict when the stored value is not an
+// integer or the sum would overflow int64; kUnavailable when contention outlasts the retry budget.
+Result<CounterValue> IncrementCounter(KvBucket& kv, const std::string& key, int64_t by);
+
+}  // namespace ironflow
