@@ -10,37 +10,12 @@
 #include <thread>
 
 #include "support/api_fixture.h"
+#include "support/sse_reader.h"
 
 namespace ironflow::testing {
 namespace {
 
 using nlohmann::json;
-
-// Collects messages from a NATS subscription; Next waits (bounded) for the next one.
-class Collector {
- public:
-  void Add(std::string subject, std::string data) {
-    std::lock_guard<std::mutex> lock(mu_);
-    items_.emplace_back(std::move(subject), std::move(data));
-    cv_.notify_all();
-  }
-  bool Next(std::pair<std::string, std::string>* out, int timeout_ms = 10000) {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return !items_.empty(); })) return false;
-    *out = items_.front();
-    items_.pop_front();
-    return true;
-  }
-  size_t size() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return items_.size();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::pair<std::string, std::string>> items_;
-};
 
 class EventsTest : public ApiTest {};
 
@@ -113,47 +88,9 @@ TEST_F(EventsTest, EventsAreStoredInTheSystemStreamForAudit) {
   EXPECT_EQ(j["message"]["subject"], "system.secret.AUDITED.created");
 }
 
-// Reads SSE frames from /api/v1/stream on a background thread.
-class SseReader {
- public:
-  SseReader(const std::string& url, const std::string& key, const std::string& env, const std::string& subject) {
-    thread_ = std::thread([=, this] {
-      auto client = HttpClient::Create(url);
-      HeaderList h = {{"Authorization", "Bearer " + key}, {"X-Ironflow-Environment", env}};
-      std::string buffer;
-      (*client)->Stream("/api/v1/stream?subject=" + subject, h, [](int) {},
-                        [&](std::string_view data) {
-                          buffer.append(data);
-                          size_t end;
-                          while ((end = buffer.find("\n\n")) != std::string::npos) {
-                            added_.fetch_add(1);  // counted before it becomes visible to Next()
-                            frames_.Add("frame", buffer.substr(0, end));
-                            buffer.erase(0, end + 2);
-                          }
-                          return added_.load() < stop_at_.load();
-                        },
-                        20000);
-    });
-  }
-  ~SseReader() {
-    stop_at_ = 0;
-    thread_.join();
-  }
-  // The reader returns after the next frame it receives that the caller has not yet seen (a frame already
-  // delivered to Next() does not count, however late the reader thread looks at this request).
-  void StopAfterNextFrame() { stop_at_ = added_.load() + 1; }
-  Collector& frames() { return frames_; }
-
- private:
-  Collector frames_;
-  std::atomic<size_t> added_{0};
-  std::atomic<size_t> stop_at_{SIZE_MAX};
-  std::thread thread_;
-};
-
 TEST_F(EventsTest, StreamDeliversOnlyTheRequestEnvironmentsEvents) {
   ASSERT_EQ(api_->Call("POST", "/api/v1/environments", json{{"name", "staging"}}).status, 201);
-  SseReader reader(server_->url(), server_->api_key(), "default", "system.secret.>");
+  SseReader reader(server_->url(), server_->api_key(), "default", "/api/v1/stream?subject=system.secret.>");
   std::pair<std::string, std::string> frame;
   ASSERT_TRUE(reader.frames().Next(&frame));
   EXPECT_EQ(frame.second, ": subscribed");
@@ -181,7 +118,7 @@ TEST_F(EventsTest, TwoServersOnOneNatsActAsOneSystem) {
   EXPECT_TRUE(second.api_key().empty()) << "a second server created another bootstrap key";
   // The first server's key works on the second: keys live in NATS, not in a process.
   ApiClient via_second(second.url(), server_->api_key());
-  SseReader reader(second.url(), server_->api_key(), "default", "system.secret.>");
+  SseReader reader(second.url(), server_->api_key(), "default", "/api/v1/stream?subject=system.secret.>");
   std::pair<std::string, std::string> frame;
   ASSERT_TRUE(reader.frames().Next(&frame));
 

@@ -9,6 +9,7 @@
 
 #include "common/hex.h"
 #include "common/names.h"
+#include "kv/counter.h"
 #include "crypto/digest.h"
 
 namespace ironflow {
@@ -322,6 +323,45 @@ TEST(Base64Test, DecodeRejectsMalformedBase64) {
   };
   for (const std::string& b : bad) {
     EXPECT_FALSE(Base64Decode(b).has_value()) << Printable(b);
+  }
+}
+
+TEST(KvNames, BucketNamesAreLowercaseTokensThatCannotSpellASystemBucket) {
+  for (const std::string& ok : std::vector<std::string>{"sessions", "a", "cache_v2", "rate-limits", "0day", std::string(63, 'b')}) {
+    EXPECT_TRUE(ValidateBucketName(ok).ok()) << ok;
+  }
+  for (const std::string& bad : std::vector<std::string>{"", "Sessions", "-x", "_x", "a.b", "a b", "a/b", "a*", ">", std::string(64, 'b'), "ä"}) {
+    EXPECT_FALSE(ValidateBucketName(bad).ok()) << bad;
+  }
+}
+
+TEST(KvNames, KeysAreDotSeparatedTokensWithoutWildcardsOrSlashes) {
+  for (const std::string& ok : std::vector<std::string>{"k", "user.42.cart", "a=b", "A-Z_0-9", "x.y.z", std::string(256, 'k')}) {
+    EXPECT_TRUE(ValidateKvKey(ok).ok()) << ok;
+  }
+  for (const std::string& bad : std::vector<std::string>{"", ".a", "a.", "a..b", "a/b", "a b", "a*", "*", ">", "a.>", "\xc3\xa9", std::string(257, 'k')}) {
+    EXPECT_FALSE(ValidateKvKey(bad).ok()) << bad;
+  }
+}
+
+TEST(KvNames, KeyPatternsAllowStarTokensAndATrailingGreaterThan) {
+  for (const std::string& ok : std::vector<std::string>{">", "*", "user.*.cart", "user.>", "a.*.>", "plain"}) {
+    EXPECT_TRUE(ValidateKvKeyPattern(ok).ok()) << ok;
+  }
+  for (const std::string& bad : std::vector<std::string>{"", ">.a", "a*", "a.>x", "a..b", "a b", "a/b"}) {
+    EXPECT_FALSE(ValidateKvKeyPattern(bad).ok()) << bad;
+  }
+}
+
+TEST(Counters, ParseAcceptsOnlyStrictDecimalInt64) {
+  EXPECT_EQ(ParseCounter("0"), 0);
+  EXPECT_EQ(ParseCounter("42"), 42);
+  EXPECT_EQ(ParseCounter("-7"), -7);
+  EXPECT_EQ(ParseCounter("9223372036854775807"), INT64_MAX);
+  EXPECT_EQ(ParseCounter("-9223372036854775808"), INT64_MIN);
+  for (const std::string& bad : std::vector<std::string>{"", "-", "+1", " 1", "1 ", "1.0", "0x10", "1e3", "abc", "9223372036854775808",
+                          "-9223372036854775809", "99999999999999999999"}) {
+    EXPECT_FALSE(ParseCounter(bad).has_value()) << bad;
   }
 }
 
