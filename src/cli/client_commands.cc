@@ -1,4 +1,5 @@
-// Client commands: `secret`, `env`, `subscribe`, `version`. Each talks to the HTTP API.
+// Client commands: `secret`, `env`, `subscribe`, `emit`, `function`, `run`, `signing-key`, `version` (and, via
+// store_commands.cc, `config` and `kv`). Each talks to the HTTP API.
 #include <termios.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "cli/cli.h"
+#include "cli/cli_support.h"
 #include "common/names.h"
 #include "crypto/secure_bytes.h"
 #include "http/http_client.h"
@@ -19,105 +21,6 @@ namespace ironflow::cli {
 namespace {
 
 using nlohmann::json;
-
-// A failed command: the message is printed as one line and the process exits 1.
-struct CommandError {
-  std::string message;
-};
-
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-class Api {
- public:
-  explicit Api(const GlobalOptions& g) : global_(g) {}
-
-  json Call(const std::string& method, const std::string& target, const std::string& env,
-            const std::string& body = "", const HeaderList& extra = {}, int* status_out = nullptr) {
-    auto client = Client();
-    HeaderList headers = BaseHeaders(env);
-    for (const auto& h : extra) headers.push_back(h);
-    if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
-    auto res = client->Send(method, target, headers, body);
-    if (!res.ok()) throw CommandError{res.status().message() + " (is `ironflow serve` running at " + global_.server + "?)"};
-    if (status_out) *status_out = res->status;
-    if (res->status == 204 || res->body.empty()) return json();
-    json doc = json::parse(res->body, nullptr, false);
-    if (res->status >= 400) {
-      if (doc.is_object() && doc.contains("error")) {
-        throw CommandError{doc["error"].value("message", "request failed") + " (" +
-                           doc["error"].value("code", "error") + ")"};
-      }
-      throw CommandError{"server answered HTTP " + std::to_string(res->status)};
-    }
-    if (doc.is_discarded()) throw CommandError{"server sent a response that is not JSON"};
-    return doc;
-  }
-
-  std::unique_ptr<HttpClient> Client() {
-    auto c = HttpClient::Create(global_.server);
-    if (!c.ok()) throw CommandError{c.status().message()};
-    return std::move(c).value();
-  }
-
-  HeaderList BaseHeaders(const std::string& env) {
-    HeaderList h;
-    std::string key = ApiKey();
-    if (!key.empty()) h.emplace_back("Authorization", "Bearer " + key);
-    if (!env.empty()) h.emplace_back("X-Ironflow-Environment", env);
-    return h;
-  }
-
- private:
-  std::string ApiKey() {
-    if (!global_.api_key.empty()) return global_.api_key;
-    std::ifstream in(global_.data_dir + "/bootstrap_key");
-    std::string key;
-    if (in) std::getline(in, key);
-    return Trim(key);
-  }
-  const GlobalOptions& global_;
-};
-
-// Reads the value from a terminal without echo, or all of stdin otherwise (one trailing newline dropped).
-SecretString ReadValueFromStdin(const std::string& name) {
-  std::string value;
-  if (isatty(STDIN_FILENO)) {
-    std::fprintf(stderr, "Value for %s (input hidden): ", name.c_str());
-    termios old_t{};
-    tcgetattr(STDIN_FILENO, &old_t);
-    termios quiet = old_t;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-    std::getline(std::cin, value);
-    tcsetattr(STDIN_FILENO, TCSANOW, &old_t);
-    std::fprintf(stderr, "\n");
-  } else {
-    std::ostringstream ss;
-    ss << std::cin.rdbuf();
-    value = ss.str();
-    if (!value.empty() && value.back() == '\n') value.pop_back();
-    if (!value.empty() && value.back() == '\r') value.pop_back();
-  }
-  return SecretString(std::move(value));
-}
-
-SecretString ReadValueFromFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw CommandError{"cannot read " + path};
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return SecretString(ss.str());
-}
-
-bool Confirm(const std::string& question) {
-  std::fprintf(stderr, "%s [y/N] ", question.c_str());
-  std::string answer;
-  std::getline(std::cin, answer);
-  return answer == "y" || answer == "Y" || answer == "yes";
-}
 
 void PrintMetadata(const json& m) {
   std::printf("name:        %s\n", m.value("name", "").c_str());
@@ -128,26 +31,6 @@ void PrintMetadata(const json& m) {
   std::printf("updated_at:  %s\n", m.value("updated_at", "").c_str());
   std::printf("encrypted:   %s\n", m.value("encrypted", false) ? "yes" : "no");
   if (m.contains("key_id") && m["key_id"].is_string()) std::printf("key_id:      %s\n", m["key_id"].get<std::string>().c_str());
-}
-
-void PrintJson(const json& j) { std::printf("%s\n", j.dump(2).c_str()); }
-
-std::string DefaultEnv() {
-  const char* e = std::getenv("IRONFLOW_ENV");
-  return e && *e ? e : "default";
-}
-
-// Runs `body`, turning a CommandError into one line on stderr and exit code 1.
-template <typename F>
-std::function<void()> Guard(int* exit_code, F body) {
-  return [exit_code, body] {
-    try {
-      body();
-    } catch (const CommandError& e) {
-      std::fprintf(stderr, "error: %s\n", e.message.c_str());
-      *exit_code = 1;
-    }
-  };
 }
 
 void AddSecretCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
@@ -520,6 +403,7 @@ void AddClientCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   AddSecretCommands(app, g, exit_code);
   AddEnvCommands(app, g, exit_code);
   AddSubscribeCommand(app, g, exit_code);
+  AddStoreCommands(app, g, exit_code);
   CLI::App* version = app.add_subcommand("version", "Print the version");
   version->callback([&g] {
     if (g.json) std::printf("%s\n", json{{"version", IRONFLOW_VERSION}}.dump().c_str());

@@ -1,0 +1,142 @@
+#include "cli/cli_support.h"
+
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace ironflow::cli {
+
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+
+// Reads the value from a terminal without echo, or all of stdin otherwise (one trailing newline dropped).
+SecretString ReadValueFromStdin(const std::string& name) {
+  std::string value;
+  if (isatty(STDIN_FILENO)) {
+    std::fprintf(stderr, "Value for %s (input hidden): ", name.c_str());
+    termios old_t{};
+    tcgetattr(STDIN_FILENO, &old_t);
+    termios quiet = old_t;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    std::getline(std::cin, value);
+    tcsetattr(STDIN_FILENO, TCSANOW, &old_t);
+    std::fprintf(stderr, "\n");
+  } else {
+    std::ostringstream ss;
+    ss << std::cin.rdbuf();
+    value = ss.str();
+    if (!value.empty() && value.back() == '\n') value.pop_back();
+    if (!value.empty() && value.back() == '\r') value.pop_back();
+  }
+  return SecretString(std::move(value));
+}
+
+SecretString ReadValueFromFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw CommandError{"cannot read " + path};
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return SecretString(ss.str());
+}
+
+bool Confirm(const std::string& question) {
+  std::fprintf(stderr, "%s [y/N] ", question.c_str());
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "y" || answer == "Y" || answer == "yes";
+}
+
+void PrintJson(const json& j) { std::printf("%s\n", j.dump(2).c_str()); }
+
+std::string DefaultEnv() {
+  const char* e = std::getenv("IRONFLOW_ENV");
+  return e && *e ? e : "default";
+}
+
+json Api::Call(const std::string& method, const std::string& target, const std::string& env, const std::string& body,
+               const HeaderList& extra, int* status_out) {
+  auto client = Client();
+  HeaderList headers = BaseHeaders(env);
+  for (const auto& h : extra) headers.push_back(h);
+  if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
+  auto res = client->Send(method, target, headers, body);
+  if (!res.ok()) throw CommandError{res.status().message() + " (is `ironflow serve` running at " + global_.server + "?)"};
+  if (status_out) *status_out = res->status;
+  if (res->status == 204 || res->body.empty()) return json();
+  json doc = json::parse(res->body, nullptr, false);
+  if (res->status >= 400) {
+    if (doc.is_object() && doc.contains("error")) {
+      throw CommandError{doc["error"].value("message", "request failed") + " (" + doc["error"].value("code", "error") + ")"};
+    }
+    throw CommandError{"server answered HTTP " + std::to_string(res->status)};
+  }
+  if (doc.is_discarded()) throw CommandError{"server sent a response that is not JSON"};
+  return doc;
+}
+
+std::unique_ptr<HttpClient> Api::Client() {
+  auto c = HttpClient::Create(global_.server);
+  if (!c.ok()) throw CommandError{c.status().message()};
+  return std::move(c).value();
+}
+
+HeaderList Api::BaseHeaders(const std::string& env) {
+  HeaderList h;
+  std::string key = ApiKey();
+  if (!key.empty()) h.emplace_back("Authorization", "Bearer " + key);
+  if (!env.empty()) h.emplace_back("X-Ironflow-Environment", env);
+  return h;
+}
+
+std::string Api::ApiKey() {
+  if (!global_.api_key.empty()) return global_.api_key;
+  std::ifstream in(global_.data_dir + "/bootstrap_key");
+  std::string key;
+  if (in) std::getline(in, key);
+  return Trim(key);
+}
+
+void Api::Stream(const std::string& target, const std::string& env,
+                 const std::function<bool(const std::string&)>& on_frame) {
+  auto client = Client();
+  int status = 0;
+  std::string buffer;
+  std::string error_body;
+  Status st = client->Stream(
+      target, BaseHeaders(env), [&](int s) { status = s; },
+      [&](std::string_view data) {
+        if (status >= 400) {
+          error_body.append(data);
+          return error_body.size() < 64 * 1024;
+        }
+        buffer.append(data);
+        size_t end;
+        while ((end = buffer.find("\n\n")) != std::string::npos) {
+          std::string frame = buffer.substr(0, end);
+          buffer.erase(0, end + 2);
+          if (!on_frame(frame)) return false;
+        }
+        return true;
+      },
+      0);
+  if (status >= 400) {
+    json doc = json::parse(error_body, nullptr, false);
+    if (doc.is_object() && doc.contains("error")) {
+      throw CommandError{doc["error"].value("message", "request failed") + " (" + doc["error"].value("code", "error") + ")"};
+    }
+    throw CommandError{"server answered HTTP " + std::to_string(status)};
+  }
+  if (!st.ok()) throw CommandError{st.message() + " (is `ironflow serve` running at " + global_.server + "?)"};
+}
+
+}  // namespace ironflow::cli

@@ -1,0 +1,70 @@
+// Shared by the CLI's command files: the API client the commands use, the one-line error convention, and small
+// input/output helpers. Internal to src/cli.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cli/cli.h"
+#include "crypto/secure_bytes.h"
+#include "http/http_client.h"
+
+namespace ironflow::cli {
+
+using nlohmann::json;
+
+// A failed command: the message is printed as one line and the process exits 1.
+struct CommandError {
+  std::string message;
+};
+
+std::string Trim(std::string s);
+
+// Calls the HTTP API with the global options' server and API key (flag, IRONFLOW_API_KEY, or the bootstrap key
+// file in --data-dir). A 4xx/5xx answer becomes a CommandError carrying the server's message and code.
+class Api {
+ public:
+  explicit Api(const GlobalOptions& g) : global_(g) {}
+
+  // Sends one request; returns the JSON answer (null for 204 or an empty body). `status_out` gets the HTTP status.
+  json Call(const std::string& method, const std::string& target, const std::string& env,
+            const std::string& body = "", const HeaderList& extra = {}, int* status_out = nullptr);
+  // Streams Server-Sent Events from `target`; calls on_frame with each frame's text (without the blank line)
+  // until it returns false or the stream ends. Throws CommandError when the server refuses the stream.
+  void Stream(const std::string& target, const std::string& env, const std::function<bool(const std::string&)>& on_frame);
+  std::unique_ptr<HttpClient> Client();
+  HeaderList BaseHeaders(const std::string& env);
+
+ private:
+  std::string ApiKey();
+  const GlobalOptions& global_;
+};
+
+// Reads a value from a terminal without echo, or all of stdin otherwise (one trailing newline dropped).
+SecretString ReadValueFromStdin(const std::string& name);
+SecretString ReadValueFromFile(const std::string& path);
+bool Confirm(const std::string& question);
+void PrintJson(const json& j);
+// IRONFLOW_ENV, else "default".
+std::string DefaultEnv();
+
+// Registers `config` and `kv` (store_commands.cc).
+void AddStoreCommands(CLI::App& app, GlobalOptions& g, int* exit_code);
+
+// Runs `body`, turning a CommandError into one line on stderr and exit code 1.
+template <typename F>
+std::function<void()> Guard(int* exit_code, F body) {
+  return [exit_code, body] {
+    try {
+      body();
+    } catch (const CommandError& e) {
+      std::fprintf(stderr, "error: %s\n", e.message.c_str());
+      *exit_code = 1;
+    }
+  };
+}
+
+
+}  // namespace ironflow::cli
