@@ -167,6 +167,55 @@ TEST_F(CliTest, SubscribePrintsOneJsonPerEventWithoutValues) {
   EXPECT_EQ(printed.find(value), std::string::npos);
 }
 
+TEST_F(CliTest, ConfigSetPatchGetListDeleteRoundTrip) {
+  auto set = Cli({"config", "set", "flags", R"({"checkout_v2":true,"limit":5})"});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  EXPECT_NE(set.out.find("set config flags in environment default"), std::string::npos) << set.out;
+  ASSERT_EQ(Cli({"config", "patch", "flags", R"({"limit":null,"beta":["a"]})"}).exit_code, 0);
+  auto get = Cli({"config", "get", "flags"});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(nlohmann::json::parse(get.out), nlohmann::json({{"checkout_v2", true}, {"beta", {"a"}}}));
+  ASSERT_EQ(Cli({"config", "set", "from-stdin"}, R"({"x":1})").exit_code, 0);
+  auto list = Cli({"--json", "config", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(nlohmann::json::parse(list.out)["configs"].size(), 2u);
+  auto stale = Cli({"config", "set", "flags", "{}", "--if-revision", "1"});
+  EXPECT_EQ(stale.exit_code, 1);
+  EXPECT_NE(stale.err.find("precondition_failed"), std::string::npos) << stale.err;
+  auto not_object = Cli({"config", "set", "flags", "[1,2]"});
+  EXPECT_EQ(not_object.exit_code, 1);
+  EXPECT_EQ(std::count(not_object.err.begin(), not_object.err.end(), '\n'), 1) << not_object.err;
+  ASSERT_EQ(Cli({"config", "delete", "flags", "-y"}).exit_code, 0);
+  EXPECT_EQ(Cli({"config", "get", "flags"}).exit_code, 1);
+  EXPECT_EQ(Cli({"config", "delete", "flags", "-y"}).exit_code, 0) << "deleting an absent document succeeds";
+}
+
+TEST_F(CliTest, KvBucketKeysAndCountersFromTheCommandLine) {
+  ASSERT_EQ(Cli({"kv", "bucket", "create", "sessions", "--ttl", "3600", "--history", "2"}).exit_code, 0);
+  auto info = Cli({"kv", "bucket", "get", "sessions"});
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_EQ(nlohmann::json::parse(info.out)["ttl_seconds"], 3600);
+  ASSERT_EQ(Cli({"kv", "put", "sessions", "user.1"}, "line one\nline two").exit_code, 0);
+  auto get = Cli({"kv", "get", "sessions", "user.1"});
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(get.out, "line one\nline two") << "kv get prints the exact bytes";
+  EXPECT_EQ(Cli({"kv", "incr", "sessions", "hits", "--by", "41"}).out, "41\n");
+  EXPECT_EQ(Cli({"kv", "incr", "sessions", "hits"}).out, "42\n");
+  auto keys = Cli({"kv", "keys", "sessions", "--filter", "user.*"});
+  EXPECT_EQ(keys.out, "user.1\n");
+  auto taken = Cli({"kv", "put", "sessions", "user.1", "again", "--create-only"});
+  EXPECT_EQ(taken.exit_code, 1);
+  ASSERT_EQ(Cli({"kv", "delete", "sessions", "user.1"}).exit_code, 0);
+  EXPECT_EQ(Cli({"kv", "get", "sessions", "user.1"}).exit_code, 1);
+  auto bad_key = Cli({"kv", "put", "sessions", "a..b", "v"});
+  EXPECT_EQ(bad_key.exit_code, 1);
+  EXPECT_NE(bad_key.err.find("invalid key"), std::string::npos) << bad_key.err;
+  ASSERT_EQ(Cli({"kv", "bucket", "delete", "sessions", "-y"}).exit_code, 0);
+  auto gone = Cli({"kv", "get", "sessions", "hits"});
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_NE(gone.err.find("not_found"), std::string::npos) << gone.err;
+}
+
 TEST_F(CliTest, VersionPrintsTheVersion) {
   auto v = RunIronflow({"version"});
   EXPECT_EQ(v.exit_code, 0);
