@@ -210,6 +210,7 @@ std::string Engine::DeliveryJson(const StoredJob& leased, const RunRecord& run, 
   json secrets = json::object();
   for (const auto& [name, value] : values) secrets[name] = value;
   json doc = {{"run_id", job.run_id},
+              {"environment", job.environment},
               {"function_id", job.function_id},
               {"attempt", job.attempt},
               {"event", {{"id", run.event_id}, {"name", run.event_name}, {"data", ParseOr(run.event_data_json, nullptr)}, {"timestamp", run.event_timestamp}}},

@@ -36,10 +36,12 @@ ApiConnection::~ApiConnection() {
   if (!authorization_.empty()) OPENSSL_cleanse(authorization_.data(), authorization_.size());
 }
 
-ApiOutcome ApiConnection::call(std::string_view method, std::string_view target, std::string_view body, int timeout_ms) {
+ApiOutcome ApiConnection::call(std::string_view method, std::string_view target, std::string_view body, int timeout_ms,
+                               const HeaderList& extra) {
   HeaderList headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"},
                         {"X-Ironflow-Environment", environment_}};
   if (!authorization_.empty()) headers.emplace_back("Authorization", authorization_);
+  for (const auto& h : extra) headers.push_back(h);
   auto res = client_->Send(method, target, headers, body, timeout_ms);
   for (auto& [name, value] : headers) {
     if (name == "Authorization") OPENSSL_cleanse(value.data(), value.size());
@@ -59,6 +61,53 @@ ApiOutcome ApiConnection::call(std::string_view method, std::string_view target,
       if (e.contains("code") && e["code"].is_string()) out.code = e["code"];
       if (e.contains("message") && e["message"].is_string()) out.message = e["message"];
     }
+  }
+  return out;
+}
+
+namespace {
+
+void FillError(ApiOutcome& out) {
+  json doc = json::parse(out.body, nullptr, false);
+  if (doc.is_object() && doc.contains("error") && doc["error"].is_object()) {
+    const json& e = doc["error"];
+    if (e.contains("code") && e["code"].is_string()) out.code = e["code"];
+    if (e.contains("message") && e["message"].is_string()) out.message = e["message"];
+  }
+}
+
+}  // namespace
+
+ApiOutcome ApiConnection::stream(std::string_view target, const std::function<bool(const std::string&)>& on_frame) {
+  HeaderList headers = {{"Accept", "text/event-stream"}, {"X-Ironflow-Environment", environment_}};
+  if (!authorization_.empty()) headers.emplace_back("Authorization", authorization_);
+  ApiOutcome out;
+  std::string buffer;
+  Status st = client_->Stream(
+      target, headers, [&](int status) { out.status = status; },
+      [&](std::string_view data) {
+        if (!out.ok()) {
+          out.body.append(data);
+          return out.body.size() < 64 * 1024;
+        }
+        buffer.append(data);
+        size_t end;
+        while ((end = buffer.find("\n\n")) != std::string::npos) {
+          std::string frame = buffer.substr(0, end);
+          buffer.erase(0, end + 2);
+          if (!on_frame(frame)) return false;
+        }
+        return true;
+      },
+      0);
+  for (auto& [name, value] : headers) {
+    if (name == "Authorization") OPENSSL_cleanse(value.data(), value.size());
+  }
+  if (out.status == 0) {
+    out.code = "unavailable";
+    out.message = st.message();
+  } else if (!out.ok()) {
+    FillError(out);
   }
   return out;
 }

@@ -3,10 +3,12 @@
 // thread-safe: one per thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "http/http_message.h"
 #include "ironflow/function.h"
 
 namespace ironflow {
@@ -36,7 +38,12 @@ class ApiConnection {
   ApiConnection(const ApiConnection&) = delete;
   ApiConnection& operator=(const ApiConnection&) = delete;
 
-  ApiOutcome call(std::string_view method, std::string_view target, std::string_view body, int timeout_ms);
+  ApiOutcome call(std::string_view method, std::string_view target, std::string_view body, int timeout_ms,
+                  const HeaderList& extra = {});
+  // GET `target` as Server-Sent Events: on_frame gets each frame's text until it returns false or the stream ends.
+  // Returns the outcome of the request (status 200 and an empty body when the stream ran and ended).
+  ApiOutcome stream(std::string_view target, const std::function<bool(const std::string&)>& on_frame);
+  void set_environment(std::string environment) { environment_ = std::move(environment); }
 
  private:
   std::unique_ptr<HttpClient> client_;

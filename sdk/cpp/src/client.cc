@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "api_connection.h"
+#include "store_access.h"
 
 namespace ironflow {
 
@@ -13,8 +14,12 @@ struct Client::Impl {
   ClientOptions options;
   std::mutex mu;
   detail::ApiConnection api;
+  std::shared_ptr<detail::StoreAccess> stores;
 
-  explicit Impl(ClientOptions o) : options(std::move(o)), api(options.server_url, options.api_key, options.environment) {}
+  explicit Impl(ClientOptions o)
+      : options(std::move(o)),
+        api(options.server_url, options.api_key, options.environment),
+        stores(std::make_shared<detail::StoreAccess>(options.server_url, options.api_key, options.timeout_ms)) {}
 
   json Call(std::string_view method, std::string_view target, const std::string& body, const std::string& what) {
     detail::ApiOutcome out;
@@ -43,6 +48,18 @@ json Client::registerFunction(const Function& function, std::string mode, std::s
 json Client::emit(std::string_view name, const json& data) {
   json body = {{"name", std::string(name)}, {"data", data}};
   return impl_->Call("POST", "/api/v1/events", body.dump(), "emitting event \"" + std::string(name) + "\"");
+}
+
+ConfigClient Client::config() const { return ConfigClient(impl_->stores, impl_->options.environment); }
+
+KvClient Client::kv(std::string_view bucket) const {
+  return KvClient(impl_->stores, impl_->options.environment, std::string(bucket));
+}
+
+json Client::createBucket(std::string_view name, std::int64_t ttl_seconds, int history, std::string_view description) {
+  json body = {{"name", std::string(name)}, {"ttl_seconds", ttl_seconds}, {"history", history},
+               {"description", std::string(description)}};
+  return impl_->Call("POST", "/api/v1/kv/buckets", body.dump(), "creating bucket \"" + std::string(name) + "\"");
 }
 
 }  // namespace ironflow

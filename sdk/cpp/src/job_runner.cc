@@ -42,7 +42,8 @@ void WipeJobSecrets(json& job) noexcept {
   }
 }
 
-json RunJob(const Function& fn, json& job) noexcept {
+json RunJob(const Function& fn, json& job, std::shared_ptr<StoreAccess> stores,
+            const std::string& default_environment) noexcept {
   try {
     // 1. Secrets: declared names only, copied out of the job, which is wiped at once.
     Context ctx;
@@ -66,6 +67,10 @@ json RunJob(const Function& fn, json& job) noexcept {
     ctx.function_id = StringField(job, "function_id");
     if (ctx.function_id.empty()) ctx.function_id = fn.config.id;
     ctx.run_id = StringField(job, "run_id");
+    ctx.environment = StringField(job, "environment");
+    if (ctx.environment.empty()) ctx.environment = default_environment;
+    ctx.store_access = stores;
+    ctx.config = ConfigClient(stores, ctx.environment);
     if (auto it = job.find("attempt"); it != job.end() && it->is_number_integer()) ctx.attempt = it->get<int>();
     if (auto it = job.find("event"); it != job.end() && it->is_object()) {
       ctx.event.id = StringField(*it, "id");

@@ -2,7 +2,9 @@
 // result document. Shared by Worker and PushServer.
 #pragma once
 
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "ironflow/function.h"
 
@@ -15,6 +17,9 @@ void WipeJobSecrets(nlohmann::json& job) noexcept;
 // {status:"completed", output, steps} or {status:"failed", error:{message, retryable}, steps}. The declared
 // secrets are copied into the Context and wiped in `job` before the handler runs; the Context's copies are
 // wiped when the handler returns or throws. Never throws.
-nlohmann::json RunJob(const Function& fn, nlohmann::json& job) noexcept;
+// `stores` (may be null) backs ctx.config and ctx.kv(); the environment is the job's (`environment`), else
+// `default_environment`.
+nlohmann::json RunJob(const Function& fn, nlohmann::json& job, std::shared_ptr<StoreAccess> stores = nullptr,
+                      const std::string& default_environment = "default") noexcept;
 
 }  // namespace ironflow::detail

@@ -13,6 +13,7 @@
 #include "job_runner.h"
 #include "stop_pipe.h"
 #include "signature_internal.h"
+#include "store_access.h"
 
 namespace ironflow {
 
@@ -39,6 +40,7 @@ struct PushServer::Impl {
   PushServerOptions opts;
   detail::SigningKey key;
   std::map<std::string, Function> functions;  // fixed once serving starts
+  std::shared_ptr<detail::StoreAccess> stores;  // behind ctx.config and ctx.kv(); null without server_url
 
   std::mutex mu;
   std::unique_ptr<HttpServer> server;  // guarded by mu
@@ -79,7 +81,7 @@ struct PushServer::Impl {
     }
     std::string run_id = job.value("run_id", std::string());
     int attempt = job.contains("attempt") && job["attempt"].is_number_integer() ? job["attempt"].get<int>() : 0;
-    json result = detail::RunJob(fn->second, job);
+    json result = detail::RunJob(fn->second, job, stores);
     const bool completed = result.value("status", "") == "completed";
     const bool retryable = !completed && result["error"].value("retryable", true);
     spdlog::info("ironflow push: run {} function={} attempt={} {}", run_id, function_id, attempt,
@@ -110,6 +112,11 @@ PushServer::PushServer(PushServerOptions options) : impl_(std::make_unique<Impl>
   if (options.path.empty() || options.path.front() != '/') throw std::invalid_argument("path must start with '/'");
   if (options.port < 0 || options.port > 65535) throw std::invalid_argument("port must be 0-65535");
   if (options.threads < 1) throw std::invalid_argument("threads must be at least 1");
+  if (!options.server_url.empty()) {
+    impl_->stores = std::make_shared<detail::StoreAccess>(options.server_url, options.api_key);
+    OPENSSL_cleanse(options.api_key.data(), options.api_key.size());
+    options.api_key.clear();
+  }
   impl_->opts = std::move(options);
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "api_connection.h"
+#include "store_access.h"
 #include "job_runner.h"
 #include "stop_pipe.h"
 
@@ -69,6 +70,7 @@ class Backoff {
 struct Worker::Impl {
   WorkerOptions opts;
   std::map<std::string, Function> functions;
+  std::shared_ptr<detail::StoreAccess> stores;  // behind ctx.config and ctx.kv()
 
   std::mutex mu;
   std::condition_variable cv;
@@ -266,7 +268,7 @@ struct Worker::Impl {
                            {"retryable", true}}}};
     } else {
       spdlog::debug("ironflow worker {}: run {} function={} attempt={} started", opts.worker_id, run_id, function_id, attempt);
-      result = detail::RunJob(fn->second, job);
+      result = detail::RunJob(fn->second, job, stores, opts.environment);
     }
     const bool completed = result.value("status", "") == "completed";
     const bool retryable = !completed && result["error"].value("retryable", true);
@@ -335,6 +337,7 @@ Worker::Worker(WorkerOptions options) : impl_(std::make_unique<Impl>()) {
   if (options.poll_wait_ms < 0 || options.poll_wait_ms > 30000) throw std::invalid_argument("poll_wait_ms must be 0-30000");
   if (options.environment.empty()) throw std::invalid_argument("environment must not be empty");
   detail::CheckServerUrl(options.server_url);
+  impl_->stores = std::make_shared<detail::StoreAccess>(options.server_url, options.api_key);
   impl_->opts = std::move(options);
 }
 

@@ -235,6 +235,28 @@ TEST(SdkRunJob, PushShapeSecretsAreReadFromTheTopLevelField) {
 
 // ---- signatures ------------------------------------------------------------------------------------------
 
+TEST(SdkStores, ContextWithoutServerAccessThrowsAClearErrorForConfigAndKv) {
+  Context ctx;  // e.g. a PushServer without server_url, or a handler unit test
+  try {
+    ctx.config.get("flags");
+    FAIL() << "config access without a server did not throw";
+  } catch (const ApiError&) {
+    FAIL() << "expected a configuration error, not an API error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("server_url"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(ctx.kv("counters").incr("n"), Error);
+}
+
+TEST(SdkRunJob, ContextEnvironmentComesFromTheJobElseTheDefault) {
+  Function fn = createFunction({.id = "f", .triggers = {{.event = "e"}}},
+                               [](Context& ctx) -> json { return ctx.environment; });
+  json job = {{"run_id", "r"}, {"function_id", "f"}, {"environment", "staging"}, {"event", {{"name", "e"}}}};
+  EXPECT_EQ(detail::RunJob(fn, job, nullptr, "production")["output"], "staging");
+  json no_env = {{"run_id", "r"}, {"function_id", "f"}, {"event", {{"name", "e"}}}};
+  EXPECT_EQ(detail::RunJob(fn, no_env, nullptr, "production")["output"], "production");
+}
+
 TEST(SdkSignature, SignPayloadMatchesAnIndependentHmacVector) {
   // printf '%s' '1700000000.{"run_id":"run_1"}' | openssl dgst -sha256 -mac HMAC -macopt hexkey:0001...1f
   EXPECT_EQ(signPayload(kKeyHex, R"({"run_id":"run_1"})", 1700000000),

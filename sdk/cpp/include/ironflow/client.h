@@ -1,7 +1,9 @@
 // Client: direct calls to the Ironflow server's API for what an app does outside of running jobs: registering
-// its functions (push mode needs this; a Worker registers its own) and emitting events. Thread-safe.
+// its functions (push mode needs this; a Worker registers its own), emitting events, and the config and KV stores.
+// Thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -9,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ironflow/function.h"
+#include "ironflow/stores.h"
 
 namespace ironflow {
 
@@ -34,6 +37,13 @@ class Client {
 
   // POST /api/v1/events {name, data} -> {event_id, run_ids}. Throws ironflow::ApiError.
   nlohmann::json emit(std::string_view name, const nlohmann::json& data = nlohmann::json::object());
+
+  // The config store and a KV bucket of this client's environment (see ironflow/stores.h).
+  ConfigClient config() const;
+  KvClient kv(std::string_view bucket) const;
+  // POST /api/v1/kv/buckets: creates a bucket (ttl_seconds 0 = keys never expire) and returns its info.
+  nlohmann::json createBucket(std::string_view name, std::int64_t ttl_seconds = 0, int history = 1,
+                              std::string_view description = "");
 
  private:
   struct Impl;

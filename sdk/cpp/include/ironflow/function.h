@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -23,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ironflow/errors.h"
+#include "ironflow/stores.h"
 
 namespace ironflow {
 
@@ -126,13 +128,20 @@ class Steps {
 };
 
 // What a handler receives. The SDK builds one per attempt; tests may build one directly to unit-test a handler.
+// `config` and kv(bucket) read and write the run's environment through the server (a Worker uses its own
+// server_url/api_key; a PushServer those of PushServerOptions).
 struct Context {
   std::string function_id;
   std::string run_id;
   int attempt = 1;  // 1-based
+  std::string environment;
   Event event;
   Secrets secrets;
   Steps step;
+  ConfigClient config;
+  std::shared_ptr<detail::StoreAccess> store_access;  // set by the SDK
+
+  KvClient kv(std::string_view bucket) const { return KvClient(store_access, environment, std::string(bucket)); }
 };
 
 using Handler = std::function<nlohmann::json(Context&)>;

@@ -26,6 +26,9 @@ struct PushServerOptions {
   std::string path = "/api/ironflow"; // the only path served
   int threads = 8;                    // requests (function runs) handled at once
   std::size_t max_body_bytes = 16 * 1024 * 1024;
+  // Optional: where ctx.config and ctx.kv() reach the server (without them, those calls throw ironflow::Error).
+  std::string server_url;
+  std::string api_key;
 };
 
 class PushServer {
