@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Prints median throughput per benchmark and the ratio of our path to the raw baseline.
 
-Pairs: BM_Ironflow<Op>/<size> with BM_RawEvp<Op>/<size>, and BM_ApiSecret<Op> with BM_RawKv<Op>.
+Pairs: BM_Ironflow<Op>/<size> with BM_RawEvp<Op>/<size>, BM_ApiSecret<Op> with BM_RawKv<Op>, and
+BM_ApiConfig<Op> / BM_ApiCounter<Op> with BM_RawConfig<Op> / BM_RawCounter<Op>.
 Ratio = our items (or bytes) per second / raw items (or bytes) per second, from the medians.
 """
 import json
@@ -27,6 +28,8 @@ def pair_of(name):
         return name.replace("BM_ResolveTenDeclaredSecrets", "BM_RawKvGetTen", 1)
     if name.startswith("BM_ApiSecretGetMetadata"):
         return name.replace("BM_ApiSecretGetMetadata", "BM_RawKvGet", 1)
+    if name.startswith("BM_ApiConfig") or name.startswith("BM_ApiCounter"):
+        return name.replace("BM_Api", "BM_Raw", 1)
     if name.startswith("BM_ApiSecret"):
         return name.replace("BM_ApiSecret", "BM_RawKv", 1)
     return None

@@ -193,7 +193,7 @@ class KvRoutes {
       if (!v.ok()) return api::ErrorResponse(v.status());
       by = v->value_or(1);
     }
-    auto out = IncrementCounter(*b.kv, key, by);
+    auto out = counters_.Increment(*b.kv, key, by);
     if (!out.ok()) return api::ErrorResponse(out.status());
     return api::JsonResponseWithEtag(200, json{{"key", key}, {"value", out->value}, {"revision", out->revision}},
                                      out->revision);
@@ -251,6 +251,7 @@ class KvRoutes {
   }
 
   ApiContext& ctx_;
+  Counters counters_;
 };
 
 }  // namespace

@@ -20,28 +20,43 @@ std::optional<int64_t> ParseCounter(std::string_view text) {
   return v;
 }
 
-Result<CounterValue> IncrementCounter(KvBucket& kv, const std::string& key, int64_t by) {
+namespace {
+
+// The CAS loop. `hint`, when set, is a (value, revision) this process wrote earlier: the first attempt writes
+// on top of it without reading; if the key moved on since, the write fails and the loop reads as usual.
+Result<CounterValue> IncrementLoop(KvBucket& kv, const std::string& key, int64_t by, std::optional<CounterValue> hint) {
   for (int attempt = 0; attempt < 1000; ++attempt) {
-    auto current = kv.Get(key);
-    if (!current.ok()) return current.status();
+    bool exists = false;
     int64_t base = 0;
-    if (current->has_value()) {
-      auto parsed = ParseCounter((*current)->value);
-      if (!parsed) {
-        return Status::Conflict("key \"" + key + "\" holds a value that is not an integer counter; "
-                                "delete it or use another key");
+    uint64_t revision = 0;
+    if (attempt == 0 && hint) {
+      exists = true;
+      base = hint->value;
+      revision = hint->revision;
+    } else {
+      auto current = kv.Get(key);
+      if (!current.ok()) return current.status();
+      if (current->has_value()) {
+        auto parsed = ParseCounter((*current)->value);
+        if (!parsed) {
+          return Status::Conflict("key \"" + key + "\" holds a value that is not an integer counter; "
+                                  "delete it or use another key");
+        }
+        exists = true;
+        base = *parsed;
+        revision = (*current)->revision;
       }
-      base = *parsed;
     }
     int64_t sum = 0;
     if (__builtin_add_overflow(base, by, &sum)) {
+      if (attempt == 0 && hint) continue;  // the hint may be stale: decide on what is stored
       return Status::Conflict("incrementing key \"" + key + "\" would overflow a 64-bit integer");
     }
     const std::string text = std::to_string(sum);
-    Result<uint64_t> rev = current->has_value() ? kv.Update(key, text, (*current)->revision) : kv.Create(key, text);
+    Result<uint64_t> rev = exists ? kv.Update(key, text, revision) : kv.Create(key, text);
     if (rev.ok()) return CounterValue{sum, *rev};
     if (!rev.status().is(Code::kConflict)) return rev.status();
-    // Lost the race: back off a little (randomised, growing) so that contending writers spread out.
+    // Lost the race to another process: back off a little (growing) so that contending writers spread out.
     if (attempt >= 2) {
       const auto now = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
       const uint64_t window_us = 50u * static_cast<uint64_t>(std::min(attempt, 20));
@@ -49,6 +64,37 @@ Result<CounterValue> IncrementCounter(KvBucket& kv, const std::string& key, int6
     }
   }
   return Status::Unavailable("counter \"" + key + "\" is under too much contention; try again");
+}
+
+}  // namespace
+
+Result<CounterValue> IncrementCounter(KvBucket& kv, const std::string& key, int64_t by) {
+  return IncrementLoop(kv, key, by, std::nullopt);
+}
+
+Result<CounterValue> Counters::Increment(KvBucket& kv, const std::string& key, int64_t by) {
+  const std::string id = kv.name() + "/" + key;
+  std::lock_guard<std::mutex> serial(stripes_[std::hash<std::string>{}(id) % stripes_.size()]);
+  auto out = IncrementLoop(kv, key, by, Remembered(id));
+  Remember(id, out.ok() ? std::optional<CounterValue>(*out) : std::nullopt);
+  return out;
+}
+
+std::optional<CounterValue> Counters::Remembered(const std::string& id) {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  auto it = last_written_.find(id);
+  if (it == last_written_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Counters::Remember(const std::string& id, std::optional<CounterValue> v) {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  if (!v) {
+    last_written_.erase(id);
+    return;
+  }
+  if (last_written_.size() >= 10000) last_written_.clear();  // bounded; a miss only costs a read
+  last_written_[id] = *v;
 }
 
 }  // namespace ironflow

@@ -1,7 +1,16 @@
 // Atomic counters on a KV key. The value is stored as ASCII decimal (e.g. "42"), so it reads like any other
 // value. Increment is a compare-and-set loop: read the latest revision, add, write conditionally on that
 // revision, and on a conflict (another writer got in first) read again. No increment is lost or applied twice.
+//
+// Counters makes the common case cheap without weakening that: increments of one key from this process are
+// serialized (striped locks, so they do not fight each other), and the value and revision this process last
+// wrote are remembered, so an increment nobody else raced is a single conditional write with no read. Another
+// process's write makes that write fail the compare-and-set, and the loop reads again.
 #pragma once
+
+#include <array>
+#include <mutex>
+#include <unordered_map>
 
 #include <cstdint>
 #include <optional>
@@ -24,5 +33,19 @@ std::optional<int64_t> ParseCounter(std::string_view text);
 // Adds `by` to the counter at `key` (a missing key counts from 0). kConflict when the stored value is not an
 // integer or the sum would overflow int64; kUnavailable when contention outlasts the retry budget.
 Result<CounterValue> IncrementCounter(KvBucket& kv, const std::string& key, int64_t by);
+
+class Counters {
+ public:
+  // As IncrementCounter. Thread-safe.
+  Result<CounterValue> Increment(KvBucket& kv, const std::string& key, int64_t by);
+
+ private:
+  std::optional<CounterValue> Remembered(const std::string& id);
+  void Remember(const std::string& id, std::optional<CounterValue> v);
+
+  std::array<std::mutex, 64> stripes_;
+  std::mutex cache_mu_;
+  std::unordered_map<std::string, CounterValue> last_written_;  // "<bucket>/<key>" -> what we wrote last
+};
 
 }  // namespace ironflow
