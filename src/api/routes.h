@@ -22,6 +22,7 @@ void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info);
 void AddStreamRoute(Router& router, ApiContext& ctx);
 void AddConfigRoutes(Router& router, ApiContext& ctx);
 void AddKvRoutes(Router& router, ApiContext& ctx);
+void AddAuditRoutes(Router& router, ApiContext& ctx);
 void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionRegistry& functions, RunStore& runs,
                       const SecureBytes& signing_key);
 

@@ -284,6 +284,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   AddStreamRoute(*s.router, ctx);
   AddConfigRoutes(*s.router, ctx);
   AddKvRoutes(*s.router, ctx);
+  AddAuditRoutes(*s.router, ctx);
   AddRuntimeRoutes(*s.router, ctx, *s.engine, *s.functions, *s.runs, s.signing_key);
 
   HttpServer::Options ho;

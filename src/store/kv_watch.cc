@@ -1,5 +1,7 @@
 #include "store/kv_watch.h"
 
+#include <chrono>
+
 #include "store/nats_handles.h"
 
 namespace ironflow {
@@ -28,6 +30,8 @@ void KvWatch::Loop() {
     if (s == NATS_TIMEOUT) continue;
     if (s != NATS_OK) {
       if (stop_.load() || s == NATS_ILLEGAL_STATE) return;
+      // An error that returns at once (e.g. while NATS reconnects) must not turn this loop into a busy spin.
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
     }
     if (raw == nullptr) {  // end of the initial replay

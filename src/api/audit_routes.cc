@@ -1,0 +1,89 @@
+// GET /api/v1/audit: the environment's system events (who changed what, when) from the IRONFLOW_SYSTEM stream,
+// newest first. Events carry metadata and the actor, never a value.
+//   ?kind=secret|config|run   (default: all)
+//   ?name=STRIPE_KEY          (secret or config name, or run id; needs kind)
+//   ?since=1h | 30m | 7d | 2026-12-01T10:00:00Z   (default 24h)
+//   ?limit=100                (1..5000)
+#include "api/api_util.h"
+#include "api/routes.h"
+#include "common/names.h"
+#include "common/time_util.h"
+#include "store/stream_reader.h"
+
+namespace ironflow {
+namespace {
+
+using api::json;
+
+Result<int64_t> ParseSince(const std::string& text) {
+  int64_t ms = 0;
+  if (ParseRfc3339(text, &ms)) return ms;
+  if (text.size() >= 2 && text.size() <= 8) {
+    int64_t n = 0;
+    bool digits = true;
+    for (size_t i = 0; i + 1 < text.size(); ++i) {
+      digits = digits && text[i] >= '0' && text[i] <= '9';
+      if (digits) n = n * 10 + (text[i] - '0');
+    }
+    int64_t unit = text.back() == 's' ? 1000 : text.back() == 'm' ? 60000 : text.back() == 'h' ? 3600000
+                 : text.back() == 'd' ? 86400000 : 0;
+    if (digits && unit > 0) return NowUnixMillis() - n * unit;
+  }
+  return Status::InvalidArgument("since must be a duration like 30m, 1h, 7d or an RFC 3339 UTC time");
+}
+
+}  // namespace
+
+void AddAuditRoutes(Router& router, ApiContext& ctx) {
+  router.Add("GET", "/api/v1/audit", true, [&ctx](const ApiCall& call) {
+    auto env = RequestEnvironment(ctx, call.request);
+    if (!env.ok()) return api::ErrorResponse(env.status());
+    std::string kind = call.request.query_param("kind").value_or("");
+    if (!kind.empty() && kind != "secret" && kind != "config" && kind != "run") {
+      return api::ErrorResponse(Status::InvalidArgument("kind must be secret, config or run"));
+    }
+    std::string name = call.request.query_param("name").value_or("");
+    if (!name.empty()) {
+      if (kind.empty()) return api::ErrorResponse(Status::InvalidArgument("name needs kind"));
+      if (Status s = ValidateSubjectPattern(name); !s.ok() || name.find_first_of(".*>") != std::string::npos) {
+        return api::ErrorResponse(Status::InvalidArgument("name must be one secret, config or run name"));
+      }
+    }
+    auto since = ParseSince(call.request.query_param("since").value_or("24h"));
+    if (!since.ok()) return api::ErrorResponse(since.status());
+    int64_t limit = 100;
+    if (auto l = call.request.query_param("limit")) {
+      limit = 0;
+      bool ok = !l->empty() && l->size() <= 5;
+      for (char c : *l) ok = ok && c >= '0' && c <= '9';
+      if (ok) limit = std::stoll(*l);
+      if (!ok || limit < 1 || limit > 5000) {
+        return api::ErrorResponse(Status::InvalidArgument("limit must be between 1 and 5000"));
+      }
+    }
+
+    StreamQuery q;
+    q.stream = "IRONFLOW_SYSTEM";
+    q.subject_filter = kind.empty() ? "system.>" : "system." + kind + "." + (name.empty() ? "*" : name) + ".*";
+    q.since_ns = *since * 1000000;
+    q.keep = static_cast<size_t>(limit);
+    const std::string environment = *env;
+    q.accept = [&environment](const StreamMessage& m) {
+      json p = json::parse(m.data, nullptr, false);
+      return p.is_object() && p.value("environment", std::string()) == environment;
+    };
+    bool truncated = false;
+    auto messages = ReadStream(ctx.nats, q, &truncated);
+    if (!messages.ok()) return api::ErrorResponse(messages.status());
+    json entries = json::array();
+    for (auto it = messages->rbegin(); it != messages->rend(); ++it) {
+      entries.push_back({{"sequence", it->sequence},
+                         {"subject", it->subject},
+                         {"time", FormatRfc3339FromNanos(it->time_ns)},
+                         {"event", json::parse(it->data, nullptr, false)}});
+    }
+    return api::JsonResponse(200, json{{"entries", std::move(entries)}, {"truncated", truncated}});
+  });
+}
+
+}  // namespace ironflow
