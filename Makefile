@@ -1,14 +1,17 @@
 # The two entry points of the README:
 #   make run   installs dependencies, builds, and starts `ironflow serve` (embedded NATS, http://localhost:9123)
-#   make test  installs dependencies, builds, and runs every test
+#   make test  installs dependencies (and the test-only ones: Chromium, Node.js), builds, and runs every test
 BUILD_DIR ?= build
 JOBS ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: deps configure build run test bench clean
+.PHONY: deps test-deps configure build run test bench clean
 
 deps:
 	./scripts/install-deps.sh
+
+test-deps:
+	./scripts/install-test-deps.sh
 
 configure: deps
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
@@ -19,7 +22,7 @@ build: configure
 run: build
 	$(BUILD_DIR)/bin/ironflow serve $(ARGS)
 
-test: build
+test: build test-deps
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
 bench: build

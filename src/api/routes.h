@@ -23,6 +23,7 @@ void AddStreamRoute(Router& router, ApiContext& ctx);
 void AddConfigRoutes(Router& router, ApiContext& ctx);
 void AddKvRoutes(Router& router, ApiContext& ctx);
 void AddAuditRoutes(Router& router, ApiContext& ctx);
+void AddDashboardRoutes(Router& router);
 void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionRegistry& functions, RunStore& runs,
                       const SecureBytes& signing_key);
 

@@ -7,21 +7,6 @@ namespace ironflow {
 using api::json;
 
 void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info) {
-  // Until the dashboard lands (issue #5), the root page says what is here instead of a bare 404.
-  router.Add("GET", "/", false, [](const ApiCall&) {
-    HttpResponse r;
-    r.content_type = "text/html; charset=utf-8";
-    r.headers.emplace_back("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
-    r.body = R"(<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Ironflow</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:42rem;margin:3rem auto;padding:0 1rem;color:#1b1f24}
-code{background:#f0f2f4;padding:.1rem .3rem;border-radius:4px}</style></head><body>
-<h1>Ironflow</h1><p>The server is running. The web dashboard is not built yet; use the CLI
-(<code>ironflow secret list</code>) or the HTTP API under <code>/api/v1</code>
-(<code>Authorization: Bearer &lt;key&gt;</code>, <code>X-Ironflow-Environment</code>).</p>
-<p>Probes: <code>/healthz</code>, <code>/readyz</code>. Metrics: <code>/metrics</code>.</p></body></html>)";
-    return r;
-  });
-
   router.Add("GET", "/healthz", false, [](const ApiCall&) { return api::JsonResponse(200, json{{"status", "ok"}}); });
 
   router.Add("GET", "/readyz", false, [&ctx, ready = info.ready](const ApiCall&) {

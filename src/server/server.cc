@@ -285,6 +285,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   AddConfigRoutes(*s.router, ctx);
   AddKvRoutes(*s.router, ctx);
   AddAuditRoutes(*s.router, ctx);
+  AddDashboardRoutes(*s.router);
   AddRuntimeRoutes(*s.router, ctx, *s.engine, *s.functions, *s.runs, s.signing_key);
 
   HttpServer::Options ho;
