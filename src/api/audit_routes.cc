@@ -62,6 +62,7 @@ void AddAuditRoutes(Router& router, ApiContext& ctx) {
       }
     }
 
+    if (*since > NowUnixMillis()) return api::JsonResponse(200, json{{"entries", json::array()}, {"truncated", false}});
     StreamQuery q;
     q.stream = "IRONFLOW_SYSTEM";
     q.subject_filter = kind.empty() ? "system.>" : "system." + kind + "." + (name.empty() ? "*" : name) + ".*";
