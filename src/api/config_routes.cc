@@ -33,68 +33,63 @@ class ConfigRoutes {
   }
 
   HttpResponse Get(const ApiCall& call) {
-    auto env = RequestEnvironment(ctx_, call.request);
-    if (!env.ok()) return api::ErrorResponse(env.status());
+    std::string env;
+    if (Status s = Scope(call, &env); !s.ok()) return api::ErrorResponse(s);
     const std::string& name = call.params[0];
-    if (Status s = ValidateConfigName(name); !s.ok()) return api::ErrorResponse(s);
-    auto d = ctx_.config->Get(*env, name);
+    auto d = ctx_.config->Get(env, name);
     if (!d.ok()) return api::ErrorResponse(d.status());
     return api::JsonResponseWithEtag(200, DocumentJson(*d), d->revision);
   }
 
   HttpResponse Put(const ApiCall& call) {
-    auto env = RequestEnvironment(ctx_, call.request);
-    if (!env.ok()) return api::ErrorResponse(env.status());
+    std::string env;
+    if (Status s = Scope(call, &env); !s.ok()) return api::ErrorResponse(s);
     const std::string& name = call.params[0];
-    if (Status s = ValidateConfigName(name); !s.ok()) return api::ErrorResponse(s);
     auto pre = api::ParseWritePrecondition(call.request);
     if (!pre.ok()) return api::ErrorResponse(pre.status());
     auto data = DataField(call.request.body);
     if (!data.ok()) return api::ErrorResponse(data.status());
-    auto d = ctx_.config->Put(*env, name, *data, ConfigPrecondition{pre->create_only, pre->if_revision}, call.actor);
+    auto d = ctx_.config->Put(env, name, *data, ConfigPrecondition{pre->create_only, pre->if_revision}, call.actor);
     if (!d.ok()) return api::ErrorResponse(d.status());
-    spdlog::info("config updated: environment={} name={} revision={} actor={}", *env, name, d->revision,
+    spdlog::info("config updated: environment={} name={} revision={} actor={}", env, name, d->revision,
                  call.actor.name);
     return api::JsonResponseWithEtag(200, json{{"name", name}, {"revision", d->revision}}, d->revision);
   }
 
   HttpResponse Patch(const ApiCall& call) {
-    auto env = RequestEnvironment(ctx_, call.request);
-    if (!env.ok()) return api::ErrorResponse(env.status());
+    std::string env;
+    if (Status s = Scope(call, &env); !s.ok()) return api::ErrorResponse(s);
     const std::string& name = call.params[0];
-    if (Status s = ValidateConfigName(name); !s.ok()) return api::ErrorResponse(s);
     auto if_match = api::ParseIfMatch(call.request);
     if (!if_match.ok()) return api::ErrorResponse(if_match.status());
     auto data = DataField(call.request.body);
     if (!data.ok()) return api::ErrorResponse(data.status());
-    auto d = ctx_.config->Patch(*env, name, *data, *if_match, call.actor);
+    auto d = ctx_.config->Patch(env, name, *data, *if_match, call.actor);
     if (!d.ok()) return api::ErrorResponse(d.status());
-    spdlog::info("config patched: environment={} name={} revision={} actor={}", *env, name, d->revision,
+    spdlog::info("config patched: environment={} name={} revision={} actor={}", env, name, d->revision,
                  call.actor.name);
     return api::JsonResponseWithEtag(200, DocumentJson(*d), d->revision);
   }
 
   HttpResponse Delete(const ApiCall& call) {
-    auto env = RequestEnvironment(ctx_, call.request);
-    if (!env.ok()) return api::ErrorResponse(env.status());
+    std::string env;
+    if (Status s = Scope(call, &env); !s.ok()) return api::ErrorResponse(s);
     const std::string& name = call.params[0];
-    if (Status s = ValidateConfigName(name); !s.ok()) return api::ErrorResponse(s);
     auto if_match = api::ParseIfMatch(call.request);
     if (!if_match.ok()) return api::ErrorResponse(if_match.status());
-    Status st = ctx_.config->Delete(*env, name, *if_match, call.actor);
+    Status st = ctx_.config->Delete(env, name, *if_match, call.actor);
     if (!st.ok()) return api::ErrorResponse(st);
-    spdlog::info("config deleted: environment={} name={} actor={}", *env, name, call.actor.name);
+    spdlog::info("config deleted: environment={} name={} actor={}", env, name, call.actor.name);
     return api::NoContent();
   }
 
   HttpResponse Watch(const ApiCall& call) {
-    auto env = RequestEnvironment(ctx_, call.request);
-    if (!env.ok()) return api::ErrorResponse(env.status());
+    std::string env;
+    if (Status s = Scope(call, &env); !s.ok()) return api::ErrorResponse(s);
     std::string name = call.params[0];
-    if (Status s = ValidateConfigName(name); !s.ok()) return api::ErrorResponse(s);
     // The config bucket outlives every stream (the server stops HTTP before closing buckets): borrow it.
     std::shared_ptr<KvBucket> bucket(std::shared_ptr<KvBucket>(), ctx_.config_bucket);
-    auto r = api::KvWatchStream(bucket, *env + "." + name,
+    auto r = api::KvWatchStream(bucket, env + "." + name,
                                 [name](const KvEntry& e, bool deleted, bool replay) -> std::optional<std::string> {
                                   if (deleted) {
                                     if (replay) return std::nullopt;  // absent now: nothing to send first
@@ -114,6 +109,15 @@ class ConfigRoutes {
   }
 
  private:
+  // The request's environment (header) and a valid config name in the path, or the error to answer.
+  Status Scope(const ApiCall& call, std::string* env) {
+    auto e = RequestEnvironment(ctx_, call.request);
+    if (!e.ok()) return e.status();
+    IF_RETURN_IF_ERROR(ValidateConfigName(call.params[0]));
+    *env = std::move(e).value();
+    return Status::Ok();
+  }
+
   // The `data` field of a {data} body, re-serialized; the store checks that it is an object.
   static Result<std::string> DataField(const std::string& body) {
     auto parsed = api::ParseJsonObject(body, {"data"});

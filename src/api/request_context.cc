@@ -26,4 +26,37 @@ Result<std::string> RequestEnvironment(const ApiContext& ctx, const HttpRequest&
   return *env;
 }
 
+namespace {
+
+// The host part of "host", "host:port", "[v6]" or "[v6]:port".
+std::string_view HostPart(std::string_view h) {
+  if (!h.empty() && h.front() == '[') {
+    size_t end = h.find(']');
+    return end == std::string_view::npos ? h : h.substr(0, end + 1);
+  }
+  size_t colon = h.find(':');
+  return colon == std::string_view::npos ? h : h.substr(0, colon);
+}
+
+bool IsLoopbackName(std::string_view host) { return host == "localhost" || host == "127.0.0.1" || host == "[::1]"; }
+
+}  // namespace
+
+Status CheckLoopbackRequest(const HttpRequest& req) {
+  auto host = req.header("host");
+  if (!host || !IsLoopbackName(HostPart(*host))) {
+    return Status::PermissionDenied("with --dev (no authentication) only requests to localhost, 127.0.0.1 or [::1] "
+                                    "are served");
+  }
+  if (auto origin = req.header("origin")) {
+    std::string_view o = *origin;
+    constexpr std::string_view kHttp = "http://", kHttps = "https://";
+    if (o.substr(0, kHttp.size()) == kHttp) o.remove_prefix(kHttp.size());
+    else if (o.substr(0, kHttps.size()) == kHttps) o.remove_prefix(kHttps.size());
+    else return Status::PermissionDenied("cross-origin requests are refused");
+    if (!IsLoopbackName(HostPart(o))) return Status::PermissionDenied("cross-origin requests are refused");
+  }
+  return Status::Ok();
+}
+
 }  // namespace ironflow

@@ -154,6 +154,86 @@ class SecretsRoutes {
     return MetadataResponse(200, *m);
   }
 
+  HttpResponse Versions(const ApiCall& call) {
+    auto env = RequestEnvironment(ctx_, call.request);
+    if (!env.ok()) return Finish("versions", env.status());
+    const std::string& name = call.params[0];
+    if (Status s = ValidateSecretName(name); !s.ok()) return Finish("versions", s);
+    auto versions = ctx_.secrets.Versions(*env, name);
+    if (!versions.ok()) return Finish("versions", versions.status());
+    json arr = json::array();
+    for (const auto& v : *versions) {
+      json actor = v.actor.type.empty() ? json(nullptr)
+                                        : json{{"type", v.actor.type}, {"id", v.actor.id}, {"name", v.actor.name}};
+      arr.push_back({{"revision", v.revision},
+                     {"created_at", v.created_at},
+                     {"deleted", v.deleted},
+                     {"description", v.deleted ? json(nullptr) : json(v.description)},
+                     {"encrypted", v.encrypted},
+                     {"key_id", v.key_id.empty() ? json(nullptr) : json(v.key_id)},
+                     {"actor", actor}});
+    }
+    ctx_.metrics.CountSecretOperation("versions", "ok");
+    return api::JsonResponse(200, json{{"name", name}, {"environment", *env}, {"versions", std::move(arr)}});
+  }
+
+  HttpResponse Rollback(const ApiCall& call) {
+    auto env = RequestEnvironment(ctx_, call.request);
+    if (!env.ok()) return Finish("rollback", env.status());
+    const std::string& name = call.params[0];
+    if (Status s = ValidateSecretName(name); !s.ok()) return Finish("rollback", s);
+    auto if_match = api::ParseIfMatch(call.request);
+    if (!if_match.ok()) return Finish("rollback", if_match.status());
+    auto body = api::ParseJsonObject(call.request.body, {"revision"});
+    if (!body.ok()) return Finish("rollback", body.status());
+    auto it = body->find("revision");
+    if (it == body->end() || !it->is_number_unsigned() || it->get<uint64_t>() == 0) {
+      return Finish("rollback", Status::InvalidArgument("field \"revision\" must be a positive integer"));
+    }
+    const uint64_t revision = it->get<uint64_t>();
+    auto out = ctx_.secrets.Rollback(*env, name, revision, *if_match, call.actor);
+    if (!out.ok()) return Finish("rollback", out.status());
+    ctx_.metrics.CountSecretOperation("rollback", "ok");
+    spdlog::info("secret rolled back: environment={} name={} to_revision={} new_revision={} actor={}", *env, name,
+                 revision, out->metadata.revision, call.actor.name);
+    return MetadataResponse(out->created ? 201 : 200, out->metadata);
+  }
+
+  // POST /api/v1/rekey {"all": true} (every environment) or {} with X-Ironflow-Environment (that one).
+  HttpResponse Rekey(const ApiCall& call) {
+    auto body = api::ParseJsonObject(call.request.body.empty() ? "{}" : call.request.body, {"all"});
+    if (!body.ok()) return Finish("rekey", body.status());
+    bool all = false;
+    if (auto it = body->find("all"); it != body->end()) {
+      if (!it->is_boolean()) return Finish("rekey", Status::InvalidArgument("field \"all\" must be a boolean"));
+      all = it->get<bool>();
+    }
+    std::optional<std::string> scope;
+    if (!all) {
+      auto env = RequestEnvironment(ctx_, call.request);
+      if (!env.ok()) return Finish("rekey", env.status());
+      scope = *env;
+    }
+    auto report = ctx_.secrets.Rekey(scope, call.actor);
+    if (!report.ok()) return Finish("rekey", report.status());
+    ctx_.events.RekeyCompleted(scope.value_or("*"), ctx_.sealer.key_id(), report->rekeyed, report->already_current,
+                               static_cast<int>(report->failed.size()), call.actor);
+    spdlog::info("rekey ({}): {} re-encrypted under key id {}, {} already current, {} failed, actor={}",
+                 scope.value_or("all environments"), report->rekeyed, ctx_.sealer.key_id(), report->already_current,
+                 report->failed.size(), call.actor.name);
+    json remaining = json::object();
+    if (auto counts = ctx_.secrets.CountByKeyId(); counts.ok()) {
+      for (const auto& [id, n] : *counts) remaining[id.empty() ? "plaintext" : id] = n;
+    }
+    ctx_.metrics.CountSecretOperation("rekey", "ok");
+    return api::JsonResponse(200, json{{"key_id", ctx_.sealer.key_id()},
+                                       {"scope", scope.value_or("*")},
+                                       {"rekeyed", report->rekeyed},
+                                       {"already_current", report->already_current},
+                                       {"failed", report->failed},
+                                       {"secrets_by_key_id", remaining}});
+  }
+
   HttpResponse Delete(const ApiCall& call) {
     auto env = RequestEnvironment(ctx_, call.request);
     if (!env.ok()) return Finish("delete", env.status());
@@ -182,6 +262,9 @@ void AddSecretsRoutes(Router& router, ApiContext& ctx) {
   router.Add("PUT", "/api/v1/secrets/{name}", true, [r](const ApiCall& c) { return r->Put(c); });
   router.Add("PATCH", "/api/v1/secrets/{name}", true, [r](const ApiCall& c) { return r->Patch(c); });
   router.Add("DELETE", "/api/v1/secrets/{name}", true, [r](const ApiCall& c) { return r->Delete(c); });
+  router.Add("GET", "/api/v1/secrets/{name}/versions", true, [r](const ApiCall& c) { return r->Versions(c); });
+  router.Add("POST", "/api/v1/secrets/{name}/rollback", true, [r](const ApiCall& c) { return r->Rollback(c); });
+  router.Add("POST", "/api/v1/rekey", true, [r](const ApiCall& c) { return r->Rekey(c); });
 }
 
 }  // namespace ironflow

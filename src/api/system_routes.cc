@@ -18,7 +18,15 @@ void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info) {
   router.Add("GET", "/api/v1/status", true, [&ctx, info](const ApiCall&) {
     json encryption = {{"enabled", ctx.sealer.encrypting()},
                        {"algorithm", ctx.sealer.encrypting() ? json("AES-256-GCM") : json(nullptr)},
-                       {"key_id", ctx.sealer.encrypting() ? json(ctx.sealer.key_id()) : json(nullptr)}};
+                       {"key_id", ctx.sealer.encrypting() ? json(ctx.sealer.key_id()) : json(nullptr)},
+                       {"previous_key_id", ctx.sealer.previous_key_id().empty() ? json(nullptr)
+                                                                                : json(ctx.sealer.previous_key_id())}};
+    // How many secrets each key id still holds: the previous key can be dropped once only the current one is left.
+    if (auto counts = ctx.secrets.CountByKeyId(); counts.ok()) {
+      json by = json::object();
+      for (const auto& [id, n] : *counts) by[id.empty() ? "plaintext" : id] = n;
+      encryption["secrets_by_key_id"] = std::move(by);
+    }
     return api::JsonResponse(200, json{{"version", info.version},
                                        {"encryption", encryption},
                                        {"authentication", ctx.api_keys != nullptr},

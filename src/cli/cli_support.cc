@@ -110,7 +110,7 @@ void Api::Stream(const std::string& target, const std::string& env,
                  const std::function<bool(const std::string&)>& on_frame) {
   auto client = Client();
   int status = 0;
-  std::string buffer;
+  SseFrames frames;
   std::string error_body;
   Status st = client->Stream(
       target, BaseHeaders(env), [&](int s) { status = s; },
@@ -119,14 +119,7 @@ void Api::Stream(const std::string& target, const std::string& env,
           error_body.append(data);
           return error_body.size() < 64 * 1024;
         }
-        buffer.append(data);
-        size_t end;
-        while ((end = buffer.find("\n\n")) != std::string::npos) {
-          std::string frame = buffer.substr(0, end);
-          buffer.erase(0, end + 2);
-          if (!on_frame(frame)) return false;
-        }
-        return true;
+        return frames.Feed(data, [&](std::string frame) { return on_frame(frame); });
       },
       0);
   if (status >= 400) {

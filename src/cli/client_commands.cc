@@ -130,6 +130,67 @@ void AddSecretCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     if (g.json) return PrintJson(json{{"deleted", del->name}, {"environment", del->env}});
     std::printf("deleted secret %s from environment %s\n", del->name.c_str(), del->env.c_str());
   }));
+
+  auto vo = std::make_shared<NameEnv>();
+  CLI::App* versions = secret->add_subcommand("versions", "List a secret's kept revisions (metadata, who, when)");
+  versions->add_option("NAME", vo->name)->required();
+  versions->add_option("-e,--env", vo->env, "Environment");
+  versions->callback(Guard(exit_code, [vo, &g] {
+    if (Status s = ValidateSecretName(vo->name); !s.ok()) throw CommandError{s.message()};
+    json r = Api(g).Call("GET", "/api/v1/secrets/" + vo->name + "/versions", vo->env);
+    if (g.json) return PrintJson(r);
+    std::printf("%10s  %-24s  %-8s  %-18s  %s\n", "REVISION", "WRITTEN", "STATE", "KEY ID", "BY");
+    for (const auto& v : r["versions"]) {
+      std::string by = v["actor"].is_object() ? v["actor"].value("name", "") : "";
+      std::string key_id = v["key_id"].is_string() ? v["key_id"].get<std::string>() : "-";
+      std::printf("%10llu  %-24s  %-8s  %-18s  %s\n", static_cast<unsigned long long>(v.value("revision", 0ULL)),
+                  v.value("created_at", "").c_str(), v.value("deleted", false) ? "deleted" : "value",
+                  key_id.c_str(), by.c_str());
+    }
+  }));
+
+  struct RekeyOpts {
+    std::string env = DefaultEnv();
+    bool all = false;
+  };
+  auto rk = std::make_shared<RekeyOpts>();
+  CLI::App* rekey = secret->add_subcommand("rekey", "Re-encrypt secrets still under an old master key with the current one");
+  rekey->add_option("-e,--env", rk->env, "Environment (default: IRONFLOW_ENV, else default)");
+  rekey->add_flag("--all", rk->all, "Every environment");
+  rekey->callback(Guard(exit_code, [rk, &g] {
+    json r = Api(g).Call("POST", "/api/v1/rekey", rk->all ? "" : rk->env, json{{"all", rk->all}}.dump());
+    if (g.json) return PrintJson(r);
+    std::printf("re-encrypted %d secret(s) in %s under key id %s; %d already current; %zu failed\n",
+                r.value("rekeyed", 0), rk->all ? "all environments" : ("environment " + rk->env).c_str(),
+                r.value("key_id", "").c_str(), r.value("already_current", 0), r["failed"].size());
+    for (const auto& f : r["failed"]) std::printf("  failed: %s\n", f.get<std::string>().c_str());
+    for (const auto& [id, n] : r["secrets_by_key_id"].items()) {
+      std::printf("  key id %s: %llu secret(s)\n", id.c_str(), static_cast<unsigned long long>(n.get<uint64_t>()));
+    }
+    if (!r["failed"].empty()) throw CommandError{"some secrets were not re-encrypted; run it again, or check the server log"};
+  }));
+
+  struct RollbackOpts {
+    std::string name, env = DefaultEnv(), if_revision;
+    uint64_t revision = 0;
+  };
+  auto ro = std::make_shared<RollbackOpts>();
+  CLI::App* rollback = secret->add_subcommand("rollback", "Write an earlier revision's value again, as a new revision");
+  rollback->add_option("NAME", ro->name)->required();
+  rollback->add_option("REVISION", ro->revision, "The revision to restore (see `secret versions`)")->required();
+  rollback->add_option("-e,--env", ro->env, "Environment");
+  rollback->add_option("--if-revision", ro->if_revision, "Only if the secret is currently at this revision");
+  rollback->callback(Guard(exit_code, [ro, &g] {
+    if (Status s = ValidateSecretName(ro->name); !s.ok()) throw CommandError{s.message()};
+    HeaderList extra;
+    if (!ro->if_revision.empty()) extra.emplace_back("If-Match", ro->if_revision);
+    json m = Api(g).Call("POST", "/api/v1/secrets/" + ro->name + "/rollback", ro->env,
+                         json{{"revision", ro->revision}}.dump(), extra);
+    if (g.json) return PrintJson(m);
+    std::printf("restored secret %s in environment %s to the value of revision %llu (now revision %llu)\n",
+                ro->name.c_str(), ro->env.c_str(), static_cast<unsigned long long>(ro->revision),
+                static_cast<unsigned long long>(m.value("revision", 0ULL)));
+  }));
 }
 
 void AddEnvCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {

@@ -37,6 +37,7 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
     // Global --data-dir applies unless serve's own was given.
     config->data_dir = !data_dir_opt->empty() ? *data_dir_opt : app.get_option("--data-dir")->as<std::string>();
     if (const char* k = std::getenv("IRONFLOW_MASTER_KEY")) config->master_key_hex = std::string(k);
+    if (const char* k = std::getenv("IRONFLOW_MASTER_KEY_PREVIOUS")) config->previous_master_key_hex = std::string(k);
     if (const char* b = std::getenv("IRONFLOW_NATS_SERVER")) config->nats_server_binary = b;
     if (const char* k = std::getenv("IRONFLOW_SIGNING_KEY")) config->signing_key_hex = std::string(k);
 

@@ -1,5 +1,7 @@
 #include "crypto/aead.h"
 
+#include <sys/mman.h>
+
 #include <openssl/evp.h>
 
 #include <climits>
@@ -68,5 +70,7 @@ Result<SecureBytes> Aes256Gcm::Open(ByteView nonce, ByteView sealed, ByteView aa
   if (!ok) return Status::InvalidArgument("authentication failed: ciphertext, nonce, tag or associated data do not match");
   return plain;
 }
+
+bool Aes256Gcm::LockKeyInMemory() const { return key_.empty() || mlock(key_.data(), key_.size()) == 0; }
 
 }  // namespace ironflow

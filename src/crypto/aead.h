@@ -33,6 +33,8 @@ class Aes256Gcm {
   Result<std::vector<uint8_t>> Seal(ByteView nonce, ByteView plaintext, ByteView aad) const;
   // `sealed` is ciphertext || tag. Fails (releasing nothing) when the tag does not verify.
   Result<SecureBytes> Open(ByteView nonce, ByteView sealed, ByteView aad) const;
+  // Pins the key's bytes in RAM (mlock) so they are never written to swap. False when not permitted.
+  bool LockKeyInMemory() const;
 
  private:
   SecureBytes key_;

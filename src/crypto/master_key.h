@@ -29,6 +29,8 @@ class MasterKey {
   const std::string& key_id() const { return key_id_; }
   Result<SealedBox> Seal(ByteView plaintext, ByteView aad) const;
   Result<SecureBytes> Open(const SealedBox& box, ByteView aad) const;
+  // Pins the key bytes in RAM (no swap). False when the process may not lock memory.
+  bool LockInMemory() const { return aead_.LockKeyInMemory(); }
 
  private:
   MasterKey(ByteView key, std::string key_id) : aead_(key), key_id_(std::move(key_id)) {}

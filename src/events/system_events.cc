@@ -21,6 +21,26 @@ void SystemEvents::ConfigChanged(ConfigChange change, std::string_view environme
   Publish("config", change == ConfigChange::kUpdated ? "updated" : "deleted", environment, name, revision, actor);
 }
 
+void SystemEvents::RekeyCompleted(std::string_view scope, std::string_view key_id, int rekeyed, int already_current,
+                                  int failed, const Actor& actor) {
+  nlohmann::json payload = {
+      {"type", "rekey.completed"},
+      {"environment", scope},
+      {"key_id", key_id},
+      {"rekeyed", rekeyed},
+      {"already_current", already_current},
+      {"failed", failed},
+      {"actor", {{"type", actor.type}, {"id", actor.id}, {"name", actor.name}}},
+      {"timestamp", FormatRfc3339(NowUnixMillis())},
+  };
+  std::string subject = "system.rekey." + std::string(scope == "*" ? "all" : scope) + ".completed";
+  Status s = stream_.Publish(subject, payload.dump());
+  if (!s.ok()) {
+    failures_.fetch_add(1);
+    spdlog::error("event {} not published: {}", subject, s.message());
+  }
+}
+
 void SystemEvents::Publish(std::string_view kind, std::string_view verb, std::string_view environment,
                            std::string_view name, uint64_t revision, const Actor& actor) {
   nlohmann::json payload = {

@@ -35,6 +35,9 @@ class SystemEvents {
                      const Actor& actor);
   void ConfigChanged(ConfigChange change, std::string_view environment, std::string_view name, uint64_t revision,
                      const Actor& actor);
+  // `system.rekey.<environment|all>.completed` with the counts of a master-key rotation run.
+  void RekeyCompleted(std::string_view scope, std::string_view key_id, int rekeyed, int already_current, int failed,
+                      const Actor& actor);
   // Called after each event this process publishes (the runtime uses it to trigger functions). Set once, before
   // serving.
   using Listener = std::function<void(const std::string& env, const std::string& subject, const std::string& payload)>;

@@ -67,4 +67,24 @@ struct HttpResponse {
 
 std::string PercentDecode(std::string_view in);
 
+// Client side of Server-Sent Events: collects streamed bytes and hands out each complete frame (the text before a
+// blank line, without it). Feed returns false as soon as on_frame does (the reader should stop).
+class SseFrames {
+ public:
+  template <typename OnFrame>
+  bool Feed(std::string_view data, OnFrame&& on_frame) {
+    buffer_.append(data);
+    size_t end;
+    while ((end = buffer_.find("\n\n")) != std::string::npos) {
+      std::string frame = buffer_.substr(0, end);
+      buffer_.erase(0, end + 2);
+      if (!on_frame(std::move(frame))) return false;
+    }
+    return true;
+  }
+
+ private:
+  std::string buffer_;
+};
+
 }  // namespace ironflow

@@ -31,14 +31,18 @@ Result<SecureBytes> LoadOrCreateSigningKey(KvBucket& bucket, const ValueSealer& 
       if (!rec.ok()) return Status::Internal("the stored signing key record is malformed");
       auto hex = sealer.Open(kEnv, kName, rec->value);
       if (!hex.ok()) return Status::Internal("the stored signing key cannot be opened: " + hex.status().message());
-      if (!rec->value.encrypted() && sealer.encrypting()) {
-        // Written in dev mode: seal it now that there is a master key.
+      if (sealer.encrypting() && (!rec->value.encrypted() || rec->value.key_id != sealer.key_id())) {
+        // Written in dev mode, or under the previous master key during a rotation: seal it with the current key
+        // (compare-and-set; a server that loses the race reads the winner's next time).
         auto sealed = sealer.Seal(kEnv, kName, hex->view());
         if (sealed.ok()) {
           Cleanse(rec->value.plaintext);
+          const bool was_plaintext = !rec->value.encrypted();
           rec->value = std::move(sealed).value();
-          (void)bucket.Update(kKey, EncodeSecretRecord(*rec), (*e)->revision);
-          (void)bucket.DropOldRevisions(kKey);
+          std::string doc = EncodeSecretRecord(*rec);
+          (void)bucket.Update(kKey, doc, (*e)->revision);
+          Cleanse(doc);
+          if (was_plaintext) (void)bucket.DropOldRevisions(kKey);
         }
       }
       return FromHex(hex->view(), "the stored signing key");

@@ -12,6 +12,23 @@ using nlohmann::json;
 constexpr std::string_view kCheckText = "ironflow key check v1";
 constexpr std::string_view kCheckAad = "ironflow/keycheck/v1";
 
+std::string StoredKeyId(const KvEntry& entry) {
+  json doc = json::parse(entry.value, nullptr, false);
+  if (!doc.is_object() || !doc.contains("key_id") || !doc["key_id"].is_string()) return "";
+  return doc["key_id"].get<std::string>();
+}
+
+Result<std::string> NewRecord(const MasterKey& key) {
+  auto box = key.Seal(AsBytes(kCheckText), AsBytes(kCheckAad));
+  if (!box.ok()) return box.status();
+  json doc = {{"key_id", key.key_id()},
+              {"algorithm", "AES-256-GCM"},
+              {"nonce", Base64Encode(box->nonce.data(), box->nonce.size())},
+              {"check", Base64Encode(box->ciphertext.data(), box->ciphertext.size())},
+              {"created_at", FormatRfc3339(NowUnixMillis())}};
+  return doc.dump();
+}
+
 Status CheckAgainstRecord(const KvEntry& entry, const MasterKey* key) {
   json doc = json::parse(entry.value, nullptr, false);
   if (!doc.is_object() || !doc.contains("key_id") || !doc["key_id"].is_string()) {
@@ -41,21 +58,30 @@ Status CheckAgainstRecord(const KvEntry& entry, const MasterKey* key) {
 
 }  // namespace
 
-Status VerifyOrRecordMasterKey(KvBucket& system_bucket, const MasterKey* key) {
+Status VerifyOrRecordMasterKey(KvBucket& system_bucket, const MasterKey* key, const MasterKey* previous) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     auto existing = system_bucket.Get(kKeyCheckKey);
     if (!existing.ok()) return existing.status();
-    if (existing->has_value()) return CheckAgainstRecord(**existing, key);
+    if (existing->has_value()) {
+      const KvEntry& entry = **existing;
+      if (key != nullptr && previous != nullptr && StoredKeyId(entry) == previous->key_id() &&
+          previous->key_id() != key->key_id()) {
+        // Rotation: prove the previous key is the one the data was written with, then move the record.
+        IF_RETURN_IF_ERROR(CheckAgainstRecord(entry, previous));
+        auto doc = NewRecord(*key);
+        if (!doc.ok()) return doc.status();
+        auto rev = system_bucket.Update(kKeyCheckKey, *doc, entry.revision);
+        if (rev.ok()) return Status::Ok();
+        if (!rev.status().is(Code::kConflict)) return rev.status();
+        continue;  // another server moved it first: verify against what it wrote
+      }
+      return CheckAgainstRecord(entry, key);
+    }
     if (key == nullptr) return Status::Ok();  // dev mode on a store that has never held encrypted data
 
-    auto box = key->Seal(AsBytes(kCheckText), AsBytes(kCheckAad));
-    if (!box.ok()) return box.status();
-    json doc = {{"key_id", key->key_id()},
-                {"algorithm", "AES-256-GCM"},
-                {"nonce", Base64Encode(box->nonce.data(), box->nonce.size())},
-                {"check", Base64Encode(box->ciphertext.data(), box->ciphertext.size())},
-                {"created_at", FormatRfc3339(NowUnixMillis())}};
-    auto rev = system_bucket.Create(kKeyCheckKey, doc.dump());
+    auto doc = NewRecord(*key);
+    if (!doc.ok()) return doc.status();
+    auto rev = system_bucket.Create(kKeyCheckKey, *doc);
     if (rev.ok()) return Status::Ok();
     if (!rev.status().is(Code::kConflict)) return rev.status();
     // Another server recorded its key first: loop and verify against it.

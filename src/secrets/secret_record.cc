@@ -43,6 +43,7 @@ std::string EncodeSecretRecord(const SecretRecord& r) {
               {"description", r.description},
               {"created_at", r.created_at},
               {"updated_at", r.updated_at},
+              {"updated_by", {{"type", r.updated_by.type}, {"id", r.updated_by.id}, {"name", r.updated_by.name}}},
               {"value", std::move(value)}};
   std::string out = doc.dump();
   if (!r.value.encrypted()) {
@@ -66,6 +67,11 @@ Result<SecretRecord> DecodeSecretRecord(std::string_view bytes) {
     r.description = doc.at("description").get<std::string>();
     r.created_at = doc.at("created_at").get<std::string>();
     r.updated_at = doc.at("updated_at").get<std::string>();
+    if (auto by = doc.find("updated_by"); by != doc.end() && by->is_object()) {
+      r.updated_by.type = by->value("type", "");
+      r.updated_by.id = by->value("id", "");
+      r.updated_by.name = by->value("name", "");
+    }
     json& v = doc.at("value");
     r.value.algorithm = v.at("alg").get<std::string>();
     if (r.value.algorithm == kAlgorithmNone) {

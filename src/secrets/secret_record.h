@@ -3,6 +3,7 @@
 // One KV entry in bucket `ironflow-secrets` under key `<environment>.<NAME>` holds one JSON document:
 //   {"format":1,"environment":"production","name":"STRIPE_KEY","description":"...",
 //    "created_at":"2026-12-01T05:36:31.123Z","updated_at":"...",
+//    "updated_by":{"type":"apikey","id":"...","name":"..."},   (who wrote this revision; absent in older records)
 //    "value":{"alg":"AES-256-GCM","key_id":"<16 hex>","nonce":"<b64 12 bytes>","ciphertext":"<b64 ct||tag>"}}
 // In dev mode (no master key) "value" is {"alg":"none","plaintext":"<the value>"}.
 // The AAD of the seal is SecretAad(environment, name): bytes moved to another key fail to open.
@@ -31,12 +32,20 @@ struct SealedValue {
   bool encrypted() const { return algorithm != kAlgorithmNone; }
 };
 
+// Who wrote a revision (the API key or dev actor).
+struct RecordActor {
+  std::string type;
+  std::string id;
+  std::string name;
+};
+
 struct SecretRecord {
   std::string environment;
   std::string name;
   std::string description;
   std::string created_at;
   std::string updated_at;
+  RecordActor updated_by;
   SealedValue value;
 
   ~SecretRecord();  // wipes a dev-mode plaintext

@@ -43,25 +43,38 @@ SecretMetadata SecretStore::ToMetadata(const SecretRecord& r, uint64_t revision)
 
 void SecretStore::RememberHead(const std::string& key, uint64_t revision, const SecretRecord& r) {
   heads_.Put(key, Head{revision, r.created_at, r.description});
-  sealed_.Erase(key);  // a write through this process: never serve the previous sealed record
+  // A write through this process: never serve an older sealed record again; the next resolve reads NATS.
+  ForgetSealed(key, revision);
 }
 
+// Sealed-cache updates arrive from request threads and from the watch thread, possibly out of order (a lagging
+// watch may deliver revision 5 after this process wrote revision 6). An entry only ever moves forward.
 void SecretStore::RememberSealed(const std::string& key, uint64_t revision, const SealedValue& value) {
+  std::lock_guard<std::mutex> lock(sealed_mu_);
+  auto existing = sealed_.Get(key);
+  if (existing && existing->revision > revision) return;
   if (!sealer_.encrypting() || !value.encrypted()) {
-    sealed_.Erase(key);
+    sealed_.Put(key, Sealed{revision, {}, false});
     return;
   }
-  sealed_.Put(key, Sealed{revision, value});
+  sealed_.Put(key, Sealed{revision, value, true});
+}
+
+void SecretStore::ForgetSealed(const std::string& key, uint64_t revision) {
+  std::lock_guard<std::mutex> lock(sealed_mu_);
+  auto existing = sealed_.Get(key);
+  if (existing && existing->revision > revision) return;
+  sealed_.Put(key, Sealed{revision, {}, false});  // remembers that `revision` is gone, so older ones stay out
 }
 
 void SecretStore::ObserveStored(const KvEntry& entry, bool deleted) {
   if (deleted || !sealer_.encrypting()) {
-    sealed_.Erase(entry.key);
+    ForgetSealed(entry.key, entry.revision);
     return;
   }
   auto rec = DecodeSecretRecord(entry.value);
   if (!rec.ok()) {
-    sealed_.Erase(entry.key);
+    ForgetSealed(entry.key, entry.revision);
     return;
   }
   RememberSealed(entry.key, entry.revision, rec->value);
@@ -77,6 +90,7 @@ std::optional<Result<SecretStore::PutOutcome>> SecretStore::TryPutOnRememberedHe
   rec.environment = env;
   rec.name = name;
   rec.updated_at = FormatRfc3339(NowUnixMillis());
+  rec.updated_by = RecordActor{actor.type, actor.id, actor.name};
   rec.created_at = head->created_at;
   rec.description = description ? *description : head->description;
   rec.value = sealed;
@@ -119,6 +133,7 @@ Result<SecretMetadata> SecretStore::Create(const std::string& env, const std::st
   rec.name = name;
   rec.description = description.value_or("");
   rec.created_at = rec.updated_at = FormatRfc3339(NowUnixMillis());
+  rec.updated_by = RecordActor{actor.type, actor.id, actor.name};
   rec.value = std::move(sealed).value();
   std::string doc = EncodeSecretRecord(rec);
   auto rev = bucket_.Create(SecretKey(env, name), doc);
@@ -157,6 +172,7 @@ Result<SecretStore::PutOutcome> SecretStore::Put(const std::string& env, const s
     rec.environment = env;
     rec.name = name;
     rec.updated_at = FormatRfc3339(NowUnixMillis());
+    rec.updated_by = RecordActor{actor.type, actor.id, actor.name};
     rec.created_at = cur->record ? cur->record->created_at : rec.updated_at;
     rec.description = description ? *description : (cur->record ? cur->record->description : "");
     rec.value = sealed.value();  // copy: a retry needs it again
@@ -197,6 +213,7 @@ Result<SecretMetadata> SecretStore::UpdateDescription(const std::string& env, co
     SecretRecord& rec = *cur->record;
     rec.description = description;
     rec.updated_at = FormatRfc3339(NowUnixMillis());
+    rec.updated_by = RecordActor{actor.type, actor.id, actor.name};
     std::string doc = EncodeSecretRecord(rec);
     auto rev = bucket_.Update(key, doc, cur->entry->revision);
     Cleanse(doc);
@@ -249,7 +266,7 @@ Status SecretStore::Delete(const std::string& env, const std::string& name, std:
     if (if_match && rev_now != *if_match) return RevisionMismatch(name, *if_match, rev_now);
     auto rev = bucket_.DeleteIfRevision(key, rev_now);
     heads_.Erase(key);
-    sealed_.Erase(key);
+    ForgetSealed(key, rev.ok() ? *rev : rev_now);
     if (rev.ok()) {
       events_.SecretChanged(SecretChange::kDeleted, env, name, *rev, actor);
       return Status::Ok();
@@ -267,7 +284,7 @@ Result<SecretString> SecretStore::Resolve(const std::string& env, const std::str
 }
 
 Result<SecretStore::Resolved> SecretStore::ResolveWithRevision(const std::string& env, const std::string& name) {
-  if (auto hit = sealed_.Get(SecretKey(env, name))) {
+  if (auto hit = sealed_.Get(SecretKey(env, name)); hit && hit->live) {
     auto value = sealer_.Open(env, name, hit->value);
     if (!value.ok()) return value.status();
     return Resolved{std::move(value).value(), hit->revision};
@@ -287,6 +304,120 @@ Result<SecretString> SecretStore::ResolveRevision(const std::string& env, const 
   auto rec = DecodeSecretRecord((*e)->value);
   if (!rec.ok()) return rec.status();
   return sealer_.Open(env, name, rec->value);
+}
+
+Result<std::vector<SecretStore::Version>> SecretStore::Versions(const std::string& env, const std::string& name) {
+  auto history = bucket_.History(SecretKey(env, name));
+  if (!history.ok()) return history.status();
+  if (history->empty()) return NotFoundStatus(env, name);
+  std::vector<Version> out;
+  for (auto it = history->rbegin(); it != history->rend(); ++it) {
+    Version v;
+    v.revision = it->entry.revision;
+    v.created_at = FormatRfc3339FromNanos(it->entry.created_ns);
+    v.deleted = it->deleted;
+    if (!it->deleted) {
+      auto rec = DecodeSecretRecord(it->entry.value);
+      Cleanse(it->entry.value);
+      if (!rec.ok()) return rec.status();
+      v.description = rec->description;
+      v.encrypted = rec->value.encrypted();
+      v.key_id = rec->value.key_id;
+      v.actor = rec->updated_by;
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+Result<SecretStore::PutOutcome> SecretStore::Rollback(const std::string& env, const std::string& name,
+                                                      uint64_t revision, std::optional<uint64_t> if_match,
+                                                      const Actor& actor) {
+  auto e = bucket_.GetRevision(SecretKey(env, name), revision);
+  if (!e.ok()) return e.status();
+  if (!e->has_value()) {
+    return Status::NotFound("revision " + std::to_string(revision) + " of secret \"" + name +
+                            "\" is not in the history (deleted, never existed, or beyond the kept history)");
+  }
+  auto rec = DecodeSecretRecord((*e)->value);
+  Cleanse((*e)->value);
+  if (!rec.ok()) return rec.status();
+  if (rec->environment != env || rec->name != name) return Status::Internal("stored record is misplaced");
+  auto value = sealer_.Open(env, name, rec->value);
+  if (!value.ok()) return value.status();
+  return Put(env, name, value->view(), rec->description, if_match, actor);
+}
+
+Result<SecretStore::RekeyReport> SecretStore::Rekey(const std::optional<std::string>& env, const Actor& actor) {
+  if (!sealer_.encrypting()) return Status::PreconditionFailed("rekey needs IRONFLOW_MASTER_KEY (dev mode stores plaintext)");
+  auto entries = bucket_.List(env ? *env + ".*" : ">");
+  if (!entries.ok()) return entries.status();
+  // A listing taken while users write may show a key twice (its old and new revision): keep the newest.
+  std::map<std::string, KvEntry> latest;
+  for (auto& e : *entries) {
+    auto [it, inserted] = latest.try_emplace(e.key, e);
+    if (!inserted && e.revision > it->second.revision) it->second = e;
+    Cleanse(e.value);
+  }
+  RekeyReport report;
+  const std::string current = sealer_.key_id();
+  for (auto& [key, listed] : latest) {
+    std::optional<KvEntry> entry = std::move(listed);
+    bool done = false;
+    for (int attempt = 0; attempt < 5 && entry && !done; ++attempt) {
+      auto rec = DecodeSecretRecord(entry->value);
+      Cleanse(entry->value);
+      if (!rec.ok()) break;
+      if (!rec->value.encrypted() || rec->value.key_id == current) {
+        ++report.already_current;  // plaintext entries are sealed at start-up (EncryptPlaintextEntries)
+        done = true;
+        break;
+      }
+      auto plain = sealer_.Open(rec->environment, rec->name, rec->value);
+      if (!plain.ok()) break;
+      auto sealed = sealer_.Seal(rec->environment, rec->name, plain->view());
+      if (!sealed.ok()) break;
+      rec->value = std::move(sealed).value();
+      rec->updated_by = RecordActor{actor.type, actor.id, actor.name};
+      std::string doc = EncodeSecretRecord(*rec);
+      auto rev = bucket_.Update(entry->key, doc, entry->revision);
+      Cleanse(doc);
+      if (rev.ok()) {
+        heads_.Erase(entry->key);
+        ForgetSealed(entry->key, *rev);
+        ++report.rekeyed;
+        done = true;
+        break;
+      }
+      if (!rev.status().is(Code::kConflict)) break;
+      // A user wrote meanwhile: look again at what is there now.
+      auto fresh = bucket_.Get(entry->key);
+      if (!fresh.ok()) break;
+      entry = std::move(*fresh);
+      if (!entry) done = true;  // deleted meanwhile: nothing to re-encrypt
+    }
+    if (!done && entry) report.failed.push_back(entry->key);
+    if ((report.rekeyed + report.already_current) % 500 == 0 && report.rekeyed > 0) {
+      spdlog::info("rekey: {} re-encrypted, {} already current so far", report.rekeyed, report.already_current);
+    }
+  }
+  return report;
+}
+
+Result<std::map<std::string, size_t>> SecretStore::CountByKeyId() {
+  auto entries = bucket_.List(">");
+  if (!entries.ok()) return entries.status();
+  std::map<std::string, std::pair<uint64_t, std::string>> newest;  // key -> (revision, key id); a key may repeat
+  for (auto& e : *entries) {
+    auto rec = DecodeSecretRecord(e.value);
+    Cleanse(e.value);
+    if (!rec.ok()) continue;
+    auto& slot = newest[e.key];
+    if (e.revision >= slot.first) slot = {e.revision, rec->value.encrypted() ? rec->value.key_id : std::string()};
+  }
+  std::map<std::string, size_t> out;
+  for (const auto& [key, v] : newest) ++out[v.second];
+  return out;
 }
 
 Result<int> SecretStore::EncryptPlaintextEntries() {

@@ -20,6 +20,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -76,6 +78,38 @@ class SecretStore {
   Status Delete(const std::string& env, const std::string& name, std::optional<uint64_t> if_match,
                 const Actor& actor);
 
+  // One revision of a secret, as the KV history still holds it: metadata only.
+  struct Version {
+    uint64_t revision = 0;
+    std::string created_at;  // when this revision was written
+    bool deleted = false;    // a delete marker
+    std::string description;
+    std::string key_id;      // empty when not encrypted (or deleted)
+    bool encrypted = false;
+    RecordActor actor;       // who wrote it (empty for deletes and for records older than this field)
+  };
+  // Newest first. kNotFound when the history holds nothing for the name.
+  Result<std::vector<Version>> Versions(const std::string& env, const std::string& name);
+  // Writes the value of `revision` again as a new revision (decrypted with its own AAD, sealed afresh under the
+  // current key), keeping that revision's description. Works on a deleted secret while the history holds the
+  // revision. kNotFound when the revision is gone or was a delete; kPreconditionFailed when `if_match` differs.
+  Result<PutOutcome> Rollback(const std::string& env, const std::string& name, uint64_t revision,
+                              std::optional<uint64_t> if_match, const Actor& actor);
+
+  // Master-key rotation: re-seals under the current key every live secret (of `env`, or all environments when
+  // nullopt) whose value is sealed under another key id. Each write is a compare-and-set on the revision read, so
+  // a concurrent user write is never overwritten (the loop re-reads; a value written meanwhile is already under
+  // the current key). Idempotent and resumable: run it again to finish. Rekeyed revisions keep their value and
+  // description and publish no secret.updated (nothing a function cares about changed).
+  struct RekeyReport {
+    int rekeyed = 0;
+    int already_current = 0;
+    std::vector<std::string> failed;  // "<env>.<NAME>" that could not be opened or written (never a value)
+  };
+  Result<RekeyReport> Rekey(const std::optional<std::string>& env, const Actor& actor);
+  // Live secrets per key id ("" = stored in plaintext, dev mode), across all environments.
+  Result<std::map<std::string, size_t>> CountByKeyId();
+
   // Runtime plane only: the decrypted value, and the revision it came from.
   struct Resolved {
     SecretString value;
@@ -119,8 +153,11 @@ class SecretStore {
   struct Sealed {
     uint64_t revision = 0;
     SealedValue value;  // key id, nonce, ciphertext: never plaintext
+    bool live = true;   // false: `revision` was a delete (or is not servable); resolve reads NATS
   };
   void RememberSealed(const std::string& key, uint64_t revision, const SealedValue& value);
+  void ForgetSealed(const std::string& key, uint64_t revision);
+  std::mutex sealed_mu_;  // orders updates of sealed_ (request threads and the watch thread)
   TtlCache<Sealed> sealed_;
 };
 

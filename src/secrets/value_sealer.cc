@@ -25,11 +25,16 @@ Result<SecretString> ValueSealer::Open(std::string_view environment, std::string
   if (!key_) {
     return Status::Unavailable("secret \"" + std::string(name) + "\" is encrypted but no master key is configured");
   }
-  if (sealed.key_id != key_->key_id()) {
+  const MasterKey* key = sealed.key_id == key_->key_id()                    ? &*key_
+                         : previous_ && sealed.key_id == previous_->key_id() ? &*previous_
+                                                                             : nullptr;
+  if (key == nullptr) {
     return Status::Internal("secret \"" + std::string(name) + "\" is encrypted with key id " + sealed.key_id +
-                            ", but the server's key id is " + key_->key_id());
+                            ", but the server's key id is " + key_->key_id() +
+                            (previous_ ? " (previous " + previous_->key_id() + ")" : std::string()) +
+                            "; set IRONFLOW_MASTER_KEY_PREVIOUS to the key that wrote it");
   }
-  auto plain = key_->Open(SealedBox{sealed.nonce, sealed.ciphertext}, AsBytes(SecretAad(environment, name)));
+  auto plain = key->Open(SealedBox{sealed.nonce, sealed.ciphertext}, AsBytes(SecretAad(environment, name)));
   if (!plain.ok()) {
     return Status::Internal("secret \"" + std::string(name) + "\" in environment \"" + std::string(environment) +
                             "\" failed to decrypt: the stored bytes do not belong to this name and environment");

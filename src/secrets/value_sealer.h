@@ -2,7 +2,9 @@
 //
 // With a MasterKey it seals with AES-256-GCM under SecretAad(environment, name); without one (dev mode) it
 // stores the plaintext as is. Open accepts both kinds, so dev-mode entries stay readable after a key is set.
-// A value sealed under another key id fails with a clear error instead of garbage. Thread-safe (immutable).
+// A value sealed under another key id fails with a clear error instead of garbage. During a master-key rotation
+// the previous key (IRONFLOW_MASTER_KEY_PREVIOUS) still opens what it sealed; new seals always use the current
+// key. Thread-safe (immutable).
 #pragma once
 
 #include <optional>
@@ -17,17 +19,21 @@ namespace ironflow {
 
 class ValueSealer {
  public:
-  explicit ValueSealer(std::optional<MasterKey> key) : key_(std::move(key)) {}
+  explicit ValueSealer(std::optional<MasterKey> key, std::optional<MasterKey> previous = std::nullopt)
+      : key_(std::move(key)), previous_(std::move(previous)) {}
 
   bool encrypting() const { return key_.has_value(); }
   // Empty in dev mode.
   std::string key_id() const { return key_ ? key_->key_id() : std::string(); }
+  // Empty when no previous key is configured.
+  std::string previous_key_id() const { return previous_ ? previous_->key_id() : std::string(); }
 
   Result<SealedValue> Seal(std::string_view environment, std::string_view name, std::string_view plaintext) const;
   Result<SecretString> Open(std::string_view environment, std::string_view name, const SealedValue& sealed) const;
 
  private:
   std::optional<MasterKey> key_;
+  std::optional<MasterKey> previous_;
 };
 
 }  // namespace ironflow

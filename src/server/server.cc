@@ -27,7 +27,9 @@
 #include "runtime/event_log.h"
 #include "runtime/function_registry.h"
 #include "runtime/job_queue.h"
+#include "api/api_util.h"
 #include "config/config_store.h"
+#include "server/process_hardening.h"
 #include "kv/user_buckets.h"
 #include "runtime/run_store.h"
 #include "runtime/signing_key.h"
@@ -89,7 +91,7 @@ void Server::Shutdown() {
 
 namespace {
 
-Status ValidateConfig(const ServerConfig& c, std::optional<MasterKey>* key) {
+Status ValidateConfig(const ServerConfig& c, std::optional<MasterKey>* key, std::optional<MasterKey>* previous) {
   if (c.port < 0 || c.port > 65535) return Status::InvalidArgument("--port must be 0-65535");
   if (c.kv_replicas < 1 || c.kv_replicas > 5) return Status::InvalidArgument("--kv-replicas must be 1-5");
   if (c.secret_history < 1 || c.secret_history > 64) return Status::InvalidArgument("--secret-history must be 1-64");
@@ -97,6 +99,14 @@ Status ValidateConfig(const ServerConfig& c, std::optional<MasterKey>* key) {
     auto k = MasterKey::FromHex(*c.master_key_hex);
     if (!k.ok()) return k.status();
     key->emplace(std::move(k).value());
+  }
+  if (c.previous_master_key_hex && !c.previous_master_key_hex->empty()) {
+    if (!key->has_value()) {
+      return Status::InvalidArgument("IRONFLOW_MASTER_KEY_PREVIOUS needs IRONFLOW_MASTER_KEY (the key to rotate to)");
+    }
+    auto p = MasterKey::FromHex(*c.previous_master_key_hex);
+    if (!p.ok()) return Status::InvalidArgument("IRONFLOW_MASTER_KEY_PREVIOUS: " + p.status().message());
+    previous->emplace(std::move(p).value());
   }
   const bool loopback = IsLoopbackHost(c.host);
   if (c.dev && !loopback) {
@@ -114,8 +124,12 @@ Status ValidateConfig(const ServerConfig& c, std::optional<MasterKey>* key) {
 }  // namespace
 
 Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
-  std::optional<MasterKey> key;
-  IF_RETURN_IF_ERROR(ValidateConfig(config, &key));
+  for (const auto& problem : HardenProcess()) spdlog::warn("hardening: {}", problem);
+  std::optional<MasterKey> key, previous;
+  IF_RETURN_IF_ERROR(ValidateConfig(config, &key, &previous));
+  if ((key && !key->LockInMemory()) || (previous && !previous->LockInMemory())) {
+    spdlog::warn("hardening: cannot mlock the master key (RLIMIT_MEMLOCK or CAP_IPC_LOCK); it may be swapped out");
+  }
   std::unique_ptr<Server> server(new Server());
   Impl& s = *server->impl_;
 
@@ -180,9 +194,13 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   if (!event_log.ok()) return event_log.status();
   s.event_log.emplace(*event_log);
 
-  IF_RETURN_IF_ERROR(VerifyOrRecordMasterKey(*s.system_bucket, key ? &*key : nullptr));
+  IF_RETURN_IF_ERROR(VerifyOrRecordMasterKey(*s.system_bucket, key ? &*key : nullptr, previous ? &*previous : nullptr));
+  if (previous) {
+    spdlog::warn("master-key rotation: values sealed with the previous key id {} stay readable; run "
+                 "`ironflow secret rekey --all` to re-encrypt them with key id {}", previous->key_id(), key->key_id());
+  }
 
-  s.sealer = std::make_unique<ValueSealer>(std::move(key));
+  s.sealer = std::make_unique<ValueSealer>(std::move(key), std::move(previous));
   s.events = std::make_unique<SystemEvents>(*stream);
   s.secrets = std::make_unique<SecretStore>(*s.secrets_bucket, *s.sealer, *s.events);
   s.environments = std::make_unique<EnvironmentStore>(*s.env_bucket, *s.secrets);
@@ -293,7 +311,13 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   ho.port = config.port;
   ho.threads = config.http_threads;
   Router* router = s.router.get();
-  s.http = std::make_unique<HttpServer>(ho, [router](const HttpRequest& r) { return router->Dispatch(r); });
+  const bool dev = config.dev;
+  s.http = std::make_unique<HttpServer>(ho, [router, dev](const HttpRequest& r) {
+    if (dev) {
+      if (Status guard = CheckLoopbackRequest(r); !guard.ok()) return api::ErrorResponse(guard);
+    }
+    return router->Dispatch(r);
+  });
   IF_RETURN_IF_ERROR(s.http->Start());
   s.ready = true;
   spdlog::info("ironflow {} listening on http://{}:{}", IRONFLOW_VERSION, config.host, s.http->port());

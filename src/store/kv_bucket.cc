@@ -1,6 +1,7 @@
 #include "store/kv_bucket.h"
 
 #include <cstring>
+#include <map>
 
 #include "store/nats_handles.h"
 
@@ -165,6 +166,7 @@ Result<std::vector<KvEntry>> KvBucket::List(const std::string& filter) {
   if (s != NATS_OK) return StatusFromNats(s, "KV list");
 
   std::vector<KvEntry> out;
+  std::map<std::string, size_t> index;  // a key written during the replay can come twice: keep the newest
   // The watcher first replays the latest value of every matching key, then yields a NULL entry.
   for (;;) {
     kvEntry* raw = nullptr;
@@ -172,8 +174,32 @@ Result<std::vector<KvEntry>> KvBucket::List(const std::string& filter) {
     if (s != NATS_OK) return StatusFromNats(s, "KV list");
     if (raw == nullptr) break;
     nats::KvEntryPtr e(raw);
-    if (kvEntry_Operation(e.get()) == kvOp_Put) out.push_back(ToEntry(e.get()));
+    if (kvEntry_Operation(e.get()) != kvOp_Put) continue;
+    KvEntry entry = ToEntry(e.get());
+    auto [it, inserted] = index.try_emplace(entry.key, out.size());
+    if (inserted) {
+      out.push_back(std::move(entry));
+    } else if (entry.revision > out[it->second].revision) {
+      out[it->second] = std::move(entry);
+    }
   }
+  return out;
+}
+
+Result<std::vector<KvBucket::HistoryEntry>> KvBucket::History(const std::string& key) {
+  kvEntryList list{};
+  natsStatus s = kvStore_History(&list, kv_, key.c_str(), nullptr);
+  std::vector<HistoryEntry> out;
+  if (s == NATS_NOT_FOUND) return out;
+  if (s != NATS_OK) return StatusFromNats(s, "KV history");
+  for (int i = 0; i < list.Count; ++i) {
+    kvEntry* e = list.Entries[i];
+    HistoryEntry h;
+    h.deleted = kvEntry_Operation(e) != kvOp_Put;
+    h.entry = h.deleted ? KvEntry{kvEntry_Key(e), "", kvEntry_Revision(e), kvEntry_Created(e)} : ToEntry(e);
+    out.push_back(std::move(h));
+  }
+  kvEntryList_Destroy(&list);
   return out;
 }
 

@@ -70,6 +70,13 @@ class KvBucket {
   Status DropOldRevisions(const std::string& key);
   // Latest live entry of every key matching `filter` (NATS wildcards), in no particular order.
   Result<std::vector<KvEntry>> List(const std::string& filter);
+  // Every revision the bucket still holds for `key`, oldest first; `deleted` marks delete/purge markers (their
+  // value is empty). Empty when the key never existed.
+  struct HistoryEntry {
+    KvEntry entry;
+    bool deleted = false;
+  };
+  Result<std::vector<HistoryEntry>> History(const std::string& key);
   // Names of the live keys matching `filter`, without reading their values.
   Result<std::vector<std::string>> Keys(const std::string& filter);
 

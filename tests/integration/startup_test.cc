@@ -176,3 +176,29 @@ TEST(StartupTest, MissingNatsServerBinaryNamesTheDebianPackage) {
 
 }  // namespace
 }  // namespace ironflow::testing
+
+namespace ironflow::testing {
+namespace {
+
+TEST(DevModeGuard, WithoutAuthenticationOnlyLoopbackHostsAndOriginsAreServed) {
+  NatsFixture nats;
+  TempDir data;
+  ServerProcess::Options o{nats.url(), data.path() + "/d", NewMasterKey(), /*dev_auth=*/true};
+  ServerProcess server(o);
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+  ApiClient api(server.url(), "");
+  EXPECT_EQ(api.Call("GET", "/api/v1/secrets").status, 200) << "127.0.0.1 is served";
+  EXPECT_EQ(api.Call("GET", "/api/v1/secrets", std::string(), {{"Host", "localhost:9123"}}).status, 200);
+  // A rebinding attack: the browser sends the attacker's host name although it resolved to 127.0.0.1.
+  auto rebound = api.Call("GET", "/api/v1/secrets", std::string(), {{"Host", "evil.example:9123"}});
+  EXPECT_EQ(rebound.status, 403) << rebound.raw;
+  EXPECT_EQ(rebound.body["error"]["code"], "permission_denied");
+  EXPECT_EQ(api.Call("PUT", "/api/v1/secrets/X", json{{"value", "v"}}, {{"Origin", "http://evil.example"}}).status, 403);
+  EXPECT_EQ(api.Call("GET", "/api/v1/secrets/X").status, 404) << "the cross-origin write changed nothing";
+  EXPECT_EQ(api.Call("GET", "/api/v1/secrets", std::string(), {{"Origin", "null"}}).status, 403);
+  EXPECT_EQ(api.Call("GET", "/api/v1/secrets", std::string(), {{"Origin", "http://localhost:9123"}}).status, 200);
+}
+
+}  // namespace
+}  // namespace ironflow::testing

@@ -114,6 +114,7 @@ static std::vector<std::string> ServeArgs(const ServerProcess::Options& o, int p
 static Env ServeEnv(const ServerProcess::Options& o) {
   Env env;
   if (!o.master_key.empty()) env["IRONFLOW_MASTER_KEY"] = o.master_key;
+  if (!o.previous_master_key.empty()) env["IRONFLOW_MASTER_KEY_PREVIOUS"] = o.previous_master_key;
   return env;
 }
 

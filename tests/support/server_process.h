@@ -39,6 +39,7 @@ class ServerProcess {
     bool dev_auth = false;         // --dev (no authentication)
     std::vector<std::string> extra_args;
     std::string host = "127.0.0.1";
+    std::string previous_master_key;  // IRONFLOW_MASTER_KEY_PREVIOUS (rotation)
   };
 
   explicit ServerProcess(Options o);

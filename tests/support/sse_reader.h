@@ -50,16 +50,14 @@ class SseReader {
     thread_ = std::thread([=, this] {
       auto client = HttpClient::Create(url);
       HeaderList h = {{"Authorization", "Bearer " + key}, {"X-Ironflow-Environment", env}};
-      std::string buffer;
+      SseFrames frames;
       (*client)->Stream(target, h, [this](int status) { status_ = status; },
                         [&](std::string_view data) {
-                          buffer.append(data);
-                          size_t end;
-                          while ((end = buffer.find("\n\n")) != std::string::npos) {
+                          frames.Feed(data, [&](std::string frame) {
                             added_.fetch_add(1);  // counted before it becomes visible to Next()
-                            frames_.Add("frame", buffer.substr(0, end));
-                            buffer.erase(0, end + 2);
-                          }
+                            frames_.Add("frame", std::move(frame));
+                            return true;
+                          });
                           return added_.load() < stop_at_.load();
                         },
                         20000);

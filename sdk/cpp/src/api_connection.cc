@@ -82,7 +82,7 @@ ApiOutcome ApiConnection::stream(std::string_view target, const std::function<bo
   HeaderList headers = {{"Accept", "text/event-stream"}, {"X-Ironflow-Environment", environment_}};
   if (!authorization_.empty()) headers.emplace_back("Authorization", authorization_);
   ApiOutcome out;
-  std::string buffer;
+  SseFrames frames;
   Status st = client_->Stream(
       target, headers, [&](int status) { out.status = status; },
       [&](std::string_view data) {
@@ -90,14 +90,7 @@ ApiOutcome ApiConnection::stream(std::string_view target, const std::function<bo
           out.body.append(data);
           return out.body.size() < 64 * 1024;
         }
-        buffer.append(data);
-        size_t end;
-        while ((end = buffer.find("\n\n")) != std::string::npos) {
-          std::string frame = buffer.substr(0, end);
-          buffer.erase(0, end + 2);
-          if (!on_frame(frame)) return false;
-        }
-        return true;
+        return frames.Feed(data, [&](std::string frame) { return on_frame(frame); });
       },
       0);
   for (auto& [name, value] : headers) {

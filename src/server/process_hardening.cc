@@ -1,0 +1,21 @@
+#include "server/process_hardening.h"
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ironflow {
+
+std::vector<std::string> HardenProcess() {
+  std::vector<std::string> problems;
+  rlimit none{0, 0};
+  if (setrlimit(RLIMIT_CORE, &none) != 0) problems.push_back(std::string("cannot disable core dumps: ") + std::strerror(errno));
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    problems.push_back(std::string("cannot mark the process non-dumpable: ") + std::strerror(errno));
+  }
+  return problems;
+}
+
+}  // namespace ironflow

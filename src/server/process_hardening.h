@@ -1,0 +1,13 @@
+// Process-level protections for a server that holds keys and, briefly, secret values in memory: no core dumps
+// (RLIMIT_CORE = 0) and not dumpable or ptrace-attachable by other unprivileged processes (PR_SET_DUMPABLE = 0).
+// Call once at start, before any key is loaded. Returns what could not be applied (for one warning each).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace ironflow {
+
+std::vector<std::string> HardenProcess();
+
+}  // namespace ironflow
