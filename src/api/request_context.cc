@@ -1,19 +1,33 @@
 #include "api/request_context.h"
 
+#include <spdlog/spdlog.h>
+
 #include "common/names.h"
 
 namespace ironflow {
 
 Result<Actor> AuthenticateRequest(const ApiContext& ctx, const HttpRequest& req) {
-  if (ctx.api_keys == nullptr) return Actor{"dev", "dev", "dev"};
+  if (ctx.api_keys == nullptr) return Actor{"dev", "dev", "dev", "admin", ""};
+  int retry_after = 1;
+  if (ctx.auth_failures && !ctx.auth_failures->Allowed(req.remote_address, &retry_after)) {
+    return Status::ResourceExhausted("too many failed authentications from this address; retry in " +
+                                     std::to_string(retry_after) + " s");
+  }
   auto h = req.header("authorization");
   constexpr std::string_view kBearer = "Bearer ";
   if (!h || h->size() <= kBearer.size() || std::string_view(*h).substr(0, kBearer.size()) != kBearer) {
     return Status::Unauthenticated("missing API key: send Authorization: Bearer <key>");
   }
   auto principal = ctx.api_keys->Authenticate(std::string_view(*h).substr(kBearer.size()));
-  if (!principal.ok()) return principal.status();
-  return Actor{"apikey", principal->id, principal->name};
+  if (!principal.ok()) {
+    if (principal.status().is(Code::kUnauthenticated) && ctx.auth_failures) {
+      ctx.auth_failures->RecordFailure(req.remote_address);
+      // Logged without the presented key.
+      spdlog::warn("failed authentication from {}: {}", req.remote_address, principal.status().message());
+    }
+    return principal.status();
+  }
+  return Actor{"apikey", principal->id, principal->name, principal->role, principal->environment};
 }
 
 Result<std::string> RequestEnvironment(const ApiContext& ctx, const HttpRequest& req) {

@@ -8,6 +8,7 @@
 
 #include "api/metrics.h"
 #include "auth/api_key_store.h"
+#include "auth/failure_limiter.h"
 #include "common/status.h"
 #include "config/config_store.h"
 #include "kv/user_buckets.h"
@@ -32,6 +33,7 @@ struct ApiContext {
   ConfigStore* config = nullptr;
   KvBucket* config_bucket = nullptr;  // the bucket behind `config` (for watches)
   UserBuckets* kv = nullptr;
+  FailureLimiter* auth_failures = nullptr;  // null: no limit
 };
 
 Result<Actor> AuthenticateRequest(const ApiContext& ctx, const HttpRequest& req);

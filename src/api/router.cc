@@ -1,5 +1,7 @@
 #include "api/router.h"
 
+#include "auth/access_policy.h"
+
 #include <chrono>
 
 #include "api/api_util.h"
@@ -79,6 +81,11 @@ HttpResponse Router::Dispatch(const HttpRequest& request) const {
       if (auth.status().is(Code::kUnauthenticated)) {
         response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"ironflow\"");
       }
+    } else if (Status allowed = found->authenticated
+                                    ? Authorize(*auth, found->method, found->pattern, request.header("x-ironflow-environment"))
+                                    : Status::Ok();
+               !allowed.ok()) {
+      response = api::ErrorResponse(allowed);
     } else {
       response = found->handler(ApiCall{request, std::move(params), std::move(auth).value()});
     }

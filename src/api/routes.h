@@ -24,6 +24,7 @@ void AddConfigRoutes(Router& router, ApiContext& ctx);
 void AddKvRoutes(Router& router, ApiContext& ctx);
 void AddAuditRoutes(Router& router, ApiContext& ctx);
 void AddDashboardRoutes(Router& router);
+void AddApiKeyRoutes(Router& router, ApiContext& ctx);
 void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionRegistry& functions, RunStore& runs,
                       const SecureBytes& signing_key);
 

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "common/hex.h"
@@ -37,6 +39,45 @@ Status WriteKeyFile(const std::string& path, const std::string& key) {
   close(fd);
   if (!ok) return Status::Internal("cannot write " + path);
   return Status::Ok();
+}
+
+std::string NewKey() {
+  auto random = RandomBytes(16);
+  std::string key = std::string(kPrefix) + HexEncode(random);
+  Cleanse(random);
+  return key;
+}
+
+Principal FromRecord(const json& doc, const std::string& hash) {
+  Principal p;
+  p.id = doc.value("id", hash.substr(0, 8));
+  p.name = doc.value("name", std::string("api key"));
+  p.role = doc.value("role", std::string("admin"));  // records from before roles: the bootstrap admin key
+  p.environment = doc.value("environment", std::string());
+  p.expires_at_ms = doc.value("expires_at_ms", int64_t{0});
+  return p;
+}
+
+ApiKeyInfo InfoFrom(const json& doc, const std::string& hash) {
+  ApiKeyInfo info;
+  info.principal = FromRecord(doc, hash);
+  info.created_at = doc.value("created_at", std::string());
+  if (info.principal.expires_at_ms > 0) info.expires_at = FormatRfc3339(info.principal.expires_at_ms);
+  return info;
+}
+
+json RecordOf(const Principal& p, const std::string& hash, const std::string& created_at) {
+  return json{{"id", p.id},           {"name", p.name},         {"hash", hash},
+              {"role", p.role},       {"environment", p.environment}, {"expires_at_ms", p.expires_at_ms},
+              {"created_at", created_at}};
+}
+
+bool ValidName(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ' ')) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -74,16 +115,127 @@ Result<Principal> ApiKeyStore::Authenticate(std::string_view presented_key) {
   auto denied = [] { return Status::Unauthenticated("invalid API key"); };
   if (!WellFormed(presented_key)) return denied();
   std::string hash = Sha256Hex(presented_key);
-  if (auto cached = cache_.Get(hash)) return *cached;
+  if (auto cached = cache_.Get(hash)) {
+    if (cached->expires_at_ms > 0 && NowUnixMillis() >= cached->expires_at_ms) {
+      return Status::Unauthenticated("API key expired");
+    }
+    return *cached;
+  }
   auto got = bucket_.Get("apikeys." + hash);
   if (!got.ok()) return got.status();
   if (!got->has_value()) return denied();
   json doc = json::parse((*got)->value, nullptr, false);
   if (!doc.is_object() || !doc.contains("hash") || !doc["hash"].is_string()) return denied();
   if (!ConstantTimeEquals(doc["hash"].get<std::string>(), hash)) return denied();
-  Principal p{doc.value("id", hash.substr(0, 8)), doc.value("name", std::string("api key"))};
+  Principal p = FromRecord(doc, hash);
+  if (p.expires_at_ms > 0 && NowUnixMillis() >= p.expires_at_ms) return Status::Unauthenticated("API key expired");
   cache_.Put(hash, p);
   return p;
+}
+
+Result<NewApiKey> ApiKeyStore::Create(const std::string& name, const std::string& role, const std::string& environment,
+                                      int64_t expires_in_seconds) {
+  if (!ValidName(name)) {
+    return Status::InvalidArgument("name must be 1-64 characters of letters, digits, space, '-', '_' and '.'");
+  }
+  if (role != "admin" && role != "manager" && role != "reader" && role != "worker") {
+    return Status::InvalidArgument("role must be admin, manager, reader or worker");
+  }
+  if (role == "admin" && !environment.empty()) {
+    return Status::InvalidArgument("an admin key covers every environment; omit \"environment\"");
+  }
+  if (role != "admin" && environment.empty()) {
+    return Status::InvalidArgument("a " + role + " key is bound to one environment; give \"environment\"");
+  }
+  if (expires_in_seconds < 0 || expires_in_seconds > int64_t{10} * 366 * 86400) {
+    return Status::InvalidArgument("expires_in must be between 1 second and 10 years (0 or absent: never)");
+  }
+  NewApiKey out;
+  out.key = NewKey();
+  const std::string hash = Sha256Hex(out.key);
+  Principal& p = out.info.principal;
+  p.id = "ak_" + HexEncode(RandomBytes(6));
+  p.name = name;
+  p.role = role;
+  p.environment = environment;
+  p.expires_at_ms = expires_in_seconds > 0 ? NowUnixMillis() + expires_in_seconds * 1000 : 0;
+  out.info.created_at = FormatRfc3339(NowUnixMillis());
+  if (p.expires_at_ms > 0) out.info.expires_at = FormatRfc3339(p.expires_at_ms);
+  auto rev = bucket_.Create("apikeys." + hash, RecordOf(p, hash, out.info.created_at).dump());
+  if (!rev.ok()) return rev.status();
+  auto idx = bucket_.Create("ids." + p.id, json{{"hash", hash}}.dump());
+  if (!idx.ok()) {
+    (void)bucket_.Purge("apikeys." + hash);
+    return idx.status();
+  }
+  return out;
+}
+
+Result<std::vector<ApiKeyInfo>> ApiKeyStore::List() {
+  auto entries = bucket_.List("apikeys.*");
+  if (!entries.ok()) return entries.status();
+  std::vector<ApiKeyInfo> out;
+  for (const auto& e : *entries) {
+    json doc = json::parse(e.value, nullptr, false);
+    if (!doc.is_object()) continue;
+    out.push_back(InfoFrom(doc, e.key.substr(8)));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.created_at < b.created_at; });
+  return out;
+}
+
+Result<std::pair<std::string, uint64_t>> ApiKeyStore::HashOf(const std::string& id) {
+  auto idx = bucket_.Get("ids." + id);
+  if (!idx.ok()) return idx.status();
+  if (idx->has_value()) {
+    json doc = json::parse((*idx)->value, nullptr, false);
+    if (doc.is_object() && doc.contains("hash")) return std::make_pair(doc["hash"].get<std::string>(), (*idx)->revision);
+  }
+  // Keys from before the index (the bootstrap key): find the record by its id field.
+  auto entries = bucket_.List("apikeys.*");
+  if (!entries.ok()) return entries.status();
+  for (const auto& e : *entries) {
+    json doc = json::parse(e.value, nullptr, false);
+    if (doc.is_object() && doc.value("id", std::string()) == id) return std::make_pair(e.key.substr(8), uint64_t{0});
+  }
+  return Status::NotFound("no API key with id " + id);
+}
+
+Result<NewApiKey> ApiKeyStore::Rotate(const std::string& id) {
+  auto found = HashOf(id);
+  if (!found.ok()) return found.status();
+  const auto& [old_hash, index_rev] = *found;
+  auto old = bucket_.Get("apikeys." + old_hash);
+  if (!old.ok()) return old.status();
+  if (!old->has_value()) return Status::NotFound("no API key with id " + id);
+  json doc = json::parse((*old)->value, nullptr, false);
+  if (!doc.is_object()) return Status::Internal("stored API key record is malformed");
+  NewApiKey out;
+  out.key = NewKey();
+  const std::string hash = Sha256Hex(out.key);
+  out.info = InfoFrom(doc, old_hash);
+  auto rev = bucket_.Create("apikeys." + hash, RecordOf(out.info.principal, hash, out.info.created_at).dump());
+  if (!rev.ok()) return rev.status();
+  // Point the id at the new hash (compare-and-set: two concurrent rotations cannot both win).
+  Result<uint64_t> moved = index_rev == 0 ? bucket_.Put("ids." + id, json{{"hash", hash}}.dump())
+                                          : bucket_.Update("ids." + id, json{{"hash", hash}}.dump(), index_rev);
+  if (!moved.ok()) {
+    (void)bucket_.Purge("apikeys." + hash);
+    return moved.status().is(Code::kConflict) ? Status::Conflict("the key was rotated concurrently; try again")
+                                              : moved.status();
+  }
+  (void)bucket_.Purge("apikeys." + old_hash);
+  cache_.Erase(old_hash);
+  return out;
+}
+
+Status ApiKeyStore::Delete(const std::string& id) {
+  auto found = HashOf(id);
+  if (!found.ok()) return found.status();
+  IF_RETURN_IF_ERROR(bucket_.Purge("apikeys." + found->first));
+  (void)bucket_.Purge("ids." + id);
+  cache_.Erase(found->first);
+  return Status::Ok();
 }
 
 }  // namespace ironflow

@@ -4,11 +4,18 @@
 // `apikeys.<sha256 hex>` with {"id","name","hash","created_at"}; the stored hash is compared to the
 // presented key's hash in constant time. On first start EnsureBootstrapKey creates one admin key and writes
 // it once to `<data-dir>/bootstrap_key` (mode 0600). Successful authentications are remembered for 2 s
-// (keyed by the key's hash), so a key removed through another server stops working within 2 s. Thread-safe.
+// (keyed by the key's hash), so a key removed through another server stops working within 2 s.
+//
+// Every key has a role (admin, manager, reader, worker; see auth/access_policy.h), an environment it is bound to
+// (all roles but admin), and an optional expiry. Keys are managed by id: `ids.<id>` points at the current hash,
+// so rotation replaces the secret part and keeps the id, role and binding. Records written before roles existed
+// (the bootstrap key) are admin keys. Thread-safe.
 #pragma once
 
 #include <optional>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "common/ttl_cache.h"
@@ -19,8 +26,22 @@ namespace ironflow {
 inline constexpr const char* kAuthBucket = "ironflow-auth";
 
 struct Principal {
-  std::string id;    // short public id of the key (first 8 hex of its hash)
-  std::string name;  // e.g. "bootstrap-admin"
+  std::string id;           // public id of the key
+  std::string name;         // e.g. "bootstrap-admin"
+  std::string role = "admin";
+  std::string environment;  // empty: all environments (admin)
+  int64_t expires_at_ms = 0;  // 0: never
+};
+
+struct ApiKeyInfo {
+  Principal principal;
+  std::string created_at;
+  std::string expires_at;  // RFC 3339, empty when it never expires
+};
+
+struct NewApiKey {
+  ApiKeyInfo info;
+  std::string key;  // shown once; the caller wipes it
 };
 
 class ApiKeyStore {
@@ -30,10 +51,21 @@ class ApiKeyStore {
   // If no bootstrap key was ever created in this NATS, creates one and writes it to `key_file`.
   // Returns true when it created the key.
   Result<bool> EnsureBootstrapKey(const std::string& key_file);
-  // kUnauthenticated for a malformed, unknown or revoked key.
+  // kUnauthenticated for a malformed, unknown, revoked or expired key.
   Result<Principal> Authenticate(std::string_view presented_key);
 
+  // kInvalidArgument for a bad name, role, environment binding or expiry (seconds, 0 = never).
+  Result<NewApiKey> Create(const std::string& name, const std::string& role, const std::string& environment,
+                           int64_t expires_in_seconds);
+  Result<std::vector<ApiKeyInfo>> List();
+  // A new secret part for key `id` (same id, role, binding, expiry); the old key stops working at once here and
+  // within 2 s on other servers. kNotFound for an unknown id.
+  Result<NewApiKey> Rotate(const std::string& id);
+  // kNotFound for an unknown id.
+  Status Delete(const std::string& id);
+
  private:
+  Result<std::pair<std::string, uint64_t>> HashOf(const std::string& id);  // (hash, revision of ids.<id>)
   KvBucket& bucket_;
   TtlCache<Principal> cache_;
 };

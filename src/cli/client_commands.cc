@@ -193,6 +193,62 @@ void AddSecretCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   }));
 }
 
+void AddApiKeyCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
+  CLI::App* ak = app.add_subcommand("apikey", "Manage API keys and their roles (admin)");
+  ak->require_subcommand(1);
+  struct Opts {
+    std::string name, role, env, id;
+    int64_t expires_in = 0;
+  };
+  auto print_key = [&g](const json& r, const char* verb) {
+    if (g.json) return PrintJson(r);
+    std::printf("%s API key %s (%s, role %s%s)\n", verb, r.value("id", "").c_str(), r.value("name", "").c_str(),
+                r.value("role", "").c_str(),
+                r["environment"].is_string() ? (", environment " + r["environment"].get<std::string>()).c_str() : "");
+    std::printf("%s\n", r.value("key", "").c_str());
+    std::fprintf(stderr, "store it now: the key is shown only once\n");
+  };
+  auto c = std::make_shared<Opts>();
+  CLI::App* create = ak->add_subcommand("create", "Create a key (printed once)");
+  create->add_option("NAME", c->name)->required();
+  create->add_option("--role", c->role, "admin, manager, reader or worker")->required();
+  create->add_option("-e,--env", c->env, "Environment the key is bound to (every role but admin)");
+  create->add_option("--expires-in", c->expires_in, "Seconds until the key stops working (default: never)");
+  create->callback(Guard(exit_code, [c, &g, print_key] {
+    json body = {{"name", c->name}, {"role", c->role}};
+    if (!c->env.empty()) body["environment"] = c->env;
+    if (c->expires_in > 0) body["expires_in"] = c->expires_in;
+    json r = Api(g).Call("POST", "/api/v1/apikeys", "", body.dump());
+    print_key(r, "created");
+  }));
+  CLI::App* list = ak->add_subcommand("list", "List keys (ids and metadata; never the keys)");
+  list->callback(Guard(exit_code, [&g] {
+    json r = Api(g).Call("GET", "/api/v1/apikeys", "");
+    if (g.json) return PrintJson(r);
+    std::printf("%-16s %-24s %-8s %-16s %-24s %s\n", "ID", "NAME", "ROLE", "ENVIRONMENT", "CREATED", "EXPIRES");
+    for (const auto& k : r["apikeys"]) {
+      std::printf("%-16s %-24s %-8s %-16s %-24s %s\n", k.value("id", "").c_str(), k.value("name", "").c_str(),
+                  k.value("role", "").c_str(), k["environment"].is_string() ? k["environment"].get<std::string>().c_str() : "*",
+                  k.value("created_at", "").c_str(), k["expires_at"].is_string() ? k["expires_at"].get<std::string>().c_str() : "never");
+    }
+  }));
+  auto ro = std::make_shared<Opts>();
+  CLI::App* rotate = ak->add_subcommand("rotate", "Replace a key's secret part (same id, role and binding)");
+  rotate->add_option("ID", ro->id)->required();
+  rotate->callback(Guard(exit_code, [ro, &g, print_key] {
+    json r = Api(g).Call("POST", "/api/v1/apikeys/" + ro->id + "/rotate", "", "{}");
+    print_key(r, "rotated");
+  }));
+  auto d = std::make_shared<Opts>();
+  CLI::App* del = ak->add_subcommand("delete", "Revoke a key");
+  del->add_option("ID", d->id)->required();
+  del->callback(Guard(exit_code, [d, &g] {
+    Api(g).Call("DELETE", "/api/v1/apikeys/" + d->id, "");
+    if (g.json) return PrintJson(json{{"deleted", d->id}});
+    std::printf("deleted API key %s\n", d->id.c_str());
+  }));
+}
+
 void AddEnvCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   CLI::App* env = app.add_subcommand("env", "Manage environments");
   env->require_subcommand(1);
@@ -463,6 +519,7 @@ void AddClientCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   AddRuntimeCommands(app, g, exit_code);
   AddSecretCommands(app, g, exit_code);
   AddEnvCommands(app, g, exit_code);
+  AddApiKeyCommands(app, g, exit_code);
   AddSubscribeCommand(app, g, exit_code);
   AddStoreCommands(app, g, exit_code);
   CLI::App* version = app.add_subcommand("version", "Print the version");

@@ -13,6 +13,7 @@ std::string_view Status::code_name() const {
     case Code::kConflict: return "conflict";
     case Code::kPreconditionFailed: return "precondition_failed";
     case Code::kPayloadTooLarge: return "payload_too_large";
+    case Code::kResourceExhausted: return "too_many_requests";
     case Code::kUnavailable: return "unavailable";
     case Code::kInternal: return "internal";
   }
@@ -30,6 +31,7 @@ int Status::http_status() const {
     case Code::kConflict: return 409;
     case Code::kPreconditionFailed: return 412;
     case Code::kPayloadTooLarge: return 413;
+    case Code::kResourceExhausted: return 429;
     case Code::kUnavailable: return 503;
     case Code::kInternal: return 500;
   }

@@ -23,6 +23,7 @@ enum class Code {
   kConflict,
   kPreconditionFailed,
   kPayloadTooLarge,
+  kResourceExhausted,  // 429: too many requests (e.g. failed authentications)
   kUnavailable,
   kInternal,
 };
@@ -39,6 +40,7 @@ class Status {
   static Status Conflict(std::string m) { return Status(Code::kConflict, std::move(m)); }
   static Status PreconditionFailed(std::string m) { return Status(Code::kPreconditionFailed, std::move(m)); }
   static Status PayloadTooLarge(std::string m) { return Status(Code::kPayloadTooLarge, std::move(m)); }
+  static Status ResourceExhausted(std::string m) { return Status(Code::kResourceExhausted, std::move(m)); }
   static Status Unavailable(std::string m) { return Status(Code::kUnavailable, std::move(m)); }
   static Status Internal(std::string m) { return Status(Code::kInternal, std::move(m)); }
 

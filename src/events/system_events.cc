@@ -21,6 +21,22 @@ void SystemEvents::ConfigChanged(ConfigChange change, std::string_view environme
   Publish("config", change == ConfigChange::kUpdated ? "updated" : "deleted", environment, name, revision, actor);
 }
 
+void SystemEvents::ApiKeyChanged(std::string_view verb, std::string_view id, std::string_view environment,
+                                 const Actor& actor) {
+  nlohmann::json payload = {
+      {"type", "apikey." + std::string(verb)},
+      {"environment", environment.empty() ? std::string_view("*") : environment},
+      {"id", id},
+      {"actor", {{"type", actor.type}, {"id", actor.id}, {"name", actor.name}}},
+      {"timestamp", FormatRfc3339(NowUnixMillis())},
+  };
+  std::string subject = "system.apikey." + std::string(id) + "." + std::string(verb);
+  if (Status s = stream_.Publish(subject, payload.dump()); !s.ok()) {
+    failures_.fetch_add(1);
+    spdlog::error("event {} not published: {}", subject, s.message());
+  }
+}
+
 void SystemEvents::RekeyCompleted(std::string_view scope, std::string_view key_id, int rekeyed, int already_current,
                                   int failed, const Actor& actor) {
   nlohmann::json payload = {

@@ -22,6 +22,8 @@ struct Actor {
   std::string type;  // "apikey" or "dev"
   std::string id;
   std::string name;
+  std::string role;         // admin | manager | reader | worker (empty: admin, e.g. the dev actor)
+  std::string environment;  // the environment the key is bound to (empty: all)
 };
 
 enum class SecretChange { kCreated, kUpdated, kDeleted };
@@ -35,6 +37,8 @@ class SystemEvents {
                      const Actor& actor);
   void ConfigChanged(ConfigChange change, std::string_view environment, std::string_view name, uint64_t revision,
                      const Actor& actor);
+  // `system.apikey.<id>.{created|rotated|deleted}` (payload environment: the key's binding, or "*").
+  void ApiKeyChanged(std::string_view verb, std::string_view id, std::string_view environment, const Actor& actor);
   // `system.rekey.<environment|all>.completed` with the counts of a master-key rotation run.
   void RekeyCompleted(std::string_view scope, std::string_view key_id, int rekeyed, int already_current, int failed,
                       const Actor& actor);

@@ -67,6 +67,7 @@ struct Server::Impl {
   SecureBytes signing_key;
   std::unique_ptr<Engine> engine;
   Metrics metrics;
+  FailureLimiter auth_failures{10.0, 20.0};  // failed authentications per client address: 10/s, burst 20
   std::unique_ptr<ApiContext> ctx;
   std::unique_ptr<Router> router;
   std::unique_ptr<HttpServer> http;
@@ -293,6 +294,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   s.ctx->config = s.config.get();
   s.ctx->config_bucket = s.config_bucket.get();
   s.ctx->kv = s.kv.get();
+  s.ctx->auth_failures = &s.auth_failures;
   ApiContext& ctx = *s.ctx;
   s.router = std::make_unique<Router>([&ctx](const HttpRequest& r) { return AuthenticateRequest(ctx, r); },
                                       s.metrics);
@@ -304,6 +306,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   AddKvRoutes(*s.router, ctx);
   AddAuditRoutes(*s.router, ctx);
   AddDashboardRoutes(*s.router);
+  AddApiKeyRoutes(*s.router, ctx);
   AddRuntimeRoutes(*s.router, ctx, *s.engine, *s.functions, *s.runs, s.signing_key);
 
   HttpServer::Options ho;

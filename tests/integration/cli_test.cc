@@ -216,6 +216,26 @@ TEST_F(CliTest, KvBucketKeysAndCountersFromTheCommandLine) {
   EXPECT_NE(gone.err.find("not_found"), std::string::npos) << gone.err;
 }
 
+TEST_F(CliTest, ApiKeyCreateListRotateDeleteWithRoles) {
+  auto created = Cli({"--json", "apikey", "create", "ci-reader", "--role", "reader", "-e", "default"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  auto doc = nlohmann::json::parse(created.out);
+  const std::string key = doc["key"], id = doc["id"];
+  remembered_.push_back(key);  // from here on, no output may show it again
+  auto as_reader = RunIronflow({"secret", "list"}, {{"IRONFLOW_SERVER_URL", server_->url()}, {"IRONFLOW_API_KEY", key}});
+  EXPECT_EQ(as_reader.exit_code, 0) << as_reader.err;
+  auto denied = RunIronflow({"secret", "set", "X", "value-x"}, {{"IRONFLOW_SERVER_URL", server_->url()}, {"IRONFLOW_API_KEY", key}});
+  EXPECT_EQ(denied.exit_code, 1);
+  EXPECT_NE(denied.err.find("permission_denied"), std::string::npos) << denied.err;
+  auto list = Cli({"apikey", "list"});
+  EXPECT_NE(list.out.find(id), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("reader"), std::string::npos);
+  ASSERT_EQ(Cli({"apikey", "delete", id}).exit_code, 0);
+  auto gone = RunIronflow({"secret", "list"}, {{"IRONFLOW_SERVER_URL", server_->url()}, {"IRONFLOW_API_KEY", key}});
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_NE(gone.err.find("unauthenticated"), std::string::npos) << gone.err;
+}
+
 TEST_F(CliTest, VersionPrintsTheVersion) {
   auto v = RunIronflow({"version"});
   EXPECT_EQ(v.exit_code, 0);

@@ -1,0 +1,148 @@
+// API keys and roles: each role reaches exactly its route families (the scope matrix), environment-bound keys
+// cannot address another environment, expired/deleted/rotated-away keys get 401, denials reveal nothing about
+// what exists, and repeated failed authentications from one address are slowed down with 429.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <thread>
+
+#include "support/api_fixture.h"
+
+namespace ironflow::testing {
+namespace {
+
+using nlohmann::json;
+
+class AccessTest : public ApiTest {
+ protected:
+  std::string NewKey(const std::string& role, const std::string& env = "default", int64_t expires_in = 0) {
+    json body = {{"name", role + "-key"}, {"role", role}};
+    if (role != "admin") body["environment"] = env;
+    if (expires_in > 0) body["expires_in"] = expires_in;
+    auto r = api_->Call("POST", "/api/v1/apikeys", body);
+    EXPECT_EQ(r.status, 201) << r.raw;
+    keys_[r.body.value("id", "")] = r.body.value("key", "");
+    return r.body.value("key", "");
+  }
+  std::map<std::string, std::string> keys_;
+};
+
+TEST_F(AccessTest, EachRoleReachesExactlyItsRouteFamilies) {
+  const std::map<std::string, std::string> key = {
+      {"admin", NewKey("admin")}, {"manager", NewKey("manager")}, {"reader", NewKey("reader")}, {"worker", NewKey("worker")}};
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/secrets/EXISTING", json{{"value", NewValue()}}).status, 201);
+  ASSERT_EQ(api_->Call("POST", "/api/v1/kv/buckets", json{{"name", "b"}}).status, 201);
+  struct Row {
+    std::string method, target, body;
+    std::set<std::string> allowed;
+  } rows[] = {
+      {"GET", "/api/v1/status", "", {"admin", "manager", "reader", "worker"}},
+      {"GET", "/api/v1/secrets", "", {"admin", "manager", "reader"}},
+      {"GET", "/api/v1/secrets/EXISTING/versions", "", {"admin", "manager", "reader"}},
+      {"PUT", "/api/v1/secrets/NEW_ONE", R"({"value":"v-access-matrix"})", {"admin", "manager"}},
+      {"GET", "/api/v1/config", "", {"admin", "manager", "reader", "worker"}},
+      {"PUT", "/api/v1/config/c", R"({"data":{}})", {"admin", "manager"}},
+      {"POST", "/api/v1/kv/buckets", R"({"name":"x"})", {"admin", "manager"}},
+      {"GET", "/api/v1/kv/buckets", "", {"admin", "manager", "reader"}},
+      {"GET", "/api/v1/kv/buckets/b/keys", "", {"admin", "manager", "reader", "worker"}},
+      {"POST", "/api/v1/kv/buckets/b/keys/n/increment", "", {"admin", "manager", "worker"}},
+      {"POST", "/api/v1/functions", R"({"id":"f","triggers":[{"event":"e"}],"secrets":[],"mode":"pull"})", {"admin", "manager", "worker"}},
+      {"GET", "/api/v1/functions", "", {"admin", "manager", "reader"}},
+      {"POST", "/api/v1/events", R"({"name":"e","data":{}})", {"admin", "manager", "worker"}},
+      {"GET", "/api/v1/workers/w/jobs?available=1&wait_ms=0", "", {"admin", "worker"}},
+      {"GET", "/api/v1/runs", "", {"admin", "manager", "reader"}},
+      {"GET", "/api/v1/audit", "", {"admin", "manager", "reader"}},
+      {"GET", "/api/v1/stream?subject=system.secret.NONE.%3E", "", {}},  // checked separately (streams)
+      {"GET", "/api/v1/apikeys", "", {"admin"}},
+      {"POST", "/api/v1/environments", R"({"name":"made-by-test"})", {"admin"}},
+      {"POST", "/api/v1/rekey", R"({"all":true})", {"admin"}},
+      {"GET", "/api/v1/signing-key", "", {"admin"}},
+  };
+  for (const auto& row : rows) {
+    if (row.target.rfind("/api/v1/stream", 0) == 0) continue;
+    for (const auto& [role, k] : key) {
+      ApiClient client(server_->url(), k);
+      auto r = client.Call(row.method, row.target, row.body);
+      const bool allowed = r.status != 403 && r.status != 401;
+      EXPECT_EQ(allowed, row.allowed.count(role) == 1)
+          << role << " " << row.method << " " << row.target << " -> " << r.status << " " << r.raw;
+      if (!allowed) EXPECT_EQ(r.body["error"]["code"], "permission_denied") << r.raw;
+    }
+  }
+}
+
+TEST_F(AccessTest, DenialsRevealNothingAboutWhatExists) {
+  ApiClient reader(server_->url(), NewKey("reader"));
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/secrets/EXISTING", json{{"value", NewValue()}}).status, 201);
+  auto a = reader.Call("DELETE", "/api/v1/secrets/EXISTING");
+  auto b = reader.Call("DELETE", "/api/v1/secrets/NEVER_EXISTED");
+  EXPECT_EQ(a.status, 403);
+  EXPECT_EQ(a.raw, b.raw);
+  EXPECT_EQ(api_->Call("GET", "/api/v1/secrets/EXISTING").status, 200) << "the denied delete changed nothing";
+}
+
+TEST_F(AccessTest, AnEnvironmentBoundKeyCannotAddressAnotherEnvironment) {
+  ASSERT_EQ(api_->Call("POST", "/api/v1/environments", json{{"name", "staging"}}).status, 201);
+  ApiClient staging_manager(server_->url(), NewKey("manager", "staging"), "staging");
+  EXPECT_EQ(staging_manager.Call("PUT", "/api/v1/secrets/S", json{{"value", NewValue()}}).status, 201);
+  staging_manager.set_environment("default");
+  auto r = staging_manager.Call("GET", "/api/v1/secrets");
+  EXPECT_EQ(r.status, 403) << r.raw;
+  EXPECT_NE(r.body["error"]["message"].get<std::string>().find("staging"), std::string::npos);
+  EXPECT_EQ(staging_manager.Call("PUT", "/api/v1/secrets/S", json{{"value", NewValue()}}).status, 403);
+  EXPECT_EQ(api_->Call("GET", "/api/v1/secrets/S").status, 404) << "nothing was written to default";
+  // A bound key must name an environment that exists; an admin key is never bound.
+  EXPECT_EQ(api_->Call("POST", "/api/v1/apikeys", json{{"name", "x"}, {"role", "reader"}, {"environment", "nope"}}).status, 404);
+  EXPECT_EQ(api_->Call("POST", "/api/v1/apikeys", json{{"name", "x"}, {"role", "reader"}}).status, 400);
+  EXPECT_EQ(api_->Call("POST", "/api/v1/apikeys", json{{"name", "x"}, {"role", "admin"}, {"environment", "staging"}}).status, 400);
+  EXPECT_EQ(api_->Call("POST", "/api/v1/apikeys", json{{"name", "x"}, {"role", "owner"}, {"environment", "staging"}}).status, 400);
+}
+
+TEST_F(AccessTest, DeletedRotatedAndExpiredKeysAre401) {
+  std::string reader_key = NewKey("reader");
+  std::string id = keys_.begin()->first;
+  ApiClient reader(server_->url(), reader_key);
+  ASSERT_EQ(reader.Call("GET", "/api/v1/secrets").status, 200);
+  auto listed = api_->Call("GET", "/api/v1/apikeys");
+  ASSERT_EQ(listed.status, 200);
+  EXPECT_EQ(listed.raw.find(reader_key), std::string::npos) << "a key is shown only once";
+  EXPECT_EQ(listed.raw.find(reader_key.substr(6)), std::string::npos);
+
+  auto rotated = api_->Call("POST", "/api/v1/apikeys/" + id + "/rotate");
+  ASSERT_EQ(rotated.status, 200) << rotated.raw;
+  EXPECT_EQ(rotated.body["id"], id);
+  EXPECT_EQ(reader.Call("GET", "/api/v1/secrets").status, 401) << "the old secret part stops working";
+  ApiClient rotated_reader(server_->url(), rotated.body["key"].get<std::string>());
+  EXPECT_EQ(rotated_reader.Call("GET", "/api/v1/secrets").status, 200);
+  ASSERT_EQ(api_->Call("DELETE", "/api/v1/apikeys/" + id).status, 204);
+  EXPECT_EQ(rotated_reader.Call("GET", "/api/v1/secrets").status, 401);
+  EXPECT_EQ(api_->Call("DELETE", "/api/v1/apikeys/" + id).status, 404);
+
+  ApiClient short_lived(server_->url(), NewKey("reader", "default", 1));
+  EXPECT_EQ(short_lived.Call("GET", "/api/v1/secrets").status, 200);
+  int status = 200;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (status == 200 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    status = short_lived.Call("GET", "/api/v1/secrets").status;
+  }
+  EXPECT_EQ(status, 401) << "a key that expired after 1 s still worked 10 s later";
+}
+
+TEST_F(AccessTest, RepeatedFailedAuthenticationsAreAnswered429AndNotLoggedWithTheKey) {
+  std::string guess;
+  int last = 0;
+  for (int i = 0; i < 40 && last != 429; ++i) {
+    guess = "ifkey_" + RandomHex(16);
+    remembered_.push_back(guess);  // TearDown checks the server log holds none of the presented keys
+    last = ApiClient(server_->url(), guess).Call("GET", "/api/v1/secrets").status;
+  }
+  EXPECT_EQ(last, 429);
+  auto valid = api_->Call("GET", "/api/v1/secrets");
+  EXPECT_EQ(valid.status, 429) << "while limited, this address gets 429 even with a valid key";
+  EXPECT_EQ(valid.body["error"]["code"], "too_many_requests");
+}
+
+}  // namespace
+}  // namespace ironflow::testing
