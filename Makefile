@@ -5,7 +5,7 @@ BUILD_DIR ?= build
 JOBS ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: deps test-deps configure build run test bench clean
+.PHONY: deps test-deps configure build run test bench fuzz clean
 
 deps:
 	./scripts/install-deps.sh
@@ -27,6 +27,13 @@ test: build test-deps
 
 bench: build
 	./bench/run.sh
+
+# Builds the fuzz targets with clang (libFuzzer + ASan + UBSan) in build-fuzz/ and runs each for FUZZ_SECONDS.
+# New interesting inputs land in build-fuzz/corpus-<target>/, crashes in build-fuzz/crash-<target>-*; copy a crash
+# input into fuzz/corpus/<target>/ once fixed, so `make test` replays it forever.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	./scripts/fuzz.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_support.h"
+#include "cli/dotenv.h"
 #include "common/names.h"
 #include "crypto/secure_bytes.h"
 #include "http/http_client.h"
@@ -129,6 +130,68 @@ void AddSecretCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     Api(g).Call("DELETE", "/api/v1/secrets/" + del->name, del->env, "", extra);
     if (g.json) return PrintJson(json{{"deleted", del->name}, {"environment", del->env}});
     std::printf("deleted secret %s from environment %s\n", del->name.c_str(), del->env.c_str());
+  }));
+
+  struct ImportOpts {
+    std::string file, env = DefaultEnv();
+    bool overwrite = false;
+  };
+  auto io = std::make_shared<ImportOpts>();
+  CLI::App* import = secret->add_subcommand("import", "Set many secrets from a dotenv file (names are reported, never values)");
+  import->add_option("FILE", io->file, "A .env file: NAME=value lines, export prefixes, comments, quoted multi-line values")->required();
+  import->add_option("-e,--env", io->env, "Environment");
+  import->add_flag("--overwrite", io->overwrite, "Replace secrets that already exist (default: skip them)");
+  import->callback(Guard(exit_code, [io, &g] {
+    SecretString text = ReadValueFromFile(io->file);
+    auto parsed = ParseDotenv(text.view());
+    if (!parsed.ok()) throw CommandError{io->file + ": " + parsed.status().message()};
+    std::vector<DotenvEntry>& entries = *parsed;
+    Api api(g);
+    json report = {{"created", json::array()}, {"updated", json::array()}, {"skipped", json::array()}};
+    bool any_invalid = false;
+    for (auto& e : entries) {
+      json body = {{"value", std::move(e.value)}};
+      Cleanse(e.value);
+      std::string reason;
+      if (!ValidateSecretName(e.name).ok()) reason = "invalid name (line " + std::to_string(e.line) + ")";
+      else if (body["value"].get_ref<std::string&>().empty()) reason = "empty value";
+      if (!reason.empty()) {
+        any_invalid = any_invalid || reason.rfind("invalid", 0) == 0;
+        report["skipped"].push_back({{"name", e.name}, {"reason", reason}});
+        Cleanse(body["value"].get_ref<std::string&>());
+        continue;
+      }
+      if (!io->overwrite) body["name"] = e.name;
+      std::string payload = body.dump();
+      Cleanse(body["value"].get_ref<std::string&>());
+      int status = 0;
+      try {
+        if (io->overwrite) api.Call("PUT", "/api/v1/secrets/" + e.name, io->env, payload, {}, &status);
+        else api.Call("POST", "/api/v1/secrets", io->env, payload, {}, &status);
+      } catch (const CommandError& err) {
+        Cleanse(payload);
+        if (!io->overwrite && err.message.find("(already_exists)") != std::string::npos) {
+          report["skipped"].push_back({{"name", e.name}, {"reason", "exists (use --overwrite)"}});
+          continue;
+        }
+        throw;
+      }
+      Cleanse(payload);
+      report[status == 201 ? "created" : "updated"].push_back(e.name);
+    }
+    if (g.json) {
+      PrintJson(report);
+    } else {
+      for (const char* what : {"created", "updated"}) {
+        for (const auto& n : report[what]) std::printf("%s %s\n", what, n.get<std::string>().c_str());
+      }
+      for (const auto& s : report["skipped"]) {
+        std::printf("skipped %s: %s\n", s["name"].get<std::string>().c_str(), s["reason"].get<std::string>().c_str());
+      }
+      std::printf("%zu created, %zu updated, %zu skipped in environment %s\n", report["created"].size(),
+                  report["updated"].size(), report["skipped"].size(), io->env.c_str());
+    }
+    if (any_invalid) throw CommandError{"some lines have invalid secret names; they were skipped"};
   }));
 
   auto vo = std::make_shared<NameEnv>();

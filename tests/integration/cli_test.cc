@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <thread>
 
 #include "support/api_fixture.h"
@@ -234,6 +235,31 @@ TEST_F(CliTest, ApiKeyCreateListRotateDeleteWithRoles) {
   auto gone = RunIronflow({"secret", "list"}, {{"IRONFLOW_SERVER_URL", server_->url()}, {"IRONFLOW_API_KEY", key}});
   EXPECT_EQ(gone.exit_code, 1);
   EXPECT_NE(gone.err.find("unauthenticated"), std::string::npos) << gone.err;
+}
+
+TEST_F(CliTest, ImportSetsManySecretsFromADotenvFileReportingNamesOnly) {
+  TempDir dir;
+  std::string a = NewValue(), b = NewValue(), c = NewValue(), d = NewValue();
+  const std::string file = dir.path() + "/app.env";
+  {
+    std::ofstream out(file);
+    out << "# app settings\nexport STRIPE_KEY=" << a << "\nDB_URL=\"" << b << "\nsecond line\"\nEMPTY=\n"
+        << "bad.name=" << c << "\n";
+  }
+  ASSERT_EQ(Cli({"secret", "set", "STRIPE_KEY"}, d).exit_code, 0);
+  auto first = Cli({"secret", "import", file});
+  EXPECT_EQ(first.exit_code, 1) << "an invalid name makes the import exit 1 after doing the rest";
+  EXPECT_NE(first.out.find("created DB_URL"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("skipped STRIPE_KEY: exists"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("skipped EMPTY: empty value"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("skipped bad.name: invalid name (line 6)"), std::string::npos) << first.out;
+  auto second = Cli({"secret", "import", file, "--overwrite"});
+  EXPECT_NE(second.out.find("updated STRIPE_KEY"), std::string::npos) << second.out;
+  EXPECT_NE(second.out.find("updated DB_URL"), std::string::npos) << second.out;
+  // The values went in as written (checked through the runtime: the only way values come out).
+  auto db = api_->Call("GET", "/api/v1/secrets/DB_URL");
+  EXPECT_EQ(db.status, 200);
+  EXPECT_EQ(api_->Call("GET", "/api/v1/secrets/EMPTY").status, 404);
 }
 
 TEST_F(CliTest, VersionPrintsTheVersion) {
