@@ -1,6 +1,6 @@
 // GET /api/v1/audit: the environment's system events (who changed what, when) from the IRONFLOW_SYSTEM stream,
 // newest first. Events carry metadata and the actor, never a value.
-//   ?kind=secret|config|run   (default: all)
+//   ?kind=secret|config|run|environment|kv|apikey|rekey   (default: all)
 //   ?name=STRIPE_KEY          (secret or config name, or run id; needs kind)
 //   ?since=1h | 30m | 7d | 2026-12-01T10:00:00Z   (default 24h)
 //   ?limit=100                (1..5000)
@@ -39,8 +39,10 @@ void AddAuditRoutes(Router& router, ApiContext& ctx) {
     auto env = RequestEnvironment(ctx, call.request);
     if (!env.ok()) return api::ErrorResponse(env.status());
     std::string kind = call.request.query_param("kind").value_or("");
-    if (!kind.empty() && kind != "secret" && kind != "config" && kind != "run") {
-      return api::ErrorResponse(Status::InvalidArgument("kind must be secret, config or run"));
+    if (!kind.empty() && kind != "secret" && kind != "config" && kind != "run" && kind != "environment" &&
+        kind != "kv" && kind != "apikey" && kind != "rekey") {
+      return api::ErrorResponse(
+          Status::InvalidArgument("kind must be secret, config, run, environment, kv, apikey or rekey"));
     }
     std::string name = call.request.query_param("name").value_or("");
     if (!name.empty()) {

@@ -70,6 +70,7 @@ class KvRoutes {
     spec.max_value_size = static_cast<int32_t>(max_value->value_or(kDefaultMaxKvValueBytes));
     auto info = ctx_.kv->Create(*env, spec);
     if (!info.ok()) return api::ErrorResponse(info.status());
+    ctx_.events.Changed("kv", spec.name, "created", *env, call.actor);
     spdlog::info("kv bucket created: environment={} bucket={} actor={}", *env, spec.name, call.actor.name);
     return api::JsonResponse(201, BucketJson(*info));
   }
@@ -96,6 +97,7 @@ class KvRoutes {
     std::string env;
     if (Status s = Scope(call, &env); !s.ok()) return api::ErrorResponse(s);
     if (Status s = ctx_.kv->Delete(env, call.params[0]); !s.ok()) return api::ErrorResponse(s);
+    ctx_.events.Changed("kv", call.params[0], "deleted", env, call.actor);
     spdlog::info("kv bucket deleted: environment={} bucket={} actor={}", env, call.params[0], call.actor.name);
     return api::NoContent();
   }

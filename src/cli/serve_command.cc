@@ -24,6 +24,9 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
       ->envname("IRONFLOW_KV_REPLICAS")->capture_default_str();
   serve->add_option("--secret-history", config->secret_history, "Revisions kept per secret (1-64)")
       ->envname("IRONFLOW_SECRET_HISTORY")->capture_default_str();
+  serve->add_option("--audit-retention-days", config->audit_retention_days,
+                    "Days the audit stream (system events) keeps events (1-3650)")
+      ->envname("IRONFLOW_AUDIT_RETENTION_DAYS")->capture_default_str();
   serve->add_option("--http-threads", config->http_threads, "HTTP worker threads (requests may block on NATS)")
       ->envname("IRONFLOW_HTTP_THREADS")->capture_default_str();
   serve->add_flag("--dev", config->dev, "No authentication (loopback addresses only)");

@@ -21,6 +21,22 @@ void SystemEvents::ConfigChanged(ConfigChange change, std::string_view environme
   Publish("config", change == ConfigChange::kUpdated ? "updated" : "deleted", environment, name, revision, actor);
 }
 
+void SystemEvents::Changed(std::string_view kind, std::string_view name, std::string_view verb,
+                           std::string_view environment, const Actor& actor) {
+  nlohmann::json payload = {
+      {"type", std::string(kind) + "." + std::string(verb)},
+      {"environment", environment},
+      {"name", name},
+      {"actor", {{"type", actor.type}, {"id", actor.id}, {"name", actor.name}}},
+      {"timestamp", FormatRfc3339(NowUnixMillis())},
+  };
+  std::string subject = "system." + std::string(kind) + "." + std::string(name) + "." + std::string(verb);
+  if (Status s = stream_.Publish(subject, payload.dump()); !s.ok()) {
+    failures_.fetch_add(1);
+    spdlog::error("event {} not published: {}", subject, s.message());
+  }
+}
+
 void SystemEvents::ApiKeyChanged(std::string_view verb, std::string_view id, std::string_view environment,
                                  const Actor& actor) {
   nlohmann::json payload = {

@@ -37,6 +37,10 @@ class SystemEvents {
                      const Actor& actor);
   void ConfigChanged(ConfigChange change, std::string_view environment, std::string_view name, uint64_t revision,
                      const Actor& actor);
+  // `system.<kind>.<name>.<verb>` for the other audited mutations: kind "environment" (created, deleted) and
+  // "kv" (bucket created, deleted). Payload {type, environment, name, actor, timestamp}.
+  void Changed(std::string_view kind, std::string_view name, std::string_view verb, std::string_view environment,
+               const Actor& actor);
   // `system.apikey.<id>.{created|rotated|deleted}` (payload environment: the key's binding, or "*").
   void ApiKeyChanged(std::string_view verb, std::string_view id, std::string_view environment, const Actor& actor);
   // `system.rekey.<environment|all>.completed` with the counts of a master-key rotation run.

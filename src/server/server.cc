@@ -96,6 +96,9 @@ Status ValidateConfig(const ServerConfig& c, std::optional<MasterKey>* key, std:
   if (c.port < 0 || c.port > 65535) return Status::InvalidArgument("--port must be 0-65535");
   if (c.kv_replicas < 1 || c.kv_replicas > 5) return Status::InvalidArgument("--kv-replicas must be 1-5");
   if (c.secret_history < 1 || c.secret_history > 64) return Status::InvalidArgument("--secret-history must be 1-64");
+  if (c.audit_retention_days < 1 || c.audit_retention_days > 3650) {
+    return Status::InvalidArgument("--audit-retention-days must be 1-3650");
+  }
   if (c.master_key_hex && !c.master_key_hex->empty()) {
     auto k = MasterKey::FromHex(*c.master_key_hex);
     if (!k.ok()) return k.status();
@@ -188,7 +191,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
     if (!b.ok()) return b.status();
     s.config_bucket = std::move(b).value();
   }
-  auto stream = SystemStream::Ensure(*s.nats, config.kv_replicas);
+  auto stream = SystemStream::Ensure(*s.nats, config.kv_replicas, config.audit_retention_days);
   if (!stream.ok()) return stream.status();
   s.system_stream.emplace(*stream);
   auto event_log = EventLog::Ensure(*s.nats, config.kv_replicas);

@@ -15,7 +15,8 @@ class SystemStream {
   static constexpr std::string_view kName = "IRONFLOW_SYSTEM";
 
   // Creates the stream if it does not exist (with `replicas`), else binds to it.
-  static Result<SystemStream> Ensure(NatsConnection& nc, int replicas);
+  // Creates the stream if needed; an existing stream gets `retention_days` (message max age) if it differs.
+  static Result<SystemStream> Ensure(NatsConnection& nc, int replicas, int retention_days = 30);
 
   // Publishes to `subject` (must start with "system.") without waiting for JetStream's ack; a rejected or
   // unacknowledged publish is counted in failures().

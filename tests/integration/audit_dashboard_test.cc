@@ -47,6 +47,22 @@ TEST_F(AuditTest, AuditAnswersWhoRotatedASecretNewestFirstWithoutValues) {
   }
 }
 
+TEST_F(AuditTest, EnvironmentAndBucketChangesAreAuditedWithTheirActor) {
+  ASSERT_EQ(api_->Call("POST", "/api/v1/environments", json{{"name", "temp"}}).status, 201);
+  auto temp = ClientFor("temp");
+  ASSERT_EQ(temp->Call("POST", "/api/v1/kv/buckets", json{{"name", "cache"}}).status, 201);
+  ASSERT_EQ(temp->Call("DELETE", "/api/v1/kv/buckets/cache").status, 204);
+  auto kv = temp->Call("GET", "/api/v1/audit?kind=kv");
+  ASSERT_EQ(kv.status, 200) << kv.raw;
+  ASSERT_EQ(kv.body["entries"].size(), 2u) << kv.raw;
+  EXPECT_EQ(kv.body["entries"][0]["subject"], "system.kv.cache.deleted");
+  EXPECT_EQ(kv.body["entries"][1]["subject"], "system.kv.cache.created");
+  EXPECT_EQ(kv.body["entries"][0]["event"]["actor"]["type"], "apikey");
+  auto env = temp->Call("GET", "/api/v1/audit?kind=environment&name=temp");
+  ASSERT_EQ(env.body["entries"].size(), 1u) << env.raw;
+  EXPECT_EQ(env.body["entries"][0]["subject"], "system.environment.temp.created");
+}
+
 TEST_F(AuditTest, DashboardIsServedFromTheBinaryWithAStrictContentSecurityPolicy) {
   ApiClient anonymous(server_->url(), "");
   auto page = anonymous.Call("GET", "/");

@@ -2,6 +2,7 @@
 // supervised; dev-mode data migrates when a key is set.
 #include <dirent.h>
 #include <gtest/gtest.h>
+#include <nats/nats.h>
 #include <signal.h>
 
 #include <regex>
@@ -198,6 +199,40 @@ TEST(DevModeGuard, WithoutAuthenticationOnlyLoopbackHostsAndOriginsAreServed) {
   EXPECT_EQ(api.Call("GET", "/api/v1/secrets/X").status, 404) << "the cross-origin write changed nothing";
   EXPECT_EQ(api.Call("GET", "/api/v1/secrets", std::string(), {{"Origin", "null"}}).status, 403);
   EXPECT_EQ(api.Call("GET", "/api/v1/secrets", std::string(), {{"Origin", "http://localhost:9123"}}).status, 200);
+}
+
+}  // namespace
+}  // namespace ironflow::testing
+
+namespace ironflow::testing {
+namespace {
+
+// The audit stream's retention follows --audit-retention-days, also for a stream that already exists.
+TEST(AuditRetention, RetentionFlagAppliesToTheExistingAuditStream) {
+  NatsFixture nats;
+  TempDir data;
+  auto max_age_days = [&]() -> int64_t {
+    auto nc = nats.Connect();
+    natsMsg* msg = nullptr;
+    if (natsConnection_RequestString(&msg, nc->raw(), "$JS.API.STREAM.INFO.IRONFLOW_SYSTEM", "", 5000) != NATS_OK) return -1;
+    json info = json::parse(std::string(natsMsg_GetData(msg), natsMsg_GetDataLength(msg)), nullptr, false);
+    natsMsg_Destroy(msg);
+    return info["config"].value("max_age", int64_t{0}) / (int64_t{86400} * 1000000000);
+  };
+  std::string key = NewMasterKey(), error;
+  {
+    ServerProcess first({nats.url(), data.path() + "/d", key});
+    ASSERT_TRUE(first.Start(&error)) << error;
+  }
+  EXPECT_EQ(max_age_days(), 30);
+  ServerProcess::Options o{nats.url(), data.path() + "/d", key};
+  o.extra_args = {"--audit-retention-days", "7"};
+  ServerProcess second(o);
+  ASSERT_TRUE(second.Start(&error)) << error;
+  EXPECT_EQ(max_age_days(), 7);
+  o.extra_args = {"--audit-retention-days", "0"};
+  ServerProcess bad(o);
+  EXPECT_EQ(bad.RunUntilExit(), 1);
 }
 
 }  // namespace
