@@ -8,6 +8,18 @@
 
 namespace ironflow {
 
+namespace {
+
+// The fields every system event carries: what happened, where, who, when.
+nlohmann::json EventPayload(std::string type, std::string_view environment, const Actor& actor) {
+  return nlohmann::json{{"type", std::move(type)},
+                        {"environment", environment},
+                        {"actor", {{"type", actor.type}, {"id", actor.id}, {"name", actor.name}}},
+                        {"timestamp", FormatRfc3339(NowUnixMillis())}};
+}
+
+}  // namespace
+
 void SystemEvents::SecretChanged(SecretChange change, std::string_view environment, std::string_view name,
                                  uint64_t revision, const Actor& actor) {
   const char* verb = change == SecretChange::kCreated ? "created"
@@ -23,74 +35,46 @@ void SystemEvents::ConfigChanged(ConfigChange change, std::string_view environme
 
 void SystemEvents::Changed(std::string_view kind, std::string_view name, std::string_view verb,
                            std::string_view environment, const Actor& actor) {
-  nlohmann::json payload = {
-      {"type", std::string(kind) + "." + std::string(verb)},
-      {"environment", environment},
-      {"name", name},
-      {"actor", {{"type", actor.type}, {"id", actor.id}, {"name", actor.name}}},
-      {"timestamp", FormatRfc3339(NowUnixMillis())},
-  };
-  std::string subject = "system." + std::string(kind) + "." + std::string(name) + "." + std::string(verb);
-  if (Status s = stream_.Publish(subject, payload.dump()); !s.ok()) {
-    failures_.fetch_add(1);
-    spdlog::error("event {} not published: {}", subject, s.message());
-  }
+  nlohmann::json payload = EventPayload(std::string(kind) + "." + std::string(verb), environment, actor);
+  payload["name"] = name;
+  Send("system." + std::string(kind) + "." + std::string(name) + "." + std::string(verb), environment, payload.dump(),
+       false);
 }
 
 void SystemEvents::ApiKeyChanged(std::string_view verb, std::string_view id, std::string_view environment,
                                  const Actor& actor) {
-  nlohmann::json payload = {
-      {"type", "apikey." + std::string(verb)},
-      {"environment", environment.empty() ? std::string_view("*") : environment},
-      {"id", id},
-      {"actor", {{"type", actor.type}, {"id", actor.id}, {"name", actor.name}}},
-      {"timestamp", FormatRfc3339(NowUnixMillis())},
-  };
-  std::string subject = "system.apikey." + std::string(id) + "." + std::string(verb);
-  if (Status s = stream_.Publish(subject, payload.dump()); !s.ok()) {
-    failures_.fetch_add(1);
-    spdlog::error("event {} not published: {}", subject, s.message());
-  }
+  const std::string_view scope = environment.empty() ? std::string_view("*") : environment;
+  nlohmann::json payload = EventPayload("apikey." + std::string(verb), scope, actor);
+  payload["id"] = id;
+  Send("system.apikey." + std::string(id) + "." + std::string(verb), scope, payload.dump(), false);
 }
 
 void SystemEvents::RekeyCompleted(std::string_view scope, std::string_view key_id, int rekeyed, int already_current,
                                   int failed, const Actor& actor) {
-  nlohmann::json payload = {
-      {"type", "rekey.completed"},
-      {"environment", scope},
-      {"key_id", key_id},
-      {"rekeyed", rekeyed},
-      {"already_current", already_current},
-      {"failed", failed},
-      {"actor", {{"type", actor.type}, {"id", actor.id}, {"name", actor.name}}},
-      {"timestamp", FormatRfc3339(NowUnixMillis())},
-  };
-  std::string subject = "system.rekey." + std::string(scope == "*" ? "all" : scope) + ".completed";
-  Status s = stream_.Publish(subject, payload.dump());
-  if (!s.ok()) {
-    failures_.fetch_add(1);
-    spdlog::error("event {} not published: {}", subject, s.message());
-  }
+  nlohmann::json payload = EventPayload("rekey.completed", scope, actor);
+  payload["key_id"] = key_id;
+  payload["rekeyed"] = rekeyed;
+  payload["already_current"] = already_current;
+  payload["failed"] = failed;
+  Send("system.rekey." + std::string(scope == "*" ? "all" : scope) + ".completed", scope, payload.dump(), false);
 }
 
 void SystemEvents::Publish(std::string_view kind, std::string_view verb, std::string_view environment,
                            std::string_view name, uint64_t revision, const Actor& actor) {
-  nlohmann::json payload = {
-      {"type", std::string(kind) + "." + std::string(verb)},
-      {"environment", environment},
-      {"name", name},
-      {"revision", revision},
-      {"actor", {{"type", actor.type}, {"id", actor.id}, {"name", actor.name}}},
-      {"timestamp", FormatRfc3339(NowUnixMillis())},
-  };
-  std::string subject = "system." + std::string(kind) + "." + std::string(name) + "." + std::string(verb);
-  std::string text = payload.dump();
-  Status s = stream_.Publish(subject, text);
-  if (listener_) listener_(std::string(environment), subject, text);
+  nlohmann::json payload = EventPayload(std::string(kind) + "." + std::string(verb), environment, actor);
+  payload["name"] = name;
+  payload["revision"] = revision;
+  Send("system." + std::string(kind) + "." + std::string(name) + "." + std::string(verb), environment, payload.dump(),
+       true);
+}
+
+void SystemEvents::Send(const std::string& subject, std::string_view environment, const std::string& payload,
+                        bool notify_listener) {
+  Status s = stream_.Publish(subject, payload);
+  if (notify_listener && listener_) listener_(std::string(environment), subject, payload);
   if (!s.ok()) {
     failures_.fetch_add(1);
-    spdlog::error("event {} (environment {}, revision {}) not published: {}", subject, environment, revision,
-                  s.message());
+    spdlog::error("event {} (environment {}) not published: {}", subject, environment, s.message());
   }
 }
 

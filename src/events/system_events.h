@@ -55,6 +55,9 @@ class SystemEvents {
  private:
   void Publish(std::string_view kind, std::string_view verb, std::string_view environment, std::string_view name,
                uint64_t revision, const Actor& actor);
+  // Publishes one event (asynchronously), counts and logs a failure; the listener (runtime triggers) only hears
+  // secret and config changes.
+  void Send(const std::string& subject, std::string_view environment, const std::string& payload, bool notify_listener);
   SystemStream stream_;
   Listener listener_;
   std::atomic<uint64_t> failures_{0};
