@@ -20,6 +20,14 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
       ->envname("IRONFLOW_DATA_DIR");
   serve->add_option("--nats-url", config->nats_url, "External NATS server URL(s); default: embedded nats-server")
       ->envname("NATS_URL");
+  serve->add_option("--nats-creds", config->nats_creds, "Credentials file (JWT + seed) for the external NATS")
+      ->envname("NATS_CREDS");
+  serve->add_option("--nats-tls-ca", config->nats_tls_ca, "CA file to verify the external NATS server's TLS certificate")
+      ->envname("NATS_TLS_CA");
+  serve->add_option("--nats-tls-cert", config->nats_tls_cert, "Client certificate for mutual TLS with NATS")
+      ->envname("NATS_TLS_CERT");
+  serve->add_option("--nats-tls-key", config->nats_tls_key, "Client key for mutual TLS with NATS")
+      ->envname("NATS_TLS_KEY");
   serve->add_option("--kv-replicas", config->kv_replicas, "Replicas for KV buckets and the system stream")
       ->envname("IRONFLOW_KV_REPLICAS")->capture_default_str();
   serve->add_option("--secret-history", config->secret_history, "Revisions kept per secret (1-64)")

@@ -96,6 +96,14 @@ Status ValidateConfig(const ServerConfig& c, std::optional<MasterKey>* key, std:
   if (c.port < 0 || c.port > 65535) return Status::InvalidArgument("--port must be 0-65535");
   if (c.kv_replicas < 1 || c.kv_replicas > 5) return Status::InvalidArgument("--kv-replicas must be 1-5");
   if (c.secret_history < 1 || c.secret_history > 64) return Status::InvalidArgument("--secret-history must be 1-64");
+  const bool secured = !c.nats_creds.empty() || !c.nats_tls_ca.empty() || !c.nats_tls_cert.empty() ||
+                       !c.nats_tls_key.empty();
+  if (secured && c.nats_url.empty()) {
+    return Status::InvalidArgument("--nats-creds and --nats-tls-* are for an external NATS (--nats-url)");
+  }
+  if (c.nats_tls_cert.empty() != c.nats_tls_key.empty()) {
+    return Status::InvalidArgument("--nats-tls-cert and --nats-tls-key go together");
+  }
   if (c.audit_retention_days < 1 || c.audit_retention_days > 3650) {
     return Status::InvalidArgument("--audit-retention-days must be 1-3650");
   }
@@ -164,7 +172,14 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
     spdlog::info("embedded nats-server started on {} (store {}, log {})", nats_url, eo.store_dir, eo.log_file);
   }
 
-  auto nc = NatsConnection::Connect({.url = nats_url, .name = "ironflow-server"});
+  NatsConnection::Options no;
+  no.url = nats_url;
+  no.name = "ironflow-server";
+  no.creds_file = config.nats_creds;
+  no.tls_ca_file = config.nats_tls_ca;
+  no.tls_cert_file = config.nats_tls_cert;
+  no.tls_key_file = config.nats_tls_key;
+  auto nc = NatsConnection::Connect(no);
   if (!nc.ok()) return nc.status();
   s.nats = std::move(nc).value();
   spdlog::info("connected to NATS at {}", s.nats->redacted_url());

@@ -21,6 +21,8 @@ struct ServerConfig {
   int port = 9123;
   std::string data_dir = ".ironflow";
   std::string nats_url;  // empty: run an embedded nats-server
+  // Secured external NATS (only with nats_url): credentials file, TLS CA, client certificate and key.
+  std::string nats_creds, nats_tls_ca, nats_tls_cert, nats_tls_key;
   std::string nats_server_binary;  // embedded mode: path to nats-server (IRONFLOW_NATS_SERVER); empty: search PATH
   int kv_replicas = 1;
   int secret_history = 10;

@@ -100,6 +100,7 @@ Status EmbeddedNats::SpawnChild() {
   std::string port = std::to_string(port_);
   std::vector<std::string> args = {binary_, "-js", "-a", "127.0.0.1", "-p", port, "-sd", options_.store_dir,
                                    "-n", "ironflow-embedded-" + port};
+  for (const auto& a : options_.extra_args) args.push_back(a);
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return Status::Internal("fork failed for nats-server");

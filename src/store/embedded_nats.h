@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 #include <thread>
 
 #include "common/status.h"
@@ -34,6 +35,7 @@ class EmbeddedNats {
     std::string log_file;    // child's stdout/stderr go here
     int port = 0;            // 0: pick a free loopback port
     bool supervise = true;   // restart the child if it dies
+    std::vector<std::string> extra_args;  // more nats-server flags (tests: --tls ...)
   };
 
   static Result<std::unique_ptr<EmbeddedNats>> Start(Options options);

@@ -72,6 +72,22 @@ Result<std::unique_ptr<NatsConnection>> NatsConnection::Connect(const Options& o
   if (s == NATS_OK) s = natsOptions_SetSendAsap(opts.get(), true);
   if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts.get(), &NatsConnection::OnReconnected, conn.get());
   if (s != NATS_OK) return Status::InvalidArgument("invalid NATS URL or options: " + conn->redacted_url_);
+  if (!options.tls_ca_file.empty() || !options.tls_cert_file.empty()) {
+    if (natsOptions_SetSecure(opts.get(), true) != NATS_OK) return Status::InvalidArgument("cannot enable TLS for NATS");
+  }
+  if (!options.tls_ca_file.empty() &&
+      natsOptions_LoadCATrustedCertificates(opts.get(), options.tls_ca_file.c_str()) != NATS_OK) {
+    return Status::InvalidArgument("cannot load the NATS CA file " + options.tls_ca_file);
+  }
+  if (!options.tls_cert_file.empty() &&
+      natsOptions_LoadCertificatesChain(opts.get(), options.tls_cert_file.c_str(), options.tls_key_file.c_str()) != NATS_OK) {
+    return Status::InvalidArgument("cannot load the NATS client certificate " + options.tls_cert_file + " / key " +
+                                   options.tls_key_file);
+  }
+  if (!options.creds_file.empty() &&
+      natsOptions_SetUserCredentialsFromFiles(opts.get(), options.creds_file.c_str(), nullptr) != NATS_OK) {
+    return Status::InvalidArgument("cannot use the NATS credentials file " + options.creds_file);
+  }
 
   // The first connect is retried until the deadline: the server (embedded child or cluster) may still be starting.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.connect_deadline_ms);

@@ -34,6 +34,12 @@ class NatsConnection {
     std::string name = "ironflow";
     int64_t connect_deadline_ms = 10000;  // keep retrying the first connect for this long
     int64_t request_timeout_ms = 5000;    // JetStream API/publish wait
+    // A secured NATS: TLS (CA to verify the server; client certificate and key for mutual TLS) and/or a
+    // credentials file (JWT + NKey seed). Empty: not used.
+    std::string tls_ca_file;
+    std::string tls_cert_file;
+    std::string tls_key_file;
+    std::string creds_file;
   };
 
   // A subscription that stops delivering when destroyed.

@@ -5,6 +5,7 @@
 #include <nats/nats.h>
 #include <signal.h>
 
+#include <cstdlib>
 #include <regex>
 #include <thread>
 
@@ -233,6 +234,55 @@ TEST(AuditRetention, RetentionFlagAppliesToTheExistingAuditStream) {
   o.extra_args = {"--audit-retention-days", "0"};
   ServerProcess bad(o);
   EXPECT_EQ(bad.RunUntilExit(), 1);
+}
+
+}  // namespace
+}  // namespace ironflow::testing
+
+namespace ironflow::testing {
+namespace {
+
+// Runs a shell command (certificate generation); true on exit status 0.
+bool Sh(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
+
+// A secured external NATS: the server requires TLS with a client certificate; ironflow joins it with
+// --nats-tls-ca/--nats-tls-cert/--nats-tls-key and works as usual. Without the client certificate it cannot.
+TEST(SecuredNats, ServerJoinsANatsThatRequiresMutualTls) {
+  TempDir dir;
+  const std::string d = dir.path();
+  ASSERT_TRUE(Sh("cd " + d + " && printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext"
+                 " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca"
+                 " && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1"
+                 " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile san.ext"
+                 " && openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=ironflow"
+                 " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2"))
+      << "openssl could not make the test certificates";
+  EmbeddedNats::Options no;
+  no.store_dir = d + "/store";
+  no.log_file = d + "/nats.log";
+  no.supervise = false;
+  no.extra_args = {"--tls", "--tlscert", d + "/server.pem", "--tlskey", d + "/server.key", "--tlsverify",
+                   "--tlscacert", d + "/ca.pem"};
+  auto nats = EmbeddedNats::Start(no);
+  ASSERT_TRUE(nats.ok()) << nats.status().ToString();
+
+  ServerProcess::Options o{(*nats)->url(), d + "/data", NewMasterKey()};
+  o.extra_args = {"--nats-tls-ca", d + "/ca.pem", "--nats-tls-cert", d + "/client.pem", "--nats-tls-key",
+                  d + "/client.key"};
+  ServerProcess server(o);
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error << "\n" << ReadFile(d + "/nats.log");
+  ApiClient api(server.url(), server.api_key());
+  EXPECT_EQ(api.Call("PUT", "/api/v1/secrets/K", json{{"value", "v-" + RandomHex(8)}}).status, 201);
+  EXPECT_TRUE(api.Call("GET", "/api/v1/status").body["nats"]["connected"].get<bool>());
+  server.Stop();
+
+  // Half a TLS configuration is refused at once, with the flag named.
+  ServerProcess::Options half = o;
+  half.extra_args = {"--nats-tls-ca", d + "/ca.pem", "--nats-tls-cert", d + "/client.pem"};
+  ServerProcess refused(half);
+  EXPECT_EQ(refused.RunUntilExit(), 1);
+  EXPECT_NE(refused.log().find("--nats-tls-key"), std::string::npos) << refused.log();
 }
 
 }  // namespace
