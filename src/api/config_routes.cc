@@ -111,9 +111,8 @@ class ConfigRoutes {
  private:
   // The request's environment (header) and a valid config name in the path, or the error to answer.
   Status Scope(const ApiCall& call, std::string* env) {
-    auto e = RequestEnvironment(ctx_, call.request);
+    auto e = RequestEnvironmentFor(ctx_, call.request, call.params[0], &ValidateConfigName);
     if (!e.ok()) return e.status();
-    IF_RETURN_IF_ERROR(ValidateConfigName(call.params[0]));
     *env = std::move(e).value();
     return Status::Ok();
   }

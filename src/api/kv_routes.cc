@@ -221,9 +221,8 @@ class KvRoutes {
 
  private:
   Status Scope(const ApiCall& call, std::string* env) {
-    auto e = RequestEnvironment(ctx_, call.request);
+    auto e = RequestEnvironmentFor(ctx_, call.request, call.params[0], &ValidateBucketName);
     if (!e.ok()) return e.status();
-    IF_RETURN_IF_ERROR(ValidateBucketName(call.params[0]));
     *env = std::move(e).value();
     return Status::Ok();
   }
@@ -246,10 +245,8 @@ class KvRoutes {
   }
   // "If-Match: <delete marker's revision>" must not match a deleted key.
   static Status RequireLive(KvBucket& kv, const std::string& key, uint64_t revision) {
-    auto e = kv.Get(key);
-    if (!e.ok()) return e.status();
-    if (!e->has_value() || (*e)->revision != revision) return Mismatch(key, revision);
-    return Status::Ok();
+    Status s = kv.RequireLiveRevision(key, revision);
+    return s.is(Code::kConflict) ? Mismatch(key, revision) : s;
   }
 
   ApiContext& ctx_;

@@ -40,6 +40,14 @@ Result<std::string> RequestEnvironment(const ApiContext& ctx, const HttpRequest&
   return *env;
 }
 
+Result<std::string> RequestEnvironmentFor(const ApiContext& ctx, const HttpRequest& req, std::string_view param,
+                                          Status (*validate)(std::string_view)) {
+  auto env = RequestEnvironment(ctx, req);
+  if (!env.ok()) return env.status();
+  IF_RETURN_IF_ERROR(validate(param));
+  return env;
+}
+
 namespace {
 
 // The host part of "host", "host:port", "[v6]" or "[v6]:port".

@@ -38,6 +38,9 @@ struct ApiContext {
 
 Result<Actor> AuthenticateRequest(const ApiContext& ctx, const HttpRequest& req);
 Result<std::string> RequestEnvironment(const ApiContext& ctx, const HttpRequest& req);
+// RequestEnvironment, after checking the path parameter `param` with `validate` (e.g. ValidateConfigName).
+Result<std::string> RequestEnvironmentFor(const ApiContext& ctx, const HttpRequest& req, std::string_view param,
+                                          Status (*validate)(std::string_view));
 // Under --dev (no authentication): answers only requests addressed to a loopback name (Host localhost, 127.0.0.1
 // or [::1], any port) and, when a browser sends an Origin, only from such an origin. A page on another site,
 // even one whose DNS name was rebound to 127.0.0.1, is refused with kPermissionDenied.

@@ -66,10 +66,8 @@ Result<ConfigDocument> ConfigStore::Get(const std::string& env, const std::strin
 
 // A delete marker has a revision too: "If-Match: <marker's revision>" must not match a deleted document.
 Status ConfigStore::RequireLive(const std::string& key, const std::string& name, uint64_t revision) {
-  auto current = bucket_.Get(key);
-  if (!current.ok()) return current.status();
-  if (!current->has_value() || (*current)->revision != revision) return RevisionMismatch(name, revision);
-  return Status::Ok();
+  Status s = bucket_.RequireLiveRevision(key, revision);
+  return s.is(Code::kConflict) ? RevisionMismatch(name, revision) : s;
 }
 
 Result<ConfigDocument> ConfigStore::Written(const std::string& env, const std::string& name, std::string data,

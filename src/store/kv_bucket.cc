@@ -92,6 +92,13 @@ Result<uint64_t> KvBucket::Update(const std::string& key, std::string_view value
   return PublishConditional(key, value, expected_revision, nullptr);
 }
 
+Status KvBucket::RequireLiveRevision(const std::string& key, uint64_t revision) {
+  auto current = Get(key);
+  if (!current.ok()) return current.status();
+  if (!current->has_value() || (*current)->revision != revision) return Status::Conflict("revision mismatch");
+  return Status::Ok();
+}
+
 Result<uint64_t> KvBucket::Put(const std::string& key, std::string_view value) {
   uint64_t rev = 0;
   natsStatus s = kvStore_Put(&rev, kv_, key.c_str(), value.data(), static_cast<int>(value.size()));

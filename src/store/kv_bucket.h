@@ -57,6 +57,9 @@ class KvBucket {
   Result<uint64_t> Create(const std::string& key, std::string_view value);
   // Writes only if the key's latest revision is `expected_revision`. kConflict otherwise.
   Result<uint64_t> Update(const std::string& key, std::string_view value, uint64_t expected_revision);
+  // OK when the key's latest revision is `revision` and holds a value; kConflict when it is absent, deleted (a
+  // delete marker has a revision too) or at another revision. For If-Match checks before Update/DeleteIfRevision.
+  Status RequireLiveRevision(const std::string& key, uint64_t revision);
   // Unconditional write.
   Result<uint64_t> Put(const std::string& key, std::string_view value);
   // Places a delete marker only if the latest revision is `expected_revision`; returns the marker's revision.
