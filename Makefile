@@ -5,7 +5,7 @@ BUILD_DIR ?= build
 JOBS ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: deps test-deps configure build run test bench fuzz clean
+.PHONY: deps test-deps configure build run test test-sanitize bench fuzz clean
 
 deps:
 	./scripts/install-deps.sh
@@ -24,6 +24,10 @@ run: build
 
 test: build test-deps
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+# The whole suite again, built with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/ (CI runs it).
+test-sanitize: deps
+	./scripts/test-sanitizers.sh
 
 bench: build
 	./bench/run.sh

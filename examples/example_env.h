@@ -3,6 +3,7 @@
 //   IRONFLOW_API_KEY      default: the server's bootstrap key file (<IRONFLOW_DATA_DIR or .ironflow>/bootstrap_key)
 //   IRONFLOW_ENV          default "default"
 //   IRONFLOW_SIGNING_KEY  push mode only (`ironflow signing-key show`)
+//   IRONFLOW_CA_FILE      CA trusted for an https:// server (default: the system trust store)
 #pragma once
 
 #include <cstdlib>
@@ -30,5 +31,6 @@ inline std::string ApiKey() {
 
 inline std::string ServerUrl() { return Env("IRONFLOW_SERVER_URL", "http://localhost:9123"); }
 inline std::string Environment() { return Env("IRONFLOW_ENV", "default"); }
+inline std::string CaFile() { return Env("IRONFLOW_CA_FILE"); }
 
 }  // namespace example

@@ -27,7 +27,8 @@ int main() {
     ironflow::Worker worker({.server_url = example::ServerUrl(),
                              .api_key = example::ApiKey(),
                              .environment = example::Environment(),
-                             .concurrency = 4});
+                             .concurrency = 4,
+                             .ca_file = example::CaFile()});
     worker.add(count_payout);
     ironflow::ShutdownSignals signals([&] { worker.stop(); });
     std::printf("count_payout worker %s: environment %s, server %s (Ctrl-C to stop)\n", worker.id().c_str(),

@@ -26,7 +26,8 @@ int main() {
     ironflow::Worker worker({.server_url = example::ServerUrl(),
                              .api_key = example::ApiKey(),
                              .environment = example::Environment(),
-                             .concurrency = 8});
+                             .concurrency = 8,
+                             .ca_file = example::CaFile()});
     worker.add(payout);
     ironflow::ShutdownSignals signals([&] { worker.stop(); });
     std::printf("payout worker %s: environment %s, server %s (Ctrl-C to stop)\n", worker.id().c_str(),

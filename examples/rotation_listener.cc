@@ -21,7 +21,8 @@ int main() {
     ironflow::Worker worker({.server_url = example::ServerUrl(),
                              .api_key = example::ApiKey(),
                              .environment = example::Environment(),
-                             .concurrency = 2});
+                             .concurrency = 2,
+                             .ca_file = example::CaFile()});
     worker.add(on_rotation);
     ironflow::ShutdownSignals signals([&] { worker.stop(); });
     std::printf("rotation listener %s: environment %s (Ctrl-C to stop)\n", worker.id().c_str(),

@@ -1,6 +1,8 @@
 // GET /api/v1/audit: the environment's system events (who changed what, when) from the IRONFLOW_SYSTEM stream,
-// newest first. Events carry metadata and the actor, never a value.
-//   ?kind=secret|config|run|environment|kv|apikey|rekey   (default: all)
+// newest first. Events carry metadata and the actor, never a value. `X-Ironflow-Environment: *` (admin keys only)
+// answers for every environment, including the events that belong to none (API keys, rekey of all
+// environments, signing-key rotations).
+//   ?kind=secret|config|run|environment|kv|apikey|rekey|signingkey   (default: all)
 //   ?name=STRIPE_KEY          (secret or config name, or run id; needs kind)
 //   ?since=1h | 30m | 7d | 2026-12-01T10:00:00Z   (default 24h)
 //   ?limit=100                (1..5000)
@@ -36,13 +38,22 @@ Result<int64_t> ParseSince(const std::string& text) {
 
 void AddAuditRoutes(Router& router, ApiContext& ctx) {
   router.Add("GET", "/api/v1/audit", true, [&ctx](const ApiCall& call) {
-    auto env = RequestEnvironment(ctx, call.request);
-    if (!env.ok()) return api::ErrorResponse(env.status());
+    const bool every_environment = call.request.header("x-ironflow-environment").value_or("") == "*";
+    Result<std::string> env = std::string("*");
+    if (every_environment) {
+      if (!call.actor.environment.empty() || (!call.actor.role.empty() && call.actor.role != "admin")) {
+        return api::ErrorResponse(
+            Status::PermissionDenied("the audit trail of every environment (X-Ironflow-Environment: *) needs an admin key"));
+      }
+    } else {
+      env = RequestEnvironment(ctx, call.request);
+      if (!env.ok()) return api::ErrorResponse(env.status());
+    }
     std::string kind = call.request.query_param("kind").value_or("");
     if (!kind.empty() && kind != "secret" && kind != "config" && kind != "run" && kind != "environment" &&
-        kind != "kv" && kind != "apikey" && kind != "rekey") {
+        kind != "kv" && kind != "apikey" && kind != "rekey" && kind != "signingkey") {
       return api::ErrorResponse(
-          Status::InvalidArgument("kind must be secret, config, run, environment, kv, apikey or rekey"));
+          Status::InvalidArgument("kind must be secret, config, run, environment, kv, apikey, rekey or signingkey"));
     }
     std::string name = call.request.query_param("name").value_or("");
     if (!name.empty()) {
@@ -71,7 +82,8 @@ void AddAuditRoutes(Router& router, ApiContext& ctx) {
     q.since_ns = *since * 1000000;
     q.keep = static_cast<size_t>(limit);
     const std::string environment = *env;
-    q.accept = [&environment](const StreamMessage& m) {
+    q.accept = [&environment, every_environment](const StreamMessage& m) {
+      if (every_environment) return true;
       json p = json::parse(m.data, nullptr, false);
       return p.is_object() && p.value("environment", std::string()) == environment;
     };

@@ -26,6 +26,6 @@ void AddAuditRoutes(Router& router, ApiContext& ctx);
 void AddDashboardRoutes(Router& router);
 void AddApiKeyRoutes(Router& router, ApiContext& ctx);
 void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionRegistry& functions, RunStore& runs,
-                      const SecureBytes& signing_key);
+                      SigningKeyring& signing);
 
 }  // namespace ironflow

@@ -6,6 +6,7 @@
 #include "api/routes.h"
 #include "common/hex.h"
 #include "common/names.h"
+#include "common/time_util.h"
 #include "runtime/function_def.h"
 
 namespace ironflow {
@@ -41,10 +42,21 @@ Result<int64_t> IntParam(const HttpRequest& req, const char* name, int64_t def, 
   return n;
 }
 
+// An optional integer body field in [lo, hi] (`def` when absent).
+Result<int64_t> OptionalInt(const json& body, const char* name, int64_t def, int64_t lo, int64_t hi) {
+  if (!body.contains(name)) return def;
+  const json& v = body[name];
+  if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi) {
+    return Status::InvalidArgument(std::string(name) + " must be an integer between " + std::to_string(lo) +
+                                   " and " + std::to_string(hi));
+  }
+  return v.get<int64_t>();
+}
+
 }  // namespace
 
 void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionRegistry& functions, RunStore& runs,
-                      const SecureBytes& signing_key) {
+                      SigningKeyring& signing) {
   // ---- events
   router.Add("POST", "/api/v1/events", true, [&ctx, &engine](const ApiCall& call) {
     auto env = RequestEnvironment(ctx, call.request);
@@ -216,10 +228,32 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
   });
 
   // ---- signing key (for configuring push-mode apps)
-  router.Add("GET", "/api/v1/signing-key", true, [&signing_key](const ApiCall&) {
-    std::string hex = HexEncode(signing_key.data(), signing_key.size());
-    HttpResponse r = api::JsonResponse(200, json{{"signing_key", hex}});
-    Cleanse(hex);
+  // GET -> {signing_key, previous_valid_until?}: the key apps should verify with (the previous one, if any, still
+  // signs until previous_valid_until).
+  router.Add("GET", "/api/v1/signing-key", true, [&signing](const ApiCall&) {
+    auto keys = signing.keys();
+    json body{{"signing_key", HexEncode(keys->current.data(), keys->current.size())}, {"fixed", signing.fixed()}};
+    if (!keys->previous.empty() && keys->previous_until_ms > NowUnixMillis()) {
+      body["previous_valid_until"] = FormatRfc3339(keys->previous_until_ms);
+    }
+    HttpResponse r = api::JsonResponse(200, body);
+    api::WipeStrings(body);
+    return r;
+  });
+  // POST /api/v1/signing-key/rotate {grace_seconds?} (default 86400, 0-2592000) -> the new key, once more.
+  router.Add("POST", "/api/v1/signing-key/rotate", true, [&ctx, &signing](const ApiCall& call) {
+    auto body = api::ParseJsonObject(call.request.body.empty() ? "{}" : call.request.body, {"grace_seconds"});
+    if (!body.ok()) return api::ErrorResponse(body.status());
+    auto grace = OptionalInt(*body, "grace_seconds", 86400, 0, 30 * 86400);
+    if (!grace.ok()) return api::ErrorResponse(grace.status());
+    auto rotated = signing.Rotate(*grace * 1000);
+    if (!rotated.ok()) return api::ErrorResponse(rotated.status());
+    ctx.events.Changed("signingkey", "push", "rotated", "*", call.actor);
+    json out{{"signing_key", std::string(rotated->current_hex.view())}};
+    out["previous_valid_until"] = rotated->previous_until_ms > 0 ? json(FormatRfc3339(rotated->previous_until_ms))
+                                                                  : json(nullptr);
+    HttpResponse r = api::JsonResponse(200, out);
+    api::WipeStrings(out);
     return r;
   });
 }

@@ -27,6 +27,16 @@ void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info) {
       for (const auto& [id, n] : *counts) by[id.empty() ? "plaintext" : id] = n;
       encryption["secrets_by_key_id"] = std::move(by);
     }
+    // Encryptions made with the current key (an upper bound, counted in blocks), against the 2^32 nonce limit.
+    if (const NonceBudget* budget = ctx.sealer.budget()) {
+      if (auto usage = budget->Read(); usage.ok()) {
+        encryption["nonces"] = {{"key_id", usage->key_id},
+                                {"used", usage->reserved},
+                                {"limit", NonceBudget::kLimit},
+                                {"warn_at", NonceBudget::kWarnAt},
+                                {"warning", usage->warning}};
+      }
+    }
     return api::JsonResponse(200, json{{"version", info.version},
                                        {"encryption", encryption},
                                        {"authentication", ctx.api_keys != nullptr},

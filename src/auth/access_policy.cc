@@ -25,7 +25,7 @@ const char* Describe(Access a) {
 
 Access RequiredAccess(std::string_view method, std::string_view p) {
   const bool read = method == "GET" || method == "HEAD";
-  if (StartsWith(p, "/api/v1/apikeys") || p == "/api/v1/rekey" || p == "/api/v1/signing-key") return Access::kAdmin;
+  if (StartsWith(p, "/api/v1/apikeys") || p == "/api/v1/rekey" || StartsWith(p, "/api/v1/signing-key")) return Access::kAdmin;
   if (StartsWith(p, "/api/v1/environments")) return read ? Access::kAuthenticated : Access::kAdmin;
   if (p == "/api/v1/status") return Access::kAuthenticated;
   if (StartsWith(p, "/api/v1/workers/")) return Access::kWorker;

@@ -17,6 +17,7 @@ struct GlobalOptions {
   std::string server = "http://localhost:9123";
   std::string api_key;
   std::string data_dir = ".ironflow";
+  std::string ca_file;  // CA trusted for an https:// server (empty: the system trust store)
   bool json = false;
 };
 

@@ -85,7 +85,7 @@ json Api::Call(const std::string& method, const std::string& target, const std::
 }
 
 std::unique_ptr<HttpClient> Api::Client() {
-  auto c = HttpClient::Create(global_.server);
+  auto c = HttpClient::Create(global_.server, global_.ca_file);
   if (!c.ok()) throw CommandError{c.status().message()};
   return std::move(c).value();
 }

@@ -1,4 +1,4 @@
-// Client commands: `secret`, `env`, `subscribe`, `emit`, `function`, `run`, `signing-key`, `version` (and, via
+// Client commands: `secret`, `env`, `subscribe`, `emit`, `function`, `run`, `signing-key`, `audit`, `version` (and, via
 // store_commands.cc, `config` and `kv`). Each talks to the HTTP API.
 #include <termios.h>
 #include <unistd.h>
@@ -574,6 +574,57 @@ void AddRuntimeCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     if (g.json) return PrintJson(r);
     std::printf("%s\n", r.value("signing_key", "").c_str());
   }));
+  auto grace = std::make_shared<int64_t>(86400);
+  CLI::App* rotate = sk->add_subcommand(
+      "rotate", "Make a new signing key; the old one keeps signing (both v1= signatures) for the grace period");
+  rotate->add_option("--grace-seconds", *grace, "How long the old key keeps signing (0-2592000; 0: stop at once)")
+      ->capture_default_str();
+  rotate->callback(Guard(exit_code, [&g, grace] {
+    json r = Api(g).Call("POST", "/api/v1/signing-key/rotate", "", json{{"grace_seconds", *grace}}.dump());
+    if (g.json) return PrintJson(r);
+    std::printf("%s\n", r.value("signing_key", "").c_str());
+    if (r.contains("previous_valid_until") && r["previous_valid_until"].is_string()) {
+      std::fprintf(stderr, "new signing key above; the previous key keeps signing until %s — update your push apps "
+                           "before then\n", r["previous_valid_until"].get<std::string>().c_str());
+    } else {
+      std::fprintf(stderr, "new signing key above; the previous key no longer signs\n");
+    }
+  }));
+}
+
+void AddAuditCommand(CLI::App& app, GlobalOptions& g, int* exit_code) {
+  struct Args {
+    std::string env = DefaultEnv(), kind, name, since = "24h";
+    int limit = 100;
+    bool all = false;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* audit = app.add_subcommand("audit", "The audit trail: who changed what, and when (never a value)");
+  audit->require_subcommand(1);
+  CLI::App* list = audit->add_subcommand("list", "List audit events, newest first");
+  list->add_option("-e,--env", a->env, "Environment")->envname("IRONFLOW_ENV");
+  list->add_flag("--all-environments", a->all, "Every environment, plus API-key, rekey and signing-key events (admin)");
+  list->add_option("--kind", a->kind, "secret, config, run, environment, kv, apikey, rekey or signingkey");
+  list->add_option("--name", a->name, "One secret, config document or run (needs --kind)");
+  list->add_option("--since", a->since, "30m, 1h, 7d or an RFC 3339 time")->capture_default_str();
+  list->add_option("--limit", a->limit, "At most this many events (1-5000)")->capture_default_str();
+  list->callback(Guard(exit_code, [&g, a] {
+    std::string target = "/api/v1/audit?since=" + UrlEncode(a->since) + "&limit=" + std::to_string(a->limit);
+    if (!a->kind.empty()) target += "&kind=" + UrlEncode(a->kind);
+    if (!a->name.empty()) target += "&name=" + UrlEncode(a->name);
+    json r = Api(g).Call("GET", target, a->all ? "*" : a->env);
+    if (g.json) return PrintJson(r);
+    for (const auto& e : r.value("entries", json::array())) {
+      const json& ev = e.value("event", json::object());
+      const json& actor = ev.value("actor", json::object());
+      std::string who = actor.value("name", "");
+      if (who.empty()) who = actor.value("type", "?");
+      if (!actor.value("id", std::string()).empty()) who += " (" + actor.value("id", std::string()) + ")";
+      std::printf("%s  %-12s  %-44s  %s\n", e.value("time", "").c_str(), ev.value("environment", "").c_str(),
+                  e.value("subject", "").c_str(), who.c_str());
+    }
+    if (r.value("truncated", false)) std::fprintf(stderr, "(more events match: raise --limit or narrow --since)\n");
+  }));
 }
 
 }  // namespace
@@ -584,6 +635,7 @@ void AddClientCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   AddEnvCommands(app, g, exit_code);
   AddApiKeyCommands(app, g, exit_code);
   AddSubscribeCommand(app, g, exit_code);
+  AddAuditCommand(app, g, exit_code);
   AddStoreCommands(app, g, exit_code);
   CLI::App* version = app.add_subcommand("version", "Print the version");
   version->callback([&g] {

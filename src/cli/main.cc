@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   app.add_option("--api-key", global.api_key, "API key (default: <data-dir>/bootstrap_key if readable)")
       ->envname("IRONFLOW_API_KEY");
   app.add_option("--data-dir", global.data_dir, "Data directory")->envname("IRONFLOW_DATA_DIR")->capture_default_str();
+  app.add_option("--ca-file", global.ca_file, "CA certificate (PEM) to trust for an https:// server")
+      ->envname("IRONFLOW_CA_FILE");
   app.add_flag("--json", global.json, "Print JSON");
   int exit_code = 0;
   ironflow::cli::AddServeCommand(app, &exit_code);

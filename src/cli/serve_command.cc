@@ -37,6 +37,12 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
       ->envname("IRONFLOW_AUDIT_RETENTION_DAYS")->capture_default_str();
   serve->add_option("--http-threads", config->http_threads, "HTTP worker threads (requests may block on NATS)")
       ->envname("IRONFLOW_HTTP_THREADS")->capture_default_str();
+  serve->add_option("--tls-cert", config->tls_cert, "PEM certificate chain: serve the API and dashboard over HTTPS")
+      ->envname("IRONFLOW_TLS_CERT");
+  serve->add_option("--tls-key", config->tls_key, "PEM private key of --tls-cert")->envname("IRONFLOW_TLS_KEY");
+  serve->add_option("--push-ca-file", config->push_ca_file,
+                    "CA file trusted for https:// push-mode app URLs (default: the system trust store)")
+      ->envname("IRONFLOW_PUSH_CA_FILE");
   serve->add_flag("--dev", config->dev, "No authentication (loopback addresses only)");
   serve->add_flag("--allow-plaintext", config->allow_plaintext,
                   "Allow running without IRONFLOW_MASTER_KEY on a non-loopback address");

@@ -1,7 +1,9 @@
 // HttpClient: a small blocking HTTP/1.1 client (Boost.Beast) for the CLI, the tests and the benchmarks.
 //
 // One instance holds one keep-alive connection to one server and reconnects once if the server closed it.
-// Not thread-safe: use one client per thread. Only http:// URLs.
+// Not thread-safe: use one client per thread. http:// and https:// URLs; over https (TLS 1.2 or later) the
+// server's certificate must chain to the CA file given (or to the system trust store when none is) and name the
+// URL's host, else every request fails with kUnavailable naming the TLS error.
 #pragma once
 
 #include <functional>
@@ -24,8 +26,10 @@ struct ClientResponse {
 
 class HttpClient {
  public:
-  // `base_url` like "http://localhost:9123" (a trailing path is ignored). kInvalidArgument if malformed.
-  static Result<std::unique_ptr<HttpClient>> Create(std::string_view base_url);
+  // `base_url` like "http://localhost:9123" or "https://ironflow.internal" (a trailing path is ignored).
+  // `ca_file`: PEM CA certificate(s) trusted for https (empty: the system trust store). kInvalidArgument if the
+  // URL is malformed or the CA file cannot be read.
+  static Result<std::unique_ptr<HttpClient>> Create(std::string_view base_url, const std::string& ca_file = "");
   ~HttpClient();
 
   // `target` is path + query, e.g. "/api/v1/secrets". kUnavailable when the server cannot be reached or does

@@ -3,13 +3,16 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <optional>
 #include <boost/asio.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <thread>
 #include <vector>
 
@@ -21,8 +24,13 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+namespace ssl = asio::ssl;
 
 namespace {
+
+// The TCP layer under a plain or TLS stream (deadlines, shutdown).
+beast::tcp_stream& Tcp(beast::tcp_stream& s) { return s; }
+beast::tcp_stream& Tcp(beast::ssl_stream<beast::tcp_stream>& s) { return beast::get_lowest_layer(s); }
 
 std::string JsonError(std::string_view code, std::string_view message) {
   return std::string(R"({"error":{"code":")") + std::string(code) + R"(","message":")" + std::string(message) +
@@ -46,12 +54,37 @@ HttpRequest ToRequest(const http::request<http::string_body>& req, const std::st
   return r;
 }
 
+// Loads the certificate chain and key into `ctx` (TLS 1.2 or later) and checks that they belong together.
+Status LoadServerTls(const HttpServer::Options& o, ssl::context& ctx) {
+  if (o.tls_cert_file.empty() || o.tls_key_file.empty()) {
+    return Status::InvalidArgument("TLS needs both a certificate (--tls-cert) and its private key (--tls-key)");
+  }
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::single_dh_use);
+  boost::system::error_code ec;
+  ctx.use_certificate_chain_file(o.tls_cert_file, ec);
+  if (ec) return Status::InvalidArgument("cannot load TLS certificate " + o.tls_cert_file + ": " + ec.message());
+  ctx.use_private_key_file(o.tls_key_file, ssl::context::pem, ec);
+  if (ec) return Status::InvalidArgument("cannot load TLS private key " + o.tls_key_file + ": " + ec.message());
+  if (SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
+    return Status::InvalidArgument("the TLS private key " + o.tls_key_file + " does not match the certificate " +
+                                   o.tls_cert_file);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+Status HttpServer::CheckTls(const Options& options) {
+  ssl::context ctx(ssl::context::tls_server);
+  return LoadServerTls(options, ctx);
+}
 
 struct HttpServer::Impl {
   Options options;
   Handler handler;
   asio::io_context ioc;
+  std::optional<ssl::context> tls;  // set when serving HTTPS
   tcp::acceptor acceptor{ioc};
   std::vector<std::thread> threads;
   std::atomic<int> in_flight{0};
@@ -85,14 +118,15 @@ struct HttpServer::Impl {
     }
   }
 
-  asio::awaitable<void> WriteSimple(beast::tcp_stream& stream, int status, std::string body, bool* ok) {
+  template <typename S>
+  asio::awaitable<void> WriteSimple(S& stream, int status, std::string body, bool* ok) {
     http::response<http::string_body> res{static_cast<http::status>(status), 11};
     res.set(http::field::content_type, "application/json");
     res.set(http::field::connection, "close");
     res.body() = std::move(body);
     res.prepare_payload();
     boost::system::error_code ec;
-    stream.expires_after(std::chrono::seconds(10));
+    Tcp(stream).expires_after(std::chrono::seconds(10));
     co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
     *ok = !ec;
   }
@@ -104,14 +138,38 @@ struct HttpServer::Impl {
       auto ep = socket.remote_endpoint(ec);
       if (!ec) remote = ep.address().to_string();
     }
-    beast::tcp_stream stream(std::move(socket));
+    boost::system::error_code ec;
+    if (!tls) {
+      beast::tcp_stream stream(std::move(socket));
+      co_await Serve(stream, remote);
+      stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+      co_return;
+    }
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls);
+    Tcp(stream).expires_after(std::chrono::seconds(10));
+    co_await stream.async_handshake(ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      // Plain HTTP to the TLS port, an untrusting client, a scanner: nothing to answer over a channel we lack.
+      spdlog::debug("TLS handshake from {} failed: {}", remote, ec.message());
+      Tcp(stream).socket().close(ec);
+      co_return;
+    }
+    co_await Serve(stream, remote);
+    Tcp(stream).expires_after(std::chrono::seconds(2));
+    co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+    Tcp(stream).socket().close(ec);
+  }
+
+  // Reads requests and answers them until the client leaves, an error, a streaming response or Stop().
+  template <typename S>
+  asio::awaitable<void> Serve(S& stream, const std::string& remote) {
     beast::flat_buffer buffer;
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(16 * 1024);
       parser.body_limit(options.max_body_bytes);
       boost::system::error_code ec;
-      stream.expires_after(options.read_timeout);
+      Tcp(stream).expires_after(options.read_timeout);
       co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       bool ok = false;
       if (ec == http::error::body_limit) {
@@ -147,11 +205,12 @@ struct HttpServer::Impl {
         res.set(http::field::content_type, resp.content_type);
         res.set(http::field::cache_control, "no-store");
         res.set("X-Content-Type-Options", "nosniff");
+        if (tls) res.set(http::field::strict_transport_security, "max-age=31536000");
         for (const auto& [k, v] : resp.headers) res.set(k, v);
         res.keep_alive(keep_alive && !stopping);
         res.body() = std::move(resp.body);
         res.prepare_payload();
-        stream.expires_after(std::chrono::seconds(30));
+        Tcp(stream).expires_after(std::chrono::seconds(30));
         co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
         // Job deliveries carry secret values: no response body outlives its write.
         Cleanse(res.body());
@@ -163,12 +222,11 @@ struct HttpServer::Impl {
       co_await Stream(stream, req.version(), resp);
       break;
     }
-    boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   }
 
   // Serves a streaming response with chunked encoding until the stream closes, the client leaves or we stop.
-  asio::awaitable<void> Stream(beast::tcp_stream& stream, unsigned version, HttpResponse& resp) {
+  template <typename S>
+  asio::awaitable<void> Stream(S& stream, unsigned version, HttpResponse& resp) {
     http::response<http::empty_body> res{static_cast<http::status>(resp.status), version};
     res.set(http::field::server, "ironflow");
     res.set(http::field::content_type, resp.content_type);
@@ -179,7 +237,7 @@ struct HttpServer::Impl {
     res.keep_alive(false);
     http::response_serializer<http::empty_body> sr{res};
     boost::system::error_code ec;
-    stream.expires_after(std::chrono::seconds(30));
+    Tcp(stream).expires_after(std::chrono::seconds(30));
     co_await http::async_write_header(stream, sr, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
 
@@ -199,7 +257,7 @@ struct HttpServer::Impl {
     for (;;) {
       bool closed = false;
       for (auto& chunk : es->Drain(&closed)) {
-        stream.expires_after(std::chrono::seconds(30));
+        Tcp(stream).expires_after(std::chrono::seconds(30));
         co_await asio::async_write(stream, http::make_chunk(asio::buffer(chunk)),
                                    asio::redirect_error(asio::use_awaitable, ec));
         if (ec) break;
@@ -213,7 +271,7 @@ struct HttpServer::Impl {
       co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
       if (stopping) break;
       if (!ec) {  // timer expired: heartbeat (also how we notice a client that went away)
-        stream.expires_after(std::chrono::seconds(30));
+        Tcp(stream).expires_after(std::chrono::seconds(30));
         co_await asio::async_write(stream, http::make_chunk(asio::buffer(es->heartbeat_chunk)),
                                    asio::redirect_error(asio::use_awaitable, ec));
         if (ec) break;
@@ -227,7 +285,7 @@ struct HttpServer::Impl {
     // callback never ends up destroying its own subscription.
     es->keep_alive.reset();
     if (!ec) {
-      stream.expires_after(std::chrono::seconds(5));
+      Tcp(stream).expires_after(std::chrono::seconds(5));
       co_await asio::async_write(stream, http::make_chunk_last(), asio::redirect_error(asio::use_awaitable, ec));
     }
   }
@@ -242,6 +300,9 @@ HttpServer::~HttpServer() { Stop(); }
 
 Status HttpServer::Start() {
   boost::system::error_code ec;
+  if (!impl_->options.tls_cert_file.empty() || !impl_->options.tls_key_file.empty()) {
+    IF_RETURN_IF_ERROR(LoadServerTls(impl_->options, impl_->tls.emplace(ssl::context::tls_server)));
+  }
   auto address = asio::ip::make_address(impl_->options.host, ec);
   if (ec) return Status::InvalidArgument("invalid --host address: " + impl_->options.host);
   tcp::endpoint endpoint(address, static_cast<unsigned short>(impl_->options.port));

@@ -4,7 +4,9 @@
 // may block on NATS), so the pool has `threads` threads. Limits enforced here, before any handler runs:
 // header size 16 KiB, body size `max_body_bytes` (413 with a JSON error), idle/read timeout. A handler that
 // throws yields a 500 JSON error; the server never crashes on input. Stop() stops accepting, gives in-flight
-// requests up to 5 s, then closes every connection. Beast/Asio appear only in the .cc files of src/http.
+// requests up to 5 s, then closes every connection. With a certificate and key it serves HTTPS only (TLS 1.2 or
+// later, HSTS on every answer); a client that fails the handshake is dropped without an answer. Beast/Asio
+// appear only in the .cc files of src/http.
 #pragma once
 
 #include <chrono>
@@ -25,6 +27,9 @@ class HttpServer {
     int threads = 16;
     size_t max_body_bytes = 1024 * 1024;
     std::chrono::seconds read_timeout{30};
+    // PEM files; both or neither. Set: HTTPS.
+    std::string tls_cert_file;
+    std::string tls_key_file;
   };
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
@@ -33,11 +38,14 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds and starts serving. Fails with a clear message if the address is unusable.
+  // Loads the TLS certificate and key (if any), binds and starts serving. Fails with a clear message if the
+  // certificate or key cannot be used (or do not match) or the address is unusable.
   Status Start();
   void Stop();
   // The bound port (useful with port 0).
   int port() const;
+  // Loads `options`' certificate and key as Start() would (to refuse a bad configuration early).
+  static Status CheckTls(const Options& options);
 
  private:
   struct Impl;

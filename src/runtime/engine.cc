@@ -65,7 +65,7 @@ Result<json> ParseResultBody(const std::string& body, bool require_lease_token) 
 
 }  // namespace
 
-Engine::Engine(Deps deps, SecureBytes signing_key) : d_(deps), signing_key_(std::move(signing_key)) {
+Engine::Engine(Deps deps, std::string push_ca_file) : d_(deps), push_ca_file_(std::move(push_ca_file)) {
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
   server_id_ = "server-" + std::string(host) + "-" + std::to_string(getpid());
@@ -483,16 +483,16 @@ void Engine::DispatchPush(StoredJob leased, FunctionDef fn, Values values) {
   Outcome outcome;
   outcome.retryable = true;
   std::string url = fn.url;
-  std::string base = url.substr(0, url.find('/', 7));
+  std::string base = url.substr(0, url.find('/', url.find("://") + 3));
   std::string target = url.size() > base.size() ? url.substr(base.size()) : "/";
-  auto client = HttpClient::Create(base);
+  auto client = HttpClient::Create(base, push_ca_file_);
   if (!client.ok()) {
-    outcome.error = "invalid push URL";
+    outcome.error = "invalid push URL or push CA file: " + client.status().message();
     outcome.retryable = false;
   } else {
     int64_t t = NowUnixMillis() / 1000;
     HeaderList headers = {{"Content-Type", "application/json"},
-                          {"X-Ironflow-Signature", SignatureHeader(signing_key_.view(), t, body)}};
+                          {"X-Ironflow-Signature", d_.signing.Sign(t, body)}};
     auto res = (*client)->Send("POST", target, headers, body, static_cast<int>(fn.timeout_ms));
     if (!res.ok()) {
       outcome.error = "push call to " + base + " failed: " + res.status().message();

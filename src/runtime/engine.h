@@ -26,6 +26,7 @@
 #include "runtime/function_registry.h"
 #include "runtime/job_queue.h"
 #include "runtime/run_store.h"
+#include "runtime/signing_keyring.h"
 #include "runtime/worker_registry.h"
 #include "secrets/secret_store.h"
 #include "store/nats_connection.h"
@@ -44,8 +45,10 @@ class Engine {
     SecretStore& secrets;
     SystemStream& system_stream;
     NatsConnection& nats;
+    SigningKeyring& signing;  // signs push-mode requests
   };
-  Engine(Deps deps, SecureBytes signing_key);
+  // `push_ca_file`: CA trusted for https:// push URLs (empty: the system trust store).
+  explicit Engine(Deps deps, std::string push_ca_file = "");
   ~Engine();
 
   Status Start();  // subscribes to job notifications and starts the scheduler thread
@@ -104,7 +107,7 @@ class Engine {
   static void WipeValues(Values& values);
 
   Deps d_;
-  SecureBytes signing_key_;
+  std::string push_ca_file_;
   std::unique_ptr<NatsConnection::Subscription> ready_sub_;
   std::mutex mu_;
   std::condition_variable cv_;

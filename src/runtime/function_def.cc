@@ -148,7 +148,9 @@ Result<FunctionDef> FromJson(const json& doc, bool registration) {
     f.url = doc["url"];
   }
   if (f.mode == "push") {
-    if (f.url.rfind("http://", 0) != 0 || f.url.size() > 2048) return Field("url", "is required in push mode and must be an http:// URL");
+    if ((f.url.rfind("http://", 0) != 0 && f.url.rfind("https://", 0) != 0) || f.url.size() > 2048) {
+      return Field("url", "is required in push mode and must be an http:// or https:// URL");
+    }
   } else if (!f.url.empty()) {
     return Field("url", "is only used in push mode");
   }

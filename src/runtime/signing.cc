@@ -4,18 +4,28 @@
 
 #include "common/hex.h"
 #include "crypto/digest.h"
+#include "crypto/secure_bytes.h"
 
 namespace ironflow {
 
 namespace {
 std::string Mac(ByteView key, int64_t t, std::string_view body) {
+  // The body of a push request carries secret values: the signed copy is wiped too.
   std::string message = std::to_string(t) + "." + std::string(body);
-  return HexEncode(HmacSha256(key, AsBytes(message)));
+  std::string mac = HexEncode(HmacSha256(key, AsBytes(message)));
+  Cleanse(message);
+  return mac;
 }
 }  // namespace
 
 std::string SignatureHeader(ByteView key, int64_t unix_seconds, std::string_view body) {
-  return "t=" + std::to_string(unix_seconds) + ",v1=" + Mac(key, unix_seconds, body);
+  return SignatureHeader(std::vector<ByteView>{key}, unix_seconds, body);
+}
+
+std::string SignatureHeader(const std::vector<ByteView>& keys, int64_t unix_seconds, std::string_view body) {
+  std::string header = "t=" + std::to_string(unix_seconds);
+  for (ByteView key : keys) header += ",v1=" + Mac(key, unix_seconds, body);
+  return header;
 }
 
 bool VerifySignatureHeader(std::string_view header, ByteView key, std::string_view body, int64_t now, int64_t tolerance_s) {

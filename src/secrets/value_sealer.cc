@@ -10,6 +10,10 @@ Result<SealedValue> ValueSealer::Seal(std::string_view environment, std::string_
     out.plaintext = std::string(plaintext);
     return out;
   }
+  if (budget_ != nullptr) {
+    auto ordinal = budget_->Take();
+    if (!ordinal.ok()) return ordinal.status();
+  }
   auto box = key_->Seal(AsBytes(plaintext), AsBytes(SecretAad(environment, name)));
   if (!box.ok()) return box.status();
   out.algorithm = std::string(kAlgorithmAesGcm);

@@ -2,8 +2,11 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "api/metrics.h"
@@ -32,7 +35,7 @@
 #include "server/process_hardening.h"
 #include "kv/user_buckets.h"
 #include "runtime/run_store.h"
-#include "runtime/signing_key.h"
+#include "runtime/signing_keyring.h"
 #include "runtime/worker_registry.h"
 
 namespace ironflow {
@@ -51,6 +54,7 @@ struct Server::Impl {
   std::unique_ptr<KvBucket> config_bucket;
   std::optional<SystemStream> system_stream;
   std::optional<EventLog> event_log;
+  std::unique_ptr<NonceBudget> nonce_budget;  // counts the current master key's encryptions
   std::unique_ptr<ValueSealer> sealer;
   std::unique_ptr<SystemEvents> events;
   std::unique_ptr<SecretStore> secrets;
@@ -64,7 +68,7 @@ struct Server::Impl {
   std::unique_ptr<RunStore> runs;
   std::unique_ptr<JobQueue> jobs;
   std::unique_ptr<WorkerRegistry> workers;
-  SecureBytes signing_key;
+  std::unique_ptr<SigningKeyring> signing;
   std::unique_ptr<Engine> engine;
   Metrics metrics;
   FailureLimiter auth_failures{10.0, 20.0};  // failed authentications per client address: 10/s, burst 20
@@ -103,6 +107,20 @@ Status ValidateConfig(const ServerConfig& c, std::optional<MasterKey>* key, std:
   }
   if (c.nats_tls_cert.empty() != c.nats_tls_key.empty()) {
     return Status::InvalidArgument("--nats-tls-cert and --nats-tls-key go together");
+  }
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return Status::InvalidArgument("--tls-cert and --tls-key go together");
+  }
+  for (const std::string* file : {&c.tls_cert, &c.tls_key, &c.push_ca_file}) {
+    if (!file->empty() && ::access(file->c_str(), R_OK) != 0) {
+      return Status::InvalidArgument("cannot read " + *file + ": " + std::strerror(errno));
+    }
+  }
+  if (!c.tls_cert.empty()) {
+    HttpServer::Options tls;
+    tls.tls_cert_file = c.tls_cert;
+    tls.tls_key_file = c.tls_key;
+    IF_RETURN_IF_ERROR(HttpServer::CheckTls(tls));
   }
   if (c.audit_retention_days < 1 || c.audit_retention_days > 3650) {
     return Status::InvalidArgument("--audit-retention-days must be 1-3650");
@@ -219,7 +237,16 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
                  "`ironflow secret rekey --all` to re-encrypt them with key id {}", previous->key_id(), key->key_id());
   }
 
-  s.sealer = std::make_unique<ValueSealer>(std::move(key), std::move(previous));
+  if (key) {
+    s.nonce_budget = std::make_unique<NonceBudget>(*s.system_bucket, key->key_id());
+    auto usage = s.nonce_budget->Read();
+    if (!usage.ok()) return usage.status();
+    if (usage->warning) {
+      spdlog::warn("master key {} has sealed up to {} values; the limit for random nonces is 2^32: rotate "
+                   "IRONFLOW_MASTER_KEY soon (see docs/security.md)", key->key_id(), usage->reserved);
+    }
+  }
+  s.sealer = std::make_unique<ValueSealer>(std::move(key), std::move(previous), s.nonce_budget.get());
   s.events = std::make_unique<SystemEvents>(*stream);
   s.secrets = std::make_unique<SecretStore>(*s.secrets_bucket, *s.sealer, *s.events);
   s.environments = std::make_unique<EnvironmentStore>(*s.env_bucket, *s.secrets);
@@ -273,9 +300,9 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
     if (!watch.ok()) return watch.status();
     s.secrets_watch = std::move(watch).value();
   }
-  auto signing_key = LoadOrCreateSigningKey(*s.system_bucket, *s.sealer, config.signing_key_hex);
-  if (!signing_key.ok()) return signing_key.status();
-  s.signing_key = std::move(signing_key).value();
+  auto signing = SigningKeyring::Open(*s.system_bucket, *s.sealer, config.signing_key_hex);
+  if (!signing.ok()) return signing.status();
+  s.signing = std::move(signing).value();
   auto functions_mirror = KvMirror::Start(*s.functions_bucket);
   if (!functions_mirror.ok()) return functions_mirror.status();
   s.functions_mirror = std::move(functions_mirror).value();
@@ -287,8 +314,9 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   s.jobs = std::make_unique<JobQueue>(*s.jobs_bucket, *s.nats, s.jobs_mirror.get());
   s.workers = std::make_unique<WorkerRegistry>(*s.workers_bucket);
   s.engine = std::make_unique<Engine>(
-      Engine::Deps{*s.functions, *s.runs, *s.jobs, *s.workers, *s.event_log, *s.secrets, *s.system_stream, *s.nats},
-      s.signing_key.Clone());
+      Engine::Deps{*s.functions, *s.runs, *s.jobs, *s.workers, *s.event_log, *s.secrets, *s.system_stream, *s.nats,
+                   *s.signing},
+      config.push_ca_file);
   IF_RETURN_IF_ERROR(s.engine->Start());
   Engine* engine = s.engine.get();
   s.events->SetListener([engine](const std::string& env, const std::string& subject, const std::string& payload) {
@@ -325,12 +353,14 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   AddAuditRoutes(*s.router, ctx);
   AddDashboardRoutes(*s.router);
   AddApiKeyRoutes(*s.router, ctx);
-  AddRuntimeRoutes(*s.router, ctx, *s.engine, *s.functions, *s.runs, s.signing_key);
+  AddRuntimeRoutes(*s.router, ctx, *s.engine, *s.functions, *s.runs, *s.signing);
 
   HttpServer::Options ho;
   ho.host = config.host;
   ho.port = config.port;
   ho.threads = config.http_threads;
+  ho.tls_cert_file = config.tls_cert;
+  ho.tls_key_file = config.tls_key;
   Router* router = s.router.get();
   const bool dev = config.dev;
   s.http = std::make_unique<HttpServer>(ho, [router, dev](const HttpRequest& r) {
@@ -341,7 +371,14 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   });
   IF_RETURN_IF_ERROR(s.http->Start());
   s.ready = true;
-  spdlog::info("ironflow {} listening on http://{}:{}", IRONFLOW_VERSION, config.host, s.http->port());
+  const bool tls = !config.tls_cert.empty();
+  if (!tls && !IsLoopbackHost(config.host)) {
+    spdlog::warn("serving plain HTTP on {}, a non-loopback address: API keys, and the secret values in pull-mode "
+                 "jobs, cross the network unencrypted; pass --tls-cert/--tls-key (or terminate TLS in front)",
+                 config.host);
+  }
+  spdlog::info("ironflow {} listening on {}://{}:{}", IRONFLOW_VERSION, tls ? "https" : "http", config.host,
+               s.http->port());
   return server;
 }
 

@@ -33,6 +33,9 @@ struct ServerConfig {
   int audit_retention_days = 30;  // how long the IRONFLOW_SYSTEM audit stream keeps events  // IRONFLOW_MASTER_KEY_PREVIOUS: still opens old values
   int http_threads = 32;  // pull-mode long polls hold a thread each while they wait
   std::optional<std::string> signing_key_hex;  // IRONFLOW_SIGNING_KEY; unset: generated once, kept in NATS
+  // HTTPS for the API, the dashboard and pull-mode jobs: PEM certificate chain and private key (both or neither).
+  std::string tls_cert, tls_key;
+  std::string push_ca_file;  // CA file trusted for https:// push-mode app URLs (empty: the system trust store)
 };
 
 bool IsLoopbackHost(const std::string& host);

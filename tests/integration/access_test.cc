@@ -58,6 +58,7 @@ TEST_F(AccessTest, EachRoleReachesExactlyItsRouteFamilies) {
       {"POST", "/api/v1/environments", R"({"name":"made-by-test"})", {"admin"}},
       {"POST", "/api/v1/rekey", R"({"all":true})", {"admin"}},
       {"GET", "/api/v1/signing-key", "", {"admin"}},
+      {"POST", "/api/v1/signing-key/rotate", R"({"grace_seconds":60})", {"admin"}},
   };
   for (const auto& row : rows) {
     if (row.target.rfind("/api/v1/stream", 0) == 0) continue;
@@ -70,6 +71,20 @@ TEST_F(AccessTest, EachRoleReachesExactlyItsRouteFamilies) {
       if (!allowed) EXPECT_EQ(r.body["error"]["code"], "permission_denied") << r.raw;
     }
   }
+}
+
+TEST_F(AccessTest, AuditOfEveryEnvironmentNeedsAnAdminKey) {
+  ASSERT_EQ(api_->Call("POST", "/api/v1/apikeys", json{{"name", "ci"}, {"role", "reader"}, {"environment", "default"}}).status, 201);
+  for (const std::string role : {"reader", "manager"}) {
+    ApiClient scoped(server_->url(), NewKey(role), "*");
+    auto r = scoped.Call("GET", "/api/v1/audit?kind=apikey");
+    EXPECT_EQ(r.status, 403) << role << " " << r.raw;
+  }
+  auto all = ClientFor("*")->Call("GET", "/api/v1/audit?kind=apikey");
+  ASSERT_EQ(all.status, 200) << all.raw;
+  ASSERT_GE(all.body["entries"].size(), 3u) << all.raw;  // ci + the two keys above
+  EXPECT_EQ(all.body["entries"][0]["event"]["type"], "apikey.created");
+  EXPECT_EQ(all.raw.find("ifkey_"), std::string::npos) << "an audit entry carries a key";
 }
 
 TEST_F(AccessTest, DenialsRevealNothingAboutWhatExists) {

@@ -273,6 +273,7 @@ class FakePushApp {
       bool valid = VerifySignatureHeader(req.header("x-ironflow-signature").value_or(""), key_, req.body,
                                          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
       std::lock_guard<std::mutex> lock(mu_);
+      received_.emplace_back(req.header("x-ironflow-signature").value_or(""), req.body);
       if (!valid) {
         ++bad_signatures_;
         res.status = 401;
@@ -291,6 +292,11 @@ class FakePushApp {
     std::lock_guard<std::mutex> lock(mu_);
     return calls_;
   }
+  // Every request's (X-Ironflow-Signature, body), valid or not.
+  std::vector<std::pair<std::string, std::string>> received() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return received_;
+  }
 
  private:
   std::vector<uint8_t> key_;
@@ -298,6 +304,7 @@ class FakePushApp {
   json reply_;
   std::mutex mu_;
   std::vector<json> calls_;
+  std::vector<std::pair<std::string, std::string>> received_;
   int bad_signatures_ = 0;
   std::unique_ptr<HttpServer> server_;
 };
@@ -332,6 +339,59 @@ TEST_F(RuntimeTest, PushAppThatRejectsTheSignatureIsRetriedThenFails) {
   EXPECT_EQ(run["attempt"], 2) << "401 must be retried";
   EXPECT_NE(run["error"].get<std::string>().find("401"), std::string::npos);
   EXPECT_TRUE(app.calls().empty()) << "the app ran the function without a valid signature";
+}
+
+// `ironflow signing-key rotate`: during the grace window every push request carries a v1 signature by the new key
+// and one by the old key, so apps still on the old key keep working; with no grace the old key stops at once.
+// Rotations are admin actions in the all-environments audit trail.
+TEST_F(RuntimeTest, SigningKeyRotationSignsWithBothKeysOnlyDuringTheGraceWindow) {
+  const std::string old_hex = api_->Call("GET", "/api/v1/signing-key").body["signing_key"];
+  FakePushApp app_on_old_key(*HexDecode(old_hex), 200, {{"status", "completed"}});
+  ASSERT_EQ(api_->Call("POST", "/api/v1/functions",
+                       json{{"id", "payout"}, {"triggers", {{{"event", "payout.requested"}}}}, {"mode", "push"},
+                            {"url", app_on_old_key.url()}, {"retry", {{"max_attempts", 1}}}})
+                .status,
+            201);
+
+  auto rotated = api_->Call("POST", "/api/v1/signing-key/rotate", json{{"grace_seconds", 3600}});
+  ASSERT_EQ(rotated.status, 200) << rotated.raw;
+  const std::string new_hex = rotated.body["signing_key"];
+  ASSERT_EQ(new_hex.size(), 64u);
+  EXPECT_NE(new_hex, old_hex);
+  EXPECT_TRUE(rotated.body["previous_valid_until"].is_string()) << rotated.raw;
+  auto shown = api_->Call("GET", "/api/v1/signing-key");
+  EXPECT_EQ(shown.body["signing_key"], new_hex);
+  EXPECT_TRUE(shown.body["previous_valid_until"].is_string()) << shown.raw;
+
+  WaitRun(Emit("payout.requested", json::object()), "completed");  // the app on the old key still accepts
+  auto received = app_on_old_key.received();
+  ASSERT_EQ(received.size(), 1u);
+  const auto& [header, body] = received[0];
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_TRUE(VerifySignatureHeader(header, *HexDecode(new_hex), body, now)) << "no signature by the new key";
+  EXPECT_TRUE(VerifySignatureHeader(header, *HexDecode(old_hex), body, now)) << "no signature by the old key";
+
+  auto immediate = api_->Call("POST", "/api/v1/signing-key/rotate", json{{"grace_seconds", 0}});
+  ASSERT_EQ(immediate.status, 200) << immediate.raw;
+  EXPECT_TRUE(immediate.body["previous_valid_until"].is_null());
+  json failed = WaitRun(Emit("payout.requested", json::object()), "failed");
+  EXPECT_NE(failed["error"].get<std::string>().find("401"), std::string::npos) << failed.dump();
+  const std::string last_header = app_on_old_key.received().back().first;
+  EXPECT_EQ(last_header.find("v1="), last_header.rfind("v1=")) << "a retired key still signs: " << last_header;
+
+  for (const json& bad : {json{{"grace_seconds", -1}}, json{{"grace_seconds", 2592001}}, json{{"grace_seconds", "1h"}},
+                          json{{"grace", 5}}}) {
+    EXPECT_EQ(api_->Call("POST", "/api/v1/signing-key/rotate", bad).status, 400) << bad.dump();
+  }
+  EXPECT_EQ(api_->Call("GET", "/api/v1/signing-key").body["signing_key"], immediate.body["signing_key"]);
+
+  // Not an environment's event: only the all-environments audit trail (admin) shows the two rotations.
+  auto all = ClientFor("*")->Call("GET", "/api/v1/audit?kind=signingkey");
+  ASSERT_EQ(all.status, 200) << all.raw;
+  ASSERT_EQ(all.body["entries"].size(), 2u) << all.raw;
+  EXPECT_EQ(all.body["entries"][0]["event"]["actor"]["type"], "apikey");
+  EXPECT_EQ(api_->Call("GET", "/api/v1/audit?kind=signingkey").body["entries"].size(), 0u);
 }
 
 TEST_F(RuntimeTest, PushAppClientErrorIsNotRetried) {

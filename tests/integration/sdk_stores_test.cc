@@ -1,51 +1,17 @@
 // The SDK's ctx.config and ctx.kv() end to end: the flags_and_counters example (a real pull-mode SDK worker)
 // runs against a real server, reads a config document and increments a counter of the run's environment.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <set>
 #include <thread>
 
 #include "support/api_fixture.h"
+#include "support/child_process.h"
 
 namespace ironflow::testing {
 namespace {
 
 using nlohmann::json;
-
-// A child process running `path` with exactly `env`, its output in `log`; SIGTERM (then wait) on destruction.
-class Child {
- public:
-  Child(const std::string& path, const Env& env, const std::string& log) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<std::string> envs;
-      for (const auto& [k, v] : env) envs.push_back(k + "=" + v);
-      std::vector<char*> envp;
-      for (auto& s : envs) envp.push_back(s.data());
-      envp.push_back(nullptr);
-      std::string bin = path;
-      char* argv[] = {bin.data(), nullptr};
-      execve(bin.c_str(), argv, envp.data());
-      _exit(127);
-    }
-  }
-  ~Child() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-
- private:
-  pid_t pid_ = -1;
-};
 
 class SdkStoresTest : public ApiTest {
  protected:
@@ -81,7 +47,7 @@ TEST_F(SdkStoresTest, FunctionReadsConfigAndIncrementsCountersOfItsOwnEnvironmen
   ASSERT_EQ(api_->Call("POST", "/api/v1/kv/buckets", json{{"name", "counters"}}).status, 201);
 
   TempDir dir;
-  Child worker(std::string(IRONFLOW_EXAMPLES_DIR) + "/flags_and_counters",
+  ChildProcess worker(std::string(IRONFLOW_EXAMPLES_DIR) + "/flags_and_counters",
                {{"IRONFLOW_SERVER_URL", server_->url()}, {"IRONFLOW_API_KEY", server_->api_key()},
                 {"IRONFLOW_ENV", "production"}},
                dir.path() + "/worker.log");

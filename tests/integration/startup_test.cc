@@ -11,6 +11,7 @@
 
 #include "support/nats_fixture.h"
 #include "support/server_process.h"
+#include "support/test_pki.h"
 
 namespace ironflow::testing {
 namespace {
@@ -242,20 +243,12 @@ TEST(AuditRetention, RetentionFlagAppliesToTheExistingAuditStream) {
 namespace ironflow::testing {
 namespace {
 
-// Runs a shell command (certificate generation); true on exit status 0.
-bool Sh(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
-
 // A secured external NATS: the server requires TLS with a client certificate; ironflow joins it with
 // --nats-tls-ca/--nats-tls-cert/--nats-tls-key and works as usual. Without the client certificate it cannot.
 TEST(SecuredNats, ServerJoinsANatsThatRequiresMutualTls) {
   TempDir dir;
   const std::string d = dir.path();
-  ASSERT_TRUE(Sh("cd " + d + " && printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext"
-                 " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca"
-                 " && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1"
-                 " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile san.ext"
-                 " && openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=ironflow"
-                 " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2"))
+  ASSERT_TRUE(MakeTestPki(d))
       << "openssl could not make the test certificates";
   EmbeddedNats::Options no;
   no.store_dir = d + "/store";

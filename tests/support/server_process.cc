@@ -107,6 +107,11 @@ static std::vector<std::string> ServeArgs(const ServerProcess::Options& o, int p
     args.push_back(o.nats_url);
   }
   if (o.dev_auth) args.push_back("--dev");
+  if (!o.tls_cert.empty()) {
+    for (const std::string& a : {std::string("--tls-cert"), o.tls_cert, std::string("--tls-key"), o.tls_key}) {
+      args.push_back(a);
+    }
+  }
   for (const auto& a : o.extra_args) args.push_back(a);
   return args;
 }
@@ -123,7 +128,7 @@ bool ServerProcess::Start(std::string* error) {
   std::filesystem::create_directories(options_.data_dir);
   pid_ = Spawn(ServeArgs(options_, port_), ServeEnv(options_), "", log_path_, log_path_);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  auto client = HttpClient::Create(url());
+  auto client = HttpClient::Create(url(), options_.ca_file);
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -162,9 +167,10 @@ std::string ApiClient::Response::header(const std::string& lower) const {
   return "";
 }
 
-ApiClient::ApiClient(const std::string& base_url, std::string api_key, std::string environment)
+ApiClient::ApiClient(const std::string& base_url, std::string api_key, std::string environment,
+                     const std::string& ca_file)
     : api_key_(std::move(api_key)), environment_(std::move(environment)) {
-  http_ = std::move(HttpClient::Create(base_url).value());
+  http_ = std::move(HttpClient::Create(base_url, ca_file).value());
 }
 
 ApiClient::Response ApiClient::Call(const std::string& method, const std::string& target, const std::string& body,

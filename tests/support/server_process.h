@@ -40,6 +40,8 @@ class ServerProcess {
     std::vector<std::string> extra_args;
     std::string host = "127.0.0.1";
     std::string previous_master_key;  // IRONFLOW_MASTER_KEY_PREVIOUS (rotation)
+    // HTTPS: --tls-cert/--tls-key, and the CA the readiness probe (and url() users) trust.
+    std::string tls_cert, tls_key, ca_file;
   };
 
   explicit ServerProcess(Options o);
@@ -54,7 +56,9 @@ class ServerProcess {
   bool running() const { return pid_ > 0; }
 
   int port() const { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const {
+    return (options_.tls_cert.empty() ? "http://127.0.0.1:" : "https://127.0.0.1:") + std::to_string(port_);
+  }
   std::string log() const { return ReadFile(log_path_); }
   const Options& options() const { return options_; }
   // The bootstrap API key written by the server (empty under --dev).
@@ -78,7 +82,8 @@ class ApiClient {
     std::string header(const std::string& lower) const;
   };
 
-  ApiClient(const std::string& base_url, std::string api_key, std::string environment = "default");
+  ApiClient(const std::string& base_url, std::string api_key, std::string environment = "default",
+            const std::string& ca_file = "");
   Response Call(const std::string& method, const std::string& target, const std::string& body = "",
                 const HeaderList& extra = {});
   Response Call(const std::string& method, const std::string& target, const nlohmann::json& body,

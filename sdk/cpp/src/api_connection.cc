@@ -19,14 +19,15 @@ std::string ApiOutcome::describe() const {
   return out;
 }
 
-void CheckServerUrl(const std::string& url) {
-  auto c = HttpClient::Create(url);
+void CheckServerUrl(const std::string& url, const std::string& ca_file) {
+  auto c = HttpClient::Create(url, ca_file);
   if (!c.ok()) throw std::invalid_argument("invalid server URL \"" + url + "\": " + c.status().message());
 }
 
-ApiConnection::ApiConnection(const std::string& server_url, const std::string& api_key, const std::string& environment)
+ApiConnection::ApiConnection(const std::string& server_url, const std::string& api_key, const std::string& environment,
+                             const std::string& ca_file)
     : environment_(environment) {
-  auto c = HttpClient::Create(server_url);
+  auto c = HttpClient::Create(server_url, ca_file);
   if (!c.ok()) throw std::invalid_argument("invalid server URL \"" + server_url + "\": " + c.status().message());
   client_ = std::move(c).value();
   if (!api_key.empty()) authorization_ = "Bearer " + api_key;

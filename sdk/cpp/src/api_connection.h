@@ -33,7 +33,9 @@ struct ApiOutcome {
 class ApiConnection {
  public:
   // Throws std::invalid_argument for a malformed URL.
-  ApiConnection(const std::string& server_url, const std::string& api_key, const std::string& environment);
+  // `ca_file`: CA trusted for an https:// server (empty: the system trust store).
+  ApiConnection(const std::string& server_url, const std::string& api_key, const std::string& environment,
+                const std::string& ca_file = "");
   ~ApiConnection();
   ApiConnection(const ApiConnection&) = delete;
   ApiConnection& operator=(const ApiConnection&) = delete;
@@ -51,8 +53,9 @@ class ApiConnection {
   std::string environment_;
 };
 
-// Throws std::invalid_argument unless `url` is an http:// URL HttpClient accepts.
-void CheckServerUrl(const std::string& url);
+// Throws std::invalid_argument unless `url` is an http:// or https:// URL HttpClient accepts (and `ca_file`, if
+// given, is a readable CA file).
+void CheckServerUrl(const std::string& url, const std::string& ca_file = "");
 // Percent-encodes one path segment (everything but unreserved characters).
 std::string EncodePathSegment(std::string_view segment);
 // The registration body {id, name?, triggers, secrets, retry, timeout_ms, mode, url?}.

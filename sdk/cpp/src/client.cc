@@ -18,8 +18,9 @@ struct Client::Impl {
 
   explicit Impl(ClientOptions o)
       : options(std::move(o)),
-        api(options.server_url, options.api_key, options.environment),
-        stores(std::make_shared<detail::StoreAccess>(options.server_url, options.api_key, options.timeout_ms)) {}
+        api(options.server_url, options.api_key, options.environment, options.ca_file),
+        stores(std::make_shared<detail::StoreAccess>(options.server_url, options.api_key, options.timeout_ms,
+                                                     options.ca_file)) {}
 
   json Call(std::string_view method, std::string_view target, const std::string& body, const std::string& what) {
     detail::ApiOutcome out;

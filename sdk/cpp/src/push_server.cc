@@ -113,7 +113,7 @@ PushServer::PushServer(PushServerOptions options) : impl_(std::make_unique<Impl>
   if (options.port < 0 || options.port > 65535) throw std::invalid_argument("port must be 0-65535");
   if (options.threads < 1) throw std::invalid_argument("threads must be at least 1");
   if (!options.server_url.empty()) {
-    impl_->stores = std::make_shared<detail::StoreAccess>(options.server_url, options.api_key);
+    impl_->stores = std::make_shared<detail::StoreAccess>(options.server_url, options.api_key, 30000, options.ca_file);
     OPENSSL_cleanse(options.api_key.data(), options.api_key.size());
     options.api_key.clear();
   }
@@ -139,14 +139,17 @@ void PushServer::start() {
   o.port = impl_->opts.port;
   o.threads = impl_->opts.threads;
   o.max_body_bytes = impl_->opts.max_body_bytes;
+  o.tls_cert_file = impl_->opts.tls_cert_file;
+  o.tls_key_file = impl_->opts.tls_key_file;
   Impl* impl = impl_.get();
   auto server = std::make_unique<HttpServer>(o, [impl](const HttpRequest& req) { return impl->Handle(req); });
   Status st = server->Start();
   if (!st.ok()) throw Error("ironflow push: " + st.message());
   impl_->server = std::move(server);
   impl_->started = true;
-  spdlog::info("ironflow push: serving {} function(s) on http://{}:{}{}", impl_->functions.size(), impl_->opts.host,
-               impl_->server->port(), impl_->opts.path);
+  spdlog::info("ironflow push: serving {} function(s) on {}://{}:{}{}", impl_->functions.size(),
+               impl_->opts.tls_cert_file.empty() ? "http" : "https", impl_->opts.host, impl_->server->port(),
+               impl_->opts.path);
 }
 
 int PushServer::port() const {

@@ -10,9 +10,10 @@ namespace {
 constexpr size_t kMaxIdle = 8;
 }
 
-StoreAccess::StoreAccess(std::string server_url, std::string api_key, int timeout_ms)
-    : server_url_(std::move(server_url)), api_key_(std::move(api_key)), timeout_ms_(timeout_ms) {
-  CheckServerUrl(server_url_);
+StoreAccess::StoreAccess(std::string server_url, std::string api_key, int timeout_ms, std::string ca_file)
+    : server_url_(std::move(server_url)), api_key_(std::move(api_key)), timeout_ms_(timeout_ms),
+      ca_file_(std::move(ca_file)) {
+  CheckServerUrl(server_url_, ca_file_);
 }
 
 StoreAccess::~StoreAccess() {
@@ -28,7 +29,7 @@ std::unique_ptr<ApiConnection> StoreAccess::acquire(const std::string& environme
       idle_.pop_back();
     }
   }
-  if (!c) c = std::make_unique<ApiConnection>(server_url_, api_key_, environment);
+  if (!c) c = std::make_unique<ApiConnection>(server_url_, api_key_, environment, ca_file_);
   c->set_environment(environment);
   return c;
 }
@@ -57,7 +58,7 @@ nlohmann::json StoreAccess::call(const std::string& environment, std::string_vie
 
 void StoreAccess::stream(const std::string& environment, std::string_view target,
                          const std::function<bool(const std::string&)>& on_frame, const std::string& what) {
-  ApiConnection c(server_url_, api_key_, environment);
+  ApiConnection c(server_url_, api_key_, environment, ca_file_);
   ApiOutcome out = c.stream(target, on_frame);
   if (!out.ok()) ThrowApiError(out, what);
 }

@@ -15,7 +15,7 @@ namespace ironflow::detail {
 class StoreAccess {
  public:
   // Throws std::invalid_argument for a malformed URL.
-  StoreAccess(std::string server_url, std::string api_key, int timeout_ms = 30000);
+  StoreAccess(std::string server_url, std::string api_key, int timeout_ms = 30000, std::string ca_file = "");
   ~StoreAccess();
 
   // One request in `environment`; a failed outcome is thrown as ApiError prefixed with `what`.
@@ -35,6 +35,7 @@ class StoreAccess {
   std::string server_url_;
   std::string api_key_;
   int timeout_ms_;
+  std::string ca_file_;
   std::mutex mu_;
   std::vector<std::unique_ptr<ApiConnection>> idle_;
 };

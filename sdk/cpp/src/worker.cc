@@ -101,7 +101,7 @@ struct Worker::Impl {
   // ---- the control loop: registration and polling (run()'s thread)
 
   void ControlLoop() {
-    detail::ApiConnection api(opts.server_url, opts.api_key, opts.environment);
+    detail::ApiConnection api(opts.server_url, opts.api_key, opts.environment, opts.ca_file);
     Backoff backoff;
     bool functions_registered = false;
     bool outage_logged = false;
@@ -226,7 +226,7 @@ struct Worker::Impl {
         queue.pop_front();
       }
       try {
-        if (!api) api = std::make_unique<detail::ApiConnection>(opts.server_url, opts.api_key, opts.environment);
+        if (!api) api = std::make_unique<detail::ApiConnection>(opts.server_url, opts.api_key, opts.environment, opts.ca_file);
         Execute(job, *api);
       } catch (const std::exception& e) {
         spdlog::error("ironflow worker {}: a job could not be handled: {}", opts.worker_id, e.what());
@@ -313,7 +313,7 @@ struct Worker::Impl {
         if (cv.wait_for(lock, interval, [&] { return executors_done; })) return;
         if (busy == 0) continue;
       }
-      if (!api) api = std::make_unique<detail::ApiConnection>(opts.server_url, opts.api_key, opts.environment);
+      if (!api) api = std::make_unique<detail::ApiConnection>(opts.server_url, opts.api_key, opts.environment, opts.ca_file);
       auto o = api->call("POST", WorkerPath("/heartbeat"), "{}",
                          static_cast<int>(std::min<int64_t>(interval.count(), 10000)));
       if (o.ok()) continue;
@@ -336,8 +336,8 @@ Worker::Worker(WorkerOptions options) : impl_(std::make_unique<Impl>()) {
   if (options.lease_ms < 500 || options.lease_ms > 3600000) throw std::invalid_argument("lease_ms must be 500-3600000");
   if (options.poll_wait_ms < 0 || options.poll_wait_ms > 30000) throw std::invalid_argument("poll_wait_ms must be 0-30000");
   if (options.environment.empty()) throw std::invalid_argument("environment must not be empty");
-  detail::CheckServerUrl(options.server_url);
-  impl_->stores = std::make_shared<detail::StoreAccess>(options.server_url, options.api_key);
+  detail::CheckServerUrl(options.server_url, options.ca_file);
+  impl_->stores = std::make_shared<detail::StoreAccess>(options.server_url, options.api_key, 30000, options.ca_file);
   impl_->opts = std::move(options);
 }
 

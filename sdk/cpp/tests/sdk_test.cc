@@ -656,7 +656,15 @@ TEST(SdkWorker, RejectedConfigurationMakesRunThrowApiError) {
 }
 
 TEST(SdkWorker, InvalidOptionsAreRejected) {
-  EXPECT_THROW(Worker({.server_url = "https://x"}), std::invalid_argument);
+  EXPECT_THROW(Worker({.server_url = "ftp://x"}), std::invalid_argument);
+  // https:// is fine, but a CA file that cannot be read is refused up front, naming it.
+  EXPECT_NO_THROW(Worker({.server_url = "https://x"}));
+  try {
+    Worker w({.server_url = "https://x", .ca_file = "/nonexistent/ca.pem"});
+    ADD_FAILURE() << "an unreadable CA file was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/ca.pem"), std::string::npos) << e.what();
+  }
   EXPECT_THROW(Worker({.worker_id = "has space"}), std::invalid_argument);
   EXPECT_THROW(Worker({.concurrency = 0}), std::invalid_argument);
   Worker defaults({});

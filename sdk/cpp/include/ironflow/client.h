@@ -16,10 +16,11 @@
 namespace ironflow {
 
 struct ClientOptions {
-  std::string server_url = "http://localhost:9123";  // http:// only
+  std::string server_url = "http://localhost:9123";  // http:// or https://
   std::string api_key;
   std::string environment = "default";
   int timeout_ms = 30000;
+  std::string ca_file;  // PEM CA trusted for an https:// server_url (empty: the system trust store)
 };
 
 class Client {

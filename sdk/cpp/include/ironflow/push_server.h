@@ -29,6 +29,10 @@ struct PushServerOptions {
   // Optional: where ctx.config and ctx.kv() reach the server (without them, those calls throw ironflow::Error).
   std::string server_url;
   std::string api_key;
+  std::string ca_file;  // PEM CA trusted for an https:// server_url (empty: the system trust store)
+  // Serve the push endpoint over HTTPS (both or neither): PEM certificate chain and private key.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class PushServer {

@@ -23,13 +23,14 @@ namespace ironflow {
 
 // Designated initializers must follow declaration order.
 struct WorkerOptions {
-  std::string server_url = "http://localhost:9123";  // http:// only
+  std::string server_url = "http://localhost:9123";  // http:// or https://
   std::string api_key;                                // sent as "Authorization: Bearer <api_key>"
   std::string environment = "default";
   int concurrency = 8;            // jobs run at once (1-1000)
   std::string worker_id;          // [A-Za-z0-9_-]{1,128}; empty: "<hostname>-<pid>" (other characters -> '-')
   std::int64_t lease_ms = 30000;  // 500-3600000; heartbeats every lease_ms/3 while jobs run
   int poll_wait_ms = 5000;        // long-poll wait (0-30000); stop() returns within about this long + in-flight work
+  std::string ca_file;            // PEM CA trusted for an https:// server_url (empty: the system trust store)
 };
 
 class Worker {
