@@ -68,14 +68,16 @@ TEST_F(AccessTest, EachRoleReachesExactlyItsRouteFamilies) {
       const bool allowed = r.status != 403 && r.status != 401;
       EXPECT_EQ(allowed, row.allowed.count(role) == 1)
           << role << " " << row.method << " " << row.target << " -> " << r.status << " " << r.raw;
-      if (!allowed) EXPECT_EQ(r.body["error"]["code"], "permission_denied") << r.raw;
+      if (!allowed) {
+        EXPECT_EQ(r.body["error"]["code"], "permission_denied") << r.raw;
+      }
     }
   }
 }
 
 TEST_F(AccessTest, AuditOfEveryEnvironmentNeedsAnAdminKey) {
   ASSERT_EQ(api_->Call("POST", "/api/v1/apikeys", json{{"name", "ci"}, {"role", "reader"}, {"environment", "default"}}).status, 201);
-  for (const std::string role : {"reader", "manager"}) {
+  for (const char* role : {"reader", "manager"}) {
     ApiClient scoped(server_->url(), NewKey(role), "*");
     auto r = scoped.Call("GET", "/api/v1/audit?kind=apikey");
     EXPECT_EQ(r.status, 403) << role << " " << r.raw;

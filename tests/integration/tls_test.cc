@@ -85,7 +85,7 @@ TEST_F(TlsTest, ApiIsServedOverHttpsToAClientThatTrustsTheCa) {
 
 TEST_F(TlsTest, ClientRefusesAServerItsCaDidNotSignAndSaysHowToFixIt) {
   auto server = StartTlsServer();
-  for (const std::string ca : {pki_ + "/other-ca.pem", std::string()}) {  // an unrelated CA; the system store
+  for (const std::string& ca : {pki_ + "/other-ca.pem", std::string()}) {  // an unrelated CA; the system store
     auto client = HttpClient::Create(server->url(), ca);
     ASSERT_TRUE(client.ok()) << client.status().ToString();
     auto r = (*client)->Send("GET", "/readyz", {});
