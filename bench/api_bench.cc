@@ -1,5 +1,7 @@
 // Secret PUT and metadata GET through the HTTP API (real `ironflow serve`, keep-alive clients) against the raw
 // baseline: nats.c kvStore_Put / kvStore_Get on the same nats-server, same payload, same client count.
+// BM_Https* run the same API calls against a second server on the same NATS that serves HTTPS (--tls-cert), to
+// price TLS on kept-alive connections against plain HTTP.
 // Run with: build/bin/bench_api --benchmark_repetitions=5 (see bench/run.sh and docs/benchmarks.md).
 #include <benchmark/benchmark.h>
 #include <nats/nats.h>
@@ -14,6 +16,7 @@
 #include "store/nats_connection.h"
 #include "support/nats_fixture.h"
 #include "support/server_process.h"
+#include "support/test_pki.h"
 
 namespace {
 
@@ -31,6 +34,8 @@ struct World {
   t::NatsFixture nats;
   t::TempDir data;
   std::unique_ptr<t::ServerProcess> server;
+  std::unique_ptr<t::ServerProcess> tls_server;  // same NATS and master key, HTTPS
+  std::string pki;                               // its certificates
   std::string api_key;
   // One connection and bucket handle per raw client, like one process per client.
   std::vector<std::unique_ptr<NatsConnection>> raw_conns;
@@ -49,6 +54,21 @@ void SetUpWorld() {
     std::fprintf(stderr, "cannot start ironflow serve: %s\n", error.c_str());
     std::exit(1);
   }
+  world->pki = world->data.path() + "/pki";
+  if (std::system(("mkdir -p " + world->pki).c_str()) != 0 || !t::MakeTestPki(world->pki)) {
+    std::fprintf(stderr, "cannot make TLS certificates (openssl)\n");
+    std::exit(1);
+  }
+  t::ServerProcess::Options tls = options;
+  tls.data_dir = world->data.path() + "/data-tls";
+  tls.tls_cert = world->pki + "/server.pem";
+  tls.tls_key = world->pki + "/server.key";
+  tls.ca_file = world->pki + "/ca.pem";
+  world->tls_server = std::make_unique<t::ServerProcess>(tls);
+  if (!world->tls_server->Start(&error)) {
+    std::fprintf(stderr, "cannot start ironflow serve with TLS: %s\n", error.c_str());
+    std::exit(1);
+  }
   world->api_key = world->server->api_key();
   for (int i = 0; i < kClients; ++i) {
     world->raw_conns.push_back(world->nats.Connect());
@@ -62,8 +82,8 @@ HeaderList Headers() {
           {"Content-Type", "application/json"}};
 }
 
-void BM_ApiSecretPut(benchmark::State& state) {
-  auto client = std::move(HttpClient::Create(world->server->url()).value());
+void SecretPutLoop(benchmark::State& state, const std::string& url, const std::string& ca_file) {
+  auto client = std::move(HttpClient::Create(url, ca_file).value());
   const std::string target = "/api/v1/secrets/BENCH_" + std::to_string(state.thread_index());
   const std::string body = nlohmann::json{{"value", kValue}}.dump();
   const HeaderList headers = Headers();
@@ -75,6 +95,11 @@ void BM_ApiSecretPut(benchmark::State& state) {
     }
   }
   state.SetItemsProcessed(state.iterations());
+}
+
+void BM_ApiSecretPut(benchmark::State& state) { SecretPutLoop(state, world->server->url(), ""); }
+void BM_HttpsSecretPut(benchmark::State& state) {
+  SecretPutLoop(state, world->tls_server->url(), world->pki + "/ca.pem");
 }
 
 void BM_RawKvPut(benchmark::State& state) {
@@ -89,8 +114,8 @@ void BM_RawKvPut(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void BM_ApiSecretGetMetadata(benchmark::State& state) {
-  auto client = std::move(HttpClient::Create(world->server->url()).value());
+void SecretGetLoop(benchmark::State& state, const std::string& url, const std::string& ca_file) {
+  auto client = std::move(HttpClient::Create(url, ca_file).value());
   const std::string target = "/api/v1/secrets/BENCH_" + std::to_string(state.thread_index());
   const HeaderList headers = Headers();
   client->Send("PUT", target, headers, nlohmann::json{{"value", kValue}}.dump());
@@ -102,6 +127,11 @@ void BM_ApiSecretGetMetadata(benchmark::State& state) {
     }
   }
   state.SetItemsProcessed(state.iterations());
+}
+
+void BM_ApiSecretGetMetadata(benchmark::State& state) { SecretGetLoop(state, world->server->url(), ""); }
+void BM_HttpsSecretGetMetadata(benchmark::State& state) {
+  SecretGetLoop(state, world->tls_server->url(), world->pki + "/ca.pem");
 }
 
 void BM_RawKvGet(benchmark::State& state) {
@@ -122,6 +152,8 @@ BENCHMARK(BM_ApiSecretPut)->Threads(kClients)->UseRealTime()->MinTime(2.0);
 BENCHMARK(BM_RawKvPut)->Threads(kClients)->UseRealTime()->MinTime(2.0);
 BENCHMARK(BM_ApiSecretGetMetadata)->Threads(kClients)->UseRealTime()->MinTime(2.0);
 BENCHMARK(BM_RawKvGet)->Threads(kClients)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_HttpsSecretPut)->Threads(kClients)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_HttpsSecretGetMetadata)->Threads(kClients)->UseRealTime()->MinTime(2.0);
 
 }  // namespace
 
@@ -133,6 +165,7 @@ int main(int argc, char** argv) {
   benchmark::Shutdown();
   world->raw_buckets.clear();
   world->raw_conns.clear();
+  world->tls_server->Stop();
   world->server->Stop();
   delete world;
   return 0;

@@ -2,7 +2,8 @@
 """Prints median throughput per benchmark and the ratio of our path to the raw baseline.
 
 Pairs: BM_Ironflow<Op>/<size> with BM_RawEvp<Op>/<size>, BM_ApiSecret<Op> with BM_RawKv<Op>, and
-BM_ApiConfig<Op> / BM_ApiCounter<Op> with BM_RawConfig<Op> / BM_RawCounter<Op>.
+BM_ApiConfig<Op> / BM_ApiCounter<Op> with BM_RawConfig<Op> / BM_RawCounter<Op>, and BM_Https<Op> (the API over
+TLS) with BM_Api<Op> (plain HTTP).
 Ratio = our items (or bytes) per second / raw items (or bytes) per second, from the medians.
 """
 import json
@@ -26,6 +27,8 @@ def pair_of(name):
         return name.replace("BM_Ironflow", "BM_RawEvp", 1)
     if name.startswith("BM_ResolveTenDeclaredSecrets"):
         return name.replace("BM_ResolveTenDeclaredSecrets", "BM_RawKvGetTen", 1)
+    if name.startswith("BM_Https"):  # TLS against plain HTTP, same API call
+        return name.replace("BM_Https", "BM_Api", 1)
     if name.startswith("BM_ApiSecretGetMetadata"):
         return name.replace("BM_ApiSecretGetMetadata", "BM_RawKvGet", 1)
     if name.startswith("BM_ApiConfig") or name.startswith("BM_ApiCounter"):
