@@ -116,6 +116,9 @@ Result<Engine::Emitted> Engine::Emit(const std::string& env, const std::string& 
 
 void Engine::OnSystemEvent(const std::string& env, const std::string& subject, const std::string& payload_json) {
   if (subject.rfind("system.run.", 0) == 0) return;
+  // Most writes trigger nothing: then do not wake the scheduler at all (a thread wake-up per secret write is a
+  // measurable share of a PUT on a small machine). The functions mirror answers from memory.
+  if (auto fns = d_.functions.TriggeredBy(env, subject); fns.ok() && fns->empty()) return;
   std::lock_guard<std::mutex> lock(mu_);
   if (system_events_.size() >= 10000) return;  // the scheduler is far behind; the audit stream still has it
   system_events_.emplace_back(env, subject, payload_json);

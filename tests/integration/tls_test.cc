@@ -83,6 +83,26 @@ TEST_F(TlsTest, ApiIsServedOverHttpsToAClientThatTrustsTheCa) {
   EXPECT_NE(server->log().find("listening on https://"), std::string::npos);
 }
 
+TEST_F(TlsTest, EventStreamsWorkOverHttps) {
+  auto server = StartTlsServer();
+  auto client = HttpClient::Create(server->url(), pki_ + "/ca.pem");
+  ASSERT_TRUE(client.ok());
+  int status = 0;
+  std::string received;
+  Status st = (*client)->Stream(
+      "/api/v1/stream?subject=system.%3E",
+      {{"Authorization", "Bearer " + server->api_key()}, {"X-Ironflow-Environment", "default"}},
+      [&](int s) { status = s; },
+      [&](std::string_view data) {
+        received.append(data);
+        return received.find("subscribed") == std::string::npos;  // stop after the first frame
+      },
+      10000);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(status, 200);
+  EXPECT_NE(received.find("subscribed"), std::string::npos) << received;
+}
+
 TEST_F(TlsTest, ClientRefusesAServerItsCaDidNotSignAndSaysHowToFixIt) {
   auto server = StartTlsServer();
   for (const std::string& ca : {pki_ + "/other-ca.pem", std::string()}) {  // an unrelated CA; the system store
