@@ -7,39 +7,20 @@
 #include "common/time_util.h"
 #include "runtime/job_queue.h"
 #include "store/nats_handles.h"
+#include "store/stream_admin.h"
 
 namespace ironflow {
 
 Result<EventLog> EventLog::Ensure(NatsConnection& nc, int replicas) {
-  const char* name = "IRONFLOW_EVENTS";
-  jsStreamInfo* raw = nullptr;
-  jsErrCode err = static_cast<jsErrCode>(0);
-  natsStatus s = js_GetStreamInfo(&raw, nc.js(), name, nullptr, &err);
-  nats::StreamInfoPtr info(raw);
-  if (s == NATS_OK) return EventLog(nc);
-  if (s != NATS_NOT_FOUND) return StatusFromNats(s, "events stream info");
-  jsStreamConfig cfg;
-  jsStreamConfig_Init(&cfg);
-  const char* subjects[] = {"events.>"};
-  cfg.Name = name;
-  cfg.Description = "Ironflow events";
-  cfg.Subjects = subjects;
-  cfg.SubjectsLen = 1;
-  cfg.Storage = js_FileStorage;
-  cfg.Replicas = replicas;
-  cfg.MaxAge = int64_t{7} * 24 * 3600 * 1000000000LL;
-  cfg.MaxBytes = int64_t{1} << 30;
-  cfg.MaxMsgSize = 1 << 20;
-  cfg.Discard = js_DiscardOld;
-  jsStreamInfo* created = nullptr;
-  s = js_AddStream(&created, nc.js(), &cfg, nullptr, &err);
-  nats::StreamInfoPtr created_info(created);
-  if (s != NATS_OK) {
-    raw = nullptr;
-    natsStatus again = js_GetStreamInfo(&raw, nc.js(), name, nullptr, &err);
-    nats::StreamInfoPtr info2(raw);
-    if (again != NATS_OK) return StatusFromNats(s, "create events stream");
-  }
+  StreamSpec spec;
+  spec.name = "IRONFLOW_EVENTS";
+  spec.description = "Ironflow events";
+  spec.subject = "events.>";
+  spec.replicas = replicas;
+  spec.max_age_ns = int64_t{7} * 24 * 3600 * 1000000000LL;
+  spec.max_bytes = int64_t{1} << 30;
+  spec.max_msg_size = 1 << 20;
+  IF_RETURN_IF_ERROR(EnsureStream(nc, spec, "events stream"));
   return EventLog(nc);
 }
 

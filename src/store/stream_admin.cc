@@ -1,0 +1,51 @@
+#include "store/stream_admin.h"
+
+#include "store/nats_handles.h"
+
+namespace ironflow {
+
+Status EnsureStream(NatsConnection& nc, const StreamSpec& spec, const std::string& what) {
+  jsStreamInfo* raw_info = nullptr;
+  jsErrCode err = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetStreamInfo(&raw_info, nc.js(), spec.name.c_str(), nullptr, &err);
+  nats::StreamInfoPtr info(raw_info);
+  if (s == NATS_OK) {
+    if (spec.update_max_age && info->Config && info->Config->MaxAge != spec.max_age_ns) {
+      info->Config->MaxAge = spec.max_age_ns;
+      jsStreamInfo* updated = nullptr;
+      natsStatus u = js_UpdateStream(&updated, nc.js(), info->Config, nullptr, &err);
+      nats::StreamInfoPtr updated_info(updated);
+      if (u != NATS_OK) return StatusFromNats(u, "update the " + what + "'s retention");
+    }
+    return Status::Ok();
+  }
+  if (s != NATS_NOT_FOUND) return StatusFromNats(s, what + " info");
+
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  const char* subjects[] = {spec.subject.c_str()};
+  cfg.Name = spec.name.c_str();
+  cfg.Description = spec.description.c_str();
+  cfg.Subjects = subjects;
+  cfg.SubjectsLen = 1;
+  cfg.Storage = js_FileStorage;
+  cfg.Replicas = spec.replicas;
+  cfg.MaxAge = spec.max_age_ns;
+  cfg.MaxMsgs = spec.max_msgs;
+  cfg.MaxBytes = spec.max_bytes;
+  cfg.MaxMsgSize = spec.max_msg_size;
+  cfg.Discard = js_DiscardOld;
+  jsStreamInfo* created = nullptr;
+  s = js_AddStream(&created, nc.js(), &cfg, nullptr, &err);
+  nats::StreamInfoPtr created_info(created);
+  if (s != NATS_OK) {
+    // Another ironflow process may have created it between our lookup and our create: that is success.
+    raw_info = nullptr;
+    natsStatus again = js_GetStreamInfo(&raw_info, nc.js(), spec.name.c_str(), nullptr, &err);
+    nats::StreamInfoPtr info2(raw_info);
+    if (again != NATS_OK) return StatusFromNats(s, "create the " + what);
+  }
+  return Status::Ok();
+}
+
+}  // namespace ironflow

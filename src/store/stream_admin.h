@@ -1,0 +1,28 @@
+// EnsureStream: creates a JetStream stream if it does not exist, or (for settings marked updatable) brings an
+// existing one in line; several server processes may race to create it, and losing that race is success.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+#include "store/nats_connection.h"
+
+namespace ironflow {
+
+struct StreamSpec {
+  std::string name;
+  std::string description;
+  std::string subject;  // one subject filter, e.g. "system.>"
+  int replicas = 1;
+  int64_t max_age_ns = 0;
+  int64_t max_msgs = -1;
+  int64_t max_bytes = -1;
+  int32_t max_msg_size = -1;
+  bool update_max_age = false;  // an existing stream gets this spec's max age (a retention flag changed)
+};
+
+// `what` names the stream in errors ("audit stream").
+Status EnsureStream(NatsConnection& nc, const StreamSpec& spec, const std::string& what);
+
+}  // namespace ironflow
