@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -27,6 +28,25 @@ std::vector<uint8_t> HmacSha256(ByteView key, ByteView data) {
   unsigned int len = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(), out.data(), &len);
   out.resize(len);
+  return out;
+}
+
+std::vector<uint8_t> HmacSha256(ByteView key, std::initializer_list<ByteView> parts) {
+  std::vector<uint8_t> out(32);
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  EVP_MAC_CTX* ctx = mac ? EVP_MAC_CTX_new(mac) : nullptr;
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0), OSSL_PARAM_construct_end()};
+  bool ok = ctx && EVP_MAC_init(ctx, key.data(), key.size(), params) == 1;
+  for (ByteView part : parts) ok = ok && EVP_MAC_update(ctx, part.data(), part.size()) == 1;
+  size_t len = 0;
+  ok = ok && EVP_MAC_final(ctx, out.data(), &len, out.size()) == 1 && len == out.size();
+  EVP_MAC_CTX_free(ctx);
+  EVP_MAC_free(mac);
+  if (!ok) {
+    std::fputs("ironflow: fatal: OpenSSL HMAC-SHA256 failed\n", stderr);
+    std::abort();
+  }
   return out;
 }
 

@@ -1,6 +1,7 @@
 // Push-mode request signing: `X-Ironflow-Signature: t=<unix seconds>,v1=<lowercase hex HMAC-SHA256(key, "<t>." +
 // body)>`, key = the 32 bytes of the 64-hex signing key. Verification accepts any of several v1 values (key
-// rotation), compares in constant time and rejects timestamps more than `tolerance_s` away from now.
+// rotation), compares in constant time and rejects timestamps more than `tolerance_s` away from now. One
+// implementation for the server (signing) and the SDK (verifying), which compiles this file in.
 #pragma once
 
 #include <cstdint>
