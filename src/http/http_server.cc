@@ -139,6 +139,8 @@ struct HttpServer::Impl {
       if (!ec) remote = ep.address().to_string();
     }
     boost::system::error_code ec;
+    // Answers and SSE chunks are small writes: without this, Nagle holds one back until the client's delayed ACK.
+    socket.set_option(tcp::no_delay(true), ec);
     if (!tls) {
       beast::tcp_stream stream(std::move(socket));
       co_await Serve(stream, remote);
