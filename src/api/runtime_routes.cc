@@ -27,7 +27,7 @@ json FunctionJson(const FunctionDef& f, SecretStore& secrets) {
   return doc;
 }
 
-json RunJson(const RunRecord& r) { return json::parse(EncodeRun(r)); }
+json RunJson(const RunRecord& r) { return json::parse(PublicRunJson(r)); }
 
 Result<int64_t> IntParam(const HttpRequest& req, const char* name, int64_t def, int64_t lo, int64_t hi) {
   auto v = req.query_param(name);

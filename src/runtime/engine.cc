@@ -12,6 +12,7 @@
 #include "common/time_util.h"
 #include "crypto/digest.h"
 #include "http/http_client.h"
+#include "runtime/ids.h"
 #include "runtime/redactor.h"
 #include "runtime/signing.h"
 
@@ -21,15 +22,13 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int64_t kFinishingGraceMs = 60000;  // a claimed-but-unfinished job is reconsidered after this
+constexpr const char* kReadySubject = "ironflow.jobs.ready.";  // + environment: an attempt became pending
 constexpr int kMaxPushInFlight = 32;
 
 json ParseOr(const std::string& text, json fallback) {
   json j = json::parse(text, nullptr, false);
   return j.is_discarded() ? fallback : j;
 }
-
-bool Terminal(const std::string& status) { return status == "completed" || status == "failed"; }
 
 // Reads {status, output?, error?:{message, retryable}, steps?} (the shape both modes answer with).
 Result<json> ParseResultBody(const std::string& body, bool require_lease_token) {
@@ -141,21 +140,21 @@ Result<std::vector<std::string>> Engine::StartRuns(const std::string& env, const
     run.status = "queued";
     run.attempt = 0;
     run.created_at = run.updated_at = FormatRfc3339(NowUnixMillis());
-    IF_RETURN_IF_ERROR(d_.runs.Create(run));
-    JobRecord job;
-    job.job_id = NewId("job_");
-    job.run_id = run.id;
-    job.function_id = fn.id;
-    job.environment = env;
-    job.mode = fn.mode;
-    job.attempt = 1;
-    job.not_before_ms = NowUnixMillis();
-    IF_RETURN_IF_ERROR(d_.jobs.Enqueue(job));
+    run.delivery.job_id = JobIdFor(run.id, 1);
+    run.delivery.mode = fn.mode;
+    run.delivery.attempt = 1;
+    run.delivery.state = "pending";
+    run.delivery.not_before_ms = NowUnixMillis();
+    auto created = d_.runs.Create(run);
+    if (!created.ok()) return created.status();
     PublishRunStatus(run);
     run_ids.push_back(run.id);
   }
+  if (!run_ids.empty()) NotifyReady(env);
   return run_ids;
 }
+
+void Engine::NotifyReady(const std::string& env) { (void)d_.nats.Publish(std::string(kReadySubject) + env, ""); }
 
 void Engine::PublishRunStatus(const RunRecord& run) {
   json payload = {{"type", "run." + run.status}, {"environment", run.environment}, {"run_id", run.id},
@@ -167,60 +166,73 @@ void Engine::PublishRunStatus(const RunRecord& run) {
 
 // ---- delivery ----------------------------------------------------------------------------------------------
 
-Status Engine::Lease(StoredJob& stored, const FunctionDef& fn, const std::string& worker_id, int64_t lease_ms,
-                     Values* values) {
-  JobRecord& job = stored.job;
-  job.resolved.clear();
+Result<StoredRun> Engine::Lease(const RunStore::Queued& queued, const FunctionDef& fn, const std::string& worker_id,
+                                int64_t lease_ms, Values* values) {
+  const RunRecord& run = *queued.run;
+  const std::string job_id = run.delivery.job_id;
+  auto still_pending = [job_id](const RunRecord& r) {
+    return r.delivery.job_id == job_id && r.delivery.state == "pending" ? Status::Ok()
+                                                                       : Status::Conflict("attempt taken meanwhile");
+  };
+  std::map<std::string, uint64_t> resolved;
   for (const auto& name : fn.secrets) {
-    auto r = d_.secrets.ResolveWithRevision(job.environment, name);
+    auto r = d_.secrets.ResolveWithRevision(run.environment, name);
     if (!r.ok()) {
       WipeValues(*values);
       std::string message = r.status().is(Code::kNotFound)
                                 ? "secret \"" + name + "\" declared by function \"" + fn.id +
-                                      "\" is not set in environment \"" + job.environment + "\""
+                                      "\" is not set in environment \"" + run.environment + "\""
                                 : "secret \"" + name + "\" could not be resolved: " + r.status().message();
       Outcome failed;
       failed.error = message;
       failed.retryable = true;
-      Status finished = FinishAttempt(stored, failed, {});
+      Status finished = FinishAttempt(run.environment, run.id, failed, {}, still_pending, &queued);
       if (!finished.ok() && !finished.is(Code::kConflict)) return finished;
       return Status::NotFound(message);
     }
     (*values)[name] = std::string(r->value.view());
-    job.resolved[name] = r->revision;
+    resolved[name] = r->revision;
   }
   const int64_t now = NowUnixMillis();
-  job.state = "leased";
-  job.lease_token = NewId("lease_");
-  job.worker_id = worker_id;
-  job.leased_at_ms = now;
-  job.lease_expires_ms = now + std::min(lease_ms, fn.timeout_ms);
-  auto rev = d_.jobs.Replace(job, stored.revision);
-  if (!rev.ok()) {
+  auto leased = d_.runs.Mutate(
+      run.environment, run.id,
+      [&](RunRecord& r) -> Status {
+        IF_RETURN_IF_ERROR(still_pending(r));
+        r.status = "running";
+        r.attempt = r.delivery.attempt;
+        r.delivery.state = "leased";
+        r.delivery.lease_token = NewId("lease_");
+        r.delivery.worker_id = worker_id;
+        r.delivery.leased_at_ms = now;
+        r.delivery.lease_expires_ms = now + std::min(lease_ms, fn.timeout_ms);
+        r.delivery.resolved = resolved;
+        return Status::Ok();
+      },
+      &queued);
+  if (!leased.ok()) {
     WipeValues(*values);
-    return rev.status();
+    return leased.status();
   }
-  stored.revision = *rev;
-  return Status::Ok();
+  PublishRunStatus(leased->run);  // now "running": the attempt is with its function
+  return leased;
 }
 
-std::string Engine::DeliveryJson(const StoredJob& leased, const RunRecord& run, const Values& values, bool pull) {
-  const JobRecord& job = leased.job;
+std::string Engine::DeliveryJson(const RunRecord& run, const Values& values, bool pull) {
   json steps = json::array();
   for (const auto& s : run.steps) {
     if (s.status == "completed") steps.push_back({{"id", s.id}, {"output", ParseOr(s.output_json, nullptr)}});
   }
   json secrets = json::object();
   for (const auto& [name, value] : values) secrets[name] = value;
-  json doc = {{"run_id", job.run_id},
-              {"environment", job.environment},
-              {"function_id", job.function_id},
-              {"attempt", job.attempt},
+  json doc = {{"run_id", run.id},
+              {"environment", run.environment},
+              {"function_id", run.function_id},
+              {"attempt", run.delivery.attempt},
               {"event", {{"id", run.event_id}, {"name", run.event_name}, {"data", ParseOr(run.event_data_json, nullptr)}, {"timestamp", run.event_timestamp}}},
               {"steps", steps}};
   if (pull) {
-    doc["job_id"] = job.job_id;
-    doc["lease_token"] = job.lease_token;
+    doc["job_id"] = run.delivery.job_id;
+    doc["lease_token"] = run.delivery.lease_token;
     doc["context"] = {{"secrets", secrets}};
   } else {
     doc["secrets"] = secrets;
@@ -252,74 +264,64 @@ Engine::Outcome Engine::OutcomeFromResult(const nlohmann::json& doc) {
   return outcome;
 }
 
-Result<RunRecord> Engine::MarkRunning(const JobRecord& job) {
-  auto run = d_.runs.Mutate(job.environment, job.run_id, [&](RunRecord& r) {
-    if (Terminal(r.status)) return false;
-    r.status = "running";
-    r.attempt = job.attempt;
-    return true;
-  });
-  if (run.ok()) PublishRunStatus(*run);
-  return run;
-}
-
-Status Engine::FinishAttempt(StoredJob stored, const Outcome& outcome, const Values& values) {
-  JobRecord job = stored.job;
-  // 1. Claim: only one finisher (worker result, lease reaper, push dispatcher) wins the CAS.
-  job.state = "finishing";
-  job.lease_expires_ms = NowUnixMillis() + kFinishingGraceMs;
-  auto claimed = d_.jobs.Replace(job, stored.revision);
-  if (!claimed.ok()) return claimed.status();
-
-  auto fn = d_.functions.Get(job.environment, job.function_id);
-  RetryPolicy policy = fn.ok() ? fn->retry : RetryPolicy{};
-
-  // 2. Redact everything the function returned before it is stored.
-  std::string output = outcome.completed ? Redact(outcome.output_json, values) : "null";
-  std::string error = Redact(outcome.error, values);
+Status Engine::FinishAttempt(const std::string& env, const std::string& run_id, const Outcome& outcome,
+                             const Values& values, const std::function<Status(const RunRecord&)>& check,
+                             const RunStore::Queued* hint) {
+  // Redact everything the function returned before it is stored.
+  const std::string output = outcome.completed ? Redact(outcome.output_json, values) : "null";
+  const std::string error = Redact(outcome.error, values);
   std::vector<RunStep> steps;
   for (const auto& s : outcome.steps) steps.push_back({s.id, "completed", Redact(s.output_json, values)});
 
-  const bool retry = !outcome.completed && outcome.retryable && job.attempt < policy.max_attempts;
-  // 3. The next attempt is enqueued before the run says "queued", so a crash in between never strands the run.
-  if (retry) {
-    JobRecord next;
-    next.job_id = NewId("job_");
-    next.run_id = job.run_id;
-    next.function_id = job.function_id;
-    next.environment = job.environment;
-    next.mode = job.mode;
-    next.attempt = job.attempt + 1;
-    next.not_before_ms = NowUnixMillis() + policy.DelayBefore(next.attempt);
-    IF_RETURN_IF_ERROR(d_.jobs.Enqueue(next));
+  int attempt = 0;
+  // One CAS moves the run to its next state; the next attempt (if any) is part of the same write, so a crash
+  // can neither lose it nor leave a finished run with a live attempt.
+  auto done = d_.runs.Mutate(
+      env, run_id,
+      [&](RunRecord& r) -> Status {
+        IF_RETURN_IF_ERROR(check(r));
+        auto fn = d_.functions.Get(env, r.function_id);
+        const RetryPolicy policy = fn.ok() ? fn->retry : RetryPolicy{};
+        attempt = r.delivery.attempt;
+        const bool retry = !outcome.completed && outcome.retryable && attempt < policy.max_attempts;
+        r.attempt = attempt;
+        for (const auto& s : steps) {
+          auto it = std::find_if(r.steps.begin(), r.steps.end(), [&](const RunStep& x) { return x.id == s.id; });
+          if (it == r.steps.end()) r.steps.push_back(s);
+        }
+        if (outcome.completed) {
+          r.status = "completed";
+          r.output_json = output;
+          r.error.clear();
+          r.delivery = Delivery{};
+        } else if (retry) {
+          r.status = "queued";
+          r.error = error;
+          Delivery next;
+          next.job_id = JobIdFor(r.id, attempt + 1);
+          next.mode = r.delivery.mode;
+          next.attempt = attempt + 1;
+          next.state = "pending";
+          next.not_before_ms = NowUnixMillis() + policy.DelayBefore(attempt + 1);
+          r.delivery = next;
+        } else {
+          r.status = "failed";
+          r.error = error;
+          r.delivery = Delivery{};
+        }
+        return Status::Ok();
+      },
+      hint);
+  if (!done.ok()) return done.status();
+  const RunRecord& run = done->run;
+  PublishRunStatus(run);
+  if (run.finished()) {
+    runs_finished_.fetch_add(1);
+  } else {
+    NotifyReady(env);
   }
-  auto run = d_.runs.Mutate(job.environment, job.run_id, [&](RunRecord& r) {
-    if (Terminal(r.status) || r.attempt > job.attempt) return false;
-    r.attempt = job.attempt;
-    for (const auto& s : steps) {
-      auto it = std::find_if(r.steps.begin(), r.steps.end(), [&](const RunStep& x) { return x.id == s.id; });
-      if (it == r.steps.end()) r.steps.push_back(s);
-    }
-    if (outcome.completed) {
-      r.status = "completed";
-      r.output_json = output;
-      r.error.clear();
-    } else {
-      r.status = retry ? "queued" : "failed";
-      r.error = error;
-    }
-    return true;
-  });
-  if (!run.ok() && !run.status().is(Code::kNotFound)) return run.status();
-  if (run.ok()) {
-    PublishRunStatus(*run);
-    if (Terminal(run->status)) runs_finished_.fetch_add(1);
-    spdlog::info("run {} function={} environment={} attempt={} -> {}", run->id, run->function_id, run->environment,
-                 job.attempt, run->status);
-  }
-  // 4. Done with this attempt.
-  Status removed = d_.jobs.Remove(job, *claimed);
-  if (!removed.ok() && !removed.is(Code::kConflict)) return removed;
+  spdlog::info("run {} function={} environment={} attempt={} -> {}", run.id, run.function_id, run.environment, attempt,
+               run.status);
   return Status::Ok();
 }
 
@@ -333,18 +335,50 @@ Status Engine::RegisterWorker(const std::string& env, WorkerInfo info) {
 Status Engine::Heartbeat(const std::string& env, const std::string& worker_id) {
   auto worker = d_.workers.Get(env, worker_id);
   if (!worker.ok()) return worker.status();
-  auto jobs = d_.jobs.List(env);
-  if (!jobs.ok()) return jobs.status();
   const int64_t now = NowUnixMillis();
-  for (auto& sj : *jobs) {
-    if (sj.job.worker_id != worker_id || sj.job.state != "leased" || sj.job.lease_expires_ms < now) continue;
-    auto fn = d_.functions.Get(env, sj.job.function_id);
-    int64_t timeout = fn.ok() ? fn->timeout_ms : 30000;
-    sj.job.lease_expires_ms = std::min(now + worker->lease_ms, sj.job.leased_at_ms + timeout);
-    (void)d_.jobs.Replace(sj.job, sj.revision);  // a conflict means it finished meanwhile
+  for (const auto& q : d_.runs.Unfinished(env)) {
+    const Delivery& dl = q.run->delivery;
+    if (dl.mode != "pull" || dl.state != "leased" || dl.worker_id != worker_id || dl.lease_expires_ms < now) continue;
+    auto fn = d_.functions.Get(env, q.run->function_id);
+    const int64_t timeout = fn.ok() ? fn->timeout_ms : 30000;
+    const std::string job_id = dl.job_id;
+    (void)d_.runs.Mutate(
+        env, q.run->id,
+        [&](RunRecord& r) -> Status {
+          if (r.delivery.job_id != job_id || r.delivery.state != "leased" || r.delivery.worker_id != worker_id) {
+            return Status::Conflict("finished meanwhile");
+          }
+          r.delivery.lease_expires_ms = std::min(now + worker->lease_ms, r.delivery.leased_at_ms + timeout);
+          return Status::Ok();
+        },
+        &q);  // a conflict means the attempt finished meanwhile
   }
   return Status::Ok();
 }
+
+namespace {
+// Marks a run as being leased by one of this process's pollers, so its other pollers try other runs instead
+// of racing for the same compare-and-set.
+class Reservation {
+ public:
+  Reservation(std::mutex& mu, std::set<std::string>& held, std::string key) : mu_(mu), held_(held), key_(std::move(key)) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ok_ = held_.insert(key_).second;
+  }
+  ~Reservation() {
+    if (!ok_) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    held_.erase(key_);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  std::mutex& mu_;
+  std::set<std::string>& held_;
+  std::string key_;
+  bool ok_ = false;
+};
+}  // namespace
 
 Result<std::vector<std::string>> Engine::PollJobs(const std::string& env, const std::string& worker_id, int available,
                                                   int64_t wait_ms) {
@@ -360,29 +394,24 @@ Result<std::vector<std::string>> Engine::PollJobs(const std::string& env, const 
       std::lock_guard<std::mutex> lock(mu_);
       generation = ready_generation_;
     }
-    auto jobs = d_.jobs.List(env);
-    if (!jobs.ok()) return jobs.status();
-    std::sort(jobs->begin(), jobs->end(), [](const auto& a, const auto& b) { return a.job.not_before_ms < b.job.not_before_ms; });
     const int64_t now = NowUnixMillis();
-    for (auto& sj : *jobs) {
+    for (const auto& q : d_.runs.Unfinished(env)) {
       if (static_cast<int>(out.size()) >= limit) break;
-      if (sj.job.mode != "pull" || sj.job.state != "pending" || sj.job.not_before_ms > now || !wanted.count(sj.job.function_id)) continue;
-      auto fn = d_.functions.Get(env, sj.job.function_id);
+      const Delivery& dl = q.run->delivery;
+      if (dl.mode != "pull" || dl.state != "pending" || dl.not_before_ms > now || !wanted.count(q.run->function_id)) continue;
+      Reservation reservation(reserved_mu_, reserved_, q.run->key());
+      if (!reservation.ok()) continue;
+      auto fn = d_.functions.Get(env, q.run->function_id);
       if (!fn.ok()) continue;
       Values values;
-      Status leased = Lease(sj, *fn, worker_id, worker->lease_ms, &values);
+      auto leased = Lease(q, *fn, worker_id, worker->lease_ms, &values);
       if (!leased.ok()) continue;  // taken by someone else, or failed for a missing secret
-      auto run = MarkRunning(sj.job);
-      if (!run.ok()) {
-        WipeValues(values);
-        continue;
-      }
-      out.push_back(DeliveryJson(sj, *run, values, /*pull=*/true));
+      out.push_back(DeliveryJson(leased->run, values, /*pull=*/true));
       WipeValues(values);
     }
     if (!out.empty() || std::chrono::steady_clock::now() >= deadline) return out;
     std::unique_lock<std::mutex> lock(mu_);
-    // Wake on a job notification, or re-scan at least every 250 ms for jobs whose backoff ends.
+    // Wake on a job notification, or re-scan at least every 250 ms for attempts whose backoff ends.
     cv_.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(250)),
                    [&] { return stopping_ || ready_generation_ != generation; });
     if (stopping_) return out;
@@ -394,28 +423,43 @@ Status Engine::CompleteJob(const std::string& env, const std::string& worker_id,
   auto parsed = ParseResultBody(body, /*require_lease_token=*/true);
   if (!parsed.ok()) return parsed.status();
   const json& doc = *parsed;
-  auto stored = d_.jobs.Get(env, job_id);
-  if (!stored.ok()) {
-    if (stored.status().is(Code::kNotFound)) return Status::Conflict("job \"" + job_id + "\" is not leased (finished or expired)");
-    return stored.status();
+  const Status not_leased = Status::Conflict("job \"" + job_id + "\" is not leased (finished or expired)");
+  std::string run_id;
+  int attempt = 0;
+  if (!ParseJobId(job_id, &run_id, &attempt)) return not_leased;
+  const std::string token = doc["lease_token"].get<std::string>();
+  auto check = [&](const RunRecord& r) -> Status {
+    const Delivery& dl = r.delivery;
+    if (dl.job_id != job_id || dl.mode != "pull" || dl.state != "leased") return not_leased;
+    if (dl.worker_id != worker_id || !ConstantTimeEquals(dl.lease_token, token)) {
+      return Status::Conflict("lease token does not match job \"" + job_id + "\" (lease expired or taken over)");
+    }
+    if (dl.lease_expires_ms < NowUnixMillis()) return Status::Conflict("lease of job \"" + job_id + "\" expired");
+    return Status::Ok();
+  };
+  // The mirror's copy usually is current; if it lags another server's lease, read the bucket.
+  std::optional<RunStore::Queued> hint = d_.runs.FindUnfinished(env, run_id);
+  RunRecord current;
+  if (hint && check(*hint->run).ok()) {
+    current = *hint->run;
+  } else {
+    hint.reset();
+    auto stored = d_.runs.Get(env, run_id);
+    if (!stored.ok()) return stored.status().is(Code::kNotFound) ? not_leased : stored.status();
+    IF_RETURN_IF_ERROR(check(*stored));
+    current = std::move(stored).value();
   }
-  const JobRecord& job = stored->job;
-  if (job.state != "leased" || job.worker_id != worker_id || !ConstantTimeEquals(job.lease_token, doc["lease_token"].get<std::string>())) {
-    return Status::Conflict("lease token does not match job \"" + job_id + "\" (lease expired or taken over)");
-  }
-  if (job.lease_expires_ms < NowUnixMillis()) return Status::Conflict("lease of job \"" + job_id + "\" expired");
 
   Outcome outcome = OutcomeFromResult(doc);
-  // Redact with exactly the values this attempt received (their revisions are in the job record).
+  // Redact with exactly the values this attempt received (their revisions are in the run's delivery).
   Values values;
-  for (const auto& [name, rev] : job.resolved) {
+  for (const auto& [name, rev] : current.delivery.resolved) {
     auto v = d_.secrets.ResolveRevision(env, name, rev);
     if (!v.ok()) v = d_.secrets.Resolve(env, name);  // history trimmed: the current value is the best we have
     if (v.ok()) values[name] = std::string(v->view());
   }
-  Status st = FinishAttempt(std::move(stored).value(), outcome, values);
+  Status st = FinishAttempt(env, run_id, outcome, values, check, hint ? &*hint : nullptr);
   WipeValues(values);
-  if (st.is(Code::kConflict)) return Status::Conflict("job \"" + job_id + "\" was finished or expired meanwhile");
   return st;
 }
 
@@ -440,49 +484,45 @@ void Engine::SchedulerLoop() {
 }
 
 void Engine::ScanOnce() {
-  auto jobs = d_.jobs.List("");
-  if (!jobs.ok()) return;
   const int64_t now = NowUnixMillis();
-  for (auto& sj : *jobs) {
-    JobRecord& job = sj.job;
-    if ((job.state == "leased" || job.state == "finishing") && job.lease_expires_ms < now) {
-      if (job.state == "finishing") {
-        // A finisher died mid-way: if the run moved on, just drop the job; otherwise treat it as lost.
-        auto run = d_.runs.Get(job.environment, job.run_id);
-        if (!run.ok() || Terminal(run->status) || run->attempt > job.attempt) {
-          (void)d_.jobs.Remove(job, sj.revision);
-          continue;
-        }
-      }
+  for (const auto& q : d_.runs.Unfinished("")) {
+    const RunRecord& run = *q.run;
+    const Delivery& dl = run.delivery;
+    if (dl.state == "leased" && dl.lease_expires_ms < now) {
       Outcome lost;
-      lost.error = job.mode == "pull" ? "worker \"" + job.worker_id + "\" lost its lease (crashed, stalled or timed out)"
-                                      : "push call timed out or its server stopped";
+      lost.error = dl.mode == "pull" ? "worker \"" + dl.worker_id + "\" lost its lease (crashed, stalled or timed out)"
+                                     : "push call timed out or its server stopped";
       lost.retryable = true;
-      (void)FinishAttempt(sj, lost, {});
+      const std::string job_id = dl.job_id;
+      (void)FinishAttempt(
+          run.environment, run.id, lost, {},
+          [&](const RunRecord& r) {
+            // Re-checked on the current record: a heartbeat or a result elsewhere may have got there first.
+            return r.delivery.job_id == job_id && r.delivery.state == "leased" && r.delivery.lease_expires_ms < NowUnixMillis()
+                       ? Status::Ok()
+                       : Status::Conflict("lease renewed or attempt finished");
+          },
+          &q);
       continue;
     }
-    if (job.mode == "push" && job.state == "pending" && job.not_before_ms <= now && push_in_flight_.load() < kMaxPushInFlight) {
-      auto fn = d_.functions.Get(job.environment, job.function_id);
+    if (dl.mode == "push" && dl.state == "pending" && dl.not_before_ms <= now && push_in_flight_.load() < kMaxPushInFlight) {
+      auto fn = d_.functions.Get(run.environment, run.function_id);
       if (!fn.ok()) continue;
       Values values;
       // Push leases cover the call's timeout plus a margin; another server takes over only after that.
-      if (!Lease(sj, *fn, server_id_, fn->timeout_ms + 5000, &values).ok()) continue;
+      auto leased = Lease(q, *fn, server_id_, fn->timeout_ms + 5000, &values);
+      if (!leased.ok()) continue;
       push_in_flight_.fetch_add(1);
-      std::thread([this, sj, fn = std::move(fn).value(), values = std::move(values)]() mutable {
-        DispatchPush(std::move(sj), std::move(fn), std::move(values));
+      std::thread([this, run = std::move(leased->run), fn = std::move(fn).value(), values = std::move(values)]() mutable {
+        DispatchPush(std::move(run), std::move(fn), std::move(values));
         push_in_flight_.fetch_sub(1);
       }).detach();
     }
   }
 }
 
-void Engine::DispatchPush(StoredJob leased, FunctionDef fn, Values values) {
-  auto run = MarkRunning(leased.job);
-  if (!run.ok()) {
-    WipeValues(values);
-    return;
-  }
-  std::string body = DeliveryJson(leased, *run, values, /*pull=*/false);
+void Engine::DispatchPush(RunRecord leased, FunctionDef fn, Values values) {
+  std::string body = DeliveryJson(leased, values, /*pull=*/false);
   Outcome outcome;
   outcome.retryable = true;
   std::string url = fn.url;
@@ -513,8 +553,14 @@ void Engine::DispatchPush(StoredJob leased, FunctionDef fn, Values values) {
     }
   }
   Cleanse(body);
-  Status st = FinishAttempt(leased, outcome, values);
-  if (!st.ok() && !st.is(Code::kConflict)) spdlog::warn("push result of run {} not recorded: {}", leased.job.run_id, st.message());
+  const std::string job_id = leased.delivery.job_id;
+  const std::string token = leased.delivery.lease_token;
+  Status st = FinishAttempt(leased.environment, leased.id, outcome, values, [&](const RunRecord& r) {
+    return r.delivery.job_id == job_id && r.delivery.state == "leased" && r.delivery.lease_token == token
+               ? Status::Ok()
+               : Status::Conflict("push lease expired and was taken over");
+  });
+  if (!st.ok() && !st.is(Code::kConflict)) spdlog::warn("push result of run {} not recorded: {}", leased.id, st.message());
   WipeValues(values);
 }
 

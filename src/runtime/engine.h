@@ -2,17 +2,20 @@
 // HTTP, or a signed HTTP call to the app in push mode) with exactly the secrets the function declared, resolved
 // for the run's environment at delivery time, and records results with redaction, memoized steps and retries.
 //
-// All state is in NATS (functions, runs, jobs, workers); every server process runs the same scheduler loop, and
-// compare-and-set on job records decides which process acts. Secret values exist only in the delivery payload
+// All state is in NATS (functions, runs with their pending or leased attempt, workers); every server process runs
+// the same scheduler loop, and compare-and-set on the run record decides which process acts. Secret values exist only in the delivery payload
 // being sent (wiped after sending) and in memory while a push call or a redaction runs. Thread-safe.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,7 +27,6 @@
 #include "events/system_events.h"
 #include "runtime/event_log.h"
 #include "runtime/function_registry.h"
-#include "runtime/job_queue.h"
 #include "runtime/run_store.h"
 #include "runtime/signing_keyring.h"
 #include "runtime/worker_registry.h"
@@ -39,7 +41,6 @@ class Engine {
   struct Deps {
     FunctionRegistry& functions;
     RunStore& runs;
-    JobQueue& jobs;
     WorkerRegistry& workers;
     EventLog& events;
     SecretStore& secrets;
@@ -89,21 +90,25 @@ class Engine {
   using Values = std::map<std::string, std::string>;  // secret name -> value (wiped by WipeValues)
 
   Result<std::vector<std::string>> StartRuns(const std::string& env, const StoredEvent& event);
-  // Resolves the declared secrets and leases `stored` to `worker_id`. On success fills `values` and the leased
-  // record; a declared secret that is not set fails the attempt (and returns kNotFound).
-  Status Lease(StoredJob& stored, const FunctionDef& fn, const std::string& worker_id, int64_t lease_ms, Values* values);
-  std::string DeliveryJson(const StoredJob& leased, const RunRecord& run, const Values& values, bool pull);
-  // Claims the job (CAS), records the outcome on the run (redacted with `values`), schedules a retry if the
-  // policy allows, and removes the job. kConflict when the job was no longer at `stored.revision`.
-  Status FinishAttempt(StoredJob stored, const Outcome& outcome, const Values& values);
+  // Resolves the declared secrets and leases the pending attempt of `queued` to `worker_id` (one CAS: the run
+  // becomes "running" with the lease). Returns the leased run and fills `values`; a declared secret that is not
+  // set fails the attempt (and returns kNotFound); kConflict when someone else changed the run first.
+  Result<StoredRun> Lease(const RunStore::Queued& queued, const FunctionDef& fn, const std::string& worker_id,
+                          int64_t lease_ms, Values* values);
+  std::string DeliveryJson(const RunRecord& leased, const Values& values, bool pull);
+  // Records the outcome of attempt `job_id` (redacted with `values`) in one CAS on the run: completed, failed,
+  // or queued again with the next attempt pending after its backoff. `check` runs on the current record first
+  // and may refuse (e.g. the lease is not the caller's any more): its status is returned.
+  Status FinishAttempt(const std::string& env, const std::string& run_id, const Outcome& outcome, const Values& values,
+                       const std::function<Status(const RunRecord&)>& check, const RunStore::Queued* hint = nullptr);
   void PublishRunStatus(const RunRecord& run);
-  // The attempt is now with its function: run status "running" (unless the run already ended), and its event.
-  Result<RunRecord> MarkRunning(const JobRecord& job);
   // Reads a validated result body ({status, output?, error?, steps?}) from either delivery mode.
   static Outcome OutcomeFromResult(const nlohmann::json& doc);
   void SchedulerLoop();
   void ScanOnce();
-  void DispatchPush(StoredJob leased, FunctionDef fn, Values values);
+  void DispatchPush(RunRecord leased, FunctionDef fn, Values values);
+  // Wakes long polls (this and every other server) after an attempt became pending.
+  void NotifyReady(const std::string& env);
   static void WipeValues(Values& values);
 
   Deps d_;
@@ -117,6 +122,8 @@ class Engine {
   std::thread scheduler_;
   std::atomic<int> push_in_flight_{0};
   std::atomic<uint64_t> runs_finished_{0};
+  std::mutex reserved_mu_;
+  std::set<std::string> reserved_;  // runs this process is leasing right now (its pollers skip each other's)
   std::string server_id_;
 };
 

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/time_util.h"
-#include "runtime/job_queue.h"
+#include "runtime/ids.h"
 #include "store/nats_handles.h"
 #include "store/stream_admin.h"
 

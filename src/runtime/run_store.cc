@@ -1,25 +1,52 @@
 #include "runtime/run_store.h"
 
 #include <algorithm>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "common/time_util.h"
+#include "runtime/ids.h"
 
 namespace ironflow {
 
 using nlohmann::json;
 
 namespace {
+
 json ParseOrNull(const std::string& text) {
   json j = json::parse(text, nullptr, false);
   return j.is_discarded() ? json(nullptr) : j;
 }
-}  // namespace
 
-std::string EncodeRun(const RunRecord& r) {
+json EncodeDelivery(const Delivery& d) {
+  json resolved = json::object();
+  for (const auto& [k, v] : d.resolved) resolved[k] = v;
+  return json{{"job_id", d.job_id},           {"mode", d.mode},
+              {"attempt", d.attempt},         {"state", d.state},
+              {"not_before_ms", d.not_before_ms}, {"lease_token", d.lease_token},
+              {"worker_id", d.worker_id},     {"leased_at_ms", d.leased_at_ms},
+              {"lease_expires_ms", d.lease_expires_ms}, {"resolved", resolved}};
+}
+
+Delivery DecodeDelivery(const json& d) {
+  Delivery out;
+  out.job_id = d.at("job_id");
+  out.mode = d.at("mode");
+  out.attempt = d.at("attempt");
+  out.state = d.at("state");
+  out.not_before_ms = d.at("not_before_ms");
+  out.lease_token = d.at("lease_token");
+  out.worker_id = d.at("worker_id");
+  out.leased_at_ms = d.at("leased_at_ms");
+  out.lease_expires_ms = d.at("lease_expires_ms");
+  for (const auto& [k, v] : d.at("resolved").items()) out.resolved[k] = v.get<uint64_t>();
+  return out;
+}
+
+json RunDocument(const RunRecord& r) {
   json steps = json::array();
   for (const auto& s : r.steps) steps.push_back({{"id", s.id}, {"status", s.status}, {"output", ParseOrNull(s.output_json)}});
-  json doc = {{"id", r.id},
+  return json{{"id", r.id},
               {"function_id", r.function_id},
               {"environment", r.environment},
               {"event_id", r.event_id},
@@ -31,8 +58,17 @@ std::string EncodeRun(const RunRecord& r) {
               {"steps", steps},
               {"created_at", r.created_at},
               {"updated_at", r.updated_at}};
+}
+
+}  // namespace
+
+std::string EncodeRun(const RunRecord& r) {
+  json doc = RunDocument(r);
+  if (!r.delivery.state.empty()) doc["delivery"] = EncodeDelivery(r.delivery);
   return doc.dump();
 }
+
+std::string PublicRunJson(const RunRecord& r) { return RunDocument(r).dump(); }
 
 Result<RunRecord> DecodeRun(std::string_view text) {
   json doc = json::parse(text, nullptr, false);
@@ -54,15 +90,30 @@ Result<RunRecord> DecodeRun(std::string_view text) {
     for (const auto& s : doc.at("steps")) r.steps.push_back({s.at("id"), s.at("status"), s.at("output").dump()});
     r.created_at = doc.at("created_at");
     r.updated_at = doc.at("updated_at");
+    if (doc.contains("delivery")) r.delivery = DecodeDelivery(doc.at("delivery"));
     return r;
   } catch (const json::exception&) {
     return Status::Internal("stored run record is malformed");
   }
 }
 
-Status RunStore::Create(const RunRecord& run) {
-  auto rev = bucket_.Create(run.environment + "." + run.id, EncodeRun(run));
-  return rev.ok() ? Status::Ok() : rev.status();
+Result<std::unique_ptr<KvMirror>> RunStore::StartUnfinishedMirror(KvBucket& bucket) {
+  return KvMirror::Start(bucket, [](const KvEntry& e) {
+    auto run = DecodeRun(e.value);
+    return run.ok() && !run->delivery.state.empty();
+  });
+}
+
+void RunStore::Mirror(const std::string& key, const std::string& value, uint64_t revision) {
+  if (unfinished_) unfinished_->Apply(KvEntry{key, value, revision, 0}, false);
+}
+
+Result<StoredRun> RunStore::Create(const RunRecord& run) {
+  std::string value = EncodeRun(run);
+  auto rev = bucket_.Create(run.key(), value);
+  if (!rev.ok()) return rev.status();
+  Mirror(run.key(), value, *rev);
+  return StoredRun{run, *rev};
 }
 
 Result<RunRecord> RunStore::Get(const std::string& env, const std::string& run_id) {
@@ -72,22 +123,75 @@ Result<RunRecord> RunStore::Get(const std::string& env, const std::string& run_i
   return DecodeRun((*e)->value);
 }
 
-Result<RunRecord> RunStore::Mutate(const std::string& env, const std::string& run_id,
-                                   const std::function<bool(RunRecord&)>& change) {
+Result<StoredRun> RunStore::Mutate(const std::string& env, const std::string& run_id,
+                                   const std::function<Status(RunRecord&)>& change, const Queued* hint) {
   const std::string key = env + "." + run_id;
   for (int attempt = 0; attempt < 64; ++attempt) {
-    auto e = bucket_.Get(key);
-    if (!e.ok()) return e.status();
-    if (!e->has_value()) return Status::NotFound("run \"" + run_id + "\" not found");
-    auto run = DecodeRun((*e)->value);
-    if (!run.ok()) return run.status();
-    if (!change(*run)) return run;
-    run->updated_at = FormatRfc3339(NowUnixMillis());
-    auto rev = bucket_.Update(key, EncodeRun(*run), (*e)->revision);
-    if (rev.ok()) return run;
+    RunRecord run;
+    uint64_t revision = 0;
+    if (attempt == 0 && hint && hint->run && hint->run->key() == key) {
+      run = *hint->run;
+      revision = hint->revision;
+    } else {
+      auto e = bucket_.Get(key);
+      if (!e.ok()) return e.status();
+      if (!e->has_value()) return Status::NotFound("run \"" + run_id + "\" not found");
+      auto decoded = DecodeRun((*e)->value);
+      if (!decoded.ok()) return decoded.status();
+      run = std::move(decoded).value();
+      revision = (*e)->revision;
+    }
+    IF_RETURN_IF_ERROR(change(run));
+    run.updated_at = FormatRfc3339(NowUnixMillis());
+    std::string value = EncodeRun(run);
+    auto rev = bucket_.Update(key, value, revision);
+    if (rev.ok()) {
+      Mirror(key, value, *rev);
+      return StoredRun{std::move(run), *rev};
+    }
     if (!rev.status().is(Code::kConflict)) return rev.status();
   }
   return Status::Conflict("run \"" + run_id + "\" is being updated concurrently");
+}
+
+std::optional<RunStore::Queued> RunStore::DecodeLocked(const KvEntry& entry) {
+  auto known = decoded_.find(entry.key);
+  if (known != decoded_.end() && known->second.revision == entry.revision) return known->second;
+  auto run = DecodeRun(entry.value);
+  if (!run.ok()) return std::nullopt;
+  Queued q{std::make_shared<const RunRecord>(std::move(run).value()), entry.revision};
+  decoded_[entry.key] = q;
+  return q;
+}
+
+std::vector<RunStore::Queued> RunStore::Unfinished(const std::string& env) {
+  std::vector<KvEntry> entries = unfinished_ ? unfinished_->Snapshot(env.empty() ? "" : env + ".") : std::vector<KvEntry>{};
+  std::vector<Queued> out;
+  out.reserve(entries.size());
+  {
+    std::lock_guard<std::mutex> lock(decoded_mu_);
+    for (const auto& e : entries) {
+      if (auto q = DecodeLocked(e)) out.push_back(std::move(*q));
+    }
+    // Forget decoded runs that left the mirror (finished); a full listing sees them all.
+    if (env.empty() && decoded_.size() > entries.size()) {
+      std::set<std::string> live;
+      for (const auto& e : entries) live.insert(e.key);
+      std::erase_if(decoded_, [&](const auto& item) { return !live.count(item.first); });
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const Queued& a, const Queued& b) {
+    return a.run->delivery.not_before_ms < b.run->delivery.not_before_ms;
+  });
+  return out;
+}
+
+std::optional<RunStore::Queued> RunStore::FindUnfinished(const std::string& env, const std::string& run_id) {
+  if (!unfinished_) return std::nullopt;
+  auto e = unfinished_->Get(env + "." + run_id);
+  if (!e) return std::nullopt;
+  std::lock_guard<std::mutex> lock(decoded_mu_);
+  return DecodeLocked(*e);
 }
 
 Result<std::vector<RunRecord>> RunStore::List(const std::string& env, const std::string& function_id,

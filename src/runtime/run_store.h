@@ -2,17 +2,26 @@
 //
 // A run is one execution of one function for one event: {id, function_id, environment, event_id, event,
 // status: queued|running|completed|failed, attempt, output, error, steps:[{id, status, output}], created_at,
-// updated_at}. Records hold names and (redacted) outputs, never secret values. Mutate() is a compare-and-set
-// loop, so concurrent servers never lose each other's updates. Thread-safe.
+// updated_at}. An unfinished run also carries its `delivery`: the attempt waiting for, or being, delivered
+// (pending until not_before_ms, or leased to a pull worker or a pushing server until lease_expires_ms). Because
+// the run and its attempt are one record, every transition — lease, result, retry, lost lease — is a single
+// compare-and-set write: among any number of workers and servers exactly one wins, and no crash can leave a run
+// half-finished. Records hold secret names and the revisions delivered (for redaction), never values; outputs
+// are stored redacted. Thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
 #include "store/kv_bucket.h"
+#include "store/kv_mirror.h"
 
 namespace ironflow {
 
@@ -24,6 +33,20 @@ struct RunStep {
   std::string output_json;  // JSON text
 };
 
+// The attempt of an unfinished run that is waiting for, or in, delivery. `state` is empty once the run ended.
+struct Delivery {
+  std::string job_id;  // JobIdFor(run id, attempt)
+  std::string mode;    // "pull" or "push"
+  int attempt = 1;
+  std::string state;   // "", "pending" or "leased"
+  int64_t not_before_ms = 0;
+  std::string lease_token;
+  std::string worker_id;  // pull worker, or the pushing server
+  int64_t leased_at_ms = 0;
+  int64_t lease_expires_ms = 0;
+  std::map<std::string, uint64_t> resolved;  // secret name -> revision delivered with this attempt
+};
+
 struct RunRecord {
   std::string id;
   std::string function_id;
@@ -33,33 +56,64 @@ struct RunRecord {
   std::string event_data_json = "null";
   std::string event_timestamp;
   std::string status = "queued";
-  int attempt = 0;
+  int attempt = 0;  // the attempt last started (0 before the first)
   std::string output_json = "null";
   std::string error;  // empty: none
   std::vector<RunStep> steps;
   std::string created_at;
   std::string updated_at;
+  Delivery delivery;
+
+  std::string key() const { return environment + "." + id; }
+  bool finished() const { return status == "completed" || status == "failed"; }
 };
 
-std::string EncodeRun(const RunRecord& r);
+struct StoredRun {
+  RunRecord run;
+  uint64_t revision = 0;
+};
+
+std::string EncodeRun(const RunRecord& r);  // the stored form, delivery included
 Result<RunRecord> DecodeRun(std::string_view text);
+// The form the API shows: the stored form without the delivery bookkeeping (lease tokens stay server-side).
+std::string PublicRunJson(const RunRecord& r);
 
 class RunStore {
  public:
-  explicit RunStore(KvBucket& bucket) : bucket_(bucket) {}
+  // `unfinished`: this process's mirror of unfinished runs (RunStore::StartUnfinishedMirror), kept current with
+  // this process's own writes; nullptr to read the bucket only.
+  RunStore(KvBucket& bucket, KvMirror* unfinished) : bucket_(bucket), unfinished_(unfinished) {}
+  // A mirror of the bucket holding only runs with a delivery (queued or running).
+  static Result<std::unique_ptr<KvMirror>> StartUnfinishedMirror(KvBucket& bucket);
 
-  Status Create(const RunRecord& run);
+  Result<StoredRun> Create(const RunRecord& run);
   Result<RunRecord> Get(const std::string& env, const std::string& run_id);
-  // Applies `change` to the current record and writes it with compare-and-set, retrying on conflicts.
-  // `change` returns false to abandon the write (the record is returned unchanged).
-  Result<RunRecord> Mutate(const std::string& env, const std::string& run_id,
-                           const std::function<bool(RunRecord&)>& change);
+  // Applies `change` to the current record and writes it with compare-and-set, retrying (with a fresh read) on
+  // conflicts. `change` returns non-OK to abandon the write; that status is returned. `hint`, when given, is
+  // tried first instead of reading the bucket (a mirror entry: if it is stale the CAS fails and a read follows).
+  // A run as this process's mirror last saw it (decoded once per revision and shared).
+  struct Queued {
+    std::shared_ptr<const RunRecord> run;
+    uint64_t revision = 0;
+  };
+  Result<StoredRun> Mutate(const std::string& env, const std::string& run_id,
+                           const std::function<Status(RunRecord&)>& change, const Queued* hint = nullptr);
+  // Unfinished runs of `env` ("" for every environment) from the mirror, in order of delivery.not_before_ms.
+  std::vector<Queued> Unfinished(const std::string& env);
+  // One unfinished run from the mirror (a hint: it may lag other servers' writes).
+  std::optional<Queued> FindUnfinished(const std::string& env, const std::string& run_id);
   // Newest first. Empty filters match everything.
   Result<std::vector<RunRecord>> List(const std::string& env, const std::string& function_id,
                                       const std::string& status, size_t limit);
 
  private:
+  void Mirror(const std::string& key, const std::string& value, uint64_t revision);
+  // The decoded form of a mirror entry (cached by key and revision); decoded_mu_ held.
+  std::optional<Queued> DecodeLocked(const KvEntry& entry);
   KvBucket& bucket_;
+  KvMirror* unfinished_;
+  std::mutex decoded_mu_;
+  std::map<std::string, Queued> decoded_;  // key -> the mirror entry decoded at its revision
 };
 
 }  // namespace ironflow

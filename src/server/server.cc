@@ -29,7 +29,6 @@
 #include "runtime/engine.h"
 #include "runtime/event_log.h"
 #include "runtime/function_registry.h"
-#include "runtime/job_queue.h"
 #include "api/api_util.h"
 #include "config/config_store.h"
 #include "server/process_hardening.h"
@@ -50,7 +49,7 @@ struct Server::Impl {
   std::unique_ptr<EmbeddedNats> embedded;
   std::unique_ptr<NatsConnection> nats;
   std::unique_ptr<KvBucket> secrets_bucket, env_bucket, system_bucket, auth_bucket;
-  std::unique_ptr<KvBucket> functions_bucket, runs_bucket, jobs_bucket, workers_bucket;
+  std::unique_ptr<KvBucket> functions_bucket, runs_bucket, workers_bucket;
   std::unique_ptr<KvBucket> config_bucket;
   std::optional<SystemStream> system_stream;
   std::optional<EventLog> event_log;
@@ -63,10 +62,9 @@ struct Server::Impl {
   std::unique_ptr<UserBuckets> kv;
   std::unique_ptr<KvWatch> secrets_watch;  // feeds SecretStore's sealed-record cache
   std::unique_ptr<ApiKeyStore> api_keys;
-  std::unique_ptr<KvMirror> functions_mirror, jobs_mirror;
+  std::unique_ptr<KvMirror> functions_mirror, unfinished_runs;
   std::unique_ptr<FunctionRegistry> functions;
   std::unique_ptr<RunStore> runs;
-  std::unique_ptr<JobQueue> jobs;
   std::unique_ptr<WorkerRegistry> workers;
   std::unique_ptr<SigningKeyring> signing;
   std::unique_ptr<Engine> engine;
@@ -90,7 +88,7 @@ void Server::Shutdown() {
   // Stopping the watch deletes its consumer on the server: do it while NATS is still up.
   impl_->secrets_watch.reset();
   impl_->functions_mirror.reset();
-  impl_->jobs_mirror.reset();
+  impl_->unfinished_runs.reset();
   if (impl_->embedded) impl_->embedded->Stop();
 }
 
@@ -216,7 +214,6 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   IF_RETURN_IF_ERROR(open(kAuthBucket, "Ironflow API key hashes", 5, &s.auth_bucket));
   IF_RETURN_IF_ERROR(open(kFunctionsBucket, "Ironflow functions", 1, &s.functions_bucket));
   IF_RETURN_IF_ERROR(open(kRunsBucket, "Ironflow runs", 1, &s.runs_bucket));
-  IF_RETURN_IF_ERROR(open(kJobsBucket, "Ironflow job queue", 1, &s.jobs_bucket));
   IF_RETURN_IF_ERROR(open(kWorkersBucket, "Ironflow pull-mode workers", 1, &s.workers_bucket));
   {
     auto b = KvBucket::OpenOrCreate(*s.nats, {kConfigBucket, "Ironflow config documents (readable)", 10,
@@ -306,15 +303,14 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   auto functions_mirror = KvMirror::Start(*s.functions_bucket);
   if (!functions_mirror.ok()) return functions_mirror.status();
   s.functions_mirror = std::move(functions_mirror).value();
-  auto jobs_mirror = KvMirror::Start(*s.jobs_bucket);
-  if (!jobs_mirror.ok()) return jobs_mirror.status();
-  s.jobs_mirror = std::move(jobs_mirror).value();
+  auto unfinished_runs = RunStore::StartUnfinishedMirror(*s.runs_bucket);
+  if (!unfinished_runs.ok()) return unfinished_runs.status();
+  s.unfinished_runs = std::move(unfinished_runs).value();
   s.functions = std::make_unique<FunctionRegistry>(*s.functions_bucket, s.functions_mirror.get());
-  s.runs = std::make_unique<RunStore>(*s.runs_bucket);
-  s.jobs = std::make_unique<JobQueue>(*s.jobs_bucket, *s.nats, s.jobs_mirror.get());
+  s.runs = std::make_unique<RunStore>(*s.runs_bucket, s.unfinished_runs.get());
   s.workers = std::make_unique<WorkerRegistry>(*s.workers_bucket);
   s.engine = std::make_unique<Engine>(
-      Engine::Deps{*s.functions, *s.runs, *s.jobs, *s.workers, *s.event_log, *s.secrets, *s.system_stream, *s.nats,
+      Engine::Deps{*s.functions, *s.runs, *s.workers, *s.event_log, *s.secrets, *s.system_stream, *s.nats,
                    *s.signing},
       config.push_ca_file);
   IF_RETURN_IF_ERROR(s.engine->Start());

@@ -5,8 +5,9 @@ namespace {
 constexpr size_t kMaxTombstones = 100000;
 }  // namespace
 
-Result<std::unique_ptr<KvMirror>> KvMirror::Start(KvBucket& bucket) {
+Result<std::unique_ptr<KvMirror>> KvMirror::Start(KvBucket& bucket, Keep keep) {
   std::unique_ptr<KvMirror> m(new KvMirror());
+  m->keep_ = std::move(keep);
   auto all = bucket.List(">");
   if (!all.ok()) return all.status();
   for (const auto& e : *all) m->Apply(e, false);
@@ -36,6 +37,7 @@ std::optional<KvEntry> KvMirror::Get(const std::string& key) const {
 }
 
 void KvMirror::Apply(const KvEntry& entry, bool deleted) {
+  if (!deleted && keep_ && !keep_(entry)) deleted = true;
   std::lock_guard<std::mutex> lock(mu_);
   auto live = live_.find(entry.key);
   if (live != live_.end() && live->second.revision >= entry.revision) return;

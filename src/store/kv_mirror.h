@@ -3,10 +3,12 @@
 //
 // It is a hint, never the authority: every decision that matters is a compare-and-set against the bucket, which
 // fails on a stale revision. Entries and deletions carry revisions, so late or replayed watch deliveries never
-// move an entry backwards. Seeded from a full listing before the watch starts. Thread-safe.
+// move an entry backwards. Seeded from a full listing before the watch starts. An optional `keep` predicate
+// holds entries it rejects as deletions (a queue mirror drops finished items). Thread-safe.
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -22,7 +24,8 @@ namespace ironflow {
 
 class KvMirror {
  public:
-  static Result<std::unique_ptr<KvMirror>> Start(KvBucket& bucket);
+  using Keep = std::function<bool(const KvEntry& entry)>;
+  static Result<std::unique_ptr<KvMirror>> Start(KvBucket& bucket, Keep keep = nullptr);
   ~KvMirror();
 
   // Live entries whose key starts with `prefix`, in key order.
@@ -33,6 +36,7 @@ class KvMirror {
 
  private:
   KvMirror() = default;
+  Keep keep_;
   mutable std::mutex mu_;
   std::map<std::string, KvEntry> live_;
   std::map<std::string, uint64_t> deleted_at_;   // tombstones, so an older put is not resurrected

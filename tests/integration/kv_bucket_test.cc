@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "store/kv_mirror.h"
 #include "support/nats_fixture.h"
 
 namespace ironflow {
@@ -21,6 +22,22 @@ class KvBucketTest : public ::testing::Test {
   std::unique_ptr<NatsConnection> nc_;
   std::unique_ptr<KvBucket> bucket_;
 };
+
+TEST_F(KvBucketTest, MirrorHoldsEntriesItsKeepRejectsAsDeletionsThatOlderRevisionsCannotUndo) {
+  // The run queue's mirror keeps unfinished runs only: a finished run leaves it, and a late delivery of its
+  // earlier (unfinished) revision must not bring it back.
+  auto mirror = KvMirror::Start(*bucket_, [](const KvEntry& e) { return e.value != "done"; });
+  ASSERT_TRUE(mirror.ok()) << mirror.status().ToString();
+  (*mirror)->Apply({"a.run", "pending", 10, 0}, false);
+  ASSERT_TRUE((*mirror)->Get("a.run").has_value());
+  (*mirror)->Apply({"a.run", "done", 11, 0}, false);
+  EXPECT_FALSE((*mirror)->Get("a.run").has_value()) << "an entry keep() rejects stayed in the mirror";
+  (*mirror)->Apply({"a.run", "leased", 10, 0}, false);
+  EXPECT_FALSE((*mirror)->Get("a.run").has_value()) << "an older revision resurrected a dropped entry";
+  (*mirror)->Apply({"a.run", "pending", 12, 0}, false);
+  EXPECT_EQ((*mirror)->Get("a.run")->value, "pending");
+  EXPECT_EQ((*mirror)->Snapshot("a.").size(), 1u);
+}
 
 TEST_F(KvBucketTest, CreateOfExistingKeyConflictsAndKeepsValue) {
   ASSERT_TRUE(bucket_->Create("a.k", "one").ok());

@@ -405,6 +405,48 @@ TEST_F(RuntimeTest, PushAppClientErrorIsNotRetried) {
   EXPECT_EQ(app.calls().size(), 1u);
 }
 
+TEST_F(RuntimeTest, RunsReadThroughTheApiNeverShowTheLeaseToken) {
+  SetSecret("STRIPE_KEY", NewValue());
+  RegisterPull("payout", {"STRIPE_KEY"});
+  RegisterWorker("w1", {"payout"});
+  std::string run_id = Emit("payout.requested", json::object());
+  json job = NextJob("w1");
+  ASSERT_TRUE(job.is_object());
+  const std::string token = job["lease_token"];
+  // The run is leased now: its record carries the lease, the API shows none of it.
+  auto one = api_->Call("GET", "/api/v1/runs/" + run_id);
+  ASSERT_EQ(one.status, 200) << one.raw;
+  EXPECT_EQ(one.body["status"], "running");
+  EXPECT_FALSE(one.body.contains("delivery")) << one.raw;
+  EXPECT_EQ(one.raw.find(token), std::string::npos) << "GET /runs/{id} revealed the lease token";
+  auto list = api_->Call("GET", "/api/v1/runs");
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(list.raw.find(token), std::string::npos) << "GET /runs revealed the lease token";
+  ASSERT_EQ(Finish("w1", job, {{"status", "completed"}}).status, 200);
+}
+
+TEST_F(RuntimeTest, JobLeasedThroughOneServerIsCompletedThroughAnotherExactlyOnce) {
+  // Every server can take any worker's result: the run record in NATS is the lease, not server memory.
+  TempDir second_dir;
+  ServerProcess second({nats_.url(), second_dir.path() + "/data", master_key_});
+  std::string error;
+  ASSERT_TRUE(second.Start(&error)) << error;
+  ApiClient other(second.url(), server_->api_key());
+  SetSecret("STRIPE_KEY", NewValue());
+  RegisterPull("payout", {"STRIPE_KEY"});
+  RegisterWorker("w1", {"payout"});
+  std::string run_id = Emit("payout.requested", json::object());
+  json job = NextJob("w1");
+  ASSERT_TRUE(job.is_object());
+  auto done = Finish("w1", job, {{"status", "completed"}, {"output", "via second"}}, &other);
+  ASSERT_EQ(done.status, 200) << done.raw;
+  EXPECT_EQ(Finish("w1", job, {{"status", "completed"}, {"output", "again"}}).status, 409) << "a finished job was finished twice";
+  EXPECT_EQ(Finish("w1", job, {{"status", "completed"}, {"output", "again"}}, &other).status, 409);
+  json run = WaitRun(run_id, "completed");
+  EXPECT_EQ(run["output"], "via second");
+  EXPECT_EQ(run["attempt"], 1);
+}
+
 TEST_F(RuntimeTest, NoSecretValueLandsInNatsOutsideItsSealedEntry) {
   std::string value = NewValue();
   SetSecret("STRIPE_KEY", value);
