@@ -4,6 +4,8 @@
 // price TLS on kept-alive connections against plain HTTP.
 // Run with: build/bin/bench_api --benchmark_repetitions=5 (see bench/run.sh and docs/benchmarks.md).
 #include <benchmark/benchmark.h>
+
+#include <cstdlib>
 #include <nats/nats.h>
 
 #include <cstdio>
@@ -46,6 +48,7 @@ World* world = nullptr;
 
 void SetUpWorld() {
   world = new World();
+  std::atexit([] { delete world; });  // stops the server processes instead of leaving them running
   t::ServerProcess::Options options{world->nats.url(), world->data.path() + "/data", t::NewMasterKey()};
   if (const char* threads = std::getenv("BENCH_HTTP_THREADS")) options.extra_args = {"--http-threads", threads};
   world->server = std::make_unique<t::ServerProcess>(options);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -24,7 +25,11 @@ namespace t = ironflow::testing;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kWorkers = 4;
-constexpr int kRuns = 300;
+// BENCH_PULL_RUNS overrides the number of events (e.g. a longer run to profile the server under load).
+const int kRuns = [] {
+  const char* v = std::getenv("BENCH_PULL_RUNS");
+  return v && std::atoi(v) > 0 ? std::atoi(v) : 300;
+}();
 
 int64_t NowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch()).count();
@@ -52,8 +57,8 @@ struct World {
 };
 
 World& W() {
-  static World* w = new World();
-  return *w;
+  static World w;  // destroyed at exit: its server process is stopped, not left running
+  return w;
 }
 
 void BM_PullEndToEnd(benchmark::State& state) {

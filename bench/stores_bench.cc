@@ -5,6 +5,8 @@
 // 8 concurrent clients each; the counter benchmarks all hit ONE key (the contended case counters exist for).
 // Run with: build/bin/bench_stores --benchmark_repetitions=5 (see bench/run.sh and docs/benchmarks.md).
 #include <benchmark/benchmark.h>
+
+#include <cstdlib>
 #include <nats/nats.h>
 
 #include <charconv>
@@ -48,6 +50,7 @@ HeaderList Headers() {
 
 void SetUpWorld() {
   world = new World();
+  std::atexit([] { delete world; });  // stops the server processes instead of leaving them running
   t::ServerProcess::Options options{world->nats.url(), world->data.path() + "/data", t::NewMasterKey()};
   world->server = std::make_unique<t::ServerProcess>(options);
   std::string error;

@@ -486,6 +486,10 @@ void Engine::SchedulerLoop() {
 void Engine::ScanOnce() {
   const int64_t now = NowUnixMillis();
   for (const auto& q : d_.runs.Unfinished("")) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
+    }
     const RunRecord& run = *q.run;
     const Delivery& dl = run.delivery;
     if (dl.state == "leased" && dl.lease_expires_ms < now) {

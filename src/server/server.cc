@@ -82,6 +82,12 @@ int Server::port() const { return impl_->http ? impl_->http->port() : 0; }
 
 void Server::Shutdown() {
   impl_->ready = false;
+  // With NATS unreachable, every store call (and each watch's consumer clean-up) would wait out its timeout:
+  // close the connection so they fail at once and SIGTERM still ends the process promptly.
+  if (impl_->nats && !impl_->nats->connected()) {
+    spdlog::warn("NATS is unreachable at shutdown; closing the connection without cleaning up watch consumers");
+    impl_->nats->Close();
+  }
   // The engine first: it releases long-polling requests, so the HTTP server can drain quickly.
   if (impl_->engine) impl_->engine->Stop();
   if (impl_->http) impl_->http->Stop();

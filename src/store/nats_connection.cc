@@ -142,6 +142,10 @@ Status NatsConnection::PublishToStreamAsync(std::string_view subject, std::strin
 
 bool NatsConnection::connected() const { return nc_ && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED; }
 
+void NatsConnection::Close() {
+  if (nc_) natsConnection_Close(nc_);
+}
+
 Status NatsConnection::Publish(std::string_view subject, std::string_view data) {
   std::string subj(subject);
   return StatusFromNats(natsConnection_Publish(nc_, subj.c_str(), data.data(), static_cast<int>(data.size())),

@@ -65,6 +65,9 @@ class NatsConnection {
   jsCtx* js() const { return js_; }
   int64_t request_timeout_ms() const { return options_.request_timeout_ms; }
   bool connected() const;
+  // Closes the connection now: every later call on it (and on watches and subscriptions over it) fails at once
+  // instead of waiting out a reconnect. Used to shut down promptly when the NATS server is unreachable.
+  void Close();
   uint64_t reconnects() const { return reconnects_.load(); }
   const std::string& redacted_url() const { return redacted_url_; }
 

@@ -168,6 +168,28 @@ TEST(StartupTest, EmbeddedNatsIsSupervisedRestartedAndStoppedWithTheServer) {
   EXPECT_EQ(FindNatsChild(nats_port), -1) << "nats-server outlived ironflow serve";
 }
 
+TEST(StartupTest, ServerThatLostNatsStillStopsPromptlyOnSigterm) {
+  // An orchestrator stops servers during NATS outages too; waiting out every store timeout on the way down
+  // (one per watch, one per unfinished run) would turn SIGTERM into SIGKILL.
+  NatsFixture nats;
+  TempDir data;
+  ServerProcess server({nats.url(), data.path() + "/d", NewMasterKey()});
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+  ApiClient api(server.url(), server.api_key());
+  ASSERT_EQ(api.Call("POST", "/api/v1/functions", json{{"id", "f"}, {"triggers", {{{"event", "e.x"}}}}, {"mode", "pull"}}).status, 201);
+  ASSERT_EQ(api.Call("POST", "/api/v1/events", json{{"name", "e.x"}, {"data", 1}}).status, 202);  // an unfinished run
+  nats.Stop();
+  // Wait (bounded) until the server has noticed: readiness reports NATS as disconnected.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline && api.Call("GET", "/readyz").status == 200) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_NE(api.Call("GET", "/readyz").status, 200) << "the server never noticed NATS was gone";
+  EXPECT_EQ(server.Stop(), 0) << "SIGTERM did not end the server within 10 s (it was killed):\n" << server.log();
+  EXPECT_NE(server.log().find("NATS is unreachable at shutdown"), std::string::npos) << server.log();
+}
+
 TEST(StartupTest, MissingNatsServerBinaryNamesTheDebianPackage) {
   TempDir data;
   // IRONFLOW_NATS_SERVER points the embedded mode at a binary; a missing one must be reported clearly.

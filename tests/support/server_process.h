@@ -47,7 +47,8 @@ class ServerProcess {
   explicit ServerProcess(Options o);
   ~ServerProcess();
 
-  // Starts and waits for /readyz. False (with the log in `error`) if it exits or is not ready in 20 s.
+  // Starts and waits for /readyz. False (with the log in `error`) if it exits or is not ready in 20 s. Retried
+  // (up to 3 times) on another port when the chosen port was taken before the server could bind it.
   bool Start(std::string* error);
   // Starts and waits for the process to exit (for configurations that must be refused). Returns its exit code.
   int RunUntilExit(int timeout_ms = 20000);
@@ -65,6 +66,7 @@ class ServerProcess {
   std::string api_key() const;
 
  private:
+  bool StartOnce(std::string* error);
   Options options_;
   int port_ = 0;
   pid_t pid_ = -1;
