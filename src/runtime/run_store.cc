@@ -165,18 +165,18 @@ std::optional<RunStore::Queued> RunStore::DecodeLocked(const KvEntry& entry) {
 }
 
 std::vector<RunStore::Queued> RunStore::Unfinished(const std::string& env) {
-  std::vector<KvEntry> entries = unfinished_ ? unfinished_->Snapshot(env.empty() ? "" : env + ".") : std::vector<KvEntry>{};
   std::vector<Queued> out;
-  out.reserve(entries.size());
+  if (!unfinished_) return out;
   {
     std::lock_guard<std::mutex> lock(decoded_mu_);
-    for (const auto& e : entries) {
+    // Only entries whose revision changed since the last call are decoded; nothing is copied but pointers.
+    unfinished_->ForEach(env.empty() ? "" : env + ".", [&](const KvEntry& e) {
       if (auto q = DecodeLocked(e)) out.push_back(std::move(*q));
-    }
+    });
     // Forget decoded runs that left the mirror (finished); a full listing sees them all.
-    if (env.empty() && decoded_.size() > entries.size()) {
+    if (env.empty() && decoded_.size() > out.size()) {
       std::set<std::string> live;
-      for (const auto& e : entries) live.insert(e.key);
+      for (const auto& q : out) live.insert(q.run->key());
       std::erase_if(decoded_, [&](const auto& item) { return !live.count(item.first); });
     }
   }

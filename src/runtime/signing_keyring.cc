@@ -80,6 +80,31 @@ Result<std::shared_ptr<SigningKeyring::Keys>> Parse(std::string_view text) {
   return keys;
 }
 
+// The stored record, its revision and the keys it holds (revision 0 and no keys when there is none yet).
+struct Stored {
+  SecretRecord record;
+  uint64_t revision = 0;
+  std::shared_ptr<SigningKeyring::Keys> keys;
+  ~Stored() { Cleanse(record.value.plaintext); }  // dev mode: the record holds the keys in clear
+};
+
+Result<std::unique_ptr<Stored>> ReadStored(KvBucket& bucket, const ValueSealer& sealer) {
+  auto out = std::make_unique<Stored>();
+  auto e = bucket.Get(kKey);
+  if (!e.ok()) return e.status();
+  if (!e->has_value()) return out;
+  auto rec = DecodeSecretRecord((*e)->value);
+  if (!rec.ok()) return Status::Internal("the stored signing key record is malformed");
+  out->record = std::move(rec).value();
+  auto text = sealer.Open(kEnv, kName, out->record.value);
+  if (!text.ok()) return Status::Internal("the stored signing key cannot be opened: " + text.status().message());
+  auto keys = Parse(text->view());
+  if (!keys.ok()) return keys.status();
+  out->keys = std::move(keys).value();
+  out->revision = (*e)->revision;
+  return out;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<SigningKeyring>> SigningKeyring::Open(KvBucket& bucket, const ValueSealer& sealer,
@@ -109,30 +134,27 @@ Result<std::unique_ptr<SigningKeyring>> SigningKeyring::Open(KvBucket& bucket, c
 }
 
 Result<std::pair<std::shared_ptr<SigningKeyring::Keys>, uint64_t>> SigningKeyring::Load() {
-  auto e = bucket_.Get(kKey);
-  if (!e.ok()) return e.status();
-  if (!e->has_value()) return std::make_pair(std::shared_ptr<Keys>(), uint64_t{0});
-  auto rec = DecodeSecretRecord((*e)->value);
-  if (!rec.ok()) return Status::Internal("the stored signing key record is malformed");
-  auto text = sealer_.Open(kEnv, kName, rec->value);
-  if (!text.ok()) return Status::Internal("the stored signing key cannot be opened: " + text.status().message());
-  auto keys = Parse(text->view());
-  if (!keys.ok()) return keys.status();
-  if (sealer_.encrypting() && (!rec->value.encrypted() || rec->value.key_id != sealer_.key_id())) {
+  auto stored = ReadStored(bucket_, sealer_);
+  if (!stored.ok()) return stored.status();
+  Stored& st = **stored;
+  if (st.revision == 0) return std::make_pair(std::shared_ptr<Keys>(), uint64_t{0});
+  if (sealer_.encrypting() && (!st.record.value.encrypted() || st.record.value.key_id != sealer_.key_id())) {
     // Written in dev mode, or under the previous master key during a rotation: seal it with the current key
     // (compare-and-set; a server that loses the race reads the winner's next time).
-    auto sealed = sealer_.Seal(kEnv, kName, text->view());
+    std::string plain = Serialize(*st.keys);
+    auto sealed = sealer_.Seal(kEnv, kName, plain);
+    Cleanse(plain);
     if (sealed.ok()) {
-      Cleanse(rec->value.plaintext);
-      const bool was_plaintext = !rec->value.encrypted();
-      rec->value = std::move(sealed).value();
-      std::string doc = EncodeSecretRecord(*rec);
-      (void)bucket_.Update(kKey, doc, (*e)->revision);
+      const bool was_plaintext = !st.record.value.encrypted();
+      Cleanse(st.record.value.plaintext);
+      st.record.value = std::move(sealed).value();
+      std::string doc = EncodeSecretRecord(st.record);
+      (void)bucket_.Update(kKey, doc, st.revision);
       Cleanse(doc);
       if (was_plaintext) (void)bucket_.DropOldRevisions(kKey);
     }
   }
-  return std::make_pair(std::move(keys).value(), (*e)->revision);
+  return std::make_pair(st.keys, st.revision);
 }
 
 Status SigningKeyring::CreateFirst() {
@@ -185,15 +207,12 @@ Result<SigningKeyring::Rotation> SigningKeyring::Rotate(int64_t grace_ms) {
         "the signing key is set by IRONFLOW_SIGNING_KEY on the server; change it there to rotate");
   }
   for (int attempt = 0; attempt < 8; ++attempt) {
-    auto e = bucket_.Get(kKey);
-    if (!e.ok()) return e.status();
-    if (!e->has_value()) return Status::Internal("the signing key record is missing");
-    auto rec = DecodeSecretRecord((*e)->value);
-    if (!rec.ok()) return Status::Internal("the stored signing key record is malformed");
-    auto text = sealer_.Open(kEnv, kName, rec->value);
-    if (!text.ok()) return Status::Internal("the stored signing key cannot be opened: " + text.status().message());
-    auto old = Parse(text->view());
-    if (!old.ok()) return old.status();
+    auto stored = ReadStored(bucket_, sealer_);
+    if (!stored.ok()) return stored.status();
+    Stored& st = **stored;
+    if (st.revision == 0) return Status::Internal("the signing key record is missing");
+    SecretRecord& rec = st.record;
+    const std::shared_ptr<Keys>& old = st.keys;
 
     auto next = std::make_shared<Keys>();
     auto random = RandomBytes(32);
@@ -201,18 +220,18 @@ Result<SigningKeyring::Rotation> SigningKeyring::Rotate(int64_t grace_ms) {
     Cleanse(random);
     const int64_t now = NowUnixMillis();
     if (grace_ms > 0) {
-      next->previous = std::move((*old)->current);
+      next->previous = std::move(old->current);
       next->previous_until_ms = now + grace_ms;
     }
     std::string plain = Serialize(*next);
     auto sealed = sealer_.Seal(kEnv, kName, plain);
     Cleanse(plain);
     if (!sealed.ok()) return sealed.status();
-    Cleanse(rec->value.plaintext);
-    rec->value = std::move(sealed).value();
-    rec->updated_at = FormatRfc3339(now);
-    std::string doc = EncodeSecretRecord(*rec);
-    auto rev = bucket_.Update(kKey, doc, (*e)->revision);
+    Cleanse(rec.value.plaintext);
+    rec.value = std::move(sealed).value();
+    rec.updated_at = FormatRfc3339(now);
+    std::string doc = EncodeSecretRecord(rec);
+    auto rev = bucket_.Update(kKey, doc, st.revision);
     Cleanse(doc);
     if (!rev.ok()) {
       if (rev.status().is(Code::kConflict)) continue;  // another server rotated (or re-sealed) first: build on it

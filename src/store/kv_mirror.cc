@@ -29,6 +29,13 @@ std::vector<KvEntry> KvMirror::Snapshot(const std::string& prefix) const {
   return out;
 }
 
+void KvMirror::ForEach(const std::string& prefix, const std::function<void(const KvEntry&)>& fn) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = live_.lower_bound(prefix); it != live_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    fn(it->second);
+  }
+}
+
 std::optional<KvEntry> KvMirror::Get(const std::string& key) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = live_.find(key);

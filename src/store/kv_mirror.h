@@ -31,6 +31,9 @@ class KvMirror {
   // Live entries whose key starts with `prefix`, in key order.
   std::vector<KvEntry> Snapshot(const std::string& prefix) const;
   std::optional<KvEntry> Get(const std::string& key) const;
+  // Calls `fn` on each live entry whose key starts with `prefix`, in key order, under the mirror's lock (no
+  // copies: for callers that cache what they derive from an entry by revision). `fn` must not call back in.
+  void ForEach(const std::string& prefix, const std::function<void(const KvEntry&)>& fn) const;
   // Records a put (or, with `deleted`, a delete) at entry.revision unless a newer one is known.
   void Apply(const KvEntry& entry, bool deleted);
 

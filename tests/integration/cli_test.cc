@@ -1,14 +1,13 @@
 // The CLI end to end against a real server: values go in through stdin/file/argument and never come out.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <thread>
 
 #include "support/api_fixture.h"
+#include "support/child_process.h"
 
 namespace ironflow::testing {
 namespace {
@@ -123,21 +122,10 @@ TEST_F(CliTest, SubscribePrintsOneJsonPerEventWithoutValues) {
   TempDir dir;
   std::string out = dir.path() + "/out", err = dir.path() + "/err";
   Env env = {{"IRONFLOW_SERVER_URL", server_->url()}, {"IRONFLOW_DATA_DIR", server_->options().data_dir}};
-  pid_t pid = fork();
-  if (pid == 0) {
-    int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600), e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(o, 1);
-    dup2(e, 2);
-    std::vector<std::string> envs;
-    for (const auto& [k, v] : env) envs.push_back(k + "=" + v);
-    std::vector<char*> envp;
-    for (auto& s : envs) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    std::string bin = IRONFLOW_BINARY, a1 = "subscribe", a2 = "system.secret.*.created", a3 = "system.secret.*.deleted";
-    char* argv[] = {bin.data(), a1.data(), a2.data(), a3.data(), nullptr};
-    execve(bin.c_str(), argv, envp.data());
-    _exit(127);
-  }
+  auto subscriber = std::make_unique<ChildProcess>(IRONFLOW_BINARY, env, out,
+                                                   std::vector<std::string>{"subscribe", "system.secret.*.created",
+                                                                            "system.secret.*.deleted"},
+                                                   err);
   auto wait_for = [](const std::string& path, const std::string& text) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     while (std::chrono::steady_clock::now() < deadline) {
@@ -152,8 +140,7 @@ TEST_F(CliTest, SubscribePrintsOneJsonPerEventWithoutValues) {
   ASSERT_EQ(Cli({"secret", "set", "WATCHED"}, NewValue()).exit_code, 0);  // updated: filtered out
   ASSERT_EQ(Cli({"secret", "delete", "WATCHED", "-y"}).exit_code, 0);
   ASSERT_TRUE(wait_for(out, "system.secret.WATCHED.deleted")) << ReadFile(out);
-  kill(pid, SIGTERM);
-  waitpid(pid, nullptr, 0);
+  subscriber.reset();  // SIGTERM and wait
 
   std::string printed = ReadFile(out);
   std::vector<std::string> lines;

@@ -394,6 +394,27 @@ TEST_F(RuntimeTest, SigningKeyRotationSignsWithBothKeysOnlyDuringTheGraceWindow)
   EXPECT_EQ(api_->Call("GET", "/api/v1/audit?kind=signingkey").body["entries"].size(), 0u);
 }
 
+TEST_F(RuntimeTest, SigningKeyPinnedByTheEnvironmentIsUsedAndCannotBeRotatedThroughTheApi) {
+  // IRONFLOW_SIGNING_KEY makes the operator the owner of the key: the API must not replace it behind them.
+  const std::string pinned = RandomHex(32);
+  TempDir dir;
+  ServerProcess::Options options{nats_.url(), dir.path() + "/data", master_key_};
+  options.extra_env["IRONFLOW_SIGNING_KEY"] = pinned;
+  ServerProcess server(options);
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+  ApiClient api(server.url(), server_->api_key());  // both servers share NATS, so the first one's admin key
+  auto shown = api.Call("GET", "/api/v1/signing-key");
+  ASSERT_EQ(shown.status, 200);
+  EXPECT_EQ(shown.body["signing_key"], pinned);
+  EXPECT_EQ(shown.body["fixed"], true);
+  auto rotated = api.Call("POST", "/api/v1/signing-key/rotate", json{{"grace_seconds", 60}});
+  EXPECT_EQ(rotated.status, 409) << rotated.raw;
+  EXPECT_EQ(rotated.body["error"]["code"], "conflict") << rotated.raw;
+  EXPECT_NE(rotated.body["error"]["message"].get<std::string>().find("IRONFLOW_SIGNING_KEY"), std::string::npos);
+  EXPECT_EQ(api.Call("GET", "/api/v1/signing-key").body["signing_key"], pinned) << "a refused rotation changed the key";
+}
+
 TEST_F(RuntimeTest, PushAppClientErrorIsNotRetried) {
   auto key_hex = api_->Call("GET", "/api/v1/signing-key").body["signing_key"].get<std::string>();
   FakePushApp app(*HexDecode(key_hex), 400, {{"error", {{"code", "invalid_argument"}, {"message", "nope"}}}});

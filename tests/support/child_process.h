@@ -1,5 +1,5 @@
-// ChildProcess: runs a program (an example SDK app) with exactly the given environment, its output in a log
-// file; SIGTERM and wait on destruction. For tests that drive real SDK processes.
+// ChildProcess: runs a program (an example SDK app, a long-running CLI command) with exactly the given
+// environment, its output in a log file (stderr in `err_log` when given); SIGTERM and wait on destruction.
 #pragma once
 
 #include <fcntl.h>
@@ -16,12 +16,13 @@ namespace ironflow::testing {
 class ChildProcess {
  public:
   ChildProcess(const std::string& path, const std::map<std::string, std::string>& env, const std::string& log,
-               std::vector<std::string> args = {}) {
+               std::vector<std::string> args = {}, const std::string& err_log = "") {
     pid_ = fork();
     if (pid_ == 0) {
       int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      int err = err_log.empty() ? fd : open(err_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       dup2(fd, 1);
-      dup2(fd, 2);
+      dup2(err, 2);
       std::vector<std::string> envs;
       for (const auto& [k, v] : env) envs.push_back(k + "=" + v);
       std::vector<char*> envp;

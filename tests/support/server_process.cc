@@ -120,6 +120,7 @@ static Env ServeEnv(const ServerProcess::Options& o) {
   Env env;
   if (!o.master_key.empty()) env["IRONFLOW_MASTER_KEY"] = o.master_key;
   if (!o.previous_master_key.empty()) env["IRONFLOW_MASTER_KEY_PREVIOUS"] = o.previous_master_key;
+  for (const auto& [k, v] : o.extra_env) env[k] = v;
   return env;
 }
 

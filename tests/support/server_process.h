@@ -42,6 +42,7 @@ class ServerProcess {
     std::string previous_master_key;  // IRONFLOW_MASTER_KEY_PREVIOUS (rotation)
     // HTTPS: --tls-cert/--tls-key, and the CA the readiness probe (and url() users) trust.
     std::string tls_cert, tls_key, ca_file;
+    Env extra_env;  // more environment variables for the server (e.g. IRONFLOW_SIGNING_KEY)
   };
 
   explicit ServerProcess(Options o);
