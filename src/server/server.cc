@@ -221,6 +221,14 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   IF_RETURN_IF_ERROR(open(kFunctionsBucket, "Ironflow functions", 1, &s.functions_bucket));
   IF_RETURN_IF_ERROR(open(kRunsBucket, "Ironflow runs", 1, &s.runs_bucket));
   IF_RETURN_IF_ERROR(open(kWorkersBucket, "Ironflow pull-mode workers", 1, &s.workers_bucket));
+  // Before attempts moved into the run records they were kept in their own bucket; say so if one is left.
+  if (auto old_jobs = KvBucket::Open(*s.nats, "ironflow-jobs"); old_jobs.ok()) {
+    if (auto left = (*old_jobs)->List(">"); left.ok() && !left->empty()) {
+      spdlog::warn("{} attempt(s) in the old job queue (KV bucket ironflow-jobs) are not resumed by this version: "
+                   "re-emit their events if needed, then delete the bucket (docs/decisions.md, \"Attempts live in "
+                   "their run record\")", left->size());
+    }
+  }
   {
     auto b = KvBucket::OpenOrCreate(*s.nats, {kConfigBucket, "Ironflow config documents (readable)", 10,
                                               config.kv_replicas, static_cast<int32_t>(kMaxConfigBytes + 1024)});
