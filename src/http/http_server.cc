@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "crypto/secure_bytes.h"
+#include "http/read_buffer.h"
 
 namespace ironflow {
 
@@ -166,6 +167,11 @@ struct HttpServer::Impl {
   template <typename S>
   asio::awaitable<void> Serve(S& stream, const std::string& remote) {
     beast::flat_buffer buffer;
+    // However the connection ends (error, oversized body, stream), its read buffer is wiped before it is freed.
+    struct WipeOnExit {
+      beast::flat_buffer& b;
+      ~WipeOnExit() { WipeReadBuffer(b); }
+    } wipe_on_exit{buffer};
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(16 * 1024);
@@ -197,9 +203,11 @@ struct HttpServer::Impl {
       in_flight.fetch_add(1);
       HttpRequest request = ToRequest(req, remote);
       HttpResponse resp = SafeHandle(request);
-      // Request bodies may carry secret values (PUT /secrets): wipe both copies once handled.
+      // Request bodies may carry secret values (PUT /secrets): wipe both copies once handled, and the raw bytes
+      // they were parsed from.
       Cleanse(request.body);
       Cleanse(req.body());
+      WipeReadBuffer(buffer);
 
       if (!resp.stream) {
         http::response<http::string_body> res{static_cast<http::status>(resp.status), req.version()};
