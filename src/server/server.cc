@@ -21,6 +21,7 @@
 #include "secrets/key_check.h"
 #include "secrets/secret_store.h"
 #include "store/embedded_nats.h"
+#include "store/stream_admin.h"
 #include "store/kv_bucket.h"
 #include "store/kv_mirror.h"
 #include "store/kv_watch.h"
@@ -129,6 +130,10 @@ Status ValidateConfig(const ServerConfig& c, std::optional<MasterKey>* key, std:
   if (c.audit_retention_days < 1 || c.audit_retention_days > 3650) {
     return Status::InvalidArgument("--audit-retention-days must be 1-3650");
   }
+  // Unfinished runs are rewritten at least once per attempt; the longest retry delay is one day.
+  if (c.run_retention_days < 2 || c.run_retention_days > 3650) {
+    return Status::InvalidArgument("--run-retention-days must be 2-3650");
+  }
   if (c.master_key_hex && !c.master_key_hex->empty()) {
     auto k = MasterKey::FromHex(*c.master_key_hex);
     if (!k.ok()) return k.status();
@@ -219,7 +224,14 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   IF_RETURN_IF_ERROR(open("ironflow-system", "Ironflow system records (key check)", 5, &s.system_bucket));
   IF_RETURN_IF_ERROR(open(kAuthBucket, "Ironflow API key hashes", 5, &s.auth_bucket));
   IF_RETURN_IF_ERROR(open(kFunctionsBucket, "Ironflow functions", 1, &s.functions_bucket));
-  IF_RETURN_IF_ERROR(open(kRunsBucket, "Ironflow runs", 1, &s.runs_bucket));
+  {
+    const int64_t run_ttl_ms = int64_t{config.run_retention_days} * 86400 * 1000;
+    auto b = KvBucket::OpenOrCreate(*s.nats, {kRunsBucket, "Ironflow runs", 1, config.kv_replicas, -1, run_ttl_ms});
+    if (!b.ok()) return b.status();
+    s.runs_bucket = std::move(b).value();
+    // The flag also applies to a bucket made earlier (with another retention, or none).
+    IF_RETURN_IF_ERROR(SetStreamMaxAge(*s.nats, std::string("KV_") + kRunsBucket, run_ttl_ms * 1000000, "runs bucket"));
+  }
   IF_RETURN_IF_ERROR(open(kWorkersBucket, "Ironflow pull-mode workers", 1, &s.workers_bucket));
   // Before attempts moved into the run records they were kept in their own bucket; say so if one is left.
   if (auto old_jobs = KvBucket::Open(*s.nats, "ironflow-jobs"); old_jobs.ok()) {

@@ -11,11 +11,7 @@ Status EnsureStream(NatsConnection& nc, const StreamSpec& spec, const std::strin
   nats::StreamInfoPtr info(raw_info);
   if (s == NATS_OK) {
     if (spec.update_max_age && info->Config && info->Config->MaxAge != spec.max_age_ns) {
-      info->Config->MaxAge = spec.max_age_ns;
-      jsStreamInfo* updated = nullptr;
-      natsStatus u = js_UpdateStream(&updated, nc.js(), info->Config, nullptr, &err);
-      nats::StreamInfoPtr updated_info(updated);
-      if (u != NATS_OK) return StatusFromNats(u, "update the " + what + "'s retention");
+      return SetStreamMaxAge(nc, spec.name, spec.max_age_ns, what);
     }
     return Status::Ok();
   }
@@ -45,6 +41,21 @@ Status EnsureStream(NatsConnection& nc, const StreamSpec& spec, const std::strin
     nats::StreamInfoPtr info2(raw_info);
     if (again != NATS_OK) return StatusFromNats(s, "create the " + what);
   }
+  return Status::Ok();
+}
+
+Status SetStreamMaxAge(NatsConnection& nc, const std::string& stream, int64_t max_age_ns, const std::string& what) {
+  jsStreamInfo* raw_info = nullptr;
+  jsErrCode err = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetStreamInfo(&raw_info, nc.js(), stream.c_str(), nullptr, &err);
+  nats::StreamInfoPtr info(raw_info);
+  if (s != NATS_OK) return StatusFromNats(s, what + " info");
+  if (!info->Config || info->Config->MaxAge == max_age_ns) return Status::Ok();
+  info->Config->MaxAge = max_age_ns;
+  jsStreamInfo* updated = nullptr;
+  natsStatus u = js_UpdateStream(&updated, nc.js(), info->Config, nullptr, &err);
+  nats::StreamInfoPtr updated_info(updated);
+  if (u != NATS_OK) return StatusFromNats(u, "update the " + what + "'s retention");
   return Status::Ok();
 }
 

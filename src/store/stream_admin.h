@@ -1,5 +1,6 @@
 // EnsureStream: creates a JetStream stream if it does not exist, or (for settings marked updatable) brings an
 // existing one in line; several server processes may race to create it, and losing that race is success.
+// SetStreamMaxAge: applies a retention setting to a stream that exists.
 #pragma once
 
 #include <cstdint>
@@ -24,5 +25,8 @@ struct StreamSpec {
 
 // `what` names the stream in errors ("audit stream").
 Status EnsureStream(NatsConnection& nc, const StreamSpec& spec, const std::string& what);
+
+// Sets an existing stream's max age (e.g. the stream behind a KV bucket, `KV_<bucket>`) unless it already has it.
+Status SetStreamMaxAge(NatsConnection& nc, const std::string& stream, int64_t max_age_ns, const std::string& what);
 
 }  // namespace ironflow

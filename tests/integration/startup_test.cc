@@ -232,13 +232,13 @@ namespace ironflow::testing {
 namespace {
 
 // The audit stream's retention follows --audit-retention-days, also for a stream that already exists.
-TEST(AuditRetention, RetentionFlagAppliesToTheExistingAuditStream) {
+TEST(AuditRetention, RetentionFlagsApplyToTheExistingAuditStreamAndRunsBucket) {
   NatsFixture nats;
   TempDir data;
-  auto max_age_days = [&]() -> int64_t {
+  auto max_age_days = [&](const std::string& stream = "IRONFLOW_SYSTEM") -> int64_t {
     auto nc = nats.Connect();
     natsMsg* msg = nullptr;
-    if (natsConnection_RequestString(&msg, nc->raw(), "$JS.API.STREAM.INFO.IRONFLOW_SYSTEM", "", 5000) != NATS_OK) return -1;
+    if (natsConnection_RequestString(&msg, nc->raw(), ("$JS.API.STREAM.INFO." + stream).c_str(), "", 5000) != NATS_OK) return -1;
     json info = json::parse(std::string(natsMsg_GetData(msg), natsMsg_GetDataLength(msg)), nullptr, false);
     natsMsg_Destroy(msg);
     return info["config"].value("max_age", int64_t{0}) / (int64_t{86400} * 1000000000);
@@ -249,14 +249,24 @@ TEST(AuditRetention, RetentionFlagAppliesToTheExistingAuditStream) {
     ASSERT_TRUE(first.Start(&error)) << error;
   }
   EXPECT_EQ(max_age_days(), 30);
+  EXPECT_EQ(max_age_days("KV_ironflow-runs"), 30) << "the default run retention is 30 days";
   ServerProcess::Options o{nats.url(), data.path() + "/d", key};
-  o.extra_args = {"--audit-retention-days", "7"};
-  ServerProcess second(o);
-  ASSERT_TRUE(second.Start(&error)) << error;
+  o.extra_args = {"--audit-retention-days", "7", "--run-retention-days", "3"};
+  {
+    ServerProcess second(o);
+    ASSERT_TRUE(second.Start(&error)) << error;
+  }
   EXPECT_EQ(max_age_days(), 7);
-  o.extra_args = {"--audit-retention-days", "0"};
-  ServerProcess bad(o);
-  EXPECT_EQ(bad.RunUntilExit(), 1);
+  EXPECT_EQ(max_age_days("KV_ironflow-runs"), 3);
+  for (const char* flag : {"--audit-retention-days", "--run-retention-days"}) {
+    o.extra_args = {flag, "0"};
+    ServerProcess bad(o);
+    EXPECT_EQ(bad.RunUntilExit(), 1) << flag;
+  }
+  o.extra_args = {"--run-retention-days", "1"};  // shorter than the longest retry delay
+  ServerProcess too_short(o);
+  EXPECT_EQ(too_short.RunUntilExit(), 1);
+  EXPECT_EQ(max_age_days("KV_ironflow-runs"), 3) << "a refused start changed the retention";
 }
 
 }  // namespace
