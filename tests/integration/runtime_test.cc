@@ -64,6 +64,14 @@ class RuntimeTest : public ApiTest {
     ADD_FAILURE() << "run " << run_id << " never reached " << want << "; last: " << last.dump();
     return last;
   }
+  // A "payout" function declaring STRIPE_KEY, one event, and the job leased to `worker` (null json if none came).
+  json LeasePayoutJob(const std::string& worker, std::string* run_id) {
+    SetSecret("STRIPE_KEY", NewValue());
+    RegisterPull("payout", {"STRIPE_KEY"});
+    RegisterWorker(worker, {"payout"});
+    *run_id = Emit("payout.requested", json::object());
+    return NextJob(worker);
+  }
   void SetSecret(const std::string& name, const std::string& value, ApiClient* client = nullptr) {
     auto r = (client ? client : api_.get())->Call("PUT", "/api/v1/secrets/" + name, json{{"value", value}});
     ASSERT_TRUE(r.status == 200 || r.status == 201) << r.raw;
@@ -427,11 +435,8 @@ TEST_F(RuntimeTest, PushAppClientErrorIsNotRetried) {
 }
 
 TEST_F(RuntimeTest, RunsReadThroughTheApiNeverShowTheLeaseToken) {
-  SetSecret("STRIPE_KEY", NewValue());
-  RegisterPull("payout", {"STRIPE_KEY"});
-  RegisterWorker("w1", {"payout"});
-  std::string run_id = Emit("payout.requested", json::object());
-  json job = NextJob("w1");
+  std::string run_id;
+  json job = LeasePayoutJob("w1", &run_id);
   ASSERT_TRUE(job.is_object());
   const std::string token = job["lease_token"];
   // The run is leased now: its record carries the lease, the API shows none of it.
@@ -453,11 +458,8 @@ TEST_F(RuntimeTest, JobLeasedThroughOneServerIsCompletedThroughAnotherExactlyOnc
   std::string error;
   ASSERT_TRUE(second.Start(&error)) << error;
   ApiClient other(second.url(), server_->api_key());
-  SetSecret("STRIPE_KEY", NewValue());
-  RegisterPull("payout", {"STRIPE_KEY"});
-  RegisterWorker("w1", {"payout"});
-  std::string run_id = Emit("payout.requested", json::object());
-  json job = NextJob("w1");
+  std::string run_id;
+  json job = LeasePayoutJob("w1", &run_id);
   ASSERT_TRUE(job.is_object());
   auto done = Finish("w1", job, {{"status", "completed"}, {"output", "via second"}}, &other);
   ASSERT_EQ(done.status, 200) << done.raw;
