@@ -46,6 +46,9 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   serve->add_option("--push-ca-file", config->push_ca_file,
                     "CA file trusted for https:// push-mode app URLs (default: the system trust store)")
       ->envname("IRONFLOW_PUSH_CA_FILE");
+  serve->add_option("--trusted-proxy", config->trusted_proxies,
+                    "Reverse proxy (IP or CIDR, repeatable) whose X-Forwarded-For names the client")
+      ->envname("IRONFLOW_TRUSTED_PROXIES")->delimiter(',');
   serve->add_flag("--dev", config->dev, "No authentication (loopback addresses only)");
   serve->add_flag("--allow-plaintext", config->allow_plaintext,
                   "Allow running without IRONFLOW_MASTER_KEY on a non-loopback address");

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "crypto/secure_bytes.h"
+#include "http/client_address.h"
 #include "http/read_buffer.h"
 
 namespace ironflow {
@@ -55,6 +56,16 @@ HttpRequest ToRequest(const http::request<http::string_body>& req, const std::st
   return r;
 }
 
+// Every X-Forwarded-For value of the request, joined with commas in the order received (nullopt: none).
+std::optional<std::string> ForwardedFor(const HttpRequest& r) {
+  std::optional<std::string> out;
+  for (const auto& [name, value] : r.headers) {
+    if (name != "x-forwarded-for") continue;
+    out = out ? *out + "," + value : value;
+  }
+  return out;
+}
+
 // Loads the certificate chain and key into `ctx` (TLS 1.2 or later) and checks that they belong together.
 Status LoadServerTls(const HttpServer::Options& o, ssl::context& ctx) {
   if (o.tls_cert_file.empty() || o.tls_key_file.empty()) {
@@ -83,6 +94,7 @@ Status HttpServer::CheckTls(const Options& options) {
 
 struct HttpServer::Impl {
   Options options;
+  TrustedProxies proxies;
   Handler handler;
   asio::io_context ioc;
   std::optional<ssl::context> tls;  // set when serving HTTPS
@@ -202,6 +214,7 @@ struct HttpServer::Impl {
       const bool keep_alive = req.keep_alive();
       in_flight.fetch_add(1);
       HttpRequest request = ToRequest(req, remote);
+      if (!proxies.empty()) request.remote_address = proxies.ClientAddress(remote, ForwardedFor(request));
       HttpResponse resp = SafeHandle(request);
       // Request bodies may carry secret values (PUT /secrets): wipe both copies once handled, and the raw bytes
       // they were parsed from.
@@ -310,6 +323,9 @@ HttpServer::~HttpServer() { Stop(); }
 
 Status HttpServer::Start() {
   boost::system::error_code ec;
+  auto proxies = TrustedProxies::Parse(impl_->options.trusted_proxies);
+  if (!proxies.ok()) return proxies.status();
+  impl_->proxies = std::move(proxies).value();
   if (!impl_->options.tls_cert_file.empty() || !impl_->options.tls_key_file.empty()) {
     IF_RETURN_IF_ERROR(LoadServerTls(impl_->options, impl_->tls.emplace(ssl::context::tls_server)));
   }

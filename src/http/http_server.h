@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "http/http_message.h"
@@ -30,6 +31,9 @@ class HttpServer {
     // PEM files; both or neither. Set: HTTPS.
     std::string tls_cert_file;
     std::string tls_key_file;
+    // Reverse proxies (IP addresses or CIDR networks) whose X-Forwarded-For names the client: see
+    // TrustedProxies. Empty: the TCP peer is the client.
+    std::vector<std::string> trusted_proxies;
   };
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
 

@@ -16,6 +16,7 @@
 #include "auth/api_key_store.h"
 #include "crypto/master_key.h"
 #include "events/system_events.h"
+#include "http/client_address.h"
 #include "http/http_server.h"
 #include "secrets/environment_store.h"
 #include "secrets/key_check.h"
@@ -113,6 +114,7 @@ Status ValidateConfig(const ServerConfig& c, std::optional<MasterKey>* key, std:
   if (c.nats_tls_cert.empty() != c.nats_tls_key.empty()) {
     return Status::InvalidArgument("--nats-tls-cert and --nats-tls-key go together");
   }
+  if (auto proxies = TrustedProxies::Parse(c.trusted_proxies); !proxies.ok()) return proxies.status();
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     return Status::InvalidArgument("--tls-cert and --tls-key go together");
   }
@@ -383,6 +385,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   ho.threads = config.http_threads;
   ho.tls_cert_file = config.tls_cert;
   ho.tls_key_file = config.tls_key;
+  ho.trusted_proxies = config.trusted_proxies;
   Router* router = s.router.get();
   const bool dev = config.dev;
   s.http = std::make_unique<HttpServer>(ho, [router, dev](const HttpRequest& r) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -36,6 +37,8 @@ struct ServerConfig {
   std::optional<std::string> signing_key_hex;  // IRONFLOW_SIGNING_KEY; unset: generated once, kept in NATS
   // HTTPS for the API, the dashboard and pull-mode jobs: PEM certificate chain and private key (both or neither).
   std::string tls_cert, tls_key;
+  // Reverse proxies (IPs or CIDR networks) whose X-Forwarded-For names the client (rate limits, logs).
+  std::vector<std::string> trusted_proxies;
   std::string push_ca_file;  // CA file trusted for https:// push-mode app URLs (empty: the system trust store)
 };
 

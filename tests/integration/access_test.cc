@@ -3,6 +3,7 @@
 // what exists, and repeated failed authentications from one address are slowed down with 429.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <set>
 #include <thread>
@@ -147,18 +148,51 @@ TEST_F(AccessTest, DeletedRotatedAndExpiredKeysAre401) {
   EXPECT_EQ(status, 401) << "a key that expired after 1 s still worked 10 s later";
 }
 
-TEST_F(AccessTest, RepeatedFailedAuthenticationsAreAnswered429AndNotLoggedWithTheKey) {
-  std::string guess;
+// Fails authentication with fresh guesses (sent with X-Forwarded-For: forwarded_for(i) when that is not empty)
+// until 429 or 40 tries; returns the last status. The guesses are remembered for the log check.
+int GuessUntilLimited(const std::string& url, std::vector<std::string>* guesses,
+                      const std::function<std::string(int)>& forwarded_for = nullptr) {
   int last = 0;
   for (int i = 0; i < 40 && last != 429; ++i) {
-    guess = "ifkey_" + RandomHex(16);
-    remembered_.push_back(guess);  // TearDown checks the server log holds none of the presented keys
-    last = ApiClient(server_->url(), guess).Call("GET", "/api/v1/secrets").status;
+    guesses->push_back("ifkey_" + RandomHex(16));
+    HeaderList extra;
+    if (forwarded_for) extra.emplace_back("X-Forwarded-For", forwarded_for(i));
+    last = ApiClient(url, guesses->back()).Call("GET", "/api/v1/secrets", std::string(), extra).status;
   }
-  EXPECT_EQ(last, 429);
+  return last;
+}
+
+TEST_F(AccessTest, RepeatedFailedAuthenticationsAreAnswered429AndNotLoggedWithTheKey) {
+  // TearDown checks the server log holds none of the presented keys.
+  EXPECT_EQ(GuessUntilLimited(server_->url(), &remembered_), 429);
   auto valid = api_->Call("GET", "/api/v1/secrets");
   EXPECT_EQ(valid.status, 429) << "while limited, this address gets 429 even with a valid key";
   EXPECT_EQ(valid.body["error"]["code"], "too_many_requests");
+}
+
+TEST_F(AccessTest, BehindATrustedProxyEachClientIsLimitedOnItsOwn) {
+  // Behind a load balancer every request comes from the balancer's address: without --trusted-proxy one
+  // guessing client would lock every other client out.
+  TempDir dir;
+  ServerProcess::Options o{nats_.url(), dir.path() + "/data", master_key_};
+  o.extra_args = {"--trusted-proxy", "127.0.0.0/8"};
+  ServerProcess proxied(o);
+  std::string error;
+  ASSERT_TRUE(proxied.Start(&error)) << error;
+  EXPECT_EQ(GuessUntilLimited(proxied.url(), &remembered_, [](int) { return "198.51.100.7"; }), 429);
+  ApiClient other(proxied.url(), server_->api_key());
+  auto fine = other.Call("GET", "/api/v1/secrets", std::string(), {{"X-Forwarded-For", "198.51.100.8"}});
+  EXPECT_EQ(fine.status, 200) << "another client behind the same proxy was locked out: " << fine.raw;
+  auto limited = other.Call("GET", "/api/v1/secrets", std::string(), {{"X-Forwarded-For", "198.51.100.7"}});
+  EXPECT_EQ(limited.status, 429) << "the guessing client was not limited";
+  EXPECT_NE(proxied.log().find("failed authentication from 198.51.100.7"), std::string::npos) << proxied.log();
+  for (const auto& guess : remembered_) EXPECT_EQ(proxied.log().find(guess), std::string::npos) << "a presented key was logged";
+}
+
+TEST_F(AccessTest, WithoutTrustedProxiesAForgedForwardedForEvadesNothing) {
+  // The default server trusts no proxy: a client rotating X-Forwarded-For values is still one address.
+  int last = GuessUntilLimited(server_->url(), &remembered_, [](int i) { return "198.51.100." + std::to_string(i); });
+  EXPECT_EQ(last, 429) << "forged X-Forwarded-For headers escaped the failure limiter";
 }
 
 }  // namespace

@@ -190,6 +190,16 @@ TEST(StartupTest, ServerThatLostNatsStillStopsPromptlyOnSigterm) {
   EXPECT_NE(server.log().find("NATS is unreachable at shutdown"), std::string::npos) << server.log();
 }
 
+TEST(StartupTest, MalformedTrustedProxyIsRefusedNamingIt) {
+  TempDir data;
+  ServerProcess::Options o{"", data.path() + "/d", NewMasterKey()};
+  o.extra_args = {"--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "lb.internal"};
+  ServerProcess server(o);
+  EXPECT_EQ(server.RunUntilExit(), 1);
+  EXPECT_NE(server.log().find("trusted proxy \"lb.internal\" is neither an IP address nor a CIDR network"),
+            std::string::npos) << server.log();
+}
+
 TEST(StartupTest, MissingNatsServerBinaryNamesTheDebianPackage) {
   TempDir data;
   // IRONFLOW_NATS_SERVER points the embedded mode at a binary; a missing one must be reported clearly.
