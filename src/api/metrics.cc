@@ -56,6 +56,9 @@ std::string Metrics::Render(const Gauges& g) const {
       << "# HELP ironflow_event_publish_failures_total System events that could not be published.\n"
       << "# TYPE ironflow_event_publish_failures_total counter\n"
       << "ironflow_event_publish_failures_total " << g.event_publish_failures << "\n"
+      << "# HELP ironflow_event_publish_retries_total System events sent again after a rejected or lost ack.\n"
+      << "# TYPE ironflow_event_publish_retries_total counter\n"
+      << "ironflow_event_publish_retries_total " << g.event_publish_retries << "\n"
       << "# HELP ironflow_embedded_nats_restarts_total Restarts of the embedded nats-server child.\n"
       << "# TYPE ironflow_embedded_nats_restarts_total counter\n"
       << "ironflow_embedded_nats_restarts_total " << g.embedded_nats_restarts << "\n";

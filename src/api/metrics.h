@@ -22,6 +22,7 @@ class Metrics {
     bool nats_connected = false;
     uint64_t nats_reconnects = 0;
     uint64_t event_publish_failures = 0;
+    uint64_t event_publish_retries = 0;
     uint64_t embedded_nats_restarts = 0;
   };
   std::string Render(const Gauges& gauges) const;

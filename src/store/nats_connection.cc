@@ -4,6 +4,12 @@
 #include <mutex>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+
+#include "common/hex.h"
+#include "crypto/digest.h"
 #include "store/nats_handles.h"
 
 namespace ironflow {
@@ -129,15 +135,54 @@ void NatsConnection::OnReconnected(natsConnection*, void* closure) {
   static_cast<NatsConnection*>(closure)->reconnects_.fetch_add(1);
 }
 
-void NatsConnection::OnAsyncPublishError(jsCtx*, jsPubAckErr*, void* closure) {
-  // The message is released by nats.c after this returns; we only count it (it holds no secret values).
-  static_cast<NatsConnection*>(closure)->async_failures_.fetch_add(1);
+namespace {
+constexpr const char* kAttemptHeader = "Ironflow-Publish-Attempt";
+constexpr int kMaxPublishAttempts = 3;
+constexpr int64_t kAsyncAckWaitMs = 5000;  // an ack not back by then counts as a failed attempt
+}  // namespace
+
+void NatsConnection::OnAsyncPublishError(jsCtx* js, jsPubAckErr* err, void* closure) {
+  auto* self = static_cast<NatsConnection*>(closure);
+  // The message holds a system event (metadata only, never a value). Send it again, a bounded number of times;
+  // its Nats-Msg-Id makes JetStream drop the copy if the first one was stored and only its ack was lost.
+  natsMsg* msg = err->Msg;
+  const char* previous = nullptr;
+  int attempt = 1;
+  if (msg != nullptr && natsMsgHeader_Get(msg, kAttemptHeader, &previous) == NATS_OK && previous != nullptr) {
+    attempt = std::atoi(previous);
+  }
+  if (msg != nullptr && attempt < kMaxPublishAttempts && self->js_ != nullptr) {
+    const std::string next = std::to_string(attempt + 1);
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = kAsyncAckWaitMs;
+    if (natsMsgHeader_Set(msg, kAttemptHeader, next.c_str()) == NATS_OK &&
+        js_PublishMsgAsync(js, &err->Msg, &po) == NATS_OK) {
+      self->async_retries_.fetch_add(1);
+      return;  // nats.c owns the message again
+    }
+  }
+  self->async_failures_.fetch_add(1);
+  const char* subject = msg != nullptr ? natsMsg_GetSubject(msg) : nullptr;
+  spdlog::error("event {} could not be stored in its stream after {} attempt(s): {}{}",
+                subject ? subject : "(unknown)", attempt, natsStatus_GetText(err->Err),
+                err->ErrText ? std::string(" (") + err->ErrText + ")" : std::string());
 }
 
 Status NatsConnection::PublishToStreamAsync(std::string_view subject, std::string_view data) {
   std::string subj(subject);
-  return StatusFromNats(js_PublishAsync(js_, subj.c_str(), data.data(), static_cast<int>(data.size()), nullptr),
-                        "publish to stream");
+  natsMsg* raw = nullptr;
+  natsStatus s = natsMsg_Create(&raw, subj.c_str(), nullptr, data.data(), static_cast<int>(data.size()));
+  if (s != NATS_OK) return StatusFromNats(s, "publish to stream");
+  // A random id per event: a retried copy within JetStream's duplicate window is stored once.
+  const std::string id = HexEncode(RandomBytes(12));
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MsgId = id.c_str();
+  po.MaxWait = kAsyncAckWaitMs;
+  s = js_PublishMsgAsync(js_, &raw, &po);
+  if (raw != nullptr) natsMsg_Destroy(raw);  // not taken over: the publish failed at once
+  return StatusFromNats(s, "publish to stream");
 }
 
 bool NatsConnection::connected() const { return nc_ && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED; }

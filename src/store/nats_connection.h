@@ -73,10 +73,13 @@ class NatsConnection {
 
   // Core NATS publish (fire-and-forget, buffered during reconnects).
   Status Publish(std::string_view subject, std::string_view data);
-  // JetStream publish that does not wait for the ack; a publish the server rejects or never acks is counted in
-  // async_publish_failures(). Pending publishes are flushed (up to 5 s) when the connection closes.
+  // JetStream publish that does not wait for the ack. One the server rejects or does not ack within 5 s is sent
+  // again (up to 3 attempts; a random Nats-Msg-Id lets JetStream drop duplicates); after the last attempt it is
+  // logged (subject only) and counted in async_publish_failures(). Pending publishes are flushed (up to 2 s)
+  // when the connection closes.
   Status PublishToStreamAsync(std::string_view subject, std::string_view data);
   uint64_t async_publish_failures() const { return async_failures_.load(); }
+  uint64_t async_publish_retries() const { return async_retries_.load(); }
   // Delivers every message on `subject` (wildcards allowed) to `callback` on a nats.c thread.
   Result<std::unique_ptr<Subscription>> Subscribe(
       const std::string& subject, std::function<void(std::string_view subject, std::string_view data)> callback);
@@ -92,6 +95,7 @@ class NatsConnection {
   jsCtx* js_ = nullptr;
   std::atomic<uint64_t> reconnects_{0};
   std::atomic<uint64_t> async_failures_{0};
+  std::atomic<uint64_t> async_retries_{0};
 };
 
 }  // namespace ironflow

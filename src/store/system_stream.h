@@ -19,7 +19,8 @@ class SystemStream {
   static Result<SystemStream> Ensure(NatsConnection& nc, int replicas, int retention_days = 30);
 
   // Publishes to `subject` (must start with "system.") without waiting for JetStream's ack; a rejected or
-  // unacknowledged publish is counted in failures().
+  // unacknowledged publish is retried (NatsConnection::PublishToStreamAsync), then logged and counted in
+  // failures().
   Status Publish(std::string_view subject, std::string_view payload);
   uint64_t failures() const { return nc_->async_publish_failures(); }
 

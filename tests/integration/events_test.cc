@@ -4,6 +4,7 @@
 #include <nats/nats.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -86,6 +87,31 @@ TEST_F(EventsTest, EventsAreStoredInTheSystemStreamForAudit) {
   json j = json::parse(body);
   ASSERT_TRUE(j.contains("message")) << body;
   EXPECT_EQ(j["message"]["subject"], "system.secret.AUDITED.created");
+}
+
+TEST_F(EventsTest, AuditEventTheStreamRejectsIsRetriedThenLoggedWithoutTheValue) {
+  // The write has happened when its event is published: a rejected event must not vanish silently.
+  auto nc = nats_.Connect();
+  natsMsg* reply = nullptr;
+  ASSERT_EQ(natsConnection_RequestString(&reply, nc->raw(), "$JS.API.STREAM.DELETE.IRONFLOW_SYSTEM", "", 5000), NATS_OK);
+  natsMsg_Destroy(reply);
+  const std::string value = NewValue();
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/secrets/UNAUDITED", json{{"value", value}}).status, 201);
+  // Wait (bounded) until the last attempt has failed.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  std::string metrics;
+  while (std::chrono::steady_clock::now() < deadline) {
+    metrics = api_->Call("GET", "/metrics").raw;
+    if (metrics.find("ironflow_event_publish_failures_total 1\n") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_NE(metrics.find("ironflow_event_publish_failures_total 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("ironflow_event_publish_retries_total 2\n"), std::string::npos)
+      << "the event was not sent again before giving up:\n" << metrics;
+  const std::string log = server_->log();
+  EXPECT_NE(log.find("event system.secret.UNAUDITED.created could not be stored in its stream after 3 attempt(s)"),
+            std::string::npos) << log;
+  EXPECT_EQ(log.find(value), std::string::npos);
 }
 
 TEST_F(EventsTest, StreamDeliversOnlyTheRequestEnvironmentsEvents) {
