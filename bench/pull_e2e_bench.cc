@@ -40,7 +40,9 @@ struct World {
   t::TempDir data;
   std::unique_ptr<t::ServerProcess> server;
   World() {
-    server = std::make_unique<t::ServerProcess>(t::ServerProcess::Options{nats.url(), data.path() + "/d", t::NewMasterKey()});
+    t::ServerProcess::Options options{nats.url(), data.path() + "/d", t::NewMasterKey()};
+    if (const char* threads = std::getenv("BENCH_HTTP_THREADS")) options.extra_args = {"--http-threads", threads};
+    server = std::make_unique<t::ServerProcess>(options);
     std::string error;
     if (!server->Start(&error)) {
       std::fprintf(stderr, "cannot start server: %s\n", error.c_str());
