@@ -3,8 +3,9 @@
 // for the run's environment at delivery time, and records results with redaction, memoized steps and retries.
 //
 // All state is in NATS (functions, runs with their pending or leased attempt, workers); every server process runs
-// the same scheduler loop, and compare-and-set on the run record decides which process acts. Secret values exist only in the delivery payload
-// being sent (wiped after sending) and in memory while a push call or a redaction runs. Thread-safe.
+// the same scheduler loop, and compare-and-set on the run record decides which process acts. Secret values exist
+// only in the delivery payload being sent (wiped after sending) and in memory while a push call or a redaction
+// runs. Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -14,7 +15,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -96,7 +96,7 @@ class Engine {
   Result<StoredRun> Lease(const RunStore::Queued& queued, const FunctionDef& fn, const std::string& worker_id,
                           int64_t lease_ms, Values* values);
   std::string DeliveryJson(const RunRecord& leased, const Values& values, bool pull);
-  // Records the outcome of attempt `job_id` (redacted with `values`) in one CAS on the run: completed, failed,
+  // Records the outcome of the run's current attempt (redacted with `values`) in one CAS: completed, failed,
   // or queued again with the next attempt pending after its backoff. `check` runs on the current record first
   // and may refuse (e.g. the lease is not the caller's any more): its status is returned.
   Status FinishAttempt(const std::string& env, const std::string& run_id, const Outcome& outcome, const Values& values,
