@@ -14,10 +14,12 @@
 namespace ironflow {
 
 inline void WipeReadBuffer(boost::beast::flat_buffer& buffer) {
+  constexpr std::size_t kKeepCapacity = 64 * 1024;  // larger buffers (a big body once) are released once wiped
   std::string pending = boost::beast::buffers_to_string(buffer.data());
   buffer.consume(buffer.size());  // now empty: the whole allocation is writable again
   auto all = buffer.prepare(buffer.capacity());
   OPENSSL_cleanse(all.data(), all.size());
+  if (buffer.capacity() > kKeepCapacity) buffer.shrink_to_fit();  // so later requests do not wipe it all again
   if (!pending.empty()) {
     auto room = buffer.prepare(pending.size());
     std::memcpy(room.data(), pending.data(), pending.size());

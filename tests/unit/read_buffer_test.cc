@@ -38,6 +38,16 @@ TEST(ReadBufferTest, HandledRequestLeavesNoTraceAndPipelinedRequestSurvives) {
   EXPECT_EQ(WholeAllocation(buffer).find(secret), std::string::npos) << "the secret stayed in the read buffer";
 }
 
+TEST(ReadBufferTest, BufferGrownByALargeBodyIsReleasedAfterTheWipe) {
+  // A 1 MiB body once must not make every later request on the connection wipe 1 MiB.
+  beast::flat_buffer buffer;
+  Append(buffer, std::string(1024 * 1024, 'S'));
+  buffer.consume(buffer.size());
+  WipeReadBuffer(buffer);
+  EXPECT_LE(buffer.capacity(), 64u * 1024);
+  EXPECT_EQ(WholeAllocation(buffer).find('S'), std::string::npos);
+}
+
 TEST(ReadBufferTest, FullyConsumedBufferIsZeroedThroughout) {
   beast::flat_buffer buffer;
   Append(buffer, std::string(4096, 'S'));
