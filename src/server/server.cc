@@ -213,12 +213,14 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   s.nats = std::move(nc).value();
   spdlog::info("connected to NATS at {}", s.nats->redacted_url());
 
-  auto open = [&](const char* name, const char* description, int history,
-                  std::unique_ptr<KvBucket>* out) -> Status {
-    auto b = KvBucket::OpenOrCreate(*s.nats, {name, description, history, config.kv_replicas, -1});
+  // `ttl_ms` > 0: entries expire that long after their last write, also in a bucket made earlier without it.
+  auto open = [&](const char* name, const char* description, int history, std::unique_ptr<KvBucket>* out,
+                  int64_t ttl_ms = 0) -> Status {
+    auto b = KvBucket::OpenOrCreate(*s.nats, {name, description, history, config.kv_replicas, -1, ttl_ms});
     if (!b.ok()) return b.status();
     *out = std::move(b).value();
-    return Status::Ok();
+    if (ttl_ms <= 0) return Status::Ok();
+    return SetStreamMaxAge(*s.nats, std::string("KV_") + name, ttl_ms * 1000000, std::string("KV bucket ") + name);
   };
   IF_RETURN_IF_ERROR(open(kSecretsBucket, "Ironflow secrets (sealed values, clear metadata)", config.secret_history,
                           &s.secrets_bucket));
@@ -226,14 +228,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   IF_RETURN_IF_ERROR(open("ironflow-system", "Ironflow system records (key check)", 5, &s.system_bucket));
   IF_RETURN_IF_ERROR(open(kAuthBucket, "Ironflow API key hashes", 5, &s.auth_bucket));
   IF_RETURN_IF_ERROR(open(kFunctionsBucket, "Ironflow functions", 1, &s.functions_bucket));
-  {
-    const int64_t run_ttl_ms = int64_t{config.run_retention_days} * 86400 * 1000;
-    auto b = KvBucket::OpenOrCreate(*s.nats, {kRunsBucket, "Ironflow runs", 1, config.kv_replicas, -1, run_ttl_ms});
-    if (!b.ok()) return b.status();
-    s.runs_bucket = std::move(b).value();
-    // The flag also applies to a bucket made earlier (with another retention, or none).
-    IF_RETURN_IF_ERROR(SetStreamMaxAge(*s.nats, std::string("KV_") + kRunsBucket, run_ttl_ms * 1000000, "runs bucket"));
-  }
+  IF_RETURN_IF_ERROR(open(kRunsBucket, "Ironflow runs", 1, &s.runs_bucket,
+                          int64_t{config.run_retention_days} * 86400 * 1000));
   IF_RETURN_IF_ERROR(open(kWorkersBucket, "Ironflow pull-mode workers", 1, &s.workers_bucket));
   // Before attempts moved into the run records they were kept in their own bucket; say so if one is left.
   if (auto old_jobs = KvBucket::Open(*s.nats, "ironflow-jobs"); old_jobs.ok()) {

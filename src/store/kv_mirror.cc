@@ -21,11 +21,8 @@ Result<std::unique_ptr<KvMirror>> KvMirror::Start(KvBucket& bucket, Keep keep) {
 KvMirror::~KvMirror() { watch_.reset(); }
 
 std::vector<KvEntry> KvMirror::Snapshot(const std::string& prefix) const {
-  std::lock_guard<std::mutex> lock(mu_);
   std::vector<KvEntry> out;
-  for (auto it = live_.lower_bound(prefix); it != live_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
-    out.push_back(it->second);
-  }
+  ForEach(prefix, [&](const KvEntry& e) { out.push_back(e); });
   return out;
 }
 
