@@ -1,5 +1,7 @@
 #include "api/api_util.h"
 
+#include "common/bounded_json.h"
+#include "common/json_nesting.h"
 #include "crypto/secure_bytes.h"
 
 namespace ironflow::api {
@@ -8,6 +10,8 @@ HttpResponse ErrorResponse(const Status& status) {
   HttpResponse r;
   r.status = status.http_status();
   r.body = json{{"error", {{"code", status.code_name()}, {"message", status.message()}}}}.dump();
+  // The HTTP server adds Retry-After: 1 to any 429/503 without one; an error that knows better says so here.
+  if (status.retry_after_s() > 0) r.headers.emplace_back("Retry-After", std::to_string(status.retry_after_s()));
   return r;
 }
 
@@ -27,7 +31,9 @@ HttpResponse NoContent() {
 
 Result<json> ParseJsonObject(std::string_view body, std::initializer_list<std::string_view> allowed) {
   if (body.empty()) return Status::InvalidArgument("request body must be a JSON object");
-  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  bool too_deep = false;
+  json doc = ParseBoundedJson(body, &too_deep);
+  if (too_deep) return CheckJsonNesting(body, "request body");
   if (doc.is_discarded()) return Status::InvalidArgument("request body is not valid JSON");
   if (!doc.is_object()) return Status::InvalidArgument("request body must be a JSON object");
   for (const auto& item : doc.items()) {
@@ -98,13 +104,24 @@ HttpResponse JsonResponseWithEtag(int http_status, const json& body, uint64_t re
   return r;
 }
 
-void WipeStrings(json& j) {
-  if (j.is_string()) {
-    Cleanse(j.get_ref<std::string&>());
-  } else if (j.is_structured()) {
-    for (auto& child : j) WipeStrings(child);
-  }
+HttpResponse RawJsonResponseWithEtag(int http_status, std::string body, uint64_t revision) {
+  HttpResponse r;
+  r.status = http_status;
+  r.body = std::move(body);
+  r.headers.emplace_back("ETag", "\"" + std::to_string(revision) + "\"");
+  return r;
 }
+
+std::string JsonWithRawField(std::string_view field, std::string_view raw, const json& others) {
+  std::string rest = others.dump();  // "{...}"
+  std::string out = "{" + json(std::string(field)).dump() + ":";
+  out += json::accept(raw) ? raw : std::string_view("{}");
+  if (rest.size() > 2) out += "," + rest.substr(1);
+  else out += "}";
+  return out;
+}
+
+void WipeStrings(json& j) { WipeJsonStrings(j); }
 
 std::string DecodeParam(std::string_view raw) {
   // '+' is literal in a path; PercentDecode treats it as space (query semantics), so protect it first.

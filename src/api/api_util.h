@@ -40,6 +40,10 @@ struct WritePrecondition {
 Result<WritePrecondition> ParseWritePrecondition(const HttpRequest& req);
 // A response with an ETag header carrying `revision`.
 HttpResponse JsonResponseWithEtag(int http_status, const json& body, uint64_t revision);
+HttpResponse RawJsonResponseWithEtag(int http_status, std::string body, uint64_t revision);
+// `others` (an object) serialized with `field` set to the JSON text `raw`, spliced in without parsing it (so a
+// stored document of any depth can be served). `raw` that is not JSON is sent as {} (checked iteratively).
+std::string JsonWithRawField(std::string_view field, std::string_view raw, const json& others);
 // Overwrites every string inside `j` (OPENSSL_cleanse) before it is freed: request trees may hold values.
 void WipeStrings(json& j);
 // Percent-decoded path parameter.

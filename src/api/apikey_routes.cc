@@ -17,7 +17,26 @@ json InfoJson(const ApiKeyInfo& i) {
               {"role", i.principal.role},
               {"environment", i.principal.environment.empty() ? json(nullptr) : json(i.principal.environment)},
               {"created_at", i.created_at},
-              {"expires_at", i.expires_at.empty() ? json(nullptr) : json(i.expires_at)}};
+              {"expires_at", i.expires_at.empty() ? json(nullptr) : json(i.expires_at)},
+              {"functions", i.principal.functions.empty() ? json(nullptr) : json(i.principal.functions)},
+              {"secrets", i.principal.secrets.empty() ? json(nullptr) : json(i.principal.secrets)},
+              {"legacy_scope", i.principal.legacy_scope}};
+}
+
+// An optional array of strings; kInvalidArgument for any other shape.
+Result<std::optional<std::vector<std::string>>> OptionalStringList(const json& body, const char* field) {
+  auto it = body.find(field);
+  if (it == body.end()) return std::optional<std::vector<std::string>>();
+  bool ok = it->is_array();
+  std::vector<std::string> out;
+  if (ok) {
+    for (const auto& v : *it) {
+      ok = ok && v.is_string();
+      if (ok) out.push_back(v.get<std::string>());
+    }
+  }
+  if (!ok) return Status::InvalidArgument(std::string("\"") + field + "\" must be an array of name patterns");
+  return std::optional<std::vector<std::string>>(std::move(out));
 }
 
 HttpResponse WithKey(int status, NewApiKey& created) {
@@ -39,7 +58,7 @@ Status NoKeyStore(const ApiContext& ctx) {
 void AddApiKeyRoutes(Router& router, ApiContext& ctx) {
   router.Add("POST", "/api/v1/apikeys", true, [&ctx](const ApiCall& call) {
     if (Status s = NoKeyStore(ctx); !s.ok()) return api::ErrorResponse(s);
-    auto body = api::ParseJsonObject(call.request.body, {"name", "role", "environment", "expires_in"});
+    auto body = api::ParseJsonObject(call.request.body, {"name", "role", "environment", "expires_in", "functions", "secrets"});
     if (!body.ok()) return api::ErrorResponse(body.status());
     auto name = api::RequiredString(*body, "name");
     if (!name.ok()) return api::ErrorResponse(name.status());
@@ -58,7 +77,11 @@ void AddApiKeyRoutes(Router& router, ApiContext& ctx) {
       }
       expires_in = it->get<int64_t>();
     }
-    auto created = ctx.api_keys->Create(*name, *role, env->value_or(""), expires_in);
+    auto functions = OptionalStringList(*body, "functions");
+    if (!functions.ok()) return api::ErrorResponse(functions.status());
+    auto secrets = OptionalStringList(*body, "secrets");
+    if (!secrets.ok()) return api::ErrorResponse(secrets.status());
+    auto created = ctx.api_keys->Create(ApiKeySpec{*name, *role, env->value_or(""), expires_in, *functions, *secrets});
     if (!created.ok()) return api::ErrorResponse(created.status());
     ctx.events.ApiKeyChanged("created", created->info.principal.id, created->info.principal.environment, call.actor);
     spdlog::info("api key created: id={} name={} role={} environment={} actor={}", created->info.principal.id, *name,

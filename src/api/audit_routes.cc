@@ -2,10 +2,12 @@
 // newest first. Events carry metadata and the actor, never a value. `X-Ironflow-Environment: *` (admin keys only)
 // answers for every environment, including the events that belong to none (API keys, rekey of all
 // environments, signing-key rotations).
-//   ?kind=secret|config|run|environment|kv|apikey|rekey|signingkey   (default: all)
+//   ?kind=secret|config|run|environment|kv|apikey|rekey|signingkey|access   (default: all; access: which secret
+//                             revisions went to which run, worker or push URL, leased by which API key)
 //   ?name=STRIPE_KEY          (secret or config name, or run id; needs kind)
 //   ?since=1h | 30m | 7d | 2026-12-01T10:00:00Z   (default 24h)
 //   ?limit=100                (1..5000)
+#include "common/bounded_json.h"
 #include "api/api_util.h"
 #include "api/routes.h"
 #include "common/names.h"
@@ -51,9 +53,9 @@ void AddAuditRoutes(Router& router, ApiContext& ctx) {
     }
     std::string kind = call.request.query_param("kind").value_or("");
     if (!kind.empty() && kind != "secret" && kind != "config" && kind != "run" && kind != "environment" &&
-        kind != "kv" && kind != "apikey" && kind != "rekey" && kind != "signingkey") {
+        kind != "kv" && kind != "apikey" && kind != "rekey" && kind != "signingkey" && kind != "access") {
       return api::ErrorResponse(
-          Status::InvalidArgument("kind must be secret, config, run, environment, kv, apikey, rekey or signingkey"));
+          Status::InvalidArgument("kind must be secret, config, run, environment, kv, apikey, rekey, signingkey or access"));
     }
     std::string name = call.request.query_param("name").value_or("");
     if (!name.empty()) {
@@ -84,7 +86,7 @@ void AddAuditRoutes(Router& router, ApiContext& ctx) {
     const std::string environment = *env;
     q.accept = [&environment, every_environment](const StreamMessage& m) {
       if (every_environment) return true;
-      json p = json::parse(m.data, nullptr, false);
+      json p = ParseBoundedJson(m.data);
       return p.is_object() && p.value("environment", std::string()) == environment;
     };
     bool truncated = false;
@@ -95,7 +97,7 @@ void AddAuditRoutes(Router& router, ApiContext& ctx) {
       entries.push_back({{"sequence", it->sequence},
                          {"subject", it->subject},
                          {"time", FormatRfc3339FromNanos(it->time_ns)},
-                         {"event", json::parse(it->data, nullptr, false)}});
+                         {"event", ParseBoundedJson(it->data)}});
     }
     return api::JsonResponse(200, json{{"entries", std::move(entries)}, {"truncated", truncated}});
   });

@@ -12,10 +12,10 @@ namespace {
 
 using api::json;
 
-json DocumentJson(const ConfigDocument& d) {
-  json data = json::parse(d.data, nullptr, false);
-  if (data.is_discarded()) data = json::object();
-  return json{{"name", d.name}, {"data", std::move(data)}, {"revision", d.revision}, {"updated_at", d.updated_at}};
+// {"data":<document>,"name",...}: the stored text is spliced in, not parsed, so a document stored before the
+// nesting limit existed is still served whole (re-serializing it would recurse once per level).
+std::string DocumentJson(const ConfigDocument& d) {
+  return api::JsonWithRawField("data", d.data, json{{"name", d.name}, {"revision", d.revision}, {"updated_at", d.updated_at}});
 }
 
 class ConfigRoutes {
@@ -38,7 +38,7 @@ class ConfigRoutes {
     const std::string& name = call.params[0];
     auto d = ctx_.config->Get(env, name);
     if (!d.ok()) return api::ErrorResponse(d.status());
-    return api::JsonResponseWithEtag(200, DocumentJson(*d), d->revision);
+    return api::RawJsonResponseWithEtag(200, DocumentJson(*d), d->revision);
   }
 
   HttpResponse Put(const ApiCall& call) {
@@ -68,7 +68,7 @@ class ConfigRoutes {
     if (!d.ok()) return api::ErrorResponse(d.status());
     spdlog::info("config patched: environment={} name={} revision={} actor={}", env, name, d->revision,
                  call.actor.name);
-    return api::JsonResponseWithEtag(200, DocumentJson(*d), d->revision);
+    return api::RawJsonResponseWithEtag(200, DocumentJson(*d), d->revision);
   }
 
   HttpResponse Delete(const ApiCall& call) {
@@ -95,14 +95,11 @@ class ConfigRoutes {
                                     if (replay) return std::nullopt;  // absent now: nothing to send first
                                     return json{{"type", "config_delete"}, {"name", name}, {"revision", e.revision}}.dump();
                                   }
-                                  json data = json::parse(e.value, nullptr, false);
-                                  if (data.is_discarded()) return std::nullopt;
-                                  return json{{"type", "config_update"},
-                                              {"name", name},
-                                              {"data", std::move(data)},
-                                              {"revision", e.revision},
-                                              {"updated_at", FormatRfc3339FromNanos(e.created_ns)}}
-                                      .dump();
+                                  return api::JsonWithRawField("data", e.value,
+                                                               json{{"type", "config_update"},
+                                                                    {"name", name},
+                                                                    {"revision", e.revision},
+                                                                    {"updated_at", FormatRfc3339FromNanos(e.created_ns)}});
                                 });
     if (!r.ok()) return api::ErrorResponse(r.status());
     return std::move(r).value();

@@ -61,7 +61,10 @@ std::string Metrics::Render(const Gauges& g) const {
       << "ironflow_event_publish_retries_total " << g.event_publish_retries << "\n"
       << "# HELP ironflow_embedded_nats_restarts_total Restarts of the embedded nats-server child.\n"
       << "# TYPE ironflow_embedded_nats_restarts_total counter\n"
-      << "ironflow_embedded_nats_restarts_total " << g.embedded_nats_restarts << "\n";
+      << "ironflow_embedded_nats_restarts_total " << g.embedded_nats_restarts << "\n"
+      << "# HELP ironflow_secret_integrity_failures_total Stored secret records that failed to authenticate or decode.\n"
+      << "# TYPE ironflow_secret_integrity_failures_total counter\n"
+      << "ironflow_secret_integrity_failures_total " << g.secret_integrity_failures << "\n";
   return out.str();
 }
 

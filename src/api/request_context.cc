@@ -11,7 +11,8 @@ Result<Actor> AuthenticateRequest(const ApiContext& ctx, const HttpRequest& req)
   int retry_after = 1;
   if (ctx.auth_failures && !ctx.auth_failures->Allowed(req.remote_address, &retry_after)) {
     return Status::ResourceExhausted("too many failed authentications from this address; retry in " +
-                                     std::to_string(retry_after) + " s");
+                                     std::to_string(retry_after) + " s")
+        .WithRetryAfter(retry_after);
   }
   auto h = req.header("authorization");
   constexpr std::string_view kBearer = "Bearer ";
@@ -27,7 +28,12 @@ Result<Actor> AuthenticateRequest(const ApiContext& ctx, const HttpRequest& req)
     }
     return principal.status();
   }
-  return Actor{"apikey", principal->id, principal->name, principal->role, principal->environment};
+  Actor actor{"apikey", principal->id, principal->name, principal->role, principal->environment};
+  if (principal->role == "worker" || principal->role == "manager") {
+    actor.function_patterns = principal->functions;
+    actor.secret_patterns = principal->secrets;
+  }
+  return actor;
 }
 
 Result<std::string> RequestEnvironment(const ApiContext& ctx, const HttpRequest& req) {

@@ -4,6 +4,7 @@
 
 #include "api/api_util.h"
 #include "api/routes.h"
+#include "auth/allow_list.h"
 #include "common/hex.h"
 #include "common/names.h"
 #include "common/time_util.h"
@@ -28,6 +29,42 @@ json FunctionJson(const FunctionDef& f, SecretStore& secrets) {
 }
 
 json RunJson(const RunRecord& r) { return json::parse(PublicRunJson(r)); }
+
+// 204 when there is no job; else {"jobs":[...]}, assembled by hand: the job texts carry values and are wiped here.
+HttpResponse JobsResponse(std::vector<std::string>& jobs) {
+  HttpResponse r;
+  if (jobs.empty()) {
+    r.status = 204;
+    return r;
+  }
+  r.body = "{\"jobs\":[";
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (i) r.body += ",";
+    r.body += jobs[i];
+    Cleanse(jobs[i]);
+  }
+  r.body += "]}";
+  return r;
+}
+
+// The calling key's allow-lists cover function `id` and every secret it declares; else kPermissionDenied naming
+// what is outside them. Keys without lists (admin, the dev actor) cover everything.
+Status CheckAllowLists(const Actor& actor, const std::string& id, const std::vector<std::string>& secrets) {
+  if (actor.function_patterns && !AllowList(*actor.function_patterns).Allows(id)) {
+    return Status::PermissionDenied("API key " + actor.id + " may not register or serve function \"" + id +
+                                    "\" (outside its functions allow-list)");
+  }
+  if (actor.secret_patterns) {
+    AllowList allowed(*actor.secret_patterns);
+    for (const auto& name : secrets) {
+      if (!allowed.Allows(name)) {
+        return Status::PermissionDenied("API key " + actor.id + " may not declare secret \"" + name +
+                                        "\" (outside its secrets allow-list)");
+      }
+    }
+  }
+  return Status::Ok();
+}
 
 Result<int64_t> IntParam(const HttpRequest& req, const char* name, int64_t def, int64_t lo, int64_t hi) {
   auto v = req.query_param(name);
@@ -91,6 +128,8 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     auto def = ParseFunctionRegistration(call.request.body);
     if (!def.ok()) return api::ErrorResponse(def.status());
     def->environment = *env;
+    // A key registers only what its allow-lists cover, so re-registering can never widen a function beyond it.
+    if (Status s = CheckAllowLists(call.actor, def->id, def->secrets); !s.ok()) return api::ErrorResponse(s);
     auto created = functions.Register(*def);
     if (!created.ok()) return api::ErrorResponse(created.status());
     auto stored = functions.Get(*env, def->id);
@@ -163,6 +202,7 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     for (const auto& f : (*body)["function_ids"]) {
       if (!f.is_string()) return api::ErrorResponse(Status::InvalidArgument("field \"function_ids\" must contain strings"));
       if (Status s = ValidateFunctionId(f.get<std::string>()); !s.ok()) return api::ErrorResponse(s);
+      if (Status s = CheckAllowLists(call.actor, f.get<std::string>(), {}); !s.ok()) return api::ErrorResponse(s);
       w.function_ids.push_back(f);
     }
     if (body->contains("max_concurrent_jobs")) {
@@ -196,22 +236,25 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     if (!available.ok()) return api::ErrorResponse(available.status());
     auto wait = IntParam(call.request, "wait_ms", 0, 0, 30000);
     if (!wait.ok()) return api::ErrorResponse(wait.status());
-    auto jobs = engine.PollJobs(*env, call.params[0], static_cast<int>(*available), *wait);
-    if (!jobs.ok()) return api::ErrorResponse(jobs.status());
-    if (jobs->empty()) {
-      HttpResponse r;
-      r.status = 204;
-      return r;
-    }
-    // Assemble the body by hand: the job texts carry values and are wiped right after.
+    // One look now; if nothing is there, the connection waits for a job notification without holding a thread
+    // (registered before the first look, so a job arriving in between is not missed).
+    auto pending = std::make_shared<PendingResponse>();
+    std::weak_ptr<PendingResponse> weak = pending;
+    pending->keep_alive = engine.WatchReady(*env, [weak] {
+      if (auto p = weak.lock()) p->Notify();
+    });
+    auto look = [&engine, env = *env, worker = call.params[0], n = static_cast<int>(*available),
+                 actor = call.actor](bool last) -> std::optional<HttpResponse> {
+      auto jobs = engine.PollJobs(env, worker, n, actor);
+      if (!jobs.ok()) return api::ErrorResponse(jobs.status());
+      if (jobs->empty() && !last) return std::nullopt;
+      return JobsResponse(*jobs);
+    };
+    if (auto now = look(/*last=*/*wait == 0)) return std::move(*now);
+    pending->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(*wait);
+    pending->poll = std::move(look);
     HttpResponse r;
-    r.body = "{\"jobs\":[";
-    for (size_t i = 0; i < jobs->size(); ++i) {
-      if (i) r.body += ",";
-      r.body += (*jobs)[i];
-      Cleanse((*jobs)[i]);
-    }
-    r.body += "]}";
+    r.pending = std::move(pending);
     return r;
   });
   router.Add("PUT", "/api/v1/workers/{worker_id}/jobs/{job_id}", true, [&ctx, &engine](const ApiCall& call) {

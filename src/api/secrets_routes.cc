@@ -171,6 +171,7 @@ class SecretsRoutes {
                      {"description", v.deleted ? json(nullptr) : json(v.description)},
                      {"encrypted", v.encrypted},
                      {"key_id", v.key_id.empty() ? json(nullptr) : json(v.key_id)},
+                     {"state", v.state.empty() ? json(nullptr) : json(v.state)},
                      {"actor", actor}});
     }
     ctx_.metrics.CountSecretOperation("versions", "ok");

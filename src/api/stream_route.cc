@@ -6,6 +6,7 @@
 // receive every later event.
 #include <spdlog/spdlog.h>
 
+#include "common/bounded_json.h"
 #include "api/api_util.h"
 #include "api/routes.h"
 #include "common/names.h"
@@ -31,7 +32,7 @@ void AddStreamRoute(Router& router, ApiContext& ctx) {
     auto sub = ctx.nats.Subscribe(pattern, [weak, environment](std::string_view subject, std::string_view data) {
       auto s = weak.lock();
       if (!s) return;
-      json payload = json::parse(data, nullptr, false);
+      json payload = ParseBoundedJson(data);
       if (!payload.is_object() || payload.value("environment", std::string()) != environment) return;
       s->Push("data: " + json{{"subject", subject}, {"data", payload}}.dump() + "\n\n");
     });

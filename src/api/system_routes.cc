@@ -50,6 +50,7 @@ void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info) {
     g.event_publish_failures = ctx.events.publish_failures();
     g.event_publish_retries = ctx.nats.async_publish_retries();
     g.embedded_nats_restarts = ctx.embedded_nats_restarts ? ctx.embedded_nats_restarts() : 0;
+    g.secret_integrity_failures = ctx.secrets.integrity_failures();
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4";
     r.body = ctx.metrics.Render(g);

@@ -8,6 +8,8 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "auth/allow_list.h"
+#include "common/bounded_json.h"
 #include "common/hex.h"
 #include "common/time_util.h"
 #include "crypto/digest.h"
@@ -55,6 +57,22 @@ Principal FromRecord(const json& doc, const std::string& hash) {
   p.role = doc.value("role", std::string("admin"));  // records from before roles: the bootstrap admin key
   p.environment = doc.value("environment", std::string());
   p.expires_at_ms = doc.value("expires_at_ms", int64_t{0});
+  if (p.role == "worker" || p.role == "manager") {
+    auto list = [&](const char* field, std::vector<std::string>* out) {
+      auto it = doc.find(field);
+      if (it == doc.end() || !it->is_array()) return false;
+      for (const auto& v : *it) {
+        if (v.is_string()) out->push_back(v.get<std::string>());
+      }
+      return true;
+    };
+    const bool has_functions = list("functions", &p.functions), has_secrets = list("secrets", &p.secrets);
+    if (!has_functions || !has_secrets) {  // a key from before allow-lists: everything, flagged
+      p.functions = {"*"};
+      p.secrets = {"*"};
+      p.legacy_scope = true;
+    }
+  }
   return p;
 }
 
@@ -67,9 +85,14 @@ ApiKeyInfo InfoFrom(const json& doc, const std::string& hash) {
 }
 
 json RecordOf(const Principal& p, const std::string& hash, const std::string& created_at) {
-  return json{{"id", p.id},           {"name", p.name},         {"hash", hash},
-              {"role", p.role},       {"environment", p.environment}, {"expires_at_ms", p.expires_at_ms},
-              {"created_at", created_at}};
+  json doc{{"id", p.id},           {"name", p.name},         {"hash", hash},
+           {"role", p.role},       {"environment", p.environment}, {"expires_at_ms", p.expires_at_ms},
+           {"created_at", created_at}};
+  if ((p.role == "worker" || p.role == "manager") && !p.legacy_scope) {  // a legacy key stays legacy when rotated
+    doc["functions"] = p.functions;
+    doc["secrets"] = p.secrets;
+  }
+  return doc;
 }
 
 bool ValidName(const std::string& name) {
@@ -124,7 +147,7 @@ Result<Principal> ApiKeyStore::Authenticate(std::string_view presented_key) {
   auto got = bucket_.Get("apikeys." + hash);
   if (!got.ok()) return got.status();
   if (!got->has_value()) return denied();
-  json doc = json::parse((*got)->value, nullptr, false);
+  json doc = ParseBoundedJson((*got)->value);
   if (!doc.is_object() || !doc.contains("hash") || !doc["hash"].is_string()) return denied();
   if (!ConstantTimeEquals(doc["hash"].get<std::string>(), hash)) return denied();
   Principal p = FromRecord(doc, hash);
@@ -133,8 +156,11 @@ Result<Principal> ApiKeyStore::Authenticate(std::string_view presented_key) {
   return p;
 }
 
-Result<NewApiKey> ApiKeyStore::Create(const std::string& name, const std::string& role, const std::string& environment,
-                                      int64_t expires_in_seconds) {
+Result<NewApiKey> ApiKeyStore::Create(const ApiKeySpec& spec) {
+  const std::string& name = spec.name;
+  const std::string& role = spec.role;
+  const std::string& environment = spec.environment;
+  const int64_t expires_in_seconds = spec.expires_in_seconds;
   if (!ValidName(name)) {
     return Status::InvalidArgument("name must be 1-64 characters of letters, digits, space, '-', '_' and '.'");
   }
@@ -150,10 +176,24 @@ Result<NewApiKey> ApiKeyStore::Create(const std::string& name, const std::string
   if (expires_in_seconds < 0 || expires_in_seconds > int64_t{10} * 366 * 86400) {
     return Status::InvalidArgument("expires_in must be between 1 second and 10 years (0 or absent: never)");
   }
+  const bool scoped = role == "worker" || role == "manager";
+  if (!scoped && (spec.functions || spec.secrets)) {
+    return Status::InvalidArgument("only worker and manager keys carry \"functions\" and \"secrets\" allow-lists");
+  }
+  if (role == "worker" && (!spec.functions || !spec.secrets)) {
+    return Status::InvalidArgument("a worker key needs its allow-lists: give \"functions\" and \"secrets\" (patterns "
+                                   "like payout or STRIPE_*; [\"*\"] allows every name, explicitly)");
+  }
+  if (spec.functions) IF_RETURN_IF_ERROR(AllowList::Validate(*spec.functions, "functions"));
+  if (spec.secrets) IF_RETURN_IF_ERROR(AllowList::Validate(*spec.secrets, "secrets"));
   NewApiKey out;
   out.key = NewKey();
   const std::string hash = Sha256Hex(out.key);
   Principal& p = out.info.principal;
+  if (scoped) {
+    p.functions = spec.functions.value_or(std::vector<std::string>{"*"});
+    p.secrets = spec.secrets.value_or(std::vector<std::string>{"*"});
+  }
   p.id = "ak_" + HexEncode(RandomBytes(6));
   p.name = name;
   p.role = role;
@@ -176,7 +216,7 @@ Result<std::vector<ApiKeyInfo>> ApiKeyStore::List() {
   if (!entries.ok()) return entries.status();
   std::vector<ApiKeyInfo> out;
   for (const auto& e : *entries) {
-    json doc = json::parse(e.value, nullptr, false);
+    json doc = ParseBoundedJson(e.value);
     if (!doc.is_object()) continue;
     out.push_back(InfoFrom(doc, e.key.substr(8)));
   }
@@ -188,14 +228,14 @@ Result<std::pair<std::string, uint64_t>> ApiKeyStore::HashOf(const std::string& 
   auto idx = bucket_.Get("ids." + id);
   if (!idx.ok()) return idx.status();
   if (idx->has_value()) {
-    json doc = json::parse((*idx)->value, nullptr, false);
+    json doc = ParseBoundedJson((*idx)->value);
     if (doc.is_object() && doc.contains("hash")) return std::make_pair(doc["hash"].get<std::string>(), (*idx)->revision);
   }
   // Keys from before the index (the bootstrap key): find the record by its id field.
   auto entries = bucket_.List("apikeys.*");
   if (!entries.ok()) return entries.status();
   for (const auto& e : *entries) {
-    json doc = json::parse(e.value, nullptr, false);
+    json doc = ParseBoundedJson(e.value);
     if (doc.is_object() && doc.value("id", std::string()) == id) return std::make_pair(e.key.substr(8), uint64_t{0});
   }
   return Status::NotFound("no API key with id " + id);
@@ -208,7 +248,7 @@ Result<NewApiKey> ApiKeyStore::Rotate(const std::string& id) {
   auto old = bucket_.Get("apikeys." + old_hash);
   if (!old.ok()) return old.status();
   if (!old->has_value()) return Status::NotFound("no API key with id " + id);
-  json doc = json::parse((*old)->value, nullptr, false);
+  json doc = ParseBoundedJson((*old)->value);
   if (!doc.is_object()) return Status::Internal("stored API key record is malformed");
   NewApiKey out;
   out.key = NewKey();

@@ -31,6 +31,24 @@ struct Principal {
   std::string role = "admin";
   std::string environment;  // empty: all environments (admin)
   int64_t expires_at_ms = 0;  // 0: never
+  // Worker and manager keys: function ids / secret names the key may register, serve and receive (patterns,
+  // auth/allow_list.h). Empty for admin and reader keys. A worker or manager key created before the lists existed
+  // has ["*"] in both and `legacy_scope` set (listed as such so operators can narrow it by re-creating it).
+  std::vector<std::string> functions;
+  std::vector<std::string> secrets;
+  bool legacy_scope = false;
+};
+
+// What a new key is: Create() validates every field.
+struct ApiKeySpec {
+  std::string name;
+  std::string role;
+  std::string environment;        // required for all roles but admin
+  int64_t expires_in_seconds = 0;  // 0: never
+  // Required for worker keys (["*"] allows all, explicitly); optional for manager keys (absent: ["*"]); refused
+  // for admin and reader keys.
+  std::optional<std::vector<std::string>> functions;
+  std::optional<std::vector<std::string>> secrets;
 };
 
 struct ApiKeyInfo {
@@ -54,9 +72,8 @@ class ApiKeyStore {
   // kUnauthenticated for a malformed, unknown, revoked or expired key.
   Result<Principal> Authenticate(std::string_view presented_key);
 
-  // kInvalidArgument for a bad name, role, environment binding or expiry (seconds, 0 = never).
-  Result<NewApiKey> Create(const std::string& name, const std::string& role, const std::string& environment,
-                           int64_t expires_in_seconds);
+  // kInvalidArgument for a bad name, role, environment binding, expiry or allow-list.
+  Result<NewApiKey> Create(const ApiKeySpec& spec);
   Result<std::vector<ApiKeyInfo>> List();
   // A new secret part for key `id` (same id, role, binding, expiry); the old key stops working at once here and
   // within 2 s on other servers. kNotFound for an unknown id.

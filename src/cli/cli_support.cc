@@ -1,5 +1,7 @@
 #include "cli/cli_support.h"
 
+#include "common/bounded_json.h"
+
 #include <termios.h>
 #include <unistd.h>
 
@@ -73,7 +75,7 @@ json Api::Call(const std::string& method, const std::string& target, const std::
   if (!res.ok()) throw CommandError{res.status().message() + " (is `ironflow serve` running at " + global_.server + "?)"};
   if (status_out) *status_out = res->status;
   if (res->status == 204 || res->body.empty()) return json();
-  json doc = json::parse(res->body, nullptr, false);
+  json doc = ParseBoundedJson(res->body);
   if (res->status >= 400) {
     if (doc.is_object() && doc.contains("error")) {
       throw CommandError{doc["error"].value("message", "request failed") + " (" + doc["error"].value("code", "error") + ")"};
@@ -123,7 +125,7 @@ void Api::Stream(const std::string& target, const std::string& env,
       },
       0);
   if (status >= 400) {
-    json doc = json::parse(error_body, nullptr, false);
+    json doc = ParseBoundedJson(error_body);
     if (doc.is_object() && doc.contains("error")) {
       throw CommandError{doc["error"].value("message", "request failed") + " (" + doc["error"].value("code", "error") + ")"};
     }

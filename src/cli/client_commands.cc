@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/bounded_json.h"
 #include "cli/cli.h"
 #include "cli/cli_support.h"
 #include "cli/dotenv.h"
@@ -262,6 +263,7 @@ void AddApiKeyCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   struct Opts {
     std::string name, role, env, id;
     int64_t expires_in = 0;
+    std::vector<std::string> functions, secrets;
   };
   auto print_key = [&g](const json& r, const char* verb) {
     if (g.json) return PrintJson(r);
@@ -277,8 +279,18 @@ void AddApiKeyCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   create->add_option("--role", c->role, "admin, manager, reader or worker")->required();
   create->add_option("-e,--env", c->env, "Environment the key is bound to (every role but admin)");
   create->add_option("--expires-in", c->expires_in, "Seconds until the key stops working (default: never)");
+  create->add_option("--functions", c->functions,
+                     "Worker/manager keys: function ids it may register and serve (patterns, * = any run of name "
+                     "characters; comma-separated or repeated). Required for worker keys; '*' allows all")
+      ->delimiter(',');
+  create->add_option("--secrets", c->secrets,
+                     "Worker/manager keys: secret names its functions may declare and receive (e.g. 'STRIPE_*'). "
+                     "Required for worker keys; '*' allows all")
+      ->delimiter(',');
   create->callback(Guard(exit_code, [c, &g, print_key] {
     json body = {{"name", c->name}, {"role", c->role}};
+    if (!c->functions.empty()) body["functions"] = c->functions;
+    if (!c->secrets.empty()) body["secrets"] = c->secrets;
     if (!c->env.empty()) body["environment"] = c->env;
     if (c->expires_in > 0) body["expires_in"] = c->expires_in;
     json r = Api(g).Call("POST", "/api/v1/apikeys", "", body.dump());
@@ -288,11 +300,20 @@ void AddApiKeyCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   list->callback(Guard(exit_code, [&g] {
     json r = Api(g).Call("GET", "/api/v1/apikeys", "");
     if (g.json) return PrintJson(r);
-    std::printf("%-16s %-24s %-8s %-16s %-24s %s\n", "ID", "NAME", "ROLE", "ENVIRONMENT", "CREATED", "EXPIRES");
+    auto joined = [](const json& list) {
+      if (!list.is_array()) return std::string("-");
+      std::string out;
+      for (const auto& p : list) out += (out.empty() ? "" : ",") + p.get<std::string>();
+      return out;
+    };
+    std::printf("%-16s %-24s %-8s %-16s %-24s %-24s %-16s %s\n", "ID", "NAME", "ROLE", "ENVIRONMENT", "CREATED",
+                "EXPIRES", "FUNCTIONS", "SECRETS");
     for (const auto& k : r["apikeys"]) {
-      std::printf("%-16s %-24s %-8s %-16s %-24s %s\n", k.value("id", "").c_str(), k.value("name", "").c_str(),
+      std::printf("%-16s %-24s %-8s %-16s %-24s %-24s %-16s %s%s\n", k.value("id", "").c_str(), k.value("name", "").c_str(),
                   k.value("role", "").c_str(), k["environment"].is_string() ? k["environment"].get<std::string>().c_str() : "*",
-                  k.value("created_at", "").c_str(), k["expires_at"].is_string() ? k["expires_at"].get<std::string>().c_str() : "never");
+                  k.value("created_at", "").c_str(), k["expires_at"].is_string() ? k["expires_at"].get<std::string>().c_str() : "never",
+                  joined(k["functions"]).c_str(), joined(k["secrets"]).c_str(),
+                  k.value("legacy_scope", false) ? "  (legacy: created before allow-lists; re-create it with --functions/--secrets)" : "");
     }
   }));
   auto ro = std::make_shared<Opts>();
@@ -408,7 +429,7 @@ void AddSubscribeCommand(CLI::App& app, GlobalOptions& g, int* exit_code) {
             }
             if (frame.rfind("data: ", 0) != 0) continue;
             std::string payload = frame.substr(6);
-            json ev = json::parse(payload, nullptr, false);
+            json ev = ParseBoundedJson(payload);
             if (ev.is_discarded()) continue;
             std::string subject = ev.value("subject", "");
             bool wanted = false;
@@ -420,7 +441,7 @@ void AddSubscribeCommand(CLI::App& app, GlobalOptions& g, int* exit_code) {
           return true;
         });
     if (status >= 400) {
-      json doc = json::parse(error_body, nullptr, false);
+      json doc = ParseBoundedJson(error_body);
       if (doc.is_object() && doc.contains("error")) throw CommandError{doc["error"].value("message", "request failed")};
       throw CommandError{"server answered HTTP " + std::to_string(status)};
     }
@@ -466,7 +487,7 @@ void AddRuntimeCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
       ss << in.rdbuf();
       text = ss.str();
     }
-    json data = json::parse(text, nullptr, false);
+    json data = ParseBoundedJson(text);
     if (data.is_discarded()) throw CommandError{"event data is not valid JSON"};
     Api api(g);
     json r = api.Call("POST", "/api/v1/events", eo->env, json{{"name", eo->name}, {"data", data}}.dump());
@@ -604,7 +625,7 @@ void AddAuditCommand(CLI::App& app, GlobalOptions& g, int* exit_code) {
   CLI::App* list = audit->add_subcommand("list", "List audit events, newest first");
   list->add_option("-e,--env", a->env, "Environment")->envname("IRONFLOW_ENV");
   list->add_flag("--all-environments", a->all, "Every environment, plus API-key, rekey and signing-key events (admin)");
-  list->add_option("--kind", a->kind, "secret, config, run, environment, kv, apikey, rekey or signingkey");
+  list->add_option("--kind", a->kind, "secret, config, run, environment, kv, apikey, rekey, signingkey or access (who received which secret)");
   list->add_option("--name", a->name, "One secret, config document or run (needs --kind)");
   list->add_option("--since", a->since, "30m, 1h, 7d or an RFC 3339 time")->capture_default_str();
   list->add_option("--limit", a->limit, "At most this many events (1-5000)")->capture_default_str();

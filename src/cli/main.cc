@@ -9,6 +9,9 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   CLI::App app{"Ironflow secrets: environment-scoped, encrypted at rest in NATS JetStream", "ironflow"};
   app.require_subcommand(1);
+  // Global options (--json, -s, --api-key, ...) work before or after the subcommand: every subcommand created
+  // below inherits fallthrough, so an option it does not know is matched against its parents.
+  app.fallthrough();
   ironflow::cli::GlobalOptions global;
   app.add_option("-s,--server", global.server, "Server URL")->envname("IRONFLOW_SERVER_URL")->capture_default_str();
   app.add_option("--api-key", global.api_key, "API key (default: <data-dir>/bootstrap_key if readable)")

@@ -7,12 +7,15 @@
 #include <cstdlib>
 
 #include "cli/cli.h"
+#include "crypto/secure_bytes.h"
+#include "server/key_sources.h"
 
 namespace ironflow::cli {
 
 void AddServeCommand(CLI::App& app, int* exit_code) {
   auto config = std::make_shared<ServerConfig>();
   auto data_dir_opt = std::make_shared<std::string>();
+  auto key_files = std::make_shared<KeyFileOptions>();
   CLI::App* serve = app.add_subcommand("serve", "Run the Ironflow server (embedded NATS unless --nats-url)");
   serve->add_option("--host", config->host, "Address to bind")->envname("IRONFLOW_HOST")->capture_default_str();
   serve->add_option("--port", config->port, "HTTP port")->envname("IRONFLOW_PORT")->capture_default_str();
@@ -49,20 +52,45 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   serve->add_option("--trusted-proxy", config->trusted_proxies,
                     "Reverse proxy (IP or CIDR, repeatable) whose X-Forwarded-For names the client")
       ->envname("IRONFLOW_TRUSTED_PROXIES")->delimiter(',');
+  serve->add_option("--master-key-file", key_files->master_key_file,
+                    "File holding the master key (64 hex chars, mode 0600) instead of IRONFLOW_MASTER_KEY")
+      ->envname("IRONFLOW_MASTER_KEY_FILE");
+  serve->add_option("--master-key-previous-file", key_files->previous_master_key_file,
+                    "File holding the previous master key during a rotation")
+      ->envname("IRONFLOW_MASTER_KEY_PREVIOUS_FILE");
+  serve->add_flag("--recreate-key-check", config->recreate_key_check,
+                  "The key-check record is missing: prove the master key by opening a sealed record, then write it");
   serve->add_flag("--dev", config->dev, "No authentication (loopback addresses only)");
   serve->add_flag("--allow-plaintext", config->allow_plaintext,
                   "Allow running without IRONFLOW_MASTER_KEY on a non-loopback address");
 
-  serve->callback([config, data_dir_opt, exit_code, &app] {
+  serve->callback([config, data_dir_opt, key_files, exit_code, &app] {
     auto logger = spdlog::stderr_color_mt("ironflow");
     spdlog::set_default_logger(logger);
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
     // Global --data-dir applies unless serve's own was given.
     config->data_dir = !data_dir_opt->empty() ? *data_dir_opt : app.get_option("--data-dir")->as<std::string>();
-    if (const char* k = std::getenv("IRONFLOW_MASTER_KEY")) config->master_key_hex = std::string(k);
-    if (const char* k = std::getenv("IRONFLOW_MASTER_KEY_PREVIOUS")) config->previous_master_key_hex = std::string(k);
     if (const char* b = std::getenv("IRONFLOW_NATS_SERVER")) config->nats_server_binary = b;
-    if (const char* k = std::getenv("IRONFLOW_SIGNING_KEY")) config->signing_key_hex = std::string(k);
+    // The keys are read once, then their variables are wiped from this process's environment block.
+    auto keys = ReadServerKeys(*key_files);
+    ScrubKeyVariables();
+    if (!keys.ok()) {
+      spdlog::critical("cannot start: {}", keys.status().message());
+      *exit_code = 1;
+      return;
+    }
+    if (keys->master_hex) config->master_key_hex = std::string(keys->master_hex->view());
+    if (keys->previous_hex) config->previous_master_key_hex = std::string(keys->previous_hex->view());
+    if (keys->signing_hex) config->signing_key_hex = std::string(keys->signing_hex->view());
+    if (keys->master_hex && !keys->master_source.empty() && keys->master_source != "IRONFLOW_MASTER_KEY") {
+      spdlog::info("master key read from {}", keys->master_source);
+    }
+    // The server holds the parsed keys; the hex copies in the configuration are wiped once it has started.
+    auto wipe_config_keys = [&] {
+      for (auto* k : {&config->master_key_hex, &config->previous_master_key_hex, &config->signing_key_hex}) {
+        if (*k) Cleanse(**k);
+      }
+    };
 
     // Block the stop signals in every thread; the main thread waits for them below.
     sigset_t stop_signals;
@@ -72,6 +100,7 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
     auto server = Server::Start(*config);
+    wipe_config_keys();
     if (!server.ok()) {
       spdlog::critical("cannot start: {}", server.status().message());
       *exit_code = 1;

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/bounded_json.h"
 #include "cli/cli_support.h"
 #include "common/hex.h"
 #include "common/names.h"
@@ -37,7 +38,7 @@ std::string DocumentBody(const std::string& arg, const std::string& file) {
   std::string text = arg;
   if (!file.empty()) text = std::string(ReadValueFromFile(file).view());
   if (arg.empty() && file.empty()) text = ReadAll(std::cin);
-  json doc = json::parse(text, nullptr, false);
+  json doc = ParseBoundedJson(text);
   if (doc.is_discarded()) throw CommandError{"the document is not valid JSON"};
   if (!doc.is_object()) throw CommandError{"the document must be a JSON object, like {\"feature\": true}"};
   return json{{"data", doc}}.dump();

@@ -55,11 +55,18 @@ class Status {
   int http_status() const;
   // "not_found: secret \"X\" ..." for logs.
   std::string ToString() const;
+  // Seconds a client should wait before trying again (sent as Retry-After with 429 and 503); 0: unspecified.
+  int retry_after_s() const { return retry_after_s_; }
+  Status WithRetryAfter(int seconds) && {
+    retry_after_s_ = seconds;
+    return std::move(*this);
+  }
 
  private:
   Status(Code c, std::string m) : code_(c), message_(std::move(m)) {}
   Code code_ = Code::kOk;
   std::string message_;
+  int retry_after_s_ = 0;
 };
 
 template <typename T>

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "common/bounded_json.h"
+#include "common/json_nesting.h"
 #include "common/time_util.h"
 
 namespace ironflow {
@@ -17,7 +19,8 @@ ConfigDocument FromEntry(const std::string& name, const KvEntry& e) {
 }
 
 Result<json> ParseObject(const std::string& text, const char* what) {
-  json doc = json::parse(text, nullptr, false);
+  IF_RETURN_IF_ERROR(CheckJsonNesting(text, what));
+  json doc = ParseBoundedJson(text);
   if (doc.is_discarded() || !doc.is_object()) {
     return Status::InvalidArgument(std::string(what) + " must be a JSON object");
   }
@@ -113,6 +116,10 @@ Result<ConfigDocument> ConfigStore::Patch(const std::string& env, const std::str
     json merged = json::object();
     if (current->has_value()) {
       if (if_revision && (*current)->revision != *if_revision) return RevisionMismatch(name, *if_revision);
+      if (JsonNestingDepth((*current)->value) > kMaxJsonNesting) {
+        return Status::Conflict("stored config \"" + name + "\" nests deeper than " + std::to_string(kMaxJsonNesting) +
+                                " levels (written before that limit); replace it with PUT instead of patching it");
+      }
       auto stored = ParseObject((*current)->value, "stored config");
       if (!stored.ok()) return Status::Internal("stored config \"" + name + "\" is not a JSON object");
       merged = std::move(stored).value();

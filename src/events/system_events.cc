@@ -49,6 +49,18 @@ void SystemEvents::ApiKeyChanged(std::string_view verb, std::string_view id, std
   Send("system.apikey." + std::string(id) + "." + std::string(verb), scope, payload.dump(), false);
 }
 
+void SystemEvents::SecretDelivered(std::string_view environment, const SecretDelivery& d, const Actor& actor) {
+  nlohmann::json payload = EventPayload("access.delivered", environment, actor);
+  payload["name"] = d.name;
+  payload["revision"] = d.revision;
+  payload["run_id"] = d.run_id;
+  payload["attempt"] = d.attempt;
+  payload["function_id"] = d.function_id;
+  if (!d.worker_id.empty()) payload["worker_id"] = d.worker_id;
+  if (!d.push_url.empty()) payload["push_url"] = d.push_url;
+  Send("system.access." + d.name + ".delivered", environment, payload.dump(), false);
+}
+
 void SystemEvents::RekeyCompleted(std::string_view scope, std::string_view key_id, int rekeyed, int already_current,
                                   int failed, const Actor& actor) {
   nlohmann::json payload = EventPayload("rekey.completed", scope, actor);

@@ -11,7 +11,9 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "store/system_stream.h"
@@ -24,6 +26,10 @@ struct Actor {
   std::string name;
   std::string role;         // admin | manager | reader | worker (empty: admin, e.g. the dev actor)
   std::string environment;  // the environment the key is bound to (empty: all)
+  // Worker and manager keys: the function ids and secret names the key may register, serve and receive, as
+  // patterns (auth/allow_list.h). nullopt: no restriction (admin, reader, the dev actor).
+  std::optional<std::vector<std::string>> function_patterns;
+  std::optional<std::vector<std::string>> secret_patterns;
 };
 
 enum class SecretChange { kCreated, kUpdated, kDeleted };
@@ -43,6 +49,19 @@ class SystemEvents {
                const Actor& actor);
   // `system.apikey.<id>.{created|rotated|deleted}` (payload environment: the key's binding, or "*").
   void ApiKeyChanged(std::string_view verb, std::string_view id, std::string_view environment, const Actor& actor);
+  // `system.access.<NAME>.delivered`: one secret (never its value) went to a run's attempt. Payload adds the
+  // revision delivered, the run, attempt and function, the pull worker or push URL, and the API key that leased
+  // it (`actor`).
+  struct SecretDelivery {
+    std::string name;
+    uint64_t revision = 0;
+    std::string run_id;
+    int attempt = 0;
+    std::string function_id;
+    std::string worker_id;  // pull mode
+    std::string push_url;   // push mode
+  };
+  void SecretDelivered(std::string_view environment, const SecretDelivery& delivery, const Actor& actor);
   // `system.rekey.<environment|all>.completed` with the counts of a master-key rotation run.
   void RekeyCompleted(std::string_view scope, std::string_view key_id, int rekeyed, int already_current, int failed,
                       const Actor& actor);

@@ -45,6 +45,31 @@ std::string PercentDecode(std::string_view in) {
   return out;
 }
 
+void PendingResponse::Notify() {
+  std::function<void()> wake;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    notified_ = true;
+    wake = wake_;
+  }
+  if (wake) wake();
+}
+
+bool PendingResponse::SetWakeup(std::function<void()> wake) {
+  std::lock_guard<std::mutex> lock(mu_);
+  wake_ = std::move(wake);
+  bool was = notified_;
+  notified_ = false;
+  return was;
+}
+
+bool PendingResponse::TakeNotified() {
+  std::lock_guard<std::mutex> lock(mu_);
+  bool was = notified_;
+  notified_ = false;
+  return was;
+}
+
 void EventStream::Push(std::string chunk) {
   std::function<void()> wake;
   {

@@ -2,7 +2,8 @@
 //
 // Nothing here depends on Beast/Asio, so the routes and tests never compile them. Header names are stored
 // lower-case. A response with `stream` set is a streaming (Server-Sent Events) response: the server sends the
-// headers, then every chunk the EventStream yields, until it closes or the client goes away.
+// headers, then every chunk the EventStream yields, until it closes or the client goes away. A response with
+// `pending` set is answered later, when its PendingResponse has an answer (long polls).
 #pragma once
 
 #include <chrono>
@@ -57,12 +58,39 @@ class EventStream {
   size_t max_queued_;
 };
 
+struct HttpResponse;
+
+// A response that is not ready yet (a long poll). The server holds the connection without a thread: it waits
+// until Notify() is called (from any thread; it must be cheap), `recheck_every` passes or `deadline` comes, then
+// calls `poll` on a handler thread. `poll(last)` returns the answer, or nullopt to keep waiting; with `last` set
+// (deadline reached, or the server is stopping) it must answer. Notify() before the server starts waiting is
+// remembered, so a wake-up between the handler's first look and the wait is never lost.
+class PendingResponse {
+ public:
+  std::function<std::optional<HttpResponse>(bool last)> poll;
+  std::chrono::steady_clock::time_point deadline;
+  std::chrono::milliseconds recheck_every{5000};
+  // Held for as long as the response is pending (e.g. the registration that calls Notify()).
+  std::shared_ptr<void> keep_alive;
+
+  void Notify();
+  // Server side: installs the wake-up function; returns (and clears) whether Notify() came since the last call.
+  bool SetWakeup(std::function<void()> wake);
+  bool TakeNotified();
+
+ private:
+  std::mutex mu_;
+  std::function<void()> wake_;
+  bool notified_ = false;
+};
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   HeaderList headers;
   std::string body;
   std::shared_ptr<EventStream> stream;
+  std::shared_ptr<PendingResponse> pending;  // set: answer later (see PendingResponse)
 };
 
 std::string PercentDecode(std::string_view in);

@@ -9,6 +9,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -19,6 +20,7 @@
 #include "crypto/secure_bytes.h"
 #include "http/client_address.h"
 #include "http/read_buffer.h"
+#include "http/request_framing.h"
 
 namespace ironflow {
 
@@ -54,6 +56,15 @@ HttpRequest ToRequest(const http::request<http::string_body>& req, const std::st
   r.body = req.body();
   r.remote_address = remote;
   return r;
+}
+
+Status CheckFraming(const http::request<http::string_body>& req) {
+  std::vector<std::string_view> te, cl;
+  for (const auto& f : req) {
+    if (f.name() == http::field::transfer_encoding) te.push_back(f.value());
+    if (f.name() == http::field::content_length) cl.push_back(f.value());
+  }
+  return CheckRequestFraming(te, cl);
 }
 
 // Every X-Forwarded-For value of the request, joined with commas in the order received (nullopt: none).
@@ -99,7 +110,8 @@ struct HttpServer::Impl {
   asio::io_context ioc;
   std::optional<ssl::context> tls;  // set when serving HTTPS
   tcp::acceptor acceptor{ioc};
-  std::vector<std::thread> threads;
+  std::vector<std::thread> threads;                // I/O threads
+  std::optional<asio::thread_pool> handler_threads;  // where handlers run (they may block)
   std::atomic<int> in_flight{0};
   std::atomic<bool> stopping{false};
   int bound_port = 0;
@@ -116,6 +128,74 @@ struct HttpServer::Impl {
     res.status = 500;
     res.body = JsonError("internal", "internal error");
     return res;
+  }
+
+  // Runs `f` on a handler thread; the awaiting connection resumes on its own strand with the answer. (Not a
+  // coroutine itself: GCC 12 mishandles temporaries passed to coroutine parameters.)
+  template <typename F>
+  auto OnHandlerThread(F f) {
+    return asio::async_initiate<decltype(asio::use_awaitable), void(HttpResponse)>(
+        [this, f = std::move(f)](auto handler) mutable {
+          auto strand = asio::get_associated_executor(handler);
+          asio::post(*handler_threads, [f = std::move(f), handler = std::move(handler), strand]() mutable {
+            HttpResponse answer = f();
+            asio::post(strand, [handler = std::move(handler), answer = std::move(answer)]() mutable {
+              std::move(handler)(std::move(answer));
+            });
+          });
+        },
+        asio::use_awaitable);
+  }
+
+  HttpResponse SafePoll(PendingResponse& p, bool last) {
+    try {
+      if (auto r = p.poll(last)) return std::move(*r);
+      if (!last) {
+        HttpResponse keep_waiting;
+        keep_waiting.status = 0;
+        return keep_waiting;
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("long poll threw: {}", e.what());
+    }
+    HttpResponse res;
+    res.status = last ? 204 : 500;
+    if (!last) res.body = JsonError("internal", "internal error");
+    return res;
+  }
+
+  // Waits for a pending response without holding a thread: until it is notified, its recheck interval passes or
+  // its deadline comes (then asks for the final answer). Wakes at least once a second to notice Stop().
+  asio::awaitable<HttpResponse> AwaitPending(std::shared_ptr<PendingResponse> p) {
+    auto executor = co_await asio::this_coro::executor;
+    auto timer = std::make_shared<asio::steady_timer>(executor);
+    auto woken = std::make_shared<bool>(false);
+    std::weak_ptr<asio::steady_timer> weak_timer = timer;
+    // The wake-up runs on this connection's strand, so it cannot race with the loop below.
+    *woken = p->SetWakeup([weak_timer, woken, executor] {
+      asio::post(executor, [weak_timer, woken] {
+        *woken = true;
+        if (auto t = weak_timer.lock()) t->cancel();
+      });
+    });
+    auto next_check = std::chrono::steady_clock::now() + p->recheck_every;
+    HttpResponse answer;
+    for (;;) {
+      const auto now = std::chrono::steady_clock::now();
+      const bool last = stopping || now >= p->deadline;
+      if (!*woken && !last && now < next_check) {
+        timer->expires_at(std::min({p->deadline, next_check, now + std::chrono::seconds(1)}));
+        boost::system::error_code ec;
+        co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        continue;
+      }
+      *woken = false;
+      next_check = now + p->recheck_every;
+      answer = co_await OnHandlerThread([this, p, last] { return SafePoll(*p, last); });
+      if (answer.status != 0) break;
+    }
+    p->SetWakeup(nullptr);
+    co_return answer;
   }
 
   asio::awaitable<void> Accept() {
@@ -190,8 +270,18 @@ struct HttpServer::Impl {
       parser.body_limit(options.max_body_bytes);
       boost::system::error_code ec;
       Tcp(stream).expires_after(options.read_timeout);
-      co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      // Headers first: a request whose framing a proxy could read differently is refused before its body.
+      co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       bool ok = false;
+      if (!ec) {
+        if (Status framing = CheckFraming(parser.get()); !framing.ok()) {
+          co_await WriteSimple(stream, 400, JsonError("invalid_argument", framing.message()), &ok);
+          break;
+        }
+        if (!parser.is_done()) {
+          co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+        }
+      }
       if (ec == http::error::body_limit) {
         co_await WriteSimple(stream, 413, JsonError("payload_too_large", "request body exceeds " +
                                                     std::to_string(options.max_body_bytes) + " bytes"), &ok);
@@ -215,12 +305,22 @@ struct HttpServer::Impl {
       in_flight.fetch_add(1);
       HttpRequest request = ToRequest(req, remote);
       if (!proxies.empty()) request.remote_address = proxies.ClientAddress(remote, ForwardedFor(request));
-      HttpResponse resp = SafeHandle(request);
+      HttpResponse resp;
+      // (Not a conditional expression: GCC 12 mishandles co_await inside ?: and corrupts the result.)
+      if (options.runs_inline && options.runs_inline(request)) {
+        resp = SafeHandle(request);
+      } else {
+        resp = co_await OnHandlerThread([this, &request] { return SafeHandle(request); });
+      }
       // Request bodies may carry secret values (PUT /secrets): wipe both copies once handled, and the raw bytes
       // they were parsed from.
       Cleanse(request.body);
       Cleanse(req.body());
       WipeReadBuffer(buffer);
+      if (resp.pending) {
+        std::shared_ptr<PendingResponse> pending = std::move(resp.pending);
+        resp = co_await AwaitPending(pending);
+      }
 
       if (!resp.stream) {
         http::response<http::string_body> res{static_cast<http::status>(resp.status), req.version()};
@@ -230,6 +330,10 @@ struct HttpServer::Impl {
         res.set("X-Content-Type-Options", "nosniff");
         if (tls) res.set(http::field::strict_transport_security, "max-age=31536000");
         for (const auto& [k, v] : resp.headers) res.set(k, v);
+        // Every "not now" answer says when to come back (RFC 9110 §10.2.3), 1 s unless the handler said otherwise.
+        if ((resp.status == 429 || resp.status == 503) && res.find(http::field::retry_after) == res.end()) {
+          res.set(http::field::retry_after, "1");
+        }
         res.keep_alive(keep_alive && !stopping);
         res.body() = std::move(resp.body);
         res.prepare_payload();
@@ -341,8 +445,9 @@ Status HttpServer::Start() {
                                std::to_string(impl_->options.port) + ": " + ec.message());
   }
   impl_->bound_port = impl_->acceptor.local_endpoint().port();
+  impl_->handler_threads.emplace(static_cast<size_t>(std::max(1, impl_->options.threads)));
   asio::co_spawn(impl_->ioc, impl_->Accept(), asio::detached);
-  int n = std::max(2, impl_->options.threads);
+  int n = std::max(1, impl_->options.io_threads);
   for (int i = 0; i < n; ++i) impl_->threads.emplace_back([this] { impl_->ioc.run(); });
   return Status::Ok();
 }
@@ -361,6 +466,8 @@ void HttpServer::Stop() {
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
+  impl_->handler_threads->stop();
+  impl_->handler_threads->join();
 }
 
 int HttpServer::port() const { return impl_->bound_port; }

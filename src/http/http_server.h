@@ -1,10 +1,13 @@
 // HttpServer: the HTTP/1.1 server (Boost.Beast over Asio, C++20 coroutines) behind the API and dashboard.
 //
-// Each connection is a coroutine on its own strand; the handler is called synchronously on an I/O thread (it
-// may block on NATS), so the pool has `threads` threads. Limits enforced here, before any handler runs:
+// Each connection is a coroutine on its own strand, run by `io_threads` I/O threads. The handler may block (on
+// NATS), so it runs on a separate pool of `threads` handler threads while the connection waits without a thread;
+// requests `runs_inline` accepts (cheap, never blocking: probes, static files) are answered on the I/O thread
+// directly. A response with `pending` (a long poll) and a streaming response wait asynchronously too: an idle
+// waiter costs a socket and a little memory, never a thread. Limits enforced here, before any handler runs:
 // header size 16 KiB, body size `max_body_bytes` (413 with a JSON error), idle/read timeout. A handler that
 // throws yields a 500 JSON error; the server never crashes on input. Stop() stops accepting, gives in-flight
-// requests up to 5 s, then closes every connection. With a certificate and key it serves HTTPS only (TLS 1.2 or
+// requests up to 5 s (pending long polls are answered within a second), then closes every connection. With a certificate and key it serves HTTPS only (TLS 1.2 or
 // later, HSTS on every answer); a client that fails the handshake is dropped without an answer. Beast/Asio
 // appear only in the .cc files of src/http.
 #pragma once
@@ -25,7 +28,10 @@ class HttpServer {
   struct Options {
     std::string host = "127.0.0.1";
     int port = 9123;  // 0: any free port (see port())
-    int threads = 16;
+    int threads = 16;     // handler threads (handlers may block on NATS)
+    int io_threads = 2;   // I/O threads (never block)
+    // Requests answered on the I/O thread, without a hand-off (must not block). Null: none.
+    std::function<bool(const HttpRequest&)> runs_inline;
     size_t max_body_bytes = 1024 * 1024;
     std::chrono::seconds read_timeout{30};
     // PEM files; both or neither. Set: HTTPS.

@@ -7,7 +7,11 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <utility>
 
+#include "auth/allow_list.h"
+#include "common/bounded_json.h"
+#include "common/json_nesting.h"
 #include "common/names.h"
 #include "common/time_util.h"
 #include "crypto/digest.h"
@@ -26,13 +30,14 @@ constexpr const char* kReadySubject = "ironflow.jobs.ready.";  // + environment:
 constexpr int kMaxPushInFlight = 32;
 
 json ParseOr(const std::string& text, json fallback) {
-  json j = json::parse(text, nullptr, false);
+  json j = ParseBoundedJson(text);
   return j.is_discarded() ? fallback : j;
 }
 
 // Reads {status, output?, error?:{message, retryable}, steps?} (the shape both modes answer with).
 Result<json> ParseResultBody(const std::string& body, bool require_lease_token) {
-  json doc = json::parse(body, nullptr, false);
+  IF_RETURN_IF_ERROR(CheckJsonNesting(body, "result"));
+  json doc = ParseBoundedJson(body);
   if (!doc.is_object()) return Status::InvalidArgument("result must be a JSON object");
   static const std::set<std::string> kAllowed = {"lease_token", "status", "output", "error", "steps"};
   for (const auto& item : doc.items()) {
@@ -68,15 +73,14 @@ Engine::Engine(Deps deps, std::string push_ca_file) : d_(deps), push_ca_file_(st
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
   server_id_ = "server-" + std::string(host) + "-" + std::to_string(getpid());
+  server_actor_ = Actor{"server", server_id_, "push dispatcher", "", ""};
 }
 
 Engine::~Engine() { Stop(); }
 
 Status Engine::Start() {
-  auto sub = d_.nats.Subscribe("ironflow.jobs.ready.>", [this](std::string_view, std::string_view) {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++ready_generation_;
-    cv_.notify_all();
+  auto sub = d_.nats.Subscribe("ironflow.jobs.ready.>", [this](std::string_view subject, std::string_view) {
+    WakeWaiters(std::string(subject.substr(std::string_view(kReadySubject).size())));
   });
   if (!sub.ok()) return sub.status();
   ready_sub_ = std::move(sub).value();
@@ -156,6 +160,55 @@ Result<std::vector<std::string>> Engine::StartRuns(const std::string& env, const
 
 void Engine::NotifyReady(const std::string& env) { (void)d_.nats.Publish(std::string(kReadySubject) + env, ""); }
 
+namespace {
+// Unregisters a WatchReady callback when the last holder lets go.
+class WaiterHandle {
+ public:
+  WaiterHandle(std::function<void()> release) : release_(std::move(release)) {}
+  ~WaiterHandle() { release_(); }
+
+ private:
+  std::function<void()> release_;
+};
+
+// scheme://host[:port]/path of a push URL, without credentials or query (for the audit trail).
+std::string AuditUrl(const std::string& url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return "";
+  size_t host_start = scheme + 3;
+  size_t path = url.find('/', host_start);
+  std::string authority = url.substr(host_start, path == std::string::npos ? std::string::npos : path - host_start);
+  if (size_t at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
+  std::string rest = path == std::string::npos ? "" : url.substr(path);
+  rest = rest.substr(0, rest.find_first_of("?#"));
+  return url.substr(0, host_start) + authority + rest;
+}
+}  // namespace
+
+std::shared_ptr<void> Engine::WatchReady(const std::string& env, std::function<void()> wake) {
+  uint64_t id;
+  {
+    std::lock_guard<std::mutex> lock(waiters_mu_);
+    id = ++next_waiter_;
+    waiters_.emplace(id, std::make_pair(env, std::move(wake)));
+  }
+  return std::make_shared<WaiterHandle>([this, id] {
+    std::lock_guard<std::mutex> lock(waiters_mu_);
+    waiters_.erase(id);
+  });
+}
+
+void Engine::WakeWaiters(const std::string& env) {
+  std::vector<std::function<void()>> wakes;
+  {
+    std::lock_guard<std::mutex> lock(waiters_mu_);
+    for (const auto& [id, waiter] : waiters_) {
+      if (env.empty() || waiter.first == env) wakes.push_back(waiter.second);
+    }
+  }
+  for (auto& w : wakes) w();
+}
+
 void Engine::PublishRunStatus(const RunRecord& run) {
   json payload = {{"type", "run." + run.status}, {"environment", run.environment}, {"run_id", run.id},
                   {"function_id", run.function_id}, {"status", run.status}, {"attempt", run.attempt},
@@ -167,7 +220,7 @@ void Engine::PublishRunStatus(const RunRecord& run) {
 // ---- delivery ----------------------------------------------------------------------------------------------
 
 Result<StoredRun> Engine::Lease(const RunStore::Queued& queued, const FunctionDef& fn, const std::string& worker_id,
-                                int64_t lease_ms, Values* values) {
+                                int64_t lease_ms, Values* values, const Actor& requester, const std::string& push_url) {
   const RunRecord& run = *queued.run;
   const std::string job_id = run.delivery.job_id;
   auto still_pending = [job_id](const RunRecord& r) {
@@ -214,6 +267,12 @@ Result<StoredRun> Engine::Lease(const RunStore::Queued& queued, const FunctionDe
     return leased.status();
   }
   PublishRunStatus(leased->run);  // now "running": the attempt is with its function
+  // Who received which secret: one audit event per secret delivered (names and revisions, never values).
+  for (const auto& [name, revision] : resolved) {
+    SystemEvents::SecretDelivery d{name, revision, run.id, leased->run.delivery.attempt, fn.id,
+                                   push_url.empty() ? worker_id : "", push_url.empty() ? "" : AuditUrl(push_url)};
+    d_.audit.SecretDelivered(run.environment, d, requester);
+  }
   return leased;
 }
 
@@ -381,41 +440,37 @@ class Reservation {
 }  // namespace
 
 Result<std::vector<std::string>> Engine::PollJobs(const std::string& env, const std::string& worker_id, int available,
-                                                  int64_t wait_ms) {
+                                                  const Actor& requester) {
   auto worker = d_.workers.Get(env, worker_id);
   if (!worker.ok()) return worker.status();
   const int limit = std::max(1, std::min(available, worker->max_concurrent_jobs));
   std::set<std::string> wanted(worker->function_ids.begin(), worker->function_ids.end());
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  const std::optional<AllowList> may_run =
+      requester.function_patterns ? std::optional<AllowList>(AllowList(*requester.function_patterns)) : std::nullopt;
+  const std::optional<AllowList> may_receive =
+      requester.secret_patterns ? std::optional<AllowList>(AllowList(*requester.secret_patterns)) : std::nullopt;
   std::vector<std::string> out;
-  for (;;) {
-    uint64_t generation;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      generation = ready_generation_;
+  const int64_t now = NowUnixMillis();
+  for (const auto& q : d_.runs.Unfinished(env)) {
+    if (static_cast<int>(out.size()) >= limit) break;
+    const Delivery& dl = q.run->delivery;
+    if (dl.mode != "pull" || dl.state != "pending" || dl.not_before_ms > now || !wanted.count(q.run->function_id)) continue;
+    if (may_run && !may_run->Allows(q.run->function_id)) continue;  // left for a worker whose key covers it
+    Reservation reservation(reserved_mu_, reserved_, q.run->key());
+    if (!reservation.ok()) continue;
+    auto fn = d_.functions.Get(env, q.run->function_id);
+    if (!fn.ok()) continue;
+    if (may_receive && !std::all_of(fn->secrets.begin(), fn->secrets.end(),
+                                    [&](const std::string& name) { return may_receive->Allows(name); })) {
+      continue;
     }
-    const int64_t now = NowUnixMillis();
-    for (const auto& q : d_.runs.Unfinished(env)) {
-      if (static_cast<int>(out.size()) >= limit) break;
-      const Delivery& dl = q.run->delivery;
-      if (dl.mode != "pull" || dl.state != "pending" || dl.not_before_ms > now || !wanted.count(q.run->function_id)) continue;
-      Reservation reservation(reserved_mu_, reserved_, q.run->key());
-      if (!reservation.ok()) continue;
-      auto fn = d_.functions.Get(env, q.run->function_id);
-      if (!fn.ok()) continue;
-      Values values;
-      auto leased = Lease(q, *fn, worker_id, worker->lease_ms, &values);
-      if (!leased.ok()) continue;  // taken by someone else, or failed for a missing secret
-      out.push_back(DeliveryJson(leased->run, values, /*pull=*/true));
-      WipeValues(values);
-    }
-    if (!out.empty() || std::chrono::steady_clock::now() >= deadline) return out;
-    std::unique_lock<std::mutex> lock(mu_);
-    // Wake on a job notification, or re-scan at least every 250 ms for attempts whose backoff ends.
-    cv_.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(250)),
-                   [&] { return stopping_ || ready_generation_ != generation; });
-    if (stopping_) return out;
+    Values values;
+    auto leased = Lease(q, *fn, worker_id, worker->lease_ms, &values, requester);
+    if (!leased.ok()) continue;  // taken by someone else, or failed for a missing secret
+    out.push_back(DeliveryJson(leased->run, values, /*pull=*/true));
+    WipeValues(values);
   }
+  return out;
 }
 
 Status Engine::CompleteJob(const std::string& env, const std::string& worker_id, const std::string& job_id,
@@ -485,6 +540,8 @@ void Engine::SchedulerLoop() {
 
 void Engine::ScanOnce() {
   const int64_t now = NowUnixMillis();
+  const int64_t last_scan = std::exchange(last_scan_ms_, now);
+  std::set<std::string> backoff_ended;  // environments where a pull attempt's backoff ended since the last scan
   for (const auto& q : d_.runs.Unfinished("")) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -492,6 +549,9 @@ void Engine::ScanOnce() {
     }
     const RunRecord& run = *q.run;
     const Delivery& dl = run.delivery;
+    if (dl.mode == "pull" && dl.state == "pending" && dl.not_before_ms > last_scan && dl.not_before_ms <= now) {
+      backoff_ended.insert(run.environment);
+    }
     if (dl.state == "leased" && dl.lease_expires_ms < now) {
       Outcome lost;
       lost.error = dl.mode == "pull" ? "worker \"" + dl.worker_id + "\" lost its lease (crashed, stalled or timed out)"
@@ -514,7 +574,7 @@ void Engine::ScanOnce() {
       if (!fn.ok()) continue;
       Values values;
       // Push leases cover the call's timeout plus a margin; another server takes over only after that.
-      auto leased = Lease(q, *fn, server_id_, fn->timeout_ms + 5000, &values);
+      auto leased = Lease(q, *fn, server_id_, fn->timeout_ms + 5000, &values, server_actor_, fn->url);
       if (!leased.ok()) continue;
       push_in_flight_.fetch_add(1);
       std::thread([this, run = std::move(leased->run), fn = std::move(fn).value(), values = std::move(values)]() mutable {
@@ -523,6 +583,7 @@ void Engine::ScanOnce() {
       }).detach();
     }
   }
+  for (const auto& env : backoff_ended) WakeWaiters(env);
 }
 
 void Engine::DispatchPush(RunRecord leased, FunctionDef fn, Values values) {

@@ -47,6 +47,7 @@ class Engine {
     SystemStream& system_stream;
     NatsConnection& nats;
     SigningKeyring& signing;  // signs push-mode requests
+    SystemEvents& audit;      // who received which secret (system.access.*)
   };
   // `push_ca_file`: CA trusted for https:// push URLs (empty: the system trust store).
   explicit Engine(Deps deps, std::string push_ca_file = "");
@@ -68,10 +69,16 @@ class Engine {
 
   Status RegisterWorker(const std::string& env, WorkerInfo info);
   Status Heartbeat(const std::string& env, const std::string& worker_id);
-  // Leases up to `available` jobs to the worker, waiting up to `wait_ms` for one. Each returned string is a job
-  // JSON object including `context.secrets` values: the caller sends it and wipes it.
+  // Leases up to `available` pending attempts to the worker, without waiting (an empty list: none now). Each
+  // returned string is a job JSON object including `context.secrets` values: the caller sends it and wipes it.
+  // `requester` is the worker's API key: only attempts of functions its allow-lists cover (the function id, and
+  // every secret the function declares) are leased to it, and each delivered secret is audited under its key id.
   Result<std::vector<std::string>> PollJobs(const std::string& env, const std::string& worker_id, int available,
-                                            int64_t wait_ms);
+                                            const Actor& requester);
+  // Calls `wake` whenever an attempt may have become available in `env` (a job notification from any server, or a
+  // retry's backoff ending), until the returned handle is released. `wake` runs on a NATS or scheduler thread and
+  // must not block. This is how long polls wait without holding a thread.
+  std::shared_ptr<void> WatchReady(const std::string& env, std::function<void()> wake);
   // The worker's result for a leased job. kConflict when the lease token is wrong or the lease expired.
   Status CompleteJob(const std::string& env, const std::string& worker_id, const std::string& job_id,
                      const std::string& body);
@@ -93,8 +100,9 @@ class Engine {
   // Resolves the declared secrets and leases the pending attempt of `queued` to `worker_id` (one CAS: the run
   // becomes "running" with the lease). Returns the leased run and fills `values`; a declared secret that is not
   // set fails the attempt (and returns kNotFound); kConflict when someone else changed the run first.
+  // `requester` (the pull worker's key, or the server for push) and `push_url` are recorded in the access audit.
   Result<StoredRun> Lease(const RunStore::Queued& queued, const FunctionDef& fn, const std::string& worker_id,
-                          int64_t lease_ms, Values* values);
+                          int64_t lease_ms, Values* values, const Actor& requester, const std::string& push_url = "");
   std::string DeliveryJson(const RunRecord& leased, const Values& values, bool pull);
   // Records the outcome of the run's current attempt (redacted with `values`) in one CAS: completed, failed,
   // or queued again with the next attempt pending after its backoff. `check` runs on the current record first
@@ -109,6 +117,8 @@ class Engine {
   void DispatchPush(RunRecord leased, FunctionDef fn, Values values);
   // Wakes long polls (this and every other server) after an attempt became pending.
   void NotifyReady(const std::string& env);
+  // Calls the WatchReady callbacks of `env` (all environments when empty) in this process.
+  void WakeWaiters(const std::string& env);
   static void WipeValues(Values& values);
 
   Deps d_;
@@ -116,7 +126,6 @@ class Engine {
   std::unique_ptr<NatsConnection::Subscription> ready_sub_;
   std::mutex mu_;
   std::condition_variable cv_;
-  uint64_t ready_generation_ = 0;  // bumped on every job notification
   std::deque<std::tuple<std::string, std::string, std::string>> system_events_;  // env, subject, payload
   bool stopping_ = false;
   std::thread scheduler_;
@@ -125,6 +134,11 @@ class Engine {
   std::mutex reserved_mu_;
   std::set<std::string> reserved_;  // runs this process is leasing right now (its pollers skip each other's)
   std::string server_id_;
+  Actor server_actor_;  // the requester of push deliveries
+  std::mutex waiters_mu_;
+  std::map<uint64_t, std::pair<std::string, std::function<void()>>> waiters_;  // id -> (env, wake)
+  uint64_t next_waiter_ = 0;
+  int64_t last_scan_ms_ = 0;  // scheduler: backoffs that ended since then wake the waiters
 };
 
 }  // namespace ironflow

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/bounded_json.h"
+#include "common/json_nesting.h"
 #include "common/names.h"
 
 namespace ironflow {
@@ -165,7 +167,8 @@ Result<FunctionDef> FromJson(const json& doc, bool registration) {
 }  // namespace
 
 Result<FunctionDef> ParseFunctionRegistration(std::string_view body) {
-  json doc = json::parse(body, nullptr, false);
+  IF_RETURN_IF_ERROR(CheckJsonNesting(body, "request body"));
+  json doc = ParseBoundedJson(body);
   if (doc.is_discarded()) return Status::InvalidArgument("request body is not valid JSON");
   return FromJson(doc, true);
 }
@@ -173,7 +176,7 @@ Result<FunctionDef> ParseFunctionRegistration(std::string_view body) {
 std::string EncodeFunctionDef(const FunctionDef& f) { return ToJson(f).dump(); }
 
 Result<FunctionDef> DecodeFunctionDef(std::string_view text) {
-  json doc = json::parse(text, nullptr, false);
+  json doc = ParseBoundedJson(text);
   if (doc.is_discarded()) return Status::Internal("stored function definition is malformed");
   return FromJson(doc, false);
 }

@@ -4,6 +4,7 @@
 #include <set>
 #include <nlohmann/json.hpp>
 
+#include "common/bounded_json.h"
 #include "common/time_util.h"
 #include "runtime/ids.h"
 
@@ -14,7 +15,7 @@ using nlohmann::json;
 namespace {
 
 json ParseOrNull(const std::string& text) {
-  json j = json::parse(text, nullptr, false);
+  json j = ParseBoundedJson(text);
   return j.is_discarded() ? json(nullptr) : j;
 }
 
@@ -71,7 +72,7 @@ std::string EncodeRun(const RunRecord& r) {
 std::string PublicRunJson(const RunRecord& r) { return RunDocument(r).dump(); }
 
 Result<RunRecord> DecodeRun(std::string_view text) {
-  json doc = json::parse(text, nullptr, false);
+  json doc = ParseBoundedJson(text);
   if (!doc.is_object()) return Status::Internal("stored run record is malformed");
   try {
     RunRecord r;

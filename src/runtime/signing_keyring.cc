@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/bounded_json.h"
 #include "common/hex.h"
 #include "common/time_util.h"
 #include "crypto/digest.h"
@@ -56,7 +57,7 @@ Result<std::shared_ptr<SigningKeyring::Keys>> Parse(std::string_view text) {
     keys->current = std::move(current).value();
     return keys;
   }
-  nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+  nlohmann::json doc = ParseBoundedJson(text);
   Status status = Status::Ok();
   if (!doc.is_object() || !doc.contains("current") || !doc["current"].is_string()) {
     status = Status::Internal("the stored signing key record is malformed");

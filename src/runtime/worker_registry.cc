@@ -1,5 +1,7 @@
 #include "runtime/worker_registry.h"
 
+#include "common/bounded_json.h"
+
 #include <nlohmann/json.hpp>
 
 namespace ironflow {
@@ -30,7 +32,7 @@ Result<WorkerInfo> WorkerRegistry::Get(const std::string& env, const std::string
     return Status::NotFound("worker \"" + worker_id + "\" is not registered in environment \"" + env +
                             "\"; POST /api/v1/workers/" + worker_id + "/register first");
   }
-  json d = json::parse((*e)->value, nullptr, false);
+  json d = ParseBoundedJson((*e)->value);
   if (!d.is_object()) return Status::Internal("stored worker record is malformed");
   WorkerInfo w;
   w.worker_id = d.value("worker_id", worker_id);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/bounded_json.h"
 #include "common/time_util.h"
 
 namespace ironflow {
@@ -30,7 +31,7 @@ Result<std::vector<Environment>> EnvironmentStore::List() {
   if (!entries.ok()) return entries.status();
   std::vector<Environment> out;
   for (const auto& e : *entries) {
-    json doc = json::parse(e.value, nullptr, false);
+    json doc = ParseBoundedJson(e.value);
     Environment env{e.key, ""};
     if (doc.is_object() && doc.contains("created_at") && doc["created_at"].is_string()) {
       env.created_at = doc["created_at"].get<std::string>();

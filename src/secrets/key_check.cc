@@ -1,9 +1,15 @@
 #include "secrets/key_check.h"
 
-#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/bounded_json.h"
 #include "common/hex.h"
 #include "common/time_util.h"
+#include "secrets/secret_record.h"
 
 namespace ironflow {
 namespace {
@@ -13,7 +19,7 @@ constexpr std::string_view kCheckText = "ironflow key check v1";
 constexpr std::string_view kCheckAad = "ironflow/keycheck/v1";
 
 std::string StoredKeyId(const KvEntry& entry) {
-  json doc = json::parse(entry.value, nullptr, false);
+  json doc = ParseBoundedJson(entry.value);
   if (!doc.is_object() || !doc.contains("key_id") || !doc["key_id"].is_string()) return "";
   return doc["key_id"].get<std::string>();
 }
@@ -30,7 +36,7 @@ Result<std::string> NewRecord(const MasterKey& key) {
 }
 
 Status CheckAgainstRecord(const KvEntry& entry, const MasterKey* key) {
-  json doc = json::parse(entry.value, nullptr, false);
+  json doc = ParseBoundedJson(entry.value);
   if (!doc.is_object() || !doc.contains("key_id") || !doc["key_id"].is_string()) {
     return Status::Internal("the key-check record in bucket ironflow-system is malformed; refusing to start");
   }
@@ -56,9 +62,85 @@ Status CheckAgainstRecord(const KvEntry& entry, const MasterKey* key) {
   return Status::Ok();
 }
 
+// What the store holds that only a master key could have written, found when the key-check record is missing.
+struct SealedEvidence {
+  std::map<std::string, SecretRecord> sample_by_key_id;  // one sealed record per key id (to prove a key with)
+  std::set<std::string> key_ids;                          // from sealed records and nonce counters
+  size_t sealed_records = 0;
+};
+
+void AddRecord(const KvEntry& e, SealedEvidence* out) {
+  auto record = DecodeSecretRecord(e.value);
+  if (!record.ok() || !record->value.encrypted()) return;
+  ++out->sealed_records;
+  out->key_ids.insert(record->value.key_id);
+  out->sample_by_key_id.try_emplace(record->value.key_id, std::move(record).value());
+}
+
+Result<SealedEvidence> FindSealedEvidence(KvBucket& system_bucket, KvBucket& secrets_bucket) {
+  SealedEvidence out;
+  auto secrets = secrets_bucket.List(">");
+  if (!secrets.ok()) return secrets.status();
+  for (const auto& e : *secrets) AddRecord(e, &out);
+  auto system = system_bucket.List(">");
+  if (!system.ok()) return system.status();
+  constexpr std::string_view kNoncePrefix = "nonces.";
+  for (const auto& e : *system) {
+    if (e.key.compare(0, kNoncePrefix.size(), kNoncePrefix) == 0) {
+      out.key_ids.insert(e.key.substr(kNoncePrefix.size()));
+    } else if (e.key != kKeyCheckKey) {
+      AddRecord(e, &out);  // the signing key is a sealed record too
+    }
+  }
+  return out;
+}
+
+std::string Join(const std::set<std::string>& ids) {
+  std::string out;
+  for (const auto& id : ids) out += (out.empty() ? "" : ", ") + id;
+  return out;
+}
+
+// OK when `key` opens the sample sealed under its key id.
+bool Proves(const SealedEvidence& evidence, const MasterKey* key) {
+  if (key == nullptr) return false;
+  auto it = evidence.sample_by_key_id.find(key->key_id());
+  if (it == evidence.sample_by_key_id.end()) return false;
+  const SecretRecord& r = it->second;
+  auto opened = key->Open(SealedBox{r.value.nonce, r.value.ciphertext}, AsBytes(SecretAad(r.environment, r.name)));
+  return opened.ok();
+}
+
+// The key-check record is missing: decide whether writing a new one is safe.
+Status CheckMissingRecord(KvBucket& system_bucket, KvBucket& secrets_bucket, const KeyCheckOptions& o) {
+  auto evidence = FindSealedEvidence(system_bucket, secrets_bucket);
+  if (!evidence.ok()) return evidence.status();
+  if (evidence->key_ids.empty()) return Status::Ok();  // a store that never held sealed data
+  const std::string found = std::to_string(evidence->sealed_records) + " sealed record(s) and nonce counters under key id(s) " +
+                            Join(evidence->key_ids);
+  if (o.key == nullptr) {
+    return Status::PreconditionFailed("the key-check record (ironflow-system/keycheck) is missing and the store holds " +
+                                      found + "; dev mode cannot read encrypted data: set IRONFLOW_MASTER_KEY");
+  }
+  if (!o.recreate_if_missing) {
+    return Status::PreconditionFailed(
+        "the key-check record (ironflow-system/keycheck) is missing, but the store holds " + found +
+        "; refusing to start (nothing was changed). If IRONFLOW_MASTER_KEY (key id " + o.key->key_id() +
+        ") is the key they were sealed with, start once with --recreate-key-check: the key is proven by opening "
+        "one of them before a new key check is written");
+  }
+  if (Proves(*evidence, o.key) || Proves(*evidence, o.previous)) return Status::Ok();
+  if (evidence->sample_by_key_id.empty()) return Status::Ok();  // only nonce counters: nothing to open or to mix with
+  return Status::PreconditionFailed("--recreate-key-check: IRONFLOW_MASTER_KEY (key id " + o.key->key_id() +
+                                    ") opens none of the sealed records (key ids " + Join(evidence->key_ids) +
+                                    "); refusing to start (nothing was changed)");
+}
+
 }  // namespace
 
-Status VerifyOrRecordMasterKey(KvBucket& system_bucket, const MasterKey* key, const MasterKey* previous) {
+Status VerifyOrRecordMasterKey(KvBucket& system_bucket, KvBucket& secrets_bucket, const KeyCheckOptions& options) {
+  const MasterKey* key = options.key;
+  const MasterKey* previous = options.previous;
   for (int attempt = 0; attempt < 3; ++attempt) {
     auto existing = system_bucket.Get(kKeyCheckKey);
     if (!existing.ok()) return existing.status();
@@ -77,7 +159,9 @@ Status VerifyOrRecordMasterKey(KvBucket& system_bucket, const MasterKey* key, co
       }
       return CheckAgainstRecord(entry, key);
     }
+    IF_RETURN_IF_ERROR(CheckMissingRecord(system_bucket, secrets_bucket, options));
     if (key == nullptr) return Status::Ok();  // dev mode on a store that has never held encrypted data
+    if (options.recreate_if_missing) spdlog::warn("key check: writing a new key-check record for key id {}", key->key_id());
 
     auto doc = NewRecord(*key);
     if (!doc.ok()) return doc.status();

@@ -6,6 +6,11 @@
 // dev mode refuses to start rather than mix plaintext into an encrypted store. During a rotation, a record written
 // with `previous` (IRONFLOW_MASTER_KEY_PREVIOUS) is verified with it and then moved to the current key
 // (compare-and-set); a record under any other key still refuses. Nothing else is ever overwritten.
+//
+// An absent record is trusted only on a store that has never held sealed data: if any sealed record (a secret,
+// the signing key) or nonce counter exists, the check refuses to start, naming the key ids those records carry,
+// and writes nothing. With `recreate_if_missing` (--recreate-key-check) the key is proven first by opening one
+// sealed record under its own key id (or the previous key's), and only then is a new record written.
 #pragma once
 
 #include "common/status.h"
@@ -16,6 +21,13 @@ namespace ironflow {
 
 inline constexpr const char* kKeyCheckKey = "keycheck";
 
-Status VerifyOrRecordMasterKey(KvBucket& system_bucket, const MasterKey* key, const MasterKey* previous = nullptr);
+struct KeyCheckOptions {
+  const MasterKey* key = nullptr;       // null: dev mode
+  const MasterKey* previous = nullptr;  // IRONFLOW_MASTER_KEY_PREVIOUS
+  bool recreate_if_missing = false;     // --recreate-key-check
+};
+
+// `secrets_bucket` is read (never written) to find sealed records when the key-check record is missing.
+Status VerifyOrRecordMasterKey(KvBucket& system_bucket, KvBucket& secrets_bucket, const KeyCheckOptions& options);
 
 }  // namespace ironflow

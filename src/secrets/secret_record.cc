@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/bounded_json.h"
 #include "common/hex.h"
 #include "crypto/secure_bytes.h"
 
@@ -25,6 +26,14 @@ std::string SecretKey(std::string_view environment, std::string_view name) {
   key.push_back('.');
   key.append(name);
   return key;
+}
+
+bool SplitSecretKey(std::string_view key, std::string* environment, std::string* name) {
+  size_t dot = key.rfind('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == key.size()) return false;
+  *environment = std::string(key.substr(0, dot));
+  *name = std::string(key.substr(dot + 1));
+  return true;
 }
 
 std::string EncodeSecretRecord(const SecretRecord& r) {
@@ -54,7 +63,7 @@ std::string EncodeSecretRecord(const SecretRecord& r) {
 }
 
 Result<SecretRecord> DecodeSecretRecord(std::string_view bytes) {
-  json doc = json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+  json doc = ParseBoundedJson(bytes);
   auto bad = [] { return Status::Internal("stored secret record is malformed"); };
   if (!doc.is_object()) return bad();
   try {

@@ -55,6 +55,8 @@ struct SecretRecord {
 std::string SecretAad(std::string_view environment, std::string_view name);
 // The KV key of a secret.
 std::string SecretKey(std::string_view environment, std::string_view name);
+// The environment and name a KV key stands for (names never contain '.'); false for a key of another shape.
+bool SplitSecretKey(std::string_view key, std::string* environment, std::string* name);
 
 std::string EncodeSecretRecord(const SecretRecord& record);
 // Rejects documents that are not a well-formed format-1 record.

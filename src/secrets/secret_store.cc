@@ -28,10 +28,11 @@ Status RevisionMismatch(const std::string& name, uint64_t want, std::optional<ui
 
 }  // namespace
 
-SecretMetadata SecretStore::ToMetadata(const SecretRecord& r, uint64_t revision) const {
+SecretMetadata SecretStore::ToMetadata(const std::string& env, const std::string& name, const SecretRecord& r,
+                                       uint64_t revision) const {
   SecretMetadata m;
-  m.name = r.name;
-  m.environment = r.environment;
+  m.name = name;
+  m.environment = env;
   m.description = r.description;
   m.revision = revision;
   m.created_at = r.created_at;
@@ -39,6 +40,29 @@ SecretMetadata SecretStore::ToMetadata(const SecretRecord& r, uint64_t revision)
   m.encrypted = r.value.encrypted();
   m.key_id = r.value.key_id;
   return m;
+}
+
+Status SecretStore::ReportIntegrityFailure(const std::string& env, const std::string& name, uint64_t revision,
+                                          const std::string& key_id, const std::string& detail) const {
+  integrity_failures_.fetch_add(1);
+  spdlog::error("integrity failure: secret record environment={} name={} revision={} key_id={}: {}", env, name,
+                revision, key_id.empty() ? "-" : key_id, detail);
+  return Status::Internal("secret " + Quote(name) + " in environment " + Quote(env) + " (revision " +
+                          std::to_string(revision) + ") failed to authenticate");
+}
+
+Result<SecretString> SecretStore::OpenStored(const std::string& env, const std::string& name, uint64_t revision,
+                                             const SealedValue& value, const SecretRecord* record) const {
+  auto plain = sealer_.Open(env, name, value);
+  if (plain.ok()) return plain;
+  const bool key_held = value.encrypted() && (value.key_id == sealer_.key_id() ||
+                                              (!sealer_.previous_key_id().empty() && value.key_id == sealer_.previous_key_id()));
+  if (!key_held) return plain.status();  // no key to check it with (dev mode, unknown key id): not a tamper signal
+  std::string detail = "the sealed value failed to authenticate";
+  if (record != nullptr && (record->environment != env || record->name != name)) {
+    detail += " (the record names environment " + record->environment + ", secret " + record->name + ")";
+  }
+  return ReportIntegrityFailure(env, name, revision, value.key_id, detail);
 }
 
 void SecretStore::RememberHead(const std::string& key, uint64_t revision, const SecretRecord& r) {
@@ -104,7 +128,7 @@ std::optional<Result<SecretStore::PutOutcome>> SecretStore::TryPutOnRememberedHe
   }
   RememberHead(key, *rev, rec);
   events_.SecretChanged(SecretChange::kUpdated, env, name, *rev, actor);
-  return Result<PutOutcome>(PutOutcome{ToMetadata(rec, *rev), false});
+  return Result<PutOutcome>(PutOutcome{ToMetadata(env, name, rec, *rev), false});
 }
 
 Result<SecretStore::Current> SecretStore::Load(const std::string& env, const std::string& name) {
@@ -113,10 +137,7 @@ Result<SecretStore::Current> SecretStore::Load(const std::string& env, const std
   Current cur;
   if (!got->has_value()) return cur;
   auto rec = DecodeSecretRecord((*got)->value);
-  if (!rec.ok()) {
-    return Status::Internal("stored record of secret " + Quote(name) + " in environment " + Quote(env) +
-                            " is unreadable: " + rec.status().message());
-  }
+  if (!rec.ok()) return ReportIntegrityFailure(env, name, (*got)->revision, "", "the record cannot be decoded");
   cur.entry = std::move(**got);
   cur.record.emplace(std::move(rec).value());
   heads_.Put(cur.entry->key, Head{cur.entry->revision, cur.record->created_at, cur.record->description});
@@ -147,7 +168,7 @@ Result<SecretMetadata> SecretStore::Create(const std::string& env, const std::st
   }
   RememberHead(SecretKey(env, name), *rev, rec);
   events_.SecretChanged(SecretChange::kCreated, env, name, *rev, actor);
-  return ToMetadata(rec, *rev);
+  return ToMetadata(env, name, rec, *rev);
 }
 
 Result<SecretStore::PutOutcome> SecretStore::Put(const std::string& env, const std::string& name,
@@ -184,7 +205,7 @@ Result<SecretStore::PutOutcome> SecretStore::Put(const std::string& env, const s
       RememberHead(key, *rev, rec);
       events_.SecretChanged(created ? SecretChange::kCreated : SecretChange::kUpdated, env, name, *rev, actor);
       if (!sealed->encrypted()) Cleanse(sealed->plaintext);
-      return PutOutcome{ToMetadata(rec, *rev), created};
+      return PutOutcome{ToMetadata(env, name, rec, *rev), created};
     }
     if (!rev.status().is(Code::kConflict)) return rev.status();
     if (if_match) {
@@ -220,7 +241,7 @@ Result<SecretMetadata> SecretStore::UpdateDescription(const std::string& env, co
     if (rev.ok()) {
       RememberHead(key, *rev, rec);
       events_.SecretChanged(SecretChange::kUpdated, env, name, *rev, actor);
-      return ToMetadata(rec, *rev);
+      return ToMetadata(env, name, rec, *rev);
     }
     if (!rev.status().is(Code::kConflict)) return rev.status();
     if (if_match) return RevisionMismatch(name, *if_match, std::nullopt);
@@ -232,7 +253,7 @@ Result<SecretMetadata> SecretStore::Get(const std::string& env, const std::strin
   auto cur = Load(env, name);
   if (!cur.ok()) return cur.status();
   if (!cur->entry) return NotFoundStatus(env, name);
-  return ToMetadata(*cur->record, cur->entry->revision);
+  return ToMetadata(env, name, *cur->record, cur->entry->revision);
 }
 
 Result<std::vector<SecretMetadata>> SecretStore::List(const std::string& env) {
@@ -242,11 +263,12 @@ Result<std::vector<SecretMetadata>> SecretStore::List(const std::string& env) {
   out.reserve(entries->size());
   for (const auto& e : *entries) {
     auto rec = DecodeSecretRecord(e.value);
+    const std::string name = e.key.substr(env.size() + 1);
     if (!rec.ok()) {
-      spdlog::error("skipping unreadable secret record at key {} (revision {})", e.key, e.revision);
+      (void)ReportIntegrityFailure(env, name, e.revision, "", "the record cannot be decoded; left out of the list");
       continue;
     }
-    out.push_back(ToMetadata(*rec, e.revision));
+    out.push_back(ToMetadata(env, name, *rec, e.revision));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
@@ -285,14 +307,14 @@ Result<SecretString> SecretStore::Resolve(const std::string& env, const std::str
 
 Result<SecretStore::Resolved> SecretStore::ResolveWithRevision(const std::string& env, const std::string& name) {
   if (auto hit = sealed_.Get(SecretKey(env, name)); hit && hit->live) {
-    auto value = sealer_.Open(env, name, hit->value);
+    auto value = OpenStored(env, name, hit->revision, hit->value, nullptr);
     if (!value.ok()) return value.status();
     return Resolved{std::move(value).value(), hit->revision};
   }
   auto cur = Load(env, name);
   if (!cur.ok()) return cur.status();
   if (!cur->entry) return NotFoundStatus(env, name);
-  auto value = sealer_.Open(env, name, cur->record->value);
+  auto value = OpenStored(env, name, cur->entry->revision, cur->record->value, &*cur->record);
   if (!value.ok()) return value.status();
   return Resolved{std::move(value).value(), cur->entry->revision};
 }
@@ -300,14 +322,14 @@ Result<SecretStore::Resolved> SecretStore::ResolveWithRevision(const std::string
 Result<SecretString> SecretStore::ResolveRevision(const std::string& env, const std::string& name, uint64_t revision) {
   // Usually the revision asked for is still the current one: the watch-fed cache has it, no round trip.
   if (auto hit = sealed_.Get(SecretKey(env, name)); hit && hit->live && hit->revision == revision) {
-    return sealer_.Open(env, name, hit->value);
+    return OpenStored(env, name, revision, hit->value, nullptr);
   }
   auto e = bucket_.GetRevision(SecretKey(env, name), revision);
   if (!e.ok()) return e.status();
   if (!e->has_value()) return NotFoundStatus(env, name);
   auto rec = DecodeSecretRecord((*e)->value);
-  if (!rec.ok()) return rec.status();
-  return sealer_.Open(env, name, rec->value);
+  if (!rec.ok()) return ReportIntegrityFailure(env, name, revision, "", "the record cannot be decoded");
+  return OpenStored(env, name, revision, rec->value, &*rec);
 }
 
 Result<std::vector<SecretStore::Version>> SecretStore::Versions(const std::string& env, const std::string& name) {
@@ -323,11 +345,21 @@ Result<std::vector<SecretStore::Version>> SecretStore::Versions(const std::strin
     if (!it->deleted) {
       auto rec = DecodeSecretRecord(it->entry.value);
       Cleanse(it->entry.value);
-      if (!rec.ok()) return rec.status();
+      if (!rec.ok()) {
+        (void)ReportIntegrityFailure(env, name, v.revision, "", "the record cannot be decoded");
+        v.state = "unreadable";
+        out.push_back(std::move(v));
+        continue;
+      }
       v.description = rec->description;
       v.encrypted = rec->value.encrypted();
       v.key_id = rec->value.key_id;
       v.actor = rec->updated_by;
+      // Each kept revision is opened (and the plaintext wiped at once) so a tampered one shows as such here.
+      auto opened = OpenStored(env, name, v.revision, rec->value, &*rec);
+      const bool key_held = !rec->value.encrypted() || rec->value.key_id == sealer_.key_id() ||
+                            rec->value.key_id == sealer_.previous_key_id();
+      v.state = opened.ok() ? "ok" : key_held ? "unreadable" : "key_unavailable";
     }
     out.push_back(std::move(v));
   }
@@ -345,9 +377,8 @@ Result<SecretStore::PutOutcome> SecretStore::Rollback(const std::string& env, co
   }
   auto rec = DecodeSecretRecord((*e)->value);
   Cleanse((*e)->value);
-  if (!rec.ok()) return rec.status();
-  if (rec->environment != env || rec->name != name) return Status::Internal("stored record is misplaced");
-  auto value = sealer_.Open(env, name, rec->value);
+  if (!rec.ok()) return ReportIntegrityFailure(env, name, revision, "", "the record cannot be decoded");
+  auto value = OpenStored(env, name, revision, rec->value, &*rec);
   if (!value.ok()) return value.status();
   return Put(env, name, value->view(), rec->description, if_match, actor);
 }
@@ -377,9 +408,13 @@ Result<SecretStore::RekeyReport> SecretStore::Rekey(const std::optional<std::str
         done = true;
         break;
       }
-      auto plain = sealer_.Open(rec->environment, rec->name, rec->value);
+      // The key's own place, never the one the record claims: a record copied to another key must fail to open
+      // here, not be re-sealed into its new place.
+      std::string key_env, key_name;
+      if (!SplitSecretKey(entry->key, &key_env, &key_name)) break;
+      auto plain = OpenStored(key_env, key_name, entry->revision, rec->value, &*rec);
       if (!plain.ok()) break;
-      auto sealed = sealer_.Seal(rec->environment, rec->name, plain->view());
+      auto sealed = sealer_.Seal(key_env, key_name, plain->view());
       if (!sealed.ok()) break;
       rec->value = std::move(sealed).value();
       rec->updated_by = RecordActor{actor.type, actor.id, actor.name};
@@ -432,7 +467,9 @@ Result<int> SecretStore::EncryptPlaintextEntries() {
   for (const auto& e : *entries) {
     auto rec = DecodeSecretRecord(e.value);
     if (!rec.ok() || rec->value.encrypted()) continue;
-    auto sealed = sealer_.Seal(rec->environment, rec->name, rec->value.plaintext);
+    std::string key_env, key_name;
+    if (!SplitSecretKey(e.key, &key_env, &key_name)) continue;
+    auto sealed = sealer_.Seal(key_env, key_name, rec->value.plaintext);
     if (!sealed.ok()) return sealed.status();
     Cleanse(rec->value.plaintext);
     rec->value = std::move(sealed).value();

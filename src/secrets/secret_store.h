@@ -12,6 +12,11 @@
 // compare-and-set against it first; if another process changed the secret meanwhile, the CAS fails and the
 // store re-reads, so the hint can cost a retry but never an update.
 //
+// Integrity: a record whose sealed value fails to authenticate (flipped bytes, a value or a whole record moved
+// from another key) or that cannot be decoded is never served. Each time one is met it is logged at error level
+// (environment, name, revision, key id and what is known, never bytes) and counted (integrity_failures()); the
+// caller's error only says "failed to authenticate". Metadata is always answered under the KV key's own name.
+//
 // For the runtime's dispatch path, with a master key, the store also keeps recently seen *sealed* records (never
 // plaintext; disabled in dev mode), fed by a watch on the bucket (ObserveStored) and by its own reads. An entry is
 // trusted for at most 5 s after it was last confirmed; this process's own writes drop it at once. So resolving
@@ -19,6 +24,7 @@
 // milliseconds (the watch), at worst 5 s (if the watch stalls).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -87,6 +93,9 @@ class SecretStore {
     std::string key_id;      // empty when not encrypted (or deleted)
     bool encrypted = false;
     RecordActor actor;       // who wrote it (empty for deletes and for records older than this field)
+    // "ok"; "unreadable": fails to authenticate or decode (tampered, moved, corrupt); "key_unavailable": sealed
+    // under a key id this server does not hold, so it cannot be checked; "" for delete markers.
+    std::string state;
   };
   // Newest first. kNotFound when the history holds nothing for the name.
   Result<std::vector<Version>> Versions(const std::string& env, const std::string& name);
@@ -126,6 +135,9 @@ class SecretStore {
   // Seals, under the current key, every entry written in dev mode. Returns how many were re-encrypted.
   Result<int> EncryptPlaintextEntries();
 
+  // Stored records met that failed to authenticate or decode, since start (ironflow_secret_integrity_failures_total).
+  uint64_t integrity_failures() const { return integrity_failures_.load(); }
+
  private:
   struct Current {
     std::optional<KvEntry> entry;
@@ -144,7 +156,16 @@ class SecretStore {
                                                            const SealedValue& sealed,
                                                            const std::optional<std::string>& description,
                                                            std::optional<uint64_t> if_match, const Actor& actor);
-  SecretMetadata ToMetadata(const SecretRecord& r, uint64_t revision) const;
+  // Metadata of `r` as stored under env.name (the key's own name, whatever the record claims).
+  SecretMetadata ToMetadata(const std::string& env, const std::string& name, const SecretRecord& r,
+                            uint64_t revision) const;
+  // Opens the value stored at env.name, `revision`; an authentication failure is reported (ReportIntegrityFailure).
+  // `record` (may be null) is the decoded record, to name what it claims to be in the log.
+  Result<SecretString> OpenStored(const std::string& env, const std::string& name, uint64_t revision,
+                                  const SealedValue& value, const SecretRecord* record) const;
+  // Logs (error level, no bytes) and counts one integrity failure; returns the error callers see.
+  Status ReportIntegrityFailure(const std::string& env, const std::string& name, uint64_t revision,
+                                const std::string& key_id, const std::string& detail) const;
 
   KvBucket& bucket_;
   const ValueSealer& sealer_;
@@ -159,6 +180,7 @@ class SecretStore {
   void ForgetSealed(const std::string& key, uint64_t revision);
   std::mutex sealed_mu_;  // orders updates of sealed_ (request threads and the watch thread)
   TtlCache<Sealed> sealed_;
+  mutable std::atomic<uint64_t> integrity_failures_{0};
 };
 
 }  // namespace ironflow

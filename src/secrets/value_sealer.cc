@@ -41,7 +41,7 @@ Result<SecretString> ValueSealer::Open(std::string_view environment, std::string
   auto plain = key->Open(SealedBox{sealed.nonce, sealed.ciphertext}, AsBytes(SecretAad(environment, name)));
   if (!plain.ok()) {
     return Status::Internal("secret \"" + std::string(name) + "\" in environment \"" + std::string(environment) +
-                            "\" failed to decrypt: the stored bytes do not belong to this name and environment");
+                            "\" failed to authenticate");
   }
   return SecretString(plain->as_string_view());
 }

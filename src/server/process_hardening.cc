@@ -15,6 +15,14 @@ std::vector<std::string> HardenProcess() {
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
     problems.push_back(std::string("cannot mark the process non-dumpable: ") + std::strerror(errno));
   }
+  // Idle long polls and event streams each hold a socket: allow as many as the hard limit permits.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &files) != 0) {
+      problems.push_back(std::string("cannot raise the open-file limit: ") + std::strerror(errno));
+    }
+  }
   return problems;
 }
 

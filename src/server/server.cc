@@ -252,7 +252,9 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   if (!event_log.ok()) return event_log.status();
   s.event_log.emplace(*event_log);
 
-  IF_RETURN_IF_ERROR(VerifyOrRecordMasterKey(*s.system_bucket, key ? &*key : nullptr, previous ? &*previous : nullptr));
+  IF_RETURN_IF_ERROR(VerifyOrRecordMasterKey(
+      *s.system_bucket, *s.secrets_bucket,
+      KeyCheckOptions{key ? &*key : nullptr, previous ? &*previous : nullptr, config.recreate_key_check}));
   if (previous) {
     spdlog::warn("master-key rotation: values sealed with the previous key id {} stay readable; run "
                  "`ironflow secret rekey --all` to re-encrypt them with key id {}", previous->key_id(), key->key_id());
@@ -335,7 +337,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   s.workers = std::make_unique<WorkerRegistry>(*s.workers_bucket);
   s.engine = std::make_unique<Engine>(
       Engine::Deps{*s.functions, *s.runs, *s.workers, *s.event_log, *s.secrets, *s.system_stream, *s.nats,
-                   *s.signing},
+                   *s.signing, *s.events},
       config.push_ca_file);
   IF_RETURN_IF_ERROR(s.engine->Start());
   Engine* engine = s.engine.get();
@@ -379,6 +381,12 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   ho.host = config.host;
   ho.port = config.port;
   ho.threads = config.http_threads;
+  // Probes, metrics and the dashboard's static files never block: answered on the I/O threads, no hand-off.
+  ho.runs_inline = [](const HttpRequest& r) {
+    if (r.method != "GET" && r.method != "HEAD") return false;
+    return r.path == "/healthz" || r.path == "/readyz" || r.path == "/metrics" || r.path == "/" ||
+           r.path.rfind("/ui/", 0) == 0;
+  };
   ho.tls_cert_file = config.tls_cert;
   ho.tls_key_file = config.tls_key;
   ho.trusted_proxies = config.trusted_proxies;

@@ -31,9 +31,10 @@ struct ServerConfig {
   bool allow_plaintext = false;  // permit no master key on a non-loopback address
   std::optional<std::string> master_key_hex;  // IRONFLOW_MASTER_KEY; unset or empty: dev mode (plaintext)
   std::optional<std::string> previous_master_key_hex;
+  bool recreate_key_check = false;  // the key-check record is missing: prove the key on a sealed record, write it
   int audit_retention_days = 30;  // how long the IRONFLOW_SYSTEM audit stream keeps events
   int run_retention_days = 30;    // how long a run record is kept after its last change (ironflow-runs TTL)
-  int http_threads = 32;  // pull-mode long polls hold a thread each while they wait
+  int http_threads = 32;  // handler threads for requests that may block on NATS (long polls wait without one)
   std::optional<std::string> signing_key_hex;  // IRONFLOW_SIGNING_KEY; unset: generated once, kept in NATS
   // HTTPS for the API, the dashboard and pull-mode jobs: PEM certificate chain and private key (both or neither).
   std::string tls_cert, tls_key;

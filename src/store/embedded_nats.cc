@@ -101,6 +101,15 @@ Status EmbeddedNats::SpawnChild() {
   std::vector<std::string> args = {binary_, "-js", "-a", "127.0.0.1", "-p", port, "-sd", options_.store_dir,
                                    "-n", "ironflow-embedded-" + port};
   for (const auto& a : options_.extra_args) args.push_back(a);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  // The child gets a minimal environment: nothing of ours (keys, API keys, credentials paths) reaches nats-server,
+  // whose /proc/<pid>/environ any process of the same user could read.
+  std::vector<std::string> env_strings = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return Status::Internal("fork failed for nats-server");
@@ -118,10 +127,7 @@ Status EmbeddedNats::SpawnChild() {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(binary_.c_str(), argv.data());
+    execve(binary_.c_str(), argv.data(), envp.data());
     _exit(127);
   }
   std::lock_guard<std::mutex> lock(mu_);

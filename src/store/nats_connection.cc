@@ -57,10 +57,16 @@ std::string RedactNatsUrl(std::string_view urls) {
 }
 
 Result<std::unique_ptr<NatsConnection>> NatsConnection::Connect(const Options& options) {
+  constexpr int kDeliveryThreads = 4;
   // nats.c spins on contended mutexes by default (2000 tries); with many request threads on few cores that
   // burns the CPU the requests need. Block instead. Only the first call in a process has an effect.
   static std::once_flag library_opened;
-  std::call_once(library_opened, [] { nats_Open(0); });
+  std::call_once(library_opened, [] {
+    nats_Open(0);
+    // Subscriptions share a few delivery threads instead of one thread each (an open event stream is a
+    // subscription: hundreds of them must not cost hundreds of threads).
+    nats_SetMessageDeliveryPoolSize(kDeliveryThreads);
+  });
   std::unique_ptr<NatsConnection> conn(new NatsConnection(options));
   conn->redacted_url_ = RedactNatsUrl(options.url);
 
@@ -77,6 +83,7 @@ Result<std::unique_ptr<NatsConnection>> NatsConnection::Connect(const Options& o
   // KV operation, which dominates latency on small machines.
   if (s == NATS_OK) s = natsOptions_SetSendAsap(opts.get(), true);
   if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts.get(), &NatsConnection::OnReconnected, conn.get());
+  if (s == NATS_OK) s = natsOptions_UseGlobalMessageDelivery(opts.get(), true);
   if (s != NATS_OK) return Status::InvalidArgument("invalid NATS URL or options: " + conn->redacted_url_);
   if (!options.tls_ca_file.empty() || !options.tls_cert_file.empty()) {
     if (natsOptions_SetSecure(opts.get(), true) != NATS_OK) return Status::InvalidArgument("cannot enable TLS for NATS");

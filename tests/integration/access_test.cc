@@ -20,6 +20,7 @@ class AccessTest : public ApiTest {
   std::string NewKey(const std::string& role, const std::string& env = "default", int64_t expires_in = 0) {
     json body = {{"name", role + "-key"}, {"role", role}};
     if (role != "admin") body["environment"] = env;
+    if (role == "worker") body["functions"] = body["secrets"] = json::array({"*"});
     if (expires_in > 0) body["expires_in"] = expires_in;
     auto r = api_->Call("POST", "/api/v1/apikeys", body);
     EXPECT_EQ(r.status, 201) << r.raw;
@@ -168,6 +169,9 @@ TEST_F(AccessTest, RepeatedFailedAuthenticationsAreAnswered429AndNotLoggedWithTh
   auto valid = api_->Call("GET", "/api/v1/secrets");
   EXPECT_EQ(valid.status, 429) << "while limited, this address gets 429 even with a valid key";
   EXPECT_EQ(valid.body["error"]["code"], "too_many_requests");
+  const std::string retry_after = valid.header("retry-after");
+  ASSERT_FALSE(retry_after.empty()) << "a 429 must say when to come back";
+  EXPECT_GE(std::stoi(retry_after), 1);
 }
 
 TEST_F(AccessTest, BehindATrustedProxyEachClientIsLimitedOnItsOwn) {

@@ -56,6 +56,7 @@ class ServerProcess {
   // SIGTERM and wait (SIGKILL after 10 s). Returns the exit status code.
   int Stop();
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
 
   int port() const { return port_; }
   std::string url() const {

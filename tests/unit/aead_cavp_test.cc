@@ -1,7 +1,7 @@
 // Known-answer and tamper tests for Aes256Gcm.
 //
 // The known answers are NIST CAVP's AES-256-GCM vectors (96-bit IV, 128-bit tag sections only; see
-// shared/testdata/aes-gcm/README.md). A missing or unreadable vector file is a test failure naming the path, never
+// tests/data/aes-gcm/README.md). A missing or unreadable vector file is a test failure naming the path, never
 // a skip: a green run must mean the vectors actually ran.
 #include <gtest/gtest.h>
 
@@ -21,8 +21,8 @@
 namespace ironflow {
 namespace {
 
-const std::string kEncryptVectors = IRONFLOW_SOURCE_DIR "/../shared/testdata/aes-gcm/gcmEncryptExtIV256.rsp";
-const std::string kDecryptVectors = IRONFLOW_SOURCE_DIR "/../shared/testdata/aes-gcm/gcmDecrypt256.rsp";
+const std::string kEncryptVectors = IRONFLOW_SOURCE_DIR "/tests/data/aes-gcm/gcmEncryptExtIV256.rsp";
+const std::string kDecryptVectors = IRONFLOW_SOURCE_DIR "/tests/data/aes-gcm/gcmDecrypt256.rsp";
 
 constexpr size_t kExpectedEncryptCases = 375;
 constexpr size_t kExpectedValidDecryptCases = 184;
@@ -142,7 +142,7 @@ std::vector<uint8_t> Concat(std::vector<uint8_t> a, const std::vector<uint8_t>& 
 }
 
 TEST(AeadCavpTest, MissingVectorFileIsAFailureNamingThePath) {
-  const std::string missing = IRONFLOW_SOURCE_DIR "/../shared/testdata/aes-gcm/no-such-file.rsp";
+  const std::string missing = IRONFLOW_SOURCE_DIR "/tests/data/aes-gcm/no-such-file.rsp";
   CavpFile f = LoadCavp(missing);
   EXPECT_TRUE(f.cases.empty());
   EXPECT_NE(f.error.find(missing), std::string::npos) << f.error;

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "common/bounded_json.h"
 #include "http/http_client.h"
 
 namespace ironflow::detail {
@@ -56,7 +57,7 @@ ApiOutcome ApiConnection::call(std::string_view method, std::string_view target,
   out.status = res->status;
   out.body = std::move(res->body);
   if (!out.ok()) {
-    json doc = json::parse(out.body, nullptr, false);
+    json doc = ParseBoundedJson(out.body);
     if (doc.is_object() && doc.contains("error") && doc["error"].is_object()) {
       const json& e = doc["error"];
       if (e.contains("code") && e["code"].is_string()) out.code = e["code"];
@@ -69,7 +70,7 @@ ApiOutcome ApiConnection::call(std::string_view method, std::string_view target,
 namespace {
 
 void FillError(ApiOutcome& out) {
-  json doc = json::parse(out.body, nullptr, false);
+  json doc = ParseBoundedJson(out.body);
   if (doc.is_object() && doc.contains("error") && doc["error"].is_object()) {
     const json& e = doc["error"];
     if (e.contains("code") && e["code"].is_string()) out.code = e["code"];

@@ -3,6 +3,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "common/bounded_json.h"
 #include "api_connection.h"
 #include "store_access.h"
 
@@ -29,7 +30,7 @@ struct Client::Impl {
       out = api.call(method, target, body, options.timeout_ms);
     }
     if (!out.ok()) detail::ThrowApiError(out, what);
-    json doc = json::parse(out.body, nullptr, false);
+    json doc = ParseBoundedJson(out.body);
     return doc.is_discarded() ? json::object() : doc;
   }
 };

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "common/bounded_json.h"
 #include "http/http_server.h"
 #include "job_runner.h"
 #include "stop_pipe.h"
@@ -66,7 +67,7 @@ struct PushServer::Impl {
       return JsonError(401, "unauthenticated",
                        "invalid or expired X-Ironflow-Signature (check the signing key and the clock)");
     }
-    json job = json::parse(req.body, nullptr, false);
+    json job = ParseBoundedJson(req.body);
     if (!job.is_object()) return JsonError(400, "invalid_argument", "request body must be a JSON object");
     auto fid = job.find("function_id");
     if (fid == job.end() || !fid->is_string()) {

@@ -1,5 +1,7 @@
 #include "store_access.h"
 
+#include "common/bounded_json.h"
+
 #include <openssl/crypto.h>
 
 #include <nlohmann/json.hpp>
@@ -52,7 +54,7 @@ nlohmann::json StoreAccess::call(const std::string& environment, std::string_vie
   ApiOutcome out = callRaw(environment, method, target, body, extra);
   if (!out.ok()) ThrowApiError(out, what);
   if (out.body.empty()) return nlohmann::json();
-  nlohmann::json doc = nlohmann::json::parse(out.body, nullptr, false);
+  nlohmann::json doc = ParseBoundedJson(out.body);
   return doc.is_discarded() ? nlohmann::json() : doc;
 }
 

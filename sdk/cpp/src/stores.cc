@@ -1,5 +1,6 @@
 #include "ironflow/stores.h"
 
+#include "common/bounded_json.h"
 #include "common/hex.h"
 #include "ironflow/errors.h"
 #include "store_access.h"
@@ -30,7 +31,7 @@ ConfigDocument DocumentFrom(const json& j) {
 // Parses an SSE `data:` frame; nullopt for comments (": subscribed", heartbeats) and malformed frames.
 std::optional<json> FrameJson(const std::string& frame) {
   if (frame.rfind("data: ", 0) != 0) return std::nullopt;
-  json j = json::parse(frame.substr(6), nullptr, false);
+  json j = ParseBoundedJson(frame.substr(6));
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
   return j;
 }
@@ -58,7 +59,7 @@ std::optional<ConfigDocument> ConfigClient::find(std::string_view name) const {
   auto out = Access(access_).callRaw(environment_, "GET", "/api/v1/config/" + detail::EncodePathSegment(name), "");
   if (out.status == 404 && out.code == "not_found") return std::nullopt;
   if (!out.ok()) detail::ThrowApiError(out, "reading config " + Quoted(name));
-  return DocumentFrom(json::parse(out.body, nullptr, false));
+  return DocumentFrom(ParseBoundedJson(out.body));
 }
 
 std::uint64_t ConfigClient::set(std::string_view name, const json& data, std::optional<std::uint64_t> if_revision) const {
@@ -112,7 +113,7 @@ std::optional<std::string> KvClient::get(std::string_view key) const {
   // 404 means "no such key" only when the bucket exists; an absent bucket is an error worth raising.
   if (out.status == 404 && out.message.rfind("key ", 0) == 0) return std::nullopt;
   if (!out.ok()) detail::ThrowApiError(out, "reading key " + Quoted(key) + " of bucket " + Quoted(bucket_));
-  json j = json::parse(out.body, nullptr, false);
+  json j = ParseBoundedJson(out.body);
   auto bytes = Base64Decode(j.is_object() ? j.value("value", "") : "");
   if (!bytes) throw Error("the server sent a value that is not base64");
   return std::string(bytes->begin(), bytes->end());

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/bounded_json.h"
 #include "api_connection.h"
 #include "store_access.h"
 #include "job_runner.h"
@@ -182,7 +183,7 @@ struct Worker::Impl {
         continue;
       }
       if (o.status == 200) {
-        json doc = json::parse(o.body, nullptr, false);
+        json doc = ParseBoundedJson(o.body);
         OPENSSL_cleanse(o.body.data(), o.body.size());
         if (!doc.is_object() || !doc.contains("jobs") || !doc["jobs"].is_array()) {
           detail::ApiOutcome bad;
