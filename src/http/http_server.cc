@@ -147,6 +147,10 @@ struct HttpServer::Impl {
         asio::use_awaitable);
   }
 
+  std::function<HttpResponse()> HandleLater(const HttpRequest& request) {
+    return [this, &request] { return SafeHandle(request); };
+  }
+
   HttpResponse SafePoll(PendingResponse& p, bool last) {
     try {
       if (auto r = p.poll(last)) return std::move(*r);
@@ -166,36 +170,48 @@ struct HttpServer::Impl {
 
   // Waits for a pending response without holding a thread: until it is notified, its recheck interval passes or
   // its deadline comes (then asks for the final answer). Wakes at least once a second to notice Stop().
-  asio::awaitable<HttpResponse> AwaitPending(std::shared_ptr<PendingResponse> p) {
+  // `p` is owned by the caller for the whole wait. (Lambdas are built by WakeUpOnStrand and PollOnce, outside the
+  // coroutine: GCC 12 corrupts lambda temporaries that capture coroutine locals.)
+  asio::awaitable<HttpResponse> AwaitPending(PendingResponse& p) {
     auto executor = co_await asio::this_coro::executor;
     auto timer = std::make_shared<asio::steady_timer>(executor);
     auto woken = std::make_shared<bool>(false);
-    std::weak_ptr<asio::steady_timer> weak_timer = timer;
     // The wake-up runs on this connection's strand, so it cannot race with the loop below.
-    *woken = p->SetWakeup([weak_timer, woken, executor] {
-      asio::post(executor, [weak_timer, woken] {
-        *woken = true;
-        if (auto t = weak_timer.lock()) t->cancel();
-      });
-    });
-    auto next_check = std::chrono::steady_clock::now() + p->recheck_every;
+    const bool notified_before = p.SetWakeup(WakeUpOnStrand(timer, woken, executor));
+    *woken = notified_before;
+    auto next_check = std::chrono::steady_clock::now() + p.recheck_every;
     HttpResponse answer;
     for (;;) {
       const auto now = std::chrono::steady_clock::now();
-      const bool last = stopping || now >= p->deadline;
+      const bool last = stopping || now >= p.deadline;
       if (!*woken && !last && now < next_check) {
-        timer->expires_at(std::min({p->deadline, next_check, now + std::chrono::seconds(1)}));
+        timer->expires_at(std::min({p.deadline, next_check, now + std::chrono::seconds(1)}));
         boost::system::error_code ec;
         co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
         continue;
       }
       *woken = false;
-      next_check = now + p->recheck_every;
-      answer = co_await OnHandlerThread([this, p, last] { return SafePoll(*p, last); });
+      next_check = now + p.recheck_every;
+      answer = co_await OnHandlerThread(PollOnce(p, last));
       if (answer.status != 0) break;
     }
-    p->SetWakeup(nullptr);
+    p.SetWakeup(nullptr);
     co_return answer;
+  }
+
+  static std::function<void()> WakeUpOnStrand(const std::shared_ptr<asio::steady_timer>& timer,
+                                              const std::shared_ptr<bool>& woken, asio::any_io_executor executor) {
+    std::weak_ptr<asio::steady_timer> weak_timer = timer;
+    return [weak_timer, woken, executor] {
+      asio::post(executor, [weak_timer, woken] {
+        *woken = true;
+        if (auto t = weak_timer.lock()) t->cancel();
+      });
+    };
+  }
+
+  std::function<HttpResponse()> PollOnce(PendingResponse& p, bool last) {
+    return [this, &p, last] { return SafePoll(p, last); };
   }
 
   asio::awaitable<void> Accept() {
@@ -310,7 +326,7 @@ struct HttpServer::Impl {
       if (options.runs_inline && options.runs_inline(request)) {
         resp = SafeHandle(request);
       } else {
-        resp = co_await OnHandlerThread([this, &request] { return SafeHandle(request); });
+        resp = co_await OnHandlerThread(HandleLater(request));
       }
       // Request bodies may carry secret values (PUT /secrets): wipe both copies once handled, and the raw bytes
       // they were parsed from.
@@ -319,7 +335,7 @@ struct HttpServer::Impl {
       WipeReadBuffer(buffer);
       if (resp.pending) {
         std::shared_ptr<PendingResponse> pending = std::move(resp.pending);
-        resp = co_await AwaitPending(pending);
+        resp = co_await AwaitPending(*pending);
       }
 
       if (!resp.stream) {
@@ -371,15 +387,9 @@ struct HttpServer::Impl {
     auto executor = co_await asio::this_coro::executor;
     auto timer = std::make_shared<asio::steady_timer>(executor);
     auto woken = std::make_shared<bool>(false);
-    std::weak_ptr<asio::steady_timer> weak_timer = timer;
     std::shared_ptr<EventStream> es = resp.stream;
     // The wake-up runs on this session's strand, so it cannot race with the loop below.
-    es->SetWakeup([weak_timer, woken, executor] {
-      asio::post(executor, [weak_timer, woken] {
-        *woken = true;
-        if (auto t = weak_timer.lock()) t->cancel();
-      });
-    });
+    es->SetWakeup(WakeUpOnStrand(timer, woken, executor));
 
     for (;;) {
       bool closed = false;

@@ -128,6 +128,69 @@ TEST_F(HardeningTest, SmuggledRequestsAfterAnUnsupportedTransferEncodingGet400An
   EXPECT_EQ(ok.rfind("HTTP/1.1 202", 0), 0u) << ok.substr(0, 300);
 }
 
+// --- waiting costs no thread ---------------------------------------------------------------------------------
+
+int ThreadCount(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  }
+  return -1;
+}
+
+// Opens a connection, sends `request` and leaves it waiting (the caller closes it).
+int OpenWaiting(int port, const std::string& request) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+TEST(WaitingTest, IdleLongPollsAndEventStreamsHoldNoThreadAndLeaveTheApiServing) {
+  NatsFixture nats;
+  TempDir data;
+  // Four handler threads: before, four idle long polls were enough to stall every other request.
+  ServerProcess server({nats.url(), data.path() + "/d", NewMasterKey(), false, {"--http-threads", "4"}});
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+  ApiClient api(server.url(), server.api_key());
+  ASSERT_EQ(api.Call("POST", "/api/v1/functions",
+                     json{{"id", "idle"}, {"triggers", {{{"event", "never.happens"}}}}, {"mode", "pull"}}).status, 201);
+  ASSERT_EQ(api.Call("POST", "/api/v1/workers/idle/register", json{{"function_ids", {"idle"}}}).status, 200);
+  ASSERT_EQ(api.Call("PUT", "/api/v1/secrets/K", json{{"value", "v-" + RandomHex(8)}}).status, 201);
+  const int threads_before = ThreadCount(server.pid());
+
+  const std::string auth = "Authorization: Bearer " + server.api_key() + "\r\nX-Ironflow-Environment: default\r\n";
+  std::vector<int> waiting;
+  for (int i = 0; i < 40; ++i) {
+    waiting.push_back(OpenWaiting(server.port(), "GET /api/v1/workers/idle/jobs?wait_ms=30000 HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n"));
+    waiting.push_back(OpenWaiting(server.port(), "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n"));
+  }
+  for (int fd : waiting) ASSERT_GE(fd, 0);
+  // Each of these needs a handler thread; with the pollers holding threads they would wait out the polls' 30 s
+  // and fail on the client's 10 s timeout.
+  auto client = HttpClient::Create(server.url());
+  ASSERT_TRUE(client.ok());
+  HeaderList headers = {{"Authorization", "Bearer " + server.api_key()}, {"X-Ironflow-Environment", "default"}};
+  for (int i = 0; i < 10; ++i) {
+    auto r = (*client)->Send("GET", "/api/v1/secrets/K", headers, "", 10000);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->status, 200);
+  }
+  const int threads_after = ThreadCount(server.pid());
+  EXPECT_LE(threads_after, threads_before + 4) << "80 idle waiters grew the server from " << threads_before << " to "
+                                               << threads_after << " threads";
+  for (int fd : waiting) ::close(fd);
+}
+
 // --- tampering is loud ------------------------------------------------------------------------------------------
 
 TEST_F(HardeningTest, TamperedRecordsAreLoggedCountedAndShownUnreadableUnderTheirOwnKeyName) {
