@@ -10,7 +10,7 @@ if ! command -v clang++ >/dev/null || ! dpkg-query -W -f='${Status}' libclang-rt
 fi
 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DIRONFLOW_FUZZ=ON \
   -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" >/dev/null
-targets=(secret_record names signature dotenv json_body)
+targets=(secret_record names signature dotenv json_body json_nesting http_request)
 cmake --build build-fuzz -j 2 --target "${targets[@]/#/fuzz_}"
 status=0
 for t in "${targets[@]}"; do

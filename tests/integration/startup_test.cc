@@ -185,7 +185,9 @@ TEST(StartupTest, ServerThatLostNatsStillStopsPromptlyOnSigterm) {
   while (std::chrono::steady_clock::now() < deadline && api.Call("GET", "/readyz").status == 200) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  ASSERT_NE(api.Call("GET", "/readyz").status, 200) << "the server never noticed NATS was gone";
+  auto not_ready = api.Call("GET", "/readyz");
+  ASSERT_EQ(not_ready.status, 503) << "the server never noticed NATS was gone";
+  EXPECT_FALSE(not_ready.header("retry-after").empty()) << "a 503 must say when to come back";
   EXPECT_EQ(server.Stop(), 0) << "SIGTERM did not end the server within 10 s (it was killed):\n" << server.log();
   EXPECT_NE(server.log().find("NATS is unreachable at shutdown"), std::string::npos) << server.log();
 }
