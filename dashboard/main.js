@@ -8,8 +8,9 @@ import * as runs from './runs.js';
 import * as config from './config.js';
 import * as kv from './kv.js';
 import * as activity from './activity.js';
+import * as apikeys from './apikeys.js';
 
-const pages = { secrets, functions, runs, config, kv, activity };
+const pages = { secrets, functions, runs, config, kv, activity, apikeys };
 const api = new Api();
 const hub = new EventHub(api);
 let status = null;

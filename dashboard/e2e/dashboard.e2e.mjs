@@ -236,6 +236,27 @@ try {
   check((await api('GET', '/api/v1/secrets/STRIPE_KEY')).status === 404, 'delete: STRIPE_KEY is gone');
   await noValueAnywhere('after delete');
 
+  // 9b. API keys: a worker key needs allow-lists; one created with them shows them, and the key is shown once.
+  await page.click('#nav a[data-page=apikeys]');
+  await page.waitForSelector('#create-apikey');
+  await page.fill('#new-key-name', 'billing-worker');
+  await page.selectOption('#new-key-role', 'worker');
+  await page.click('#create-apikey button[type=submit]');
+  await page.waitForSelector('#apikeys-message .notice.error');
+  check((await page.textContent('#apikeys-message')).includes('allow-lists'), 'apikeys: a worker key without allow-lists is refused, saying why');
+  await page.fill('#new-key-functions', 'payout');
+  await page.fill('#new-key-secrets', 'STRIPE_*');
+  await page.click('#create-apikey button[type=submit]');
+  await page.waitForSelector('#new-key-value');
+  const shownKey = (await page.textContent('#new-key-value')).trim();
+  check(/^ifkey_[0-9a-f]{32}$/.test(shownKey), 'apikeys: the new key is shown once');
+  const keyRow = page.locator('#apikeys-table tr', { hasText: 'billing-worker' });
+  await keyRow.waitFor();
+  check((await keyRow.locator('td[data-list=secrets]').textContent()).includes('STRIPE_*'), 'apikeys: the row shows the secrets allow-list');
+  check((await keyRow.locator('td[data-list=functions]').textContent()).includes('payout'), 'apikeys: the row shows the functions allow-list');
+  await shot('09b-apikeys');
+  await page.click('#nav a[data-page=secrets]');
+
   // 10. A narrow window still works.
   await page.setViewportSize({ width: 420, height: 800 });
   await shot('10-narrow');
