@@ -5,9 +5,6 @@
 // each phase, and the server's resident memory per idle connection (VmRSS before/after opening them).
 // Goals (issue "Hardening"): /healthz p99 < 50 ms and PUT throughput within 20 % with the waiters open.
 // Run: build/bin/bench_idle_waiters [phase seconds, default 10]   (docs/benchmarks.md)
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +18,7 @@
 #include <vector>
 
 #include "support/nats_fixture.h"
+#include "support/raw_http.h"
 #include "support/server_process.h"
 
 namespace t = ironflow::testing;
@@ -32,42 +30,6 @@ namespace {
 constexpr int kClients = 10;
 constexpr int kLongPolls = 1000;
 constexpr int kStreams = 200;
-
-long RssKib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
-
-int Threads(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
-  }
-  return -1;
-}
-
-// Opens a connection and sends `request`; the socket stays open (the caller closes it).
-int OpenIdle(int port, const std::string& request) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 struct PhaseResult {
   double put_per_s = 0, get_per_s = 0;
@@ -143,23 +105,23 @@ int main(int argc, char** argv) {
   admin.Call("POST", "/api/v1/workers/idle-worker/register", json{{"function_ids", {"idle"}}});
 
   PhaseResult baseline = RunPhase(server, seconds);
-  const long rss_before = RssKib(server.pid());
-  const int threads_before = Threads(server.pid());
+  const long rss_before = t::ProcStatusField(server.pid(), "VmRSS");
+  const long threads_before = t::ProcStatusField(server.pid(), "Threads");
 
   const std::string auth = "Authorization: Bearer " + server.api_key() + "\r\nX-Ironflow-Environment: default\r\n";
   std::vector<int> sockets;
   for (int i = 0; i < kLongPolls; ++i) {
-    int fd = OpenIdle(server.port(), "GET /api/v1/workers/idle-worker/jobs?available=1&wait_ms=30000 HTTP/1.1\r\n"
+    int fd = t::OpenLoopback(server.port(), "GET /api/v1/workers/idle-worker/jobs?available=1&wait_ms=30000 HTTP/1.1\r\n"
                                      "Host: x\r\n" + auth + "\r\n");
     if (fd >= 0) sockets.push_back(fd);
   }
   for (int i = 0; i < kStreams; ++i) {
-    int fd = OpenIdle(server.port(), "GET /api/v1/stream?subject=system.never.> HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n");
+    int fd = t::OpenLoopback(server.port(), "GET /api/v1/stream?subject=system.never.> HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n");
     if (fd >= 0) sockets.push_back(fd);
   }
   std::this_thread::sleep_for(std::chrono::seconds(1));  // let the server accept and park them before measuring
-  const long rss_after = RssKib(server.pid());
-  const int threads_after = Threads(server.pid());
+  const long rss_after = t::ProcStatusField(server.pid(), "VmRSS");
+  const long threads_after = t::ProcStatusField(server.pid(), "Threads");
 
   PhaseResult loaded = RunPhase(server, seconds);
   for (int fd : sockets) ::close(fd);
@@ -170,7 +132,7 @@ int main(int argc, char** argv) {
   Print("with idle waiters", loaded);
   std::printf("PUT ratio with/without %.2f  GET ratio %.2f  healthz p99 with waiters %.2f ms (goal < 50 ms)\n",
               loaded.put_per_s / baseline.put_per_s, loaded.get_per_s / baseline.get_per_s, loaded.healthz_p99_ms);
-  std::printf("server RSS %ld -> %ld KiB: %.1f KiB per idle connection; threads %d -> %d\n", rss_before, rss_after,
+  std::printf("server RSS %ld -> %ld KiB: %.1f KiB per idle connection; threads %ld -> %ld\n", rss_before, rss_after,
               sockets.empty() ? 0.0 : static_cast<double>(rss_after - rss_before) / sockets.size(), threads_before,
               threads_after);
   return 0;

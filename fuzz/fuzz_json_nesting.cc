@@ -32,7 +32,7 @@ size_t TreeDepth(const nlohmann::json& root) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
   bool too_deep = false;
-  nlohmann::json doc = ironflow::ParseBoundedJson(in, &too_deep);
+  nlohmann::json doc = ironflow::ParseBoundedJson(in, &too_deep, ironflow::kMaxJsonNesting);
   if (too_deep != (ironflow::JsonNestingDepth(in) > ironflow::kMaxJsonNesting)) std::abort();
   if (!doc.is_discarded()) {
     if (TreeDepth(doc) > ironflow::kMaxJsonNesting) std::abort();

@@ -32,7 +32,7 @@ HttpResponse NoContent() {
 Result<json> ParseJsonObject(std::string_view body, std::initializer_list<std::string_view> allowed) {
   if (body.empty()) return Status::InvalidArgument("request body must be a JSON object");
   bool too_deep = false;
-  json doc = ParseBoundedJson(body, &too_deep);
+  json doc = ParseBoundedJson(body, &too_deep, kMaxJsonNesting);
   if (too_deep) return CheckJsonNesting(body, "request body");
   if (doc.is_discarded()) return Status::InvalidArgument("request body is not valid JSON");
   if (!doc.is_object()) return Status::InvalidArgument("request body must be a JSON object");

@@ -240,7 +240,7 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     // (registered before the first look, so a job arriving in between is not missed).
     auto pending = std::make_shared<PendingResponse>();
     std::weak_ptr<PendingResponse> weak = pending;
-    pending->keep_alive = engine.WatchReady(*env, [weak] {
+    pending->keep_alive = engine.WatchReady(*env, call.params[0], [weak] {
       if (auto p = weak.lock()) p->Notify();
     });
     auto look = [&engine, env = *env, worker = call.params[0], n = static_cast<int>(*available),

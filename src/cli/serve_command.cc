@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "crypto/secure_bytes.h"
 #include "server/key_sources.h"
+#include "server/process_hardening.h"
 
 namespace ironflow::cli {
 
@@ -71,7 +72,9 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
     // Global --data-dir applies unless serve's own was given.
     config->data_dir = !data_dir_opt->empty() ? *data_dir_opt : app.get_option("--data-dir")->as<std::string>();
     if (const char* b = std::getenv("IRONFLOW_NATS_SERVER")) config->nats_server_binary = b;
-    // The keys are read once, then their variables are wiped from this process's environment block.
+    // No core dumps and not dumpable before any key is read; then the keys are read once and their variables
+    // wiped from this process's environment block.
+    for (const auto& problem : HardenProcess()) spdlog::warn("hardening: {}", problem);
     auto keys = ReadServerKeys(*key_files);
     ScrubKeyVariables();
     if (!keys.ok()) {
@@ -85,6 +88,7 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
     if (keys->master_hex && !keys->master_source.empty() && keys->master_source != "IRONFLOW_MASTER_KEY") {
       spdlog::info("master key read from {}", keys->master_source);
     }
+    *keys = ServerKeys{};  // wipes the hex copies read above
     // The server holds the parsed keys; the hex copies in the configuration are wiped once it has started.
     auto wipe_config_keys = [&] {
       for (auto* k : {&config->master_key_hex, &config->previous_master_key_hex, &config->signing_key_hex}) {

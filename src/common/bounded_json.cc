@@ -7,9 +7,9 @@
 
 namespace ironflow {
 
-nlohmann::json ParseBoundedJson(std::string_view text, bool* too_deep) {
+nlohmann::json ParseBoundedJson(std::string_view text, bool* too_deep, size_t limit) {
   if (too_deep != nullptr) *too_deep = false;
-  if (JsonNestingDepth(text) > kMaxJsonNesting) {
+  if (JsonNestingDepth(text, limit) > limit) {
     if (too_deep != nullptr) *too_deep = true;
     return nlohmann::json(nlohmann::json::value_t::discarded);
   }

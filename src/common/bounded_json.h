@@ -5,11 +5,14 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "common/json_nesting.h"
+
 namespace ironflow {
 
-// Parses `text`; a discarded value (is_discarded()) when it is not JSON or nests deeper than kMaxJsonNesting
-// (then *too_deep, if given, is set). Never throws.
-nlohmann::json ParseBoundedJson(std::string_view text, bool* too_deep = nullptr);
+// Parses `text`; a discarded value (is_discarded()) when it is not JSON or nests deeper than `limit` (then
+// *too_deep, if given, is set). Never throws. The default fits server-built documents (records, answers); routes
+// that read client input check kMaxJsonNesting first (CheckJsonNesting) or pass it.
+nlohmann::json ParseBoundedJson(std::string_view text, bool* too_deep = nullptr, size_t limit = kMaxEnvelopeNesting);
 
 // Overwrites every string (values and object keys are not touched: keys are field names) inside `j` with
 // OPENSSL_cleanse before it is freed: trees parsed from request bodies may hold secret values. Iterative, so a tree

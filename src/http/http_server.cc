@@ -161,6 +161,8 @@ struct HttpServer::Impl {
       }
     } catch (const std::exception& e) {
       spdlog::error("long poll threw: {}", e.what());
+    } catch (...) {
+      spdlog::error("long poll threw a non-standard exception");
     }
     HttpResponse res;
     res.status = last ? 204 : 500;
@@ -192,7 +194,8 @@ struct HttpServer::Impl {
       }
       *woken = false;
       next_check = now + p.recheck_every;
-      answer = co_await OnHandlerThread(PollOnce(p, last));
+      auto poll = PollOnce(p, last);  // a named object, not a temporary, across the suspension
+      answer = co_await OnHandlerThread(std::move(poll));
       if (answer.status != 0) break;
     }
     p.SetWakeup(nullptr);
@@ -326,7 +329,8 @@ struct HttpServer::Impl {
       if (options.runs_inline && options.runs_inline(request)) {
         resp = SafeHandle(request);
       } else {
-        resp = co_await OnHandlerThread(HandleLater(request));
+        auto handle = HandleLater(request);  // a named object, not a temporary, across the suspension
+        resp = co_await OnHandlerThread(std::move(handle));
       }
       // Request bodies may carry secret values (PUT /secrets): wipe both copies once handled, and the raw bytes
       // they were parsed from.

@@ -175,22 +175,28 @@ class WaiterHandle {
 std::string AuditUrl(const std::string& url) {
   size_t scheme = url.find("://");
   if (scheme == std::string::npos) return "";
-  size_t host_start = scheme + 3;
-  size_t path = url.find('/', host_start);
-  std::string authority = url.substr(host_start, path == std::string::npos ? std::string::npos : path - host_start);
-  if (size_t at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
-  std::string rest = path == std::string::npos ? "" : url.substr(path);
-  rest = rest.substr(0, rest.find_first_of("?#"));
-  return url.substr(0, host_start) + authority + rest;
+  const size_t host_start = scheme + 3;
+  // The authority ends at the first '/', '?' or '#' after the last '@' (a password may hold '/' but not '@').
+  size_t at = url.rfind('@', url.find_first_of("?#", host_start));
+  const size_t host = at != std::string::npos && at >= host_start ? at + 1 : host_start;
+  const size_t end = url.find_first_of("/?#", host);
+  std::string out = url.substr(0, host_start) + url.substr(host, end == std::string::npos ? std::string::npos : end - host);
+  if (end != std::string::npos && url[end] == '/') out += url.substr(end, url.find_first_of("?#", end) - end);
+  return out;
 }
 }  // namespace
 
-std::shared_ptr<void> Engine::WatchReady(const std::string& env, std::function<void()> wake) {
+std::shared_ptr<void> Engine::WatchReady(const std::string& env, const std::string& worker_id,
+                                         std::function<void()> wake) {
+  std::set<std::string> functions;
+  if (auto worker = d_.workers.Get(env, worker_id); worker.ok()) {
+    functions.insert(worker->function_ids.begin(), worker->function_ids.end());
+  }
   uint64_t id;
   {
     std::lock_guard<std::mutex> lock(waiters_mu_);
     id = ++next_waiter_;
-    waiters_.emplace(id, std::make_pair(env, std::move(wake)));
+    waiters_.emplace(id, Waiter{env, std::move(functions), std::move(wake)});
   }
   return std::make_shared<WaiterHandle>([this, id] {
     std::lock_guard<std::mutex> lock(waiters_mu_);
@@ -199,11 +205,30 @@ std::shared_ptr<void> Engine::WatchReady(const std::string& env, std::function<v
 }
 
 void Engine::WakeWaiters(const std::string& env) {
+  {
+    std::lock_guard<std::mutex> lock(waiters_mu_);
+    if (waiters_.empty()) return;
+  }
+  // Pending pull attempts per function (from the mirror): one event wakes one waiter, not every idle poll.
+  std::map<std::string, int> pending;
+  const int64_t now = NowUnixMillis();
+  for (const auto& q : d_.runs.Unfinished(env)) {
+    const Delivery& dl = q.run->delivery;
+    if (dl.mode == "pull" && dl.state == "pending" && dl.not_before_ms <= now) ++pending[q.run->function_id];
+  }
+  if (pending.empty()) return;
   std::vector<std::function<void()>> wakes;
   {
     std::lock_guard<std::mutex> lock(waiters_mu_);
     for (const auto& [id, waiter] : waiters_) {
-      if (env.empty() || waiter.first == env) wakes.push_back(waiter.second);
+      if (waiter.env != env) continue;
+      for (const auto& fn : waiter.function_ids) {
+        auto it = pending.find(fn);
+        if (it == pending.end() || it->second == 0) continue;
+        --it->second;
+        wakes.push_back(waiter.wake);
+        break;
+      }
     }
   }
   for (auto& w : wakes) w();
@@ -441,6 +466,10 @@ class Reservation {
 
 Result<std::vector<std::string>> Engine::PollJobs(const std::string& env, const std::string& worker_id, int available,
                                                   const Actor& requester) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return std::vector<std::string>();  // shutting down: lease nothing more (a long poll gets 204)
+  }
   auto worker = d_.workers.Get(env, worker_id);
   if (!worker.ok()) return worker.status();
   const int limit = std::max(1, std::min(available, worker->max_concurrent_jobs));
@@ -540,8 +569,9 @@ void Engine::SchedulerLoop() {
 
 void Engine::ScanOnce() {
   const int64_t now = NowUnixMillis();
-  const int64_t last_scan = std::exchange(last_scan_ms_, now);
-  std::set<std::string> backoff_ended;  // environments where a pull attempt's backoff ended since the last scan
+  // Environments with pull attempts ready now: their waiters are woken below (covers a mirror that had not seen a
+  // new run when its notification arrived, and retries whose backoff ended).
+  std::set<std::string> ready_pull;
   for (const auto& q : d_.runs.Unfinished("")) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -549,9 +579,7 @@ void Engine::ScanOnce() {
     }
     const RunRecord& run = *q.run;
     const Delivery& dl = run.delivery;
-    if (dl.mode == "pull" && dl.state == "pending" && dl.not_before_ms > last_scan && dl.not_before_ms <= now) {
-      backoff_ended.insert(run.environment);
-    }
+    if (dl.mode == "pull" && dl.state == "pending" && dl.not_before_ms <= now) ready_pull.insert(run.environment);
     if (dl.state == "leased" && dl.lease_expires_ms < now) {
       Outcome lost;
       lost.error = dl.mode == "pull" ? "worker \"" + dl.worker_id + "\" lost its lease (crashed, stalled or timed out)"
@@ -583,7 +611,7 @@ void Engine::ScanOnce() {
       }).detach();
     }
   }
-  for (const auto& env : backoff_ended) WakeWaiters(env);
+  for (const auto& env : ready_pull) WakeWaiters(env);
 }
 
 void Engine::DispatchPush(RunRecord leased, FunctionDef fn, Values values) {

@@ -75,10 +75,11 @@ class Engine {
   // every secret the function declares) are leased to it, and each delivered secret is audited under its key id.
   Result<std::vector<std::string>> PollJobs(const std::string& env, const std::string& worker_id, int available,
                                             const Actor& requester);
-  // Calls `wake` whenever an attempt may have become available in `env` (a job notification from any server, or a
-  // retry's backoff ending), until the returned handle is released. `wake` runs on a NATS or scheduler thread and
-  // must not block. This is how long polls wait without holding a thread.
-  std::shared_ptr<void> WatchReady(const std::string& env, std::function<void()> wake);
+  // Calls `wake` when an attempt of one of worker `worker_id`'s functions may have become available in `env` (a
+  // job notification from any server, or the scheduler seeing a pending attempt), until the returned handle is
+  // released. Only as many waiters are woken per function as it has pending attempts. `wake` runs on a NATS or
+  // scheduler thread and must not block. This is how long polls wait without holding a thread.
+  std::shared_ptr<void> WatchReady(const std::string& env, const std::string& worker_id, std::function<void()> wake);
   // The worker's result for a leased job. kConflict when the lease token is wrong or the lease expired.
   Status CompleteJob(const std::string& env, const std::string& worker_id, const std::string& job_id,
                      const std::string& body);
@@ -117,7 +118,8 @@ class Engine {
   void DispatchPush(RunRecord leased, FunctionDef fn, Values values);
   // Wakes long polls (this and every other server) after an attempt became pending.
   void NotifyReady(const std::string& env);
-  // Calls the WatchReady callbacks of `env` (all environments when empty) in this process.
+  // Wakes this process's WatchReady waiters of `env` whose functions have pending pull attempts (as many per
+  // function as it has pending attempts).
   void WakeWaiters(const std::string& env);
   static void WipeValues(Values& values);
 
@@ -136,9 +138,13 @@ class Engine {
   std::string server_id_;
   Actor server_actor_;  // the requester of push deliveries
   std::mutex waiters_mu_;
-  std::map<uint64_t, std::pair<std::string, std::function<void()>>> waiters_;  // id -> (env, wake)
+  struct Waiter {
+    std::string env;
+    std::set<std::string> function_ids;
+    std::function<void()> wake;
+  };
+  std::map<uint64_t, Waiter> waiters_;  // by registration id, oldest first
   uint64_t next_waiter_ = 0;
-  int64_t last_scan_ms_ = 0;  // scheduler: backoffs that ended since then wake the waiters
 };
 
 }  // namespace ironflow

@@ -22,10 +22,13 @@ Status WorkerRegistry::Register(const std::string& env, const WorkerInfo& w) {
               {"max_concurrent_jobs", w.max_concurrent_jobs}, {"lease_ms", w.lease_ms},
               {"registered_at", w.registered_at}, {"last_seen", w.last_seen}};
   auto rev = bucket_.Put(env + "." + w.worker_id, doc.dump());
-  return rev.ok() ? Status::Ok() : rev.status();
+  if (!rev.ok()) return rev.status();
+  cache_.Put(env + "." + w.worker_id, w);
+  return Status::Ok();
 }
 
 Result<WorkerInfo> WorkerRegistry::Get(const std::string& env, const std::string& worker_id) {
+  if (auto cached = cache_.Get(env + "." + worker_id)) return *cached;
   auto e = bucket_.Get(env + "." + worker_id);
   if (!e.ok()) return e.status();
   if (!e->has_value()) {
@@ -41,6 +44,7 @@ Result<WorkerInfo> WorkerRegistry::Get(const std::string& env, const std::string
   w.lease_ms = d.value("lease_ms", int64_t{30000});
   w.registered_at = d.value("registered_at", "");
   w.last_seen = d.value("last_seen", "");
+  cache_.Put(env + "." + worker_id, w);
   return w;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/ttl_cache.h"
 #include "store/kv_bucket.h"
 
 namespace ironflow {
@@ -27,13 +28,15 @@ Status ValidateWorkerId(std::string_view id);
 
 class WorkerRegistry {
  public:
-  explicit WorkerRegistry(KvBucket& bucket) : bucket_(bucket) {}
+  explicit WorkerRegistry(KvBucket& bucket) : bucket_(bucket), cache_(std::chrono::seconds(1)) {}
   Status Register(const std::string& env, const WorkerInfo& info);
-  // kNotFound when the worker never registered in `env`.
+  // kNotFound when the worker never registered in `env`. Answers from a 1 s cache when it can (a long poll asks on
+  // every wake-up); a registration through another server is seen within a second.
   Result<WorkerInfo> Get(const std::string& env, const std::string& worker_id);
 
  private:
   KvBucket& bucket_;
+  TtlCache<WorkerInfo> cache_;
 };
 
 }  // namespace ironflow

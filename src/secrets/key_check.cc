@@ -129,7 +129,16 @@ Status CheckMissingRecord(KvBucket& system_bucket, KvBucket& secrets_bucket, con
         ") is the key they were sealed with, start once with --recreate-key-check: the key is proven by opening "
         "one of them before a new key check is written");
   }
-  if (Proves(*evidence, o.key) || Proves(*evidence, o.previous)) return Status::Ok();
+  if (Proves(*evidence, o.key) || Proves(*evidence, o.previous)) {
+    std::set<std::string> others = evidence->key_ids;
+    others.erase(o.key->key_id());
+    if (o.previous) others.erase(o.previous->key_id());
+    if (!others.empty()) {
+      spdlog::warn("key check: records sealed under other key id(s) {} stay unreadable with this key; set "
+                   "IRONFLOW_MASTER_KEY_PREVIOUS to the key that wrote them, then rekey", Join(others));
+    }
+    return Status::Ok();
+  }
   if (evidence->sample_by_key_id.empty()) return Status::Ok();  // only nonce counters: nothing to open or to mix with
   return Status::PreconditionFailed("--recreate-key-check: IRONFLOW_MASTER_KEY (key id " + o.key->key_id() +
                                     ") opens none of the sealed records (key ids " + Join(evidence->key_ids) +
@@ -159,7 +168,13 @@ Status VerifyOrRecordMasterKey(KvBucket& system_bucket, KvBucket& secrets_bucket
       }
       return CheckAgainstRecord(entry, key);
     }
-    IF_RETURN_IF_ERROR(CheckMissingRecord(system_bucket, secrets_bucket, options));
+    if (Status missing = CheckMissingRecord(system_bucket, secrets_bucket, options); !missing.ok()) {
+      // A server starting next to us may have written the key check (and then sealed its signing key) after our
+      // read: if the record is there now, verify against it instead of refusing.
+      auto again = system_bucket.Get(kKeyCheckKey);
+      if (again.ok() && again->has_value()) continue;
+      return missing;
+    }
     if (key == nullptr) return Status::Ok();  // dev mode on a store that has never held encrypted data
     if (options.recreate_if_missing) spdlog::warn("key check: writing a new key-check record for key id {}", key->key_id());
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/names.h"
 #include "common/time_util.h"
 
 namespace ironflow {
@@ -60,7 +61,12 @@ Result<SecretString> SecretStore::OpenStored(const std::string& env, const std::
   if (!key_held) return plain.status();  // no key to check it with (dev mode, unknown key id): not a tamper signal
   std::string detail = "the sealed value failed to authenticate";
   if (record != nullptr && (record->environment != env || record->name != name)) {
-    detail += " (the record names environment " + record->environment + ", secret " + record->name + ")";
+    // What the record claims is attacker-controlled: logged only when it is a valid name (no log forging).
+    auto shown = [](const std::string& s, Status (*valid)(std::string_view)) {
+      return valid(s).ok() ? s : std::string("<invalid name>");
+    };
+    detail += " (the record names environment " + shown(record->environment, &ValidateEnvironmentName) +
+              ", secret " + shown(record->name, &ValidateSecretName) + ")";
   }
   return ReportIntegrityFailure(env, name, revision, value.key_id, detail);
 }

@@ -1,16 +1,17 @@
 #include "server/key_sources.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 namespace ironflow {
 namespace {
 
 constexpr const char* kKeyVariables[] = {"IRONFLOW_MASTER_KEY", "IRONFLOW_MASTER_KEY_PREVIOUS", "IRONFLOW_SIGNING_KEY"};
+constexpr size_t kMaxKeyFileBytes = 4096;  // a key file holds 64 hex characters and maybe a newline
 
 std::optional<std::string_view> Env(const char* name) {
   const char* v = std::getenv(name);
@@ -21,18 +22,33 @@ std::optional<std::string_view> Env(const char* name) {
 // The file's content without surrounding whitespace. Refuses files that group or others may read (a key file is
 // for its owner only) unless it is a systemd credential (systemd places those itself, readable by the service).
 Result<SecretString> ReadKeyFile(const std::string& path, bool check_mode) {
+  // One open, then fstat on that descriptor (no window to swap the file between the check and the read), and a
+  // read into one fixed buffer (no reallocation leaving copies of the key behind).
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return Status::InvalidArgument("cannot read key file " + path + ": " + std::strerror(errno));
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    return Status::InvalidArgument("cannot read key file " + path + ": " + std::strerror(errno));
+  Status problem = Status::Ok();
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    problem = Status::InvalidArgument("key file " + path + " is not a regular file");
+  } else if (check_mode && (st.st_mode & 077) != 0) {
+    problem = Status::InvalidArgument("key file " + path + " can be read by group or others; chmod 600 it");
   }
-  if (!S_ISREG(st.st_mode)) return Status::InvalidArgument("key file " + path + " is not a regular file");
-  if (check_mode && (st.st_mode & 077) != 0) {
-    return Status::InvalidArgument("key file " + path + " can be read by group or others; chmod 600 it");
+  std::string text(kMaxKeyFileBytes, '\0');
+  size_t used = 0;
+  while (problem.ok() && used < text.size()) {
+    ssize_t n = ::read(fd, text.data() + used, text.size() - used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) problem = Status::InvalidArgument("cannot read key file " + path + ": " + std::strerror(errno));
+    if (n <= 0) break;
+    used += static_cast<size_t>(n);
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::InvalidArgument("cannot read key file " + path + ": " + std::strerror(errno));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  size_t begin = 0, end = text.size();
+  ::close(fd);
+  if (problem.ok() && used == text.size()) problem = Status::InvalidArgument("key file " + path + " is too large");
+  if (!problem.ok()) {
+    Cleanse(text);
+    return problem;
+  }
+  size_t begin = 0, end = used;
   auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
   while (begin < end && space(text[begin])) ++begin;
   while (end > begin && space(text[end - 1])) --end;
@@ -87,11 +103,14 @@ Result<ServerKeys> ReadServerKeys(const KeyFileOptions& files) {
 
 void ScrubKeyVariables() {
   for (const char* name : kKeyVariables) {
-    // getenv points into the environment block itself (the one /proc/<pid>/environ shows) for variables the
-    // process started with: overwrite those bytes before dropping the entry.
-    if (char* v = std::getenv(name)) {
-      volatile char* p = v;
-      for (size_t i = 0, n = std::strlen(v); i < n; ++i) p[i] = '\0';
+    // The environ entries of variables the process started with point into the environment block itself (the one
+    // /proc/<pid>/environ shows): overwrite the value bytes of every entry with this name (a variable can appear
+    // twice) before dropping them.
+    const size_t name_len = std::strlen(name);
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+      if (std::strncmp(*e, name, name_len) != 0 || (*e)[name_len] != '=') continue;
+      volatile char* p = *e + name_len + 1;
+      for (size_t i = 0, n = std::strlen(*e + name_len + 1); i < n; ++i) p[i] = '\0';
     }
     ::unsetenv(name);
   }

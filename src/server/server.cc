@@ -90,7 +90,7 @@ void Server::Shutdown() {
     spdlog::warn("NATS is unreachable at shutdown; closing the connection without cleaning up watch consumers");
     impl_->nats->Close();
   }
-  // The engine first: it releases long-polling requests, so the HTTP server can drain quickly.
+  // The engine first: pending long polls then answer 204 instead of leasing, so the HTTP server drains at once.
   if (impl_->engine) impl_->engine->Stop();
   if (impl_->http) impl_->http->Stop();
   // Stopping the watch deletes its consumer on the server: do it while NATS is still up.

@@ -1,10 +1,6 @@
 // Hardening: no single request can take the server down or smuggle another past it, the master key lives in the
 // server process only, and an absent key check is never taken as "new store".
-#include <arpa/inet.h>
-#include <dirent.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +9,7 @@
 
 #include "store/kv_bucket.h"
 #include "support/api_fixture.h"
+#include "support/raw_http.h"
 
 namespace ironflow::testing {
 namespace {
@@ -20,31 +17,6 @@ namespace {
 using nlohmann::json;
 
 std::string Nested(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
-
-// Sends `bytes` on a fresh connection and returns everything the server answers until it closes (or 5 s pass).
-std::string RawExchange(int port, const std::string& bytes) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return "";
-  }
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return out;
-}
 
 size_t Count(const std::string& haystack, const std::string& needle) {
   size_t n = 0;
@@ -76,6 +48,27 @@ TEST_F(HardeningTest, BodiesNestedTwoHundredThousandDeepAre400NamingTheLimitAndT
   EXPECT_EQ(api_->Call("GET", "/api/v1/config/x").status, 404) << "a refused body changed nothing";
   // At the limit it is accepted.
   EXPECT_EQ(api_->Call("PUT", "/api/v1/config/x", R"({"data":{"a":)" + Nested(62) + "}}").status, 200);
+}
+
+TEST_F(HardeningTest, ClientDataAtTheNestingLimitTravelsThroughRunsJobsAndResults) {
+  // The server wraps what clients send (run records, pull answers): data at the limit must survive the wrapping.
+  ASSERT_EQ(api_->Call("POST", "/api/v1/functions",
+                       json{{"id", "deep"}, {"triggers", {{{"event", "deep.data"}}}}, {"mode", "pull"}}).status, 201);
+  ASSERT_EQ(api_->Call("POST", "/api/v1/workers/w/register", json{{"function_ids", {"deep"}}}).status, 200);
+  auto emitted = api_->Call("POST", "/api/v1/events", R"({"name":"deep.data","data":)" + Nested(63) + "}");
+  ASSERT_EQ(emitted.status, 202) << emitted.raw;
+  const std::string run_id = emitted.body["run_ids"][0];
+  auto jobs = api_->Call("GET", "/api/v1/workers/w/jobs?wait_ms=5000");
+  ASSERT_EQ(jobs.status, 200) << jobs.raw.substr(0, 200);
+  ASSERT_TRUE(jobs.body.is_object()) << "the pull answer around data at the limit is not readable JSON";
+  const json& job = jobs.body["jobs"][0];
+  const std::string result = R"({"lease_token":")" + job["lease_token"].get<std::string>() +
+                             R"(","status":"completed","output":)" + Nested(62) + "}";
+  auto done = api_->Call("PUT", "/api/v1/workers/w/jobs/" + job["job_id"].get<std::string>(), result);
+  ASSERT_EQ(done.status, 200) << done.raw;
+  auto run = api_->Call("GET", "/api/v1/runs/" + run_id);
+  ASSERT_EQ(run.status, 200) << run.raw.substr(0, 200);
+  EXPECT_EQ(run.body["status"], "completed");
 }
 
 TEST_F(HardeningTest, ConfigStoredDeeperThanTheLimitStaysReadableAndCanBeReplacedButNotPatched) {
@@ -130,30 +123,6 @@ TEST_F(HardeningTest, SmuggledRequestsAfterAnUnsupportedTransferEncodingGet400An
 
 // --- waiting costs no thread ---------------------------------------------------------------------------------
 
-int ThreadCount(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
-  }
-  return -1;
-}
-
-// Opens a connection, sends `request` and leaves it waiting (the caller closes it).
-int OpenWaiting(int port, const std::string& request) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 TEST(WaitingTest, IdleLongPollsAndEventStreamsHoldNoThreadAndLeaveTheApiServing) {
   NatsFixture nats;
   TempDir data;
@@ -166,13 +135,13 @@ TEST(WaitingTest, IdleLongPollsAndEventStreamsHoldNoThreadAndLeaveTheApiServing)
                      json{{"id", "idle"}, {"triggers", {{{"event", "never.happens"}}}}, {"mode", "pull"}}).status, 201);
   ASSERT_EQ(api.Call("POST", "/api/v1/workers/idle/register", json{{"function_ids", {"idle"}}}).status, 200);
   ASSERT_EQ(api.Call("PUT", "/api/v1/secrets/K", json{{"value", "v-" + RandomHex(8)}}).status, 201);
-  const int threads_before = ThreadCount(server.pid());
+  const long threads_before = ProcStatusField(server.pid(), "Threads");
 
   const std::string auth = "Authorization: Bearer " + server.api_key() + "\r\nX-Ironflow-Environment: default\r\n";
   std::vector<int> waiting;
   for (int i = 0; i < 40; ++i) {
-    waiting.push_back(OpenWaiting(server.port(), "GET /api/v1/workers/idle/jobs?wait_ms=30000 HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n"));
-    waiting.push_back(OpenWaiting(server.port(), "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n"));
+    waiting.push_back(OpenLoopback(server.port(), "GET /api/v1/workers/idle/jobs?wait_ms=30000 HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n"));
+    waiting.push_back(OpenLoopback(server.port(), "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n"));
   }
   for (int fd : waiting) ASSERT_GE(fd, 0);
   // Each of these needs a handler thread; with the pollers holding threads they would wait out the polls' 30 s
@@ -185,7 +154,7 @@ TEST(WaitingTest, IdleLongPollsAndEventStreamsHoldNoThreadAndLeaveTheApiServing)
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(r->status, 200);
   }
-  const int threads_after = ThreadCount(server.pid());
+  const long threads_after = ProcStatusField(server.pid(), "Threads");
   EXPECT_LE(threads_after, threads_before + 4) << "80 idle waiters grew the server from " << threads_before << " to "
                                                << threads_after << " threads";
   for (int fd : waiting) ::close(fd);
@@ -238,30 +207,6 @@ TEST_F(HardeningTest, TamperedRecordsAreLoggedCountedAndShownUnreadableUnderThei
 }
 
 // --- the master key stays in the server process -------------------------------------------------------------
-
-std::string ReadProcFile(pid_t pid, const char* name) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/" + name, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-// Child processes of `parent` (from /proc/<pid>/stat).
-std::vector<pid_t> ChildrenOf(pid_t parent) {
-  std::vector<pid_t> out;
-  DIR* d = opendir("/proc");
-  if (d == nullptr) return out;
-  while (dirent* e = readdir(d)) {
-    pid_t pid = static_cast<pid_t>(atoi(e->d_name));
-    if (pid <= 0) continue;
-    std::string stat = ReadProcFile(pid, "stat");
-    size_t close_paren = stat.rfind(')');
-    if (close_paren == std::string::npos) continue;
-    int ppid = 0;
-    char state = 0;
-    if (sscanf(stat.c_str() + close_paren + 1, " %c %d", &state, &ppid) == 2 && ppid == parent) out.push_back(pid);
-  }
-  closedir(d);
-  return out;
-}
 
 TEST(KeyInOneProcessTest, NeitherTheServerNorItsEmbeddedNatsServerShowsTheKeyInProcEnviron) {
   ASSERT_EQ(geteuid(), 0u) << "this test reads /proc/<pid>/environ of a non-dumpable process: run it as root (CI does)";

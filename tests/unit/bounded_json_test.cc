@@ -23,13 +23,20 @@ TEST(BoundedJsonTest, DepthCountsArraysAndObjectsButNotBracketsInsideStrings) {
 
 TEST(BoundedJsonTest, DocumentAtTheLimitParsesAndOneLevelMoreIsRefusedNamingTheLimit) {
   bool too_deep = true;
-  EXPECT_FALSE(ParseBoundedJson(Nested(kMaxJsonNesting), &too_deep).is_discarded());
+  EXPECT_FALSE(ParseBoundedJson(Nested(kMaxJsonNesting), &too_deep, kMaxJsonNesting).is_discarded());
   EXPECT_FALSE(too_deep);
-  EXPECT_TRUE(ParseBoundedJson(Nested(kMaxJsonNesting + 1), &too_deep).is_discarded());
+  EXPECT_TRUE(ParseBoundedJson(Nested(kMaxJsonNesting + 1), &too_deep, kMaxJsonNesting).is_discarded());
   EXPECT_TRUE(too_deep);
   Status s = CheckJsonNesting(Nested(kMaxJsonNesting + 1), "request body");
   EXPECT_TRUE(s.is(Code::kInvalidArgument));
   EXPECT_NE(s.message().find("64"), std::string::npos) << s.message();
+}
+
+TEST(BoundedJsonTest, ServerBuiltEnvelopesAroundInputAtTheLimitStillParse) {
+  // A run record or a pull answer wraps client data that is itself at the limit.
+  const std::string answer = R"({"jobs":[{"event":{"data":)" + Nested(kMaxJsonNesting - 1) + "}}]}";
+  EXPECT_FALSE(ParseBoundedJson(answer).is_discarded());
+  EXPECT_TRUE(ParseBoundedJson(Nested(kMaxEnvelopeNesting + 1)).is_discarded());
 }
 
 TEST(BoundedJsonTest, TwoHundredThousandLevelsAreRefusedWithoutRecursing) {
