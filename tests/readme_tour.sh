@@ -16,8 +16,6 @@ README="$(realpath "$3")"
 WORK="$4"
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK"
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export IRONFLOW_SERVER_URL="http://127.0.0.1:$PORT"
 export IRONFLOW_MASTER_KEY="$(openssl rand -hex 32)"
 STRIPE_VALUE="sk_live_tour_$(openssl rand -hex 8)"
 printf 'postgres://tour:%s@db/app' "$(openssl rand -hex 8)" > db-url.txt
@@ -27,7 +25,7 @@ printf 'session-%s' "$(openssl rand -hex 8)" > token.txt
 # Secret values (token.txt goes into the KV store, which is readable by design: `kv get` prints it).
 VALUES=("$STRIPE_VALUE" "$(cat db-url.txt)" "$(cat new-key.txt)" $(sed 's/^[A-Z_]*=//' .env))
 
-"$BIN" serve --port "$PORT" > server.log 2>&1 &
+"$BIN" serve --port 0 > server.log 2>&1 &  # any free port: read back from the "listening on" line
 SERVER=$!
 WORKER=""
 cleanup() {
@@ -36,11 +34,15 @@ cleanup() {
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
+PORT=""
 for _ in $(seq 1 200); do
-  curl -sf "$IRONFLOW_SERVER_URL/readyz" >/dev/null 2>&1 && break
+  PORT="$(sed -nE 's#.*listening on http://127\.0\.0\.1:([0-9]+).*#\1#p' server.log | head -1)"
+  [ -n "$PORT" ] && curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
   kill -0 "$SERVER" 2>/dev/null || { cat server.log; echo "readme tour: the server did not start" >&2; exit 1; }
   sleep 0.1
 done
+[ -n "$PORT" ] || { cat server.log; echo "readme tour: the server never said where it listens" >&2; exit 1; }
+export IRONFLOW_SERVER_URL="http://127.0.0.1:$PORT"
 unset IRONFLOW_MASTER_KEY  # the CLI never needs it
 
 # The tour's lines: inside ```sh blocks, from the tour heading to the next "## " heading.
