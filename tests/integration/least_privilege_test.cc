@@ -74,7 +74,8 @@ TEST_F(LeastPrivilegeTest, JobsGoOnlyToKeysCoveringTheFunctionAndItsSecretsAndEa
   ASSERT_EQ(emitted.status, 202);
   const std::string run_id = emitted.body["run_ids"][0];
 
-  auto refused = narrow->Call("GET", "/api/v1/workers/narrow/jobs?available=1&wait_ms=0");
+  // Waits a second (the run is pending the whole time) and still gets nothing.
+  auto refused = narrow->Call("GET", "/api/v1/workers/narrow/jobs?available=1&wait_ms=1000");
   EXPECT_EQ(refused.status, 204) << "a key whose secrets list misses DB_PASSWORD received the job: " << refused.raw;
   EXPECT_EQ(refused.raw.find(db_password), std::string::npos);
   auto got = wide->Call("GET", "/api/v1/workers/wide/jobs?available=1&wait_ms=5000");
