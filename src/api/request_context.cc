@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "auth/allow_list.h"
 #include "common/names.h"
 
 namespace ironflow {
@@ -29,7 +30,7 @@ Result<Actor> AuthenticateRequest(const ApiContext& ctx, const HttpRequest& req)
     return principal.status();
   }
   Actor actor{"apikey", principal->id, principal->name, principal->role, principal->environment};
-  if (principal->role == "worker" || principal->role == "manager") {
+  if (RoleCarriesAllowLists(principal->role)) {
     actor.function_patterns = principal->functions;
     actor.secret_patterns = principal->secrets;
   }

@@ -47,25 +47,6 @@ HttpResponse JobsResponse(std::vector<std::string>& jobs) {
   return r;
 }
 
-// The calling key's allow-lists cover function `id` and every secret it declares; else kPermissionDenied naming
-// what is outside them. Keys without lists (admin, the dev actor) cover everything.
-Status CheckAllowLists(const Actor& actor, const std::string& id, const std::vector<std::string>& secrets) {
-  if (actor.function_patterns && !AllowList(*actor.function_patterns).Allows(id)) {
-    return Status::PermissionDenied("API key " + actor.id + " may not register or serve function \"" + id +
-                                    "\" (outside its functions allow-list)");
-  }
-  if (actor.secret_patterns) {
-    AllowList allowed(*actor.secret_patterns);
-    for (const auto& name : secrets) {
-      if (!allowed.Allows(name)) {
-        return Status::PermissionDenied("API key " + actor.id + " may not declare secret \"" + name +
-                                        "\" (outside its secrets allow-list)");
-      }
-    }
-  }
-  return Status::Ok();
-}
-
 Result<int64_t> IntParam(const HttpRequest& req, const char* name, int64_t def, int64_t lo, int64_t hi) {
   auto v = req.query_param(name);
   if (!v) return def;
@@ -129,7 +110,7 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     if (!def.ok()) return api::ErrorResponse(def.status());
     def->environment = *env;
     // A key registers only what its allow-lists cover, so re-registering can never widen a function beyond it.
-    if (Status s = CheckAllowLists(call.actor, def->id, def->secrets); !s.ok()) return api::ErrorResponse(s);
+    if (Status s = CheckActorCovers(call.actor, def->id, def->secrets); !s.ok()) return api::ErrorResponse(s);
     auto created = functions.Register(*def);
     if (!created.ok()) return api::ErrorResponse(created.status());
     auto stored = functions.Get(*env, def->id);
@@ -202,7 +183,7 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     for (const auto& f : (*body)["function_ids"]) {
       if (!f.is_string()) return api::ErrorResponse(Status::InvalidArgument("field \"function_ids\" must contain strings"));
       if (Status s = ValidateFunctionId(f.get<std::string>()); !s.ok()) return api::ErrorResponse(s);
-      if (Status s = CheckAllowLists(call.actor, f.get<std::string>(), {}); !s.ok()) return api::ErrorResponse(s);
+      if (Status s = CheckActorCovers(call.actor, f.get<std::string>(), {}); !s.ok()) return api::ErrorResponse(s);
       w.function_ids.push_back(f);
     }
     if (body->contains("max_concurrent_jobs")) {

@@ -32,6 +32,25 @@ bool AllowList::Allows(std::string_view name) const {
   return false;
 }
 
+bool RoleCarriesAllowLists(std::string_view role) { return role == "worker" || role == "manager"; }
+
+Status CheckActorCovers(const Actor& actor, std::string_view function_id, const std::vector<std::string>& secrets) {
+  if (actor.function_patterns && !AllowList(*actor.function_patterns).Allows(function_id)) {
+    return Status::PermissionDenied("API key " + actor.id + " may not register or serve function \"" +
+                                    std::string(function_id) + "\" (outside its functions allow-list)");
+  }
+  if (actor.secret_patterns) {
+    AllowList allowed(*actor.secret_patterns);
+    for (const auto& name : secrets) {
+      if (!allowed.Allows(name)) {
+        return Status::PermissionDenied("API key " + actor.id + " may not declare secret \"" + name +
+                                        "\" (outside its secrets allow-list)");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 Status AllowList::Validate(const std::vector<std::string>& patterns, std::string_view what) {
   if (patterns.size() > 256) return Status::InvalidArgument(std::string(what) + ": at most 256 patterns");
   for (const auto& p : patterns) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "events/system_events.h"
 
 namespace ironflow {
 
@@ -33,5 +34,13 @@ class AllowList {
  private:
   std::vector<std::string> patterns_;
 };
+
+// Worker and manager keys carry allow-lists; admin and reader keys do not.
+bool RoleCarriesAllowLists(std::string_view role);
+
+// OK when `actor`'s allow-lists cover function `function_id` and every secret in `secrets`; else kPermissionDenied
+// naming the first name outside them. An actor without lists (admin, reader, the dev actor, the server) covers
+// everything. The one rule behind registration, worker registration and job leasing.
+Status CheckActorCovers(const Actor& actor, std::string_view function_id, const std::vector<std::string>& secrets);
 
 }  // namespace ironflow

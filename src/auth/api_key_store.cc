@@ -57,7 +57,7 @@ Principal FromRecord(const json& doc, const std::string& hash) {
   p.role = doc.value("role", std::string("admin"));  // records from before roles: the bootstrap admin key
   p.environment = doc.value("environment", std::string());
   p.expires_at_ms = doc.value("expires_at_ms", int64_t{0});
-  if (p.role == "worker" || p.role == "manager") {
+  if (RoleCarriesAllowLists(p.role)) {
     auto list = [&](const char* field, std::vector<std::string>* out) {
       auto it = doc.find(field);
       if (it == doc.end() || !it->is_array()) return false;
@@ -88,7 +88,7 @@ json RecordOf(const Principal& p, const std::string& hash, const std::string& cr
   json doc{{"id", p.id},           {"name", p.name},         {"hash", hash},
            {"role", p.role},       {"environment", p.environment}, {"expires_at_ms", p.expires_at_ms},
            {"created_at", created_at}};
-  if ((p.role == "worker" || p.role == "manager") && !p.legacy_scope) {  // a legacy key stays legacy when rotated
+  if (RoleCarriesAllowLists(p.role) && !p.legacy_scope) {  // a legacy key stays legacy when rotated
     doc["functions"] = p.functions;
     doc["secrets"] = p.secrets;
   }
@@ -176,7 +176,7 @@ Result<NewApiKey> ApiKeyStore::Create(const ApiKeySpec& spec) {
   if (expires_in_seconds < 0 || expires_in_seconds > int64_t{10} * 366 * 86400) {
     return Status::InvalidArgument("expires_in must be between 1 second and 10 years (0 or absent: never)");
   }
-  const bool scoped = role == "worker" || role == "manager";
+  const bool scoped = RoleCarriesAllowLists(role);
   if (!scoped && (spec.functions || spec.secrets)) {
     return Status::InvalidArgument("only worker and manager keys carry \"functions\" and \"secrets\" allow-lists");
   }

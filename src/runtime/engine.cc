@@ -184,6 +184,12 @@ std::string AuditUrl(const std::string& url) {
   if (end != std::string::npos && url[end] == '/') out += url.substr(end, url.find_first_of("?#", end) - end);
   return out;
 }
+
+// A pull attempt a worker could lease now.
+bool ReadyForPull(const Delivery& dl, int64_t now) {
+  return dl.mode == "pull" && dl.state == "pending" && dl.not_before_ms <= now;
+}
+
 }  // namespace
 
 std::shared_ptr<void> Engine::WatchReady(const std::string& env, const std::string& worker_id,
@@ -209,13 +215,15 @@ void Engine::WakeWaiters(const std::string& env) {
     std::lock_guard<std::mutex> lock(waiters_mu_);
     if (waiters_.empty()) return;
   }
-  // Pending pull attempts per function (from the mirror): one event wakes one waiter, not every idle poll.
   std::map<std::string, int> pending;
   const int64_t now = NowUnixMillis();
   for (const auto& q : d_.runs.Unfinished(env)) {
-    const Delivery& dl = q.run->delivery;
-    if (dl.mode == "pull" && dl.state == "pending" && dl.not_before_ms <= now) ++pending[q.run->function_id];
+    if (ReadyForPull(q.run->delivery, now)) ++pending[q.run->function_id];
   }
+  WakeWaiters(env, std::move(pending));
+}
+
+void Engine::WakeWaiters(const std::string& env, std::map<std::string, int> pending) {
   if (pending.empty()) return;
   std::vector<std::function<void()>> wakes;
   {
@@ -474,25 +482,18 @@ Result<std::vector<std::string>> Engine::PollJobs(const std::string& env, const 
   if (!worker.ok()) return worker.status();
   const int limit = std::max(1, std::min(available, worker->max_concurrent_jobs));
   std::set<std::string> wanted(worker->function_ids.begin(), worker->function_ids.end());
-  const std::optional<AllowList> may_run =
-      requester.function_patterns ? std::optional<AllowList>(AllowList(*requester.function_patterns)) : std::nullopt;
-  const std::optional<AllowList> may_receive =
-      requester.secret_patterns ? std::optional<AllowList>(AllowList(*requester.secret_patterns)) : std::nullopt;
   std::vector<std::string> out;
   const int64_t now = NowUnixMillis();
   for (const auto& q : d_.runs.Unfinished(env)) {
     if (static_cast<int>(out.size()) >= limit) break;
     const Delivery& dl = q.run->delivery;
-    if (dl.mode != "pull" || dl.state != "pending" || dl.not_before_ms > now || !wanted.count(q.run->function_id)) continue;
-    if (may_run && !may_run->Allows(q.run->function_id)) continue;  // left for a worker whose key covers it
+    if (!ReadyForPull(dl, now) || !wanted.count(q.run->function_id)) continue;
     Reservation reservation(reserved_mu_, reserved_, q.run->key());
     if (!reservation.ok()) continue;
     auto fn = d_.functions.Get(env, q.run->function_id);
     if (!fn.ok()) continue;
-    if (may_receive && !std::all_of(fn->secrets.begin(), fn->secrets.end(),
-                                    [&](const std::string& name) { return may_receive->Allows(name); })) {
-      continue;
-    }
+    // Left for a worker whose key covers the function and every secret it declares.
+    if (!CheckActorCovers(requester, fn->id, fn->secrets).ok()) continue;
     Values values;
     auto leased = Lease(q, *fn, worker_id, worker->lease_ms, &values, requester);
     if (!leased.ok()) continue;  // taken by someone else, or failed for a missing secret
@@ -569,9 +570,9 @@ void Engine::SchedulerLoop() {
 
 void Engine::ScanOnce() {
   const int64_t now = NowUnixMillis();
-  // Environments with pull attempts ready now: their waiters are woken below (covers a mirror that had not seen a
-  // new run when its notification arrived, and retries whose backoff ended).
-  std::set<std::string> ready_pull;
+  // Pull attempts ready now, per environment and function: their waiters are woken below (covers a mirror that had
+  // not seen a new run when its notification arrived, and retries whose backoff ended).
+  std::map<std::string, std::map<std::string, int>> ready_pull;
   for (const auto& q : d_.runs.Unfinished("")) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -579,7 +580,7 @@ void Engine::ScanOnce() {
     }
     const RunRecord& run = *q.run;
     const Delivery& dl = run.delivery;
-    if (dl.mode == "pull" && dl.state == "pending" && dl.not_before_ms <= now) ready_pull.insert(run.environment);
+    if (ReadyForPull(dl, now)) ++ready_pull[run.environment][run.function_id];
     if (dl.state == "leased" && dl.lease_expires_ms < now) {
       Outcome lost;
       lost.error = dl.mode == "pull" ? "worker \"" + dl.worker_id + "\" lost its lease (crashed, stalled or timed out)"
@@ -611,7 +612,7 @@ void Engine::ScanOnce() {
       }).detach();
     }
   }
-  for (const auto& env : ready_pull) WakeWaiters(env);
+  for (auto& [env, pending] : ready_pull) WakeWaiters(env, std::move(pending));
 }
 
 void Engine::DispatchPush(RunRecord leased, FunctionDef fn, Values values) {

@@ -119,8 +119,10 @@ class Engine {
   // Wakes long polls (this and every other server) after an attempt became pending.
   void NotifyReady(const std::string& env);
   // Wakes this process's WatchReady waiters of `env` whose functions have pending pull attempts (as many per
-  // function as it has pending attempts).
+  // function as it has pending attempts), counted from the unfinished-runs mirror, or given as `pending`
+  // (function id -> ready attempts) by a caller that already scanned it.
   void WakeWaiters(const std::string& env);
+  void WakeWaiters(const std::string& env, std::map<std::string, int> pending);
   static void WipeValues(Values& values);
 
   Deps d_;
