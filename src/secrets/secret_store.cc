@@ -56,9 +56,7 @@ Result<SecretString> SecretStore::OpenStored(const std::string& env, const std::
                                              const SealedValue& value, const SecretRecord* record) const {
   auto plain = sealer_.Open(env, name, value);
   if (plain.ok()) return plain;
-  const bool key_held = value.encrypted() && (value.key_id == sealer_.key_id() ||
-                                              (!sealer_.previous_key_id().empty() && value.key_id == sealer_.previous_key_id()));
-  if (!key_held) return plain.status();  // no key to check it with (dev mode, unknown key id): not a tamper signal
+  if (!value.encrypted() || !sealer_.HoldsKey(value.key_id)) return plain.status();  // no key to check it with (dev mode, unknown key id): not a tamper signal
   std::string detail = "the sealed value failed to authenticate";
   if (record != nullptr && (record->environment != env || record->name != name)) {
     // What the record claims is attacker-controlled: logged only when it is a valid name (no log forging).
@@ -363,8 +361,7 @@ Result<std::vector<SecretStore::Version>> SecretStore::Versions(const std::strin
       v.actor = rec->updated_by;
       // Each kept revision is opened (and the plaintext wiped at once) so a tampered one shows as such here.
       auto opened = OpenStored(env, name, v.revision, rec->value, &*rec);
-      const bool key_held = !rec->value.encrypted() || rec->value.key_id == sealer_.key_id() ||
-                            rec->value.key_id == sealer_.previous_key_id();
+      const bool key_held = !rec->value.encrypted() || sealer_.HoldsKey(rec->value.key_id);
       v.state = opened.ok() ? "ok" : key_held ? "unreadable" : "key_unavailable";
     }
     out.push_back(std::move(v));

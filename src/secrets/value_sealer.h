@@ -31,6 +31,10 @@ class ValueSealer {
   std::string key_id() const { return key_ ? key_->key_id() : std::string(); }
   // Empty when no previous key is configured.
   std::string previous_key_id() const { return previous_ ? previous_->key_id() : std::string(); }
+  // True when this sealer holds the key with id `key_id` (the current or the previous one).
+  bool HoldsKey(std::string_view key_id) const {
+    return (key_ && key_id == key_->key_id()) || (previous_ && key_id == previous_->key_id());
+  }
   // Null in dev mode or when encryptions are not counted.
   const NonceBudget* budget() const { return budget_; }
 
