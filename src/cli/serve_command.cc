@@ -89,12 +89,6 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
       spdlog::info("master key read from {}", keys->master_source);
     }
     *keys = ServerKeys{};  // wipes the hex copies read above
-    // The server holds the parsed keys; the hex copies in the configuration are wiped once it has started.
-    auto wipe_config_keys = [&] {
-      for (auto* k : {&config->master_key_hex, &config->previous_master_key_hex, &config->signing_key_hex}) {
-        if (*k) Cleanse(**k);
-      }
-    };
 
     // Block the stop signals in every thread; the main thread waits for them below.
     sigset_t stop_signals;
@@ -104,7 +98,10 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
     auto server = Server::Start(*config);
-    wipe_config_keys();
+    // The server holds the parsed keys; the hex copies in the configuration are wiped once it has started.
+    for (auto* k : {&config->master_key_hex, &config->previous_master_key_hex, &config->signing_key_hex}) {
+      if (*k) Cleanse(**k);
+    }
     if (!server.ok()) {
       spdlog::critical("cannot start: {}", server.status().message());
       *exit_code = 1;

@@ -33,7 +33,6 @@
 #include "runtime/function_registry.h"
 #include "api/api_util.h"
 #include "config/config_store.h"
-#include "server/process_hardening.h"
 #include "kv/user_buckets.h"
 #include "runtime/run_store.h"
 #include "runtime/signing_keyring.h"
@@ -165,7 +164,6 @@ Status ValidateConfig(const ServerConfig& c, std::optional<MasterKey>* key, std:
 }  // namespace
 
 Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
-  for (const auto& problem : HardenProcess()) spdlog::warn("hardening: {}", problem);
   std::optional<MasterKey> key, previous;
   IF_RETURN_IF_ERROR(ValidateConfig(config, &key, &previous));
   if ((key && !key->LockInMemory()) || (previous && !previous->LockInMemory())) {
