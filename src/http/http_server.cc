@@ -255,7 +255,9 @@ struct HttpServer::Impl {
     socket.set_option(tcp::no_delay(true), ec);
     if (!tls) {
       beast::tcp_stream stream(std::move(socket));
-      co_await Serve(stream, remote);
+      bool unread_input = false;
+      co_await Serve(stream, remote, &unread_input);
+      if (unread_input) co_await DiscardUnreadInput(stream);
       stream.socket().shutdown(tcp::socket::shutdown_both, ec);
       co_return;
     }
@@ -268,15 +270,33 @@ struct HttpServer::Impl {
       Tcp(stream).socket().close(ec);
       co_return;
     }
-    co_await Serve(stream, remote);
+    bool unread_input = false;  // TLS: the close_notify exchange below ends the connection in order
+    co_await Serve(stream, remote, &unread_input);
     Tcp(stream).expires_after(std::chrono::seconds(2));
     co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
     Tcp(stream).socket().close(ec);
   }
 
+  // Lingering close, as nginx does it: after an answer to a request whose body was not read (413, a framing
+  // error), stop sending and discard what the client still sends for a moment. Closing with unread bytes would
+  // make the kernel reset the connection, and the client could lose the answer before reading it.
+  asio::awaitable<void> DiscardUnreadInput(beast::tcp_stream& stream) {
+    constexpr size_t kMaxDiscardBytes = 16 * 1024 * 1024;
+    boost::system::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    std::vector<char> scratch(64 * 1024);
+    size_t discarded = 0;
+    stream.expires_after(std::chrono::seconds(2));
+    while (!ec && discarded < kMaxDiscardBytes && !stopping) {
+      discarded += co_await stream.async_read_some(asio::buffer(scratch), asio::redirect_error(asio::use_awaitable, ec));
+    }
+    OPENSSL_cleanse(scratch.data(), scratch.size());  // request bytes: may hold a secret value
+  }
+
   // Reads requests and answers them until the client leaves, an error, a streaming response or Stop().
+  // `unread_input` is set when it answered before reading the whole request (the client may still be sending).
   template <typename S>
-  asio::awaitable<void> Serve(S& stream, const std::string& remote) {
+  asio::awaitable<void> Serve(S& stream, const std::string& remote, bool* unread_input) {
     beast::flat_buffer buffer;
     // However the connection ends (error, oversized body, stream), its read buffer is wiped before it is freed.
     struct WipeOnExit {
@@ -295,6 +315,7 @@ struct HttpServer::Impl {
       if (!ec) {
         if (Status framing = CheckFraming(parser.get()); !framing.ok()) {
           co_await WriteSimple(stream, 400, JsonError("invalid_argument", framing.message()), &ok);
+          *unread_input = true;
           break;
         }
         if (!parser.is_done()) {
@@ -304,10 +325,12 @@ struct HttpServer::Impl {
       if (ec == http::error::body_limit) {
         co_await WriteSimple(stream, 413, JsonError("payload_too_large", "request body exceeds " +
                                                     std::to_string(options.max_body_bytes) + " bytes"), &ok);
+        *unread_input = true;
         break;
       }
       if (ec == http::error::header_limit) {
         co_await WriteSimple(stream, 431, JsonError("invalid_argument", "request headers too large"), &ok);
+        *unread_input = true;
         break;
       }
       if (ec) {
@@ -315,6 +338,7 @@ struct HttpServer::Impl {
         if (ec != http::error::end_of_stream && ec != beast::error::timeout && ec != asio::error::eof &&
             ec != asio::error::connection_reset && ec != asio::error::operation_aborted && parser.got_some()) {
           co_await WriteSimple(stream, 400, JsonError("invalid_argument", "malformed HTTP request"), &ok);
+          *unread_input = true;
         }
         break;
       }

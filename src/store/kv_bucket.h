@@ -47,7 +47,8 @@ class KvBucket {
   KvBucket& operator=(const KvBucket&) = delete;
 
   const std::string& name() const { return name_; }
-  kvStore* raw() const { return kv_; }  // for KvWatch
+  kvStore* raw() const { return kv_; }  // for benchmarks against raw nats.c calls
+  NatsConnection& connection() const { return nc_; }  // for KvWatch
 
   // nullopt when the key is absent or deleted.
   Result<std::optional<KvEntry>> Get(const std::string& key);

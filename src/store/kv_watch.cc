@@ -1,10 +1,76 @@
 #include "store/kv_watch.h"
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 
 #include "store/nats_handles.h"
 
 namespace ironflow {
+
+// What the delivery threads touch. Owned jointly by the KvWatch and by the subscription (through a heap-held
+// shared_ptr that the completion callback frees), so a late delivery can never reach freed memory.
+struct KvWatch::State {
+  std::mutex mu;  // serialises callbacks, the caught-up signal and stopping
+  std::condition_variable closed_cv;
+  bool stopped = false;    // set by the destructor: no callback runs after it
+  bool caught_up = false;
+  bool closed = false;     // nats.c has called the completion callback: no delivery will follow
+  std::string prefix;      // "$KV.<bucket>."
+  Callback callback;
+  std::function<void()> on_caught_up;
+
+  void MarkCaughtUpLocked() {
+    if (caught_up) return;
+    caught_up = true;
+    if (on_caught_up) on_caught_up();
+  }
+};
+
+namespace {
+
+using StateRef = std::shared_ptr<KvWatch::State>;
+
+struct MetaFree {
+  void operator()(jsMsgMetaData* p) const { jsMsgMetaData_Destroy(p); }
+};
+struct ConsumerInfoFree {
+  void operator()(jsConsumerInfo* p) const { jsConsumerInfo_Destroy(p); }
+};
+
+void OnMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  nats::MsgPtr owned(msg);
+  KvWatch::State& st = **static_cast<StateRef*>(closure);
+  jsMsgMetaData* raw_meta = nullptr;
+  if (natsMsg_GetMetaData(&raw_meta, msg) != NATS_OK) return;  // not a stream message
+  std::unique_ptr<jsMsgMetaData, MetaFree> meta(raw_meta);
+  std::lock_guard<std::mutex> lock(st.mu);
+  if (st.stopped) return;
+  const std::string_view subject = natsMsg_GetSubject(msg);
+  if (subject.size() > st.prefix.size() && subject.compare(0, st.prefix.size(), st.prefix) == 0) {
+    KvEntry entry;
+    entry.key = std::string(subject.substr(st.prefix.size()));
+    entry.revision = meta->Sequence.Stream;
+    entry.created_ns = meta->Timestamp;
+    const char* operation = nullptr;  // "DEL" or "PURGE"; absent on a put
+    const bool deleted = natsMsgHeader_Get(msg, "KV-Operation", &operation) == NATS_OK && operation != nullptr;
+    if (!deleted) entry.value.assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+    st.callback(entry, deleted);
+  }
+  if (meta->NumPending == 0) st.MarkCaughtUpLocked();  // the last entry of the replay (or a later one)
+}
+
+void OnComplete(void* closure) {
+  auto* ref = static_cast<StateRef*>(closure);
+  {
+    std::lock_guard<std::mutex> lock((*ref)->mu);
+    (*ref)->closed = true;
+  }
+  (*ref)->closed_cv.notify_all();
+  delete ref;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<KvWatch>> KvWatch::Start(KvBucket& bucket, Callback callback) {
   return Start(bucket, std::move(callback), Options{});
@@ -12,48 +78,62 @@ Result<std::unique_ptr<KvWatch>> KvWatch::Start(KvBucket& bucket, Callback callb
 
 Result<std::unique_ptr<KvWatch>> KvWatch::Start(KvBucket& bucket, Callback callback, Options options) {
   std::unique_ptr<KvWatch> w(new KvWatch());
-  w->callback_ = std::move(callback);
-  w->on_caught_up_ = std::move(options.on_caught_up);
-  kvWatcher* raw = nullptr;
-  natsStatus s = kvStore_Watch(&raw, bucket.raw(), options.filter.c_str(), nullptr);
-  if (s != NATS_OK) return StatusFromNats(s, "KV watch");
-  w->watcher_ = raw;
-  w->thread_ = std::thread([p = w.get()] { p->Loop(); });
+  w->state_ = std::make_shared<State>();
+  w->state_->prefix = "$KV." + bucket.name() + ".";
+  w->state_->callback = std::move(callback);
+  w->state_->on_caught_up = std::move(options.on_caught_up);
+
+  const std::string stream = "KV_" + bucket.name();
+  const std::string subject = w->state_->prefix + options.filter;
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = stream.c_str();
+  so.Ordered = true;
+  so.Config.DeliverPolicy = js_DeliverLastPerSubject;
+  auto* ref = new StateRef(w->state_);  // the subscription's share; OnComplete frees it
+  natsSubscription* sub = nullptr;
+  jsErrCode err = static_cast<jsErrCode>(0);
+  natsStatus s = js_Subscribe(&sub, bucket.connection().js(), subject.c_str(), &OnMessage, ref, nullptr, &so, &err);
+  if (s != NATS_OK) {
+    delete ref;
+    return StatusFromNats(s, "KV watch");
+  }
+  w->sub_ = sub;
+  s = natsSubscription_SetOnCompleteCB(sub, &OnComplete, ref);
+  if (s != NATS_OK) {
+    // Closed already (the connection went away): nothing more will be delivered, and the share is ours to drop.
+    natsSubscription_Destroy(sub);
+    w->sub_ = nullptr;
+    delete ref;
+    return StatusFromNats(s, "KV watch");
+  }
+
+  // An empty replay sends nothing, so no message can say it ended: ask the consumer. It is caught up at once
+  // when nothing matched and nothing was sent; otherwise the last replayed message says so (0 pending).
+  jsConsumerInfo* raw_ci = nullptr;
+  s = natsSubscription_GetConsumerInfo(&raw_ci, sub, nullptr, &err);
+  std::unique_ptr<jsConsumerInfo, ConsumerInfoFree> ci(raw_ci);
+  if (s != NATS_OK) return StatusFromNats(s, "KV watch");  // the destructor closes the subscription
+  if (ci->NumPending == 0 && ci->Delivered.Consumer == 0) {
+    std::lock_guard<std::mutex> lock(w->state_->mu);
+    w->state_->MarkCaughtUpLocked();
+  }
   return w;
 }
 
-void KvWatch::Loop() {
-  auto* watcher = static_cast<kvWatcher*>(watcher_);
-  while (!stop_.load()) {
-    kvEntry* raw = nullptr;
-    natsStatus s = kvWatcher_Next(&raw, watcher, 500);
-    if (s == NATS_TIMEOUT) continue;
-    if (s != NATS_OK) {
-      if (stop_.load() || s == NATS_ILLEGAL_STATE) return;
-      // An error that returns at once (e.g. while NATS reconnects) must not turn this loop into a busy spin.
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      continue;
-    }
-    if (raw == nullptr) {  // end of the initial replay
-      if (on_caught_up_) on_caught_up_();
-      continue;
-    }
-    nats::KvEntryPtr e(raw);
-    KvEntry entry;
-    entry.key = kvEntry_Key(raw);
-    entry.revision = kvEntry_Revision(raw);
-    entry.created_ns = kvEntry_Created(raw);
-    const bool deleted = kvEntry_Operation(raw) != kvOp_Put;
-    if (!deleted) entry.value.assign(static_cast<const char*>(kvEntry_Value(raw)), static_cast<size_t>(kvEntry_ValueLen(raw)));
-    callback_(entry, deleted);
-  }
-}
-
 KvWatch::~KvWatch() {
-  stop_ = true;
-  if (watcher_) kvWatcher_Stop(static_cast<kvWatcher*>(watcher_));
-  if (thread_.joinable()) thread_.join();
-  if (watcher_) kvWatcher_Destroy(static_cast<kvWatcher*>(watcher_));
+  if (sub_ == nullptr) return;
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);  // waits for a callback in progress
+    state_->stopped = true;
+  }
+  auto* sub = static_cast<natsSubscription*>(sub_);
+  natsSubscription_Unsubscribe(sub);
+  natsSubscription_Destroy(sub);
+  // The completion callback frees the subscription's share of the state; wait a little for it, so nothing is
+  // left behind when the process exits right after (the state is safe either way).
+  std::unique_lock<std::mutex> lock(state_->mu);
+  state_->closed_cv.wait_for(lock, std::chrono::seconds(2), [this] { return state_->closed; });
 }
 
 }  // namespace ironflow

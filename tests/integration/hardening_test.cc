@@ -1,6 +1,7 @@
 // Hardening: no single request can take the server down or smuggle another past it, the master key lives in the
 // server process only, and an absent key check is never taken as "new store".
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -121,9 +122,35 @@ TEST_F(HardeningTest, SmuggledRequestsAfterAnUnsupportedTransferEncodingGet400An
   EXPECT_EQ(ok.rfind("HTTP/1.1 202", 0), 0u) << ok.substr(0, 300);
 }
 
+TEST_F(HardeningTest, AnOversizedBodyGetsA413EvenToAClientThatSendsItAllBeforeReading) {
+  // The server answers 413 before the body has arrived. Closing with the rest unread resets the connection: a
+  // client that sends the whole body before reading (as most HTTP clients do) gets "broken pipe" and never sees
+  // the answer.
+  const std::string value = "v-" + RandomHex(16);
+  const std::string body = "{\"value\":\"" + value + std::string(3 * 1024 * 1024, 'x') + "\"}";
+  for (int round = 0; round < 3; ++round) {
+    int fd = OpenLoopback(server_->port(), "PUT /api/v1/secrets/BIG HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                                               server_->api_key() + "\r\nContent-Type: application/json\r\n"
+                                               "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+    ASSERT_GE(fd, 0);
+    size_t sent = 0;
+    while (sent < body.size()) {
+      ssize_t n = ::send(fd, body.data() + sent, std::min<size_t>(64 * 1024, body.size() - sent), MSG_NOSIGNAL);
+      if (n <= 0) break;
+      sent += static_cast<size_t>(n);
+    }
+    const std::string answer = ReadUntil(fd, "payload_too_large");
+    ::close(fd);
+    EXPECT_EQ(sent, body.size()) << "round " << round << ": the server reset the connection while the body was sent";
+    EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << "round " << round << ": " << answer.substr(0, 200);
+    EXPECT_EQ(answer.find(value), std::string::npos);
+  }
+  EXPECT_EQ(api_->Call("GET", "/api/v1/secrets/BIG").status, 404);
+}
+
 // --- waiting costs no thread ---------------------------------------------------------------------------------
 
-TEST(WaitingTest, IdleLongPollsAndEventStreamsHoldNoThreadAndLeaveTheApiServing) {
+TEST(WaitingTest, IdleLongPollsEventStreamsAndWatchesHoldNoThreadAndLeaveTheApiServing) {
   NatsFixture nats;
   TempDir data;
   // Four handler threads: before, four idle long polls were enough to stall every other request.
@@ -135,13 +162,27 @@ TEST(WaitingTest, IdleLongPollsAndEventStreamsHoldNoThreadAndLeaveTheApiServing)
                      json{{"id", "idle"}, {"triggers", {{{"event", "never.happens"}}}}, {"mode", "pull"}}).status, 201);
   ASSERT_EQ(api.Call("POST", "/api/v1/workers/idle/register", json{{"function_ids", {"idle"}}}).status, 200);
   ASSERT_EQ(api.Call("PUT", "/api/v1/secrets/K", json{{"value", "v-" + RandomHex(8)}}).status, 201);
+  ASSERT_EQ(api.Call("PUT", "/api/v1/config/app", json{{"data", {{"v", 1}}}}).status, 200);
+  ASSERT_EQ(api.Call("POST", "/api/v1/kv/buckets", json{{"name", "sessions"}}).status, 201);
+  ASSERT_EQ(api.Call("PUT", "/api/v1/kv/buckets/sessions/keys/s1", std::string("x")).status, 200);
   const long threads_before = ProcStatusField(server.pid(), "Threads");
 
   const std::string auth = "Authorization: Bearer " + server.api_key() + "\r\nX-Ironflow-Environment: default\r\n";
   std::vector<int> waiting;
-  for (int i = 0; i < 40; ++i) {
-    waiting.push_back(OpenLoopback(server.port(), "GET /api/v1/workers/idle/jobs?wait_ms=30000 HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n"));
-    waiting.push_back(OpenLoopback(server.port(), "GET /api/v1/stream HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n"));
+  auto wait_on = [&](const std::string& target) {
+    waiting.push_back(OpenLoopback(server.port(), "GET " + target + " HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n"));
+    return waiting.back();
+  };
+  for (int i = 0; i < 40; ++i) wait_on("/api/v1/workers/idle/jobs?wait_ms=30000");
+  for (int i = 0; i < 20; ++i) wait_on("/api/v1/stream");
+  // A watch counts once its replay arrived: by then it is as established as it will ever be.
+  for (int i = 0; i < 10; ++i) {
+    int fd = wait_on("/api/v1/config/app/watch");
+    ASSERT_NE(ReadUntil(fd, "data:").find("data:"), std::string::npos) << "config watch " << i << " sent no replay";
+  }
+  for (int i = 0; i < 10; ++i) {
+    int fd = wait_on("/api/v1/kv/buckets/sessions/watch");
+    ASSERT_NE(ReadUntil(fd, "data:").find("data:"), std::string::npos) << "KV watch " << i << " sent no replay";
   }
   for (int fd : waiting) ASSERT_GE(fd, 0);
   // Each of these needs a handler thread; with the pollers holding threads they would wait out the polls' 30 s

@@ -3,7 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
+
 #include "store/kv_mirror.h"
+#include "store/kv_watch.h"
+#include "support/raw_http.h"
 #include "support/nats_fixture.h"
 
 namespace ironflow {
@@ -123,6 +130,105 @@ TEST(KvBucketEmptyTest, ListOfANeverWrittenBucketIsEmptyNotAnError) {
   ASSERT_TRUE(list.ok()) << list.status().ToString();
   EXPECT_TRUE(list->empty());
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2)) << "listing an empty bucket waited for a timeout";
+}
+
+}  // namespace
+}  // namespace ironflow
+
+// --- KvWatch ----------------------------------------------------------------------------------------------------
+
+namespace ironflow {
+namespace {
+
+// Collects what a watch delivers; waits with a deadline, never with a sleep.
+class WatchLog {
+ public:
+  KvWatch::Callback callback() {
+    return [this](const KvEntry& e, bool deleted) {
+      std::lock_guard<std::mutex> lock(mu_);
+      seen_.push_back(e.key + (deleted ? "=<deleted>" : "=" + e.value) + (caught_up_ ? "" : " (replay)"));
+      cv_.notify_all();
+    };
+  }
+  std::function<void()> on_caught_up() {
+    return [this] {
+      std::lock_guard<std::mutex> lock(mu_);
+      caught_up_ = true;
+      seen_.push_back("caught up");
+      cv_.notify_all();
+    };
+  }
+  // The lines delivered, once there are at least `n` (or whatever arrived within 10 s).
+  std::vector<std::string> WaitFor(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return seen_.size() >= n; });
+    return seen_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool caught_up_ = false;
+  std::vector<std::string> seen_;
+};
+
+TEST_F(KvBucketTest, WatchReplaysTheLatestEntryOfEachKeyThenSaysCaughtUpThenFollowsChangesInOrder) {
+  ASSERT_TRUE(bucket_->Put("a.x", "1").ok());
+  ASSERT_TRUE(bucket_->Put("a.x", "2").ok());
+  ASSERT_TRUE(bucket_->Put("a.y", "1").ok());
+  ASSERT_TRUE(bucket_->DeleteLatest("a.y").ok());
+  ASSERT_TRUE(bucket_->Put("b.other", "not watched").ok());
+  WatchLog log;
+  KvWatch::Options options;
+  options.filter = "a.*";
+  options.on_caught_up = log.on_caught_up();
+  auto watch = KvWatch::Start(*bucket_, log.callback(), options);
+  ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+  EXPECT_EQ(log.WaitFor(3), (std::vector<std::string>{"a.x=2 (replay)", "a.y=<deleted> (replay)", "caught up"}));
+  ASSERT_TRUE(bucket_->Put("a.z", "3").ok());
+  ASSERT_TRUE(bucket_->Put("b.other", "still not watched").ok());
+  ASSERT_TRUE(bucket_->DeleteLatest("a.x").ok());
+  EXPECT_EQ(log.WaitFor(5), (std::vector<std::string>{"a.x=2 (replay)", "a.y=<deleted> (replay)", "caught up",
+                                                      "a.z=3", "a.x=<deleted>"}));
+}
+
+TEST_F(KvBucketTest, WatchOfKeysThatNeverExistedIsCaughtUpAtOnceAndSeesTheirCreation) {
+  WatchLog log;
+  KvWatch::Options options;
+  options.filter = "nothing.*";
+  options.on_caught_up = log.on_caught_up();
+  auto watch = KvWatch::Start(*bucket_, log.callback(), options);
+  ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+  EXPECT_EQ(log.WaitFor(1), std::vector<std::string>{"caught up"});
+  ASSERT_TRUE(bucket_->Put("nothing.now", "here").ok());
+  EXPECT_EQ(log.WaitFor(2), (std::vector<std::string>{"caught up", "nothing.now=here"}));
+}
+
+TEST_F(KvBucketTest, HundredOpenWatchesHoldNoThreadOfTheirOwn) {
+  // One SSE client per watch: a thread each would let clients exhaust the process.
+  // The first few start nats.c's shared delivery pool, which grows to its fixed size as subscriptions arrive.
+  std::vector<std::unique_ptr<KvWatch>> warm;
+  WatchLog first;
+  for (int i = 0; i < 8; ++i) {
+    auto w = KvWatch::Start(*bucket_, first.callback());
+    ASSERT_TRUE(w.ok());
+    warm.push_back(std::move(w).value());
+  }
+  ASSERT_TRUE(bucket_->Put("a.k", "v0").ok());
+  ASSERT_EQ(first.WaitFor(8).size(), 8u);
+  const long before = testing::ProcStatusField(::getpid(), "Threads");
+  std::vector<std::unique_ptr<KvWatch>> watches;
+  std::vector<std::unique_ptr<WatchLog>> logs;
+  for (int i = 0; i < 100; ++i) {
+    logs.push_back(std::make_unique<WatchLog>());
+    auto w = KvWatch::Start(*bucket_, logs.back()->callback());
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    watches.push_back(std::move(w).value());
+  }
+  ASSERT_TRUE(bucket_->Put("a.k", "v1").ok());
+  for (auto& log : logs) EXPECT_EQ(log->WaitFor(2).back().rfind("a.k=v1", 0), 0u);
+  const long after = testing::ProcStatusField(::getpid(), "Threads");
+  EXPECT_LE(after, before + 2) << "100 watches grew the process from " << before << " to " << after << " threads";
 }
 
 }  // namespace

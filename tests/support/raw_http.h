@@ -13,6 +13,8 @@ namespace ironflow::testing {
 int OpenLoopback(int port, const std::string& bytes);
 // Sends `bytes` on a fresh connection and returns everything answered until the server closes it (or 5 s pass).
 std::string RawExchange(int port, const std::string& bytes);
+// Reads from an open socket until `marker` has arrived, the peer closes, or 10 s pass; returns what was read.
+std::string ReadUntil(int fd, const std::string& marker);
 
 // A numeric field of /proc/<pid>/status ("Threads", "VmRSS" in KiB); -1 when unreadable.
 long ProcStatusField(pid_t pid, const std::string& field);
