@@ -170,6 +170,5 @@ int main(int argc, char** argv) {
   world->raw_conns.clear();
   world->tls_server->Stop();
   world->server->Stop();
-  delete world;
-  return 0;
+  return 0;  // the exit handler SetUpWorld registered frees the world (once)
 }

@@ -78,8 +78,10 @@ void BM_RawKvGetTen(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-BENCHMARK(BM_ResolveTenDeclaredSecrets);
-BENCHMARK(BM_RawKvGetTen);
+// Both rated on wall time: a raw KV get spends most of its time waiting for NATS, which CPU time does not see
+// (it made the baseline look several times faster than it is).
+BENCHMARK(BM_ResolveTenDeclaredSecrets)->UseRealTime();
+BENCHMARK(BM_RawKvGetTen)->UseRealTime();
 
 }  // namespace
 

@@ -21,6 +21,7 @@ json BucketJson(const KvBucketInfo& b) {
               {"ttl_seconds", b.ttl_ms / 1000},
               {"history", b.history},
               {"max_value_size", b.max_value_size},
+              {"replicas", b.replicas},
               {"values", b.values},
               {"bytes", b.bytes},
               {"created_at", FormatRfc3339FromNanos(b.created_ns)}};
@@ -49,7 +50,7 @@ class KvRoutes {
   HttpResponse CreateBucket(const ApiCall& call) {
     auto env = RequestEnvironment(ctx_, call.request);
     if (!env.ok()) return api::ErrorResponse(env.status());
-    auto body = api::ParseJsonObject(call.request.body, {"name", "description", "ttl_seconds", "history", "max_value_size"});
+    auto body = api::ParseJsonObject(call.request.body, {"name", "description", "ttl_seconds", "history", "max_value_size", "replicas"});
     if (!body.ok()) return api::ErrorResponse(body.status());
     BucketSpec spec;
     auto name = api::RequiredString(*body, "name");
@@ -68,6 +69,9 @@ class KvRoutes {
     auto max_value = OptionalInt(*body, "max_value_size", 1, kMaxKvValueBytes);
     if (!max_value.ok()) return api::ErrorResponse(max_value.status());
     spec.max_value_size = static_cast<int32_t>(max_value->value_or(kDefaultMaxKvValueBytes));
+    auto replicas = OptionalInt(*body, "replicas", 1, 5);
+    if (!replicas.ok()) return api::ErrorResponse(replicas.status());
+    spec.replicas = static_cast<int>(replicas->value_or(0));
     auto info = ctx_.kv->Create(*env, spec);
     if (!info.ok()) return api::ErrorResponse(info.status());
     ctx_.events.Changed("kv", spec.name, "created", *env, call.actor);

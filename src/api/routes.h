@@ -7,13 +7,16 @@
 #include "runtime/engine.h"
 #include "runtime/function_registry.h"
 #include "runtime/run_store.h"
+#include "store/nats_server_info.h"
 
 namespace ironflow {
 
 struct SystemInfo {
   std::string version;
-  std::string nats_url;  // redacted
+  std::string nats_url;  // the configured list, redacted
   std::function<bool()> ready;
+  std::function<bool()> jetstream_writable;             // every stream we write to has a leader
+  std::function<std::vector<NatsServerInfo>()> nats_servers;  // the NATS nodes reached and their versions
 };
 
 void AddSecretsRoutes(Router& router, ApiContext& ctx);

@@ -6,13 +6,40 @@ namespace ironflow {
 
 using api::json;
 
+namespace {
+
+// The configured URLs, the server in use now, and every node the version gate reached (with its version).
+json NatsStatus(ApiContext& ctx, const SystemInfo& info) {
+  const auto now = ctx.nats.connected_server();
+  json nodes = json::array();
+  std::string connected_version;
+  for (const auto& n : info.nats_servers()) {
+    nodes.push_back({{"address", n.address}, {"server_id", n.server_id}, {"server_name", n.server_name},
+                     {"version", n.version}});
+    if (n.server_id == now.server_id) connected_version = n.version;
+  }
+  return {{"connected", ctx.nats.connected()},
+          {"configured_urls", info.nats_url},
+          {"url", now.url},
+          {"server_id", now.server_id},
+          {"version", connected_version.empty() ? json(nullptr) : json(connected_version)},
+          {"jetstream_writable", info.jetstream_writable()},
+          {"nodes", std::move(nodes)}};
+}
+
+}  // namespace
+
 void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info) {
   router.Add("GET", "/healthz", false, [](const ApiCall&) { return api::JsonResponse(200, json{{"status", "ok"}}); });
 
-  router.Add("GET", "/readyz", false, [&ctx, ready = info.ready](const ApiCall&) {
-    bool nats_ok = ctx.nats.connected();
-    bool ok = nats_ok && ready();
-    return api::JsonResponse(ok ? 200 : 503, json{{"status", ok ? "ready" : "not_ready"}, {"nats_connected", nats_ok}});
+  // Ready: connected, started, and every stream we write to has a leader (JetStream quorum).
+  router.Add("GET", "/readyz", false, [&ctx, info](const ApiCall&) {
+    const bool nats_ok = ctx.nats.connected();
+    const bool writable = info.jetstream_writable();
+    const bool ok = nats_ok && writable && info.ready();
+    return api::JsonResponse(ok ? 200 : 503, json{{"status", ok ? "ready" : "not_ready"},
+                                                  {"nats_connected", nats_ok},
+                                                  {"jetstream_writable", writable}});
   });
 
   router.Add("GET", "/api/v1/status", true, [&ctx, info](const ApiCall&) {
@@ -40,7 +67,7 @@ void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info) {
     return api::JsonResponse(200, json{{"version", info.version},
                                        {"encryption", encryption},
                                        {"authentication", ctx.api_keys != nullptr},
-                                       {"nats", {{"connected", ctx.nats.connected()}, {"url", info.nats_url}}}});
+                                       {"nats", NatsStatus(ctx, info)}});
   });
 
   router.Add("GET", "/metrics", false, [&ctx](const ApiCall&) {

@@ -22,7 +22,9 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   serve->add_option("--port", config->port, "HTTP port")->envname("IRONFLOW_PORT")->capture_default_str();
   serve->add_option("--data-dir", *data_dir_opt, "Data directory (embedded NATS store, bootstrap key)")
       ->envname("IRONFLOW_DATA_DIR");
-  serve->add_option("--nats-url", config->nats_url, "External NATS server URL(s); default: embedded nats-server")
+  serve->add_option("--nats-url", config->nats_url,
+                    "External NATS server URL, or several comma-separated (any reachable one will do); "
+                    "default: embedded nats-server")
       ->envname("NATS_URL");
   serve->add_option("--nats-creds", config->nats_creds, "Credentials file (JWT + seed) for the external NATS")
       ->envname("NATS_CREDS");
@@ -34,6 +36,10 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
       ->envname("NATS_TLS_KEY");
   serve->add_option("--kv-replicas", config->kv_replicas, "Replicas for KV buckets and the system stream")
       ->envname("IRONFLOW_KV_REPLICAS")->capture_default_str();
+  serve->add_flag("--allow-unsafe-replicated-cas", config->allow_unsafe_replicated_cas,
+                  "Start with --kv-replicas > 1 on nats-server older than 2.10.20, where compare-and-set on "
+                  "replicated streams is not exact (tests and staging only)")
+      ->envname("IRONFLOW_ALLOW_UNSAFE_REPLICATED_CAS");
   serve->add_option("--secret-history", config->secret_history, "Revisions kept per secret (1-64)")
       ->envname("IRONFLOW_SECRET_HISTORY")->capture_default_str();
   serve->add_option("--audit-retention-days", config->audit_retention_days,

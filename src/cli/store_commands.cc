@@ -145,7 +145,7 @@ void AddKvCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   struct Opts {
     std::string bucket, key, value, file, env = DefaultEnv(), if_revision, description, filter;
     int64_t ttl = 0, by = 1;
-    int history = 1, max_value_size = 0;
+    int history = 1, max_value_size = 0, replicas = 0;
     bool create_only = false, purge = false, yes = false;
   };
 
@@ -159,14 +159,17 @@ void AddKvCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   create->add_option("--ttl", bc->ttl, "Seconds after which keys expire (0: never)");
   create->add_option("--history", bc->history, "Revisions kept per key (1-64)");
   create->add_option("--max-value-size", bc->max_value_size, "Largest value in bytes (default 512 KiB)");
+  create->add_option("--replicas", bc->replicas, "Copies on a NATS cluster (1-5; default: the server's --kv-replicas)");
   create->callback(Guard(exit_code, [bc, &g] {
     Check(ValidateBucketName(bc->bucket));
     json body = {{"name", bc->bucket}, {"description", bc->description}, {"ttl_seconds", bc->ttl}, {"history", bc->history}};
     if (bc->max_value_size > 0) body["max_value_size"] = bc->max_value_size;
+    if (bc->replicas != 0) body["replicas"] = bc->replicas;
     json r = Api(g).Call("POST", "/api/v1/kv/buckets", bc->env, body.dump());
     if (g.json) return PrintJson(r);
-    std::printf("created bucket %s in environment %s (ttl %llds, history %d)\n", bc->bucket.c_str(), bc->env.c_str(),
-                static_cast<long long>(r.value("ttl_seconds", 0LL)), r.value("history", 1));
+    std::printf("created bucket %s in environment %s (ttl %llds, history %d, replicas %d)\n", bc->bucket.c_str(),
+                bc->env.c_str(), static_cast<long long>(r.value("ttl_seconds", 0LL)), r.value("history", 1),
+                r.value("replicas", 1));
   }));
 
   auto bl = std::make_shared<Opts>();
@@ -179,10 +182,11 @@ void AddKvCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
       std::printf("no buckets in environment %s\n", bl->env.c_str());
       return;
     }
-    std::printf("%-32s %8s %8s %10s %12s  %s\n", "BUCKET", "TTL(s)", "HISTORY", "VALUES", "BYTES", "DESCRIPTION");
+    std::printf("%-32s %8s %8s %8s %10s %12s  %s\n", "BUCKET", "TTL(s)", "HISTORY", "REPLICAS", "VALUES", "BYTES",
+                "DESCRIPTION");
     for (const auto& b : r["buckets"]) {
-      std::printf("%-32s %8lld %8d %10llu %12llu  %s\n", b.value("name", "").c_str(),
-                  static_cast<long long>(b.value("ttl_seconds", 0LL)), b.value("history", 1),
+      std::printf("%-32s %8lld %8d %8d %10llu %12llu  %s\n", b.value("name", "").c_str(),
+                  static_cast<long long>(b.value("ttl_seconds", 0LL)), b.value("history", 1), b.value("replicas", 1),
                   static_cast<unsigned long long>(b.value("values", 0ULL)),
                   static_cast<unsigned long long>(b.value("bytes", 0ULL)), b.value("description", "").c_str());
     }

@@ -17,6 +17,7 @@ Status CheckSpec(const BucketSpec& spec) {
   if (spec.max_value_size < 1 || spec.max_value_size > kMaxKvValueBytes) {
     return Status::InvalidArgument("max_value_size must be between 1 and " + std::to_string(kMaxKvValueBytes));
   }
+  if (spec.replicas < 0 || spec.replicas > 5) return Status::InvalidArgument("replicas must be between 1 and 5");
   return Status::Ok();
 }
 
@@ -43,11 +44,25 @@ Result<KvBucketInfo> UserBuckets::Create(const std::string& env, const BucketSpe
   cfg.name = NatsName(env, spec.name);
   cfg.description = spec.description;
   cfg.history = spec.history;
-  cfg.replicas = replicas_;
+  cfg.replicas = spec.replicas > 0 ? spec.replicas : replicas_;
+  if (cfg.replicas > 1 && !replicated_cas_safe_) {
+    return Status::InvalidArgument("replicas " + std::to_string(cfg.replicas) +
+                                      ": replicated buckets need nats-server 2.10.20 or newer on every node "
+                                      "(compare-and-set is not exact on older ones, nats-server#4320)");
+  }
   cfg.max_value_size = spec.max_value_size;
   cfg.ttl_ms = spec.ttl_seconds * 1000;
   auto created = KvBucket::OpenOrCreate(nc_, cfg);
-  if (!created.ok()) return created.status();
+  if (!created.ok()) {
+    // JetStream's answers when the cluster has fewer nodes than replicas asked for, or is a single server.
+    const std::string& why = created.status().message();
+    if (why.find("insufficient resources") != std::string::npos || why.find("no suitable peers") != std::string::npos ||
+        why.find("non-clustered") != std::string::npos) {
+      return Status::InvalidArgument("replicas " + std::to_string(cfg.replicas) +
+                                     ": the NATS cluster has too few JetStream nodes to place them");
+    }
+    return created.status();
+  }
   open_.Erase(cfg.name);
   return UserInfo(env, spec.name);
 }

@@ -32,6 +32,7 @@ struct BucketSpec {
   int64_t ttl_seconds = 0;  // 0: keys never expire
   int history = 1;          // 1..64
   int32_t max_value_size = kDefaultMaxKvValueBytes;
+  int replicas = 0;         // 1..5; 0: the server's --kv-replicas
 };
 
 struct UserBucket {
@@ -41,11 +42,15 @@ struct UserBucket {
 
 class UserBuckets {
  public:
-  UserBuckets(NatsConnection& nc, int replicas) : nc_(nc), replicas_(replicas), open_(std::chrono::seconds(2)) {}
+  // `replicated_cas_safe`: NATS passed the version gate for replicated storage (or the operator overrode it);
+  // without it, a bucket with more than one replica is refused.
+  UserBuckets(NatsConnection& nc, int replicas, bool replicated_cas_safe)
+      : nc_(nc), replicas_(replicas), replicated_cas_safe_(replicated_cas_safe), open_(std::chrono::seconds(2)) {}
 
   static std::string NatsName(const std::string& env, const std::string& bucket) { return "app_" + env + "_" + bucket; }
 
-  // Checks the spec's ranges (kInvalidArgument naming the field). kAlreadyExists when the bucket exists.
+  // Checks the spec's ranges (kInvalidArgument naming the field). kAlreadyExists when the bucket exists;
+  // kInvalidArgument for replicas > 1 on a NATS older than the version gate's minimum.
   Result<KvBucketInfo> Create(const std::string& env, const BucketSpec& spec);
   // The environment's buckets, sorted by name (info.name is the user's name, not the NATS one).
   Result<std::vector<KvBucketInfo>> List(const std::string& env);
@@ -60,6 +65,7 @@ class UserBuckets {
   Result<KvBucketInfo> UserInfo(const std::string& env, const std::string& bucket);
   NatsConnection& nc_;
   int replicas_;
+  bool replicated_cas_safe_;
   TtlCache<UserBucket> open_;
 };
 

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 
 #include "api/metrics.h"
 #include "api/request_context.h"
@@ -21,7 +22,9 @@
 #include "secrets/environment_store.h"
 #include "secrets/key_check.h"
 #include "secrets/secret_store.h"
+#include "server/nats_version_gate.h"
 #include "store/embedded_nats.h"
+#include "store/jetstream_health.h"
 #include "store/stream_admin.h"
 #include "store/kv_bucket.h"
 #include "store/kv_mirror.h"
@@ -47,6 +50,10 @@ bool IsLoopbackHost(const std::string& host) {
 // Members are declared in dependency order: destruction runs in reverse, so HTTP stops before the planes, the
 // planes before the buckets, the buckets before the connection, the connection before the embedded NATS.
 struct Server::Impl {
+  // What the NATS nodes said about themselves (version gate, /api/v1/status); refreshed after each reconnect.
+  // Declared before the connection, whose reconnect callback writes it.
+  mutable std::mutex survey_mu;
+  NatsSurvey survey;
   std::unique_ptr<EmbeddedNats> embedded;
   std::unique_ptr<NatsConnection> nats;
   std::unique_ptr<KvBucket> secrets_bucket, env_bucket, system_bucket, auth_bucket;
@@ -73,8 +80,14 @@ struct Server::Impl {
   FailureLimiter auth_failures{10.0, 20.0};  // failed authentications per client address: 10/s, burst 20
   std::unique_ptr<ApiContext> ctx;
   std::unique_ptr<Router> router;
+  std::unique_ptr<JetStreamHealth> jetstream_health;  // /readyz: can the streams we write to take writes?
   std::unique_ptr<HttpServer> http;
   std::atomic<bool> ready{false};
+
+  std::vector<NatsServerInfo> Survey() const {
+    std::lock_guard<std::mutex> lock(survey_mu);
+    return survey.reached;
+  }
 };
 
 Server::Server() : impl_(std::make_unique<Impl>()) {}
@@ -92,6 +105,7 @@ void Server::Shutdown() {
   // The engine first: pending long polls then answer 204 instead of leasing, so the HTTP server drains at once.
   if (impl_->engine) impl_->engine->Stop();
   if (impl_->http) impl_->http->Stop();
+  impl_->jetstream_health.reset();
   // Stopping the watch deletes its consumer on the server: do it while NATS is still up.
   impl_->secrets_watch.reset();
   impl_->functions_mirror.reset();
@@ -206,10 +220,34 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   no.tls_ca_file = config.nats_tls_ca;
   no.tls_cert_file = config.nats_tls_cert;
   no.tls_key_file = config.nats_tls_key;
+  // After a reconnect (possibly to another node, possibly upgraded or replaced): look at the versions again.
+  const std::vector<std::string> seed_urls = SplitNatsUrls(nats_url);
+  no.on_reconnected = [&s, seed_urls, replicas = config.kv_replicas] {
+    NatsSurvey survey = SurveyNatsServers(seed_urls, 1000);
+    if (Status gate = CheckReplicatedCas(survey, replicas); !gate.ok()) spdlog::error("after reconnect: {}", gate.message());
+    std::lock_guard<std::mutex> lock(s.survey_mu);
+    s.survey = std::move(survey);
+  };
   auto nc = NatsConnection::Connect(no);
   if (!nc.ok()) return nc.status();
   s.nats = std::move(nc).value();
-  spdlog::info("connected to NATS at {}", s.nats->redacted_url());
+  {
+    const auto now = s.nats->connected_server();
+    spdlog::info("connected to NATS at {} (server {})", now.url, now.server_id);
+  }
+  bool replicated_cas_safe = false;
+  {
+    NatsSurvey survey = SurveyNatsServers(seed_urls, 1000);
+    spdlog::info("NATS nodes: {}", DescribeSurvey(survey));
+    if (Status gate = CheckReplicatedCas(survey, config.kv_replicas); !gate.ok()) {
+      if (!config.allow_unsafe_replicated_cas) return gate;
+      spdlog::warn("--allow-unsafe-replicated-cas: starting anyway. {}", gate.message());
+    }
+    // May a user bucket ask for more replicas than --kv-replicas?
+    replicated_cas_safe = config.allow_unsafe_replicated_cas || CheckReplicatedCas(survey, 3).ok();
+    std::lock_guard<std::mutex> lock(s.survey_mu);
+    s.survey = std::move(survey);
+  }
 
   // `ttl_ms` > 0: entries expire that long after their last write, also in a bucket made earlier without it.
   auto open = [&](const char* name, const char* description, int history, std::unique_ptr<KvBucket>* out,
@@ -249,6 +287,9 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   auto event_log = EventLog::Ensure(*s.nats, config.kv_replicas);
   if (!event_log.ok()) return event_log.status();
   s.event_log.emplace(*event_log);
+  s.jetstream_health = std::make_unique<JetStreamHealth>(
+      *s.nats, std::vector<std::string>{std::string(SystemStream::kName), std::string("KV_") + kSecretsBucket,
+                                        std::string("KV_") + kRunsBucket});
 
   IF_RETURN_IF_ERROR(VerifyOrRecordMasterKey(
       *s.system_bucket, *s.secrets_bucket,
@@ -273,7 +314,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   s.environments = std::make_unique<EnvironmentStore>(*s.env_bucket, *s.secrets);
   IF_RETURN_IF_ERROR(s.environments->EnsureDefault());
   s.config = std::make_unique<ConfigStore>(*s.config_bucket, *s.events);
-  s.kv = std::make_unique<UserBuckets>(*s.nats, config.kv_replicas);
+  s.kv = std::make_unique<UserBuckets>(*s.nats, config.kv_replicas, replicated_cas_safe);
   ConfigStore* config_store = s.config.get();
   s.environments->AddContents({"config document(s)",
                                [config_store](const std::string& env) -> Result<size_t> {
@@ -364,7 +405,13 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   ApiContext& ctx = *s.ctx;
   s.router = std::make_unique<Router>([&ctx](const HttpRequest& r) { return AuthenticateRequest(ctx, r); },
                                       s.metrics);
-  AddSystemRoutes(*s.router, ctx, SystemInfo{IRONFLOW_VERSION, s.nats->redacted_url(), [&s] { return s.ready.load(); }});
+  SystemInfo system_info;
+  system_info.version = IRONFLOW_VERSION;
+  system_info.nats_url = s.nats->redacted_url();
+  system_info.ready = [&s] { return s.ready.load(); };
+  system_info.jetstream_writable = [&s] { return s.jetstream_health->writable(); };
+  system_info.nats_servers = [&s] { return s.Survey(); };
+  AddSystemRoutes(*s.router, ctx, std::move(system_info));
   AddEnvironmentRoutes(*s.router, ctx);
   AddSecretsRoutes(*s.router, ctx);
   AddStreamRoute(*s.router, ctx);

@@ -26,6 +26,8 @@ struct ServerConfig {
   std::string nats_creds, nats_tls_ca, nats_tls_cert, nats_tls_key;
   std::string nats_server_binary;  // embedded mode: path to nats-server (IRONFLOW_NATS_SERVER); empty: search PATH
   int kv_replicas = 1;
+  // Start with --kv-replicas > 1 even on NATS nodes older than the version gate's minimum (tests, staging).
+  bool allow_unsafe_replicated_cas = false;
   int secret_history = 10;
   bool dev = false;              // no authentication (loopback only)
   bool allow_plaintext = false;  // permit no master key on a non-loopback address

@@ -26,6 +26,7 @@ Result<KvBucketInfo> GetKvBucketInfo(NatsConnection& nc, const std::string& buck
     out.ttl_ms = info->Config->MaxAge / 1000000;
     out.history = static_cast<int>(info->Config->MaxMsgsPerSubject);
     out.max_value_size = info->Config->MaxMsgSize;
+    out.replicas = static_cast<int>(info->Config->Replicas);
   }
   out.values = info->State.Msgs;
   out.bytes = info->State.Bytes;

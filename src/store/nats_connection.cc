@@ -56,6 +56,21 @@ std::string RedactNatsUrl(std::string_view urls) {
   return out;
 }
 
+std::vector<std::string> SplitNatsUrls(std::string_view urls) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= urls.size()) {
+    size_t comma = urls.find(',', start);
+    std::string_view one = urls.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    while (!one.empty() && (one.front() == ' ' || one.front() == '\t')) one.remove_prefix(1);
+    while (!one.empty() && (one.back() == ' ' || one.back() == '\t')) one.remove_suffix(1);
+    if (!one.empty()) out.emplace_back(one);
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
 Result<std::unique_ptr<NatsConnection>> NatsConnection::Connect(const Options& options) {
   constexpr int kDeliveryThreads = 4;
   // nats.c spins on contended mutexes by default (2000 tries); with many request threads on few cores that
@@ -74,7 +89,13 @@ Result<std::unique_ptr<NatsConnection>> NatsConnection::Connect(const Options& o
   natsStatus s = natsOptions_Create(&raw_opts);
   if (s != NATS_OK) return StatusFromNats(s, "nats options");
   nats::OptionsPtr opts(raw_opts);
-  s = natsOptions_SetURL(opts.get(), options.url.c_str());
+  const std::vector<std::string> urls = SplitNatsUrls(options.url);
+  if (urls.empty()) return Status::InvalidArgument("no NATS URL given");
+  std::vector<const char*> url_ptrs;
+  for (const auto& u : urls) url_ptrs.push_back(u.c_str());
+  s = natsOptions_SetServers(opts.get(), url_ptrs.data(), static_cast<int>(url_ptrs.size()));
+  // nats.c tries them in random order (spreading servers over the nodes), on the first connect and on each
+  // reconnect, together with the peers the cluster advertises.
   if (s == NATS_OK) s = natsOptions_SetName(opts.get(), options.name.c_str());
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts.get(), -1);  // reconnect forever
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts.get(), 250);
@@ -83,6 +104,7 @@ Result<std::unique_ptr<NatsConnection>> NatsConnection::Connect(const Options& o
   // KV operation, which dominates latency on small machines.
   if (s == NATS_OK) s = natsOptions_SetSendAsap(opts.get(), true);
   if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts.get(), &NatsConnection::OnReconnected, conn.get());
+  if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts.get(), &NatsConnection::OnDisconnected, conn.get());
   if (s == NATS_OK) s = natsOptions_UseGlobalMessageDelivery(opts.get(), true);
   if (s != NATS_OK) return Status::InvalidArgument("invalid NATS URL or options: " + conn->redacted_url_);
   if (!options.tls_ca_file.empty() || !options.tls_cert_file.empty()) {
@@ -119,6 +141,10 @@ Result<std::unique_ptr<NatsConnection>> NatsConnection::Connect(const Options& o
   jsopts.PublishAsync.ErrHandler = &NatsConnection::OnAsyncPublishError;
   jsopts.PublishAsync.ErrHandlerClosure = conn.get();
   jsopts.PublishAsync.MaxPending = 4096;
+  {
+    std::lock_guard<std::mutex> lock(conn->last_server_mu_);
+    conn->last_server_ = conn->connected_server();
+  }
   s = natsConnection_JetStream(&conn->js_, conn->nc_, &jsopts);
   if (s != NATS_OK) return StatusFromNats(s, "jetstream context");
   return conn;
@@ -138,8 +164,37 @@ NatsConnection::~NatsConnection() {
   }
 }
 
+NatsConnection::ConnectedServer NatsConnection::connected_server() const {
+  ConnectedServer out;
+  if (nc_ == nullptr) return out;
+  char buf[512];
+  if (natsConnection_GetConnectedUrl(nc_, buf, sizeof buf) == NATS_OK) out.url = RedactNatsUrl(buf);
+  if (natsConnection_GetConnectedServerId(nc_, buf, sizeof buf) == NATS_OK) out.server_id = buf;
+  return out;
+}
+
+void NatsConnection::OnDisconnected(natsConnection*, void* closure) {
+  auto* self = static_cast<NatsConnection*>(closure);
+  ConnectedServer was;
+  {
+    std::lock_guard<std::mutex> lock(self->last_server_mu_);
+    was = self->last_server_;
+  }
+  // Also called once when the connection closes at shutdown; that is not worth a warning.
+  if (self->nc_ != nullptr && natsConnection_IsClosed(self->nc_)) return;
+  spdlog::warn("lost the NATS connection to {} (server {}); reconnecting", was.url, was.server_id);
+}
+
 void NatsConnection::OnReconnected(natsConnection*, void* closure) {
-  static_cast<NatsConnection*>(closure)->reconnects_.fetch_add(1);
+  auto* self = static_cast<NatsConnection*>(closure);
+  self->reconnects_.fetch_add(1);
+  ConnectedServer now = self->connected_server();
+  spdlog::info("reconnected to NATS at {} (server {})", now.url, now.server_id);
+  {
+    std::lock_guard<std::mutex> lock(self->last_server_mu_);
+    self->last_server_ = now;
+  }
+  if (self->options_.on_reconnected) self->options_.on_reconnected();
 }
 
 namespace {

@@ -9,8 +9,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -26,10 +28,14 @@ Status StatusFromNats(int nats_status, std::string_view operation);
 
 // Removes "user:password@" from each URL of a comma-separated NATS URL list.
 std::string RedactNatsUrl(std::string_view url);
+// The URLs of a comma-separated list, trimmed, empty entries dropped ("a, b,," -> {"a", "b"}).
+std::vector<std::string> SplitNatsUrls(std::string_view urls);
 
 class NatsConnection {
  public:
   struct Options {
+    // One URL or a comma-separated list: the first connect succeeds if any answers, and reconnects go through
+    // the list and the peers the cluster advertises.
     std::string url;
     std::string name = "ironflow";
     int64_t connect_deadline_ms = 10000;  // keep retrying the first connect for this long
@@ -40,6 +46,13 @@ class NatsConnection {
     std::string tls_cert_file;
     std::string tls_key_file;
     std::string creds_file;
+    // Called (on a nats.c thread) after each reconnect, once the connection is usable again.
+    std::function<void()> on_reconnected;
+  };
+  // The server this connection is talking to now (empty fields while disconnected).
+  struct ConnectedServer {
+    std::string url;        // credentials removed
+    std::string server_id;
   };
 
   // A subscription that stops delivering when destroyed.
@@ -69,7 +82,8 @@ class NatsConnection {
   // instead of waiting out a reconnect. Used to shut down promptly when the NATS server is unreachable.
   void Close();
   uint64_t reconnects() const { return reconnects_.load(); }
-  const std::string& redacted_url() const { return redacted_url_; }
+  const std::string& redacted_url() const { return redacted_url_; }  // the configured list, credentials removed
+  ConnectedServer connected_server() const;
 
   // Core NATS publish (fire-and-forget, buffered during reconnects).
   Status Publish(std::string_view subject, std::string_view data);
@@ -87,6 +101,7 @@ class NatsConnection {
  private:
   explicit NatsConnection(Options o) : options_(std::move(o)) {}
   static void OnReconnected(natsConnection* nc, void* closure);
+  static void OnDisconnected(natsConnection* nc, void* closure);
   static void OnAsyncPublishError(jsCtx* js, jsPubAckErr* err, void* closure);
 
   Options options_;
@@ -94,6 +109,8 @@ class NatsConnection {
   natsConnection* nc_ = nullptr;
   jsCtx* js_ = nullptr;
   std::atomic<uint64_t> reconnects_{0};
+  mutable std::mutex last_server_mu_;
+  ConnectedServer last_server_;  // for the disconnect log line (the connection no longer knows it then)
   std::atomic<uint64_t> async_failures_{0};
   std::atomic<uint64_t> async_retries_{0};
 };

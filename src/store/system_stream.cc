@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "store/nats_handles.h"
 #include "store/stream_admin.h"
 
 namespace ironflow {
@@ -17,6 +18,17 @@ Result<SystemStream> SystemStream::Ensure(NatsConnection& nc, int replicas, int 
   spec.max_bytes = int64_t{1} << 30;
   spec.update_max_age = true;  // --audit-retention-days applies to an existing stream too
   IF_RETURN_IF_ERROR(EnsureStream(nc, spec, "audit stream"));
+  return SystemStream(nc);
+}
+
+Result<SystemStream> SystemStream::Bind(NatsConnection& nc) {
+  jsStreamInfo* raw = nullptr;
+  jsErrCode err = static_cast<jsErrCode>(0);
+  const std::string name(kName);
+  natsStatus s = js_GetStreamInfo(&raw, nc.js(), name.c_str(), nullptr, &err);
+  nats::StreamInfoPtr info(raw);
+  if (s == NATS_NOT_FOUND) return Status::NotFound("the audit stream " + name + " does not exist");
+  if (s != NATS_OK) return StatusFromNats(s, "audit stream info");
   return SystemStream(nc);
 }
 

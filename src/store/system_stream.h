@@ -17,6 +17,9 @@ class SystemStream {
   // Creates the stream if it does not exist (with `replicas`), else binds to it.
   // Creates the stream if needed; an existing stream gets `retention_days` (message max age) if it differs.
   static Result<SystemStream> Ensure(NatsConnection& nc, int replicas, int retention_days = 30);
+  // Binds to the existing stream without changing its configuration (tools beside a running server);
+  // kNotFound when there is none.
+  static Result<SystemStream> Bind(NatsConnection& nc);
 
   // Publishes to `subject` (must start with "system.") without waiting for JetStream's ack; a rejected or
   // unacknowledged publish is retried (NatsConnection::PublishToStreamAsync), then logged and counted in

@@ -257,3 +257,59 @@ TEST_F(CliTest, VersionPrintsTheVersion) {
 
 }  // namespace
 }  // namespace ironflow::testing
+
+namespace ironflow::testing {
+namespace {
+
+class CreateAdminTest : public ApiTest {
+ protected:
+  // `ironflow apikey create-admin` talks to NATS, not to the server: no server URL, no API key.
+  ProcessResult CreateAdmin(const std::string& name, const std::string& master_key, const std::string& nats_url) {
+    return RunIronflow({"apikey", "create-admin", name, "--nats-url", nats_url}, {{"IRONFLOW_MASTER_KEY", master_key}});
+  }
+};
+
+TEST_F(CreateAdminTest, MasterKeyHolderMintsAWorkingAuditedAdminKeyWithoutAnyApiKey) {
+  auto r = CreateAdmin("ops-recovery", master_key_, nats_.url());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto at = r.out.find("ifkey_");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const std::string key = r.out.substr(at, r.out.find('\n', at) - at);
+  EXPECT_EQ(r.err.find(master_key_), std::string::npos);
+  EXPECT_EQ(r.out.find(master_key_), std::string::npos);
+
+  ApiClient as_new(server_->url(), key);
+  auto keys = as_new.Call("GET", "/api/v1/apikeys");
+  ASSERT_EQ(keys.status, 200) << "the minted key is not an admin key: " << keys.raw;
+  bool listed = false;
+  for (const auto& k : keys.body["apikeys"]) listed |= k["name"] == "ops-recovery" && k["role"] == "admin";
+  EXPECT_TRUE(listed) << keys.raw;
+  // Audited like any key creation, by an operator actor; the command waits for the event's ack before exiting.
+  auto audit = ClientFor("*")->Call("GET", "/api/v1/audit?kind=apikey");  // key events belong to no environment
+  bool audited = false;
+  for (const auto& e : audit.body["entries"]) {
+    const std::string subject = e.value("subject", "");
+    audited |= subject.size() > 8 && subject.compare(subject.size() - 8, 8, ".created") == 0 &&
+               e["event"]["actor"].value("type", "") == "operator";
+  }
+  EXPECT_TRUE(audited) << audit.raw;
+}
+
+TEST_F(CreateAdminTest, WrongMasterKeyOrAStoreWithoutIronflowCreatesNothing) {
+  const size_t before = api_->Call("GET", "/api/v1/apikeys").body["apikeys"].size();
+  auto wrong = CreateAdmin("intruder", NewMasterKey(), nats_.url());
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.err.find("key"), std::string::npos) << wrong.err;
+  EXPECT_EQ(wrong.out.find("ifkey_"), std::string::npos);
+  auto none = RunIronflow({"apikey", "create-admin", "intruder", "--nats-url", nats_.url()});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("master key"), std::string::npos) << none.err;
+  NatsFixture empty;
+  auto elsewhere = CreateAdmin("intruder", master_key_, empty.url());
+  EXPECT_EQ(elsewhere.exit_code, 1);
+  EXPECT_NE(elsewhere.err.find("no Ironflow store"), std::string::npos) << elsewhere.err;
+  EXPECT_EQ(api_->Call("GET", "/api/v1/apikeys").body["apikeys"].size(), before);
+}
+
+}  // namespace
+}  // namespace ironflow::testing

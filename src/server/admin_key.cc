@@ -1,0 +1,66 @@
+#include "server/admin_key.h"
+
+#include "events/system_events.h"
+#include "secrets/key_check.h"
+#include "secrets/secret_store.h"
+#include "store/kv_bucket.h"
+#include "store/nats_connection.h"
+#include "store/system_stream.h"
+
+namespace ironflow {
+
+Result<NewApiKey> MintAdminKey(const MintAdminKeyOptions& o) {
+  if (o.key == nullptr) {
+    return Status::InvalidArgument("creating an admin key needs the master key (IRONFLOW_MASTER_KEY or "
+                                   "--master-key-file): it is the proof that you operate this deployment");
+  }
+  NatsConnection::Options no;
+  no.url = o.nats_url;
+  no.name = "ironflow-create-admin";
+  no.connect_deadline_ms = 5000;
+  no.creds_file = o.nats_creds;
+  no.tls_ca_file = o.nats_tls_ca;
+  no.tls_cert_file = o.nats_tls_cert;
+  no.tls_key_file = o.nats_tls_key;
+  auto nc = NatsConnection::Connect(no);
+  if (!nc.ok()) return nc.status();
+
+  auto system = KvBucket::Open(**nc, "ironflow-system");
+  if (!system.ok()) {
+    if (system.status().is(Code::kNotFound)) {
+      return Status::NotFound("no Ironflow store in this NATS (bucket ironflow-system is missing): start "
+                              "`ironflow serve` on it first");
+    }
+    return system.status();
+  }
+  auto check = (*system)->Get(kKeyCheckKey);
+  if (!check.ok()) return check.status();
+  if (!check->has_value()) {
+    return Status::PreconditionFailed("this store has no key-check record (dev mode, or never started with a "
+                                      "master key): there is no key to prove; use the bootstrap key");
+  }
+  auto secrets = KvBucket::Open(**nc, kSecretsBucket);
+  if (!secrets.ok()) return secrets.status();
+  // The record exists, so this only verifies (it writes nothing with a single key and no rotation).
+  IF_RETURN_IF_ERROR(VerifyOrRecordMasterKey(**system, **secrets, KeyCheckOptions{o.key, nullptr, false}));
+
+  auto auth = KvBucket::Open(**nc, kAuthBucket);
+  if (!auth.ok()) return auth.status();
+  auto stream = SystemStream::Bind(**nc);
+  if (!stream.ok()) return stream.status();
+  ApiKeyStore keys(**auth);
+  ApiKeySpec spec;
+  spec.name = o.name;
+  spec.role = "admin";
+  auto created = keys.Create(spec);
+  if (!created.ok()) return created.status();
+  SystemEvents events(*stream);
+  Actor operator_actor;
+  operator_actor.type = "operator";
+  operator_actor.name = "create-admin (master key " + o.key->key_id() + ")";
+  operator_actor.role = "admin";
+  events.ApiKeyChanged("created", created->info.principal.id, "", operator_actor);
+  return created;  // the connection's destructor waits (up to 2 s) for the audit event's acknowledgement
+}
+
+}  // namespace ironflow

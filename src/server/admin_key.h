@@ -1,0 +1,28 @@
+// MintAdminKey: `ironflow apikey create-admin`. Creates an admin API key straight in NATS, for an operator who
+// holds the master key and NATS access but no working admin key (the bootstrap key was lost, or a second
+// server's data dir has none).
+//
+// The master key is the proof: it must open the store's key-check record (a store without one, i.e. dev mode or
+// never started with a key, is refused). Only then is the key created, audited as `system.apikey.<id>.created`
+// with actor type "operator", and returned once. Changes nothing else: the audit stream's settings stay as the
+// servers set them.
+#pragma once
+
+#include <string>
+
+#include "auth/api_key_store.h"
+#include "common/status.h"
+#include "crypto/master_key.h"
+
+namespace ironflow {
+
+struct MintAdminKeyOptions {
+  std::string nats_url;  // one URL or a comma-separated list
+  std::string nats_creds, nats_tls_ca, nats_tls_cert, nats_tls_key;
+  std::string name;      // the new key's name
+  const MasterKey* key = nullptr;
+};
+
+Result<NewApiKey> MintAdminKey(const MintAdminKeyOptions& options);
+
+}  // namespace ironflow

@@ -1,0 +1,141 @@
+// Ironflow on a real 3-node NATS JetStream cluster (nats-server from Debian, on loopback): several NATS URLs, the
+// version gate for replicated storage, readiness that follows JetStream quorum, and surviving the loss of the node
+// a server is connected to. CTest label `cluster`, run serially, not in the sanitizer pass.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "server/nats_version_gate.h"
+#include "store/nats_server_info.h"
+#include "support/nats_cluster.h"
+#include "support/server_process.h"
+
+namespace ironflow::testing {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// Polls `probe` (every 100 ms) until it returns true or `timeout` passes; returns how long it took, or nullopt.
+template <typename Probe>
+std::optional<std::chrono::milliseconds> TimeUntil(Probe probe, std::chrono::milliseconds timeout) {
+  const auto start = Clock::now();
+  while (Clock::now() - start < timeout) {
+    if (probe()) return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the observed state is the server's, not ours
+  }
+  return std::nullopt;
+}
+
+bool ClusterIsOlderThanTheGate(const NatsCluster& cluster) {
+  auto info = ProbeNatsServer(cluster.url(0), 2000);
+  return info.ok() && CompareNatsVersions(info->version, kMinReplicatedCasNatsVersion) < 0;
+}
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  // An `ironflow serve` on the whole cluster with R3 storage (on NATS older than the gate's minimum it needs
+  // --allow-unsafe-replicated-cas).
+  std::unique_ptr<ServerProcess> StartServer() {
+    std::vector<std::string> args = {"--kv-replicas", "3"};
+    if (ClusterIsOlderThanTheGate(cluster_)) args.push_back("--allow-unsafe-replicated-cas");
+    auto server = std::make_unique<ServerProcess>(
+        ServerProcess::Options{cluster_.urls(), data_.path() + "/s1", NewMasterKey(), false, args});
+    std::string error;
+    EXPECT_TRUE(server->Start(&error)) << error;
+    return server;
+  }
+  NatsCluster cluster_;
+  TempDir data_;
+};
+
+TEST_F(ClusterTest, VersionGateRefusesReplicatedStorageOnOlderNatsUnlessOverriddenAndReportsEveryNode) {
+  auto info = ProbeNatsServer(cluster_.url(0), 2000);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  if (CompareNatsVersions(info->version, kMinReplicatedCasNatsVersion) < 0) {
+    ServerProcess refused({cluster_.urls(), data_.path() + "/refused", NewMasterKey(), false, {"--kv-replicas", "3"}});
+    EXPECT_NE(refused.RunUntilExit(), 0);
+    const std::string log = refused.log();
+    EXPECT_NE(log.find(info->version), std::string::npos) << log;
+    EXPECT_NE(log.find("nats-server#4320"), std::string::npos) << log;
+    EXPECT_NE(log.find("--kv-replicas 1"), std::string::npos) << log;
+  }
+  auto server = StartServer();
+  ASSERT_TRUE(server->running());
+  if (CompareNatsVersions(info->version, kMinReplicatedCasNatsVersion) < 0) {
+    EXPECT_NE(server->log().find("--allow-unsafe-replicated-cas: starting anyway"), std::string::npos) << server->log();
+  }
+  ApiClient api(server->url(), server->api_key());
+  auto status = api.Call("GET", "/api/v1/status");
+  ASSERT_EQ(status.status, 200);
+  const json& nats = status.body["nats"];
+  EXPECT_EQ(nats["nodes"].size(), 3u) << nats.dump();
+  for (const auto& node : nats["nodes"]) EXPECT_EQ(node["version"], info->version) << nats.dump();
+  EXPECT_GE(cluster_.NodeOfUrl(nats["url"].get<std::string>()), 0) << "status names a server not in the cluster: " << nats.dump();
+  EXPECT_FALSE(nats["server_id"].get<std::string>().empty());
+  EXPECT_EQ(nats["version"], info->version);
+  EXPECT_EQ(api.Call("PUT", "/api/v1/secrets/R3_SECRET", json{{"value", "v-" + RandomHex(8)}}).status, 201);
+
+  // User buckets: replicas default to --kv-replicas, can be chosen per bucket, and are shown.
+  auto dflt = api.Call("POST", "/api/v1/kv/buckets", json{{"name", "sessions"}});
+  ASSERT_EQ(dflt.status, 201) << dflt.raw;
+  EXPECT_EQ(dflt.body["replicas"], 3);
+  auto single = api.Call("POST", "/api/v1/kv/buckets", json{{"name", "scratch"}, {"replicas", 1}});
+  ASSERT_EQ(single.status, 201) << single.raw;
+  EXPECT_EQ(api.Call("GET", "/api/v1/kv/buckets/scratch").body["replicas"], 1);
+  auto too_many = api.Call("POST", "/api/v1/kv/buckets", json{{"name", "wide"}, {"replicas", 5}});
+  EXPECT_EQ(too_many.status, 400) << "5 replicas on 3 nodes: " << too_many.raw;
+}
+
+TEST_F(ClusterTest, ReadyzIs503WithinTwoSecondsOfLostQuorumAnd200OnceItIsBack) {
+  auto server = StartServer();
+  ASSERT_TRUE(server->running());
+  ApiClient api(server->url(), server->api_key());
+  ASSERT_EQ(api.Call("GET", "/readyz").status, 200);
+  ASSERT_EQ(api.Call("PUT", "/api/v1/secrets/Q", json{{"value", "v1-" + RandomHex(8)}}).status, 201);
+
+  cluster_.Kill(1);
+  cluster_.Kill(2);
+  auto not_ready = TimeUntil([&] { return api.Call("GET", "/readyz").status == 503; }, std::chrono::seconds(10));
+  ASSERT_TRUE(not_ready.has_value()) << "/readyz stayed 200 for 10 s with 2 of 3 nodes gone";
+  EXPECT_LE(not_ready->count(), 2000) << "/readyz took " << not_ready->count() << " ms to notice the lost quorum";
+  EXPECT_EQ(api.Call("GET", "/readyz").body["jetstream_writable"], false);
+  EXPECT_EQ(api.Call("GET", "/healthz").status, 200) << "liveness must not follow NATS";
+
+  ASSERT_TRUE(cluster_.Restart(1));
+  ASSERT_TRUE(cluster_.Restart(2));
+  auto ready = TimeUntil([&] { return api.Call("GET", "/readyz").status == 200; }, std::chrono::seconds(60));
+  ASSERT_TRUE(ready.has_value()) << "/readyz did not come back after quorum returned\n" << server->log();
+  // Ready means writable: an update goes through (retried while the stream's leader settles after a 503).
+  auto written = TimeUntil([&] {
+    return api.Call("PUT", "/api/v1/secrets/Q", json{{"value", "v2-" + RandomHex(8)}}).status == 200;
+  }, std::chrono::seconds(15));
+  EXPECT_TRUE(written.has_value()) << server->log();
+}
+
+TEST_F(ClusterTest, LosingTheConnectedNodeIsLoggedAndTheServerMovesToAnother) {
+  auto server = StartServer();
+  ASSERT_TRUE(server->running());
+  ApiClient api(server->url(), server->api_key());
+  const json before = api.Call("GET", "/api/v1/status").body["nats"];
+  const int node = cluster_.NodeOfUrl(before["url"].get<std::string>());
+  ASSERT_GE(node, 0) << before.dump();
+
+  cluster_.Kill(node);
+  auto moved = TimeUntil([&] {
+    const json now = api.Call("GET", "/api/v1/status").body["nats"];
+    return now["connected"] == true && now["server_id"] != before["server_id"];
+  }, std::chrono::seconds(20));
+  ASSERT_TRUE(moved.has_value()) << "still not connected elsewhere\n" << server->log();
+  const std::string log = server->log();
+  EXPECT_NE(log.find("lost the NATS connection to " + before["url"].get<std::string>()), std::string::npos) << log;
+  EXPECT_NE(log.find("reconnected to NATS at"), std::string::npos) << log;
+  auto written = TimeUntil([&] {
+    return api.Call("PUT", "/api/v1/secrets/AFTER", json{{"value", "v-" + RandomHex(8)}}).status == 201;
+  }, std::chrono::seconds(20));
+  EXPECT_TRUE(written.has_value()) << server->log();
+}
+
+}  // namespace
+}  // namespace ironflow::testing

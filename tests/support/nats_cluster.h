@@ -1,0 +1,39 @@
+// NatsCluster: a real JetStream cluster of nats-server processes on loopback ports, each with its own temp store,
+// for the cluster tests. The constructor returns once the cluster can create a replicated (R3) stream, i.e. once
+// it has a meta leader and every peer has joined. Nodes can be killed (SIGKILL, no restart) and started again on
+// the same ports and stores.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/embedded_nats.h"
+#include "support/temp_dir.h"
+
+namespace ironflow::testing {
+
+class NatsCluster {
+ public:
+  explicit NatsCluster(int nodes = 3);  // fails the current test (ADD_FAILURE) if the cluster does not form
+  ~NatsCluster();
+
+  int size() const { return static_cast<int>(client_ports_.size()); }
+  std::string url(int i) const { return "nats://127.0.0.1:" + std::to_string(client_ports_[i]); }
+  std::string urls() const;  // every node, comma-separated
+  // The node whose client port is `port` in a "nats://127.0.0.1:port" URL; -1 if none.
+  int NodeOfUrl(const std::string& url) const;
+  bool running(int i) const { return nodes_[i] != nullptr; }
+  void Kill(int i);     // SIGKILL: no clean shutdown, as a crashed machine
+  bool Restart(int i);  // same ports, store and routes
+  // True once an R3 stream can be created and read (quorum and a meta leader), within timeout_ms.
+  bool WaitForJetStream(int timeout_ms);
+
+ private:
+  bool StartNode(int i);
+  TempDir dir_;
+  std::vector<int> client_ports_, route_ports_;
+  std::vector<std::unique_ptr<EmbeddedNats>> nodes_;
+};
+
+}  // namespace ironflow::testing
