@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (f.name() == http::field::transfer_encoding) te.push_back(f.value());
         if (f.name() == http::field::content_length) cl.push_back(f.value());
       }
-      if (!ironflow::CheckRequestFraming(te, cl).ok()) return 0;
+      if (!ironflow::CheckRequestFraming(te, cl, static_cast<int>(parser.get().version())).ok()) return 0;
       if (te.size() > 1 || cl.size() > 1) std::abort();
     }
     if (used == 0) break;

@@ -64,7 +64,7 @@ Status CheckFraming(const http::request<http::string_body>& req) {
     if (f.name() == http::field::transfer_encoding) te.push_back(f.value());
     if (f.name() == http::field::content_length) cl.push_back(f.value());
   }
-  return CheckRequestFraming(te, cl);
+  return CheckRequestFraming(te, cl, static_cast<int>(req.version()));
 }
 
 // Every X-Forwarded-For value of the request, joined with commas in the order received (nullopt: none).

@@ -23,7 +23,10 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 }  // namespace
 
 Status CheckRequestFraming(const std::vector<std::string_view>& transfer_encodings,
-                           const std::vector<std::string_view>& content_lengths) {
+                           const std::vector<std::string_view>& content_lengths, int http_version) {
+  if (!transfer_encodings.empty() && http_version < 11) {
+    return Status::InvalidArgument("Transfer-Encoding is not allowed in an HTTP/1.0 request");
+  }
   if (!transfer_encodings.empty()) {
     if (transfer_encodings.size() != 1 || !EqualsIgnoreCase(TrimOws(transfer_encodings[0]), "chunked")) {
       return Status::InvalidArgument("unsupported Transfer-Encoding: only chunked is accepted");

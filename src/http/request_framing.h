@@ -15,8 +15,10 @@
 
 namespace ironflow {
 
-// `transfer_encodings` / `content_lengths`: the values of every such header field, in order.
+// `transfer_encodings` / `content_lengths`: the values of every such header field, in order. `http_version`: 10
+// or 11. HTTP/1.0 has no chunked coding, so a 1.0 request with Transfer-Encoding is refused too (RFC 9112 §6.1: a
+// 1.0 peer behind a proxy would frame it differently).
 Status CheckRequestFraming(const std::vector<std::string_view>& transfer_encodings,
-                           const std::vector<std::string_view>& content_lengths);
+                           const std::vector<std::string_view>& content_lengths, int http_version = 11);
 
 }  // namespace ironflow

@@ -106,6 +106,8 @@ TEST_F(HardeningTest, SmuggledRequestsAfterAnUnsupportedTransferEncodingGet400An
       {"TE and CL", head + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled},
       {"CL and TE", head + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n" + smuggled},
       {"two CL", head + "Content-Length: 0\r\nContent-Length: 2\r\n\r\n" + smuggled},
+      {"TE in HTTP/1.0", "POST /api/v1/events HTTP/1.0\r\nHost: x\r\n" + auth +
+                             "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled},
   };
   for (const auto& [label, bytes] : variants) {
     std::string answer = RawExchange(server_->port(), bytes);

@@ -32,6 +32,12 @@ TEST(RequestFramingTest, TransferEncodingWithContentLengthAndAmbiguousLengthsAre
   EXPECT_FALSE(CheckRequestFraming({}, Values{"+5"}).ok());
   EXPECT_FALSE(CheckRequestFraming({}, Values{"0x10"}).ok());
   EXPECT_TRUE(CheckRequestFraming({}, Values{"17"}).ok());
+}
+
+TEST(RequestFramingTest, TransferEncodingInAnHttp10RequestIsRefused) {
+  EXPECT_TRUE(CheckRequestFraming(Values{"chunked"}, {}, 10).is(Code::kInvalidArgument));
+  EXPECT_TRUE(CheckRequestFraming({}, Values{"5"}, 10).ok());
+  EXPECT_TRUE(CheckRequestFraming(Values{"chunked"}, {}, 11).ok());
   EXPECT_TRUE(CheckRequestFraming({}, {}).ok());
 }
 
