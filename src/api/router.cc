@@ -45,6 +45,19 @@ bool Router::Match(const Route& route, const std::vector<std::string>& segments,
   return true;
 }
 
+void Router::HoldWaiterToken(const std::string& key_id, HttpResponse* response) const {
+  std::shared_ptr<void> token = waiters_->Acquire(key_id);
+  if (!token) {
+    *response = api::ErrorResponse(Status::ResourceExhausted(
+        "this API key already holds " + std::to_string(waiters_->per_key()) +
+        " waiting requests (long polls, event streams, watches); close some or retry later"));
+    return;
+  }
+  // The token lives as long as the waiting answer does (held next to what it already keeps alive).
+  std::shared_ptr<void>& keep = response->pending ? response->pending->keep_alive : response->stream->keep_alive;
+  keep = std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<void>>>(std::move(keep), std::move(token));
+}
+
 HttpResponse Router::Dispatch(const HttpRequest& request) const {
   auto started = std::chrono::steady_clock::now();
   auto segments = SplitPath(request.path);
@@ -87,7 +100,9 @@ HttpResponse Router::Dispatch(const HttpRequest& request) const {
                !allowed.ok()) {
       response = api::ErrorResponse(allowed);
     } else {
+      const std::string key_id = auth->id;
       response = found->handler(ApiCall{request, std::move(params), std::move(auth).value()});
+      if (waiters_ != nullptr && (response.pending || response.stream)) HoldWaiterToken(key_id, &response);
     }
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

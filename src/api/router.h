@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "api/metrics.h"
+#include "api/waiter_quota.h"
 #include "common/status.h"
 #include "events/system_events.h"
 #include "http/http_message.h"
@@ -33,6 +34,9 @@ class Router {
 
   void Add(std::string method, std::string pattern, bool authenticated, Handler handler);
   HttpResponse Dispatch(const HttpRequest& request) const;
+  // Answers that wait (a pending long poll, a stream) count against the caller's key here; over the quota they
+  // become 429. Null: no limit. Set once, before serving.
+  void set_waiter_quota(WaiterQuota* quota) { waiters_ = quota; }
 
  private:
   struct Route {
@@ -43,9 +47,11 @@ class Router {
     Handler handler;
   };
   static bool Match(const Route& route, const std::vector<std::string>& segments, std::vector<std::string>* params);
+  void HoldWaiterToken(const std::string& key_id, HttpResponse* response) const;
 
   Authenticator authenticate_;
   Metrics& metrics_;
+  WaiterQuota* waiters_ = nullptr;
   std::vector<Route> routes_;
 };
 

@@ -48,6 +48,9 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   serve->add_option("--run-retention-days", config->run_retention_days,
                     "Days a run record is kept after its last change (2-3650)")
       ->envname("IRONFLOW_RUN_RETENTION_DAYS")->capture_default_str();
+  serve->add_option("--max-waiting-per-key", config->max_waiting_per_key,
+                    "Long polls, event streams and watches one API key may hold open at once (then 429)")
+      ->envname("IRONFLOW_MAX_WAITING_PER_KEY")->capture_default_str();
   serve->add_option("--http-threads", config->http_threads, "HTTP worker threads (requests may block on NATS)")
       ->envname("IRONFLOW_HTTP_THREADS")->capture_default_str();
   serve->add_option("--tls-cert", config->tls_cert, "PEM certificate chain: serve the API and dashboard over HTTPS")

@@ -79,6 +79,7 @@ struct Server::Impl {
   Metrics metrics;
   FailureLimiter auth_failures{10.0, 20.0};  // failed authentications per client address: 10/s, burst 20
   std::unique_ptr<ApiContext> ctx;
+  std::unique_ptr<WaiterQuota> waiters;  // before the router, which points at it
   std::unique_ptr<Router> router;
   std::unique_ptr<JetStreamHealth> jetstream_health;  // /readyz: can the streams we write to take writes?
   std::unique_ptr<HttpServer> http;
@@ -119,6 +120,9 @@ Status ValidateConfig(const ServerConfig& c, std::optional<MasterKey>* key, std:
   if (c.port < 0 || c.port > 65535) return Status::InvalidArgument("--port must be 0-65535");
   if (c.kv_replicas < 1 || c.kv_replicas > 5) return Status::InvalidArgument("--kv-replicas must be 1-5");
   if (c.secret_history < 1 || c.secret_history > 64) return Status::InvalidArgument("--secret-history must be 1-64");
+  if (c.max_waiting_per_key < 1 || c.max_waiting_per_key > 100000) {
+    return Status::InvalidArgument("--max-waiting-per-key must be 1-100000");
+  }
   const bool secured = !c.nats_creds.empty() || !c.nats_tls_ca.empty() || !c.nats_tls_cert.empty() ||
                        !c.nats_tls_key.empty();
   if (secured && c.nats_url.empty()) {
@@ -405,6 +409,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   ApiContext& ctx = *s.ctx;
   s.router = std::make_unique<Router>([&ctx](const HttpRequest& r) { return AuthenticateRequest(ctx, r); },
                                       s.metrics);
+  s.waiters = std::make_unique<WaiterQuota>(config.max_waiting_per_key);
+  s.router->set_waiter_quota(s.waiters.get());
   SystemInfo system_info;
   system_info.version = IRONFLOW_VERSION;
   system_info.nats_url = s.nats->redacted_url();

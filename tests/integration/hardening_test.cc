@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <thread>
 #include <signal.h>
 
 #include "store/kv_bucket.h"
@@ -201,6 +202,54 @@ TEST(WaitingTest, IdleLongPollsEventStreamsAndWatchesHoldNoThreadAndLeaveTheApiS
   EXPECT_LE(threads_after, threads_before + 4) << "80 idle waiters grew the server from " << threads_before << " to "
                                                << threads_after << " threads";
   for (int fd : waiting) ::close(fd);
+}
+
+TEST(WaitingTest, OneKeyCannotHoldMoreWaitersThanItsQuotaAndOtherKeysAreUnaffected) {
+  NatsFixture nats;
+  TempDir data;
+  ServerProcess server({nats.url(), data.path() + "/d", NewMasterKey(), false, {"--max-waiting-per-key", "3"}});
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+  ApiClient admin(server.url(), server.api_key());
+  ASSERT_EQ(admin.Call("POST", "/api/v1/functions",
+                       json{{"id", "idle"}, {"triggers", {{{"event", "never.happens"}}}}, {"mode", "pull"}}).status, 201);
+  ASSERT_EQ(admin.Call("POST", "/api/v1/workers/idle/register", json{{"function_ids", {"idle"}}}).status, 200);
+  auto other = admin.Call("POST", "/api/v1/apikeys", json{{"name", "other"}, {"role", "reader"}, {"environment", "default"}});
+  ASSERT_EQ(other.status, 201) << other.raw;
+  const std::string auth = "Authorization: Bearer " + server.api_key() + "\r\nX-Ironflow-Environment: default\r\n";
+  auto request = [](const std::string& target, const std::string& headers) {
+    return "GET " + target + " HTTP/1.1\r\nHost: x\r\n" + headers + "\r\n";
+  };
+  // Three waiters of one key (streams, so each is known to be established once ": subscribed" arrived).
+  std::vector<int> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(OpenLoopback(server.port(), request("/api/v1/stream", auth)));
+    ASSERT_NE(ReadUntil(held.back(), ": subscribed").find(": subscribed"), std::string::npos);
+  }
+  // A fourth waiter of the same key: 429 with Retry-After, whatever kind of wait it asks for (a long poll here).
+  held.push_back(OpenLoopback(server.port(), request("/api/v1/workers/idle/jobs?wait_ms=1500", auth)));
+  const std::string refused = ReadUntil(held.back(), "}}");
+  EXPECT_EQ(refused.rfind("HTTP/1.1 429", 0), 0u) << refused.substr(0, 300);
+  EXPECT_NE(refused.find("Retry-After"), std::string::npos);
+  // Another key still gets its stream, and the first key's ordinary requests still work.
+  const std::string other_auth = "Authorization: Bearer " + other.body["key"].get<std::string>() +
+                                 "\r\nX-Ironflow-Environment: default\r\n";
+  int other_fd = OpenLoopback(server.port(), request("/api/v1/stream", other_auth));
+  EXPECT_NE(ReadUntil(other_fd, ": subscribed").find(": subscribed"), std::string::npos);
+  EXPECT_EQ(admin.Call("GET", "/api/v1/secrets").status, 200);
+  // A client that leaves gives its slot back once the server notices (at its stream's next write: events here).
+  ::close(held[0]);
+  bool admitted = false;
+  for (int i = 0; i < 50 && !admitted; ++i) {
+    ASSERT_LT(admin.Call("PUT", "/api/v1/secrets/NUDGE", json{{"value", "v-" + RandomHex(8)}}).status, 300);
+    int probe = OpenLoopback(server.port(), request("/api/v1/stream", auth));
+    admitted = ReadUntil(probe, "\r\n\r\n").rfind("HTTP/1.1 200", 0) == 0;
+    if (admitted) held[0] = probe;
+    else ::close(probe);
+  }
+  EXPECT_TRUE(admitted) << "the slot of a client that left never came back";
+  for (int fd : held) ::close(fd);
+  ::close(other_fd);
 }
 
 // --- tampering is loud ------------------------------------------------------------------------------------------
