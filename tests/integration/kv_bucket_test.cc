@@ -158,6 +158,13 @@ class WatchLog {
       cv_.notify_all();
     };
   }
+  // A watch of `filter` that records into this log, caught-up signal included.
+  Result<std::unique_ptr<KvWatch>> Watch(KvBucket& bucket, const std::string& filter) {
+    KvWatch::Options options;
+    options.filter = filter;
+    options.on_caught_up = on_caught_up();
+    return KvWatch::Start(bucket, callback(), options);
+  }
   // The lines delivered, once there are at least `n` (or whatever arrived within 10 s).
   std::vector<std::string> WaitFor(size_t n) {
     std::unique_lock<std::mutex> lock(mu_);
@@ -179,10 +186,7 @@ TEST_F(KvBucketTest, WatchReplaysTheLatestEntryOfEachKeyThenSaysCaughtUpThenFoll
   ASSERT_TRUE(bucket_->DeleteLatest("a.y").ok());
   ASSERT_TRUE(bucket_->Put("b.other", "not watched").ok());
   WatchLog log;
-  KvWatch::Options options;
-  options.filter = "a.*";
-  options.on_caught_up = log.on_caught_up();
-  auto watch = KvWatch::Start(*bucket_, log.callback(), options);
+  auto watch = log.Watch(*bucket_, "a.*");
   ASSERT_TRUE(watch.ok()) << watch.status().ToString();
   EXPECT_EQ(log.WaitFor(3), (std::vector<std::string>{"a.x=2 (replay)", "a.y=<deleted> (replay)", "caught up"}));
   ASSERT_TRUE(bucket_->Put("a.z", "3").ok());
@@ -194,10 +198,7 @@ TEST_F(KvBucketTest, WatchReplaysTheLatestEntryOfEachKeyThenSaysCaughtUpThenFoll
 
 TEST_F(KvBucketTest, WatchOfKeysThatNeverExistedIsCaughtUpAtOnceAndSeesTheirCreation) {
   WatchLog log;
-  KvWatch::Options options;
-  options.filter = "nothing.*";
-  options.on_caught_up = log.on_caught_up();
-  auto watch = KvWatch::Start(*bucket_, log.callback(), options);
+  auto watch = log.Watch(*bucket_, "nothing.*");
   ASSERT_TRUE(watch.ok()) << watch.status().ToString();
   EXPECT_EQ(log.WaitFor(1), std::vector<std::string>{"caught up"});
   ASSERT_TRUE(bucket_->Put("nothing.now", "here").ok());
