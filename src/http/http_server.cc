@@ -410,7 +410,12 @@ struct HttpServer::Impl {
     boost::system::error_code ec;
     Tcp(stream).expires_after(std::chrono::seconds(30));
     co_await http::async_write_header(stream, sr, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;
+    if (ec) {
+      // As below: release the producer while we still hold the stream.
+      resp.stream->Close();
+      resp.stream->keep_alive.reset();
+      co_return;
+    }
 
     auto executor = co_await asio::this_coro::executor;
     auto timer = std::make_shared<asio::steady_timer>(executor);

@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <thread>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -47,6 +50,50 @@ bool IsLoopbackHost(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
+namespace {
+
+// Runs `work` on its own thread each time Request() is called; requests made while it runs coalesce into one
+// more run. Used for work a nats.c callback asks for but must not do on nats.c's only callback thread.
+class Coalescer {
+ public:
+  explicit Coalescer(std::function<void()> work) : work_(std::move(work)), thread_([this] { Loop(); }) {}
+  ~Coalescer() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void Request() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      wanted_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void Loop() {
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [this] { return wanted_ || stop_; });
+        if (stop_) return;
+        wanted_ = false;
+      }
+      work_();
+    }
+  }
+  std::function<void()> work_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool wanted_ = false, stop_ = false;
+  std::thread thread_;  // last: started once the rest is set up
+};
+
+}  // namespace
+
 // Members are declared in dependency order: destruction runs in reverse, so HTTP stops before the planes, the
 // planes before the buckets, the buckets before the connection, the connection before the embedded NATS.
 struct Server::Impl {
@@ -54,6 +101,7 @@ struct Server::Impl {
   // Declared before the connection, whose reconnect callback writes it.
   mutable std::mutex survey_mu;
   NatsSurvey survey;
+  std::unique_ptr<Coalescer> resurvey;  // after a reconnect; outlives the connection that asks for it
   std::unique_ptr<EmbeddedNats> embedded;
   std::unique_ptr<NatsConnection> nats;
   std::unique_ptr<KvBucket> secrets_bucket, env_bucket, system_bucket, auth_bucket;
@@ -226,12 +274,13 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   no.tls_key_file = config.nats_tls_key;
   // After a reconnect (possibly to another node, possibly upgraded or replaced): look at the versions again.
   const std::vector<std::string> seed_urls = SplitNatsUrls(nats_url);
-  no.on_reconnected = [&s, seed_urls, replicas = config.kv_replicas] {
+  s.resurvey = std::make_unique<Coalescer>([&s, seed_urls, replicas = config.kv_replicas] {
     NatsSurvey survey = SurveyNatsServers(seed_urls, 1000);
     if (Status gate = CheckReplicatedCas(survey, replicas); !gate.ok()) spdlog::error("after reconnect: {}", gate.message());
     std::lock_guard<std::mutex> lock(s.survey_mu);
     s.survey = std::move(survey);
-  };
+  });
+  no.on_reconnected = [resurvey = s.resurvey.get()] { resurvey->Request(); };
   auto nc = NatsConnection::Connect(no);
   if (!nc.ok()) return nc.status();
   s.nats = std::move(nc).value();
@@ -243,6 +292,10 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   {
     NatsSurvey survey = SurveyNatsServers(seed_urls, 1000);
     spdlog::info("NATS nodes: {}", DescribeSurvey(survey));
+    if (config.kv_replicas > 1 && !survey.unreachable.empty() && !survey.reached.empty()) {
+      spdlog::warn("NATS nodes whose version could not be read (not checked by the version gate): {}",
+                   DescribeSurvey(NatsSurvey{{}, survey.unreachable}));
+    }
     if (Status gate = CheckReplicatedCas(survey, config.kv_replicas); !gate.ok()) {
       if (!config.allow_unsafe_replicated_cas) return gate;
       spdlog::warn("--allow-unsafe-replicated-cas: starting anyway. {}", gate.message());

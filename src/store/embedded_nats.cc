@@ -1,5 +1,7 @@
 #include "store/embedded_nats.h"
 
+#include "store/nats_server_info.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -15,6 +17,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <vector>
+
+#include "store/nats_server_info.h"
 
 namespace ironflow {
 
@@ -72,7 +76,9 @@ bool WaitForTcpPort(int port, int timeout_ms) {
   return false;
 }
 
-Result<std::unique_ptr<EmbeddedNats>> EmbeddedNats::Start(Options options) {
+Result<std::unique_ptr<EmbeddedNats>> EmbeddedNats::Start(Options options) { return StartAttempt(std::move(options), 1); }
+
+Result<std::unique_ptr<EmbeddedNats>> EmbeddedNats::StartAttempt(Options options, int attempt) {
   std::unique_ptr<EmbeddedNats> n(new EmbeddedNats(std::move(options)));
   n->binary_ = n->options_.binary.empty() ? FindNatsServerBinary() : n->options_.binary;
   if (n->binary_.empty() || access(n->binary_.c_str(), X_OK) != 0) {
@@ -88,9 +94,23 @@ Result<std::unique_ptr<EmbeddedNats>> EmbeddedNats::Start(Options options) {
   if (n->port_ == 0) return Status::Unavailable("no free loopback port for the embedded nats-server");
 
   IF_RETURN_IF_ERROR(n->SpawnChild());
-  if (!WaitForTcpPort(n->port_, 15000)) {
+  // Something answering on the port is not enough: the free port we picked may have been taken in between by
+  // another process's nats-server. Ours names itself after its port in its INFO line.
+  const std::string own_name = "ironflow-embedded-" + std::to_string(n->port_);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  for (;;) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      n->Stop();
+      return Status::Unavailable("embedded nats-server did not start; see " + n->options_.log_file);
+    }
+    if (!WaitForTcpPort(n->port_, 100)) continue;
+    auto info = ProbeNatsServer("127.0.0.1:" + std::to_string(n->port_), 1000);
+    if (!info.ok()) continue;  // still starting
+    if (info->server_name == own_name) break;
     n->Stop();
-    return Status::Unavailable("embedded nats-server did not start; see " + n->options_.log_file);
+    if (n->options_.port == 0 && attempt < 3) return StartAttempt(std::move(n->options_), attempt + 1);
+    return Status::Unavailable("port " + std::to_string(n->port_) + " is taken by another NATS server (" +
+                               info->server_name + ")");
   }
   if (n->options_.supervise) n->supervisor_ = std::thread([p = n.get()] { p->SuperviseLoop(); });
   return n;

@@ -1,6 +1,7 @@
 // EmbeddedNats: a supervised `nats-server -js` child process on a loopback port.
 //
-// Start() returns once the child accepts TCP connections. A supervisor thread restarts the child (same port and
+// Start() returns once the child answers on its port with its own INFO line (a port another process's nats-server
+// grabbed between picking and binding is detected, and a new port tried). A supervisor thread restarts the child (same port and
 // store dir) if it exits while not being stopped. The child runs in its own process group (so a terminal's
 // Ctrl-C reaches only us, and we stop it in order) and dies with us (PR_SET_PDEATHSIG). The destructor stops
 // it: SIGTERM, then SIGKILL after 5 s. Used by `ironflow serve` and by the test fixtures alike.
@@ -54,6 +55,8 @@ class EmbeddedNats {
 
  private:
   explicit EmbeddedNats(Options o) : options_(std::move(o)) {}
+  // One start on a picked port; a port another NATS server took meanwhile is retried on a new one (3 attempts).
+  static Result<std::unique_ptr<EmbeddedNats>> StartAttempt(Options options, int attempt);
   Status SpawnChild();
   void SuperviseLoop();
 

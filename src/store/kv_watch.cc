@@ -1,6 +1,8 @@
 #include "store/kv_watch.h"
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <condition_variable>
 #include <mutex>
 
@@ -16,6 +18,13 @@ struct KvWatch::State {
   bool stopped = false;    // set by the destructor: no callback runs after it
   bool caught_up = false;
   bool closed = false;     // nats.c has called the completion callback: no delivery will follow
+  // The thread running a callback right now (under mu): a callback whose effects destroy the watch (the last
+  // reference to an SSE stream dropped inside it) must not wait for itself.
+  std::atomic<std::thread::id> delivering{};
+  // Replay accounting, as nats.c's own KV watcher does it: the first message says how many follow it; the replay
+  // ends after that many more (or at a message with nothing pending), whatever arrives meanwhile.
+  uint64_t received = 0;
+  uint64_t replay_size = 0;
   std::string prefix;      // "$KV.<bucket>."
   Callback callback;
   std::function<void()> on_caught_up;
@@ -46,6 +55,12 @@ void OnMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) 
   std::unique_ptr<jsMsgMetaData, MetaFree> meta(raw_meta);
   std::lock_guard<std::mutex> lock(st.mu);
   if (st.stopped) return;
+  st.delivering = std::this_thread::get_id();
+  struct NotDelivering {
+    KvWatch::State& st;
+    ~NotDelivering() { st.delivering = std::thread::id(); }
+  } not_delivering{st};
+  if (!st.caught_up && st.received++ == 0) st.replay_size = meta->NumPending + 1;
   const std::string_view subject = natsMsg_GetSubject(msg);
   if (subject.size() > st.prefix.size() && subject.compare(0, st.prefix.size(), st.prefix) == 0) {
     KvEntry entry;
@@ -57,7 +72,7 @@ void OnMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) 
     if (!deleted) entry.value.assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
     st.callback(entry, deleted);
   }
-  if (meta->NumPending == 0) st.MarkCaughtUpLocked();  // the last entry of the replay (or a later one)
+  if (!st.stopped && (meta->NumPending == 0 || st.received >= st.replay_size)) st.MarkCaughtUpLocked();
 }
 
 void OnComplete(void* closure) {
@@ -101,10 +116,14 @@ Result<std::unique_ptr<KvWatch>> KvWatch::Start(KvBucket& bucket, Callback callb
   w->sub_ = sub;
   s = natsSubscription_SetOnCompleteCB(sub, &OnComplete, ref);
   if (s != NATS_OK) {
-    // Closed already (the connection went away): nothing more will be delivered, and the share is ours to drop.
+    // Closed already (the connection went away). A delivery may still be running with `ref`: stop it from calling
+    // back and leave the subscription's share of the state alive (a one-off leak, never a dangling pointer).
+    {
+      std::lock_guard<std::mutex> lock(w->state_->mu);
+      w->state_->stopped = true;
+    }
     natsSubscription_Destroy(sub);
     w->sub_ = nullptr;
-    delete ref;
     return StatusFromNats(s, "KV watch");
   }
 
@@ -123,11 +142,19 @@ Result<std::unique_ptr<KvWatch>> KvWatch::Start(KvBucket& bucket, Callback callb
 
 KvWatch::~KvWatch() {
   if (sub_ == nullptr) return;
+  auto* sub = static_cast<natsSubscription*>(sub_);
+  if (state_->delivering.load() == std::this_thread::get_id()) {
+    // Destroyed from inside one of its own callbacks, which holds `mu`: stop without waiting for ourselves. The
+    // callback returns into state the subscription still holds a share of.
+    state_->stopped = true;
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+    return;
+  }
   {
     std::lock_guard<std::mutex> lock(state_->mu);  // waits for a callback in progress
     state_->stopped = true;
   }
-  auto* sub = static_cast<natsSubscription*>(sub_);
   natsSubscription_Unsubscribe(sub);
   natsSubscription_Destroy(sub);
   // The completion callback frees the subscription's share of the state; wait a little for it, so nothing is

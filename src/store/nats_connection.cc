@@ -105,6 +105,7 @@ Result<std::unique_ptr<NatsConnection>> NatsConnection::Connect(const Options& o
   if (s == NATS_OK) s = natsOptions_SetSendAsap(opts.get(), true);
   if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts.get(), &NatsConnection::OnReconnected, conn.get());
   if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts.get(), &NatsConnection::OnDisconnected, conn.get());
+  if (s == NATS_OK) s = natsOptions_SetClosedCB(opts.get(), &NatsConnection::OnClosed, conn.get());
   if (s == NATS_OK) s = natsOptions_UseGlobalMessageDelivery(opts.get(), true);
   if (s != NATS_OK) return Status::InvalidArgument("invalid NATS URL or options: " + conn->redacted_url_);
   if (!options.tls_ca_file.empty() || !options.tls_cert_file.empty()) {
@@ -160,8 +161,19 @@ NatsConnection::~NatsConnection() {
   }
   if (nc_) {
     natsConnection_Close(nc_);
+    {
+      std::unique_lock<std::mutex> lock(closed_mu_);
+      closed_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return closed_; });
+    }
     natsConnection_Destroy(nc_);
   }
+}
+
+void NatsConnection::OnClosed(natsConnection*, void* closure) {
+  auto* self = static_cast<NatsConnection*>(closure);
+  std::lock_guard<std::mutex> lock(self->closed_mu_);
+  self->closed_ = true;
+  self->closed_cv_.notify_all();  // under the lock: the destructor may free the object as soon as it sees closed_
 }
 
 NatsConnection::ConnectedServer NatsConnection::connected_server() const {

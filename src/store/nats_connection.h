@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -102,6 +103,7 @@ class NatsConnection {
   explicit NatsConnection(Options o) : options_(std::move(o)) {}
   static void OnReconnected(natsConnection* nc, void* closure);
   static void OnDisconnected(natsConnection* nc, void* closure);
+  static void OnClosed(natsConnection* nc, void* closure);
   static void OnAsyncPublishError(jsCtx* js, jsPubAckErr* err, void* closure);
 
   Options options_;
@@ -109,6 +111,11 @@ class NatsConnection {
   natsConnection* nc_ = nullptr;
   jsCtx* js_ = nullptr;
   std::atomic<uint64_t> reconnects_{0};
+  // nats.c calls the connection callbacks on its own thread, after Close returns: the destructor waits for the
+  // closed callback (the last one) before freeing what they touch.
+  std::mutex closed_mu_;
+  std::condition_variable closed_cv_;
+  bool closed_ = false;
   mutable std::mutex last_server_mu_;
   ConnectedServer last_server_;  // for the disconnect log line (the connection no longer knows it then)
   std::atomic<uint64_t> async_failures_{0};

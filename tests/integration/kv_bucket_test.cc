@@ -208,8 +208,8 @@ TEST_F(KvBucketTest, WatchOfKeysThatNeverExistedIsCaughtUpAtOnceAndSeesTheirCrea
 TEST_F(KvBucketTest, HundredOpenWatchesHoldNoThreadOfTheirOwn) {
   // One SSE client per watch: a thread each would let clients exhaust the process.
   // The first few start nats.c's shared delivery pool, which grows to its fixed size as subscriptions arrive.
-  std::vector<std::unique_ptr<KvWatch>> warm;
   WatchLog first;
+  std::vector<std::unique_ptr<KvWatch>> warm;
   for (int i = 0; i < 8; ++i) {
     auto w = KvWatch::Start(*bucket_, first.callback());
     ASSERT_TRUE(w.ok());
@@ -218,8 +218,8 @@ TEST_F(KvBucketTest, HundredOpenWatchesHoldNoThreadOfTheirOwn) {
   ASSERT_TRUE(bucket_->Put("a.k", "v0").ok());
   ASSERT_EQ(first.WaitFor(8).size(), 8u);
   const long before = testing::ProcStatusField(::getpid(), "Threads");
+  std::vector<std::unique_ptr<WatchLog>> logs;  // declared first: outlives the watches that write into it
   std::vector<std::unique_ptr<KvWatch>> watches;
-  std::vector<std::unique_ptr<WatchLog>> logs;
   for (int i = 0; i < 100; ++i) {
     logs.push_back(std::make_unique<WatchLog>());
     auto w = KvWatch::Start(*bucket_, logs.back()->callback());
@@ -227,7 +227,11 @@ TEST_F(KvBucketTest, HundredOpenWatchesHoldNoThreadOfTheirOwn) {
     watches.push_back(std::move(w).value());
   }
   ASSERT_TRUE(bucket_->Put("a.k", "v1").ok());
-  for (auto& log : logs) EXPECT_EQ(log->WaitFor(2).back().rfind("a.k=v1", 0), 0u);
+  for (auto& log : logs) {
+    auto seen = log->WaitFor(2);
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen.back().rfind("a.k=v1", 0), 0u);
+  }
   const long after = testing::ProcStatusField(::getpid(), "Threads");
   EXPECT_LE(after, before + 2) << "100 watches grew the process from " << before << " to " << after << " threads";
 }
