@@ -52,17 +52,8 @@ Result<KvBucketInfo> UserBuckets::Create(const std::string& env, const BucketSpe
   }
   cfg.max_value_size = spec.max_value_size;
   cfg.ttl_ms = spec.ttl_seconds * 1000;
-  auto created = KvBucket::OpenOrCreate(nc_, cfg);
-  if (!created.ok()) {
-    // JetStream's answers when the cluster has fewer nodes than replicas asked for, or is a single server.
-    const std::string& why = created.status().message();
-    if (why.find("insufficient resources") != std::string::npos || why.find("no suitable peers") != std::string::npos ||
-        why.find("non-clustered") != std::string::npos) {
-      return Status::InvalidArgument("replicas " + std::to_string(cfg.replicas) +
-                                     ": the NATS cluster has too few JetStream nodes to place them");
-    }
-    return created.status();
-  }
+  auto created = KvBucket::OpenOrCreate(nc_, cfg);  // too few nodes for the replicas: kInvalidArgument
+  if (!created.ok()) return created.status();
   open_.Erase(cfg.name);
   return UserInfo(env, spec.name);
 }

@@ -44,8 +44,15 @@ Result<std::unique_ptr<KvBucket>> KvBucket::OpenOrCreate(NatsConnection& nc, con
   }
   if (s != NATS_OK) {
     natsStatus ignored = NATS_OK;
-    const char* detail = nats_GetLastError(&ignored);
-    return StatusFromNats(s, "open KV bucket " + config.name + (detail ? std::string(" (") + detail + ")" : ""));
+    const char* raw_detail = nats_GetLastError(&ignored);
+    const std::string detail = raw_detail ? raw_detail : "";
+    // JetStream's answers when the cluster has fewer nodes than the replicas asked for, or is a single server.
+    if (detail.find("insufficient resources") != std::string::npos ||
+        detail.find("no suitable peers") != std::string::npos || detail.find("non-clustered") != std::string::npos) {
+      return Status::InvalidArgument("replicas " + std::to_string(config.replicas) + " for KV bucket " + config.name +
+                                     ": the NATS cluster has too few JetStream nodes to place them");
+    }
+    return StatusFromNats(s, "open KV bucket " + config.name + (detail.empty() ? "" : " (" + detail + ")"));
   }
   return std::unique_ptr<KvBucket>(new KvBucket(nc, kv, config.name));
 }

@@ -38,7 +38,8 @@ struct KvBucketConfig {
 
 class KvBucket {
  public:
-  // Binds to the bucket, creating it with `config` if it does not exist yet.
+  // Binds to the bucket, creating it with `config` if it does not exist yet. kInvalidArgument (naming the
+  // replicas) when the NATS cluster has too few JetStream nodes to place `config.replicas`.
   static Result<std::unique_ptr<KvBucket>> OpenOrCreate(NatsConnection& nc, const KvBucketConfig& config);
   // Binds to an existing bucket; kNotFound when there is none.
   static Result<std::unique_ptr<KvBucket>> Open(NatsConnection& nc, const std::string& name);
