@@ -64,7 +64,10 @@ std::string Metrics::Render(const Gauges& g) const {
       << "ironflow_embedded_nats_restarts_total " << g.embedded_nats_restarts << "\n"
       << "# HELP ironflow_secret_integrity_failures_total Stored secret records that failed to authenticate or decode.\n"
       << "# TYPE ironflow_secret_integrity_failures_total counter\n"
-      << "ironflow_secret_integrity_failures_total " << g.secret_integrity_failures << "\n";
+      << "ironflow_secret_integrity_failures_total " << g.secret_integrity_failures << "\n"
+      << "# HELP ironflow_job_redeliveries_total Jobs handed out again after a lease was lost without being recorded.\n"
+      << "# TYPE ironflow_job_redeliveries_total counter\n"
+      << "ironflow_job_redeliveries_total " << g.job_redeliveries << "\n";
   return out.str();
 }
 

@@ -25,6 +25,7 @@ class Metrics {
     uint64_t event_publish_retries = 0;
     uint64_t embedded_nats_restarts = 0;
     uint64_t secret_integrity_failures = 0;
+    uint64_t job_redeliveries = 0;
   };
   std::string Render(const Gauges& gauges) const;
 

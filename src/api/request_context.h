@@ -30,6 +30,7 @@ struct ApiContext {
   Metrics& metrics;
   const ValueSealer& sealer;
   std::function<uint64_t()> embedded_nats_restarts;
+  std::function<uint64_t()> job_redeliveries;  // Engine::job_redeliveries
   ConfigStore* config = nullptr;
   KvBucket* config_bucket = nullptr;  // the bucket behind `config` (for watches)
   UserBuckets* kv = nullptr;

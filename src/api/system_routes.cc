@@ -78,6 +78,7 @@ void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info) {
     g.event_publish_retries = ctx.nats.async_publish_retries();
     g.embedded_nats_restarts = ctx.embedded_nats_restarts ? ctx.embedded_nats_restarts() : 0;
     g.secret_integrity_failures = ctx.secrets.integrity_failures();
+    g.job_redeliveries = ctx.job_redeliveries ? ctx.job_redeliveries() : 0;
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4";
     r.body = ctx.metrics.Render(g);

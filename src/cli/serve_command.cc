@@ -51,6 +51,10 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   serve->add_option("--max-waiting-per-key", config->max_waiting_per_key,
                     "Long polls, event streams and watches one API key may hold open at once (then 429)")
       ->envname("IRONFLOW_MAX_WAITING_PER_KEY")->capture_default_str();
+  serve->add_option("--job-ack-wait-ms", config->job_ack_wait_ms,
+                    "A job leased through a server that dies is handed out again after this (1000-600000; same on "
+                    "every server)")
+      ->envname("IRONFLOW_JOB_ACK_WAIT_MS")->capture_default_str();
   serve->add_option("--http-threads", config->http_threads, "HTTP worker threads (requests may block on NATS)")
       ->envname("IRONFLOW_HTTP_THREADS")->capture_default_str();
   serve->add_option("--tls-cert", config->tls_cert, "PEM certificate chain: serve the API and dashboard over HTTPS")

@@ -17,6 +17,7 @@
 #include "crypto/digest.h"
 #include "http/http_client.h"
 #include "runtime/ids.h"
+#include "runtime/lease_token.h"
 #include "runtime/redactor.h"
 #include "runtime/signing.h"
 
@@ -27,6 +28,9 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kReadySubject = "ironflow.jobs.ready.";  // + environment: an attempt became pending
+// + environment, payload the worker id: a pull worker's heartbeat, for whichever server holds its leases.
+constexpr const char* kHeartbeatSubject = "ironflow.workers.heartbeat.";
+constexpr const char* kJobsQueue = "jobs";  // Delivery::queue of a run whose job message is in the job stream
 constexpr int kMaxPushInFlight = 32;
 
 json ParseOr(const std::string& text, json fallback) {
@@ -84,6 +88,12 @@ Status Engine::Start() {
   });
   if (!sub.ok()) return sub.status();
   ready_sub_ = std::move(sub).value();
+  auto hb = d_.nats.Subscribe(std::string(kHeartbeatSubject) + ">", [this](std::string_view subject, std::string_view worker) {
+    OnWorkerHeartbeat(std::string(subject.substr(std::string_view(kHeartbeatSubject).size())), std::string(worker));
+  });
+  if (!hb.ok()) return hb.status();
+  heartbeat_sub_ = std::move(hb).value();
+  QueueUnqueuedRuns();
   scheduler_ = std::thread([this] { SchedulerLoop(); });
   return Status::Ok();
 }
@@ -99,6 +109,7 @@ void Engine::Stop() {
   // Let push calls in flight finish (each is bounded by its function's timeout).
   while (push_in_flight_.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ready_sub_.reset();
+  heartbeat_sub_.reset();
 }
 
 void Engine::WipeValues(Values& values) {
@@ -149,6 +160,10 @@ Result<std::vector<std::string>> Engine::StartRuns(const std::string& env, const
     run.delivery.attempt = 1;
     run.delivery.state = "pending";
     run.delivery.not_before_ms = NowUnixMillis();
+    run.delivery.queue = kJobsQueue;
+    // The job message first, then the record: a message whose record never got written is dropped by its taker,
+    // while a record without its message would wait forever.
+    IF_RETURN_IF_ERROR(d_.jobs.Enqueue(JobQueue::QueueName(env, fn.id), run.id, json{{"run_id", run.id}}.dump()));
     auto created = d_.runs.Create(run);
     if (!created.ok()) return created.status();
     PublishRunStatus(run);
@@ -252,64 +267,144 @@ void Engine::PublishRunStatus(const RunRecord& run) {
 
 // ---- delivery ----------------------------------------------------------------------------------------------
 
-Result<StoredRun> Engine::Lease(const RunStore::Queued& queued, const FunctionDef& fn, const std::string& worker_id,
-                                int64_t lease_ms, Values* values, const Actor& requester, const std::string& push_url) {
-  const RunRecord& run = *queued.run;
-  const std::string job_id = run.delivery.job_id;
-  auto still_pending = [job_id](const RunRecord& r) {
-    return r.delivery.job_id == job_id && r.delivery.state == "pending" ? Status::Ok()
-                                                                       : Status::Conflict("attempt taken meanwhile");
+Result<StoredRun> Engine::Take(const FunctionDef& fn, const FetchedJob& job, const std::string& worker_id,
+                               int64_t lease_ms, Values* values, const Actor& requester, const std::string& push_url) {
+  const std::string& env = fn.environment;
+  json msg = ParseBoundedJson(job.data);
+  if (!msg.is_object() || !msg.contains("run_id") || !msg["run_id"].is_string()) {
+    spdlog::error("job message {} of function {} in {} is malformed: dropped", job.stream_seq, fn.id, env);
+    (void)d_.jobs.Term(job.ack_subject);
+    return Status::Conflict("malformed job message");
+  }
+  const std::string run_id = msg["run_id"];
+  // The mirror's copy usually is current; a run just created through another server may not be there yet.
+  std::optional<RunStore::Queued> queued = d_.runs.FindUnfinished(env, run_id);
+  if (!queued) {
+    auto stored = d_.runs.Get(env, run_id);
+    if (!stored.ok() && !stored.status().is(Code::kNotFound)) {
+      (void)d_.jobs.Nak(job.ack_subject, 1000);
+      return stored.status();
+    }
+    if (!stored.ok()) {
+      // Enqueued, but the record was never written (its Emit failed after the enqueue), or not visible yet.
+      if (job.delivered < 5) {
+        (void)d_.jobs.Nak(job.ack_subject, 500);
+      } else {
+        spdlog::warn("job for run {} of function {} in {} has no run record: dropped", run_id, fn.id, env);
+        (void)d_.jobs.Term(job.ack_subject);
+      }
+      return Status::Conflict("no run record");
+    }
+    if (stored->finished()) {
+      (void)d_.jobs.Ack(job.ack_subject);  // an outcome was recorded but its ack was lost
+      return Status::Conflict("run already finished");
+    }
+    queued = d_.runs.FindUnfinished(env, run_id);
+    if (!queued) queued = RunStore::Queued{std::make_shared<const RunRecord>(std::move(stored).value()), 0};
+  }
+  const RunRecord& run = *queued->run;
+  const Delivery& dl = run.delivery;
+  const RunStore::Queued* hint = queued->revision ? &*queued : nullptr;
+  const int64_t now = NowUnixMillis();
+  if (dl.state == "leased") {
+    // The message came back while the record still shows it leased: the lease was lost without its holder
+    // recording it (the holding server died or stalled past AckWait). Record it; the retry policy decides.
+    redeliveries_.fetch_add(1);
+    spdlog::warn("run {} function={} environment={} attempt={}: job came back while leased to {} (lease lost)", run.id,
+                 fn.id, env, dl.attempt, dl.worker_id);
+    Outcome lost;
+    lost.error = dl.mode == "pull" ? "worker \"" + dl.worker_id + "\" lost its lease (crashed, stalled or timed out)"
+                                   : "push call timed out or its server stopped";
+    const std::string lease_id = dl.lease_token;
+    Status st = FinishAttempt(env, run.id, lost, {}, [&](const RunRecord& r) {
+      return r.delivery.state == "leased" && r.delivery.lease_token == lease_id ? Status::Ok() : Status::Conflict("moved on");
+    }, job.ack_subject, hint);
+    if (!st.ok()) (void)d_.jobs.Nak(job.ack_subject, 200);  // decide again on a fresh read
+    return Status::Conflict("lease lost; attempt recorded");
+  }
+  if (dl.state != "pending") {
+    (void)d_.jobs.Nak(job.ack_subject, 200);
+    return Status::Conflict("run is not waiting for delivery");
+  }
+  if (dl.not_before_ms > now + 20) {
+    (void)d_.jobs.Nak(job.ack_subject, dl.not_before_ms - now);  // its retry backoff is not over
+    return Status::Conflict("attempt not due yet");
+  }
+  const int attempt = dl.attempt;
+  auto still_pending = [attempt](const RunRecord& r) {
+    return r.delivery.state == "pending" && r.delivery.attempt == attempt ? Status::Ok()
+                                                                          : Status::Conflict("attempt taken meanwhile");
   };
   std::map<std::string, uint64_t> resolved;
   for (const auto& name : fn.secrets) {
-    auto r = d_.secrets.ResolveWithRevision(run.environment, name);
+    auto r = d_.secrets.ResolveWithRevision(env, name);
     if (!r.ok()) {
       WipeValues(*values);
       std::string message = r.status().is(Code::kNotFound)
                                 ? "secret \"" + name + "\" declared by function \"" + fn.id +
-                                      "\" is not set in environment \"" + run.environment + "\""
+                                      "\" is not set in environment \"" + env + "\""
                                 : "secret \"" + name + "\" could not be resolved: " + r.status().message();
       Outcome failed;
       failed.error = message;
       failed.retryable = true;
-      Status finished = FinishAttempt(run.environment, run.id, failed, {}, still_pending, &queued);
+      Status finished = FinishAttempt(env, run.id, failed, {}, still_pending, job.ack_subject, hint);
+      if (!finished.ok()) (void)d_.jobs.Nak(job.ack_subject, 200);
       if (!finished.ok() && !finished.is(Code::kConflict)) return finished;
       return Status::NotFound(message);
     }
     (*values)[name] = std::string(r->value.view());
     resolved[name] = r->revision;
   }
-  const int64_t now = NowUnixMillis();
+  const int64_t lease = push_url.empty() ? std::min(lease_ms, fn.timeout_ms) : lease_ms;
+  const std::string lease_id = NewId("lease_");
   auto leased = d_.runs.Mutate(
-      run.environment, run.id,
+      env, run.id,
       [&](RunRecord& r) -> Status {
         IF_RETURN_IF_ERROR(still_pending(r));
         r.status = "running";
-        r.attempt = r.delivery.attempt;
+        r.attempt = attempt;
+        r.delivery.job_id = JobIdFor(r.id, attempt);
         r.delivery.state = "leased";
-        r.delivery.lease_token = NewId("lease_");
+        r.delivery.lease_token = lease_id;
         r.delivery.worker_id = worker_id;
         r.delivery.leased_at_ms = now;
-        r.delivery.lease_expires_ms = now + std::min(lease_ms, fn.timeout_ms);
+        r.delivery.lease_expires_ms = now + lease;
         r.delivery.resolved = resolved;
+        r.delivery.queue = kJobsQueue;
         return Status::Ok();
       },
-      &queued);
+      hint);
   if (!leased.ok()) {
     WipeValues(*values);
+    (void)d_.jobs.Nak(job.ack_subject, 0);
     return leased.status();
+  }
+  {
+    std::lock_guard<std::mutex> lock(leases_mu_);
+    HeldLease& h = leases_[lease_id];
+    h.env = env;
+    h.run_id = run.id;
+    h.worker_id = worker_id;
+    h.ack_subject = job.ack_subject;
+    h.attempt = attempt;
+    h.push = !push_url.empty();
+    h.lease_ms = lease;
+    h.hard_deadline_ms = now + (h.push ? lease : fn.timeout_ms);
+    h.deadline_ms = now + lease;
+    h.last_progress_ms = now;
   }
   PublishRunStatus(leased->run);  // now "running": the attempt is with its function
   // Who received which secret: one audit event per secret delivered (names and revisions, never values).
   for (const auto& [name, revision] : resolved) {
-    SystemEvents::SecretDelivery d{name, revision, run.id, leased->run.delivery.attempt, fn.id,
+    SystemEvents::SecretDelivery d{name, revision, run.id, attempt, fn.id,
                                    push_url.empty() ? worker_id : "", push_url.empty() ? "" : AuditUrl(push_url)};
-    d_.audit.SecretDelivered(run.environment, d, requester);
+    d_.audit.SecretDelivered(env, d, requester);
   }
   return leased;
 }
 
-std::string Engine::DeliveryJson(const RunRecord& run, const Values& values, bool pull) {
+std::string Engine::DeliveryJson(const RunRecord& run, const Values& values, const std::string& lease_token) {
+  const bool pull = !lease_token.empty();
   json steps = json::array();
   for (const auto& s : run.steps) {
     if (s.status == "completed") steps.push_back({{"id", s.id}, {"output", ParseOr(s.output_json, nullptr)}});
@@ -324,7 +419,7 @@ std::string Engine::DeliveryJson(const RunRecord& run, const Values& values, boo
               {"steps", steps}};
   if (pull) {
     doc["job_id"] = run.delivery.job_id;
-    doc["lease_token"] = run.delivery.lease_token;
+    doc["lease_token"] = lease_token;
     doc["context"] = {{"secrets", secrets}};
   } else {
     doc["secrets"] = secrets;
@@ -358,7 +453,7 @@ Engine::Outcome Engine::OutcomeFromResult(const nlohmann::json& doc) {
 
 Status Engine::FinishAttempt(const std::string& env, const std::string& run_id, const Outcome& outcome,
                              const Values& values, const std::function<Status(const RunRecord&)>& check,
-                             const RunStore::Queued* hint) {
+                             const std::string& ack_subject, const RunStore::Queued* hint) {
   // Redact everything the function returned before it is stored.
   const std::string output = outcome.completed ? Redact(outcome.output_json, values) : "null";
   const std::string error = Redact(outcome.error, values);
@@ -366,6 +461,8 @@ Status Engine::FinishAttempt(const std::string& env, const std::string& run_id, 
   for (const auto& s : outcome.steps) steps.push_back({s.id, "completed", Redact(s.output_json, values)});
 
   int attempt = 0;
+  std::string ended_lease;  // the lease id of the attempt that ends here (if it was leased)
+  int64_t retry_delay_ms = 0;
   // One CAS moves the run to its next state; the next attempt (if any) is part of the same write, so a crash
   // can neither lose it nor leave a finished run with a live attempt.
   auto done = d_.runs.Mutate(
@@ -375,6 +472,7 @@ Status Engine::FinishAttempt(const std::string& env, const std::string& run_id, 
         auto fn = d_.functions.Get(env, r.function_id);
         const RetryPolicy policy = fn.ok() ? fn->retry : RetryPolicy{};
         attempt = r.delivery.attempt;
+        ended_lease = r.delivery.lease_token;
         const bool retry = !outcome.completed && outcome.retryable && attempt < policy.max_attempts;
         r.attempt = attempt;
         for (const auto& s : steps) {
@@ -394,7 +492,9 @@ Status Engine::FinishAttempt(const std::string& env, const std::string& run_id, 
           next.mode = r.delivery.mode;
           next.attempt = attempt + 1;
           next.state = "pending";
-          next.not_before_ms = NowUnixMillis() + policy.DelayBefore(attempt + 1);
+          retry_delay_ms = policy.DelayBefore(attempt + 1);
+          next.not_before_ms = NowUnixMillis() + retry_delay_ms;
+          next.queue = kJobsQueue;
           r.delivery = next;
         } else {
           r.status = "failed";
@@ -406,6 +506,17 @@ Status Engine::FinishAttempt(const std::string& env, const std::string& run_id, 
       hint);
   if (!done.ok()) return done.status();
   const RunRecord& run = done->run;
+  // The job message follows the record: done with it, or back after the backoff for the next attempt. If this
+  // is lost, the message returns after AckWait and its taker settles it from the record.
+  if (run.finished()) {
+    (void)(run.status == "completed" ? d_.jobs.Ack(ack_subject) : d_.jobs.Term(ack_subject));
+  } else {
+    (void)d_.jobs.Nak(ack_subject, retry_delay_ms);
+  }
+  if (!ended_lease.empty()) {
+    std::lock_guard<std::mutex> lock(leases_mu_);
+    leases_.erase(ended_lease);
+  }
   PublishRunStatus(run);
   if (run.finished()) {
     runs_finished_.fetch_add(1);
@@ -427,49 +538,26 @@ Status Engine::RegisterWorker(const std::string& env, WorkerInfo info) {
 Status Engine::Heartbeat(const std::string& env, const std::string& worker_id) {
   auto worker = d_.workers.Get(env, worker_id);
   if (!worker.ok()) return worker.status();
+  // The worker's leases may be held by any server: every server hears this and extends the ones it holds.
+  return d_.nats.Publish(std::string(kHeartbeatSubject) + env, worker_id);
+}
+
+void Engine::OnWorkerHeartbeat(const std::string& env, const std::string& worker_id) {
   const int64_t now = NowUnixMillis();
-  for (const auto& q : d_.runs.Unfinished(env)) {
-    const Delivery& dl = q.run->delivery;
-    if (dl.mode != "pull" || dl.state != "leased" || dl.worker_id != worker_id || dl.lease_expires_ms < now) continue;
-    auto fn = d_.functions.Get(env, q.run->function_id);
-    const int64_t timeout = fn.ok() ? fn->timeout_ms : 30000;
-    const std::string job_id = dl.job_id;
-    (void)d_.runs.Mutate(
-        env, q.run->id,
-        [&](RunRecord& r) -> Status {
-          if (r.delivery.job_id != job_id || r.delivery.state != "leased" || r.delivery.worker_id != worker_id) {
-            return Status::Conflict("finished meanwhile");
-          }
-          r.delivery.lease_expires_ms = std::min(now + worker->lease_ms, r.delivery.leased_at_ms + timeout);
-          return Status::Ok();
-        },
-        &q);  // a conflict means the attempt finished meanwhile
+  std::lock_guard<std::mutex> lock(leases_mu_);
+  for (auto& [id, h] : leases_) {
+    if (h.push || h.env != env || h.worker_id != worker_id || h.deadline_ms < now) continue;
+    h.deadline_ms = std::min(now + h.lease_ms, h.hard_deadline_ms);
   }
-  return Status::Ok();
 }
 
 namespace {
-// Marks a run as being leased by one of this process's pollers, so its other pollers try other runs instead
-// of racing for the same compare-and-set.
-class Reservation {
- public:
-  Reservation(std::mutex& mu, std::set<std::string>& held, std::string key) : mu_(mu), held_(held), key_(std::move(key)) {
-    std::lock_guard<std::mutex> lock(mu_);
-    ok_ = held_.insert(key_).second;
-  }
-  ~Reservation() {
-    if (!ok_) return;
-    std::lock_guard<std::mutex> lock(mu_);
-    held_.erase(key_);
-  }
-  bool ok() const { return ok_; }
-
- private:
-  std::mutex& mu_;
-  std::set<std::string>& held_;
-  std::string key_;
-  bool ok_ = false;
-};
+// The lease-signing keys in force (current first), as the views OpenLeaseToken takes.
+std::vector<ByteView> LeaseKeys(const SigningKeyring::Keys& keys) {
+  std::vector<ByteView> out{keys.current.view()};
+  if (!keys.previous.empty() && NowUnixMillis() < keys.previous_until_ms) out.push_back(keys.previous.view());
+  return out;
+}
 }  // namespace
 
 Result<std::vector<std::string>> Engine::PollJobs(const std::string& env, const std::string& worker_id, int available,
@@ -481,24 +569,38 @@ Result<std::vector<std::string>> Engine::PollJobs(const std::string& env, const 
   auto worker = d_.workers.Get(env, worker_id);
   if (!worker.ok()) return worker.status();
   const int limit = std::max(1, std::min(available, worker->max_concurrent_jobs));
+  // Functions with something to take: an attempt due now, or a lease that may have run out (its job comes back).
   std::set<std::string> wanted(worker->function_ids.begin(), worker->function_ids.end());
-  std::vector<std::string> out;
+  std::set<std::string> candidates;
   const int64_t now = NowUnixMillis();
   for (const auto& q : d_.runs.Unfinished(env)) {
-    if (static_cast<int>(out.size()) >= limit) break;
     const Delivery& dl = q.run->delivery;
-    if (!ReadyForPull(dl, now) || !wanted.count(q.run->function_id)) continue;
-    Reservation reservation(reserved_mu_, reserved_, q.run->key());
-    if (!reservation.ok()) continue;
-    auto fn = d_.functions.Get(env, q.run->function_id);
-    if (!fn.ok()) continue;
+    if (!wanted.count(q.run->function_id) || dl.mode != "pull") continue;
+    if (ReadyForPull(dl, now) || MayComeBack(dl, now)) candidates.insert(q.run->function_id);
+  }
+  std::vector<std::string> out;
+  std::shared_ptr<const SigningKeyring::Keys> keys;
+  for (const auto& fn_id : candidates) {
+    if (static_cast<int>(out.size()) >= limit) break;
+    auto fn = d_.functions.Get(env, fn_id);
+    if (!fn.ok() || fn->mode != "pull") continue;
     // Left for a worker whose key covers the function and every secret it declares.
     if (!CheckActorCovers(requester, fn->id, fn->secrets).ok()) continue;
-    Values values;
-    auto leased = Lease(q, *fn, worker_id, worker->lease_ms, &values, requester);
-    if (!leased.ok()) continue;  // taken by someone else, or failed for a missing secret
-    out.push_back(DeliveryJson(leased->run, values, /*pull=*/true));
-    WipeValues(values);
+    auto jobs = d_.jobs.Fetch(JobQueue::QueueName(env, fn_id), limit - static_cast<int>(out.size()));
+    if (!jobs.ok()) {
+      spdlog::warn("could not fetch jobs of function {} in {}: {}", fn_id, env, jobs.status().message());
+      continue;
+    }
+    for (const auto& job : *jobs) {
+      Values values;
+      auto leased = Take(*fn, job, worker_id, worker->lease_ms, &values, requester);
+      if (!leased.ok()) continue;  // settled as its record says, or failed for a missing secret
+      if (!keys) keys = d_.signing.keys();
+      const RunRecord& run = leased->run;
+      LeaseClaim claim{env, run.id, run.delivery.attempt, worker_id, run.delivery.lease_token, job.ack_subject};
+      out.push_back(DeliveryJson(run, values, SealLeaseToken(claim, keys->current.view())));
+      WipeValues(values);
+    }
   }
   return out;
 }
@@ -512,14 +614,18 @@ Status Engine::CompleteJob(const std::string& env, const std::string& worker_id,
   std::string run_id;
   int attempt = 0;
   if (!ParseJobId(job_id, &run_id, &attempt)) return not_leased;
-  const std::string token = doc["lease_token"].get<std::string>();
+  auto claim = OpenLeaseToken(doc["lease_token"].get<std::string>(), LeaseKeys(*d_.signing.keys()));
+  if (!claim.ok()) return claim.status();
+  if (claim->environment != env || claim->run_id != run_id || claim->attempt != attempt || claim->worker_id != worker_id) {
+    return Status::Conflict("lease token does not match job \"" + job_id + "\" (lease expired or taken over)");
+  }
+  const std::string lease_id = claim->lease_id;
   auto check = [&](const RunRecord& r) -> Status {
     const Delivery& dl = r.delivery;
     if (dl.job_id != job_id || dl.mode != "pull" || dl.state != "leased") return not_leased;
-    if (dl.worker_id != worker_id || !ConstantTimeEquals(dl.lease_token, token)) {
+    if (dl.worker_id != worker_id || !ConstantTimeEquals(dl.lease_token, lease_id)) {
       return Status::Conflict("lease token does not match job \"" + job_id + "\" (lease expired or taken over)");
     }
-    if (dl.lease_expires_ms < NowUnixMillis()) return Status::Conflict("lease of job \"" + job_id + "\" expired");
     return Status::Ok();
   };
   // The mirror's copy usually is current; if it lags another server's lease, read the bucket.
@@ -543,7 +649,7 @@ Status Engine::CompleteJob(const std::string& env, const std::string& worker_id,
     if (!v.ok()) v = d_.secrets.Resolve(env, name);  // history trimmed: the current value is the best we have
     if (v.ok()) values[name] = std::string(v->view());
   }
-  Status st = FinishAttempt(env, run_id, outcome, values, check, hint ? &*hint : nullptr);
+  Status st = FinishAttempt(env, run_id, outcome, values, check, claim->ack_subject, hint ? &*hint : nullptr);
   WipeValues(values);
   return st;
 }
@@ -569,54 +675,125 @@ void Engine::SchedulerLoop() {
 }
 
 void Engine::ScanOnce() {
+  ReapLeases();
   const int64_t now = NowUnixMillis();
   // Pull attempts ready now, per environment and function: their waiters are woken below (covers a mirror that had
-  // not seen a new run when its notification arrived, and retries whose backoff ended).
+  // not seen a new run when its notification arrived, and retries whose backoff ended). A lease that ran out
+  // without its holder recording it (the holder died) comes back after AckWait: those wake a waiter once a second.
+  const bool redelivery_wake = now - last_redelivery_wake_ms_ >= 1000;
+  if (redelivery_wake) last_redelivery_wake_ms_ = now;
   std::map<std::string, std::map<std::string, int>> ready_pull;
+  std::map<std::pair<std::string, std::string>, int> ready_push;  // (env, function) -> attempts to take
   for (const auto& q : d_.runs.Unfinished("")) {
+    const RunRecord& run = *q.run;
+    const Delivery& dl = run.delivery;
+    const bool lapsed = MayComeBack(dl, now);
+    if (dl.mode == "pull") {
+      if (ReadyForPull(dl, now) || (lapsed && redelivery_wake)) ++ready_pull[run.environment][run.function_id];
+    } else if ((dl.state == "pending" && dl.not_before_ms <= now) || lapsed) {
+      ++ready_push[{run.environment, run.function_id}];
+    }
+  }
+  for (auto& [env, pending] : ready_pull) WakeWaiters(env, std::move(pending));
+  for (const auto& [key, count] : ready_push) {
+    const int room = kMaxPushInFlight - push_in_flight_.load();
+    if (room <= 0) break;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
     }
-    const RunRecord& run = *q.run;
-    const Delivery& dl = run.delivery;
-    if (ReadyForPull(dl, now)) ++ready_pull[run.environment][run.function_id];
-    if (dl.state == "leased" && dl.lease_expires_ms < now) {
-      Outcome lost;
-      lost.error = dl.mode == "pull" ? "worker \"" + dl.worker_id + "\" lost its lease (crashed, stalled or timed out)"
-                                     : "push call timed out or its server stopped";
-      lost.retryable = true;
-      const std::string job_id = dl.job_id;
-      (void)FinishAttempt(
-          run.environment, run.id, lost, {},
-          [&](const RunRecord& r) {
-            // Re-checked on the current record: a heartbeat or a result elsewhere may have got there first.
-            return r.delivery.job_id == job_id && r.delivery.state == "leased" && r.delivery.lease_expires_ms < NowUnixMillis()
-                       ? Status::Ok()
-                       : Status::Conflict("lease renewed or attempt finished");
-          },
-          &q);
-      continue;
-    }
-    if (dl.mode == "push" && dl.state == "pending" && dl.not_before_ms <= now && push_in_flight_.load() < kMaxPushInFlight) {
-      auto fn = d_.functions.Get(run.environment, run.function_id);
-      if (!fn.ok()) continue;
+    auto fn = d_.functions.Get(key.first, key.second);
+    if (!fn.ok() || fn->mode != "push") continue;
+    auto jobs = d_.jobs.Fetch(JobQueue::QueueName(key.first, key.second), std::min(count, room));
+    if (!jobs.ok()) continue;
+    for (const auto& job : *jobs) {
       Values values;
-      // Push leases cover the call's timeout plus a margin; another server takes over only after that.
-      auto leased = Lease(q, *fn, server_id_, fn->timeout_ms + 5000, &values, server_actor_, fn->url);
+      // Push leases cover the call's timeout plus a margin; the job comes back to another server only after that.
+      auto leased = Take(*fn, job, server_id_, fn->timeout_ms + 5000, &values, server_actor_, fn->url);
       if (!leased.ok()) continue;
       push_in_flight_.fetch_add(1);
-      std::thread([this, run = std::move(leased->run), fn = std::move(fn).value(), values = std::move(values)]() mutable {
-        DispatchPush(std::move(run), std::move(fn), std::move(values));
+      std::thread([this, run = std::move(leased->run), fn = *fn, values = std::move(values),
+                   ack = job.ack_subject]() mutable {
+        DispatchPush(std::move(run), std::move(fn), std::move(values), std::move(ack));
         push_in_flight_.fetch_sub(1);
       }).detach();
     }
   }
-  for (auto& [env, pending] : ready_pull) WakeWaiters(env, std::move(pending));
 }
 
-void Engine::DispatchPush(RunRecord leased, FunctionDef fn, Values values) {
-  std::string body = DeliveryJson(leased, values, /*pull=*/false);
+bool Engine::MayComeBack(const Delivery& dl, int64_t now) {
+  if (dl.state != "leased" || dl.leased_at_ms + d_.jobs.ack_wait_ms() >= now) return false;
+  std::lock_guard<std::mutex> lock(leases_mu_);
+  return !leases_.count(dl.lease_token);  // a lease this process holds is kept alive, not coming back
+}
+
+void Engine::ReapLeases() {
+  const int64_t now = NowUnixMillis();
+  std::vector<std::pair<std::string, HeldLease>> lost;
+  std::vector<std::string> progress;
+  {
+    std::lock_guard<std::mutex> lock(leases_mu_);
+    for (auto it = leases_.begin(); it != leases_.end();) {
+      HeldLease& h = it->second;
+      if (h.deadline_ms < now) {
+        lost.emplace_back(it->first, h);
+        it = leases_.erase(it);
+        continue;
+      }
+      // Keep the message with this lease: an in-progress ack well within every AckWait.
+      if (now - h.last_progress_ms >= d_.jobs.ack_wait_ms() / 3) {
+        h.last_progress_ms = now;
+        progress.push_back(h.ack_subject);
+      }
+      ++it;
+    }
+  }
+  for (const auto& subject : progress) (void)d_.jobs.InProgress(subject);
+  for (const auto& [lease_id, h] : lost) {
+    Outcome outcome;
+    outcome.error = h.push ? "push call timed out or its server stopped"
+                           : "worker \"" + h.worker_id + "\" lost its lease (crashed, stalled or timed out)";
+    Status st = FinishAttempt(h.env, h.run_id, outcome, {}, [&](const RunRecord& r) {
+      // Re-checked on the current record: a result through another server may have got there first.
+      return r.delivery.state == "leased" && r.delivery.lease_token == lease_id ? Status::Ok()
+                                                                                : Status::Conflict("attempt finished");
+    }, h.ack_subject);
+    if (!st.ok() && !st.is(Code::kConflict)) {
+      spdlog::warn("lost lease of run {} not recorded: {} (its job comes back after AckWait)", h.run_id, st.message());
+    }
+  }
+}
+
+void Engine::QueueUnqueuedRuns() {
+  int queued = 0;
+  for (const auto& q : d_.runs.Unfinished("")) {
+    const RunRecord& run = *q.run;
+    if (run.delivery.queue == kJobsQueue) continue;
+    Status st = d_.jobs.Enqueue(JobQueue::QueueName(run.environment, run.function_id), run.id,
+                                json{{"run_id", run.id}}.dump());
+    if (st.ok()) {
+      st = d_.runs
+               .Mutate(run.environment, run.id,
+                       [](RunRecord& r) -> Status {
+                         if (r.delivery.state.empty()) return Status::Conflict("finished");
+                         r.delivery.queue = kJobsQueue;
+                         return Status::Ok();
+                       },
+                       &q)
+               .status();
+    }
+    if (st.ok()) {
+      ++queued;
+    } else if (!st.is(Code::kConflict)) {
+      spdlog::warn("run {} recorded before the job stream could not be queued: {} (tried again at the next start)",
+                   run.id, st.message());
+    }
+  }
+  if (queued > 0) spdlog::info("queued {} run(s) recorded before the job stream existed", queued);
+}
+
+void Engine::DispatchPush(RunRecord leased, FunctionDef fn, Values values, std::string ack_subject) {
+  std::string body = DeliveryJson(leased, values, /*lease_token=*/"");
   Outcome outcome;
   outcome.retryable = true;
   std::string url = fn.url;
@@ -653,7 +830,7 @@ void Engine::DispatchPush(RunRecord leased, FunctionDef fn, Values values) {
     return r.delivery.job_id == job_id && r.delivery.state == "leased" && r.delivery.lease_token == token
                ? Status::Ok()
                : Status::Conflict("push lease expired and was taken over");
-  });
+  }, ack_subject);
   if (!st.ok() && !st.is(Code::kConflict)) spdlog::warn("push result of run {} not recorded: {}", leased.id, st.message());
   WipeValues(values);
 }

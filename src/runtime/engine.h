@@ -2,8 +2,13 @@
 // HTTP, or a signed HTTP call to the app in push mode) with exactly the secrets the function declared, resolved
 // for the run's environment at delivery time, and records results with redaction, memoized steps and retries.
 //
-// All state is in NATS (functions, runs with their pending or leased attempt, workers); every server process runs
-// the same scheduler loop, and compare-and-set on the run record decides which process acts. Secret values exist
+// All state is in NATS: functions, workers, run records (status, attempt, steps, the current lease), and one
+// message per unfinished run in the JetStream work queue (JobQueue). JetStream decides who takes a job: a fetched
+// message goes to one server until it is settled, so each attempt is delivered once however many servers and
+// workers poll. The run record says which attempt is current; a compare-and-set on it records each lease and
+// each outcome, so a result for an attempt that is no longer current is refused. The leasing server keeps the
+// lease alive (in-progress acks) while the worker heartbeats, and records a lost lease when it stops; if that
+// server dies, AckWait brings the message back and the next taker records the lost lease. Secret values exist
 // only in the delivery payload being sent (wiped after sending) and in memory while a push call or a redaction
 // runs. Thread-safe.
 #pragma once
@@ -31,6 +36,7 @@
 #include "runtime/signing_keyring.h"
 #include "runtime/worker_registry.h"
 #include "secrets/secret_store.h"
+#include "store/job_queue.h"
 #include "store/nats_connection.h"
 #include "store/system_stream.h"
 
@@ -48,12 +54,15 @@ class Engine {
     NatsConnection& nats;
     SigningKeyring& signing;  // signs push-mode requests
     SystemEvents& audit;      // who received which secret (system.access.*)
+    JobQueue& jobs;           // one message per unfinished run
   };
   // `push_ca_file`: CA trusted for https:// push URLs (empty: the system trust store).
   explicit Engine(Deps deps, std::string push_ca_file = "");
   ~Engine();
 
-  Status Start();  // subscribes to job notifications and starts the scheduler thread
+  // Subscribes to job notifications and worker heartbeats, queues runs recorded before the job stream existed
+  // (an upgrade), and starts the scheduler thread.
+  Status Start();
   void Stop();
 
   struct Emitted {
@@ -86,6 +95,10 @@ class Engine {
 
   // Run-status events published (for tests and metrics).
   uint64_t runs_finished() const { return runs_finished_.load(); }
+  // Jobs that came back to a taker while the run record still showed them leased: the lease was lost (its server
+  // died or stalled, or a NATS leader change lost the in-progress acks). Each is logged; the attempt is then
+  // recorded as failed with a lost lease and retried under the function's policy.
+  uint64_t job_redeliveries() const { return redeliveries_.load(); }
 
  private:
   struct Outcome {
@@ -98,24 +111,36 @@ class Engine {
   using Values = std::map<std::string, std::string>;  // secret name -> value (wiped by WipeValues)
 
   Result<std::vector<std::string>> StartRuns(const std::string& env, const StoredEvent& event);
-  // Resolves the declared secrets and leases the pending attempt of `queued` to `worker_id` (one CAS: the run
-  // becomes "running" with the lease). Returns the leased run and fills `values`; a declared secret that is not
-  // set fails the attempt (and returns kNotFound); kConflict when someone else changed the run first.
-  // `requester` (the pull worker's key, or the server for push) and `push_url` are recorded in the access audit.
-  Result<StoredRun> Lease(const RunStore::Queued& queued, const FunctionDef& fn, const std::string& worker_id,
-                          int64_t lease_ms, Values* values, const Actor& requester, const std::string& push_url = "");
-  std::string DeliveryJson(const RunRecord& leased, const Values& values, bool pull);
+  // Takes one job fetched from `fn`'s queue. If the run's record shows its attempt due, resolves the declared
+  // secrets and records the lease (one CAS: the run becomes "running", attempt n, leased to `worker_id`), fills
+  // `values` and returns the leased run. Otherwise settles the message as the record says (finished: ack; not due:
+  // NAK until due; leased: the lease was lost, recorded as a failed attempt) and returns kConflict; a declared
+  // secret that is not set fails the attempt and returns kNotFound. `requester` (the pull worker's key, or the
+  // server for push) and `push_url` are recorded in the access audit.
+  Result<StoredRun> Take(const FunctionDef& fn, const FetchedJob& job, const std::string& worker_id, int64_t lease_ms,
+                         Values* values, const Actor& requester, const std::string& push_url = "");
+  std::string DeliveryJson(const RunRecord& leased, const Values& values, const std::string& lease_token);
   // Records the outcome of the run's current attempt (redacted with `values`) in one CAS: completed, failed,
-  // or queued again with the next attempt pending after its backoff. `check` runs on the current record first
-  // and may refuse (e.g. the lease is not the caller's any more): its status is returned.
+  // or queued again with the next attempt pending after its backoff; then settles the job's message at
+  // `ack_subject` to match (ack, NAK with the backoff, or TERM). `check` runs on the current record first and may
+  // refuse (e.g. the lease is not the caller's any more): its status is returned and nothing is settled.
   Status FinishAttempt(const std::string& env, const std::string& run_id, const Outcome& outcome, const Values& values,
-                       const std::function<Status(const RunRecord&)>& check, const RunStore::Queued* hint = nullptr);
+                       const std::function<Status(const RunRecord&)>& check, const std::string& ack_subject,
+                       const RunStore::Queued* hint = nullptr);
   void PublishRunStatus(const RunRecord& run);
   // Reads a validated result body ({status, output?, error?, steps?}) from either delivery mode.
   static Outcome OutcomeFromResult(const nlohmann::json& doc);
   void SchedulerLoop();
   void ScanOnce();
-  void DispatchPush(RunRecord leased, FunctionDef fn, Values values);
+  // Keeps this process's live leases alive (in-progress acks) and records the ones whose worker stopped
+  // heartbeating, or whose push call overran, as lost.
+  void ReapLeases();
+  // Whether the job of a run recorded as leased may be back in its queue: the lease is older than AckWait and
+  // not held by this process (whose holder may have died). A hint for waking and fetching, never a decision.
+  bool MayComeBack(const Delivery& dl, int64_t now);
+  // Runs recorded before the job stream (no message of their own) are queued once, at start.
+  void QueueUnqueuedRuns();
+  void DispatchPush(RunRecord leased, FunctionDef fn, Values values, std::string ack_subject);
   // Wakes long polls (this and every other server) after an attempt became pending.
   void NotifyReady(const std::string& env);
   // Wakes this process's WatchReady waiters of `env` whose functions have pending pull attempts (as many per
@@ -123,11 +148,14 @@ class Engine {
   // (function id -> ready attempts) by a caller that already scanned it.
   void WakeWaiters(const std::string& env);
   void WakeWaiters(const std::string& env, std::map<std::string, int> pending);
+  // A heartbeat of `worker_id` (from any server): its leases held here are extended.
+  void OnWorkerHeartbeat(const std::string& env, const std::string& worker_id);
   static void WipeValues(Values& values);
 
   Deps d_;
   std::string push_ca_file_;
   std::unique_ptr<NatsConnection::Subscription> ready_sub_;
+  std::unique_ptr<NatsConnection::Subscription> heartbeat_sub_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::tuple<std::string, std::string, std::string>> system_events_;  // env, subject, payload
@@ -135,8 +163,20 @@ class Engine {
   std::thread scheduler_;
   std::atomic<int> push_in_flight_{0};
   std::atomic<uint64_t> runs_finished_{0};
-  std::mutex reserved_mu_;
-  std::set<std::string> reserved_;  // runs this process is leasing right now (its pollers skip each other's)
+  std::atomic<uint64_t> redeliveries_{0};
+  // The leases this process granted and keeps alive, by lease id.
+  struct HeldLease {
+    std::string env, run_id, worker_id, ack_subject;
+    int attempt = 0;
+    bool push = false;
+    int64_t lease_ms = 0;          // a heartbeat extends the lease to now + lease_ms ...
+    int64_t hard_deadline_ms = 0;  // ... but never past the function's timeout
+    int64_t deadline_ms = 0;
+    int64_t last_progress_ms = 0;  // the last in-progress ack sent
+  };
+  std::mutex leases_mu_;
+  std::map<std::string, HeldLease> leases_;
+  int64_t last_redelivery_wake_ms_ = 0;
   std::string server_id_;
   Actor server_actor_;  // the requester of push deliveries
   std::mutex waiters_mu_;

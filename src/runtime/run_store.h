@@ -45,6 +45,7 @@ struct Delivery {
   int64_t leased_at_ms = 0;
   int64_t lease_expires_ms = 0;
   std::map<std::string, uint64_t> resolved;  // secret name -> revision delivered with this attempt
+  std::string queue;  // "jobs": the run's job message is in the job stream (runs recorded before it: empty)
 };
 
 struct RunRecord {

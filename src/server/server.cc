@@ -109,6 +109,7 @@ struct Server::Impl {
   std::unique_ptr<KvBucket> config_bucket;
   std::optional<SystemStream> system_stream;
   std::optional<EventLog> event_log;
+  std::unique_ptr<JobQueue> jobs;
   std::unique_ptr<NonceBudget> nonce_budget;  // counts the current master key's encryptions
   std::unique_ptr<ValueSealer> sealer;
   std::unique_ptr<SystemEvents> events;
@@ -168,6 +169,9 @@ Status ValidateConfig(const ServerConfig& c, std::optional<MasterKey>* key, std:
   if (c.port < 0 || c.port > 65535) return Status::InvalidArgument("--port must be 0-65535");
   if (c.kv_replicas < 1 || c.kv_replicas > 5) return Status::InvalidArgument("--kv-replicas must be 1-5");
   if (c.secret_history < 1 || c.secret_history > 64) return Status::InvalidArgument("--secret-history must be 1-64");
+  if (c.job_ack_wait_ms < 1000 || c.job_ack_wait_ms > 600000) {
+    return Status::InvalidArgument("--job-ack-wait-ms must be 1000-600000");
+  }
   if (c.max_waiting_per_key < 1 || c.max_waiting_per_key > 100000) {
     return Status::InvalidArgument("--max-waiting-per-key must be 1-100000");
   }
@@ -344,9 +348,12 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   auto event_log = EventLog::Ensure(*s.nats, config.kv_replicas);
   if (!event_log.ok()) return event_log.status();
   s.event_log.emplace(*event_log);
+  auto jobs = JobQueue::Open(*s.nats, config.kv_replicas, config.job_ack_wait_ms);
+  if (!jobs.ok()) return jobs.status();
+  s.jobs = std::move(jobs).value();
   s.jetstream_health = std::make_unique<JetStreamHealth>(
       *s.nats, std::vector<std::string>{std::string(SystemStream::kName), std::string("KV_") + kSecretsBucket,
-                                        std::string("KV_") + kRunsBucket});
+                                        std::string("KV_") + kRunsBucket, std::string(JobQueue::kStream)});
 
   IF_RETURN_IF_ERROR(VerifyOrRecordMasterKey(
       *s.system_bucket, *s.secrets_bucket,
@@ -433,7 +440,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   s.workers = std::make_unique<WorkerRegistry>(*s.workers_bucket);
   s.engine = std::make_unique<Engine>(
       Engine::Deps{*s.functions, *s.runs, *s.workers, *s.event_log, *s.secrets, *s.system_stream, *s.nats,
-                   *s.signing, *s.events},
+                   *s.signing, *s.events, *s.jobs},
       config.push_ca_file);
   IF_RETURN_IF_ERROR(s.engine->Start());
   Engine* engine = s.engine.get();
@@ -459,6 +466,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   s.ctx->config_bucket = s.config_bucket.get();
   s.ctx->kv = s.kv.get();
   s.ctx->auth_failures = &s.auth_failures;
+  s.ctx->job_redeliveries = [engine]() -> uint64_t { return engine->job_redeliveries(); };
   ApiContext& ctx = *s.ctx;
   s.router = std::make_unique<Router>([&ctx](const HttpRequest& r) { return AuthenticateRequest(ctx, r); },
                                       s.metrics);

@@ -36,7 +36,9 @@ struct ServerConfig {
   bool recreate_key_check = false;  // the key-check record is missing: prove the key on a sealed record, write it
   int audit_retention_days = 30;  // how long the IRONFLOW_SYSTEM audit stream keeps events
   int run_retention_days = 30;    // how long a run record is kept after its last change (ironflow-runs TTL)
-  int max_waiting_per_key = 256;  // long polls + event streams + watches one API key may hold open at once
+  int max_waiting_per_key = 256;
+  // AckWait of the job queue's consumers: a job leased through a server that then dies comes back after this.
+  int64_t job_ack_wait_ms = 10000;  // long polls + event streams + watches one API key may hold open at once
   int http_threads = 32;  // handler threads for requests that may block on NATS (long polls wait without one)
   std::optional<std::string> signing_key_hex;  // IRONFLOW_SIGNING_KEY; unset: generated once, kept in NATS
   // HTTPS for the API, the dashboard and pull-mode jobs: PEM certificate chain and private key (both or neither).

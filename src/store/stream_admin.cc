@@ -31,6 +31,8 @@ Status EnsureStream(NatsConnection& nc, const StreamSpec& spec, const std::strin
   cfg.MaxBytes = spec.max_bytes;
   cfg.MaxMsgSize = spec.max_msg_size;
   cfg.Discard = js_DiscardOld;
+  if (spec.work_queue) cfg.Retention = js_WorkQueuePolicy;
+  if (spec.duplicates_ns > 0) cfg.Duplicates = spec.duplicates_ns;
   jsStreamInfo* created = nullptr;
   s = js_AddStream(&created, nc.js(), &cfg, nullptr, &err);
   nats::StreamInfoPtr created_info(created);

@@ -21,6 +21,8 @@ struct StreamSpec {
   int64_t max_bytes = -1;
   int32_t max_msg_size = -1;
   bool update_max_age = false;  // an existing stream gets this spec's max age (a retention flag changed)
+  bool work_queue = false;      // work-queue retention: a message is removed once a consumer acknowledges it
+  int64_t duplicates_ns = 0;    // Nats-Msg-Id de-duplication window (0: JetStream's default, 2 minutes)
 };
 
 // `what` names the stream in errors ("audit stream").

@@ -3,15 +3,22 @@
 // signature like the SDK does).
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <atomic>
+#include <map>
+#include <set>
 #include <mutex>
 #include <thread>
 
 #include "common/hex.h"
 #include "http/http_server.h"
 #include "runtime/signing.h"
+#include "runtime/ids.h"
+#include "runtime/run_store.h"
 #include "store/kv_bucket.h"
 #include "support/api_fixture.h"
+#include "support/pull_workers.h"
 
 namespace ironflow::testing {
 namespace {
@@ -487,6 +494,115 @@ TEST_F(RuntimeTest, NoSecretValueLandsInNatsOutsideItsSealedEntry) {
   nats_.Stop();
   std::string where;
   EXPECT_FALSE(AnyFileContains(nats_.store_dir(), value, &where)) << "the value reached NATS in " << where;
+}
+
+// The value of an unlabelled counter in a server's /metrics (-1 if absent).
+long MetricValue(ApiClient& client, const std::string& name) {
+  auto r = client.Call("GET", "/metrics");
+  size_t at = r.raw.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stol(r.raw.substr(at + name.size() + 2));
+}
+
+TEST_F(RuntimeTest, EachAttemptRunsOnceWithWorkersPollingTwoServers) {
+  // Normal operation (no lease runs out): JetStream hands each job to one taker, however many servers and
+  // workers poll. Before the job stream, 74 of 200 runs executed twice this way on a replicated store.
+  TempDir second_dir;
+  ServerProcess second({nats_.url(), second_dir.path() + "/data", master_key_});
+  std::string error;
+  ASSERT_TRUE(second.Start(&error)) << error;
+  ApiClient other(second.url(), server_->api_key());
+  RegisterPull("bulk", {}, {{"max_attempts", 1}}, "bulk.requested");
+  constexpr int kWorkers = 4, kRuns = 200;
+  for (int w = 0; w < kWorkers; ++w) RegisterWorker("w" + std::to_string(w), {"bulk"});
+  std::set<std::string> run_ids;
+  for (int i = 0; i < kRuns; ++i) run_ids.insert(Emit("bulk.requested", json{{"i", i}}, i % 2 ? &other : api_.get()));
+  ASSERT_EQ(run_ids.size(), static_cast<size_t>(kRuns));
+
+  std::vector<std::string> worker_ids;
+  for (int w = 0; w < kWorkers; ++w) worker_ids.push_back("w" + std::to_string(w));
+  auto report = RunPullWorkers({server_->url(), second.url()}, server_->api_key(), worker_ids, kRuns,
+                               std::chrono::seconds(60));
+  EXPECT_EQ(report.completed, kRuns);
+  EXPECT_TRUE(report.refused.empty()) << report.refused.size() << " results refused, first: " << report.refused[0];
+  EXPECT_EQ(report.deliveries.size(), static_cast<size_t>(kRuns));
+  EXPECT_EQ(report.repeated(), 0) << "runs delivered more than once";
+  auto listed = api_->Call("GET", "/api/v1/runs?function_id=bulk&limit=1000");
+  ASSERT_EQ(listed.status, 200);
+  int completed_first_time = 0;
+  for (const auto& run : listed.body["runs"]) completed_first_time += run["status"] == "completed" && run["attempt"] == 1;
+  EXPECT_EQ(completed_first_time, kRuns);
+  EXPECT_EQ(MetricValue(*api_, "ironflow_job_redeliveries_total"), 0);
+  EXPECT_EQ(MetricValue(other, "ironflow_job_redeliveries_total"), 0);
+}
+
+TEST_F(RuntimeTest, JobLeasedThroughAServerThatDiesIsHandedOutAgainAfterAckWaitAndCounted) {
+  // Both servers keep a job's lease alive only while they run: kill -9 the one that leased it, and the job comes
+  // back (JetStream's AckWait) to a worker polling the other, as the next attempt; the repeat is counted.
+  TempDir a_dir, b_dir;
+  const std::vector<std::string> fast = {"--job-ack-wait-ms", "1000"};
+  ServerProcess a({nats_.url(), a_dir.path() + "/data", master_key_, false, fast});
+  ServerProcess b({nats_.url(), b_dir.path() + "/data", master_key_, false, fast});
+  std::string error;
+  ASSERT_TRUE(a.Start(&error)) << error;
+  ASSERT_TRUE(b.Start(&error)) << error;
+  ApiClient via_a(a.url(), server_->api_key()), via_b(b.url(), server_->api_key());
+  SetSecret("STRIPE_KEY", NewValue());
+  RegisterPull("payout", {"STRIPE_KEY"}, {{"max_attempts", 3}, {"initial_delay_ms", 0}});
+  RegisterWorker("w1", {"payout"});
+  std::string run_id = Emit("payout.requested", json::object(), &via_a);
+  json first = NextJob("w1", &via_b);
+  ASSERT_TRUE(first.is_object());
+  EXPECT_EQ(first["attempt"], 1);
+  ASSERT_EQ(kill(b.pid(), SIGKILL), 0);
+  b.Stop();
+  json again = NextJob("w1", &via_a, 15000);
+  ASSERT_TRUE(again.is_object()) << "the job never came back after its server died";
+  EXPECT_EQ(again["run_id"], run_id);
+  EXPECT_EQ(again["attempt"], 2);
+  EXPECT_EQ(Finish("w1", first, {{"status", "completed"}}, &via_a).status, 409) << "the lost attempt's result was taken";
+  ASSERT_EQ(Finish("w1", again, {{"status", "completed"}, {"output", "second"}}, &via_a).status, 200);
+  json run = WaitRun(run_id, "completed");
+  EXPECT_EQ(run["output"], "second");
+  EXPECT_EQ(MetricValue(via_a, "ironflow_job_redeliveries_total"), 1);
+  EXPECT_NE(a.log().find("lease lost"), std::string::npos) << "the repeat was not logged";
+}
+
+TEST_F(RuntimeTest, RunsQueuedBeforeTheJobStreamAreDeliveredAfterTheUpgrade) {
+  // A run record written by a version without the job stream (no job message, no "queue" in its delivery) is
+  // queued when a server starts, once, and delivered like any other.
+  RegisterPull("payout", {}, {{"max_attempts", 2}});
+  RegisterWorker("w1", {"payout"});
+  server_->Stop();
+  RunRecord old;
+  old.id = "run_0123456789abcdef01234567";
+  old.function_id = "payout";
+  old.environment = "default";
+  old.event_id = "evt_1";
+  old.event_name = "payout.requested";
+  old.event_timestamp = old.created_at = old.updated_at = "2026-11-30T10:00:00Z";
+  old.delivery.job_id = JobIdFor(old.id, 1);
+  old.delivery.mode = "pull";
+  old.delivery.attempt = 1;
+  old.delivery.state = "pending";
+  json stored = json::parse(EncodeRun(old));
+  stored["delivery"].erase("queue");
+  {
+    auto nc = nats_.Connect();
+    auto bucket = KvBucket::OpenOrCreate(*nc, {kRunsBucket, "", 1, 1, -1});
+    ASSERT_TRUE(bucket.ok());
+    ASSERT_TRUE((*bucket)->Create("default." + old.id, stored.dump()).ok());
+  }
+  std::string error;
+  ASSERT_TRUE(server_->Start(&error)) << error;
+  json job = NextJob("w1");
+  ASSERT_TRUE(job.is_object()) << "the old run was not delivered";
+  EXPECT_EQ(job["run_id"], old.id);
+  ASSERT_EQ(Finish("w1", job, {{"status", "completed"}}).status, 200);
+  WaitRun(old.id, "completed");
+  // A second start queues nothing again.
+  server_->Stop();
+  ASSERT_TRUE(server_->Start(&error)) << error;
+  EXPECT_EQ(NextJob("w1", nullptr, 500), json());
 }
 
 }  // namespace

@@ -1,0 +1,77 @@
+// JobQueue: the JetStream work queue that hands each job to exactly one taker.
+//
+// Stream IRONFLOW_JOBS (work-queue retention, file storage, the system buckets' replicas) holds one message per
+// job on `ironflow.jobq.<queue>`, where a queue is "<environment>.<function id>". Each queue has one durable pull
+// consumer `jobq_<environment>_<function id>` (nats-server 2.9 allows one filter subject per consumer; the
+// environment has no '_', so the name is unambiguous). JetStream gives a fetched message to one fetcher until it
+// is acknowledged or its AckWait passes without an in-progress ack; that is the lease. Acknowledgements go to
+// the message's reply subject, so any process on the same NATS can settle a message another process fetched.
+//
+// Messages carry references chosen by the caller (never secret values). Publishing uses Nats-Msg-Id, so the
+// same job enqueued twice within the duplicate window (2 minutes) is stored once. Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "store/nats_connection.h"
+
+namespace ironflow {
+
+struct FetchedJob {
+  std::string data;        // the payload given to Enqueue
+  std::string ack_subject; // the message's reply subject: settle it with Ack/Nak/Term/InProgress
+  uint64_t delivered = 0;  // JetStream's delivery count (1 on the first delivery)
+  uint64_t stream_seq = 0;
+};
+
+class JobQueue {
+ public:
+  static constexpr std::string_view kStream = "IRONFLOW_JOBS";
+  static constexpr std::string_view kSubjectPrefix = "ironflow.jobq.";
+
+  // Creates the stream if needed. `ack_wait_ms` is each consumer's AckWait: how long a fetched message stays
+  // with its fetcher without an in-progress ack (the backstop when the fetching process dies).
+  static Result<std::unique_ptr<JobQueue>> Open(NatsConnection& nc, int replicas, int64_t ack_wait_ms);
+  ~JobQueue();
+
+  // "<environment>.<function id>" (both already validated: subject tokens without dots or wildcards).
+  static std::string QueueName(const std::string& env, const std::string& function_id) { return env + "." + function_id; }
+
+  // Stores one job; `msg_id` de-duplicates within the stream's window. Waits for JetStream's ack.
+  Status Enqueue(const std::string& queue, const std::string& msg_id, std::string_view data);
+  // Up to `batch` jobs of `queue` available now (never waits for new ones). Creates the queue's consumer on first
+  // use. Concurrent callers on one queue each get different messages.
+  Result<std::vector<FetchedJob>> Fetch(const std::string& queue, int batch);
+
+  // Settling a fetched message, from any process. Fire-and-forget: if one is lost, the message comes back after
+  // AckWait and the caller's own records decide what to do with it.
+  Status Ack(const std::string& ack_subject);
+  Status Nak(const std::string& ack_subject, int64_t delay_ms);  // redeliver after `delay_ms`
+  Status Term(const std::string& ack_subject);                   // never redeliver
+  Status InProgress(const std::string& ack_subject);             // restart the AckWait clock
+
+  int64_t ack_wait_ms() const { return ack_wait_ms_; }
+
+ private:
+  struct PullSubs;  // one queue's bound pull subscriptions (a small pool: a subscription fetches one at a time)
+  JobQueue(NatsConnection& nc, int64_t ack_wait_ms) : nc_(nc), ack_wait_ms_(ack_wait_ms) {}
+  // The queue's pool, creating the consumer and the pool on first use.
+  Result<PullSubs*> SubsFor(const std::string& queue);
+  Status EnsureConsumer(const std::string& queue, const std::string& durable);
+  Status Settle(const std::string& ack_subject, std::string_view body);
+
+  NatsConnection& nc_;
+  const int64_t ack_wait_ms_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<PullSubs>> subs_;  // by queue (never removed)
+};
+
+}  // namespace ironflow

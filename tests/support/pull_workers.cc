@@ -1,0 +1,52 @@
+#include "support/pull_workers.h"
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace ironflow::testing {
+
+using nlohmann::json;
+
+PullWorkersReport RunPullWorkers(const std::vector<std::string>& servers, const std::string& api_key,
+                                 const std::vector<std::string>& worker_ids, int expected,
+                                 std::chrono::seconds deadline) {
+  PullWorkersReport report;
+  std::mutex mu;
+  std::atomic<int> completed{0};
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  std::vector<std::thread> threads;
+  for (size_t w = 0; w < worker_ids.size(); ++w) {
+    threads.emplace_back([&, w] {
+      const std::string& id = worker_ids[w];
+      std::vector<std::unique_ptr<ApiClient>> clients;
+      for (const auto& url : servers) clients.push_back(std::make_unique<ApiClient>(url, api_key));
+      for (size_t round = 0; completed.load() < expected && std::chrono::steady_clock::now() < until; ++round) {
+        ApiClient& via = *clients[(round + w) % clients.size()];
+        auto r = via.Call("GET", "/api/v1/workers/" + id + "/jobs?available=4&wait_ms=300");
+        if (r.status != 200) continue;
+        for (const auto& job : r.body["jobs"]) {
+          {
+            std::lock_guard<std::mutex> lock(mu);
+            ++report.deliveries[job["run_id"].get<std::string>()];
+          }
+          ApiClient& back = round % 2 ? via : *clients[(round + w + 1) % clients.size()];
+          json result = {{"status", "completed"}, {"output", id}, {"lease_token", job["lease_token"]}};
+          auto done = back.Call("PUT", "/api/v1/workers/" + id + "/jobs/" + job["job_id"].get<std::string>(), result);
+          if (done.status == 200) {
+            completed.fetch_add(1);
+          } else {
+            std::lock_guard<std::mutex> lock(mu);
+            report.refused.push_back(std::to_string(done.status) + " " + done.raw);
+          }
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  report.completed = completed.load();
+  return report;
+}
+
+}  // namespace ironflow::testing

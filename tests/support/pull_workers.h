@@ -1,0 +1,31 @@
+// PullWorkers: simulated pull-mode workers for exactly-once tests. Each worker long-polls the given servers in
+// turn, completes every job it gets (sending half of the results through another server than the one that
+// leased the job), and records what it saw, until `expected` runs completed or the deadline passes.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "support/server_process.h"
+
+namespace ironflow::testing {
+
+struct PullWorkersReport {
+  std::map<std::string, int> deliveries;  // run id -> times a worker got it
+  std::vector<std::string> refused;       // "<status> <body>" of results a server did not take
+  int completed = 0;                      // results answered 200
+  int repeated() const {
+    int n = 0;
+    for (const auto& [run, times] : deliveries) n += times > 1;
+    return n;
+  }
+};
+
+// `servers`: base URLs; `worker_ids`: registered workers (one thread each).
+PullWorkersReport RunPullWorkers(const std::vector<std::string>& servers, const std::string& api_key,
+                                 const std::vector<std::string>& worker_ids, int expected,
+                                 std::chrono::seconds deadline);
+
+}  // namespace ironflow::testing
