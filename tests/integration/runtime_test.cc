@@ -594,6 +594,7 @@ TEST_F(RuntimeTest, RunsQueuedBeforeTheJobStreamAreDeliveredAfterTheUpgrade) {
   }
   std::string error;
   ASSERT_TRUE(server_->Start(&error)) << error;
+  api_ = std::make_unique<ApiClient>(server_->url(), server_->api_key());  // a new port
   json job = NextJob("w1");
   ASSERT_TRUE(job.is_object()) << "the old run was not delivered";
   EXPECT_EQ(job["run_id"], old.id);
@@ -602,6 +603,8 @@ TEST_F(RuntimeTest, RunsQueuedBeforeTheJobStreamAreDeliveredAfterTheUpgrade) {
   // A second start queues nothing again.
   server_->Stop();
   ASSERT_TRUE(server_->Start(&error)) << error;
+  api_ = std::make_unique<ApiClient>(server_->url(), server_->api_key());
+  EXPECT_EQ(server_->log().find("queued 1 run(s) recorded before", server_->log().rfind("stopped")), std::string::npos);
   EXPECT_EQ(NextJob("w1", nullptr, 500), json());
 }
 

@@ -50,7 +50,7 @@ TEST(LeaseToken, AWorkerCannotRedirectTheAckSubjectOrChangeTheClaim) {
 }
 
 TEST(LeaseToken, MalformedTokensAreRefusedWithoutThrowing) {
-  for (const std::string bad : {"", "lt1.", "lt1.zz.00", "lease_0123", "lt1.00", std::string(5000, 'a'),
+  for (const std::string& bad : std::vector<std::string>{"", "lt1.", "lt1.zz.00", "lease_0123", "lt1.00", std::string(5000, 'a'),
                                 "lt1." + HexEncode(AsBytes("a\nb").data(), 3) + ".00"}) {
     EXPECT_TRUE(OpenLeaseToken(bad, {kKey}).status().is(Code::kConflict)) << bad.substr(0, 40);
   }
