@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -161,16 +162,36 @@ Result<std::vector<std::string>> Engine::StartRuns(const std::string& env, const
     run.delivery.state = "pending";
     run.delivery.not_before_ms = NowUnixMillis();
     run.delivery.queue = kJobsQueue;
-    // The job message first, then the record: a message whose record never got written is dropped by its taker,
-    // while a record without its message would wait forever.
-    IF_RETURN_IF_ERROR(d_.jobs.Enqueue(JobQueue::QueueName(env, fn.id), run.id, json{{"run_id", run.id}}.dump()));
+    // The record first, then the job message (a taker must find the record of every job it fetches).
     auto created = d_.runs.Create(run);
     if (!created.ok()) return created.status();
+    if (Status queued = Enqueue(env, fn.id, run.id); !queued.ok()) {
+      // The run must not wait forever for a message that was never stored: fail it; if even that cannot be
+      // written, the scheduler keeps trying to queue it.
+      auto failed = d_.runs.Mutate(env, run.id, [&](RunRecord& r) -> Status {
+        if (r.delivery.state != "pending" || r.delivery.attempt != 1) return Status::Conflict("moved on");
+        r.status = "failed";
+        r.error = "the run could not be queued: " + queued.message();
+        r.delivery = Delivery{};
+        return Status::Ok();
+      });
+      if (!failed.ok()) {
+        spdlog::error("run {} of function {} in {} is recorded but not queued ({}); retrying", run.id, fn.id, env,
+                      queued.message());
+        std::lock_guard<std::mutex> lock(mu_);
+        unqueued_.push_back({env, fn.id, run.id});
+      }
+      return queued;
+    }
     PublishRunStatus(run);
     run_ids.push_back(run.id);
   }
   if (!run_ids.empty()) NotifyReady(env);
   return run_ids;
+}
+
+Status Engine::Enqueue(const std::string& env, const std::string& function_id, const std::string& run_id) {
+  return d_.jobs.Enqueue(JobQueue::QueueName(env, function_id), run_id, json{{"run_id", run_id}}.dump());
 }
 
 void Engine::NotifyReady(const std::string& env) { (void)d_.nats.Publish(std::string(kReadySubject) + env, ""); }
@@ -286,9 +307,10 @@ Result<StoredRun> Engine::Take(const FunctionDef& fn, const FetchedJob& job, con
       return stored.status();
     }
     if (!stored.ok()) {
-      // Enqueued, but the record was never written (its Emit failed after the enqueue), or not visible yet.
-      if (job.delivered < 5) {
-        (void)d_.jobs.Nak(job.ack_subject, 500);
+      // The record is written before its job, so this is a job whose record expired or was removed, or a read
+      // from a lagging replica: retried with a growing delay for about 6 s, then dropped.
+      if (job.delivered < 9) {
+        (void)d_.jobs.Nak(job.ack_subject, int64_t{25} << (job.delivered - 1));
       } else {
         spdlog::warn("job for run {} of function {} in {} has no run record: dropped", run_id, fn.id, env);
         (void)d_.jobs.Term(job.ack_subject);
@@ -676,6 +698,17 @@ void Engine::SchedulerLoop() {
 
 void Engine::ScanOnce() {
   ReapLeases();
+  std::vector<std::array<std::string, 3>> unqueued;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    unqueued.swap(unqueued_);
+  }
+  for (const auto& [env, fn, run] : unqueued) {
+    if (Status st = Enqueue(env, fn, run); !st.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      unqueued_.push_back({env, fn, run});
+    }
+  }
   const int64_t now = NowUnixMillis();
   // Pull attempts ready now, per environment and function: their waiters are woken below (covers a mirror that had
   // not seen a new run when its notification arrived, and retries whose backoff ended). A lease that ran out
@@ -769,8 +802,7 @@ void Engine::QueueUnqueuedRuns() {
   for (const auto& q : d_.runs.Unfinished("")) {
     const RunRecord& run = *q.run;
     if (run.delivery.queue == kJobsQueue) continue;
-    Status st = d_.jobs.Enqueue(JobQueue::QueueName(run.environment, run.function_id), run.id,
-                                json{{"run_id", run.id}}.dump());
+    Status st = Enqueue(run.environment, run.function_id, run.id);
     if (st.ok()) {
       st = d_.runs
                .Mutate(run.environment, run.id,

@@ -13,6 +13,7 @@
 // runs. Thread-safe.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -143,6 +144,8 @@ class Engine {
   void DispatchPush(RunRecord leased, FunctionDef fn, Values values, std::string ack_subject);
   // Wakes long polls (this and every other server) after an attempt became pending.
   void NotifyReady(const std::string& env);
+  // Stores the job message of run `run_id` (de-duplicated by the run id).
+  Status Enqueue(const std::string& env, const std::string& function_id, const std::string& run_id);
   // Wakes this process's WatchReady waiters of `env` whose functions have pending pull attempts (as many per
   // function as it has pending attempts), counted from the unfinished-runs mirror, or given as `pending`
   // (function id -> ready attempts) by a caller that already scanned it.
@@ -160,6 +163,7 @@ class Engine {
   std::condition_variable cv_;
   std::deque<std::tuple<std::string, std::string, std::string>> system_events_;  // env, subject, payload
   bool stopping_ = false;
+  std::vector<std::array<std::string, 3>> unqueued_;  // runs recorded whose job message could not be stored yet
   std::thread scheduler_;
   std::atomic<int> push_in_flight_{0};
   std::atomic<uint64_t> runs_finished_{0};
