@@ -33,6 +33,7 @@ constexpr const char* kReadySubject = "ironflow.jobs.ready.";  // + environment:
 constexpr const char* kHeartbeatSubject = "ironflow.workers.heartbeat.";
 constexpr const char* kJobsQueue = "jobs";  // Delivery::queue of a run whose job message is in the job stream
 constexpr int kMaxPushInFlight = 32;
+constexpr size_t kDirectFetchFunctions = 4;  // PollJobs fetches from up to this many queues without a mirror scan
 
 json ParseOr(const std::string& text, json fallback) {
   json j = ParseBoundedJson(text);
@@ -85,7 +86,11 @@ Engine::~Engine() { Stop(); }
 
 Status Engine::Start() {
   auto sub = d_.nats.Subscribe("ironflow.jobs.ready.>", [this](std::string_view subject, std::string_view) {
-    WakeWaiters(std::string(subject.substr(std::string_view(kReadySubject).size())));
+    // <environment>.<function id>: one attempt of that function became available.
+    std::string_view rest = subject.substr(std::string_view(kReadySubject).size());
+    const size_t dot = rest.find('.');
+    if (dot == std::string_view::npos) return;
+    WakeWaiters(std::string(rest.substr(0, dot)), {{std::string(rest.substr(dot + 1)), 1}});
   });
   if (!sub.ok()) return sub.status();
   ready_sub_ = std::move(sub).value();
@@ -184,9 +189,9 @@ Result<std::vector<std::string>> Engine::StartRuns(const std::string& env, const
       return queued;
     }
     PublishRunStatus(run);
+    NotifyReady(env, fn.id);
     run_ids.push_back(run.id);
   }
-  if (!run_ids.empty()) NotifyReady(env);
   return run_ids;
 }
 
@@ -194,7 +199,9 @@ Status Engine::Enqueue(const std::string& env, const std::string& function_id, c
   return d_.jobs.Enqueue(JobQueue::QueueName(env, function_id), run_id, json{{"run_id", run_id}}.dump());
 }
 
-void Engine::NotifyReady(const std::string& env) { (void)d_.nats.Publish(std::string(kReadySubject) + env, ""); }
+void Engine::NotifyReady(const std::string& env, const std::string& function_id) {
+  (void)d_.nats.Publish(std::string(kReadySubject) + env + "." + function_id, "");
+}
 
 namespace {
 // Unregisters a WatchReady callback when the last holder lets go.
@@ -244,19 +251,6 @@ std::shared_ptr<void> Engine::WatchReady(const std::string& env, const std::stri
     std::lock_guard<std::mutex> lock(waiters_mu_);
     waiters_.erase(id);
   });
-}
-
-void Engine::WakeWaiters(const std::string& env) {
-  {
-    std::lock_guard<std::mutex> lock(waiters_mu_);
-    if (waiters_.empty()) return;
-  }
-  std::map<std::string, int> pending;
-  const int64_t now = NowUnixMillis();
-  for (const auto& q : d_.runs.Unfinished(env)) {
-    if (ReadyForPull(q.run->delivery, now)) ++pending[q.run->function_id];
-  }
-  WakeWaiters(env, std::move(pending));
 }
 
 void Engine::WakeWaiters(const std::string& env, std::map<std::string, int> pending) {
@@ -542,8 +536,8 @@ Status Engine::FinishAttempt(const std::string& env, const std::string& run_id, 
   PublishRunStatus(run);
   if (run.finished()) {
     runs_finished_.fetch_add(1);
-  } else {
-    NotifyReady(env);
+  } else if (retry_delay_ms == 0) {
+    NotifyReady(env, run.function_id);  // a delayed retry is woken for by the scheduler when it is due
   }
   spdlog::info("run {} function={} environment={} attempt={} -> {}", run.id, run.function_id, run.environment, attempt,
                run.status);
@@ -591,14 +585,20 @@ Result<std::vector<std::string>> Engine::PollJobs(const std::string& env, const 
   auto worker = d_.workers.Get(env, worker_id);
   if (!worker.ok()) return worker.status();
   const int limit = std::max(1, std::min(available, worker->max_concurrent_jobs));
-  // Functions with something to take: an attempt due now, or a lease that may have run out (its job comes back).
+  // The queues to fetch from. A fetch from an empty queue is one NATS round trip, cheaper than scanning the
+  // mirror while a backlog builds; a worker serving many functions asks only those with something to take (an
+  // attempt due now, or a lease that may have run out, whose job comes back).
   std::set<std::string> wanted(worker->function_ids.begin(), worker->function_ids.end());
   std::set<std::string> candidates;
-  const int64_t now = NowUnixMillis();
-  for (const auto& q : d_.runs.Unfinished(env)) {
-    const Delivery& dl = q.run->delivery;
-    if (!wanted.count(q.run->function_id) || dl.mode != "pull") continue;
-    if (ReadyForPull(dl, now) || MayComeBack(dl, now)) candidates.insert(q.run->function_id);
+  if (wanted.size() <= kDirectFetchFunctions) {
+    candidates = wanted;
+  } else {
+    const int64_t now = NowUnixMillis();
+    for (const auto& q : d_.runs.Unfinished(env)) {
+      const Delivery& dl = q.run->delivery;
+      if (!wanted.count(q.run->function_id) || dl.mode != "pull") continue;
+      if (ReadyForPull(dl, now) || MayComeBack(dl, now)) candidates.insert(q.run->function_id);
+    }
   }
   std::vector<std::string> out;
   std::shared_ptr<const SigningKeyring::Keys> keys;

@@ -142,14 +142,12 @@ class Engine {
   // Runs recorded before the job stream (no message of their own) are queued once, at start.
   void QueueUnqueuedRuns();
   void DispatchPush(RunRecord leased, FunctionDef fn, Values values, std::string ack_subject);
-  // Wakes long polls (this and every other server) after an attempt became pending.
-  void NotifyReady(const std::string& env);
+  // Wakes long polls (this and every other server) after an attempt of `function_id` became available.
+  void NotifyReady(const std::string& env, const std::string& function_id);
   // Stores the job message of run `run_id` (de-duplicated by the run id).
   Status Enqueue(const std::string& env, const std::string& function_id, const std::string& run_id);
-  // Wakes this process's WatchReady waiters of `env` whose functions have pending pull attempts (as many per
-  // function as it has pending attempts), counted from the unfinished-runs mirror, or given as `pending`
-  // (function id -> ready attempts) by a caller that already scanned it.
-  void WakeWaiters(const std::string& env);
+  // Wakes this process's WatchReady waiters of `env` whose functions have attempts available: as many per
+  // function as `pending` (function id -> attempts) names.
   void WakeWaiters(const std::string& env, std::map<std::string, int> pending);
   // A heartbeat of `worker_id` (from any server): its leases held here are extended.
   void OnWorkerHeartbeat(const std::string& env, const std::string& worker_id);

@@ -1,5 +1,7 @@
 #include "store/job_queue.h"
 
+#include <chrono>
+
 #include "store/nats_handles.h"
 #include "store/stream_admin.h"
 
@@ -7,7 +9,6 @@ namespace ironflow {
 
 namespace {
 
-constexpr int kMaxSubsPerQueue = 8;
 constexpr int64_t kNsPerMs = 1000000;
 // NAK-delayed retries and leased jobs both count against MaxAckPending: keep it far above any queue's depth of
 // jobs in flight, so a backlog of delayed retries never stops fresh jobs from being delivered.
@@ -19,21 +20,7 @@ std::string DurableFor(const std::string& queue) {
   return d;
 }
 
-// A bound pull subscription; destroying it leaves the durable consumer in place (it was not created by the
-// subscribe call).
-struct PullSubFree {
-  void operator()(natsSubscription* s) const { natsSubscription_Destroy(s); }
-};
-using PullSubPtr = std::unique_ptr<natsSubscription, PullSubFree>;
-
 }  // namespace
-
-struct JobQueue::PullSubs {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<PullSubPtr> idle;
-  int total = 0;
-};
 
 Result<std::unique_ptr<JobQueue>> JobQueue::Open(NatsConnection& nc, int replicas, int64_t ack_wait_ms) {
   StreamSpec spec;
@@ -100,87 +87,70 @@ Status JobQueue::EnsureConsumer(const std::string& queue, const std::string& dur
   return again == NATS_OK ? Status::Ok() : StatusFromNats(s, "create the job consumer");
 }
 
-Result<JobQueue::PullSubs*> JobQueue::SubsFor(const std::string& queue) {
+Status JobQueue::EnsureConsumerOnce(const std::string& queue) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = subs_.find(queue);
-    if (it != subs_.end()) return it->second.get();
+    if (ensured_.count(queue)) return Status::Ok();
   }
   IF_RETURN_IF_ERROR(EnsureConsumer(queue, DurableFor(queue)));
   std::lock_guard<std::mutex> lock(mu_);
-  auto& slot = subs_[queue];
-  if (!slot) slot = std::make_shared<PullSubs>();
-  return slot.get();
+  ensured_.insert(queue);
+  return Status::Ok();
 }
 
 Result<std::vector<FetchedJob>> JobQueue::Fetch(const std::string& queue, int batch) {
-  auto subs = SubsFor(queue);
-  if (!subs.ok()) return subs.status();
-  PullSubs& pool = **subs;
-  PullSubPtr sub;
-  {
-    std::unique_lock<std::mutex> lock(pool.mu);
-    pool.cv.wait(lock, [&] { return !pool.idle.empty() || pool.total < kMaxSubsPerQueue; });
-    if (!pool.idle.empty()) {
-      sub = std::move(pool.idle.back());
-      pool.idle.pop_back();
-    } else {
-      ++pool.total;
-    }
-  }
-  // Returns the subscription to the pool (or gives up its slot if it could not be made).
-  auto give_back = [&pool](PullSubPtr s) {
-    std::lock_guard<std::mutex> lock(pool.mu);
-    if (s) {
-      pool.idle.push_back(std::move(s));
-    } else {
-      --pool.total;
-    }
-    pool.cv.notify_one();
-  };
-  if (!sub) {
-    const std::string durable = DurableFor(queue), stream(kStream), filter = std::string(kSubjectPrefix) + queue;
-    jsSubOptions so;
-    jsSubOptions_Init(&so);
-    so.Stream = stream.c_str();
-    so.Consumer = durable.c_str();
-    natsSubscription* raw = nullptr;
-    jsErrCode err = static_cast<jsErrCode>(0);
-    natsStatus s = js_PullSubscribe(&raw, nc_.js(), filter.c_str(), durable.c_str(), nullptr, &so, &err);
-    if (s == NATS_NOT_FOUND && EnsureConsumer(queue, durable).ok()) {  // the consumer was deleted: make it again
-      s = js_PullSubscribe(&raw, nc_.js(), filter.c_str(), durable.c_str(), nullptr, &so, &err);
-    }
-    if (s != NATS_OK) {
-      give_back(nullptr);
-      return StatusFromNats(s, "bind to the job consumer");
-    }
-    sub.reset(raw);
-  }
-  jsFetchRequest req;
-  jsFetchRequest_Init(&req);
-  req.Batch = batch;
-  req.NoWait = true;
-  req.Expires = 2000 * kNsPerMs;
-  natsMsgList list = {nullptr, 0};
-  natsStatus s = natsSubscription_FetchRequest(&list, sub.get(), &req);
+  IF_RETURN_IF_ERROR(EnsureConsumerOnce(queue));
+  // A pull request of our own rather than natsSubscription_FetchRequest: nats.c 3.4.1 sends its local wait as
+  // the request's expiry, and nats-server 2.9 holds a no-wait request with an expiry open until it expires when
+  // the queue is empty, while a no-wait request without one makes nats.c return before the answer arrives
+  // (leaving the jobs in the subscription for a later, unrelated fetch). Here the request asks for what is there
+  // now, the server answers at once (the jobs, then a 404 status if fewer than asked), and we wait for that
+  // answer on an inbox of this call alone.
+  natsInbox* raw_inbox = nullptr;
+  natsStatus s = natsInbox_Create(&raw_inbox);
+  if (s != NATS_OK) return StatusFromNats(s, "fetch jobs");
+  const std::string inbox(raw_inbox);
+  natsInbox_Destroy(raw_inbox);
+  natsSubscription* raw_sub = nullptr;
+  s = natsConnection_SubscribeSync(&raw_sub, nc_.raw(), inbox.c_str());
+  if (s != NATS_OK) return StatusFromNats(s, "fetch jobs");
+  nats::SubscriptionPtr sub(raw_sub);
+  const std::string next = "$JS.API.CONSUMER.MSG.NEXT." + std::string(kStream) + "." + DurableFor(queue);
+  const std::string request = "{\"batch\":" + std::to_string(batch) + ",\"no_wait\":true}";
+  s = natsConnection_PublishRequest(nc_.raw(), next.c_str(), inbox.c_str(), request.data(), static_cast<int>(request.size()));
+  if (s != NATS_OK) return StatusFromNats(s, "fetch jobs");
   std::vector<FetchedJob> out;
-  for (int i = 0; i < list.Count; ++i) {
-    natsMsg* m = list.Msgs[i];
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(nc_.request_timeout_ms());
+  while (static_cast<int>(out.size()) < batch) {
+    const int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) break;  // jobs answered after this are not taken: they come back after AckWait
+    natsMsg* raw_msg = nullptr;
+    s = natsSubscription_NextMsg(&raw_msg, sub.get(), left);
+    if (s != NATS_OK) break;
+    nats::MsgPtr m(raw_msg);
+    const char* reply = natsMsg_GetReply(m.get());
+    if (reply == nullptr || std::string_view(reply).rfind("$JS.ACK.", 0) != 0) {
+      // A status: 404 (nothing more now), 408, or 503 (no responders: the consumer is gone; make it again).
+      const char* status = nullptr;
+      if (natsMsgHeader_Get(m.get(), "Status", &status) == NATS_OK && status && std::string_view(status) == "503") {
+        std::lock_guard<std::mutex> lock(mu_);
+        ensured_.erase(queue);
+      }
+      break;
+    }
     FetchedJob job;
-    job.data.assign(natsMsg_GetData(m), natsMsg_GetDataLength(m));
-    if (const char* reply = natsMsg_GetReply(m)) job.ack_subject = reply;
+    job.data.assign(natsMsg_GetData(m.get()), natsMsg_GetDataLength(m.get()));
+    job.ack_subject = reply;
     jsMsgMetaData* meta = nullptr;
-    if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+    if (natsMsg_GetMetaData(&meta, m.get()) == NATS_OK) {
       job.delivered = meta->NumDelivered;
       job.stream_seq = meta->Sequence.Stream;
       jsMsgMetaData_Destroy(meta);
     }
-    if (!job.ack_subject.empty()) out.push_back(std::move(job));
+    out.push_back(std::move(job));
   }
-  natsMsgList_Destroy(&list);
-  give_back(std::move(sub));
-  if (s == NATS_OK || s == NATS_TIMEOUT || s == NATS_NOT_FOUND || !out.empty()) return out;
-  return StatusFromNats(s, "fetch jobs");
+  if (out.empty() && s != NATS_OK && s != NATS_TIMEOUT) return StatusFromNats(s, "fetch jobs");
+  return out;
 }
 
 Status JobQueue::Settle(const std::string& ack_subject, std::string_view body) {

@@ -11,9 +11,8 @@
 // same job enqueued twice within the duplicate window (2 minutes) is stored once. Thread-safe.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -61,17 +60,16 @@ class JobQueue {
   int64_t ack_wait_ms() const { return ack_wait_ms_; }
 
  private:
-  struct PullSubs;  // one queue's bound pull subscriptions (a small pool: a subscription fetches one at a time)
   JobQueue(NatsConnection& nc, int64_t ack_wait_ms) : nc_(nc), ack_wait_ms_(ack_wait_ms) {}
-  // The queue's pool, creating the consumer and the pool on first use.
-  Result<PullSubs*> SubsFor(const std::string& queue);
+  // Creates the queue's consumer (or brings its AckWait in line) the first time this process uses the queue.
+  Status EnsureConsumerOnce(const std::string& queue);
   Status EnsureConsumer(const std::string& queue, const std::string& durable);
   Status Settle(const std::string& ack_subject, std::string_view body);
 
   NatsConnection& nc_;
   const int64_t ack_wait_ms_;
   std::mutex mu_;
-  std::map<std::string, std::shared_ptr<PullSubs>> subs_;  // by queue (never removed)
+  std::set<std::string> ensured_;  // queues whose consumer this process has made sure of
 };
 
 }  // namespace ironflow
