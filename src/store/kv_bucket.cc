@@ -54,7 +54,34 @@ Result<std::unique_ptr<KvBucket>> KvBucket::OpenOrCreate(NatsConnection& nc, con
     }
     return StatusFromNats(s, "open KV bucket " + config.name + (detail.empty() ? "" : " (" + detail + ")"));
   }
+  auto leader_reads = ReadThroughLeader(nc, config.name);
+  if (!leader_reads.ok()) {
+    kvStore_Destroy(kv);
+    return leader_reads.status();
+  }
+  if (*leader_reads) {  // the handle chose direct gets when it bound: bind again
+    kvStore_Destroy(kv);
+    kv = nullptr;
+    s = js_KeyValue(&kv, nc.js(), config.name.c_str());
+    if (s != NATS_OK) return StatusFromNats(s, "open KV bucket " + config.name);
+  }
   return std::unique_ptr<KvBucket>(new KvBucket(nc, kv, config.name));
+}
+
+Result<bool> KvBucket::ReadThroughLeader(NatsConnection& nc, const std::string& name) {
+  const std::string stream = "KV_" + name;
+  jsStreamInfo* raw_info = nullptr;
+  jsErrCode err = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetStreamInfo(&raw_info, nc.js(), stream.c_str(), nullptr, &err);
+  nats::StreamInfoPtr info(raw_info);
+  if (s != NATS_OK) return StatusFromNats(s, "KV bucket " + name + " info");
+  if (!info->Config || info->Config->Replicas <= 1 || !info->Config->AllowDirect) return false;
+  info->Config->AllowDirect = false;
+  jsStreamInfo* raw_updated = nullptr;
+  s = js_UpdateStream(&raw_updated, nc.js(), info->Config, nullptr, &err);
+  nats::StreamInfoPtr updated(raw_updated);
+  if (s != NATS_OK) return StatusFromNats(s, "switch KV bucket " + name + " to leader reads");
+  return true;
 }
 
 Result<std::unique_ptr<KvBucket>> KvBucket::Open(NatsConnection& nc, const std::string& name) {

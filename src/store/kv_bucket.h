@@ -39,7 +39,10 @@ struct KvBucketConfig {
 class KvBucket {
  public:
   // Binds to the bucket, creating it with `config` if it does not exist yet. kInvalidArgument (naming the
-  // replicas) when the NATS cluster has too few JetStream nodes to place `config.replicas`.
+  // replicas) when the NATS cluster has too few JetStream nodes to place `config.replicas`. A replicated bucket
+  // is read through its stream leader only: nats.c creates KV streams with direct gets, which any replica may
+  // answer, so a read right after an acknowledged write (or after a failover) could return the value before it.
+  // An existing replicated bucket with direct gets is switched over (once; every later open sees it done).
   static Result<std::unique_ptr<KvBucket>> OpenOrCreate(NatsConnection& nc, const KvBucketConfig& config);
   // Binds to an existing bucket; kNotFound when there is none.
   static Result<std::unique_ptr<KvBucket>> Open(NatsConnection& nc, const std::string& name);
@@ -86,6 +89,8 @@ class KvBucket {
   Result<std::vector<std::string>> Keys(const std::string& filter);
 
  private:
+  // Turns off direct gets on a replicated bucket's stream; true if it changed anything.
+  static Result<bool> ReadThroughLeader(NatsConnection& nc, const std::string& name);
   KvBucket(NatsConnection& nc, kvStore* kv, std::string name) : nc_(nc), kv_(kv), name_(std::move(name)) {}
   Result<uint64_t> PublishConditional(const std::string& key, std::string_view value, uint64_t expected_revision,
                                       const char* operation_header);

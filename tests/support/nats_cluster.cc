@@ -1,6 +1,7 @@
 #include "support/nats_cluster.h"
 
 #include <gtest/gtest.h>
+#include <nats/nats.h>
 #include <signal.h>
 
 #include <chrono>
@@ -90,6 +91,26 @@ bool NatsCluster::WaitForJetStream(int timeout_ms) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));  // polling the cluster's state, not a sync sleep
   }
   return false;
+}
+
+int NatsCluster::LeaderOf(const std::string& stream) {
+  NatsConnection::Options o;
+  o.url = urls();
+  o.name = "ironflow-cluster-test";
+  o.connect_deadline_ms = 5000;
+  o.request_timeout_ms = 2000;
+  auto nc = NatsConnection::Connect(o);
+  if (!nc.ok()) return -1;
+  jsStreamInfo* info = nullptr;
+  jsErrCode err = static_cast<jsErrCode>(0);
+  if (js_GetStreamInfo(&info, (*nc)->js(), stream.c_str(), nullptr, &err) != NATS_OK) return -1;
+  std::string leader = info->Cluster && info->Cluster->Leader ? info->Cluster->Leader : "";
+  jsStreamInfo_Destroy(info);
+  // Each node names itself ironflow-embedded-<client port>.
+  for (int i = 0; i < size(); ++i) {
+    if (leader == "ironflow-embedded-" + std::to_string(client_ports_[i])) return i;
+  }
+  return -1;
 }
 
 }  // namespace ironflow::testing

@@ -28,6 +28,8 @@ class NatsCluster {
   bool Restart(int i);  // same ports, store and routes
   // True once an R3 stream can be created and read (quorum and a meta leader), within timeout_ms.
   bool WaitForJetStream(int timeout_ms);
+  // The node leading `stream`'s Raft group now (-1 if none answers within a few seconds).
+  int LeaderOf(const std::string& stream);
 
  private:
   bool StartNode(int i);
