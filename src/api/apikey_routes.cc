@@ -83,7 +83,12 @@ void AddApiKeyRoutes(Router& router, ApiContext& ctx) {
     if (!secrets.ok()) return api::ErrorResponse(secrets.status());
     auto created = ctx.api_keys->Create(ApiKeySpec{*name, *role, env->value_or(""), expires_in, *functions, *secrets});
     if (!created.ok()) return api::ErrorResponse(created.status());
-    ctx.events.ApiKeyChanged("created", created->info.principal.id, created->info.principal.environment, call.actor);
+    if (Status audited = ctx.events.ApiKeyChanged("created", created->info.principal.id,
+                                                  created->info.principal.environment, call.actor);
+        !audited.ok()) {
+      (void)ctx.api_keys->Delete(created->info.principal.id);  // an unaudited key must not exist
+      return api::ErrorResponse(audited);
+    }
     spdlog::info("api key created: id={} name={} role={} environment={} actor={}", created->info.principal.id, *name,
                  *role, env->value_or("*"), call.actor.name);
     return WithKey(201, *created);
@@ -100,14 +105,20 @@ void AddApiKeyRoutes(Router& router, ApiContext& ctx) {
     if (Status s = NoKeyStore(ctx); !s.ok()) return api::ErrorResponse(s);
     auto rotated = ctx.api_keys->Rotate(call.params[0]);
     if (!rotated.ok()) return api::ErrorResponse(rotated.status());
-    ctx.events.ApiKeyChanged("rotated", rotated->info.principal.id, rotated->info.principal.environment, call.actor);
+    if (Status audited = ctx.events.ApiKeyChanged("rotated", rotated->info.principal.id,
+                                                  rotated->info.principal.environment, call.actor);
+        !audited.ok()) {
+      return api::ErrorResponse(audited);
+    }
     spdlog::info("api key rotated: id={} actor={}", rotated->info.principal.id, call.actor.name);
     return WithKey(200, *rotated);
   });
   router.Add("DELETE", "/api/v1/apikeys/{id}", true, [&ctx](const ApiCall& call) {
     if (Status s = NoKeyStore(ctx); !s.ok()) return api::ErrorResponse(s);
     if (Status s = ctx.api_keys->Delete(call.params[0]); !s.ok()) return api::ErrorResponse(s);
-    ctx.events.ApiKeyChanged("deleted", call.params[0], "", call.actor);
+    if (Status audited = ctx.events.ApiKeyChanged("deleted", call.params[0], "", call.actor); !audited.ok()) {
+      return api::ErrorResponse(audited);
+    }
     spdlog::info("api key deleted: id={} actor={}", call.params[0], call.actor.name);
     return api::NoContent();
   });

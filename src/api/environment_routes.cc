@@ -27,7 +27,9 @@ void AddEnvironmentRoutes(Router& router, ApiContext& ctx) {
     auto env = ctx.environments.Create(*name);
     if (!env.ok()) return api::ErrorResponse(env.status());
     spdlog::info("environment created: {} actor={}", env->name, call.actor.name);
-    ctx.events.Changed("environment", env->name, "created", env->name, call.actor);
+    if (Status audited = ctx.events.Changed("environment", env->name, "created", env->name, call.actor); !audited.ok()) {
+      return api::ErrorResponse(audited);
+    }
     return api::JsonResponse(201, json{{"name", env->name}, {"created_at", env->created_at}});
   });
 
@@ -42,7 +44,9 @@ void AddEnvironmentRoutes(Router& router, ApiContext& ctx) {
     Status st = ctx.environments.Delete(name, force, call.actor);
     if (!st.ok()) return api::ErrorResponse(st);
     spdlog::info("environment deleted: {} force={} actor={}", name, force, call.actor.name);
-    ctx.events.Changed("environment", name, "deleted", name, call.actor);
+    if (Status audited = ctx.events.Changed("environment", name, "deleted", name, call.actor); !audited.ok()) {
+      return api::ErrorResponse(audited);
+    }
     return api::NoContent();
   });
 }

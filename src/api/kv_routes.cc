@@ -74,7 +74,9 @@ class KvRoutes {
     spec.replicas = static_cast<int>(replicas->value_or(0));
     auto info = ctx_.kv->Create(*env, spec);
     if (!info.ok()) return api::ErrorResponse(info.status());
-    ctx_.events.Changed("kv", spec.name, "created", *env, call.actor);
+    if (Status audited = ctx_.events.Changed("kv", spec.name, "created", *env, call.actor); !audited.ok()) {
+      return api::ErrorResponse(audited);
+    }
     spdlog::info("kv bucket created: environment={} bucket={} actor={}", *env, spec.name, call.actor.name);
     return api::JsonResponse(201, BucketJson(*info));
   }
@@ -101,7 +103,9 @@ class KvRoutes {
     std::string env;
     if (Status s = Scope(call, &env); !s.ok()) return api::ErrorResponse(s);
     if (Status s = ctx_.kv->Delete(env, call.params[0]); !s.ok()) return api::ErrorResponse(s);
-    ctx_.events.Changed("kv", call.params[0], "deleted", env, call.actor);
+    if (Status audited = ctx_.events.Changed("kv", call.params[0], "deleted", env, call.actor); !audited.ok()) {
+      return api::ErrorResponse(audited);
+    }
     spdlog::info("kv bucket deleted: environment={} bucket={} actor={}", env, call.params[0], call.actor.name);
     return api::NoContent();
   }

@@ -272,7 +272,9 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     if (!grace.ok()) return api::ErrorResponse(grace.status());
     auto rotated = signing.Rotate(*grace * 1000);
     if (!rotated.ok()) return api::ErrorResponse(rotated.status());
-    ctx.events.Changed("signingkey", "push", "rotated", "*", call.actor);
+    if (Status audited = ctx.events.Changed("signingkey", "push", "rotated", "*", call.actor); !audited.ok()) {
+      return api::ErrorResponse(audited);
+    }
     json out{{"signing_key", std::string(rotated->current_hex.view())}};
     out["previous_valid_until"] = rotated->previous_until_ms > 0 ? json(FormatRfc3339(rotated->previous_until_ms))
                                                                   : json(nullptr);

@@ -76,7 +76,7 @@ Status ConfigStore::RequireLive(const std::string& key, const std::string& name,
 Result<ConfigDocument> ConfigStore::Written(const std::string& env, const std::string& name, std::string data,
                                             Result<uint64_t> revision, const Actor& actor) {
   if (!revision.ok()) return revision.status();
-  events_.ConfigChanged(ConfigChange::kUpdated, env, name, *revision, actor);
+  IF_RETURN_IF_ERROR(events_.ConfigChanged(ConfigChange::kUpdated, env, name, *revision, actor));
   return ConfigDocument{name, std::move(data), *revision, FormatRfc3339(NowUnixMillis())};
 }
 
@@ -162,8 +162,7 @@ Status ConfigStore::Delete(const std::string& env, const std::string& name, std:
     if (!rev->has_value()) return Status::Ok();  // already absent: nothing changed, no event
     marker = **rev;
   }
-  events_.ConfigChanged(ConfigChange::kDeleted, env, name, marker, actor);
-  return Status::Ok();
+  return events_.ConfigChanged(ConfigChange::kDeleted, env, name, marker, actor);
 }
 
 }  // namespace ironflow

@@ -20,36 +20,36 @@ nlohmann::json EventPayload(std::string type, std::string_view environment, cons
 
 }  // namespace
 
-void SystemEvents::SecretChanged(SecretChange change, std::string_view environment, std::string_view name,
+Status SystemEvents::SecretChanged(SecretChange change, std::string_view environment, std::string_view name,
                                  uint64_t revision, const Actor& actor) {
   const char* verb = change == SecretChange::kCreated ? "created"
                      : change == SecretChange::kUpdated ? "updated"
                                                         : "deleted";
-  Publish("secret", verb, environment, name, revision, actor);
+  return Publish("secret", verb, environment, name, revision, actor);
 }
 
-void SystemEvents::ConfigChanged(ConfigChange change, std::string_view environment, std::string_view name,
+Status SystemEvents::ConfigChanged(ConfigChange change, std::string_view environment, std::string_view name,
                                  uint64_t revision, const Actor& actor) {
-  Publish("config", change == ConfigChange::kUpdated ? "updated" : "deleted", environment, name, revision, actor);
+  return Publish("config", change == ConfigChange::kUpdated ? "updated" : "deleted", environment, name, revision, actor);
 }
 
-void SystemEvents::Changed(std::string_view kind, std::string_view name, std::string_view verb,
+Status SystemEvents::Changed(std::string_view kind, std::string_view name, std::string_view verb,
                            std::string_view environment, const Actor& actor) {
   nlohmann::json payload = EventPayload(std::string(kind) + "." + std::string(verb), environment, actor);
   payload["name"] = name;
-  Send("system." + std::string(kind) + "." + std::string(name) + "." + std::string(verb), environment, payload.dump(),
-       false);
+  return Send("system." + std::string(kind) + "." + std::string(name) + "." + std::string(verb), environment,
+              payload.dump(), false);
 }
 
-void SystemEvents::ApiKeyChanged(std::string_view verb, std::string_view id, std::string_view environment,
+Status SystemEvents::ApiKeyChanged(std::string_view verb, std::string_view id, std::string_view environment,
                                  const Actor& actor) {
   const std::string_view scope = environment.empty() ? std::string_view("*") : environment;
   nlohmann::json payload = EventPayload("apikey." + std::string(verb), scope, actor);
   payload["id"] = id;
-  Send("system.apikey." + std::string(id) + "." + std::string(verb), scope, payload.dump(), false);
+  return Send("system.apikey." + std::string(id) + "." + std::string(verb), scope, payload.dump(), false);
 }
 
-void SystemEvents::SecretDelivered(std::string_view environment, const SecretDelivery& d, const Actor& actor) {
+StreamPublish SystemEvents::SecretDelivered(std::string_view environment, const SecretDelivery& d, const Actor& actor) {
   nlohmann::json payload = EventPayload("access.delivered", environment, actor);
   payload["name"] = d.name;
   payload["revision"] = d.revision;
@@ -58,36 +58,49 @@ void SystemEvents::SecretDelivered(std::string_view environment, const SecretDel
   payload["function_id"] = d.function_id;
   if (!d.worker_id.empty()) payload["worker_id"] = d.worker_id;
   if (!d.push_url.empty()) payload["push_url"] = d.push_url;
-  Send("system.access." + d.name + ".delivered", environment, payload.dump(), false);
+  return StreamPublish{"system.access." + d.name + ".delivered", payload.dump()};
 }
 
-void SystemEvents::RekeyCompleted(std::string_view scope, std::string_view key_id, int rekeyed, int already_current,
+Status SystemEvents::RekeyCompleted(std::string_view scope, std::string_view key_id, int rekeyed, int already_current,
                                   int failed, const Actor& actor) {
   nlohmann::json payload = EventPayload("rekey.completed", scope, actor);
   payload["key_id"] = key_id;
   payload["rekeyed"] = rekeyed;
   payload["already_current"] = already_current;
   payload["failed"] = failed;
-  Send("system.rekey." + std::string(scope == "*" ? "all" : scope) + ".completed", scope, payload.dump(), false);
+  return Send("system.rekey." + std::string(scope == "*" ? "all" : scope) + ".completed", scope, payload.dump(), false);
 }
 
-void SystemEvents::Publish(std::string_view kind, std::string_view verb, std::string_view environment,
+Status SystemEvents::Publish(std::string_view kind, std::string_view verb, std::string_view environment,
                            std::string_view name, uint64_t revision, const Actor& actor) {
   nlohmann::json payload = EventPayload(std::string(kind) + "." + std::string(verb), environment, actor);
   payload["name"] = name;
   payload["revision"] = revision;
-  Send("system." + std::string(kind) + "." + std::string(name) + "." + std::string(verb), environment, payload.dump(),
-       true);
+  return Send("system." + std::string(kind) + "." + std::string(name) + "." + std::string(verb), environment,
+              payload.dump(), true);
 }
 
-void SystemEvents::Send(const std::string& subject, std::string_view environment, const std::string& payload,
+Status SystemEvents::Send(const std::string& subject, std::string_view environment, const std::string& payload,
                         bool notify_listener) {
-  Status s = stream_.Publish(subject, payload);
+  Status s = stream_.PublishDurably({StreamPublish{subject, payload}});
   if (notify_listener && listener_) listener_(std::string(environment), subject, payload);
   if (!s.ok()) {
     failures_.fetch_add(1);
-    spdlog::error("event {} (environment {}) not published: {}", subject, environment, s.message());
+    spdlog::error("event {} (environment {}) not stored: {}", subject, environment, s.message());
+    return Status::Unavailable("the change was applied but its audit event could not be stored (" + s.message() +
+                               "); it was not acknowledged");
   }
+  return Status::Ok();
+}
+
+Status SystemEvents::PublishAll(const std::vector<StreamPublish>& messages) {
+  if (messages.empty()) return Status::Ok();
+  Status s = stream_.PublishDurably(messages);
+  if (!s.ok()) {
+    failures_.fetch_add(1);
+    spdlog::error("{} event(s) starting with {} not stored: {}", messages.size(), messages[0].subject, s.message());
+  }
+  return s;
 }
 
 }  // namespace ironflow

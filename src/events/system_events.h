@@ -3,9 +3,13 @@
 // Secret events go to `system.secret.{name}.{created|updated|deleted}` with payload
 //   {"type":"secret.updated","environment","name","revision","actor":{"type","id","name"},"timestamp"}
 // and never a value. Config events go to `system.config.{name}.{updated|deleted}` with the same payload shape
-// (type "config.updated"/"config.deleted") and never the document. Publishing does not wait for the IRONFLOW_SYSTEM stream's ack (it would add a round trip to
-// every write); events from one process stay in order, and a publish that fails is logged or counted, never
-// undoing the committed write (the KV history remains the source of truth). Thread-safe.
+// (type "config.updated"/"config.deleted") and never the document.
+//
+// Durability: the event of a change is stored before the change is acknowledged. Each method below publishes and
+// waits for IRONFLOW_SYSTEM's ack, retrying across a leader election for up to 10 s; if the event still cannot be
+// stored it returns kUnavailable (and logs and counts it), and the caller answers 503 instead of acknowledging the
+// change (which stays applied: the KV history remains the source of truth). Delivery events are built here and
+// stored by the runtime together with the run's own events (one round trip). Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -39,16 +43,16 @@ class SystemEvents {
  public:
   explicit SystemEvents(SystemStream stream) : stream_(stream) {}
 
-  void SecretChanged(SecretChange change, std::string_view environment, std::string_view name, uint64_t revision,
+  Status SecretChanged(SecretChange change, std::string_view environment, std::string_view name, uint64_t revision,
                      const Actor& actor);
-  void ConfigChanged(ConfigChange change, std::string_view environment, std::string_view name, uint64_t revision,
+  Status ConfigChanged(ConfigChange change, std::string_view environment, std::string_view name, uint64_t revision,
                      const Actor& actor);
   // `system.<kind>.<name>.<verb>` for the other audited mutations: kind "environment" (created, deleted) and
   // "kv" (bucket created, deleted). Payload {type, environment, name, actor, timestamp}.
-  void Changed(std::string_view kind, std::string_view name, std::string_view verb, std::string_view environment,
+  Status Changed(std::string_view kind, std::string_view name, std::string_view verb, std::string_view environment,
                const Actor& actor);
   // `system.apikey.<id>.{created|rotated|deleted}` (payload environment: the key's binding, or "*").
-  void ApiKeyChanged(std::string_view verb, std::string_view id, std::string_view environment, const Actor& actor);
+  Status ApiKeyChanged(std::string_view verb, std::string_view id, std::string_view environment, const Actor& actor);
   // `system.access.<NAME>.delivered`: one secret (never its value) went to a run's attempt. Payload adds the
   // revision delivered, the run, attempt and function, the pull worker or push URL, and the API key that leased
   // it (`actor`).
@@ -61,9 +65,11 @@ class SystemEvents {
     std::string worker_id;  // pull mode
     std::string push_url;   // push mode
   };
-  void SecretDelivered(std::string_view environment, const SecretDelivery& delivery, const Actor& actor);
+  StreamPublish SecretDelivered(std::string_view environment, const SecretDelivery& delivery, const Actor& actor);
+  // Stores events built by the caller (e.g. SecretDelivered) as the methods above do.
+  Status PublishAll(const std::vector<StreamPublish>& messages);
   // `system.rekey.<environment|all>.completed` with the counts of a master-key rotation run.
-  void RekeyCompleted(std::string_view scope, std::string_view key_id, int rekeyed, int already_current, int failed,
+  Status RekeyCompleted(std::string_view scope, std::string_view key_id, int rekeyed, int already_current, int failed,
                       const Actor& actor);
   // Called after each event this process publishes (the runtime uses it to trigger functions). Set once, before
   // serving.
@@ -72,11 +78,11 @@ class SystemEvents {
   uint64_t publish_failures() const { return failures_.load() + stream_.failures(); }
 
  private:
-  void Publish(std::string_view kind, std::string_view verb, std::string_view environment, std::string_view name,
+  Status Publish(std::string_view kind, std::string_view verb, std::string_view environment, std::string_view name,
                uint64_t revision, const Actor& actor);
-  // Publishes one event (asynchronously), counts and logs a failure; the listener (runtime triggers) only hears
+  // Stores one event (waiting for its ack), counts and logs a failure; the listener (runtime triggers) only hears
   // secret and config changes.
-  void Send(const std::string& subject, std::string_view environment, const std::string& payload, bool notify_listener);
+  Status Send(const std::string& subject, std::string_view environment, const std::string& payload, bool notify_listener);
   SystemStream stream_;
   Listener listener_;
   std::atomic<uint64_t> failures_{0};

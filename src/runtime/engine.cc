@@ -149,6 +149,7 @@ Result<std::vector<std::string>> Engine::StartRuns(const std::string& env, const
   auto fns = d_.functions.TriggeredBy(env, event.name);
   if (!fns.ok()) return fns.status();
   std::vector<std::string> run_ids;
+  std::vector<StreamPublish> events;
   for (const auto& fn : *fns) {
     RunRecord run;
     run.id = NewId("run_");
@@ -188,9 +189,14 @@ Result<std::vector<std::string>> Engine::StartRuns(const std::string& env, const
       }
       return queued;
     }
-    PublishRunStatus(run);
+    events.push_back(RunStatusEvent(run));
     NotifyReady(env, fn.id);
     run_ids.push_back(run.id);
+  }
+  // The runs are queued; the emit is acknowledged only once their events are stored too.
+  if (Status audited = d_.audit.PublishAll(events); !audited.ok()) {
+    return Status::Unavailable("the event's runs were queued but their audit events could not be stored (" +
+                               audited.message() + ")");
   }
   return run_ids;
 }
@@ -272,12 +278,11 @@ void Engine::WakeWaiters(const std::string& env, std::map<std::string, int> pend
   for (auto& w : wakes) w();
 }
 
-void Engine::PublishRunStatus(const RunRecord& run) {
+StreamPublish Engine::RunStatusEvent(const RunRecord& run) {
   json payload = {{"type", "run." + run.status}, {"environment", run.environment}, {"run_id", run.id},
                   {"function_id", run.function_id}, {"status", run.status}, {"attempt", run.attempt},
                   {"timestamp", FormatRfc3339(NowUnixMillis())}};
-  Status s = d_.system_stream.Publish("system.run." + run.id + "." + run.status, payload.dump());
-  if (!s.ok()) spdlog::warn("run {} status event not published: {}", run.id, s.message());
+  return StreamPublish{"system.run." + run.id + "." + run.status, payload.dump()};
 }
 
 // ---- delivery ----------------------------------------------------------------------------------------------
@@ -409,12 +414,22 @@ Result<StoredRun> Engine::Take(const FunctionDef& fn, const FetchedJob& job, con
     h.deadline_ms = now + lease;
     h.last_progress_ms = now;
   }
-  PublishRunStatus(leased->run);  // now "running": the attempt is with its function
-  // Who received which secret: one audit event per secret delivered (names and revisions, never values).
+  // Now "running", and who receives which secret: one audit event per secret (names and revisions, never values).
+  // Nothing is delivered unless these are stored.
+  std::vector<StreamPublish> events{RunStatusEvent(leased->run)};
   for (const auto& [name, revision] : resolved) {
     SystemEvents::SecretDelivery d{name, revision, run.id, attempt, fn.id,
                                    push_url.empty() ? worker_id : "", push_url.empty() ? "" : AuditUrl(push_url)};
-    d_.audit.SecretDelivered(env, d, requester);
+    events.push_back(d_.audit.SecretDelivered(env, d, requester));
+  }
+  if (Status audited = d_.audit.PublishAll(events); !audited.ok()) {
+    WipeValues(*values);
+    Outcome unaudited;
+    unaudited.error = "the delivery could not be audited (NATS unavailable); not delivered";
+    (void)FinishAttempt(env, run.id, unaudited, {}, [&](const RunRecord& r) {
+      return r.delivery.state == "leased" && r.delivery.lease_token == lease_id ? Status::Ok() : Status::Conflict("moved on");
+    }, job.ack_subject);
+    return audited;
   }
   return leased;
 }
@@ -469,7 +484,7 @@ Engine::Outcome Engine::OutcomeFromResult(const nlohmann::json& doc) {
 
 Status Engine::FinishAttempt(const std::string& env, const std::string& run_id, const Outcome& outcome,
                              const Values& values, const std::function<Status(const RunRecord&)>& check,
-                             const std::string& ack_subject, const RunStore::Queued* hint) {
+                             const std::string& ack_subject, const RunStore::Queued* hint, Status* audited_out) {
   // Redact everything the function returned before it is stored.
   const std::string output = outcome.completed ? Redact(outcome.output_json, values) : "null";
   const std::string error = Redact(outcome.error, values);
@@ -533,7 +548,8 @@ Status Engine::FinishAttempt(const std::string& env, const std::string& run_id, 
     std::lock_guard<std::mutex> lock(leases_mu_);
     leases_.erase(ended_lease);
   }
-  PublishRunStatus(run);
+  Status audited = d_.audit.PublishAll({RunStatusEvent(run)});
+  if (audited_out) *audited_out = audited;
   if (run.finished()) {
     runs_finished_.fetch_add(1);
   } else if (retry_delay_ms == 0) {
@@ -671,8 +687,13 @@ Status Engine::CompleteJob(const std::string& env, const std::string& worker_id,
     if (!v.ok()) v = d_.secrets.Resolve(env, name);  // history trimmed: the current value is the best we have
     if (v.ok()) values[name] = std::string(v->view());
   }
-  Status st = FinishAttempt(env, run_id, outcome, values, check, claim->ack_subject, hint ? &*hint : nullptr);
+  Status audited;
+  Status st = FinishAttempt(env, run_id, outcome, values, check, claim->ack_subject, hint ? &*hint : nullptr, &audited);
   WipeValues(values);
+  if (st.ok() && !audited.ok()) {
+    return Status::Unavailable("the result was recorded but its audit event could not be stored (" + audited.message() +
+                               ")");
+  }
   return st;
 }
 

@@ -124,11 +124,13 @@ class Engine {
   // Records the outcome of the run's current attempt (redacted with `values`) in one CAS: completed, failed,
   // or queued again with the next attempt pending after its backoff; then settles the job's message at
   // `ack_subject` to match (ack, NAK with the backoff, or TERM). `check` runs on the current record first and may
-  // refuse (e.g. the lease is not the caller's any more): its status is returned and nothing is settled.
+  // refuse (e.g. the lease is not the caller's any more): its status is returned and nothing is settled. The run's
+  // status event is stored before returning; if that fails, `audited` (when given) says so (the outcome stands).
   Status FinishAttempt(const std::string& env, const std::string& run_id, const Outcome& outcome, const Values& values,
                        const std::function<Status(const RunRecord&)>& check, const std::string& ack_subject,
-                       const RunStore::Queued* hint = nullptr);
-  void PublishRunStatus(const RunRecord& run);
+                       const RunStore::Queued* hint = nullptr, Status* audited = nullptr);
+  // The `system.run.<id>.<status>` event of the run's current status (stored by the caller, with SystemEvents).
+  StreamPublish RunStatusEvent(const RunRecord& run);
   // Reads a validated result body ({status, output?, error?, steps?}) from either delivery mode.
   static Outcome OutcomeFromResult(const nlohmann::json& doc);
   void SchedulerLoop();

@@ -131,7 +131,9 @@ std::optional<Result<SecretStore::PutOutcome>> SecretStore::TryPutOnRememberedHe
     return Result<PutOutcome>(rev.status());
   }
   RememberHead(key, *rev, rec);
-  events_.SecretChanged(SecretChange::kUpdated, env, name, *rev, actor);
+  if (Status audited = events_.SecretChanged(SecretChange::kUpdated, env, name, *rev, actor); !audited.ok()) {
+    return Result<PutOutcome>(audited);
+  }
   return Result<PutOutcome>(PutOutcome{ToMetadata(env, name, rec, *rev), false});
 }
 
@@ -171,7 +173,7 @@ Result<SecretMetadata> SecretStore::Create(const std::string& env, const std::st
     return rev.status();
   }
   RememberHead(SecretKey(env, name), *rev, rec);
-  events_.SecretChanged(SecretChange::kCreated, env, name, *rev, actor);
+  IF_RETURN_IF_ERROR(events_.SecretChanged(SecretChange::kCreated, env, name, *rev, actor));
   return ToMetadata(env, name, rec, *rev);
 }
 
@@ -207,8 +209,9 @@ Result<SecretStore::PutOutcome> SecretStore::Put(const std::string& env, const s
     if (rev.ok()) {
       const bool created = !current_rev.has_value();
       RememberHead(key, *rev, rec);
-      events_.SecretChanged(created ? SecretChange::kCreated : SecretChange::kUpdated, env, name, *rev, actor);
       if (!sealed->encrypted()) Cleanse(sealed->plaintext);
+      IF_RETURN_IF_ERROR(
+          events_.SecretChanged(created ? SecretChange::kCreated : SecretChange::kUpdated, env, name, *rev, actor));
       return PutOutcome{ToMetadata(env, name, rec, *rev), created};
     }
     if (!rev.status().is(Code::kConflict)) return rev.status();
@@ -244,7 +247,7 @@ Result<SecretMetadata> SecretStore::UpdateDescription(const std::string& env, co
     Cleanse(doc);
     if (rev.ok()) {
       RememberHead(key, *rev, rec);
-      events_.SecretChanged(SecretChange::kUpdated, env, name, *rev, actor);
+      IF_RETURN_IF_ERROR(events_.SecretChanged(SecretChange::kUpdated, env, name, *rev, actor));
       return ToMetadata(env, name, rec, *rev);
     }
     if (!rev.status().is(Code::kConflict)) return rev.status();
@@ -294,8 +297,7 @@ Status SecretStore::Delete(const std::string& env, const std::string& name, std:
     heads_.Erase(key);
     ForgetSealed(key, rev.ok() ? *rev : rev_now);
     if (rev.ok()) {
-      events_.SecretChanged(SecretChange::kDeleted, env, name, *rev, actor);
-      return Status::Ok();
+      return events_.SecretChanged(SecretChange::kDeleted, env, name, *rev, actor);
     }
     if (!rev.status().is(Code::kConflict)) return rev.status();
     if (if_match) return RevisionMismatch(name, *if_match, std::nullopt);

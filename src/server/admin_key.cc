@@ -59,8 +59,11 @@ Result<NewApiKey> MintAdminKey(const MintAdminKeyOptions& o) {
   operator_actor.type = "operator";
   operator_actor.name = "create-admin (master key " + o.key->key_id() + ")";
   operator_actor.role = "admin";
-  events.ApiKeyChanged("created", created->info.principal.id, "", operator_actor);
-  return created;  // the connection's destructor waits (up to 2 s) for the audit event's acknowledgement
+  if (Status audited = events.ApiKeyChanged("created", created->info.principal.id, "", operator_actor); !audited.ok()) {
+    (void)keys.Delete(created->info.principal.id);  // an unaudited key must not exist
+    return audited;
+  }
+  return created;
 }
 
 }  // namespace ironflow

@@ -1,5 +1,6 @@
 #include "store/nats_connection.h"
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <thread>
@@ -257,6 +258,77 @@ Status NatsConnection::PublishToStreamAsync(std::string_view subject, std::strin
   s = js_PublishMsgAsync(js_, &raw, &po);
   if (raw != nullptr) natsMsg_Destroy(raw);  // not taken over: the publish failed at once
   return StatusFromNats(s, "publish to stream");
+}
+
+Status NatsConnection::PublishToStreamDurably(const std::vector<StreamPublish>& messages, int64_t deadline_ms) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(deadline_ms);
+  std::vector<std::string> ids;
+  for (size_t i = 0; i < messages.size(); ++i) ids.push_back(HexEncode(RandomBytes(12)));
+  std::vector<size_t> pending(messages.size());
+  for (size_t i = 0; i < pending.size(); ++i) pending[i] = i;
+  std::string last_error = "no answer";
+  auto backoff = std::chrono::milliseconds(250);
+  for (int round = 1;; ++round) {
+    // One inbox per round: an answer to an earlier round arriving late is not mistaken for this one's.
+    natsInbox* raw_inbox = nullptr;
+    natsStatus s = natsInbox_Create(&raw_inbox);
+    if (s != NATS_OK) return StatusFromNats(s, "publish to stream");
+    const std::string inbox(raw_inbox);
+    natsInbox_Destroy(raw_inbox);
+    natsSubscription* raw_sub = nullptr;
+    s = natsConnection_SubscribeSync(&raw_sub, nc_, (inbox + ".*").c_str());
+    nats::SubscriptionPtr sub(raw_sub);
+    std::vector<bool> answered(messages.size(), false), stored(messages.size(), false);
+    size_t sent = 0;
+    for (size_t i : pending) {
+      if (s != NATS_OK) break;
+      natsMsg* raw = nullptr;
+      const std::string reply = inbox + "." + std::to_string(i);
+      s = natsMsg_Create(&raw, messages[i].subject.c_str(), reply.c_str(), messages[i].data.data(),
+                         static_cast<int>(messages[i].data.size()));
+      nats::MsgPtr msg(raw);
+      if (s == NATS_OK) s = natsMsgHeader_Set(msg.get(), "Nats-Msg-Id", ids[i].c_str());
+      if (s == NATS_OK) s = natsConnection_PublishMsg(nc_, msg.get());
+      if (s == NATS_OK) ++sent;
+    }
+    if (s != NATS_OK) last_error = natsStatus_GetText(s);
+    // Collect this round's answers (up to the request timeout, or the deadline if sooner).
+    const auto round_end = std::min(deadline, Clock::now() + std::chrono::milliseconds(options_.request_timeout_ms));
+    for (size_t got = 0; got < sent;) {
+      const int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(round_end - Clock::now()).count();
+      if (left <= 0) break;
+      natsMsg* raw = nullptr;
+      if (natsSubscription_NextMsg(&raw, sub.get(), left) != NATS_OK) break;
+      nats::MsgPtr answer(raw);
+      const std::string_view subject = natsMsg_GetSubject(answer.get());
+      const size_t index = std::strtoull(std::string(subject.substr(inbox.size() + 1)).c_str(), nullptr, 10);
+      if (index >= messages.size() || answered[index]) continue;
+      answered[index] = true;
+      ++got;
+      const std::string_view body(natsMsg_GetData(answer.get()), natsMsg_GetDataLength(answer.get()));
+      const char* status = nullptr;
+      if (natsMsgHeader_Get(answer.get(), "Status", &status) == NATS_OK && status != nullptr) {
+        last_error = std::string(status) == "503" ? "no responders (no stream leader)" : "status " + std::string(status);
+      } else if (body.find("\"error\"") != std::string_view::npos || body.find("\"seq\"") == std::string_view::npos) {
+        last_error = std::string(body.substr(0, 200));
+      } else {
+        stored[index] = true;
+      }
+    }
+    std::vector<size_t> still;
+    for (size_t i : pending) {
+      if (!stored[i]) still.push_back(i);
+    }
+    pending.swap(still);
+    if (pending.empty()) return Status::Ok();
+    if (Clock::now() + backoff > deadline) {
+      return Status::Unavailable(std::to_string(pending.size()) + " of " + std::to_string(messages.size()) +
+                                 " event(s) not stored after " + std::to_string(round) + " attempt(s): " + last_error);
+    }
+    std::this_thread::sleep_for(backoff);  // a retry's backoff (e.g. while the stream elects a leader)
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+  }
 }
 
 bool NatsConnection::connected() const { return nc_ && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED; }

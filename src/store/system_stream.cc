@@ -32,6 +32,13 @@ Result<SystemStream> SystemStream::Bind(NatsConnection& nc) {
   return SystemStream(nc);
 }
 
+Status SystemStream::PublishDurably(const std::vector<StreamPublish>& messages) {
+  for (const auto& m : messages) {
+    if (m.subject.rfind("system.", 0) != 0) return Status::InvalidArgument("system events go to system.* subjects");
+  }
+  return nc_->PublishToStreamDurably(messages);
+}
+
 Status SystemStream::Publish(std::string_view subject, std::string_view payload) {
   return nc_->PublishToStreamAsync(subject, payload);
 }

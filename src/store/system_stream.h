@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "store/nats_connection.h"
@@ -25,6 +26,9 @@ class SystemStream {
   // unacknowledged publish is retried (NatsConnection::PublishToStreamAsync), then logged and counted in
   // failures().
   Status Publish(std::string_view subject, std::string_view payload);
+  // Publishes and waits until every message is stored, retrying across a leader election (up to 10 s;
+  // NatsConnection::PublishToStreamDurably). For the events of changes a caller is about to acknowledge.
+  Status PublishDurably(const std::vector<StreamPublish>& messages);
   uint64_t failures() const { return nc_->async_publish_failures(); }
 
  private:

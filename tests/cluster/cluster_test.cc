@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include "server/nats_version_gate.h"
@@ -223,6 +224,45 @@ TEST_F(ClusterTest, SecretRotatedAcrossTheLossOfItsStreamLeaderIsDeliveredAtTheN
     const auto after = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - acknowledged);
     EXPECT_LE(after.count(), 5000 + 2500) << "the new value took " << after.count() << " ms to reach this server";
     EXPECT_EQ(DeliveredValueThrough(*via), v2) << "the old value came back";
+  }
+}
+
+TEST_F(ClusterTest, EveryAcknowledgedWriteHasOneAuditEventAcrossTheLossOfTheAuditStreamLeader) {
+  // A change is acknowledged only once its audit event is stored; the event is retried across the election that
+  // follows the loss of IRONFLOW_SYSTEM's leader. Writes go through both servers; the leader dies after the 10th.
+  auto s1 = StartServer("s1");
+  auto s2 = StartServer("s2");
+  ASSERT_TRUE(s1->running() && s2->running());
+  ApiClient a(s1->url(), s1->api_key()), b(s2->url(), s1->api_key());
+  std::vector<std::string> acknowledged;
+  int refused = 0;
+  for (int i = 0; i < 40; ++i) {
+    if (i == 10) {
+      const int leader = cluster_.LeaderOf("IRONFLOW_SYSTEM");
+      ASSERT_GE(leader, 0);
+      cluster_.Kill(leader);
+    }
+    const std::string name = "W_" + std::to_string(i);
+    auto r = (i % 2 ? b : a).Call("PUT", "/api/v1/secrets/" + name, json{{"value", "v-" + RandomHex(8)}});
+    if (r.status == 201) {
+      acknowledged.push_back(name);
+    } else {
+      EXPECT_EQ(r.status, 503) << r.raw;  // never a 4xx for a write whose outcome is unknown
+      ++refused;
+    }
+  }
+  EXPECT_GE(acknowledged.size(), 30u) << refused << " writes refused";
+  std::map<std::string, int> events;
+  auto read = TimeUntil([&] {
+    auto r = a.Call("GET", "/api/v1/audit?kind=secret&since=1h&limit=5000");
+    if (r.status != 200) return false;
+    events.clear();
+    for (const auto& e : r.body["entries"]) ++events[e["subject"].get<std::string>()];
+    return true;
+  }, std::chrono::seconds(20));
+  ASSERT_TRUE(read.has_value());
+  for (const auto& name : acknowledged) {
+    EXPECT_EQ(events["system.secret." + name + ".created"], 1) << name << " was acknowledged";
   }
 }
 
