@@ -127,11 +127,10 @@ void Engine::WipeValues(Values& values) {
 
 Result<Engine::Emitted> Engine::Emit(const std::string& env, const std::string& name, const std::string& data_json,
                                      const std::string& metadata_json) {
-  auto ev = d_.events.Publish(env, name, data_json, metadata_json);
-  if (!ev.ok()) return ev.status();
-  auto runs = StartRuns(env, *ev);
+  auto [event, message] = EventLog::Prepare(env, name, data_json, metadata_json);
+  auto runs = StartRuns(env, event, {std::move(message)});
   if (!runs.ok()) return runs.status();
-  return Emitted{std::move(ev).value(), std::move(runs).value()};
+  return Emitted{std::move(event), std::move(runs).value()};
 }
 
 void Engine::OnSystemEvent(const std::string& env, const std::string& subject, const std::string& payload_json) {
@@ -145,11 +144,15 @@ void Engine::OnSystemEvent(const std::string& env, const std::string& subject, c
   cv_.notify_all();
 }
 
-Result<std::vector<std::string>> Engine::StartRuns(const std::string& env, const StoredEvent& event) {
+Result<std::vector<std::string>> Engine::StartRuns(const std::string& env, const StoredEvent& event,
+                                                   std::vector<StreamPublish> batch) {
   auto fns = d_.functions.TriggeredBy(env, event.name);
   if (!fns.ok()) return fns.status();
-  std::vector<std::string> run_ids;
-  std::vector<StreamPublish> events;
+  // Everything an event starts is stored in one round trip: the event itself (if the caller passed it), and for
+  // each run its record, its job message and its `queued` audit event. A taker that fetches the job before the
+  // record is visible tries again a moment later (Take).
+  std::vector<RunRecord> runs;
+  std::vector<size_t> record_at;  // index in `batch` of each run's record
   for (const auto& fn : *fns) {
     RunRecord run;
     run.id = NewId("run_");
@@ -168,35 +171,26 @@ Result<std::vector<std::string>> Engine::StartRuns(const std::string& env, const
     run.delivery.state = "pending";
     run.delivery.not_before_ms = NowUnixMillis();
     run.delivery.queue = kJobsQueue;
-    // The record first, then the job message (a taker must find the record of every job it fetches).
-    auto created = d_.runs.Create(run);
-    if (!created.ok()) return created.status();
-    if (Status queued = Enqueue(env, fn.id, run.id); !queued.ok()) {
-      // The run must not wait forever for a message that was never stored: fail it; if even that cannot be
-      // written, the scheduler keeps trying to queue it.
-      auto failed = d_.runs.Mutate(env, run.id, [&](RunRecord& r) -> Status {
-        if (r.delivery.state != "pending" || r.delivery.attempt != 1) return Status::Conflict("moved on");
-        r.status = "failed";
-        r.error = "the run could not be queued: " + queued.message();
-        r.delivery = Delivery{};
-        return Status::Ok();
-      });
-      if (!failed.ok()) {
-        spdlog::error("run {} of function {} in {} is recorded but not queued ({}); retrying", run.id, fn.id, env,
-                      queued.message());
-        std::lock_guard<std::mutex> lock(mu_);
-        unqueued_.push_back({env, fn.id, run.id});
-      }
-      return queued;
-    }
-    events.push_back(RunStatusEvent(run));
-    NotifyReady(env, fn.id);
-    run_ids.push_back(run.id);
+    record_at.push_back(batch.size());
+    batch.push_back(d_.runs.CreateMessage(run));
+    batch.push_back(JobQueue::JobMessage(JobQueue::QueueName(env, fn.id), run.id, json{{"run_id", run.id}}.dump()));
+    batch.push_back(RunStatusEvent(run));
+    runs.push_back(std::move(run));
   }
-  // The runs are queued; the emit is acknowledged only once their events are stored too.
-  if (Status audited = d_.audit.PublishAll(events); !audited.ok()) {
-    return Status::Unavailable("the event's runs were queued but their audit events could not be stored (" +
-                               audited.message() + ")");
+  std::vector<uint64_t> sequences;
+  if (Status stored = d_.nats.PublishToStreamDurably(batch, 10000, &sequences); !stored.ok()) {
+    // Unknown which were stored. A run whose record was stored must not wait for a job message that was not:
+    // the scheduler keeps queuing them (de-duplicated by run id; a run whose record is absent is skipped).
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& run : runs) unqueued_.push_back({env, run.function_id, run.id});
+    spdlog::warn("event {} in {}: its runs could not be stored ({})", event.id, env, stored.message());
+    return Status::Unavailable("the event and its runs could not be stored (" + stored.message() + ")");
+  }
+  std::vector<std::string> run_ids;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    d_.runs.Created(runs[i], sequences[record_at[i]]);
+    NotifyReady(env, runs[i].function_id);
+    run_ids.push_back(runs[i].id);
   }
   return run_ids;
 }
@@ -301,13 +295,18 @@ Result<StoredRun> Engine::Take(const FunctionDef& fn, const FetchedJob& job, con
   std::optional<RunStore::Queued> queued = d_.runs.FindUnfinished(env, run_id);
   if (!queued) {
     auto stored = d_.runs.Get(env, run_id);
+    if (!stored.ok() && stored.status().is(Code::kNotFound) && job.delivered <= 1) {
+      // The record and the job are stored in one batch, to different streams: the job can be visible first.
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      stored = d_.runs.Get(env, run_id);
+    }
     if (!stored.ok() && !stored.status().is(Code::kNotFound)) {
       (void)d_.jobs.Nak(job.ack_subject, 1000);
       return stored.status();
     }
     if (!stored.ok()) {
-      // The record is written before its job, so this is a job whose record expired or was removed, or a read
-      // from a lagging replica: retried with a growing delay for about 6 s, then dropped.
+      // Not visible yet, or a job whose record was never stored (its batch failed) or has expired: retried with a
+      // growing delay for about 6 s, then dropped.
       if (job.delivered < 9) {
         (void)d_.jobs.Nak(job.ack_subject, int64_t{25} << (job.delivered - 1));
       } else {
@@ -327,6 +326,13 @@ Result<StoredRun> Engine::Take(const FunctionDef& fn, const FetchedJob& job, con
   const Delivery& dl = run.delivery;
   const RunStore::Queued* hint = queued->revision ? &*queued : nullptr;
   const int64_t now = NowUnixMillis();
+  if (dl.state == "leased" && job.delivered <= 1) {
+    // A second message for the same run (a queuing retried after an unknown outcome, beyond the duplicate
+    // window), not one coming back: the run's own message is with its taker.
+    spdlog::warn("run {} function={} environment={}: extra job message dropped", run.id, fn.id, env);
+    (void)d_.jobs.Term(job.ack_subject);
+    return Status::Conflict("duplicate job message");
+  }
   if (dl.state == "leased") {
     // The message came back while the record still shows it leased: the lease was lost without its holder
     // recording it (the holding server died or stalled past AckWait). Record it; the retry policy decides.
@@ -725,7 +731,10 @@ void Engine::ScanOnce() {
     unqueued.swap(unqueued_);
   }
   for (const auto& [env, fn, run] : unqueued) {
-    if (Status st = Enqueue(env, fn, run); !st.ok()) {
+    auto record = d_.runs.Get(env, run);
+    if (!record.ok() && record.status().is(Code::kNotFound)) continue;  // never stored: nothing waits
+    Status st = record.ok() ? (record->finished() ? Status::Ok() : Enqueue(env, fn, run)) : record.status();
+    if (!st.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
       unqueued_.push_back({env, fn, run});
     }
@@ -823,22 +832,33 @@ void Engine::QueueUnqueuedRuns() {
   for (const auto& q : d_.runs.Unfinished("")) {
     const RunRecord& run = *q.run;
     if (run.delivery.queue == kJobsQueue) continue;
-    Status st = Enqueue(run.environment, run.function_id, run.id);
-    if (st.ok()) {
-      st = d_.runs
-               .Mutate(run.environment, run.id,
-                       [](RunRecord& r) -> Status {
-                         if (r.delivery.state.empty()) return Status::Conflict("finished");
-                         r.delivery.queue = kJobsQueue;
-                         return Status::Ok();
-                       },
-                       &q)
-               .status();
+    // Marked first, then queued: once marked, a message for it is its own (and a failed enqueue is retried by
+    // the scheduler). An attempt leased under the old layout is offered again: its worker's token is not valid
+    // any more.
+    Status st = d_.runs
+                    .Mutate(run.environment, run.id,
+                            [](RunRecord& r) -> Status {
+                              if (r.delivery.state.empty()) return Status::Conflict("finished");
+                              r.delivery.queue = kJobsQueue;
+                              if (r.delivery.state == "leased") {
+                                r.status = "queued";
+                                r.delivery.state = "pending";
+                                r.delivery.lease_token.clear();
+                                r.delivery.worker_id.clear();
+                                r.delivery.not_before_ms = NowUnixMillis();
+                              }
+                              return Status::Ok();
+                            },
+                            &q)
+                    .status();
+    if (st.ok() && !Enqueue(run.environment, run.function_id, run.id).ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      unqueued_.push_back({run.environment, run.function_id, run.id});
     }
     if (st.ok()) {
       ++queued;
     } else if (!st.is(Code::kConflict)) {
-      spdlog::warn("run {} recorded before the job stream could not be queued: {} (tried again at the next start)",
+      spdlog::warn("run {} recorded before the job stream could not be marked: {} (tried again at the next start)",
                    run.id, st.message());
     }
   }

@@ -111,7 +111,10 @@ class Engine {
   };
   using Values = std::map<std::string, std::string>;  // secret name -> value (wiped by WipeValues)
 
-  Result<std::vector<std::string>> StartRuns(const std::string& env, const StoredEvent& event);
+  // Creates one run (record, job message, audit event) per function of `env` triggered by `event`, stored in one
+  // round trip together with `batch` (e.g. the event itself).
+  Result<std::vector<std::string>> StartRuns(const std::string& env, const StoredEvent& event,
+                                             std::vector<StreamPublish> batch = {});
   // Takes one job fetched from `fn`'s queue. If the run's record shows its attempt due, resolves the declared
   // secrets and records the lease (one CAS: the run becomes "running", attempt n, leased to `worker_id`), fills
   // `values` and returns the leased run. Otherwise settles the message as the record says (finished: ack; not due:

@@ -24,8 +24,8 @@ Result<EventLog> EventLog::Ensure(NatsConnection& nc, int replicas) {
   return EventLog(nc);
 }
 
-Result<StoredEvent> EventLog::Publish(const std::string& env, const std::string& name, const std::string& data_json,
-                                      const std::string& metadata_json) {
+std::pair<StoredEvent, StreamPublish> EventLog::Prepare(const std::string& env, const std::string& name,
+                                                        const std::string& data_json, const std::string& metadata_json) {
   StoredEvent ev{NewId("evt_"), name, env, data_json, FormatRfc3339(NowUnixMillis())};
   nlohmann::json doc = {{"id", ev.id},
                         {"name", name},
@@ -33,16 +33,14 @@ Result<StoredEvent> EventLog::Publish(const std::string& env, const std::string&
                         {"data", nlohmann::json::parse(data_json)},
                         {"metadata", nlohmann::json::parse(metadata_json)},
                         {"timestamp", ev.timestamp}};
-  std::string payload = doc.dump();
-  std::string subject = "events." + env + "." + name;
-  jsPubOptions po;
-  jsPubOptions_Init(&po);
-  po.MsgId = ev.id.c_str();  // de-duplicates a retried publish
-  jsPubAck* raw_ack = nullptr;
-  jsErrCode err = static_cast<jsErrCode>(0);
-  natsStatus s = js_Publish(&raw_ack, nc_->js(), subject.c_str(), payload.data(), static_cast<int>(payload.size()), &po, &err);
-  nats::PubAckPtr ack(raw_ack);
-  if (s != NATS_OK) return StatusFromNats(s, "store event");
+  StreamPublish msg{"events." + env + "." + name, doc.dump(), ev.id, false};
+  return {std::move(ev), std::move(msg)};
+}
+
+Result<StoredEvent> EventLog::Publish(const std::string& env, const std::string& name, const std::string& data_json,
+                                      const std::string& metadata_json) {
+  auto [ev, msg] = Prepare(env, name, data_json, metadata_json);
+  IF_RETURN_IF_ERROR(nc_->PublishToStreamDurably({msg}));
   return ev;
 }
 

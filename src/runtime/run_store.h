@@ -88,6 +88,10 @@ class RunStore {
   static Result<std::unique_ptr<KvMirror>> StartUnfinishedMirror(KvBucket& bucket);
 
   Result<StoredRun> Create(const RunRecord& run);
+  // Create, in two halves: the message that stores the new record (sent by the caller with others), and the
+  // bookkeeping once it is stored at `revision`.
+  StreamPublish CreateMessage(const RunRecord& run) const { return bucket_.CreateMessage(run.key(), EncodeRun(run)); }
+  void Created(const RunRecord& run, uint64_t revision) { Mirror(run.key(), EncodeRun(run), revision); }
   Result<RunRecord> Get(const std::string& env, const std::string& run_id);
   // Applies `change` to the current record and writes it with compare-and-set, retrying (with a fresh read) on
   // conflicts. `change` returns non-OK to abandon the write; that status is returned. `hint`, when given, is

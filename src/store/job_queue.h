@@ -46,6 +46,10 @@ class JobQueue {
 
   // Stores one job; `msg_id` de-duplicates within the stream's window. Waits for JetStream's ack.
   Status Enqueue(const std::string& queue, const std::string& msg_id, std::string_view data);
+  // The message Enqueue stores, for a caller that stores it together with others.
+  static StreamPublish JobMessage(const std::string& queue, const std::string& msg_id, std::string data) {
+    return StreamPublish{std::string(kSubjectPrefix) + queue, std::move(data), msg_id, false};
+  }
   // Up to `batch` jobs of `queue` available now (never waits for new ones). Creates the queue's consumer on first
   // use. Concurrent callers on one queue each get different messages.
   Result<std::vector<FetchedJob>> Fetch(const std::string& queue, int batch);

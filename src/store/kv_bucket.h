@@ -59,6 +59,11 @@ class KvBucket {
   // The entry at exactly `revision` (nullopt if that revision of the key is gone or was a delete).
   Result<std::optional<KvEntry>> GetRevision(const std::string& key, uint64_t revision);
   // Writes only if the key is absent (or deleted). Returns the new revision; kConflict if it exists.
+  // The message of Create(key, value), for a caller that stores it together with others
+  // (NatsConnection::PublishToStreamDurably; its sequence is the new revision).
+  StreamPublish CreateMessage(const std::string& key, std::string value) const {
+    return StreamPublish{"$KV." + name_ + "." + key, std::move(value), "", true};
+  }
   Result<uint64_t> Create(const std::string& key, std::string_view value);
   // Writes only if the key's latest revision is `expected_revision`. kConflict otherwise.
   Result<uint64_t> Update(const std::string& key, std::string_view value, uint64_t expected_revision);

@@ -260,11 +260,13 @@ Status NatsConnection::PublishToStreamAsync(std::string_view subject, std::strin
   return StatusFromNats(s, "publish to stream");
 }
 
-Status NatsConnection::PublishToStreamDurably(const std::vector<StreamPublish>& messages, int64_t deadline_ms) {
+Status NatsConnection::PublishToStreamDurably(const std::vector<StreamPublish>& messages, int64_t deadline_ms,
+                                              std::vector<uint64_t>* sequences) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::milliseconds(deadline_ms);
   std::vector<std::string> ids;
-  for (size_t i = 0; i < messages.size(); ++i) ids.push_back(HexEncode(RandomBytes(12)));
+  for (const auto& m : messages) ids.push_back(m.msg_id.empty() ? HexEncode(RandomBytes(12)) : m.msg_id);
+  if (sequences) sequences->assign(messages.size(), 0);
   std::vector<size_t> pending(messages.size());
   for (size_t i = 0; i < pending.size(); ++i) pending[i] = i;
   std::string last_error = "no answer";
@@ -289,6 +291,9 @@ Status NatsConnection::PublishToStreamDurably(const std::vector<StreamPublish>& 
                          static_cast<int>(messages[i].data.size()));
       nats::MsgPtr msg(raw);
       if (s == NATS_OK) s = natsMsgHeader_Set(msg.get(), "Nats-Msg-Id", ids[i].c_str());
+      if (s == NATS_OK && messages[i].create_only) {
+        s = natsMsgHeader_Set(msg.get(), "Nats-Expected-Last-Subject-Sequence", "0");
+      }
       if (s == NATS_OK) s = natsConnection_PublishMsg(nc_, msg.get());
       if (s == NATS_OK) ++sent;
     }
@@ -312,8 +317,14 @@ Status NatsConnection::PublishToStreamDurably(const std::vector<StreamPublish>& 
         last_error = std::string(status) == "503" ? "no responders (no stream leader)" : "status " + std::string(status);
       } else if (body.find("\"error\"") != std::string_view::npos || body.find("\"seq\"") == std::string_view::npos) {
         last_error = std::string(body.substr(0, 200));
+        // JetStream error 10071, wrong last sequence: a create-only subject is taken. Retrying cannot help.
+        if (messages[index].create_only && body.find("10071") != std::string_view::npos) {
+          return Status::Conflict(messages[index].subject + " exists");
+        }
       } else {
         stored[index] = true;
+        const size_t at = body.find("\"seq\":");
+        if (sequences) (*sequences)[index] = std::strtoull(std::string(body.substr(at + 6, 24)).c_str(), nullptr, 10);
       }
     }
     std::vector<size_t> still;

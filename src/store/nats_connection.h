@@ -36,6 +36,8 @@ std::vector<std::string> SplitNatsUrls(std::string_view urls);
 struct StreamPublish {
   std::string subject;
   std::string data;
+  std::string msg_id;        // Nats-Msg-Id (de-duplication); empty: a random one
+  bool create_only = false;  // stored only if the subject has no message yet (a KV create)
 };
 
 class NatsConnection {
@@ -100,12 +102,15 @@ class NatsConnection {
   // when the connection closes.
   Status PublishToStreamAsync(std::string_view subject, std::string_view data);
   uint64_t async_publish_failures() const { return async_failures_.load(); }
-  // JetStream publishes the caller needs stored before it answers (audit events of acknowledged changes). All are
-  // sent at once (one round trip for the lot), each with its own Nats-Msg-Id; those not acknowledged — no
-  // responders during a leader election, no answer, an error answer — are sent again after 250 ms, then with
-  // the wait doubling (at most 2 s), until `deadline_ms` has passed. OK once every one is stored (a resent copy
-  // of a message that was stored after all is dropped by JetStream's duplicate window); kUnavailable otherwise.
-  Status PublishToStreamDurably(const std::vector<StreamPublish>& messages, int64_t deadline_ms = 10000);
+  // JetStream publishes the caller needs stored before it answers (a run's records, its job and their audit
+  // events; the audit events of acknowledged changes). All are sent at once (one round trip for the lot), each
+  // with its Nats-Msg-Id; those not acknowledged — no responders during a leader election, no answer, an error
+  // answer — are sent again after 250 ms, then with the wait doubling (at most 2 s), until `deadline_ms` has
+  // passed. OK once every one is stored (a resent copy of a message that was stored after all is dropped by
+  // JetStream's duplicate window), with each one's stream sequence in `sequences` (if given); kConflict if a
+  // create-only message found its subject taken (not retried); kUnavailable otherwise.
+  Status PublishToStreamDurably(const std::vector<StreamPublish>& messages, int64_t deadline_ms = 10000,
+                                std::vector<uint64_t>* sequences = nullptr);
   uint64_t async_publish_retries() const { return async_retries_.load(); }
   // Delivers every message on `subject` (wildcards allowed) to `callback` on a nats.c thread.
   Result<std::unique_ptr<Subscription>> Subscribe(

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/hex.h"
+#include "common/time_util.h"
 #include "http/http_server.h"
 #include "runtime/signing.h"
 #include "runtime/ids.h"
@@ -586,25 +587,44 @@ TEST_F(RuntimeTest, RunsQueuedBeforeTheJobStreamAreDeliveredAfterTheUpgrade) {
   old.delivery.state = "pending";
   json stored = json::parse(EncodeRun(old));
   stored["delivery"].erase("queue");
+  // A second one whose attempt was leased to a worker of the old version when the server stopped.
+  RunRecord leased = old;
+  leased.id = "run_0123456789abcdef01234568";
+  leased.status = "running";
+  leased.attempt = 1;
+  leased.delivery.job_id = JobIdFor(leased.id, 1);
+  leased.delivery.state = "leased";
+  leased.delivery.lease_token = "lease_old";
+  leased.delivery.worker_id = "w1";
+  leased.delivery.leased_at_ms = NowUnixMillis();
+  leased.delivery.lease_expires_ms = NowUnixMillis() + 30000;
+  json stored_leased = json::parse(EncodeRun(leased));
+  stored_leased["delivery"].erase("queue");
   {
     auto nc = nats_.Connect();
     auto bucket = KvBucket::OpenOrCreate(*nc, {kRunsBucket, "", 1, 1, -1});
     ASSERT_TRUE(bucket.ok());
     ASSERT_TRUE((*bucket)->Create("default." + old.id, stored.dump()).ok());
+    ASSERT_TRUE((*bucket)->Create("default." + leased.id, stored_leased.dump()).ok());
   }
   std::string error;
   ASSERT_TRUE(server_->Start(&error)) << error;
   api_ = std::make_unique<ApiClient>(server_->url(), server_->api_key());  // a new port
-  json job = NextJob("w1");
-  ASSERT_TRUE(job.is_object()) << "the old run was not delivered";
-  EXPECT_EQ(job["run_id"], old.id);
-  ASSERT_EQ(Finish("w1", job, {{"status", "completed"}}).status, 200);
+  std::set<std::string> delivered;
+  for (int i = 0; i < 2; ++i) {
+    json job = NextJob("w1");
+    ASSERT_TRUE(job.is_object()) << "an old run was not delivered";
+    delivered.insert(job["run_id"].get<std::string>());
+    ASSERT_EQ(Finish("w1", job, {{"status", "completed"}}).status, 200);
+  }
+  EXPECT_EQ(delivered, (std::set<std::string>{old.id, leased.id}));
   WaitRun(old.id, "completed");
+  WaitRun(leased.id, "completed");
   // A second start queues nothing again.
   server_->Stop();
   ASSERT_TRUE(server_->Start(&error)) << error;
   api_ = std::make_unique<ApiClient>(server_->url(), server_->api_key());
-  EXPECT_EQ(server_->log().find("queued 1 run(s) recorded before", server_->log().rfind("stopped")), std::string::npos);
+  EXPECT_EQ(server_->log().find("recorded before the job stream existed", server_->log().rfind("stopped")), std::string::npos);
   EXPECT_EQ(NextJob("w1", nullptr, 500), json());
 }
 
