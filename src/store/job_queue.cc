@@ -106,15 +106,10 @@ Result<std::vector<FetchedJob>> JobQueue::Fetch(const std::string& queue, int ba
   // (leaving the jobs in the subscription for a later, unrelated fetch). Here the request asks for what is there
   // now, the server answers at once (the jobs, then a 404 status if fewer than asked), and we wait for that
   // answer on an inbox of this call alone.
-  natsInbox* raw_inbox = nullptr;
-  natsStatus s = natsInbox_Create(&raw_inbox);
+  std::string inbox;
+  nats::SubscriptionPtr sub;
+  natsStatus s = nats::SubscribeNewInbox(nc_.raw(), /*wildcard=*/false, &inbox, &sub);
   if (s != NATS_OK) return StatusFromNats(s, "fetch jobs");
-  const std::string inbox(raw_inbox);
-  natsInbox_Destroy(raw_inbox);
-  natsSubscription* raw_sub = nullptr;
-  s = natsConnection_SubscribeSync(&raw_sub, nc_.raw(), inbox.c_str());
-  if (s != NATS_OK) return StatusFromNats(s, "fetch jobs");
-  nats::SubscriptionPtr sub(raw_sub);
   const std::string next = "$JS.API.CONSUMER.MSG.NEXT." + std::string(kStream) + "." + DurableFor(queue);
   const std::string request = "{\"batch\":" + std::to_string(batch) + ",\"no_wait\":true}";
   s = natsConnection_PublishRequest(nc_.raw(), next.c_str(), inbox.c_str(), request.data(), static_cast<int>(request.size()));

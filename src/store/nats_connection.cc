@@ -273,14 +273,9 @@ Status NatsConnection::PublishToStreamDurably(const std::vector<StreamPublish>& 
   auto backoff = std::chrono::milliseconds(250);
   for (int round = 1;; ++round) {
     // One inbox per round: an answer to an earlier round arriving late is not mistaken for this one's.
-    natsInbox* raw_inbox = nullptr;
-    natsStatus s = natsInbox_Create(&raw_inbox);
-    if (s != NATS_OK) return StatusFromNats(s, "publish to stream");
-    const std::string inbox(raw_inbox);
-    natsInbox_Destroy(raw_inbox);
-    natsSubscription* raw_sub = nullptr;
-    s = natsConnection_SubscribeSync(&raw_sub, nc_, (inbox + ".*").c_str());
-    nats::SubscriptionPtr sub(raw_sub);
+    std::string inbox;
+    nats::SubscriptionPtr sub;
+    natsStatus s = nats::SubscribeNewInbox(nc_, /*wildcard=*/true, &inbox, &sub);  // failed: retried below
     std::vector<bool> answered(messages.size(), false), stored(messages.size(), false);
     size_t sent = 0;
     for (size_t i : pending) {

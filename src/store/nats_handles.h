@@ -5,6 +5,7 @@
 #include <nats/nats.h>
 
 #include <memory>
+#include <string>
 
 namespace ironflow::nats {
 
@@ -43,5 +44,19 @@ using MsgPtr = std::unique_ptr<natsMsg, MsgFree>;
 using PubAckPtr = std::unique_ptr<jsPubAck, PubAckFree>;
 using StreamInfoPtr = std::unique_ptr<jsStreamInfo, StreamInfoFree>;
 using StreamNamesPtr = std::unique_ptr<jsStreamNamesList, StreamNamesFree>;
+
+// A synchronous subscription on a fresh inbox (`<inbox>` itself, or `<inbox>.*` when `wildcard`): where the
+// answers to requests made by hand arrive. Sets `inbox` (the subject prefix) and `sub`.
+inline natsStatus SubscribeNewInbox(natsConnection* nc, bool wildcard, std::string* inbox, SubscriptionPtr* sub) {
+  natsInbox* raw_inbox = nullptr;
+  natsStatus s = natsInbox_Create(&raw_inbox);
+  if (s != NATS_OK) return s;
+  *inbox = raw_inbox;
+  natsInbox_Destroy(raw_inbox);
+  natsSubscription* raw_sub = nullptr;
+  s = natsConnection_SubscribeSync(&raw_sub, nc, (wildcard ? *inbox + ".*" : *inbox).c_str());
+  sub->reset(raw_sub);
+  return s;
+}
 
 }  // namespace ironflow::nats
