@@ -290,6 +290,10 @@ Result<StoredRun> Engine::Take(const FunctionDef& fn, const FetchedJob& job, con
     (void)d_.jobs.Term(job.ack_subject);
     return Status::Conflict("malformed job message");
   }
+  if (job.delivered == 0 || job.stream_seq == 0) {
+    (void)d_.jobs.Nak(job.ack_subject, 200);  // its metadata could not be read: decide on a later delivery
+    return Status::Conflict("job metadata unreadable");
+  }
   const std::string run_id = msg["run_id"];
   // The mirror's copy usually is current; a run just created through another server may not be there yet.
   std::optional<RunStore::Queued> queued = d_.runs.FindUnfinished(env, run_id);
@@ -326,12 +330,25 @@ Result<StoredRun> Engine::Take(const FunctionDef& fn, const FetchedJob& job, con
   const Delivery& dl = run.delivery;
   const RunStore::Queued* hint = queued->revision ? &*queued : nullptr;
   const int64_t now = NowUnixMillis();
-  if (dl.state == "leased" && job.delivered <= 1) {
-    // A second message for the same run (a queuing retried after an unknown outcome, beyond the duplicate
-    // window), not one coming back: the run's own message is with its taker.
+  // Which message is the run's: the one its lease was taken from (its stream sequence is in the record). Records
+  // leased before that was kept fall back to the delivery count (a first delivery cannot be coming back).
+  const bool extra = dl.state == "leased" && (dl.job_seq != 0 ? dl.job_seq != job.stream_seq : job.delivered <= 1);
+  if (extra) {
+    // A second message for the same run (queued again after an unknown outcome, beyond the duplicate window),
+    // not one coming back: the run's own message is with its taker.
     spdlog::warn("run {} function={} environment={}: extra job message dropped", run.id, fn.id, env);
     (void)d_.jobs.Term(job.ack_subject);
     return Status::Conflict("duplicate job message");
+  }
+  if (dl.state == "leased") {
+    std::lock_guard<std::mutex> lock(leases_mu_);
+    if (auto held = leases_.find(dl.lease_token); held != leases_.end()) {
+      // Our own live lease came back (this process was too busy to send its in-progress ack in time): keep it,
+      // and settle through the new delivery from now on.
+      held->second.ack_subject = job.ack_subject;
+      held->second.last_progress_ms = 0;  // an in-progress ack at the next scheduler round
+      return Status::Conflict("own lease came back; kept");
+    }
   }
   if (dl.state == "leased") {
     // The message came back while the record still shows it leased: the lease was lost without its holder
@@ -398,6 +415,7 @@ Result<StoredRun> Engine::Take(const FunctionDef& fn, const FetchedJob& job, con
         r.delivery.lease_expires_ms = now + lease;
         r.delivery.resolved = resolved;
         r.delivery.queue = kJobsQueue;
+        r.delivery.job_seq = job.stream_seq;
         return Status::Ok();
       },
       hint);
@@ -543,16 +561,16 @@ Status Engine::FinishAttempt(const std::string& env, const std::string& run_id, 
       hint);
   if (!done.ok()) return done.status();
   const RunRecord& run = done->run;
+  if (!ended_lease.empty()) {  // no more in-progress acks for it (they would undo the settle below)
+    std::lock_guard<std::mutex> lock(leases_mu_);
+    leases_.erase(ended_lease);
+  }
   // The job message follows the record: done with it, or back after the backoff for the next attempt. If this
   // is lost, the message returns after AckWait and its taker settles it from the record.
   if (run.finished()) {
     (void)(run.status == "completed" ? d_.jobs.Ack(ack_subject) : d_.jobs.Term(ack_subject));
   } else {
     (void)d_.jobs.Nak(ack_subject, retry_delay_ms);
-  }
-  if (!ended_lease.empty()) {
-    std::lock_guard<std::mutex> lock(leases_mu_);
-    leases_.erase(ended_lease);
   }
   Status audited = d_.audit.PublishAll({RunStatusEvent(run)});
   if (audited_out) *audited_out = audited;
@@ -715,6 +733,10 @@ void Engine::SchedulerLoop() {
       events.swap(system_events_);
     }
     for (auto& [env, subject, payload] : events) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_) return;
+      }
       StoredEvent ev{NewId("evt_"), subject, env, payload, FormatRfc3339(NowUnixMillis())};
       auto runs = StartRuns(env, ev);
       if (!runs.ok()) spdlog::warn("could not start runs for {}: {}", subject, runs.status().message());
@@ -806,12 +828,31 @@ void Engine::ReapLeases() {
       // Keep the message with this lease: an in-progress ack well within every AckWait.
       if (now - h.last_progress_ms >= d_.jobs.ack_wait_ms() / 3) {
         h.last_progress_ms = now;
-        progress.push_back(h.ack_subject);
+        progress.push_back(it->first);
       }
       ++it;
     }
   }
-  for (const auto& subject : progress) (void)d_.jobs.InProgress(subject);
+  // Only for leases the run record still shows (another server may have recorded one as lost: then an
+  // in-progress ack would hold back the retry it scheduled).
+  for (const auto& lease_id : progress) {
+    std::string env, run_id, ack_subject;
+    {
+      std::lock_guard<std::mutex> lock(leases_mu_);
+      auto it = leases_.find(lease_id);
+      if (it == leases_.end()) continue;
+      env = it->second.env;
+      run_id = it->second.run_id;
+      ack_subject = it->second.ack_subject;
+    }
+    auto current = d_.runs.FindUnfinished(env, run_id);
+    if (current && current->run->delivery.lease_token != lease_id) {
+      std::lock_guard<std::mutex> lock(leases_mu_);
+      leases_.erase(lease_id);
+      continue;
+    }
+    (void)d_.jobs.InProgress(ack_subject);
+  }
   for (const auto& [lease_id, h] : lost) {
     Outcome outcome;
     outcome.error = h.push ? "push call timed out or its server stopped"
@@ -851,7 +892,9 @@ void Engine::QueueUnqueuedRuns() {
                             },
                             &q)
                     .status();
-    if (st.ok() && !Enqueue(run.environment, run.function_id, run.id).ok()) {
+    // Not queued (or the mark's outcome is unknown: it may be marked already): the scheduler queues it if its
+    // record is unfinished (de-duplicated by run id).
+    if ((st.ok() && !Enqueue(run.environment, run.function_id, run.id).ok()) || (!st.ok() && !st.is(Code::kConflict))) {
       std::lock_guard<std::mutex> lock(mu_);
       unqueued_.push_back({run.environment, run.function_id, run.id});
     }

@@ -26,7 +26,7 @@ json EncodeDelivery(const Delivery& d) {
               {"attempt", d.attempt},         {"state", d.state},
               {"not_before_ms", d.not_before_ms}, {"lease_token", d.lease_token},
               {"worker_id", d.worker_id},     {"leased_at_ms", d.leased_at_ms},
-              {"lease_expires_ms", d.lease_expires_ms}, {"resolved", resolved}, {"queue", d.queue}};
+              {"lease_expires_ms", d.lease_expires_ms}, {"resolved", resolved}, {"queue", d.queue}, {"job_seq", d.job_seq}};
 }
 
 Delivery DecodeDelivery(const json& d) {
@@ -42,6 +42,7 @@ Delivery DecodeDelivery(const json& d) {
   out.lease_expires_ms = d.at("lease_expires_ms");
   for (const auto& [k, v] : d.at("resolved").items()) out.resolved[k] = v.get<uint64_t>();
   out.queue = d.value("queue", "");
+  out.job_seq = d.value("job_seq", uint64_t{0});
   return out;
 }
 

@@ -46,6 +46,7 @@ struct Delivery {
   int64_t lease_expires_ms = 0;
   std::map<std::string, uint64_t> resolved;  // secret name -> revision delivered with this attempt
   std::string queue;  // "jobs": the run's job message is in the job stream (runs recorded before it: empty)
+  uint64_t job_seq = 0;  // while leased: the stream sequence of the job message the lease was taken from
 };
 
 struct RunRecord {

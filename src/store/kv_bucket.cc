@@ -59,7 +59,7 @@ Result<std::unique_ptr<KvBucket>> KvBucket::OpenOrCreate(NatsConnection& nc, con
     kvStore_Destroy(kv);
     return leader_reads.status();
   }
-  if (*leader_reads) {  // the handle chose direct gets when it bound: bind again
+  if (*leader_reads) {  // the handle may have chosen direct gets when it bound (before a switch): bind again
     kvStore_Destroy(kv);
     kv = nullptr;
     s = js_KeyValue(&kv, nc.js(), config.name.c_str());
@@ -75,7 +75,8 @@ Result<bool> KvBucket::ReadThroughLeader(NatsConnection& nc, const std::string& 
   natsStatus s = js_GetStreamInfo(&raw_info, nc.js(), stream.c_str(), nullptr, &err);
   nats::StreamInfoPtr info(raw_info);
   if (s != NATS_OK) return StatusFromNats(s, "KV bucket " + name + " info");
-  if (!info->Config || info->Config->Replicas <= 1 || !info->Config->AllowDirect) return false;
+  if (!info->Config || info->Config->Replicas <= 1) return false;
+  if (!info->Config->AllowDirect) return true;  // switched already (perhaps by another server just now)
   info->Config->AllowDirect = false;
   jsStreamInfo* raw_updated = nullptr;
   s = js_UpdateStream(&raw_updated, nc.js(), info->Config, nullptr, &err);

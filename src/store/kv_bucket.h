@@ -42,7 +42,8 @@ class KvBucket {
   // replicas) when the NATS cluster has too few JetStream nodes to place `config.replicas`. A replicated bucket
   // is read through its stream leader only: nats.c creates KV streams with direct gets, which any replica may
   // answer, so a read right after an acknowledged write (or after a failover) could return the value before it.
-  // An existing replicated bucket with direct gets is switched over (once; every later open sees it done).
+  // An existing replicated bucket with direct gets is switched over (once; every later open sees it done and
+  // binds a second time, so its handle never keeps direct gets).
   static Result<std::unique_ptr<KvBucket>> OpenOrCreate(NatsConnection& nc, const KvBucketConfig& config);
   // Binds to an existing bucket; kNotFound when there is none.
   static Result<std::unique_ptr<KvBucket>> Open(NatsConnection& nc, const std::string& name);
@@ -94,7 +95,8 @@ class KvBucket {
   Result<std::vector<std::string>> Keys(const std::string& filter);
 
  private:
-  // Turns off direct gets on a replicated bucket's stream; true if it changed anything.
+  // Turns off direct gets on a replicated bucket's stream; true if the bucket is replicated (a handle bound
+  // before must be bound again).
   static Result<bool> ReadThroughLeader(NatsConnection& nc, const std::string& name);
   KvBucket(NatsConnection& nc, kvStore* kv, std::string name) : nc_(nc), kv_(kv), name_(std::move(name)) {}
   Result<uint64_t> PublishConditional(const std::string& key, std::string_view value, uint64_t expected_revision,

@@ -328,7 +328,7 @@ Status NatsConnection::PublishToStreamDurably(const std::vector<StreamPublish>& 
     }
     pending.swap(still);
     if (pending.empty()) return Status::Ok();
-    if (Clock::now() + backoff > deadline) {
+    if (Clock::now() + backoff > deadline || natsConnection_IsClosed(nc_)) {  // closed: shutting down, fail now
       return Status::Unavailable(std::to_string(pending.size()) + " of " + std::to_string(messages.size()) +
                                  " event(s) not stored after " + std::to_string(round) + " attempt(s): " + last_error);
     }

@@ -29,6 +29,8 @@ RunRecord LeasedRun() {
   r.delivery.leased_at_ms = 1000;
   r.delivery.lease_expires_ms = 31000;
   r.delivery.resolved = {{"STRIPE_KEY", 7}};
+  r.delivery.queue = "jobs";
+  r.delivery.job_seq = 4242;
   return r;
 }
 
@@ -41,6 +43,9 @@ TEST(RunRecordTest, StoredFormRoundTripsTheDeliveryOfAnUnfinishedRun) {
   EXPECT_EQ(back->delivery.lease_token, r.delivery.lease_token);
   EXPECT_EQ(back->delivery.lease_expires_ms, 31000);
   EXPECT_EQ(back->delivery.resolved.at("STRIPE_KEY"), 7u);
+  // Which job message the lease came from, and that the run has one (a redelivery is told from a duplicate by it).
+  EXPECT_EQ(back->delivery.queue, "jobs");
+  EXPECT_EQ(back->delivery.job_seq, 4242u);
   EXPECT_EQ(back->event_data_json, R"({"amount":5})");
 }
 
