@@ -75,7 +75,7 @@ void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info) {
     g.nats_connected = ctx.nats.connected();
     g.nats_reconnects = ctx.nats.reconnects();
     g.event_publish_failures = ctx.events.publish_failures();
-    g.event_publish_retries = ctx.nats.async_publish_retries();
+    g.event_publish_retries = ctx.nats.stream_publish_retries();
     g.embedded_nats_restarts = ctx.embedded_nats_restarts ? ctx.embedded_nats_restarts() : 0;
     g.secret_integrity_failures = ctx.secrets.integrity_failures();
     g.job_redeliveries = ctx.job_redeliveries ? ctx.job_redeliveries() : 0;

@@ -75,7 +75,7 @@ class SystemEvents {
   // serving.
   using Listener = std::function<void(const std::string& env, const std::string& subject, const std::string& payload)>;
   void SetListener(Listener listener) { listener_ = std::move(listener); }
-  uint64_t publish_failures() const { return failures_.load() + stream_.failures(); }
+  uint64_t publish_failures() const { return failures_.load(); }
 
  private:
   Status Publish(std::string_view kind, std::string_view verb, std::string_view environment, std::string_view name,

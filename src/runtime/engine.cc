@@ -35,6 +35,9 @@ constexpr const char* kJobsQueue = "jobs";  // Delivery::queue of a run whose jo
 constexpr int kMaxPushInFlight = 32;
 constexpr size_t kDirectFetchFunctions = 4;  // PollJobs fetches from up to this many queues without a mirror scan
 
+// A run's job message: a reference, never a value.
+std::string JobPayload(const std::string& run_id) { return json{{"run_id", run_id}}.dump(); }
+
 json ParseOr(const std::string& text, json fallback) {
   json j = ParseBoundedJson(text);
   return j.is_discarded() ? fallback : j;
@@ -173,7 +176,7 @@ Result<std::vector<std::string>> Engine::StartRuns(const std::string& env, const
     run.delivery.queue = kJobsQueue;
     record_at.push_back(batch.size());
     batch.push_back(d_.runs.CreateMessage(run));
-    batch.push_back(JobQueue::JobMessage(JobQueue::QueueName(env, fn.id), run.id, json{{"run_id", run.id}}.dump()));
+    batch.push_back(JobQueue::JobMessage(JobQueue::QueueName(env, fn.id), run.id, JobPayload(run.id)));
     batch.push_back(RunStatusEvent(run));
     runs.push_back(std::move(run));
   }
@@ -196,7 +199,7 @@ Result<std::vector<std::string>> Engine::StartRuns(const std::string& env, const
 }
 
 Status Engine::Enqueue(const std::string& env, const std::string& function_id, const std::string& run_id) {
-  return d_.jobs.Enqueue(JobQueue::QueueName(env, function_id), run_id, json{{"run_id", run_id}}.dump());
+  return d_.jobs.Enqueue(JobQueue::QueueName(env, function_id), run_id, JobPayload(run_id));
 }
 
 void Engine::NotifyReady(const std::string& env, const std::string& function_id) {
@@ -226,6 +229,14 @@ std::string AuditUrl(const std::string& url) {
   std::string out = url.substr(0, host_start) + url.substr(host, end == std::string::npos ? std::string::npos : end - host);
   if (end != std::string::npos && url[end] == '/') out += url.substr(end, url.find_first_of("?#", end) - end);
   return out;
+}
+
+// For FinishAttempt: the run is still under lease `lease_id` (no result, lost-lease record or new attempt since).
+std::function<Status(const RunRecord&)> StillLeasedAs(std::string lease_id) {
+  return [lease_id = std::move(lease_id)](const RunRecord& r) {
+    return r.delivery.state == "leased" && r.delivery.lease_token == lease_id ? Status::Ok()
+                                                                              : Status::Conflict("lease moved on");
+  };
 }
 
 // A pull attempt a worker could lease now.
@@ -341,16 +352,16 @@ Result<StoredRun> Engine::Take(const FunctionDef& fn, const FetchedJob& job, con
     return Status::Conflict("duplicate job message");
   }
   if (dl.state == "leased") {
-    std::lock_guard<std::mutex> lock(leases_mu_);
-    if (auto held = leases_.find(dl.lease_token); held != leases_.end()) {
-      // Our own live lease came back (this process was too busy to send its in-progress ack in time): keep it,
-      // and settle through the new delivery from now on.
-      held->second.ack_subject = job.ack_subject;
-      held->second.last_progress_ms = 0;  // an in-progress ack at the next scheduler round
-      return Status::Conflict("own lease came back; kept");
+    {
+      std::lock_guard<std::mutex> lock(leases_mu_);
+      if (auto held = leases_.find(dl.lease_token); held != leases_.end()) {
+        // Our own live lease came back (this process was too busy to send its in-progress ack in time): keep
+        // it, and settle through the new delivery from now on.
+        held->second.ack_subject = job.ack_subject;
+        held->second.last_progress_ms = 0;  // an in-progress ack at the next scheduler round
+        return Status::Conflict("own lease came back; kept");
+      }
     }
-  }
-  if (dl.state == "leased") {
     // The message came back while the record still shows it leased: the lease was lost without its holder
     // recording it (the holding server died or stalled past AckWait). Record it; the retry policy decides.
     redeliveries_.fetch_add(1);
@@ -359,10 +370,7 @@ Result<StoredRun> Engine::Take(const FunctionDef& fn, const FetchedJob& job, con
     Outcome lost;
     lost.error = dl.mode == "pull" ? "worker \"" + dl.worker_id + "\" lost its lease (crashed, stalled or timed out)"
                                    : "push call timed out or its server stopped";
-    const std::string lease_id = dl.lease_token;
-    Status st = FinishAttempt(env, run.id, lost, {}, [&](const RunRecord& r) {
-      return r.delivery.state == "leased" && r.delivery.lease_token == lease_id ? Status::Ok() : Status::Conflict("moved on");
-    }, job.ack_subject, hint);
+    Status st = FinishAttempt(env, run.id, lost, {}, StillLeasedAs(dl.lease_token), job.ack_subject, hint);
     if (!st.ok()) (void)d_.jobs.Nak(job.ack_subject, 200);  // decide again on a fresh read
     return Status::Conflict("lease lost; attempt recorded");
   }
@@ -450,9 +458,7 @@ Result<StoredRun> Engine::Take(const FunctionDef& fn, const FetchedJob& job, con
     WipeValues(*values);
     Outcome unaudited;
     unaudited.error = "the delivery could not be audited (NATS unavailable); not delivered";
-    (void)FinishAttempt(env, run.id, unaudited, {}, [&](const RunRecord& r) {
-      return r.delivery.state == "leased" && r.delivery.lease_token == lease_id ? Status::Ok() : Status::Conflict("moved on");
-    }, job.ack_subject);
+    (void)FinishAttempt(env, run.id, unaudited, {}, StillLeasedAs(lease_id), job.ack_subject);
     return audited;
   }
   return leased;
@@ -857,11 +863,8 @@ void Engine::ReapLeases() {
     Outcome outcome;
     outcome.error = h.push ? "push call timed out or its server stopped"
                            : "worker \"" + h.worker_id + "\" lost its lease (crashed, stalled or timed out)";
-    Status st = FinishAttempt(h.env, h.run_id, outcome, {}, [&](const RunRecord& r) {
-      // Re-checked on the current record: a result through another server may have got there first.
-      return r.delivery.state == "leased" && r.delivery.lease_token == lease_id ? Status::Ok()
-                                                                                : Status::Conflict("attempt finished");
-    }, h.ack_subject);
+    // Re-checked on the current record: a result through another server may have got there first.
+    Status st = FinishAttempt(h.env, h.run_id, outcome, {}, StillLeasedAs(lease_id), h.ack_subject);
     if (!st.ok() && !st.is(Code::kConflict)) {
       spdlog::warn("lost lease of run {} not recorded: {} (its job comes back after AckWait)", h.run_id, st.message());
     }

@@ -51,7 +51,6 @@ class Engine {
     WorkerRegistry& workers;
     EventLog& events;
     SecretStore& secrets;
-    SystemStream& system_stream;
     NatsConnection& nats;
     SigningKeyring& signing;  // signs push-mode requests
     SystemEvents& audit;      // who received which secret (system.access.*)

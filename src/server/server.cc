@@ -439,7 +439,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   s.runs = std::make_unique<RunStore>(*s.runs_bucket, s.unfinished_runs.get());
   s.workers = std::make_unique<WorkerRegistry>(*s.workers_bucket);
   s.engine = std::make_unique<Engine>(
-      Engine::Deps{*s.functions, *s.runs, *s.workers, *s.event_log, *s.secrets, *s.system_stream, *s.nats,
+      Engine::Deps{*s.functions, *s.runs, *s.workers, *s.event_log, *s.secrets, *s.nats,
                    *s.signing, *s.events, *s.jobs},
       config.push_ca_file);
   IF_RETURN_IF_ERROR(s.engine->Start());

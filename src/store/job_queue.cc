@@ -38,7 +38,7 @@ Result<std::unique_ptr<JobQueue>> JobQueue::Open(NatsConnection& nc, int replica
 JobQueue::~JobQueue() = default;
 
 Status JobQueue::Enqueue(const std::string& queue, const std::string& msg_id, std::string_view data) {
-  const std::string subject = std::string(kSubjectPrefix) + queue;
+  const std::string subject = JobMessage(queue, msg_id, "").subject;
   jsPubOptions po;
   jsPubOptions_Init(&po);
   po.MsgId = msg_id.c_str();

@@ -140,9 +140,6 @@ Result<std::unique_ptr<NatsConnection>> NatsConnection::Connect(const Options& o
   jsOptions jsopts;
   jsOptions_Init(&jsopts);
   jsopts.Wait = options.request_timeout_ms;
-  jsopts.PublishAsync.ErrHandler = &NatsConnection::OnAsyncPublishError;
-  jsopts.PublishAsync.ErrHandlerClosure = conn.get();
-  jsopts.PublishAsync.MaxPending = 4096;
   {
     std::lock_guard<std::mutex> lock(conn->last_server_mu_);
     conn->last_server_ = conn->connected_server();
@@ -153,13 +150,7 @@ Result<std::unique_ptr<NatsConnection>> NatsConnection::Connect(const Options& o
 }
 
 NatsConnection::~NatsConnection() {
-  if (js_) {
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MaxWait = 2000;
-    js_PublishAsyncComplete(js_, &po);
-    jsCtx_Destroy(js_);
-  }
+  if (js_) jsCtx_Destroy(js_);
   if (nc_) {
     natsConnection_Close(nc_);
     {
@@ -208,56 +199,6 @@ void NatsConnection::OnReconnected(natsConnection*, void* closure) {
     self->last_server_ = now;
   }
   if (self->options_.on_reconnected) self->options_.on_reconnected();
-}
-
-namespace {
-constexpr const char* kAttemptHeader = "Ironflow-Publish-Attempt";
-constexpr int kMaxPublishAttempts = 3;
-constexpr int64_t kAsyncAckWaitMs = 5000;  // an ack not back by then counts as a failed attempt
-}  // namespace
-
-void NatsConnection::OnAsyncPublishError(jsCtx* js, jsPubAckErr* err, void* closure) {
-  auto* self = static_cast<NatsConnection*>(closure);
-  // The message holds a system event (metadata only, never a value). Send it again, a bounded number of times;
-  // its Nats-Msg-Id makes JetStream drop the copy if the first one was stored and only its ack was lost.
-  natsMsg* msg = err->Msg;
-  const char* previous = nullptr;
-  int attempt = 1;
-  if (msg != nullptr && natsMsgHeader_Get(msg, kAttemptHeader, &previous) == NATS_OK && previous != nullptr) {
-    attempt = std::atoi(previous);
-  }
-  if (msg != nullptr && attempt < kMaxPublishAttempts && self->js_ != nullptr) {
-    const std::string next = std::to_string(attempt + 1);
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MaxWait = kAsyncAckWaitMs;
-    if (natsMsgHeader_Set(msg, kAttemptHeader, next.c_str()) == NATS_OK &&
-        js_PublishMsgAsync(js, &err->Msg, &po) == NATS_OK) {
-      self->async_retries_.fetch_add(1);
-      return;  // nats.c owns the message again
-    }
-  }
-  self->async_failures_.fetch_add(1);
-  const char* subject = msg != nullptr ? natsMsg_GetSubject(msg) : nullptr;
-  spdlog::error("event {} could not be stored in its stream after {} attempt(s): {}{}",
-                subject ? subject : "(unknown)", attempt, natsStatus_GetText(err->Err),
-                err->ErrText ? std::string(" (") + err->ErrText + ")" : std::string());
-}
-
-Status NatsConnection::PublishToStreamAsync(std::string_view subject, std::string_view data) {
-  std::string subj(subject);
-  natsMsg* raw = nullptr;
-  natsStatus s = natsMsg_Create(&raw, subj.c_str(), nullptr, data.data(), static_cast<int>(data.size()));
-  if (s != NATS_OK) return StatusFromNats(s, "publish to stream");
-  // A random id per event: a retried copy within JetStream's duplicate window is stored once.
-  const std::string id = HexEncode(RandomBytes(12));
-  jsPubOptions po;
-  jsPubOptions_Init(&po);
-  po.MsgId = id.c_str();
-  po.MaxWait = kAsyncAckWaitMs;
-  s = js_PublishMsgAsync(js_, &raw, &po);
-  if (raw != nullptr) natsMsg_Destroy(raw);  // not taken over: the publish failed at once
-  return StatusFromNats(s, "publish to stream");
 }
 
 Status NatsConnection::PublishToStreamDurably(const std::vector<StreamPublish>& messages, int64_t deadline_ms,
@@ -332,6 +273,7 @@ Status NatsConnection::PublishToStreamDurably(const std::vector<StreamPublish>& 
       return Status::Unavailable(std::to_string(pending.size()) + " of " + std::to_string(messages.size()) +
                                  " event(s) not stored after " + std::to_string(round) + " attempt(s): " + last_error);
     }
+    stream_retries_.fetch_add(pending.size());
     std::this_thread::sleep_for(backoff);  // a retry's backoff (e.g. while the stream elects a leader)
     backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
   }

@@ -96,12 +96,6 @@ class NatsConnection {
 
   // Core NATS publish (fire-and-forget, buffered during reconnects).
   Status Publish(std::string_view subject, std::string_view data);
-  // JetStream publish that does not wait for the ack. One the server rejects or does not ack within 5 s is sent
-  // again (up to 3 attempts; a random Nats-Msg-Id lets JetStream drop duplicates); after the last attempt it is
-  // logged (subject only) and counted in async_publish_failures(). Pending publishes are flushed (up to 2 s)
-  // when the connection closes.
-  Status PublishToStreamAsync(std::string_view subject, std::string_view data);
-  uint64_t async_publish_failures() const { return async_failures_.load(); }
   // JetStream publishes the caller needs stored before it answers (a run's records, its job and their audit
   // events; the audit events of acknowledged changes). All are sent at once (one round trip for the lot), each
   // with its Nats-Msg-Id; those not acknowledged — no responders during a leader election, no answer, an error
@@ -111,7 +105,8 @@ class NatsConnection {
   // create-only message found its subject taken (not retried); kUnavailable otherwise.
   Status PublishToStreamDurably(const std::vector<StreamPublish>& messages, int64_t deadline_ms = 10000,
                                 std::vector<uint64_t>* sequences = nullptr);
-  uint64_t async_publish_retries() const { return async_retries_.load(); }
+  // Messages PublishToStreamDurably had to send again (for /metrics).
+  uint64_t stream_publish_retries() const { return stream_retries_.load(); }
   // Delivers every message on `subject` (wildcards allowed) to `callback` on a nats.c thread.
   Result<std::unique_ptr<Subscription>> Subscribe(
       const std::string& subject, std::function<void(std::string_view subject, std::string_view data)> callback);
@@ -121,7 +116,6 @@ class NatsConnection {
   static void OnReconnected(natsConnection* nc, void* closure);
   static void OnDisconnected(natsConnection* nc, void* closure);
   static void OnClosed(natsConnection* nc, void* closure);
-  static void OnAsyncPublishError(jsCtx* js, jsPubAckErr* err, void* closure);
 
   Options options_;
   std::string redacted_url_;
@@ -135,8 +129,7 @@ class NatsConnection {
   bool closed_ = false;
   mutable std::mutex last_server_mu_;
   ConnectedServer last_server_;  // for the disconnect log line (the connection no longer knows it then)
-  std::atomic<uint64_t> async_failures_{0};
-  std::atomic<uint64_t> async_retries_{0};
+  std::atomic<uint64_t> stream_retries_{0};
 };
 
 }  // namespace ironflow

@@ -39,8 +39,4 @@ Status SystemStream::PublishDurably(const std::vector<StreamPublish>& messages) 
   return nc_->PublishToStreamDurably(messages);
 }
 
-Status SystemStream::Publish(std::string_view subject, std::string_view payload) {
-  return nc_->PublishToStreamAsync(subject, payload);
-}
-
 }  // namespace ironflow

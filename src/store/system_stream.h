@@ -22,14 +22,9 @@ class SystemStream {
   // kNotFound when there is none.
   static Result<SystemStream> Bind(NatsConnection& nc);
 
-  // Publishes to `subject` (must start with "system.") without waiting for JetStream's ack; a rejected or
-  // unacknowledged publish is retried (NatsConnection::PublishToStreamAsync), then logged and counted in
-  // failures().
-  Status Publish(std::string_view subject, std::string_view payload);
   // Publishes and waits until every message is stored, retrying across a leader election (up to 10 s;
   // NatsConnection::PublishToStreamDurably). For the events of changes a caller is about to acknowledge.
   Status PublishDurably(const std::vector<StreamPublish>& messages);
-  uint64_t failures() const { return nc_->async_publish_failures(); }
 
  private:
   explicit SystemStream(NatsConnection& nc) : nc_(&nc) {}
