@@ -15,6 +15,13 @@ HttpResponse ErrorResponse(const Status& status) {
   return r;
 }
 
+HttpResponse ErrorResponse(int http_status, std::string_view code, std::string_view message) {
+  HttpResponse r;
+  r.status = http_status;
+  r.body = json{{"error", {{"code", code}, {"message", message}}}}.dump();
+  return r;
+}
+
 HttpResponse JsonResponse(int http_status, const json& body) {
   HttpResponse r;
   r.status = http_status;

@@ -18,6 +18,8 @@ using nlohmann::json;
 
 // {"error":{"code":"not_found","message":"..."}} with the status's HTTP code.
 HttpResponse ErrorResponse(const Status& status);
+// An error whose code has no Status::Code of its own (e.g. 422 idempotency_key_reused).
+HttpResponse ErrorResponse(int http_status, std::string_view code, std::string_view message);
 HttpResponse JsonResponse(int http_status, const json& body);
 HttpResponse NoContent();
 

@@ -149,18 +149,27 @@ class KvRoutes {
       return api::ErrorResponse(Status::PayloadTooLarge("value exceeds the bucket's max_value_size of " +
                                                         std::to_string(b.max_value_size) + " bytes"));
     }
+    const std::string& tag = call.tag.id;
+    if (call.tag.retry) {  // the first attempt's outcome was unknown: if its write landed, that is the answer
+      KvBucket::LastWriteInfo own;
+      auto landed = b.kv->LastWriteIsTagged(key, tag, &own);
+      if (!landed.ok()) return api::ErrorResponse(landed.status());
+      if (*landed && !own.deleted) {
+        return api::JsonResponseWithEtag(200, json{{"key", key}, {"revision", own.revision}}, own.revision);
+      }
+    }
     Result<uint64_t> rev = uint64_t{0};
     if (pre->create_only) {
-      rev = b.kv->Create(key, value);
+      rev = b.kv->Create(key, value, tag);
       if (rev.status().is(Code::kConflict)) {
         return api::ErrorResponse(Status::PreconditionFailed("key \"" + key + "\" already exists (If-None-Match: *)"));
       }
     } else if (pre->if_revision) {
       if (Status s = RequireLive(*b.kv, key, *pre->if_revision); !s.ok()) return api::ErrorResponse(s);
-      rev = b.kv->Update(key, value, *pre->if_revision);
+      rev = b.kv->Update(key, value, *pre->if_revision, tag);
       if (rev.status().is(Code::kConflict)) return api::ErrorResponse(Mismatch(key, *pre->if_revision));
     } else {
-      rev = b.kv->Put(key, value);
+      rev = b.kv->Put(key, value, tag);
     }
     if (!rev.ok()) return api::ErrorResponse(rev.status());
     return api::JsonResponseWithEtag(200, json{{"key", key}, {"revision", *rev}}, *rev);
@@ -176,16 +185,22 @@ class KvRoutes {
     if (purge && *purge != "true" && *purge != "false") {
       return api::ErrorResponse(Status::InvalidArgument("purge must be true or false"));
     }
+    if (call.tag.retry && purge != "true") {  // the first attempt's delete landed: done
+      KvBucket::LastWriteInfo own;
+      auto landed = b.kv->LastWriteIsTagged(key, call.tag.id, &own);
+      if (!landed.ok()) return api::ErrorResponse(landed.status());
+      if (*landed && own.deleted) return api::NoContent();
+    }
     if (*if_match) {
       if (Status s = RequireLive(*b.kv, key, **if_match); !s.ok()) return api::ErrorResponse(s);
-      auto rev = b.kv->DeleteIfRevision(key, **if_match);
+      auto rev = b.kv->DeleteIfRevision(key, **if_match, call.tag.id);
       if (rev.status().is(Code::kConflict)) return api::ErrorResponse(Mismatch(key, **if_match));
       if (!rev.ok()) return api::ErrorResponse(rev.status());
     }
     if (purge == "true") {
       if (Status s = b.kv->Purge(key); !s.ok()) return api::ErrorResponse(s);
     } else if (!*if_match) {
-      auto rev = b.kv->DeleteLatest(key);
+      auto rev = b.kv->DeleteLatest(key, call.tag.id);
       if (!rev.ok()) return api::ErrorResponse(rev.status());
     }
     return api::NoContent();
@@ -203,7 +218,7 @@ class KvRoutes {
       if (!v.ok()) return api::ErrorResponse(v.status());
       by = v->value_or(1);
     }
-    auto out = counters_.Increment(*b.kv, key, by);
+    auto out = counters_.Increment(*b.kv, key, by, call.tag);
     if (!out.ok()) return api::ErrorResponse(out.status());
     return api::JsonResponseWithEtag(200, json{{"key", key}, {"value", out->value}, {"revision", out->revision}},
                                      out->revision);
@@ -272,9 +287,9 @@ void AddKvRoutes(Router& router, ApiContext& ctx) {
   router.Add("DELETE", b + "/{bucket}", true, [r](const ApiCall& c) { return r->DeleteBucket(c); });
   router.Add("GET", b + "/{bucket}/keys", true, [r](const ApiCall& c) { return r->Keys(c); });
   router.Add("GET", b + "/{bucket}/keys/{key}", true, [r](const ApiCall& c) { return r->GetKey(c); });
-  router.Add("PUT", b + "/{bucket}/keys/{key}", true, [r](const ApiCall& c) { return r->PutKey(c); });
-  router.Add("DELETE", b + "/{bucket}/keys/{key}", true, [r](const ApiCall& c) { return r->DeleteKey(c); });
-  router.Add("POST", b + "/{bucket}/keys/{key}/increment", true, [r](const ApiCall& c) { return r->Increment(c); });
+  router.AddIdempotent("PUT", b + "/{bucket}/keys/{key}", [r](const ApiCall& c) { return r->PutKey(c); });
+  router.AddIdempotent("DELETE", b + "/{bucket}/keys/{key}", [r](const ApiCall& c) { return r->DeleteKey(c); });
+  router.AddIdempotent("POST", b + "/{bucket}/keys/{key}/increment", [r](const ApiCall& c) { return r->Increment(c); });
   router.Add("GET", b + "/{bucket}/watch", true, [r](const ApiCall& c) { return r->Watch(c); });
 }
 

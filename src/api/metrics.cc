@@ -67,7 +67,10 @@ std::string Metrics::Render(const Gauges& g) const {
       << "ironflow_secret_integrity_failures_total " << g.secret_integrity_failures << "\n"
       << "# HELP ironflow_job_redeliveries_total Jobs handed out again after a lease was lost without being recorded.\n"
       << "# TYPE ironflow_job_redeliveries_total counter\n"
-      << "ironflow_job_redeliveries_total " << g.job_redeliveries << "\n";
+      << "ironflow_job_redeliveries_total " << g.job_redeliveries << "\n"
+      << "# HELP ironflow_idempotent_replays_total Keyed requests answered from their Idempotency-Key record.\n"
+      << "# TYPE ironflow_idempotent_replays_total counter\n"
+      << "ironflow_idempotent_replays_total " << idempotent_replays_.load(std::memory_order_relaxed) << "\n";
   return out.str();
 }
 

@@ -4,6 +4,7 @@
 // operation names); never a secret name or value. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -17,6 +18,8 @@ class Metrics {
  public:
   void ObserveRequest(const std::string& route, const std::string& method, int status, double seconds);
   void CountSecretOperation(const std::string& operation, const std::string& result);
+  // A keyed request answered from its Idempotency-Key record (a replay or a reused key), without running.
+  void CountIdempotentReplay() { idempotent_replays_.fetch_add(1, std::memory_order_relaxed); }
 
   struct Gauges {
     bool nats_connected = false;
@@ -40,6 +43,7 @@ class Metrics {
   std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
   std::map<std::string, Histogram> latency_;  // by route
   std::map<std::pair<std::string, std::string>, uint64_t> secret_ops_;
+  std::atomic<uint64_t> idempotent_replays_{0};
 };
 
 }  // namespace ironflow

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "api/api_util.h"
+#include "api/idempotency.h"
 
 namespace ironflow {
 namespace {
@@ -28,6 +29,31 @@ std::vector<std::string> SplitPath(std::string_view path) {
 void Router::Add(std::string method, std::string pattern, bool authenticated, Handler handler) {
   Route r{std::move(method), pattern, SplitPath(pattern), authenticated, std::move(handler)};
   routes_.push_back(std::move(r));
+}
+
+void Router::AddIdempotent(std::string method, std::string pattern, Handler handler) {
+  Add(std::move(method), std::move(pattern), true, std::move(handler));
+  routes_.back().idempotent = true;
+}
+
+// Runs the handler; for a request with an Idempotency-Key, through the idempotency record.
+HttpResponse Router::Run(const Route& route, ApiCall call) const {
+  const auto key = call.request.header("idempotency-key");
+  if (!key || route.method == "GET") return route.handler(call);
+  if (!route.idempotent || idempotency_ == nullptr) {
+    return api::ErrorResponse(Status::InvalidArgument("Idempotency-Key is not supported by " + route.method + " " +
+                                                      route.pattern + "; send the request without it"));
+  }
+  auto claim = idempotency_->Begin(call.actor, call.request, *key);
+  if (!claim.ok()) return api::ErrorResponse(claim.status());
+  if (claim->answer) {
+    metrics_.CountIdempotentReplay();
+    return std::move(*claim->answer);
+  }
+  call.tag = claim->tag;
+  HttpResponse response = route.handler(call);
+  idempotency_->Finish(*claim, response);
+  return response;
 }
 
 bool Router::Match(const Route& route, const std::vector<std::string>& segments, std::vector<std::string>* params) {
@@ -101,7 +127,7 @@ HttpResponse Router::Dispatch(const HttpRequest& request) const {
       response = api::ErrorResponse(allowed);
     } else {
       const std::string key_id = auth->id;
-      response = found->handler(ApiCall{request, std::move(params), std::move(auth).value()});
+      response = Run(*found, ApiCall{request, std::move(params), std::move(auth).value(), {}});
       if (waiters_ != nullptr && (response.pending || response.stream)) HoldWaiterToken(key_id, &response);
     }
   }

@@ -13,6 +13,7 @@
 
 #include "api/metrics.h"
 #include "api/waiter_quota.h"
+#include "common/request_tag.h"
 #include "common/status.h"
 #include "events/system_events.h"
 #include "http/http_message.h"
@@ -23,7 +24,10 @@ struct ApiCall {
   const HttpRequest& request;
   std::vector<std::string> params;
   Actor actor;
+  RequestTag tag;  // set when the request came with an Idempotency-Key (routes added with AddIdempotent)
 };
+
+class IdempotencyStore;
 
 class Router {
  public:
@@ -33,10 +37,16 @@ class Router {
   Router(Authenticator authenticate, Metrics& metrics) : authenticate_(std::move(authenticate)), metrics_(metrics) {}
 
   void Add(std::string method, std::string pattern, bool authenticated, Handler handler);
+  // An authenticated write that takes an `Idempotency-Key` header (api/idempotency.h): a retry with the same key
+  // gets the first answer. Other writes refuse the header with 400, so that a client never believes a retry is
+  // safe where it is not.
+  void AddIdempotent(std::string method, std::string pattern, Handler handler);
   HttpResponse Dispatch(const HttpRequest& request) const;
   // Answers that wait (a pending long poll, a stream) count against the caller's key here; over the quota they
   // become 429. Null: no limit. Set once, before serving.
   void set_waiter_quota(WaiterQuota* quota) { waiters_ = quota; }
+  // Where keyed requests are recorded. Null: Idempotency-Key is refused everywhere. Set once, before serving.
+  void set_idempotency(IdempotencyStore* store) { idempotency_ = store; }
 
  private:
   struct Route {
@@ -45,13 +55,16 @@ class Router {
     std::vector<std::string> segments;
     bool authenticated;
     Handler handler;
+    bool idempotent = false;
   };
   static bool Match(const Route& route, const std::vector<std::string>& segments, std::vector<std::string>* params);
   void HoldWaiterToken(const std::string& key_id, HttpResponse* response) const;
+  HttpResponse Run(const Route& route, ApiCall call) const;
 
   Authenticator authenticate_;
   Metrics& metrics_;
   WaiterQuota* waiters_ = nullptr;
+  IdempotencyStore* idempotency_ = nullptr;
   std::vector<Route> routes_;
 };
 

@@ -76,7 +76,7 @@ Result<int64_t> OptionalInt(const json& body, const char* name, int64_t def, int
 void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionRegistry& functions, RunStore& runs,
                       SigningKeyring& signing) {
   // ---- events
-  router.Add("POST", "/api/v1/events", true, [&ctx, &engine](const ApiCall& call) {
+  router.AddIdempotent("POST", "/api/v1/events", [&ctx, &engine](const ApiCall& call) {
     auto env = RequestEnvironment(ctx, call.request);
     if (!env.ok()) return api::ErrorResponse(env.status());
     auto body = api::ParseJsonObject(call.request.body, {"name", "data", "metadata"});
@@ -97,7 +97,7 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
       if (!(*body)["metadata"].is_object()) return api::ErrorResponse(Status::InvalidArgument("field \"metadata\" must be an object"));
       metadata = (*body)["metadata"].dump();
     }
-    auto emitted = engine.Emit(*env, *name, data, metadata);
+    auto emitted = engine.Emit(*env, *name, data, metadata, call.tag);
     if (!emitted.ok()) return api::ErrorResponse(emitted.status());
     return api::JsonResponse(202, json{{"event_id", emitted->event.id}, {"run_ids", emitted->run_ids}});
   });

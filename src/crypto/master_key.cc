@@ -6,6 +6,7 @@
 namespace ironflow {
 namespace {
 constexpr std::string_view kKeyIdLabel = "ironflow/key-id/v1";
+constexpr std::string_view kFingerprintLabel = "ironflow/request-fingerprint/v1";
 }  // namespace
 
 Result<MasterKey> MasterKey::FromHex(std::string_view hex) {
@@ -22,7 +23,10 @@ Result<MasterKey> MasterKey::FromHex(std::string_view hex) {
 
 MasterKey MasterKey::FromBytes(ByteView key32) {
   auto mac = HmacSha256(key32, AsBytes(kKeyIdLabel));
-  return MasterKey(key32, HexEncode(mac.data(), 8));
+  auto fingerprint = HmacSha256(key32, AsBytes(kFingerprintLabel));
+  SecureBytes fingerprint_key{ByteView(fingerprint)};
+  Cleanse(fingerprint);
+  return MasterKey(key32, HexEncode(mac.data(), 8), std::move(fingerprint_key));
 }
 
 Result<SealedBox> MasterKey::Seal(ByteView plaintext, ByteView aad) const {

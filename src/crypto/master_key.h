@@ -31,11 +31,16 @@ class MasterKey {
   Result<SecureBytes> Open(const SealedBox& box, ByteView aad) const;
   // Pins the key bytes in RAM (no swap). False when the process may not lock memory.
   bool LockInMemory() const { return aead_.LockKeyInMemory(); }
+  // HMAC-SHA256(key, "ironflow/request-fingerprint/v1"): keys the fingerprints of Idempotency-Key requests, the
+  // same on every server that holds this master key.
+  ByteView request_fingerprint_key() const { return fingerprint_key_.view(); }
 
  private:
-  MasterKey(ByteView key, std::string key_id) : aead_(key), key_id_(std::move(key_id)) {}
+  MasterKey(ByteView key, std::string key_id, SecureBytes fingerprint_key)
+      : aead_(key), key_id_(std::move(key_id)), fingerprint_key_(std::move(fingerprint_key)) {}
   Aes256Gcm aead_;
   std::string key_id_;
+  SecureBytes fingerprint_key_;
 };
 
 }  // namespace ironflow

@@ -24,7 +24,18 @@ namespace {
 
 // The CAS loop. `hint`, when set, is a (value, revision) this process wrote earlier: the first attempt writes
 // on top of it without reading; if the key moved on since, the write fails and the loop reads as usual.
-Result<CounterValue> IncrementLoop(KvBucket& kv, const std::string& key, int64_t by, std::optional<CounterValue> hint) {
+Result<CounterValue> IncrementLoop(KvBucket& kv, const std::string& key, int64_t by, std::optional<CounterValue> hint,
+                                   const RequestTag& tag) {
+  if (tag.retry) {  // an earlier attempt of this request may have landed: then it is the answer
+    KvBucket::LastWriteInfo own;
+    auto landed = kv.LastWriteIsTagged(key, tag.id, &own);
+    if (!landed.ok()) return landed.status();
+    if (*landed) {
+      auto value = ParseCounter(own.value);
+      if (value && !own.deleted) return CounterValue{*value, own.revision};
+    }
+    hint.reset();
+  }
   for (int attempt = 0; attempt < 1000; ++attempt) {
     bool exists = false;
     int64_t base = 0;
@@ -53,7 +64,7 @@ Result<CounterValue> IncrementLoop(KvBucket& kv, const std::string& key, int64_t
       return Status::Conflict("incrementing key \"" + key + "\" would overflow a 64-bit integer");
     }
     const std::string text = std::to_string(sum);
-    Result<uint64_t> rev = exists ? kv.Update(key, text, revision) : kv.Create(key, text);
+    Result<uint64_t> rev = exists ? kv.Update(key, text, revision, tag.id) : kv.Create(key, text, tag.id);
     if (rev.ok()) return CounterValue{sum, *rev};
     if (!rev.status().is(Code::kConflict)) return rev.status();
     // Lost the race to another process: back off a little (growing) so that contending writers spread out.
@@ -68,14 +79,14 @@ Result<CounterValue> IncrementLoop(KvBucket& kv, const std::string& key, int64_t
 
 }  // namespace
 
-Result<CounterValue> IncrementCounter(KvBucket& kv, const std::string& key, int64_t by) {
-  return IncrementLoop(kv, key, by, std::nullopt);
+Result<CounterValue> IncrementCounter(KvBucket& kv, const std::string& key, int64_t by, const RequestTag& tag) {
+  return IncrementLoop(kv, key, by, std::nullopt, tag);
 }
 
-Result<CounterValue> Counters::Increment(KvBucket& kv, const std::string& key, int64_t by) {
+Result<CounterValue> Counters::Increment(KvBucket& kv, const std::string& key, int64_t by, const RequestTag& tag) {
   const std::string id = kv.name() + "/" + key;
   std::lock_guard<std::mutex> serial(stripes_[std::hash<std::string>{}(id) % stripes_.size()]);
-  auto out = IncrementLoop(kv, key, by, Remembered(id));
+  auto out = IncrementLoop(kv, key, by, Remembered(id), tag);
   Remember(id, out.ok() ? std::optional<CounterValue>(*out) : std::nullopt);
   return out;
 }

@@ -31,13 +31,16 @@ struct CounterValue {
 std::optional<int64_t> ParseCounter(std::string_view text);
 
 // Adds `by` to the counter at `key` (a missing key counts from 0). kConflict when the stored value is not an
-// integer or the sum would overflow int64; kUnavailable when contention outlasts the retry budget.
-Result<CounterValue> IncrementCounter(KvBucket& kv, const std::string& key, int64_t by);
+// integer or the sum would overflow int64; kUnavailable when contention outlasts the retry budget or the outcome
+// of the write is unknown. With a `tag`, the write carries it; a `tag.retry` whose earlier attempt's write is
+// still the key's latest answers that write's value and revision instead of adding again (exact for a key one
+// client increments; if another write came after the earlier attempt's, the retry cannot see it and adds again).
+Result<CounterValue> IncrementCounter(KvBucket& kv, const std::string& key, int64_t by, const RequestTag& tag = {});
 
 class Counters {
  public:
   // As IncrementCounter. Thread-safe.
-  Result<CounterValue> Increment(KvBucket& kv, const std::string& key, int64_t by);
+  Result<CounterValue> Increment(KvBucket& kv, const std::string& key, int64_t by, const RequestTag& tag = {});
 
  private:
   std::optional<CounterValue> Remembered(const std::string& id);

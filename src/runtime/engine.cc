@@ -129,9 +129,10 @@ void Engine::WipeValues(Values& values) {
 // ---- events and runs --------------------------------------------------------------------------------------
 
 Result<Engine::Emitted> Engine::Emit(const std::string& env, const std::string& name, const std::string& data_json,
-                                     const std::string& metadata_json) {
-  auto [event, message] = EventLog::Prepare(env, name, data_json, metadata_json);
-  auto runs = StartRuns(env, event, {std::move(message)});
+                                     const std::string& metadata_json, const RequestTag& tag) {
+  const std::string event_id = tag.empty() ? std::string() : "evt_" + Sha256Hex(tag.id + "/event").substr(0, 24);
+  auto [event, message] = EventLog::Prepare(env, name, data_json, metadata_json, event_id);
+  auto runs = StartRuns(env, event, {std::move(message)}, tag);
   if (!runs.ok()) return runs.status();
   return Emitted{std::move(event), std::move(runs).value()};
 }
@@ -148,7 +149,7 @@ void Engine::OnSystemEvent(const std::string& env, const std::string& subject, c
 }
 
 Result<std::vector<std::string>> Engine::StartRuns(const std::string& env, const StoredEvent& event,
-                                                   std::vector<StreamPublish> batch) {
+                                                   std::vector<StreamPublish> batch, const RequestTag& tag) {
   auto fns = d_.functions.TriggeredBy(env, event.name);
   if (!fns.ok()) return fns.status();
   // Everything an event starts is stored in one round trip: the event itself (if the caller passed it), and for
@@ -158,7 +159,7 @@ Result<std::vector<std::string>> Engine::StartRuns(const std::string& env, const
   std::vector<size_t> record_at;  // index in `batch` of each run's record
   for (const auto& fn : *fns) {
     RunRecord run;
-    run.id = NewId("run_");
+    run.id = tag.empty() ? NewId("run_") : "run_" + Sha256Hex(tag.id + "/" + fn.id).substr(0, 24);
     run.function_id = fn.id;
     run.environment = env;
     run.event_id = event.id;
@@ -178,10 +179,21 @@ Result<std::vector<std::string>> Engine::StartRuns(const std::string& env, const
     batch.push_back(d_.runs.CreateMessage(run));
     batch.push_back(JobQueue::JobMessage(JobQueue::QueueName(env, fn.id), run.id, JobPayload(run.id)));
     batch.push_back(RunStatusEvent(run));
+    if (!tag.empty()) {  // a retry of this request sends the same messages: JetStream keeps each once
+      batch[batch.size() - 3].msg_id = run.id + ".record";
+      batch.back().msg_id = run.id + ".queued";
+    }
     runs.push_back(std::move(run));
   }
   std::vector<uint64_t> sequences;
-  if (Status stored = d_.nats.PublishToStreamDurably(batch, 10000, &sequences); !stored.ok()) {
+  Status stored = d_.nats.PublishToStreamDurably(batch, 10000, &sequences);
+  if (stored.is(Code::kConflict) && tag.retry) {
+    // A run record exists already: an earlier attempt of this request stored it (past the duplicate window).
+    std::vector<std::string> run_ids;
+    for (const auto& run : runs) run_ids.push_back(run.id);
+    return run_ids;
+  }
+  if (!stored.ok()) {
     // Unknown which were stored. A run whose record was stored must not wait for a job message that was not:
     // the scheduler keeps queuing them (de-duplicated by run id; a run whose record is absent is skipped).
     std::lock_guard<std::mutex> lock(mu_);

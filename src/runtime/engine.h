@@ -28,6 +28,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "common/request_tag.h"
 #include "common/status.h"
 #include "crypto/secure_bytes.h"
 #include "events/system_events.h"
@@ -70,8 +71,11 @@ class Engine {
     std::vector<std::string> run_ids;
   };
   // Stores the event and creates one run (and its first job) per function of `env` whose trigger matches.
+  // With a `tag` (a request sent with an Idempotency-Key) the event and run ids, and every message's
+  // de-duplication id, derive from the tag: a retry stores nothing twice (JetStream's 2-minute duplicate window;
+  // after it, the runs' create-only records) and answers the same ids.
   Result<Emitted> Emit(const std::string& env, const std::string& name, const std::string& data_json,
-                       const std::string& metadata_json);
+                       const std::string& metadata_json, const RequestTag& tag = {});
   // A system event published by this process (e.g. system.secret.X.updated): triggers matching functions of
   // `env` asynchronously. system.run.* events never trigger functions (no feedback loops).
   void OnSystemEvent(const std::string& env, const std::string& subject, const std::string& payload_json);
@@ -113,7 +117,7 @@ class Engine {
   // Creates one run (record, job message, audit event) per function of `env` triggered by `event`, stored in one
   // round trip together with `batch` (e.g. the event itself).
   Result<std::vector<std::string>> StartRuns(const std::string& env, const StoredEvent& event,
-                                             std::vector<StreamPublish> batch = {});
+                                             std::vector<StreamPublish> batch = {}, const RequestTag& tag = {});
   // Takes one job fetched from `fn`'s queue. If the run's record shows its attempt due, resolves the declared
   // secrets and records the lease (one CAS: the run becomes "running", attempt n, leased to `worker_id`), fills
   // `values` and returns the leased run. Otherwise settles the message as the record says (finished: ack; not due:

@@ -25,8 +25,9 @@ Result<EventLog> EventLog::Ensure(NatsConnection& nc, int replicas) {
 }
 
 std::pair<StoredEvent, StreamPublish> EventLog::Prepare(const std::string& env, const std::string& name,
-                                                        const std::string& data_json, const std::string& metadata_json) {
-  StoredEvent ev{NewId("evt_"), name, env, data_json, FormatRfc3339(NowUnixMillis())};
+                                                        const std::string& data_json, const std::string& metadata_json,
+                                                        const std::string& id) {
+  StoredEvent ev{id.empty() ? NewId("evt_") : id, name, env, data_json, FormatRfc3339(NowUnixMillis())};
   nlohmann::json doc = {{"id", ev.id},
                         {"name", name},
                         {"environment", env},

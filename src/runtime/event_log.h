@@ -24,10 +24,11 @@ class EventLog {
   // Assigns id and timestamp, stores the event, and returns it.
   Result<StoredEvent> Publish(const std::string& env, const std::string& name, const std::string& data_json,
                               const std::string& metadata_json);
-  // Assigns id and timestamp and returns the event with the message that stores it (de-duplicated by the event
-  // id), for a caller that stores it together with others.
+  // Assigns id (`id`, or a random one when empty) and timestamp and returns the event with the message that
+  // stores it (de-duplicated by the event id), for a caller that stores it together with others.
   static std::pair<StoredEvent, StreamPublish> Prepare(const std::string& env, const std::string& name,
-                                                       const std::string& data_json, const std::string& metadata_json);
+                                                       const std::string& data_json, const std::string& metadata_json,
+                                                       const std::string& id = "");
 
  private:
   explicit EventLog(NatsConnection& nc) : nc_(&nc) {}

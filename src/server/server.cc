@@ -16,6 +16,7 @@
 #include "api/metrics.h"
 #include "api/request_context.h"
 #include "api/routes.h"
+#include "api/idempotency.h"
 #include "api/router.h"
 #include "auth/api_key_store.h"
 #include "crypto/master_key.h"
@@ -107,6 +108,7 @@ struct Server::Impl {
   std::unique_ptr<KvBucket> secrets_bucket, env_bucket, system_bucket, auth_bucket;
   std::unique_ptr<KvBucket> functions_bucket, runs_bucket, workers_bucket;
   std::unique_ptr<KvBucket> config_bucket;
+  std::unique_ptr<KvBucket> idempotency_bucket;
   std::optional<SystemStream> system_stream;
   std::optional<EventLog> event_log;
   std::unique_ptr<JobQueue> jobs;
@@ -129,6 +131,7 @@ struct Server::Impl {
   FailureLimiter auth_failures{10.0, 20.0};  // failed authentications per client address: 10/s, burst 20
   std::unique_ptr<ApiContext> ctx;
   std::unique_ptr<WaiterQuota> waiters;  // before the router, which points at it
+  std::unique_ptr<IdempotencyStore> idempotency;  // before the router, which points at it
   std::unique_ptr<Router> router;
   std::unique_ptr<JetStreamHealth> jetstream_health;  // /readyz: can the streams we write to take writes?
   std::unique_ptr<HttpServer> http;
@@ -239,6 +242,9 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   if ((key && !key->LockInMemory()) || (previous && !previous->LockInMemory())) {
     spdlog::warn("hardening: cannot mlock the master key (RLIMIT_MEMLOCK or CAP_IPC_LOCK); it may be swapped out");
   }
+  // Keys the fingerprints of Idempotency-Key requests. In dev mode (values stored in the clear anyway) a fixed one.
+  SecureBytes fingerprint_key = key ? SecureBytes(key->request_fingerprint_key())
+                                    : SecureBytes(AsBytes("ironflow dev mode: no master key"));
   std::unique_ptr<Server> server(new Server());
   Impl& s = *server->impl_;
 
@@ -328,6 +334,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   IF_RETURN_IF_ERROR(open(kRunsBucket, "Ironflow runs", 1, &s.runs_bucket,
                           int64_t{config.run_retention_days} * 86400 * 1000));
   IF_RETURN_IF_ERROR(open(kWorkersBucket, "Ironflow pull-mode workers", 1, &s.workers_bucket));
+  IF_RETURN_IF_ERROR(open(kIdempotencyBucket, "Ironflow Idempotency-Key records (request HMACs, metadata answers)", 1,
+                          &s.idempotency_bucket, kIdempotencyTtlMs));
   // Before attempts moved into the run records they were kept in their own bucket; say so if one is left.
   if (auto old_jobs = KvBucket::Open(*s.nats, "ironflow-jobs"); old_jobs.ok()) {
     if (auto left = (*old_jobs)->List(">"); left.ok() && !left->empty()) {
@@ -472,6 +480,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
                                       s.metrics);
   s.waiters = std::make_unique<WaiterQuota>(config.max_waiting_per_key);
   s.router->set_waiter_quota(s.waiters.get());
+  s.idempotency = std::make_unique<IdempotencyStore>(*s.idempotency_bucket, std::move(fingerprint_key));
+  s.router->set_idempotency(s.idempotency.get());
   SystemInfo system_info;
   system_info.version = IRONFLOW_VERSION;
   system_info.nats_url = s.nats->redacted_url();

@@ -16,6 +16,20 @@ bool LastErrorIsWrongSequence() {
   return text != nullptr && std::strstr(text, "wrong last sequence") != nullptr;
 }
 
+constexpr const char* kTagHeader = "Ironflow-Request";
+
+// A write that did not fail its precondition failed for a reason whose outcome the client cannot know (a
+// timeout, no stream leader during an election, the cluster refusing writes): the caller answers 503.
+Status WriteFailed(natsStatus s, std::string_view operation) {
+  Status st = StatusFromNats(s, operation);
+  if (st.is(Code::kInternal)) {
+    natsStatus ignored = NATS_OK;
+    const char* detail = nats_GetLastError(&ignored);
+    return Status::Unavailable(std::string(operation) + " failed" + (detail ? std::string(": ") + detail : ""));
+  }
+  return st;
+}
+
 KvEntry ToEntry(kvEntry* e) {
   KvEntry out;
   out.key = kvEntry_Key(e);
@@ -115,16 +129,27 @@ Result<std::optional<KvEntry>> KvBucket::GetRevision(const std::string& key, uin
   return std::optional<KvEntry>(ToEntry(e.get()));
 }
 
-Result<uint64_t> KvBucket::Create(const std::string& key, std::string_view value) {
+Result<uint64_t> KvBucket::Create(const std::string& key, std::string_view value, std::string_view tag) {
+  if (!tag.empty()) {
+    // As kvStore_Create: a key that is absent, or whose latest write is a delete marker, may be created.
+    auto rev = PublishWrite(key, value, uint64_t{0}, nullptr, tag);
+    if (!rev.status().is(Code::kConflict)) return rev;
+    auto last = LastWrite(key);
+    if (!last.ok()) return last.status();
+    if (!last->has_value() || !(*last)->deleted) return Status::Conflict("key exists");
+    return PublishWrite(key, value, (*last)->revision, nullptr, tag);
+  }
   uint64_t rev = 0;
   natsStatus s = kvStore_Create(&rev, kv_, key.c_str(), value.data(), static_cast<int>(value.size()));
   if (s == NATS_OK) return rev;
   if (LastErrorIsWrongSequence()) return Status::Conflict("key exists");
-  return StatusFromNats(s, "KV create");
+  return WriteFailed(s, "KV create");
 }
 
-Result<uint64_t> KvBucket::Update(const std::string& key, std::string_view value, uint64_t expected_revision) {
-  return PublishConditional(key, value, expected_revision, nullptr);
+Result<uint64_t> KvBucket::Update(const std::string& key, std::string_view value, uint64_t expected_revision,
+                                  std::string_view tag) {
+  if (expected_revision == 0) return Status::Conflict("revision 0 never exists");
+  return PublishWrite(key, value, expected_revision, nullptr, tag);
 }
 
 Status KvBucket::RequireLiveRevision(const std::string& key, uint64_t revision) {
@@ -134,32 +159,39 @@ Status KvBucket::RequireLiveRevision(const std::string& key, uint64_t revision) 
   return Status::Ok();
 }
 
-Result<uint64_t> KvBucket::Put(const std::string& key, std::string_view value) {
+Result<uint64_t> KvBucket::Put(const std::string& key, std::string_view value, std::string_view tag) {
+  if (!tag.empty()) return PublishWrite(key, value, std::nullopt, nullptr, tag);
   uint64_t rev = 0;
   natsStatus s = kvStore_Put(&rev, kv_, key.c_str(), value.data(), static_cast<int>(value.size()));
-  if (s != NATS_OK) return StatusFromNats(s, "KV put");
+  if (s != NATS_OK) return WriteFailed(s, "KV put");
   return rev;
 }
 
-Result<uint64_t> KvBucket::DeleteIfRevision(const std::string& key, uint64_t expected_revision) {
-  return PublishConditional(key, {}, expected_revision, "DEL");
+Result<uint64_t> KvBucket::DeleteIfRevision(const std::string& key, uint64_t expected_revision, std::string_view tag) {
+  if (expected_revision == 0) return Status::Conflict("revision 0 never exists");
+  return PublishWrite(key, {}, expected_revision, "DEL", tag);
 }
 
-// Writes straight to the bucket's subject so that we get JetStream's precise error code, and so a delete can
-// carry a revision precondition (nats.c 3.4's kvStore_Delete cannot).
-Result<uint64_t> KvBucket::PublishConditional(const std::string& key, std::string_view value,
-                                              uint64_t expected_revision, const char* operation_header) {
-  if (expected_revision == 0) return Status::Conflict("revision 0 never exists");
+// Writes straight to the bucket's subject so that we get JetStream's precise error code, so a delete can carry a
+// revision precondition (nats.c 3.4's kvStore_Delete cannot), and so a write can carry its request's tag.
+Result<uint64_t> KvBucket::PublishWrite(const std::string& key, std::string_view value,
+                                        std::optional<uint64_t> expected_revision, const char* operation_header,
+                                        std::string_view tag) {
   std::string subject = "$KV." + name_ + "." + key;
   natsMsg* raw_msg = nullptr;
   natsStatus s = natsMsg_Create(&raw_msg, subject.c_str(), nullptr, value.data(), static_cast<int>(value.size()));
   nats::MsgPtr msg(raw_msg);
   if (s == NATS_OK && operation_header) s = natsMsgHeader_Set(msg.get(), "KV-Operation", operation_header);
+  if (s == NATS_OK && !tag.empty()) s = natsMsgHeader_Set(msg.get(), kTagHeader, std::string(tag).c_str());
+  // jsPubOptions cannot say "expect sequence 0" (0 means unset there): that one goes in as a header.
+  if (s == NATS_OK && expected_revision == uint64_t{0}) {
+    s = natsMsgHeader_Set(msg.get(), "Nats-Expected-Last-Subject-Sequence", "0");
+  }
   if (s != NATS_OK) return StatusFromNats(s, "KV message");
 
   jsPubOptions po;
   jsPubOptions_Init(&po);
-  po.ExpectLastSubjectSeq = expected_revision;
+  if (expected_revision) po.ExpectLastSubjectSeq = *expected_revision;
   jsPubAck* raw_ack = nullptr;
   jsErrCode err = static_cast<jsErrCode>(0);
   s = js_PublishMsg(&raw_ack, nc_.js(), msg.get(), &po, &err);
@@ -168,15 +200,44 @@ Result<uint64_t> KvBucket::PublishConditional(const std::string& key, std::strin
   if (static_cast<int>(err) == kWrongLastSequence || LastErrorIsWrongSequence()) {
     return Status::Conflict("revision mismatch");
   }
-  return StatusFromNats(s, operation_header ? "KV delete" : "KV update");
+  return WriteFailed(s, operation_header ? "KV delete" : "KV write");
 }
 
-Result<std::optional<uint64_t>> KvBucket::DeleteLatest(const std::string& key) {
+Result<std::optional<KvBucket::LastWriteInfo>> KvBucket::LastWrite(const std::string& key) {
+  const std::string stream = "KV_" + name_;
+  const std::string subject = "$KV." + name_ + "." + key;
+  natsMsg* raw = nullptr;
+  jsErrCode err = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetLastMsg(&raw, nc_.js(), stream.c_str(), subject.c_str(), nullptr, &err);
+  nats::MsgPtr msg(raw);
+  if (s == NATS_NOT_FOUND) return std::optional<LastWriteInfo>();
+  if (s != NATS_OK) return StatusFromNats(s, "KV last write");
+  LastWriteInfo info;
+  info.revision = natsMsg_GetSequence(msg.get());
+  const char* op = nullptr;
+  info.deleted = natsMsgHeader_Get(msg.get(), "KV-Operation", &op) == NATS_OK && op != nullptr &&
+                 (std::strcmp(op, "DEL") == 0 || std::strcmp(op, "PURGE") == 0);
+  if (!info.deleted) info.value.assign(natsMsg_GetData(msg.get()), static_cast<size_t>(natsMsg_GetDataLength(msg.get())));
+  const char* tag = nullptr;
+  if (natsMsgHeader_Get(msg.get(), kTagHeader, &tag) == NATS_OK && tag != nullptr) info.tag = tag;
+  return std::optional<LastWriteInfo>(std::move(info));
+}
+
+Result<bool> KvBucket::LastWriteIsTagged(const std::string& key, std::string_view tag, LastWriteInfo* info) {
+  if (tag.empty()) return false;
+  auto last = LastWrite(key);
+  if (!last.ok()) return last.status();
+  if (!last->has_value() || (*last)->tag != tag) return false;
+  *info = std::move(**last);
+  return true;
+}
+
+Result<std::optional<uint64_t>> KvBucket::DeleteLatest(const std::string& key, std::string_view tag) {
   for (int attempt = 0; attempt < 100; ++attempt) {
     auto current = Get(key);
     if (!current.ok()) return current.status();
     if (!current->has_value()) return std::optional<uint64_t>();
-    auto rev = DeleteIfRevision(key, (*current)->revision);
+    auto rev = DeleteIfRevision(key, (*current)->revision, tag);
     if (rev.ok()) return std::optional<uint64_t>(*rev);
     if (!rev.status().is(Code::kConflict)) return rev.status();
   }
@@ -184,7 +245,8 @@ Result<std::optional<uint64_t>> KvBucket::DeleteLatest(const std::string& key) {
 }
 
 Status KvBucket::Purge(const std::string& key) {
-  return StatusFromNats(kvStore_Purge(kv_, key.c_str(), nullptr), "KV purge");
+  natsStatus s = kvStore_Purge(kv_, key.c_str(), nullptr);
+  return s == NATS_OK ? Status::Ok() : WriteFailed(s, "KV purge");
 }
 
 Status KvBucket::DropOldRevisions(const std::string& key) {

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/request_tag.h"
 #include "common/status.h"
 #include "store/nats_connection.h"
 
@@ -65,19 +66,33 @@ class KvBucket {
   StreamPublish CreateMessage(const std::string& key, std::string value) const {
     return StreamPublish{"$KV." + name_ + "." + key, std::move(value), "", true};
   }
-  Result<uint64_t> Create(const std::string& key, std::string_view value);
+  // A write that fails for any reason but a failed precondition has an unknown outcome: kUnavailable.
+  // `tag` (optional) marks the write as made by that request (header Ironflow-Request); LastWrite reads it back.
+  Result<uint64_t> Create(const std::string& key, std::string_view value, std::string_view tag = {});
   // Writes only if the key's latest revision is `expected_revision`. kConflict otherwise.
-  Result<uint64_t> Update(const std::string& key, std::string_view value, uint64_t expected_revision);
+  Result<uint64_t> Update(const std::string& key, std::string_view value, uint64_t expected_revision,
+                          std::string_view tag = {});
   // OK when the key's latest revision is `revision` and holds a value; kConflict when it is absent, deleted (a
   // delete marker has a revision too) or at another revision. For If-Match checks before Update/DeleteIfRevision.
   Status RequireLiveRevision(const std::string& key, uint64_t revision);
   // Unconditional write.
-  Result<uint64_t> Put(const std::string& key, std::string_view value);
+  Result<uint64_t> Put(const std::string& key, std::string_view value, std::string_view tag = {});
   // Places a delete marker only if the latest revision is `expected_revision`; returns the marker's revision.
-  Result<uint64_t> DeleteIfRevision(const std::string& key, uint64_t expected_revision);
+  Result<uint64_t> DeleteIfRevision(const std::string& key, uint64_t expected_revision, std::string_view tag = {});
+  // The key's latest message, delete markers included, with the tag its write carried (empty: untagged). For a
+  // retried request whose first outcome was unknown: if the latest write is its own, that write landed.
+  struct LastWriteInfo {
+    uint64_t revision = 0;
+    bool deleted = false;
+    std::string value;
+    std::string tag;
+  };
+  Result<std::optional<LastWriteInfo>> LastWrite(const std::string& key);
+  // True when the key's latest write carries `tag` (a non-empty tag); fills `*info` with it.
+  Result<bool> LastWriteIsTagged(const std::string& key, std::string_view tag, LastWriteInfo* info);
   // Places a delete marker on the key's latest live revision, whatever it is (retrying if a write lands in
   // between). Returns the marker's revision, or nullopt when the key was already absent.
-  Result<std::optional<uint64_t>> DeleteLatest(const std::string& key);
+  Result<std::optional<uint64_t>> DeleteLatest(const std::string& key, std::string_view tag = {});
   // Removes the key and all its history.
   Status Purge(const std::string& key);
   // Drops every revision of `key` but the latest one (used after re-encrypting a dev-mode value).
@@ -99,8 +114,11 @@ class KvBucket {
   // before must be bound again).
   static Result<bool> ReadThroughLeader(NatsConnection& nc, const std::string& name);
   KvBucket(NatsConnection& nc, kvStore* kv, std::string name) : nc_(nc), kv_(kv), name_(std::move(name)) {}
-  Result<uint64_t> PublishConditional(const std::string& key, std::string_view value, uint64_t expected_revision,
-                                      const char* operation_header);
+  // A write published straight to the key's subject, with JetStream's precise error codes. `expected_revision`:
+  // nullopt = unconditional, 0 = the key has never been written (or was purged), else its latest revision.
+  Result<uint64_t> PublishWrite(const std::string& key, std::string_view value,
+                                std::optional<uint64_t> expected_revision, const char* operation_header,
+                                std::string_view tag);
 
   NatsConnection& nc_;
   kvStore* kv_;

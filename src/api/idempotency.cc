@@ -1,0 +1,122 @@
+#include "api/idempotency.h"
+
+#include <spdlog/spdlog.h>
+
+#include "api/api_util.h"
+#include "common/hex.h"
+#include "common/time_util.h"
+#include "crypto/digest.h"
+
+namespace ironflow {
+namespace {
+
+using api::json;
+
+// How long a claim keeps other attempts waiting: longer than any keyed write takes (a durable publish waits up
+// to 10 s), short enough that a server dying mid-request does not block its client's retries for long.
+constexpr int64_t kClaimMs = 30000;
+constexpr size_t kMaxKeyBytes = 255;
+// Answers larger than this are not kept; a replay then says the request succeeded without its body.
+constexpr size_t kMaxRecordedBody = 256 * 1024;
+
+Status CheckKey(std::string_view key) {
+  if (key.empty() || key.size() > kMaxKeyBytes) {
+    return Status::InvalidArgument("Idempotency-Key must be 1-255 characters");
+  }
+  for (char c : key) {
+    if (c < 0x21 || c > 0x7e) return Status::InvalidArgument("Idempotency-Key must be printable ASCII without spaces");
+  }
+  return Status::Ok();
+}
+
+std::string PendingRecord(const std::string& fingerprint) {
+  return json{{"v", 1}, {"state", "pending"}, {"fp", fingerprint}, {"until_ms", NowUnixMillis() + kClaimMs}}.dump();
+}
+
+}  // namespace
+
+std::string IdempotencyStore::Fingerprint(const HttpRequest& r) const {
+  auto part = [&](std::optional<std::string> h) { return h.value_or(std::string("\x01", 1)); };
+  const std::string env = part(r.header("x-ironflow-environment"));
+  const std::string if_match = part(r.header("if-match"));
+  const std::string if_none = part(r.header("if-none-match"));
+  const std::string zero(1, '\0');
+  auto mac = HmacSha256(fingerprint_key_.view(),
+                        {AsBytes(r.method), AsBytes(zero), AsBytes(r.path), AsBytes(zero), AsBytes(r.query),
+                         AsBytes(zero), AsBytes(env), AsBytes(zero), AsBytes(if_match), AsBytes(zero),
+                         AsBytes(if_none), AsBytes(zero), AsBytes(r.body)});
+  return HexEncode(mac);
+}
+
+Result<IdempotencyStore::Claim> IdempotencyStore::Begin(const Actor& actor, const HttpRequest& request,
+                                                        std::string_view key) {
+  IF_RETURN_IF_ERROR(CheckKey(key));
+  Claim claim;
+  claim.record_key = Sha256Hex(actor.type + "\n" + actor.id + "\n" + std::string(key));
+  claim.tag.id = claim.record_key.substr(0, 32);
+  claim.fingerprint = Fingerprint(request);
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto created = bucket_.Create(claim.record_key, PendingRecord(claim.fingerprint));
+    if (created.ok()) {
+      claim.record_revision = *created;
+      return claim;
+    }
+    if (!created.status().is(Code::kConflict)) return created.status();
+    auto existing = bucket_.Get(claim.record_key);
+    if (!existing.ok()) return existing.status();
+    if (!existing->has_value()) continue;  // expired or removed in between: claim it again
+    json record = json::parse((*existing)->value, nullptr, false);
+    if (!record.is_object()) return Status::Internal("unreadable idempotency record");
+    if (!ConstantTimeEquals(record.value("fp", ""), claim.fingerprint)) {
+      claim.answer = api::ErrorResponse(422, "idempotency_key_reused",
+                                        "this Idempotency-Key was used for a different request in the last 10 "
+                                        "minutes; send a new key for a new request");
+      return claim;
+    }
+    const std::string state = record.value("state", "");
+    if (state == "done") {
+      HttpResponse replay;
+      replay.status = record.value("status", 200);
+      replay.body = record.value("body", "");
+      if (record.contains("etag")) replay.headers.emplace_back("ETag", record["etag"].get<std::string>());
+      replay.headers.emplace_back("Idempotent-Replayed", "true");
+      claim.answer = std::move(replay);
+      return claim;
+    }
+    if (state == "pending" && record.value("until_ms", int64_t{0}) > NowUnixMillis()) {
+      return Status::Unavailable("a request with this Idempotency-Key is still in progress; retry shortly")
+          .WithRetryAfter(1);
+    }
+    // "unknown" (the first attempt answered 5xx), or a claim that ran out (its server died): run again, as a
+    // retry that checks whether the earlier attempt's write landed.
+    auto taken = bucket_.Update(claim.record_key, PendingRecord(claim.fingerprint), (*existing)->revision);
+    if (taken.ok()) {
+      claim.record_revision = *taken;
+      claim.tag.retry = true;
+      return claim;
+    }
+    if (!taken.status().is(Code::kConflict)) return taken.status();
+  }
+  return Status::Unavailable("too many concurrent requests with this Idempotency-Key").WithRetryAfter(1);
+}
+
+void IdempotencyStore::Finish(const Claim& claim, const HttpResponse& response) {
+  json record = {{"v", 1}, {"fp", claim.fingerprint}};
+  if (response.status >= 500) {
+    record["state"] = "unknown";
+  } else {
+    record["state"] = "done";
+    record["status"] = response.status;
+    record["body"] = response.body.size() <= kMaxRecordedBody ? response.body : std::string("{}");
+    for (const auto& [name, value] : response.headers) {
+      if (name == "ETag") record["etag"] = value;
+    }
+  }
+  auto rev = bucket_.Update(claim.record_key, record.dump(), claim.record_revision);
+  if (!rev.ok()) {
+    spdlog::warn("idempotency: the answer of a keyed request could not be recorded ({}); a retry runs it again",
+                 rev.status().ToString());
+  }
+}
+
+}  // namespace ironflow

@@ -1,0 +1,68 @@
+// IdempotencyStore: safe retries for writes sent with an `Idempotency-Key` header.
+//
+// A client sends one key per logical request and the same key on every retry of it. The first request with a
+// key claims it (a create-only record in the KV bucket `ironflow-idempotency`, kept 10 minutes) and runs; its
+// answer is recorded. Within those 10 minutes a request with the same key:
+//   - and the same request (method, path, environment, preconditions, body) gets the recorded answer again,
+//     with `Idempotent-Replayed: true`, and changes nothing;
+//   - with a different request gets 422 `idempotency_key_reused`;
+//   - while the first one is still running gets 503 (Retry-After) — its outcome is not known yet.
+// A first attempt that answered 5xx had an unknown outcome: its record says so, and the next attempt runs again
+// as a retry (RequestTag::retry), which lets the handler find out whether the first attempt's write landed
+// (tagged KV writes, deterministic event and run ids). An attempt whose server died mid-way is taken over the
+// same way once its claim (30 s) has run out.
+//
+// Keys are scoped to the caller's API key: two clients never see each other's answers. The record holds an
+// HMAC of the request under a key derived from the master key (never the body itself: it may hold a secret
+// value) and the answer, which on these routes is metadata only. Exactness across servers rests on create-only
+// writes, which on replicated buckets need nats-server >= 2.10.20 (docs/decisions.md). Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/request_tag.h"
+#include "common/status.h"
+#include "crypto/secure_bytes.h"
+#include "events/system_events.h"
+#include "http/http_message.h"
+#include "store/kv_bucket.h"
+
+namespace ironflow {
+
+inline constexpr const char* kIdempotencyBucket = "ironflow-idempotency";
+inline constexpr int64_t kIdempotencyTtlMs = 10 * 60 * 1000;
+
+class IdempotencyStore {
+ public:
+  // `fingerprint_key`: the HMAC key for request fingerprints, the same on every server (derived from the master
+  // key; a fixed one in dev mode, where values are stored in the clear anyway).
+  IdempotencyStore(KvBucket& bucket, SecureBytes fingerprint_key)
+      : bucket_(bucket), fingerprint_key_(std::move(fingerprint_key)) {}
+
+  // What a keyed request does: run (with `tag`), or answer `answer` (a replay, or the 422 for a reused key).
+  struct Claim {
+    RequestTag tag;
+    std::optional<HttpResponse> answer;
+    uint64_t record_revision = 0;
+    std::string record_key;
+    std::string fingerprint;
+  };
+  // kInvalidArgument for a malformed key (1-255 printable ASCII characters); kUnavailable when the key's first
+  // request is still running or the store cannot be reached.
+  Result<Claim> Begin(const Actor& actor, const HttpRequest& request, std::string_view key);
+  // Records the answer of a claimed request. A 5xx answer marks the outcome unknown (the next attempt runs as a
+  // retry); any other is replayed. A failure to record is logged: the claim then runs out and a later attempt
+  // runs as a retry.
+  void Finish(const Claim& claim, const HttpResponse& response);
+
+ private:
+  std::string Fingerprint(const HttpRequest& request) const;
+
+  KvBucket& bucket_;
+  const SecureBytes fingerprint_key_;
+};
+
+}  // namespace ironflow

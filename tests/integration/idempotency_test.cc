@@ -1,0 +1,206 @@
+// Idempotency-Key: a retried write gets its first answer and changes nothing; a key reused for another request is
+// refused; and a retry whose first attempt had an unknown outcome (recorded as such, as after a 503) finds out
+// whether that attempt's write landed instead of applying it twice. Plus tagged KV writes at the store level.
+#include <gtest/gtest.h>
+
+#include "common/hex.h"
+#include "common/request_tag.h"
+#include "kv/counter.h"
+#include "store/kv_bucket.h"
+#include "support/api_fixture.h"
+
+namespace ironflow::testing {
+namespace {
+
+using nlohmann::json;
+
+class IdempotencyTest : public ApiTest {
+ protected:
+  static HeaderList Key(const std::string& key) { return {{"Idempotency-Key", key}}; }
+
+  // Rewrites the only Idempotency-Key record as its first attempt would have left it after answering 5xx
+  // ("unknown") or while still running ("pending"): what a lost answer or a retry racing the first attempt sees.
+  void SetOnlyRecordState(const std::string& state) {
+    auto nc = nats_.Connect();
+    auto bucket = KvBucket::Open(*nc, "ironflow-idempotency");
+    ASSERT_TRUE(bucket.ok()) << bucket.status().ToString();
+    auto keys = (*bucket)->Keys(">");
+    ASSERT_TRUE(keys.ok());
+    ASSERT_EQ(keys->size(), 1u);
+    auto entry = (*bucket)->Get(keys->front());
+    ASSERT_TRUE(entry.ok() && entry->has_value());
+    json record = json::parse((*entry)->value);
+    record["state"] = state;
+    record["until_ms"] = int64_t{1} << 50;  // a pending claim that has not run out
+    record.erase("status");
+    record.erase("body");
+    ASSERT_TRUE((*bucket)->Update(keys->front(), record.dump(), (*entry)->revision).ok());
+  }
+};
+
+TEST_F(IdempotencyTest, RetryWithTheSameKeyGetsTheFirstAnswerAndChangesNothing) {
+  const std::string value = NewValue();
+  auto first = api_->Call("PUT", "/api/v1/secrets/STRIPE_KEY", json{{"value", value}}, Key("put-1"));
+  ASSERT_EQ(first.status, 201) << first.raw;
+  auto again = api_->Call("PUT", "/api/v1/secrets/STRIPE_KEY", json{{"value", value}}, Key("put-1"));
+  EXPECT_EQ(again.status, 201) << again.raw;
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(again.header("etag"), first.header("etag"));
+  EXPECT_EQ(again.header("idempotent-replayed"), "true");
+  auto versions = api_->Call("GET", "/api/v1/secrets/STRIPE_KEY/versions");
+  EXPECT_EQ(versions.body["versions"].size(), 1u) << "the replay wrote a second revision";
+  EXPECT_NE(api_->Call("GET", "/metrics").raw.find("ironflow_idempotent_replays_total 1"), std::string::npos);
+  EXPECT_EQ(again.raw.find(value), std::string::npos);
+
+  // A new key is a new request.
+  auto next = api_->Call("PUT", "/api/v1/secrets/STRIPE_KEY", json{{"value", value}}, Key("put-2"));
+  EXPECT_EQ(next.status, 200) << next.raw;
+  EXPECT_EQ(api_->Call("GET", "/api/v1/secrets/STRIPE_KEY/versions").body["versions"].size(), 2u);
+}
+
+TEST_F(IdempotencyTest, SameKeyForAnotherRequestIsRefusedWith422AndChangesNothing) {
+  const std::string first_value = NewValue(), other_value = NewValue();
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/secrets/A", json{{"value", first_value}}, Key("k1")).status, 201);
+  auto reused = api_->Call("PUT", "/api/v1/secrets/A", json{{"value", other_value}}, Key("k1"));
+  EXPECT_EQ(reused.status, 422) << reused.raw;
+  EXPECT_EQ(reused.body["error"]["code"], "idempotency_key_reused");
+  EXPECT_EQ(reused.raw.find(other_value), std::string::npos);
+  // Another path, another environment header or another precondition is another request too.
+  EXPECT_EQ(api_->Call("PUT", "/api/v1/secrets/B", json{{"value", first_value}}, Key("k1")).status, 422);
+  EXPECT_EQ(api_->Call("PUT", "/api/v1/secrets/A", json{{"value", first_value}},
+                       {{"Idempotency-Key", "k1"}, {"If-Match", "1"}}).status, 422);
+  EXPECT_EQ(api_->Call("GET", "/api/v1/secrets/A/versions").body["versions"].size(), 1u);
+  EXPECT_EQ(api_->Call("GET", "/api/v1/secrets/B").status, 404);
+}
+
+TEST_F(IdempotencyTest, KeysOfOneApiKeyAreNotSeenByAnother) {
+  auto created = api_->Call("POST", "/api/v1/apikeys", json{{"name", "second"}, {"role", "admin"}});
+  ASSERT_EQ(created.status, 201) << created.raw;
+  auto other = ClientFor("default", created.body["key"].get<std::string>());
+  ASSERT_EQ(api_->Call("POST", "/api/v1/kv/buckets", json{{"name", "b"}}).status, 201);
+  const std::string path = "/api/v1/kv/buckets/b/keys/hits/increment";
+  EXPECT_EQ(api_->Call("POST", path, std::string(), Key("same")).body["value"], 1);
+  auto theirs = other->Call("POST", path, std::string(), Key("same"));
+  EXPECT_EQ(theirs.body["value"], 2) << "another client's key replayed this client's answer";
+  EXPECT_TRUE(theirs.header("idempotent-replayed").empty());
+}
+
+TEST_F(IdempotencyTest, EventRetriedAfterAnUnknownOutcomeStartsItsRunsOnce) {
+  ASSERT_EQ(api_->Call("POST", "/api/v1/functions",
+                       json{{"id", "ship"}, {"triggers", {{{"event", "order.paid"}}}}, {"mode", "pull"}}).status, 201);
+  auto first = api_->Call("POST", "/api/v1/events", json{{"name", "order.paid"}, {"data", {{"n", 1}}}}, Key("ev-1"));
+  ASSERT_EQ(first.status, 202) << first.raw;
+  ASSERT_EQ(first.body["run_ids"].size(), 1u);
+  SetOnlyRecordState("unknown");
+  auto retried = api_->Call("POST", "/api/v1/events", json{{"name", "order.paid"}, {"data", {{"n", 1}}}}, Key("ev-1"));
+  ASSERT_EQ(retried.status, 202) << retried.raw;
+  EXPECT_TRUE(retried.header("idempotent-replayed").empty()) << "the retry must run again, not replay";
+  EXPECT_EQ(retried.body["event_id"], first.body["event_id"]);
+  EXPECT_EQ(retried.body["run_ids"], first.body["run_ids"]);
+  auto runs = api_->Call("GET", "/api/v1/runs?function_id=ship");
+  EXPECT_EQ(runs.body["runs"].size(), 1u) << runs.raw;
+  // Without a key, the same event is a new one.
+  auto plain = api_->Call("POST", "/api/v1/events", json{{"name", "order.paid"}, {"data", {{"n", 1}}}});
+  EXPECT_NE(plain.body["event_id"], first.body["event_id"]);
+  EXPECT_EQ(api_->Call("GET", "/api/v1/runs?function_id=ship").body["runs"].size(), 2u);
+}
+
+TEST_F(IdempotencyTest, CounterIncrementRetriedAfterAnUnknownOutcomeCountsOnce) {
+  ASSERT_EQ(api_->Call("POST", "/api/v1/kv/buckets", json{{"name", "b"}}).status, 201);
+  const std::string path = "/api/v1/kv/buckets/b/keys/hits/increment";
+  ASSERT_EQ(api_->Call("POST", path, json{{"by", 5}}, Key("inc-1")).body["value"], 5);
+  SetOnlyRecordState("unknown");
+  auto retried = api_->Call("POST", path, json{{"by", 5}}, Key("inc-1"));
+  ASSERT_EQ(retried.status, 200) << retried.raw;
+  EXPECT_EQ(retried.body["value"], 5) << "the landed increment was applied a second time";
+  EXPECT_EQ(api_->Call("GET", "/api/v1/kv/buckets/b/keys/hits").body["value"], Base64Encode("5"));
+}
+
+TEST_F(IdempotencyTest, ConditionalKvWriteRetriedAfterAnUnknownOutcomeSucceedsInsteadOf412) {
+  ASSERT_EQ(api_->Call("POST", "/api/v1/kv/buckets", json{{"name", "b"}}).status, 201);
+  const std::string path = "/api/v1/kv/buckets/b/keys/doc";
+  auto v1 = api_->Call("PUT", path, std::string("v1"));
+  ASSERT_EQ(v1.status, 200);
+  const std::string rev = std::to_string(v1.body["revision"].get<uint64_t>());
+  auto first = api_->Call("PUT", path, std::string("v2"), {{"Idempotency-Key", "cas-1"}, {"If-Match", rev}});
+  ASSERT_EQ(first.status, 200) << first.raw;
+  SetOnlyRecordState("unknown");
+  auto retried = api_->Call("PUT", path, std::string("v2"), {{"Idempotency-Key", "cas-1"}, {"If-Match", rev}});
+  EXPECT_EQ(retried.status, 200) << "its own landed write must not fail its precondition: " << retried.raw;
+  EXPECT_EQ(retried.body["revision"], first.body["revision"]);
+  // Its delete, likewise.
+  const std::string rev2 = std::to_string(first.body["revision"].get<uint64_t>());
+  ASSERT_EQ(api_->Call("DELETE", path, std::string(), {{"Idempotency-Key", "del-1"}, {"If-Match", rev2}}).status, 204);
+  EXPECT_EQ(api_->Call("GET", path).status, 404);
+}
+
+TEST_F(IdempotencyTest, RetryWhileTheFirstAttemptRunsGets503WithRetryAfter) {
+  ASSERT_EQ(api_->Call("POST", "/api/v1/kv/buckets", json{{"name", "b"}}).status, 201);
+  const std::string path = "/api/v1/kv/buckets/b/keys/k";
+  ASSERT_EQ(api_->Call("PUT", path, std::string("v"), Key("slow")).status, 200);
+  SetOnlyRecordState("pending");
+  auto busy = api_->Call("PUT", path, std::string("v"), Key("slow"));
+  EXPECT_EQ(busy.status, 503) << busy.raw;
+  EXPECT_EQ(busy.body["error"]["code"], "unavailable");
+  EXPECT_EQ(busy.header("retry-after"), "1");
+}
+
+TEST_F(IdempotencyTest, KeyOnAWriteThatCannotReplayOrAMalformedKeyIsRefused) {
+  auto bucket = api_->Call("POST", "/api/v1/kv/buckets", json{{"name", "b"}}, Key("x"));
+  EXPECT_EQ(bucket.status, 400) << bucket.raw;
+  EXPECT_NE(bucket.raw.find("Idempotency-Key"), std::string::npos);
+  EXPECT_EQ(api_->Call("GET", "/api/v1/kv/buckets/b").status, 404) << "a refused request changed something";
+  EXPECT_EQ(api_->Call("PUT", "/api/v1/config/c", json{{"data", json::object()}}, Key(std::string(256, 'k'))).status, 400);
+  EXPECT_EQ(api_->Call("PUT", "/api/v1/config/c", json{{"data", json::object()}}, Key("has space")).status, 400);
+  EXPECT_EQ(api_->Call("GET", "/api/v1/config/c").status, 404);
+  // Reads ignore it.
+  EXPECT_EQ(api_->Call("GET", "/api/v1/secrets", std::string(), Key("x")).status, 200);
+}
+
+// ---- tagged writes at the store level
+
+class TaggedKvWriteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    nc_ = nats_.Connect();
+    auto b = KvBucket::OpenOrCreate(*nc_, {"tagged", "", 5, 1, -1});
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    kv_ = std::move(b).value();
+  }
+  NatsFixture nats_;
+  std::unique_ptr<NatsConnection> nc_;
+  std::unique_ptr<KvBucket> kv_;
+};
+
+TEST_F(TaggedKvWriteTest, LastWriteTellsWhichRequestWroteTheKey) {
+  ASSERT_TRUE(kv_->Put("k", "untagged").ok());
+  KvBucket::LastWriteInfo info;
+  EXPECT_FALSE(*kv_->LastWriteIsTagged("k", "req-a", &info));
+  auto rev = kv_->Put("k", "mine", "req-a");
+  ASSERT_TRUE(rev.ok());
+  ASSERT_TRUE(*kv_->LastWriteIsTagged("k", "req-a", &info));
+  EXPECT_EQ(info.revision, *rev);
+  EXPECT_EQ(info.value, "mine");
+  EXPECT_FALSE(*kv_->LastWriteIsTagged("k", "req-b", &info));
+  ASSERT_TRUE(kv_->DeleteLatest("k", "req-c").ok());
+  ASSERT_TRUE(*kv_->LastWriteIsTagged("k", "req-c", &info));
+  EXPECT_TRUE(info.deleted);
+  // A tagged create takes a deleted key, as an untagged one does, and refuses a live one.
+  EXPECT_TRUE(kv_->Create("k", "again", "req-d").ok());
+  EXPECT_TRUE(kv_->Create("k", "twice", "req-e").status().is(Code::kConflict));
+  EXPECT_EQ((*kv_->Get("k"))->value, "again");
+}
+
+TEST_F(TaggedKvWriteTest, CounterRetryCountsALandedIncrementOnceAndAMissingOneOnce) {
+  RequestTag first{"inc-1", false};
+  ASSERT_EQ(IncrementCounter(*kv_, "c", 3, first)->value, 3);
+  RequestTag retry_landed{"inc-1", true};
+  auto replayed = IncrementCounter(*kv_, "c", 3, retry_landed);
+  ASSERT_TRUE(replayed.ok());
+  EXPECT_EQ(replayed->value, 3);
+  RequestTag retry_missing{"inc-2", true};  // its first attempt never reached the store
+  EXPECT_EQ(IncrementCounter(*kv_, "c", 3, retry_missing)->value, 6);
+}
+
+}  // namespace
+}  // namespace ironflow::testing
