@@ -149,8 +149,8 @@ class KvRoutes {
       return api::ErrorResponse(Status::PayloadTooLarge("value exceeds the bucket's max_value_size of " +
                                                         std::to_string(b.max_value_size) + " bytes"));
     }
-    const std::string& tag = call.tag.id;
-    if (call.tag.retry) {  // the first attempt's outcome was unknown: if its write landed, that is the answer
+    const std::string& tag = call.actor.request.id;
+    if (call.actor.request.retry) {  // the first attempt's outcome was unknown: if its write landed, that is the answer
       KvBucket::LastWriteInfo own;
       auto landed = b.kv->LastWriteIsTagged(key, tag, &own);
       if (!landed.ok()) return api::ErrorResponse(landed.status());
@@ -185,22 +185,22 @@ class KvRoutes {
     if (purge && *purge != "true" && *purge != "false") {
       return api::ErrorResponse(Status::InvalidArgument("purge must be true or false"));
     }
-    if (call.tag.retry && purge != "true") {  // the first attempt's delete landed: done
+    if (call.actor.request.retry && purge != "true") {  // the first attempt's delete landed: done
       KvBucket::LastWriteInfo own;
-      auto landed = b.kv->LastWriteIsTagged(key, call.tag.id, &own);
+      auto landed = b.kv->LastWriteIsTagged(key, call.actor.request.id, &own);
       if (!landed.ok()) return api::ErrorResponse(landed.status());
       if (*landed && own.deleted) return api::NoContent();
     }
     if (*if_match) {
       if (Status s = RequireLive(*b.kv, key, **if_match); !s.ok()) return api::ErrorResponse(s);
-      auto rev = b.kv->DeleteIfRevision(key, **if_match, call.tag.id);
+      auto rev = b.kv->DeleteIfRevision(key, **if_match, call.actor.request.id);
       if (rev.status().is(Code::kConflict)) return api::ErrorResponse(Mismatch(key, **if_match));
       if (!rev.ok()) return api::ErrorResponse(rev.status());
     }
     if (purge == "true") {
       if (Status s = b.kv->Purge(key); !s.ok()) return api::ErrorResponse(s);
     } else if (!*if_match) {
-      auto rev = b.kv->DeleteLatest(key, call.tag.id);
+      auto rev = b.kv->DeleteLatest(key, call.actor.request.id);
       if (!rev.ok()) return api::ErrorResponse(rev.status());
     }
     return api::NoContent();
@@ -218,7 +218,7 @@ class KvRoutes {
       if (!v.ok()) return api::ErrorResponse(v.status());
       by = v->value_or(1);
     }
-    auto out = counters_.Increment(*b.kv, key, by, call.tag);
+    auto out = counters_.Increment(*b.kv, key, by, call.actor.request);
     if (!out.ok()) return api::ErrorResponse(out.status());
     return api::JsonResponseWithEtag(200, json{{"key", key}, {"value", out->value}, {"revision", out->revision}},
                                      out->revision);

@@ -50,7 +50,7 @@ HttpResponse Router::Run(const Route& route, ApiCall call) const {
     metrics_.CountIdempotentReplay();
     return std::move(*claim->answer);
   }
-  call.tag = claim->tag;
+  call.actor.request = claim->tag;
   HttpResponse response = route.handler(call);
   idempotency_->Finish(*claim, response);
   return response;
@@ -127,7 +127,7 @@ HttpResponse Router::Dispatch(const HttpRequest& request) const {
       response = api::ErrorResponse(allowed);
     } else {
       const std::string key_id = auth->id;
-      response = Run(*found, ApiCall{request, std::move(params), std::move(auth).value(), {}});
+      response = Run(*found, ApiCall{request, std::move(params), std::move(auth).value()});
       if (waiters_ != nullptr && (response.pending || response.stream)) HoldWaiterToken(key_id, &response);
     }
   }

@@ -13,7 +13,6 @@
 
 #include "api/metrics.h"
 #include "api/waiter_quota.h"
-#include "common/request_tag.h"
 #include "common/status.h"
 #include "events/system_events.h"
 #include "http/http_message.h"
@@ -23,8 +22,7 @@ namespace ironflow {
 struct ApiCall {
   const HttpRequest& request;
   std::vector<std::string> params;
-  Actor actor;
-  RequestTag tag;  // set when the request came with an Idempotency-Key (routes added with AddIdempotent)
+  Actor actor;  // actor.request: set when the request came with an Idempotency-Key (routes added with AddIdempotent)
 };
 
 class IdempotencyStore;

@@ -97,7 +97,7 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
       if (!(*body)["metadata"].is_object()) return api::ErrorResponse(Status::InvalidArgument("field \"metadata\" must be an object"));
       metadata = (*body)["metadata"].dump();
     }
-    auto emitted = engine.Emit(*env, *name, data, metadata, call.tag);
+    auto emitted = engine.Emit(*env, *name, data, metadata, call.actor.request);
     if (!emitted.ok()) return api::ErrorResponse(emitted.status());
     return api::JsonResponse(202, json{{"event_id", emitted->event.id}, {"run_ids", emitted->run_ids}});
   });

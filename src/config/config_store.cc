@@ -80,8 +80,25 @@ Result<ConfigDocument> ConfigStore::Written(const std::string& env, const std::s
   return ConfigDocument{name, std::move(data), *revision, FormatRfc3339(NowUnixMillis())};
 }
 
+std::optional<Result<ConfigDocument>> ConfigStore::EarlierAttempt(const std::string& env, const std::string& name,
+                                                                  const Actor& actor, bool* deleted) {
+  *deleted = false;
+  if (!actor.request.retry) return std::nullopt;
+  KvBucket::LastWriteInfo own;
+  auto landed = bucket_.LastWriteIsTagged(Key(env, name), actor.request.id, &own);
+  if (!landed.ok()) return Result<ConfigDocument>(landed.status());
+  if (!*landed) return std::nullopt;
+  *deleted = own.deleted;
+  Status audited = events_.ConfigChanged(own.deleted ? ConfigChange::kDeleted : ConfigChange::kUpdated, env, name,
+                                         own.revision, actor, /*repeat=*/true);
+  if (!audited.ok()) return Result<ConfigDocument>(audited);
+  return Result<ConfigDocument>(ConfigDocument{name, std::move(own.value), own.revision, FormatRfc3339(NowUnixMillis())});
+}
+
 Result<ConfigDocument> ConfigStore::Put(const std::string& env, const std::string& name, const std::string& data,
                                         const ConfigPrecondition& pre, const Actor& actor) {
+  bool deleted = false;
+  if (auto earlier = EarlierAttempt(env, name, actor, &deleted); earlier && !deleted) return std::move(*earlier);
   auto doc = ParseObject(data, "field \"data\"");
   if (!doc.ok()) return doc.status();
   std::string text = doc->dump();
@@ -89,16 +106,16 @@ Result<ConfigDocument> ConfigStore::Put(const std::string& env, const std::strin
   const std::string key = Key(env, name);
   Result<uint64_t> rev = uint64_t{0};
   if (pre.create_only) {
-    rev = bucket_.Create(key, text);
+    rev = bucket_.Create(key, text, actor.request.id);
     if (rev.status().is(Code::kConflict)) {
       return Status::PreconditionFailed("config \"" + name + "\" already exists (If-None-Match: *)");
     }
   } else if (pre.if_revision) {
     IF_RETURN_IF_ERROR(RequireLive(key, name, *pre.if_revision));
-    rev = bucket_.Update(key, text, *pre.if_revision);
+    rev = bucket_.Update(key, text, *pre.if_revision, actor.request.id);
     if (rev.status().is(Code::kConflict)) return RevisionMismatch(name, *pre.if_revision);
   } else {
-    rev = bucket_.Put(key, text);
+    rev = bucket_.Put(key, text, actor.request.id);
   }
   return Written(env, name, std::move(text), std::move(rev), actor);
 }
@@ -107,6 +124,8 @@ Result<ConfigDocument> ConfigStore::Patch(const std::string& env, const std::str
                                           std::optional<uint64_t> if_revision, const Actor& actor) {
   auto fields = ParseObject(patch, "field \"data\"");
   if (!fields.ok()) return fields.status();
+  bool deleted = false;
+  if (auto earlier = EarlierAttempt(env, name, actor, &deleted); earlier && !deleted) return std::move(*earlier);
   const std::string key = Key(env, name);
   // Optimistic concurrency: read, merge, write conditionally on the revision read; on a conflict someone else
   // wrote in between, so merge again on top of their document. Bounded so a pathological writer cannot pin us.
@@ -135,8 +154,8 @@ Result<ConfigDocument> ConfigStore::Patch(const std::string& env, const std::str
     }
     std::string text = merged.dump();
     IF_RETURN_IF_ERROR(CheckSize(text));
-    Result<uint64_t> rev = current->has_value() ? bucket_.Update(key, text, (*current)->revision)
-                                                : bucket_.Create(key, text);
+    Result<uint64_t> rev = current->has_value() ? bucket_.Update(key, text, (*current)->revision, actor.request.id)
+                                                : bucket_.Create(key, text, actor.request.id);
     if (rev.status().is(Code::kConflict)) {
       if (if_revision) return RevisionMismatch(name, *if_revision);
       continue;
@@ -148,16 +167,20 @@ Result<ConfigDocument> ConfigStore::Patch(const std::string& env, const std::str
 
 Status ConfigStore::Delete(const std::string& env, const std::string& name, std::optional<uint64_t> if_revision,
                            const Actor& actor) {
+  bool deleted = false;
+  if (auto earlier = EarlierAttempt(env, name, actor, &deleted); earlier && (!earlier->ok() || deleted)) {
+    return earlier->status();
+  }
   const std::string key = Key(env, name);
   uint64_t marker = 0;
   if (if_revision) {
     IF_RETURN_IF_ERROR(RequireLive(key, name, *if_revision));
-    auto rev = bucket_.DeleteIfRevision(key, *if_revision);
+    auto rev = bucket_.DeleteIfRevision(key, *if_revision, actor.request.id);
     if (rev.status().is(Code::kConflict)) return RevisionMismatch(name, *if_revision);
     if (!rev.ok()) return rev.status();
     marker = *rev;
   } else {
-    auto rev = bucket_.DeleteLatest(key);
+    auto rev = bucket_.DeleteLatest(key, actor.request.id);
     if (!rev.ok()) return rev.status();
     if (!rev->has_value()) return Status::Ok();  // already absent: nothing changed, no event
     marker = **rev;

@@ -61,6 +61,11 @@ class ConfigStore {
   Result<ConfigDocument> Written(const std::string& env, const std::string& name, std::string data,
                                  Result<uint64_t> revision, const Actor& actor);
   Status RequireLive(const std::string& key, const std::string& name, uint64_t revision);
+  // For a retried request (actor.request.retry): if an earlier attempt of it made the key's latest write, that
+  // write (a document, or a delete marker with `*deleted`), with its audit event sent again (stored once).
+  // nullopt: write as usual.
+  std::optional<Result<ConfigDocument>> EarlierAttempt(const std::string& env, const std::string& name,
+                                                       const Actor& actor, bool* deleted);
   KvBucket& bucket_;
   SystemEvents& events_;
 };

@@ -21,16 +21,17 @@ nlohmann::json EventPayload(std::string type, std::string_view environment, cons
 }  // namespace
 
 Status SystemEvents::SecretChanged(SecretChange change, std::string_view environment, std::string_view name,
-                                 uint64_t revision, const Actor& actor) {
+                                 uint64_t revision, const Actor& actor, bool repeat) {
   const char* verb = change == SecretChange::kCreated ? "created"
                      : change == SecretChange::kUpdated ? "updated"
                                                         : "deleted";
-  return Publish("secret", verb, environment, name, revision, actor);
+  return Publish("secret", verb, environment, name, revision, actor, repeat);
 }
 
 Status SystemEvents::ConfigChanged(ConfigChange change, std::string_view environment, std::string_view name,
-                                 uint64_t revision, const Actor& actor) {
-  return Publish("config", change == ConfigChange::kUpdated ? "updated" : "deleted", environment, name, revision, actor);
+                                 uint64_t revision, const Actor& actor, bool repeat) {
+  return Publish("config", change == ConfigChange::kUpdated ? "updated" : "deleted", environment, name, revision, actor,
+                 repeat);
 }
 
 Status SystemEvents::Changed(std::string_view kind, std::string_view name, std::string_view verb,
@@ -72,17 +73,18 @@ Status SystemEvents::RekeyCompleted(std::string_view scope, std::string_view key
 }
 
 Status SystemEvents::Publish(std::string_view kind, std::string_view verb, std::string_view environment,
-                           std::string_view name, uint64_t revision, const Actor& actor) {
+                           std::string_view name, uint64_t revision, const Actor& actor, bool repeat) {
   nlohmann::json payload = EventPayload(std::string(kind) + "." + std::string(verb), environment, actor);
   payload["name"] = name;
   payload["revision"] = revision;
-  return Send("system." + std::string(kind) + "." + std::string(name) + "." + std::string(verb), environment,
-              payload.dump(), true);
+  const std::string subject = "system." + std::string(kind) + "." + std::string(name) + "." + std::string(verb);
+  return Send(subject, environment, payload.dump(), !repeat,
+              actor.request.empty() ? "" : actor.request.id + ":" + std::string(environment) + ":" + subject);
 }
 
 Status SystemEvents::Send(const std::string& subject, std::string_view environment, const std::string& payload,
-                        bool notify_listener) {
-  Status s = stream_.PublishDurably({StreamPublish{subject, payload}});
+                        bool notify_listener, std::string msg_id) {
+  Status s = stream_.PublishDurably({StreamPublish{subject, payload, std::move(msg_id)}});
   if (notify_listener && listener_) listener_(std::string(environment), subject, payload);
   if (!s.ok()) {
     failures_.fetch_add(1);

@@ -20,6 +20,7 @@
 #include <vector>
 #include <string_view>
 
+#include "common/request_tag.h"
 #include "store/system_stream.h"
 
 namespace ironflow {
@@ -34,6 +35,9 @@ struct Actor {
   // patterns (auth/allow_list.h). nullopt: no restriction (admin, reader, the dev actor).
   std::optional<std::vector<std::string>> function_patterns;
   std::optional<std::vector<std::string>> secret_patterns;
+  // The request this actor is making, when it came with an Idempotency-Key: its writes carry the tag, and the
+  // audit event of each change gets a de-duplication id derived from it, so a retry never stores it twice.
+  RequestTag request;
 };
 
 enum class SecretChange { kCreated, kUpdated, kDeleted };
@@ -43,10 +47,13 @@ class SystemEvents {
  public:
   explicit SystemEvents(SystemStream stream) : stream_(stream) {}
 
+  // `repeat`: the change was made by an earlier attempt of the actor's request (found by a retry); its event is
+  // sent again (stored once, by its de-duplication id, within JetStream's 2-minute window) and the listener is
+  // not told a second time.
   Status SecretChanged(SecretChange change, std::string_view environment, std::string_view name, uint64_t revision,
-                     const Actor& actor);
+                     const Actor& actor, bool repeat = false);
   Status ConfigChanged(ConfigChange change, std::string_view environment, std::string_view name, uint64_t revision,
-                     const Actor& actor);
+                     const Actor& actor, bool repeat = false);
   // `system.<kind>.<name>.<verb>` for the other audited mutations: kind "environment" (created, deleted) and
   // "kv" (bucket created, deleted). Payload {type, environment, name, actor, timestamp}.
   Status Changed(std::string_view kind, std::string_view name, std::string_view verb, std::string_view environment,
@@ -79,10 +86,12 @@ class SystemEvents {
 
  private:
   Status Publish(std::string_view kind, std::string_view verb, std::string_view environment, std::string_view name,
-               uint64_t revision, const Actor& actor);
+               uint64_t revision, const Actor& actor, bool repeat);
   // Stores one event (waiting for its ack), counts and logs a failure; the listener (runtime triggers) only hears
   // secret and config changes.
-  Status Send(const std::string& subject, std::string_view environment, const std::string& payload, bool notify_listener);
+  // `msg_id`: the de-duplication id (empty: a random one).
+  Status Send(const std::string& subject, std::string_view environment, const std::string& payload, bool notify_listener,
+              std::string msg_id = "");
   SystemStream stream_;
   Listener listener_;
   std::atomic<uint64_t> failures_{0};

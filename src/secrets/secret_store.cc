@@ -108,6 +108,31 @@ void SecretStore::ObserveStored(const KvEntry& entry, bool deleted) {
   RememberSealed(entry.key, entry.revision, rec->value);
 }
 
+std::optional<Result<SecretStore::PutOutcome>> SecretStore::EarlierAttempt(const std::string& env,
+                                                                          const std::string& name,
+                                                                          const Actor& actor) {
+  if (!actor.request.retry) return std::nullopt;
+  KvBucket::LastWriteInfo own;
+  auto landed = bucket_.LastWriteIsTagged(SecretKey(env, name), actor.request.id, &own);
+  if (!landed.ok()) return Result<PutOutcome>(landed.status());
+  if (!*landed) return std::nullopt;
+  if (own.deleted) {
+    Status audited = events_.SecretChanged(SecretChange::kDeleted, env, name, own.revision, actor, /*repeat=*/true);
+    if (!audited.ok()) return Result<PutOutcome>(audited);
+    return Result<PutOutcome>(PutOutcome{});  // revision 0: a delete
+  }
+  auto rec = DecodeSecretRecord(own.value);
+  Cleanse(own.value);
+  if (!rec.ok()) return Result<PutOutcome>(rec.status());
+  if (!rec->value.encrypted()) Cleanse(rec->value.plaintext);
+  // A record written by Create (or a Put of a new secret) carries one timestamp for both.
+  const bool created = rec->created_at == rec->updated_at;
+  Status audited = events_.SecretChanged(created ? SecretChange::kCreated : SecretChange::kUpdated, env, name,
+                                         own.revision, actor, /*repeat=*/true);
+  if (!audited.ok()) return Result<PutOutcome>(audited);
+  return Result<PutOutcome>(PutOutcome{ToMetadata(env, name, *rec, own.revision), created});
+}
+
 std::optional<Result<SecretStore::PutOutcome>> SecretStore::TryPutOnRememberedHead(
     const std::string& env, const std::string& name, const SealedValue& sealed,
     const std::optional<std::string>& description, std::optional<uint64_t> if_match, const Actor& actor) {
@@ -123,7 +148,7 @@ std::optional<Result<SecretStore::PutOutcome>> SecretStore::TryPutOnRememberedHe
   rec.description = description ? *description : head->description;
   rec.value = sealed;
   std::string doc = EncodeSecretRecord(rec);
-  auto rev = bucket_.Update(key, doc, head->revision);
+  auto rev = bucket_.Update(key, doc, head->revision, actor.request.id);
   Cleanse(doc);
   if (!rev.ok()) {
     heads_.Erase(key);
@@ -153,6 +178,10 @@ Result<SecretStore::Current> SecretStore::Load(const std::string& env, const std
 
 Result<SecretMetadata> SecretStore::Create(const std::string& env, const std::string& name, std::string_view value,
                                            std::optional<std::string> description, const Actor& actor) {
+  if (auto earlier = EarlierAttempt(env, name, actor); earlier && (!earlier->ok() || (*earlier)->metadata.revision)) {
+    if (!earlier->ok()) return earlier->status();
+    return std::move(**earlier).metadata;
+  }
   auto sealed = sealer_.Seal(env, name, value);
   if (!sealed.ok()) return sealed.status();
   SecretRecord rec;
@@ -163,7 +192,7 @@ Result<SecretMetadata> SecretStore::Create(const std::string& env, const std::st
   rec.updated_by = RecordActor{actor.type, actor.id, actor.name};
   rec.value = std::move(sealed).value();
   std::string doc = EncodeSecretRecord(rec);
-  auto rev = bucket_.Create(SecretKey(env, name), doc);
+  auto rev = bucket_.Create(SecretKey(env, name), doc, actor.request.id);
   Cleanse(doc);
   if (!rev.ok()) {
     if (rev.status().is(Code::kConflict)) {
@@ -180,6 +209,9 @@ Result<SecretMetadata> SecretStore::Create(const std::string& env, const std::st
 Result<SecretStore::PutOutcome> SecretStore::Put(const std::string& env, const std::string& name,
                                                  std::string_view value, std::optional<std::string> description,
                                                  std::optional<uint64_t> if_match, const Actor& actor) {
+  if (auto earlier = EarlierAttempt(env, name, actor); earlier && (!earlier->ok() || (*earlier)->metadata.revision)) {
+    return std::move(*earlier);
+  }
   auto sealed = sealer_.Seal(env, name, value);
   if (!sealed.ok()) return sealed.status();
   const std::string key = SecretKey(env, name);
@@ -204,7 +236,8 @@ Result<SecretStore::PutOutcome> SecretStore::Put(const std::string& env, const s
     rec.description = description ? *description : (cur->record ? cur->record->description : "");
     rec.value = sealed.value();  // copy: a retry needs it again
     std::string doc = EncodeSecretRecord(rec);
-    Result<uint64_t> rev = current_rev ? bucket_.Update(key, doc, *current_rev) : bucket_.Create(key, doc);
+    Result<uint64_t> rev = current_rev ? bucket_.Update(key, doc, *current_rev, actor.request.id)
+                                       : bucket_.Create(key, doc, actor.request.id);
     Cleanse(doc);
     if (rev.ok()) {
       const bool created = !current_rev.has_value();
@@ -228,6 +261,10 @@ Result<SecretStore::PutOutcome> SecretStore::Put(const std::string& env, const s
 Result<SecretMetadata> SecretStore::UpdateDescription(const std::string& env, const std::string& name,
                                                       std::string description, std::optional<uint64_t> if_match,
                                                       const Actor& actor) {
+  if (auto earlier = EarlierAttempt(env, name, actor); earlier && (!earlier->ok() || (*earlier)->metadata.revision)) {
+    if (!earlier->ok()) return earlier->status();
+    return std::move(**earlier).metadata;
+  }
   const std::string key = SecretKey(env, name);
   for (int attempt = 0; attempt < kMaxCasAttempts; ++attempt) {
     auto cur = Load(env, name);
@@ -243,7 +280,7 @@ Result<SecretMetadata> SecretStore::UpdateDescription(const std::string& env, co
     rec.updated_at = FormatRfc3339(NowUnixMillis());
     rec.updated_by = RecordActor{actor.type, actor.id, actor.name};
     std::string doc = EncodeSecretRecord(rec);
-    auto rev = bucket_.Update(key, doc, cur->entry->revision);
+    auto rev = bucket_.Update(key, doc, cur->entry->revision, actor.request.id);
     Cleanse(doc);
     if (rev.ok()) {
       RememberHead(key, *rev, rec);
@@ -283,6 +320,9 @@ Result<std::vector<SecretMetadata>> SecretStore::List(const std::string& env) {
 
 Status SecretStore::Delete(const std::string& env, const std::string& name, std::optional<uint64_t> if_match,
                            const Actor& actor) {
+  if (auto earlier = EarlierAttempt(env, name, actor); earlier && (!earlier->ok() || !(*earlier)->metadata.revision)) {
+    return earlier->status();  // OK: the earlier attempt deleted it
+  }
   const std::string key = SecretKey(env, name);
   for (int attempt = 0; attempt < kMaxCasAttempts; ++attempt) {
     auto cur = bucket_.Get(key);
@@ -293,7 +333,7 @@ Status SecretStore::Delete(const std::string& env, const std::string& name, std:
     }
     uint64_t rev_now = (*cur)->revision;
     if (if_match && rev_now != *if_match) return RevisionMismatch(name, *if_match, rev_now);
-    auto rev = bucket_.DeleteIfRevision(key, rev_now);
+    auto rev = bucket_.DeleteIfRevision(key, rev_now, actor.request.id);
     heads_.Erase(key);
     ForgetSealed(key, rev.ok() ? *rev : rev_now);
     if (rev.ok()) {

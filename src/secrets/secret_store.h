@@ -151,6 +151,10 @@ class SecretStore {
   };
   Result<Current> Load(const std::string& env, const std::string& name);
   void RememberHead(const std::string& key, uint64_t revision, const SecretRecord& r);
+  // For a retried request (actor.request.retry, see common/request_tag.h): if the latest write of env.name was made
+  // by an earlier attempt of it, that write's outcome, with its audit event sent again (stored once). A delete
+  // marker gives an outcome with revision 0. nullopt: write as usual.
+  std::optional<Result<PutOutcome>> EarlierAttempt(const std::string& env, const std::string& name, const Actor& actor);
   // The CAS against the remembered head. nullopt when there is no usable head or the CAS lost.
   std::optional<Result<PutOutcome>> TryPutOnRememberedHead(const std::string& env, const std::string& name,
                                                            const SealedValue& sealed,

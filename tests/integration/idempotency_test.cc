@@ -18,23 +18,24 @@ class IdempotencyTest : public ApiTest {
  protected:
   static HeaderList Key(const std::string& key) { return {{"Idempotency-Key", key}}; }
 
-  // Rewrites the only Idempotency-Key record as its first attempt would have left it after answering 5xx
-  // ("unknown") or while still running ("pending"): what a lost answer or a retry racing the first attempt sees.
-  void SetOnlyRecordState(const std::string& state) {
+  // Rewrites the most recently written Idempotency-Key record as its request's first attempt would have left it
+  // after answering 5xx ("unknown") or while still running ("pending"): what a retry sees after a lost answer, or
+  // while racing the first attempt.
+  void SetLatestRecordState(const std::string& state) {
     auto nc = nats_.Connect();
     auto bucket = KvBucket::Open(*nc, "ironflow-idempotency");
     ASSERT_TRUE(bucket.ok()) << bucket.status().ToString();
-    auto keys = (*bucket)->Keys(">");
-    ASSERT_TRUE(keys.ok());
-    ASSERT_EQ(keys->size(), 1u);
-    auto entry = (*bucket)->Get(keys->front());
-    ASSERT_TRUE(entry.ok() && entry->has_value());
-    json record = json::parse((*entry)->value);
+    auto entries = (*bucket)->List(">");
+    ASSERT_TRUE(entries.ok());
+    ASSERT_FALSE(entries->empty());
+    const KvEntry* latest = &entries->front();
+    for (const auto& e : *entries) latest = e.revision > latest->revision ? &e : latest;
+    json record = json::parse(latest->value);
     record["state"] = state;
     record["until_ms"] = int64_t{1} << 50;  // a pending claim that has not run out
     record.erase("status");
     record.erase("body");
-    ASSERT_TRUE((*bucket)->Update(keys->front(), record.dump(), (*entry)->revision).ok());
+    ASSERT_TRUE((*bucket)->Update(latest->key, record.dump(), latest->revision).ok());
   }
 };
 
@@ -91,7 +92,7 @@ TEST_F(IdempotencyTest, EventRetriedAfterAnUnknownOutcomeStartsItsRunsOnce) {
   auto first = api_->Call("POST", "/api/v1/events", json{{"name", "order.paid"}, {"data", {{"n", 1}}}}, Key("ev-1"));
   ASSERT_EQ(first.status, 202) << first.raw;
   ASSERT_EQ(first.body["run_ids"].size(), 1u);
-  SetOnlyRecordState("unknown");
+  SetLatestRecordState("unknown");
   auto retried = api_->Call("POST", "/api/v1/events", json{{"name", "order.paid"}, {"data", {{"n", 1}}}}, Key("ev-1"));
   ASSERT_EQ(retried.status, 202) << retried.raw;
   EXPECT_TRUE(retried.header("idempotent-replayed").empty()) << "the retry must run again, not replay";
@@ -109,7 +110,7 @@ TEST_F(IdempotencyTest, CounterIncrementRetriedAfterAnUnknownOutcomeCountsOnce) 
   ASSERT_EQ(api_->Call("POST", "/api/v1/kv/buckets", json{{"name", "b"}}).status, 201);
   const std::string path = "/api/v1/kv/buckets/b/keys/hits/increment";
   ASSERT_EQ(api_->Call("POST", path, json{{"by", 5}}, Key("inc-1")).body["value"], 5);
-  SetOnlyRecordState("unknown");
+  SetLatestRecordState("unknown");
   auto retried = api_->Call("POST", path, json{{"by", 5}}, Key("inc-1"));
   ASSERT_EQ(retried.status, 200) << retried.raw;
   EXPECT_EQ(retried.body["value"], 5) << "the landed increment was applied a second time";
@@ -124,7 +125,7 @@ TEST_F(IdempotencyTest, ConditionalKvWriteRetriedAfterAnUnknownOutcomeSucceedsIn
   const std::string rev = std::to_string(v1.body["revision"].get<uint64_t>());
   auto first = api_->Call("PUT", path, std::string("v2"), {{"Idempotency-Key", "cas-1"}, {"If-Match", rev}});
   ASSERT_EQ(first.status, 200) << first.raw;
-  SetOnlyRecordState("unknown");
+  SetLatestRecordState("unknown");
   auto retried = api_->Call("PUT", path, std::string("v2"), {{"Idempotency-Key", "cas-1"}, {"If-Match", rev}});
   EXPECT_EQ(retried.status, 200) << "its own landed write must not fail its precondition: " << retried.raw;
   EXPECT_EQ(retried.body["revision"], first.body["revision"]);
@@ -134,11 +135,48 @@ TEST_F(IdempotencyTest, ConditionalKvWriteRetriedAfterAnUnknownOutcomeSucceedsIn
   EXPECT_EQ(api_->Call("GET", path).status, 404);
 }
 
+TEST_F(IdempotencyTest, SecretRotationRetriedAfterAnUnknownOutcomeWritesOnceAndIsAuditedOnce) {
+  const std::string v1 = NewValue(), v2 = NewValue();
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/secrets/STRIPE_KEY", json{{"value", v1}}).status, 201);
+  const std::string rev1 = std::to_string(api_->Call("GET", "/api/v1/secrets/STRIPE_KEY").body["revision"].get<uint64_t>());
+  const HeaderList headers = {{"Idempotency-Key", "rotate-1"}, {"If-Match", rev1}};
+  auto first = api_->Call("PUT", "/api/v1/secrets/STRIPE_KEY", json{{"value", v2}}, headers);
+  ASSERT_EQ(first.status, 200) << first.raw;
+  SetLatestRecordState("unknown");
+  auto retried = api_->Call("PUT", "/api/v1/secrets/STRIPE_KEY", json{{"value", v2}}, headers);
+  EXPECT_EQ(retried.status, 200) << "its own landed write must not fail its If-Match: " << retried.raw;
+  EXPECT_EQ(retried.body["revision"], first.body["revision"]);
+  EXPECT_EQ(api_->Call("GET", "/api/v1/secrets/STRIPE_KEY/versions").body["versions"].size(), 2u);
+  auto audit = api_->Call("GET", "/api/v1/audit?kind=secret&name=STRIPE_KEY&since=1h");
+  ASSERT_EQ(audit.status, 200) << audit.raw;
+  EXPECT_EQ(audit.body["entries"].size(), 2u) << "created + one updated: " << audit.raw;
+
+  // A delete retried the same way answers 204, not 404, and is audited once.
+  ASSERT_EQ(api_->Call("DELETE", "/api/v1/secrets/STRIPE_KEY", std::string(), Key("del-1")).status, 204);
+  SetLatestRecordState("unknown");
+  EXPECT_EQ(api_->Call("DELETE", "/api/v1/secrets/STRIPE_KEY", std::string(), Key("del-1")).status, 204);
+  audit = api_->Call("GET", "/api/v1/audit?kind=secret&name=STRIPE_KEY&since=1h");
+  EXPECT_EQ(audit.body["entries"].size(), 3u) << audit.raw;
+}
+
+TEST_F(IdempotencyTest, ConfigPatchRetriedAfterAnUnknownOutcomeMergesOnce) {
+  ASSERT_EQ(api_->Call("PUT", "/api/v1/config/flags", json{{"data", {{"n", 1}}}}).status, 200);
+  auto first = api_->Call("PATCH", "/api/v1/config/flags", json{{"data", {{"beta", true}}}}, Key("patch-1"));
+  ASSERT_EQ(first.status, 200) << first.raw;
+  SetLatestRecordState("unknown");
+  auto retried = api_->Call("PATCH", "/api/v1/config/flags", json{{"data", {{"beta", true}}}}, Key("patch-1"));
+  ASSERT_EQ(retried.status, 200) << retried.raw;
+  EXPECT_EQ(retried.body["revision"], first.body["revision"]) << "the retry wrote a new revision";
+  EXPECT_EQ(retried.body["data"], json({{"n", 1}, {"beta", true}}));
+  auto audit = api_->Call("GET", "/api/v1/audit?kind=config&name=flags&since=1h");
+  EXPECT_EQ(audit.body["entries"].size(), 2u) << audit.raw;
+}
+
 TEST_F(IdempotencyTest, RetryWhileTheFirstAttemptRunsGets503WithRetryAfter) {
   ASSERT_EQ(api_->Call("POST", "/api/v1/kv/buckets", json{{"name", "b"}}).status, 201);
   const std::string path = "/api/v1/kv/buckets/b/keys/k";
   ASSERT_EQ(api_->Call("PUT", path, std::string("v"), Key("slow")).status, 200);
-  SetOnlyRecordState("pending");
+  SetLatestRecordState("pending");
   auto busy = api_->Call("PUT", path, std::string("v"), Key("slow"));
   EXPECT_EQ(busy.status, 503) << busy.raw;
   EXPECT_EQ(busy.body["error"]["code"], "unavailable");
