@@ -1,6 +1,7 @@
 #include "cli/cli_support.h"
 
 #include "common/bounded_json.h"
+#include "http/request_retry.h"
 
 #include <termios.h>
 #include <unistd.h>
@@ -71,7 +72,8 @@ json Api::Call(const std::string& method, const std::string& target, const std::
   HeaderList headers = BaseHeaders(env);
   for (const auto& h : extra) headers.push_back(h);
   if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
-  auto res = client->Send(method, target, headers, body);
+  // A keyed write (and any read) answered 503/429, or not answered, is sent again with backoff.
+  auto res = SendWithRetries(*client, method, target, headers, body, 60000);
   if (!res.ok()) throw CommandError{res.status().message() + " (is `ironflow serve` running at " + global_.server + "?)"};
   if (status_out) *status_out = res->status;
   if (res->status == 204 || res->body.empty()) return json();

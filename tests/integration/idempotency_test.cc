@@ -5,6 +5,7 @@
 
 #include "common/hex.h"
 #include "common/request_tag.h"
+#include "http/request_retry.h"
 #include "kv/counter.h"
 #include "store/kv_bucket.h"
 #include "support/api_fixture.h"
@@ -193,6 +194,29 @@ TEST_F(IdempotencyTest, KeyOnAWriteThatCannotReplayOrAMalformedKeyIsRefused) {
   EXPECT_EQ(api_->Call("GET", "/api/v1/config/c").status, 404);
   // Reads ignore it.
   EXPECT_EQ(api_->Call("GET", "/api/v1/secrets", std::string(), Key("x")).status, 200);
+}
+
+TEST_F(IdempotencyTest, ClientsSendKeysExactlyOnTheWritesTheServerReplays) {
+  // The CLI and the C++ SDK decide with IdempotentRoute; the server with its route table. They must agree, or a
+  // client would send a key the server refuses (400), or retry a write the server would apply twice.
+  const std::vector<std::pair<std::string, std::string>> writes = {
+      {"POST", "/api/v1/events"},         {"POST", "/api/v1/secrets"},
+      {"PUT", "/api/v1/secrets/S"},       {"PATCH", "/api/v1/secrets/S"},
+      {"DELETE", "/api/v1/secrets/S"},    {"POST", "/api/v1/secrets/S/rollback"},
+      {"PUT", "/api/v1/config/c"},        {"PATCH", "/api/v1/config/c"},
+      {"DELETE", "/api/v1/config/c"},     {"PUT", "/api/v1/kv/buckets/b/keys/k"},
+      {"DELETE", "/api/v1/kv/buckets/b/keys/k"}, {"POST", "/api/v1/kv/buckets/b/keys/k/increment"},
+      {"POST", "/api/v1/kv/buckets"},     {"DELETE", "/api/v1/kv/buckets/b"},
+      {"POST", "/api/v1/rekey"},          {"POST", "/api/v1/environments"},
+      {"DELETE", "/api/v1/environments/e"}, {"POST", "/api/v1/functions"},
+      {"POST", "/api/v1/apikeys"},
+      {"POST", "/api/v1/signing-key/rotate"}, {"POST", "/api/v1/workers/w/register"}};
+  int n = 0;
+  for (const auto& [method, target] : writes) {
+    auto r = api_->Call(method, target, std::string("{}"), Key("agree-" + std::to_string(n++)));
+    const bool refused = r.status == 400 && r.raw.find("Idempotency-Key is not supported") != std::string::npos;
+    EXPECT_EQ(refused, !IdempotentRoute(method, target)) << method << " " << target << ": " << r.raw;
+  }
 }
 
 // ---- tagged writes at the store level

@@ -7,6 +7,7 @@
 
 #include "common/bounded_json.h"
 #include "http/http_client.h"
+#include "http/request_retry.h"
 
 namespace ironflow::detail {
 
@@ -44,7 +45,11 @@ ApiOutcome ApiConnection::call(std::string_view method, std::string_view target,
                         {"X-Ironflow-Environment", environment_}};
   if (!authorization_.empty()) headers.emplace_back("Authorization", authorization_);
   for (const auto& h : extra) headers.push_back(h);
-  auto res = client_->Send(method, target, headers, body, timeout_ms);
+  // Writes the server can replay (config and KV writes, counters, events) carry an Idempotency-Key and are sent
+  // again after a 503/429 or no answer; the worker protocol's calls keep their own retry loops.
+  RetryPolicy policy;
+  policy.retry_reads = false;
+  auto res = SendWithRetries(*client_, method, target, headers, body, timeout_ms, policy);
   for (auto& [name, value] : headers) {
     if (name == "Authorization") OPENSSL_cleanse(value.data(), value.size());
   }
