@@ -15,6 +15,7 @@
 #include "common/json_nesting.h"
 #include "common/names.h"
 #include "common/time_util.h"
+#include "common/hex.h"
 #include "crypto/digest.h"
 #include "http/http_client.h"
 #include "runtime/ids.h"
@@ -295,6 +296,13 @@ void Engine::WakeWaiters(const std::string& env, std::map<std::string, int> pend
   for (auto& w : wakes) w();
 }
 
+StreamPublish Engine::FinishEvent(const RunRecord& run) {
+  StreamPublish ev = RunStatusEvent(run);
+  // One per reported result: a repeat of the result stores it once.
+  if (!run.ended_by.empty()) ev.msg_id = run.id + ":finish:" + Sha256Hex(run.ended_by).substr(0, 16);
+  return ev;
+}
+
 StreamPublish Engine::RunStatusEvent(const RunRecord& run) {
   json payload = {{"type", "run." + run.status}, {"environment", run.environment}, {"run_id", run.id},
                   {"function_id", run.function_id}, {"status", run.status}, {"attempt", run.attempt},
@@ -546,6 +554,7 @@ Status Engine::FinishAttempt(const std::string& env, const std::string& run_id, 
         const RetryPolicy policy = fn.ok() ? fn->retry : RetryPolicy{};
         attempt = r.delivery.attempt;
         ended_lease = r.delivery.lease_token;
+        r.ended_by = outcome.reported_as;
         const bool retry = !outcome.completed && outcome.retryable && attempt < policy.max_attempts;
         r.attempt = attempt;
         for (const auto& s : steps) {
@@ -590,7 +599,7 @@ Status Engine::FinishAttempt(const std::string& env, const std::string& run_id, 
   } else {
     (void)d_.jobs.Nak(ack_subject, retry_delay_ms);
   }
-  Status audited = d_.audit.PublishAll({RunStatusEvent(run)});
+  Status audited = d_.audit.PublishAll({FinishEvent(run)});
   if (audited_out) *audited_out = audited;
   if (run.finished()) {
     runs_finished_.fetch_add(1);
@@ -626,7 +635,13 @@ void Engine::OnWorkerHeartbeat(const std::string& env, const std::string& worker
 }
 
 namespace {
+// What the record keeps of a worker's result: its lease id and a MAC of the body (keyed, as the body may hold a
+// value the worker failed to keep out of its output; redaction happens later).
+std::string ReportedAs(const std::string& lease_id, const std::string& result_body, ByteView key) {
+  return lease_id + ":" + HexEncode(HmacSha256(key, AsBytes(result_body))).substr(0, 32);
+}
 // The lease-signing keys in force (current first), as the views OpenLeaseToken takes.
+
 std::vector<ByteView> LeaseKeys(const SigningKeyring::Keys& keys) {
   std::vector<ByteView> out{keys.current.view()};
   if (!keys.previous.empty() && NowUnixMillis() < keys.previous_until_ms) out.push_back(keys.previous.view());
@@ -700,6 +715,8 @@ Status Engine::CompleteJob(const std::string& env, const std::string& worker_id,
     return Status::Conflict("lease token does not match job \"" + job_id + "\" (lease expired or taken over)");
   }
   const std::string lease_id = claim->lease_id;
+  const auto signing_keys = d_.signing.keys();
+  const ByteView result_key = signing_keys->current.view();
   auto check = [&](const RunRecord& r) -> Status {
     const Delivery& dl = r.delivery;
     if (dl.job_id != job_id || dl.mode != "pull" || dl.state != "leased") return not_leased;
@@ -717,11 +734,23 @@ Status Engine::CompleteJob(const std::string& env, const std::string& worker_id,
     hint.reset();
     auto stored = d_.runs.Get(env, run_id);
     if (!stored.ok()) return stored.status().is(Code::kNotFound) ? not_leased : stored.status();
-    IF_RETURN_IF_ERROR(check(*stored));
+    if (Status leased = check(*stored); !leased.ok()) {
+      // The same result again (its first answer was lost): it was recorded; store its event once more (the same
+      // de-duplication id, so it is kept once) if the record still shows what it did.
+      if (stored->ended_by.empty() || !ConstantTimeEquals(stored->ended_by, ReportedAs(lease_id, body, result_key))) {
+        return leased;
+      }
+      if (stored->attempt != attempt) return Status::Ok();
+      Status audited = d_.audit.PublishAll({FinishEvent(*stored)});
+      return audited.ok() ? Status::Ok()
+                          : Status::Unavailable("the result was recorded but its audit event could not be stored (" +
+                                                audited.message() + ")");
+    }
     current = std::move(stored).value();
   }
 
   Outcome outcome = OutcomeFromResult(doc);
+  outcome.reported_as = ReportedAs(lease_id, body, result_key);
   // Redact with exactly the values this attempt received (their revisions are in the run's delivery).
   Values values;
   for (const auto& [name, rev] : current.delivery.resolved) {

@@ -111,6 +111,9 @@ class Engine {
     std::string error;
     bool retryable = true;
     std::vector<RunStep> steps;
+    // A pull worker's result: "<lease id>:<digest of the result body>", kept in the record so that the same result
+    // sent again (its answer was lost) is answered OK. Empty for lost leases and push results.
+    std::string reported_as;
   };
   using Values = std::map<std::string, std::string>;  // secret name -> value (wiped by WipeValues)
 
@@ -137,6 +140,8 @@ class Engine {
                        const RunStore::Queued* hint = nullptr, Status* audited = nullptr);
   // The `system.run.<id>.<status>` event of the run's current status (stored by the caller, with SystemEvents).
   StreamPublish RunStatusEvent(const RunRecord& run);
+  // RunStatusEvent of a run an outcome just moved; for a worker's result, with a de-duplication id of its own.
+  StreamPublish FinishEvent(const RunRecord& run);
   // Reads a validated result body ({status, output?, error?, steps?}) from either delivery mode.
   static Outcome OutcomeFromResult(const nlohmann::json& doc);
   void SchedulerLoop();

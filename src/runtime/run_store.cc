@@ -68,6 +68,7 @@ json RunDocument(const RunRecord& r) {
 std::string EncodeRun(const RunRecord& r) {
   json doc = RunDocument(r);
   if (!r.delivery.state.empty()) doc["delivery"] = EncodeDelivery(r.delivery);
+  if (!r.ended_by.empty()) doc["ended_by"] = r.ended_by;
   return doc.dump();
 }
 
@@ -94,6 +95,7 @@ Result<RunRecord> DecodeRun(std::string_view text) {
     r.created_at = doc.at("created_at");
     r.updated_at = doc.at("updated_at");
     if (doc.contains("delivery")) r.delivery = DecodeDelivery(doc.at("delivery"));
+    r.ended_by = doc.value("ended_by", "");
     return r;
   } catch (const json::exception&) {
     return Status::Internal("stored run record is malformed");

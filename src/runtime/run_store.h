@@ -65,6 +65,9 @@ struct RunRecord {
   std::string created_at;
   std::string updated_at;
   Delivery delivery;
+  // "<lease id>:<result digest>" of the worker result that moved the run last (stored form only): a worker that
+  // sends that same result again (its first answer was lost) is answered OK instead of 409.
+  std::string ended_by;
 
   std::string key() const { return environment + "." + id; }
   bool finished() const { return status == "completed" || status == "failed"; }

@@ -18,9 +18,10 @@ bool LastErrorIsWrongSequence() {
 
 constexpr const char* kTagHeader = "Ironflow-Request";
 
-// A write that did not fail its precondition failed for a reason whose outcome the client cannot know (a
-// timeout, no stream leader during an election, the cluster refusing writes): the caller answers 503.
-Status WriteFailed(natsStatus s, std::string_view operation) {
+// A read or write of a bucket that failed (and, for a write, not on its precondition) failed for a passing reason
+// (a timeout, no stream leader during an election, the cluster refusing requests), and a write's outcome is
+// unknown: the caller answers 503, never 500.
+Status StoreFailed(natsStatus s, std::string_view operation) {
   Status st = StatusFromNats(s, operation);
   if (st.is(Code::kInternal)) {
     natsStatus ignored = NATS_OK;
@@ -114,7 +115,7 @@ Result<std::optional<KvEntry>> KvBucket::Get(const std::string& key) {
   natsStatus s = kvStore_Get(&raw, kv_, key.c_str());
   nats::KvEntryPtr e(raw);
   if (s == NATS_NOT_FOUND) return std::optional<KvEntry>();
-  if (s != NATS_OK) return StatusFromNats(s, "KV get");
+  if (s != NATS_OK) return StoreFailed(s, "KV get");
   if (kvEntry_Operation(e.get()) != kvOp_Put) return std::optional<KvEntry>();
   return std::optional<KvEntry>(ToEntry(e.get()));
 }
@@ -124,7 +125,7 @@ Result<std::optional<KvEntry>> KvBucket::GetRevision(const std::string& key, uin
   natsStatus s = kvStore_GetRevision(&raw, kv_, key.c_str(), revision);
   nats::KvEntryPtr e(raw);
   if (s == NATS_NOT_FOUND) return std::optional<KvEntry>();
-  if (s != NATS_OK) return StatusFromNats(s, "KV get revision");
+  if (s != NATS_OK) return StoreFailed(s, "KV get revision");
   if (kvEntry_Operation(e.get()) != kvOp_Put) return std::optional<KvEntry>();
   return std::optional<KvEntry>(ToEntry(e.get()));
 }
@@ -143,7 +144,7 @@ Result<uint64_t> KvBucket::Create(const std::string& key, std::string_view value
   natsStatus s = kvStore_Create(&rev, kv_, key.c_str(), value.data(), static_cast<int>(value.size()));
   if (s == NATS_OK) return rev;
   if (LastErrorIsWrongSequence()) return Status::Conflict("key exists");
-  return WriteFailed(s, "KV create");
+  return StoreFailed(s, "KV create");
 }
 
 Result<uint64_t> KvBucket::Update(const std::string& key, std::string_view value, uint64_t expected_revision,
@@ -163,7 +164,7 @@ Result<uint64_t> KvBucket::Put(const std::string& key, std::string_view value, s
   if (!tag.empty()) return PublishWrite(key, value, std::nullopt, nullptr, tag);
   uint64_t rev = 0;
   natsStatus s = kvStore_Put(&rev, kv_, key.c_str(), value.data(), static_cast<int>(value.size()));
-  if (s != NATS_OK) return WriteFailed(s, "KV put");
+  if (s != NATS_OK) return StoreFailed(s, "KV put");
   return rev;
 }
 
@@ -200,7 +201,7 @@ Result<uint64_t> KvBucket::PublishWrite(const std::string& key, std::string_view
   if (static_cast<int>(err) == kWrongLastSequence || LastErrorIsWrongSequence()) {
     return Status::Conflict("revision mismatch");
   }
-  return WriteFailed(s, operation_header ? "KV delete" : "KV write");
+  return StoreFailed(s, operation_header ? "KV delete" : "KV write");
 }
 
 Result<std::optional<KvBucket::LastWriteInfo>> KvBucket::LastWrite(const std::string& key) {
@@ -211,7 +212,7 @@ Result<std::optional<KvBucket::LastWriteInfo>> KvBucket::LastWrite(const std::st
   natsStatus s = js_GetLastMsg(&raw, nc_.js(), stream.c_str(), subject.c_str(), nullptr, &err);
   nats::MsgPtr msg(raw);
   if (s == NATS_NOT_FOUND) return std::optional<LastWriteInfo>();
-  if (s != NATS_OK) return StatusFromNats(s, "KV last write");
+  if (s != NATS_OK) return StoreFailed(s, "KV last write");
   LastWriteInfo info;
   info.revision = natsMsg_GetSequence(msg.get());
   const char* op = nullptr;
@@ -246,7 +247,7 @@ Result<std::optional<uint64_t>> KvBucket::DeleteLatest(const std::string& key, s
 
 Status KvBucket::Purge(const std::string& key) {
   natsStatus s = kvStore_Purge(kv_, key.c_str(), nullptr);
-  return s == NATS_OK ? Status::Ok() : WriteFailed(s, "KV purge");
+  return s == NATS_OK ? Status::Ok() : StoreFailed(s, "KV purge");
 }
 
 Status KvBucket::DropOldRevisions(const std::string& key) {
@@ -267,7 +268,7 @@ Result<std::vector<KvEntry>> KvBucket::List(const std::string& filter) {
   kvWatcher* raw_w = nullptr;
   natsStatus s = kvStore_Watch(&raw_w, kv_, filter.c_str(), &wo);
   nats::KvWatcherPtr watcher(raw_w);
-  if (s != NATS_OK) return StatusFromNats(s, "KV list");
+  if (s != NATS_OK) return StoreFailed(s, "KV list");
 
   std::vector<KvEntry> out;
   std::map<std::string, size_t> index;  // a key written during the replay can come twice: keep the newest
@@ -275,7 +276,7 @@ Result<std::vector<KvEntry>> KvBucket::List(const std::string& filter) {
   for (;;) {
     kvEntry* raw = nullptr;
     s = kvWatcher_Next(&raw, watcher.get(), nc_.request_timeout_ms());
-    if (s != NATS_OK) return StatusFromNats(s, "KV list");
+    if (s != NATS_OK) return StoreFailed(s, "KV list");
     if (raw == nullptr) break;
     nats::KvEntryPtr e(raw);
     if (kvEntry_Operation(e.get()) != kvOp_Put) continue;
@@ -295,7 +296,7 @@ Result<std::vector<KvBucket::HistoryEntry>> KvBucket::History(const std::string&
   natsStatus s = kvStore_History(&list, kv_, key.c_str(), nullptr);
   std::vector<HistoryEntry> out;
   if (s == NATS_NOT_FOUND) return out;
-  if (s != NATS_OK) return StatusFromNats(s, "KV history");
+  if (s != NATS_OK) return StoreFailed(s, "KV history");
   for (int i = 0; i < list.Count; ++i) {
     kvEntry* e = list.Entries[i];
     HistoryEntry h;
@@ -315,12 +316,12 @@ Result<std::vector<std::string>> KvBucket::Keys(const std::string& filter) {
   kvWatcher* raw_w = nullptr;
   natsStatus s = kvStore_Watch(&raw_w, kv_, filter.c_str(), &wo);
   nats::KvWatcherPtr watcher(raw_w);
-  if (s != NATS_OK) return StatusFromNats(s, "KV keys");
+  if (s != NATS_OK) return StoreFailed(s, "KV keys");
   std::vector<std::string> out;
   for (;;) {
     kvEntry* raw = nullptr;
     s = kvWatcher_Next(&raw, watcher.get(), nc_.request_timeout_ms());
-    if (s != NATS_OK) return StatusFromNats(s, "KV keys");
+    if (s != NATS_OK) return StoreFailed(s, "KV keys");
     if (raw == nullptr) break;
     nats::KvEntryPtr e(raw);
     if (kvEntry_Operation(e.get()) == kvOp_Put) out.emplace_back(kvEntry_Key(e.get()));

@@ -3,10 +3,16 @@
 // a server is connected to. CTest label `cluster`, run serially, not in the sanitizer pass.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <atomic>
 #include <chrono>
+#include <functional>
+#include <latch>
 #include <map>
 #include <thread>
 
+#include "common/hex.h"
 #include "server/nats_version_gate.h"
 #include "store/nats_server_info.h"
 #include "support/nats_cluster.h"
@@ -269,6 +275,178 @@ TEST_F(ClusterTest, EveryAcknowledgedWriteHasOneAuditEventAcrossTheLossOfTheAudi
   for (const auto& name : acknowledged) {
     EXPECT_EQ(events["system.secret." + name + ".created"], 1) << name << " was acknowledged";
   }
+}
+
+
+// Sends one logical write under its own Idempotency-Key, as the SDKs and the CLI do: again (same key, through the
+// next server) after a 503, a 429 or no answer, until a final answer or 90 s.
+ApiClient::Response SendUntilFinal(const std::vector<std::unique_ptr<ApiClient>>& via, size_t first,
+                                   const std::string& method, const std::string& target, const std::string& body,
+                                   const std::string& key) {
+  ApiClient::Response r;
+  const auto until = Clock::now() + std::chrono::seconds(90);
+  for (size_t i = first; Clock::now() < until; ++i) {
+    r = via[i % via.size()]->Call(method, target, body, {{"Idempotency-Key", key}});
+    if (r.status != 503 && r.status != 429 && r.status != -1) return r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a client's backoff, not synchronisation
+  }
+  return r;
+}
+
+TEST_F(ClusterTest, WritesCountersAndRunsStayExactAcrossTheLossOfALeaderAServerAndAWorker) {
+  // Two writers, each with its own counter, emit events, increment and write secrets through both servers, with
+  // keyed retries, while workers poll both servers. In turn: the job stream's leader dies, the JetStream meta
+  // leader dies (each node comes back before the next fault), a worker vanishes holding jobs, and one `ironflow
+  // serve` is killed. Afterwards every acknowledged write is there once, each counter equals its acknowledged
+  // increments, and every run completed exactly once (a job came back only as a new, recorded attempt).
+  auto s1 = StartServer("s1");
+  auto s2 = StartServer("s2");
+  ASSERT_TRUE(s1->running() && s2->running());
+  const std::string key = s1->api_key();
+  ApiClient admin(s1->url(), key);
+  ASSERT_EQ(admin.Call("POST", "/api/v1/functions",
+                       json{{"id", "work"}, {"triggers", {{{"event", "work.requested"}}}}, {"mode", "pull"},
+                            {"retry", {{"max_attempts", 5}, {"initial_delay_ms", 100}}}}).status, 201);
+  ASSERT_EQ(admin.Call("POST", "/api/v1/kv/buckets", json{{"name", "tallies"}}).status, 201);
+  const std::vector<std::string> workers = {"w0", "w1", "w2"};
+  for (const auto& w : workers) {
+    ASSERT_EQ(admin.Call("POST", "/api/v1/workers/" + w + "/register",
+                         json{{"function_ids", {"work"}}, {"max_concurrent_jobs", 8}, {"lease_ms", 4000}}).status, 200);
+  }
+  ASSERT_EQ(admin.Call("POST", "/api/v1/workers/wdead/register",
+                       json{{"function_ids", {"work"}}, {"lease_ms", 1500}}).status, 200);
+
+  constexpr int kWriters = 2, kPhases = 4, kOps = 12;
+  const int expected_runs = kWriters * kPhases * kOps;
+  PullWorkersReport report;
+  std::thread pollers([&] {
+    report = RunPullWorkers({s1->url(), s2->url()}, key, workers, expected_runs, std::chrono::seconds(180));
+  });
+
+  struct Acked {
+    int increments = 0;
+    std::vector<std::string> run_ids;
+    std::map<std::string, uint64_t> secrets;  // name -> acknowledged revision
+    std::vector<std::string> failures;        // final answers that were not 2xx
+  };
+  std::vector<Acked> acked(kWriters);
+  std::vector<std::unique_ptr<std::latch>> mid, done, healed;
+  for (int p = 0; p < kPhases; ++p) {
+    mid.push_back(std::make_unique<std::latch>(kWriters));
+    done.push_back(std::make_unique<std::latch>(kWriters));
+    healed.push_back(std::make_unique<std::latch>(1));
+  }
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kWriters; ++t) {
+    writers.emplace_back([&, t] {
+      std::vector<std::unique_ptr<ApiClient>> via;
+      via.push_back(std::make_unique<ApiClient>(s1->url(), key));
+      via.push_back(std::make_unique<ApiClient>(s2->url(), key));
+      Acked& mine = acked[t];
+      for (int p = 0; p < kPhases; ++p) {
+        for (int i = 0; i < kOps; ++i) {
+          if (i == kOps / 3) mid[p]->count_down();
+          const std::string op = std::to_string(t) + "-" + std::to_string(p) + "-" + std::to_string(i);
+          auto inc = SendUntilFinal(via, t + i, "POST", "/api/v1/kv/buckets/tallies/keys/c" + std::to_string(t) +
+                                    "/increment", "", "inc-" + op);
+          if (inc.status == 200) ++mine.increments;
+          else mine.failures.push_back("increment " + std::to_string(inc.status) + " " + inc.raw);
+          auto ev = SendUntilFinal(via, t + i + 1, "POST", "/api/v1/events",
+                                   json{{"name", "work.requested"}, {"data", op}}.dump(), "ev-" + op);
+          if (ev.status == 202) mine.run_ids.push_back(ev.body["run_ids"][0]);
+          else mine.failures.push_back("emit " + std::to_string(ev.status) + " " + ev.raw);
+          const std::string secret = "S_" + std::to_string(t) + "_" + std::to_string(p) + "_" + std::to_string(i);
+          auto put = SendUntilFinal(via, t + i, "PUT", "/api/v1/secrets/" + secret,
+                                    json{{"value", "v-" + RandomHex(8)}}.dump(), "put-" + op);
+          if (put.status == 201) mine.secrets[secret] = put.body["revision"];
+          else mine.failures.push_back("put " + std::to_string(put.status) + " " + put.raw);
+        }
+        done[p]->count_down();
+        healed[p]->wait();
+      }
+    });
+  }
+
+  std::vector<std::string> abandoned;  // runs the vanished worker took
+  const std::vector<std::pair<std::string, std::function<void()>>> faults = {
+      {"job stream leader", [&] {
+         const int leader = cluster_.LeaderOf("IRONFLOW_JOBS");
+         ASSERT_GE(leader, 0);
+         cluster_.Kill(leader);
+       }},
+      {"meta leader", [&] {
+         const int leader = cluster_.MetaLeader();
+         ASSERT_GE(leader, 0);
+         cluster_.Kill(leader);
+       }},
+      {"a worker", [&] {
+         ApiClient dead(s1->url(), key);
+         TimeUntil([&] {
+           auto jobs = dead.Call("GET", "/api/v1/workers/wdead/jobs?available=2&wait_ms=1000");
+           if (jobs.status == 200) {
+             for (const auto& j : jobs.body["jobs"]) abandoned.push_back(j["run_id"]);
+           }
+           return !abandoned.empty();
+         }, std::chrono::seconds(30));
+       }},
+      {"one ironflow serve", [&] {
+         ASSERT_EQ(kill(s2->pid(), SIGKILL), 0);
+         s2->Stop();
+       }},
+  };
+  for (int p = 0; p < kPhases; ++p) {
+    mid[p]->wait();
+    SCOPED_TRACE("fault: " + faults[p].first);
+    faults[p].second();
+    done[p]->wait();
+    for (int n = 0; n < cluster_.size(); ++n) ASSERT_TRUE(cluster_.Restart(n));
+    EXPECT_TRUE(cluster_.WaitForJetStream(60000));
+    healed[p]->count_down();
+  }
+  for (auto& w : writers) w.join();
+  pollers.join();
+  EXPECT_FALSE(abandoned.empty()) << "the vanishing worker took no job";
+
+  ApiClient check(s1->url(), key);
+  std::map<std::string, int> completed_events, secret_events;
+  auto read = TimeUntil([&] {
+    auto runs = check.Call("GET", "/api/v1/audit?kind=run&since=1h&limit=5000");
+    auto secrets = check.Call("GET", "/api/v1/audit?kind=secret&since=1h&limit=5000");
+    if (runs.status != 200 || secrets.status != 200) return false;
+    completed_events.clear();
+    secret_events.clear();
+    for (const auto& e : runs.body["entries"]) ++completed_events[e["subject"].get<std::string>()];
+    for (const auto& e : secrets.body["entries"]) ++secret_events[e["subject"].get<std::string>()];
+    return true;
+  }, std::chrono::seconds(60));
+  ASSERT_TRUE(read.has_value());
+  int runs_acked = 0;
+  for (int t = 0; t < kWriters; ++t) {
+    SCOPED_TRACE("writer " + std::to_string(t));
+    EXPECT_TRUE(acked[t].failures.empty()) << acked[t].failures.size() << " writes failed, first: "
+                                           << acked[t].failures.front();
+    auto counter = check.Call("GET", "/api/v1/kv/buckets/tallies/keys/c" + std::to_string(t));
+    ASSERT_EQ(counter.status, 200) << counter.raw;
+    EXPECT_EQ(counter.body["value"], Base64Encode(std::to_string(acked[t].increments)))
+        << "the counter is not its " << acked[t].increments << " acknowledged increments";
+    for (const auto& [name, revision] : acked[t].secrets) {
+      auto m = check.Call("GET", "/api/v1/secrets/" + name);
+      EXPECT_EQ(m.status, 200) << name;
+      EXPECT_EQ(m.body["revision"], revision) << name << ": not the acknowledged revision";
+      EXPECT_EQ(secret_events["system.secret." + name + ".created"], 1) << name;
+    }
+    for (const auto& run_id : acked[t].run_ids) {
+      ++runs_acked;
+      auto run = check.Call("GET", "/api/v1/runs/" + run_id);
+      EXPECT_EQ(run.body["status"], "completed") << run_id << ": " << run.raw.substr(0, 300);
+      EXPECT_EQ(completed_events["system.run." + run_id + ".completed"], 1) << run_id;
+    }
+  }
+  EXPECT_EQ(runs_acked, expected_runs);
+  EXPECT_EQ(report.completed, expected_runs);
+  EXPECT_EQ(report.repeated_attempts(), 0) << "an attempt was handed out twice";
+  EXPECT_LE(report.repeated(), static_cast<int>(abandoned.size()) + 20)
+      << "more repeats than the faults explain (" << report.repeated() << ")";
 }
 
 }  // namespace

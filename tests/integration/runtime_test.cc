@@ -536,6 +536,29 @@ TEST_F(RuntimeTest, EachAttemptRunsOnceWithWorkersPollingTwoServers) {
   EXPECT_EQ(MetricValue(other, "ironflow_job_redeliveries_total"), 0);
 }
 
+TEST_F(RuntimeTest, ResultSentAgainAfterItsAnswerWasLostIsAcceptedAndRecordedOnce) {
+  // A worker whose result got no answer sends it again: the run was finished by it, so the repeat is answered OK,
+  // changes nothing, and the run has one `completed` event. A result of another lease stays refused.
+  RegisterPull("payout", {}, {{"max_attempts", 2}, {"initial_delay_ms", 0}});
+  RegisterWorker("w1", {"payout"});
+  std::string run_id = Emit("payout.requested", json::object());
+  json job = NextJob("w1");
+  ASSERT_TRUE(job.is_object());
+  ASSERT_EQ(Finish("w1", job, {{"status", "completed"}, {"output", "first"}}).status, 200);
+  auto again = Finish("w1", job, {{"status", "completed"}, {"output", "first"}});
+  EXPECT_EQ(again.status, 200) << again.raw;
+  json run = WaitRun(run_id, "completed");
+  EXPECT_EQ(run["output"], "first");
+  EXPECT_EQ(run["attempt"], 1);
+  auto audit = api_->Call("GET", "/api/v1/audit?kind=run&name=" + run_id + "&since=1h");
+  int completed = 0;
+  for (const auto& e : audit.body["entries"]) completed += e["subject"] == "system.run." + run_id + ".completed";
+  EXPECT_EQ(completed, 1) << audit.raw;
+  json forged = job;
+  forged["lease_token"] = "lt1.00.00";
+  EXPECT_NE(Finish("w1", forged, {{"status", "completed"}}).status, 200);
+}
+
 TEST_F(RuntimeTest, JobLeasedThroughAServerThatDiesIsHandedOutAgainAfterAckWaitAndCounted) {
   // Both servers keep a job's lease alive only while they run: kill -9 the one that leased it, and the job comes
   // back (JetStream's AckWait) to a worker polling the other, as the next attempt; the repeat is counted.

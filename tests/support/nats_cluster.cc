@@ -7,6 +7,9 @@
 #include <chrono>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
+#include "http/http_client.h"
 #include "store/kv_bucket.h"
 #include "store/nats_connection.h"
 
@@ -16,6 +19,7 @@ NatsCluster::NatsCluster(int nodes) {
   for (int i = 0; i < nodes; ++i) {
     client_ports_.push_back(PickFreeLoopbackPort());
     route_ports_.push_back(PickFreeLoopbackPort());
+    monitor_ports_.push_back(PickFreeLoopbackPort());
   }
   nodes_.resize(nodes);
   for (int i = 0; i < nodes; ++i) {
@@ -57,7 +61,7 @@ bool NatsCluster::StartNode(int i) {
   o.port = client_ports_[i];
   o.supervise = false;
   o.extra_args = {"--cluster_name", "ironflow-test", "--cluster", "nats://127.0.0.1:" + std::to_string(route_ports_[i]),
-                  "--routes", routes};
+                  "--routes", routes, "-m", std::to_string(monitor_ports_[i])};
   auto started = EmbeddedNats::Start(o);
   if (!started.ok()) {
     ADD_FAILURE() << "node " << i << ": " << started.status().message();
@@ -109,6 +113,23 @@ int NatsCluster::LeaderOf(const std::string& stream) {
   // Each node names itself ironflow-embedded-<client port>.
   for (int i = 0; i < size(); ++i) {
     if (leader == "ironflow-embedded-" + std::to_string(client_ports_[i])) return i;
+  }
+  return -1;
+}
+
+int NatsCluster::MetaLeader() {
+  for (int i = 0; i < size(); ++i) {
+    if (!running(i)) continue;
+    auto http = HttpClient::Create("http://127.0.0.1:" + std::to_string(monitor_ports_[i]));
+    if (!http.ok()) continue;
+    auto res = (*http)->Send("GET", "/jsz", {}, {}, 2000);
+    if (!res.ok() || res->status != 200) continue;
+    auto doc = nlohmann::json::parse(res->body, nullptr, false);
+    if (!doc.is_object() || !doc.contains("meta_cluster")) continue;
+    const std::string leader = doc["meta_cluster"].value("leader", "");
+    for (int j = 0; j < size(); ++j) {
+      if (leader == "ironflow-embedded-" + std::to_string(client_ports_[j])) return j;
+    }
   }
   return -1;
 }

@@ -30,11 +30,13 @@ class NatsCluster {
   bool WaitForJetStream(int timeout_ms);
   // The node leading `stream`'s Raft group now (-1 if none answers within a few seconds).
   int LeaderOf(const std::string& stream);
+  // The JetStream meta leader (from the nodes' /jsz monitoring endpoint); -1 if no running node names one.
+  int MetaLeader();
 
  private:
   bool StartNode(int i);
   TempDir dir_;
-  std::vector<int> client_ports_, route_ports_;
+  std::vector<int> client_ports_, route_ports_, monitor_ports_;
   std::vector<std::unique_ptr<EmbeddedNats>> nodes_;
 };
 

@@ -30,10 +30,18 @@ PullWorkersReport RunPullWorkers(const std::vector<std::string>& servers, const 
           {
             std::lock_guard<std::mutex> lock(mu);
             ++report.deliveries[job["run_id"].get<std::string>()];
+            ++report.attempts[job["run_id"].get<std::string>() + "#" + job["attempt"].dump()];
           }
-          ApiClient& back = round % 2 ? via : *clients[(round + w + 1) % clients.size()];
+          // As a real worker does, a result that got no answer or a 503 is sent again (through the next server):
+          // the lease token makes a repeat harmless.
           json result = {{"status", "completed"}, {"output", id}, {"lease_token", job["lease_token"]}};
-          auto done = back.Call("PUT", "/api/v1/workers/" + id + "/jobs/" + job["job_id"].get<std::string>(), result);
+          const std::string target = "/api/v1/workers/" + id + "/jobs/" + job["job_id"].get<std::string>();
+          ApiClient::Response done;
+          const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+          for (size_t k = round % 2 ? 0 : 1; std::chrono::steady_clock::now() < give_up; ++k) {
+            done = clients[(round + w + k) % clients.size()]->Call("PUT", target, result);
+            if (done.status != -1 && done.status != 503) break;
+          }
           if (done.status == 200) {
             completed.fetch_add(1);
           } else {

@@ -14,11 +14,18 @@ namespace ironflow::testing {
 
 struct PullWorkersReport {
   std::map<std::string, int> deliveries;  // run id -> times a worker got it
+  std::map<std::string, int> attempts;    // "<run id>#<attempt>" -> times a worker got that attempt
   std::vector<std::string> refused;       // "<status> <body>" of results a server did not take
   int completed = 0;                      // results answered 200
   int repeated() const {
     int n = 0;
     for (const auto& [run, times] : deliveries) n += times > 1;
+    return n;
+  }
+  // Attempts handed out more than once (a repeat must always be a new, recorded attempt).
+  int repeated_attempts() const {
+    int n = 0;
+    for (const auto& [attempt, times] : attempts) n += times > 1;
     return n;
   }
 };
