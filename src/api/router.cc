@@ -12,15 +12,7 @@ namespace {
 
 std::vector<std::string> SplitPath(std::string_view path) {
   std::vector<std::string> out;
-  size_t start = 1;  // skip the leading '/'
-  if (path.empty() || path[0] != '/') return out;
-  while (start <= path.size()) {
-    size_t slash = path.find('/', start);
-    out.emplace_back(path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
-  if (out.size() > 1 && out.back().empty()) out.pop_back();  // tolerate one trailing slash
+  for (std::string_view segment : PathSegments(path)) out.emplace_back(segment);
   return out;
 }
 

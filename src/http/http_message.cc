@@ -9,6 +9,19 @@ std::optional<std::string> HttpRequest::header(std::string_view lower_name) cons
   return std::nullopt;
 }
 
+std::vector<std::string_view> PathSegments(std::string_view path) {
+  std::vector<std::string_view> out;
+  if (path.empty() || path[0] != '/') return out;
+  for (size_t start = 1; start <= path.size();) {
+    const size_t slash = path.find('/', start);
+    out.push_back(path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  if (out.size() > 1 && out.back().empty()) out.pop_back();
+  return out;
+}
+
 std::optional<std::string> HttpRequest::query_param(std::string_view name) const {
   size_t start = 0;
   while (start <= query.size() && !query.empty()) {

@@ -21,6 +21,10 @@ namespace ironflow {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
+// The segments of a request path ("/api/v1/x/" -> "api", "v1", "x": one trailing slash is tolerated); empty
+// when `path` does not start with '/'. Views into `path`.
+std::vector<std::string_view> PathSegments(std::string_view path);
+
 struct HttpRequest {
   std::string method;  // "GET", "PUT", ...
   std::string path;    // raw (still percent-encoded) path, without the query

@@ -13,19 +13,6 @@
 namespace ironflow {
 namespace {
 
-std::vector<std::string_view> Segments(std::string_view path) {
-  std::vector<std::string_view> out;
-  size_t start = 1;
-  if (path.empty() || path[0] != '/') return out;
-  while (start <= path.size()) {
-    size_t slash = path.find('/', start);
-    out.push_back(path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
-  return out;
-}
-
 bool HasHeader(const HeaderList& headers, std::string_view lower) {
   for (const auto& [name, value] : headers) {
     if (name.size() != lower.size()) continue;
@@ -39,7 +26,7 @@ bool HasHeader(const HeaderList& headers, std::string_view lower) {
 }  // namespace
 
 bool IdempotentRoute(std::string_view method, std::string_view target) {
-  const auto s = Segments(target.substr(0, target.find('?')));
+  const auto s = PathSegments(target.substr(0, target.find('?')));
   if (s.size() < 3 || s[0] != "api" || s[1] != "v1") return false;
   const std::string_view area = s[2];
   const bool write = method == "PUT" || method == "PATCH" || method == "DELETE";

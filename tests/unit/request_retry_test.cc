@@ -27,6 +27,13 @@ class FlakyServer {
   }
   ~FlakyServer() { server_->Stop(); }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+  // One logical request to this server through SendWithRetries; the final status (-1: no answer).
+  int Send(const std::string& method, const std::string& target, HeaderList headers = {}, RetryPolicy policy = {}) {
+    auto client = HttpClient::Create(url());
+    if (!client.ok()) return -1;
+    auto res = SendWithRetries(**client, method, target, headers, "{}", 5000, policy);
+    return res.ok() ? res->status : -1;
+  }
   std::vector<std::string> keys() {
     std::lock_guard<std::mutex> lock(mu_);
     return keys_;
@@ -41,12 +48,7 @@ class FlakyServer {
 
 TEST(RequestRetry, KeyedWriteAnswered503IsSentAgainWithTheSameIdempotencyKey) {
   FlakyServer server(2);
-  auto client = HttpClient::Create(server.url());
-  ASSERT_TRUE(client.ok());
-  HeaderList headers;
-  auto res = SendWithRetries(**client, "POST", "/api/v1/kv/buckets/b/keys/hits/increment", headers, "{}", 5000);
-  ASSERT_TRUE(res.ok()) << res.status().ToString();
-  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(server.Send("POST", "/api/v1/kv/buckets/b/keys/hits/increment"), 200);
   auto keys = server.keys();
   ASSERT_EQ(keys.size(), 3u);
   EXPECT_EQ(keys[0].size(), 32u);
@@ -56,25 +58,15 @@ TEST(RequestRetry, KeyedWriteAnswered503IsSentAgainWithTheSameIdempotencyKey) {
 
 TEST(RequestRetry, WriteTheServerCannotReplayIsSentOnce) {
   FlakyServer server(5);
-  auto client = HttpClient::Create(server.url());
-  ASSERT_TRUE(client.ok());
-  HeaderList headers;
-  auto res = SendWithRetries(**client, "POST", "/api/v1/apikeys", headers, "{}", 5000);
-  ASSERT_TRUE(res.ok());
-  EXPECT_EQ(res->status, 503) << "the 503 is the caller's to report";
+  EXPECT_EQ(server.Send("POST", "/api/v1/apikeys"), 503) << "the 503 is the caller's to report";
   EXPECT_EQ(server.keys(), std::vector<std::string>{""});
 }
 
 TEST(RequestRetry, GivesUpAfterItsAttemptsAndReturnsTheLastAnswer) {
   FlakyServer server(100);
-  auto client = HttpClient::Create(server.url());
-  ASSERT_TRUE(client.ok());
-  HeaderList headers = {{"Idempotency-Key", "mine"}};
   RetryPolicy policy;
   policy.max_attempts = 2;
-  auto res = SendWithRetries(**client, "PUT", "/api/v1/config/flags", headers, "{}", 5000, policy);
-  ASSERT_TRUE(res.ok());
-  EXPECT_EQ(res->status, 503);
+  EXPECT_EQ(server.Send("PUT", "/api/v1/config/flags", {{"Idempotency-Key", "mine"}}, policy), 503);
   EXPECT_EQ(server.keys(), (std::vector<std::string>{"mine", "mine"})) << "a caller's own key is kept";
 }
 
