@@ -313,7 +313,8 @@ StreamPublish Engine::RunStatusEvent(const RunRecord& run) {
 // ---- delivery ----------------------------------------------------------------------------------------------
 
 Result<StoredRun> Engine::Take(const FunctionDef& fn, const FetchedJob& job, const std::string& worker_id,
-                               int64_t lease_ms, Values* values, const Actor& requester, const std::string& push_url) {
+                               int64_t lease_ms, Values* values, const Actor& requester, const std::string& push_url,
+                               std::vector<StreamPublish>* events_out) {
   const std::string& env = fn.environment;
   json msg = ParseBoundedJson(job.data);
   if (!msg.is_object() || !msg.contains("run_id") || !msg["run_id"].is_string()) {
@@ -474,14 +475,23 @@ Result<StoredRun> Engine::Take(const FunctionDef& fn, const FetchedJob& job, con
                                    push_url.empty() ? worker_id : "", push_url.empty() ? "" : AuditUrl(push_url)};
     events.push_back(d_.audit.SecretDelivered(env, d, requester));
   }
+  if (events_out) {
+    for (auto& e : events) events_out->push_back(std::move(e));
+    return leased;
+  }
   if (Status audited = d_.audit.PublishAll(events); !audited.ok()) {
     WipeValues(*values);
-    Outcome unaudited;
-    unaudited.error = "the delivery could not be audited (NATS unavailable); not delivered";
-    (void)FinishAttempt(env, run.id, unaudited, {}, StillLeasedAs(lease_id), job.ack_subject);
+    Unaudited(env, run.id, lease_id, job.ack_subject);
     return audited;
   }
   return leased;
+}
+
+void Engine::Unaudited(const std::string& env, const std::string& run_id, const std::string& lease_id,
+                       const std::string& ack_subject) {
+  Outcome unaudited;
+  unaudited.error = "the delivery could not be audited (NATS unavailable); not delivered";
+  (void)FinishAttempt(env, run_id, unaudited, {}, StillLeasedAs(lease_id), ack_subject);
 }
 
 std::string Engine::DeliveryJson(const RunRecord& run, const Values& values, const std::string& lease_token) {
@@ -673,29 +683,50 @@ Result<std::vector<std::string>> Engine::PollJobs(const std::string& env, const 
       if (ReadyForPull(dl, now) || MayComeBack(dl, now)) candidates.insert(q.run->function_id);
     }
   }
-  std::vector<std::string> out;
-  std::shared_ptr<const SigningKeyring::Keys> keys;
+  // Every job taken is leased first; their `running` and access events are then stored in one round trip, and
+  // only then are the jobs delivered (none of them if the events cannot be stored).
+  struct Taken {
+    RunRecord run;
+    Values values;
+    std::string ack_subject;
+  };
+  std::vector<Taken> taken;
+  taken.reserve(static_cast<size_t>(limit));
+  std::vector<StreamPublish> events;
   for (const auto& fn_id : candidates) {
-    if (static_cast<int>(out.size()) >= limit) break;
+    if (static_cast<int>(taken.size()) >= limit) break;
     auto fn = d_.functions.Get(env, fn_id);
     if (!fn.ok() || fn->mode != "pull") continue;
     // Left for a worker whose key covers the function and every secret it declares.
     if (!CheckActorCovers(requester, fn->id, fn->secrets).ok()) continue;
-    auto jobs = d_.jobs.Fetch(JobQueue::QueueName(env, fn_id), limit - static_cast<int>(out.size()));
+    auto jobs = d_.jobs.Fetch(JobQueue::QueueName(env, fn_id), limit - static_cast<int>(taken.size()));
     if (!jobs.ok()) {
       spdlog::warn("could not fetch jobs of function {} in {}: {}", fn_id, env, jobs.status().message());
       continue;
     }
     for (const auto& job : *jobs) {
-      Values values;
-      auto leased = Take(*fn, job, worker_id, worker->lease_ms, &values, requester);
+      Taken t;
+      auto leased = Take(*fn, job, worker_id, worker->lease_ms, &t.values, requester, "", &events);
       if (!leased.ok()) continue;  // settled as its record says, or failed for a missing secret
-      if (!keys) keys = d_.signing.keys();
-      const RunRecord& run = leased->run;
-      LeaseClaim claim{env, run.id, run.delivery.attempt, worker_id, run.delivery.lease_token, job.ack_subject};
-      out.push_back(DeliveryJson(run, values, SealLeaseToken(claim, keys->current.view())));
-      WipeValues(values);
+      t.run = std::move(leased).value().run;
+      t.ack_subject = job.ack_subject;
+      taken.push_back(std::move(t));
     }
+  }
+  std::vector<std::string> out;
+  if (taken.empty()) return out;
+  if (Status audited = d_.audit.PublishAll(events); !audited.ok()) {
+    for (auto& t : taken) {
+      WipeValues(t.values);
+      Unaudited(env, t.run.id, t.run.delivery.lease_token, t.ack_subject);
+    }
+    return audited;
+  }
+  const auto keys = d_.signing.keys();
+  for (auto& t : taken) {
+    LeaseClaim claim{env, t.run.id, t.run.delivery.attempt, worker_id, t.run.delivery.lease_token, t.ack_subject};
+    out.push_back(DeliveryJson(t.run, t.values, SealLeaseToken(claim, keys->current.view())));
+    WipeValues(t.values);
   }
   return out;
 }

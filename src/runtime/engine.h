@@ -126,9 +126,16 @@ class Engine {
   // `values` and returns the leased run. Otherwise settles the message as the record says (finished: ack; not due:
   // NAK until due; leased: the lease was lost, recorded as a failed attempt) and returns kConflict; a declared
   // secret that is not set fails the attempt and returns kNotFound. `requester` (the pull worker's key, or the
-  // server for push) and `push_url` are recorded in the access audit.
+  // server for push) and `push_url` are recorded in the access audit. Nothing is delivered unaudited: Take
+  // stores the run's `running` and access events itself, or, with `events`, appends them there for the caller,
+  // who must store them (with those of other jobs: one round trip per poll) before delivering, and on failure
+  // call Unaudited for the run.
   Result<StoredRun> Take(const FunctionDef& fn, const FetchedJob& job, const std::string& worker_id, int64_t lease_ms,
-                         Values* values, const Actor& requester, const std::string& push_url = "");
+                         Values* values, const Actor& requester, const std::string& push_url = "",
+                         std::vector<StreamPublish>* events = nullptr);
+  // Fails a leased attempt whose delivery events could not be stored (it was not delivered).
+  void Unaudited(const std::string& env, const std::string& run_id, const std::string& lease_id,
+                 const std::string& ack_subject);
   std::string DeliveryJson(const RunRecord& leased, const Values& values, const std::string& lease_token);
   // Records the outcome of the run's current attempt (redacted with `values`) in one CAS: completed, failed,
   // or queued again with the next attempt pending after its backoff; then settles the job's message at

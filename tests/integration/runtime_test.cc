@@ -2,6 +2,7 @@
 // worker over HTTP (the SDK has its own tests) and a push-mode app (an in-process HTTP server that checks the
 // signature like the SDK does).
 #include <gtest/gtest.h>
+#include <nats/nats.h>
 
 #include <signal.h>
 
@@ -557,6 +558,27 @@ TEST_F(RuntimeTest, ResultSentAgainAfterItsAnswerWasLostIsAcceptedAndRecordedOnc
   json forged = job;
   forged["lease_token"] = "lt1.00.00";
   EXPECT_NE(Finish("w1", forged, {{"status", "completed"}}).status, 200);
+}
+
+TEST_F(RuntimeTest, JobWhoseDeliveryCannotBeAuditedIsNotDelivered) {
+  // A job reaches a worker only once its `running` and access events are stored. With the audit stream gone they
+  // cannot be (retried for about 10 s): the poll answers 503 with no secret in it, and the attempt is recorded as
+  // failed (retried later by the function's policy).
+  const std::string value = NewValue();
+  SetSecret("STRIPE_KEY", value);
+  RegisterPull("payout", {"STRIPE_KEY"}, {{"max_attempts", 3}, {"initial_delay_ms", 60000}});
+  RegisterWorker("w1", {"payout"});
+  std::string run_id = Emit("payout.requested", json::object());
+  auto nc = nats_.Connect();
+  natsMsg* reply = nullptr;
+  ASSERT_EQ(natsConnection_RequestString(&reply, nc->raw(), "$JS.API.STREAM.DELETE.IRONFLOW_SYSTEM", "", 5000), NATS_OK);
+  natsMsg_Destroy(reply);
+  auto polled = api_->Call("GET", "/api/v1/workers/w1/jobs?available=2&wait_ms=100");
+  EXPECT_EQ(polled.status, 503) << polled.raw.substr(0, 300);
+  EXPECT_EQ(polled.raw.find(value), std::string::npos) << "a secret went out unaudited";
+  json run = WaitRun(run_id, "queued");
+  EXPECT_EQ(run["attempt"], 1);
+  EXPECT_NE(run["error"].get<std::string>().find("could not be audited"), std::string::npos) << run.dump();
 }
 
 TEST_F(RuntimeTest, JobLeasedThroughAServerThatDiesIsHandedOutAgainAfterAckWaitAndCounted) {
