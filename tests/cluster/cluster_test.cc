@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <iostream>
 #include <latch>
 #include <map>
 #include <thread>
@@ -395,13 +396,20 @@ TEST_F(ClusterTest, WritesCountersAndRunsStayExactAcrossTheLossOfALeaderAServerA
        }},
   };
   for (int p = 0; p < kPhases; ++p) {
+    const auto phase_start = Clock::now();
     mid[p]->wait();
     SCOPED_TRACE("fault: " + faults[p].first);
     faults[p].second();
+    const auto faulted = Clock::now();
     done[p]->wait();
+    const auto finished = Clock::now();
     for (int n = 0; n < cluster_.size(); ++n) ASSERT_TRUE(cluster_.Restart(n));
     EXPECT_TRUE(cluster_.WaitForJetStream(60000));
     healed[p]->count_down();
+    auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+    std::cout << "fault " << faults[p].first << ": injected after " << ms(faulted - phase_start)
+              << " ms, writes done " << ms(finished - faulted) << " ms later, healed in "
+              << ms(Clock::now() - finished) << " ms\n";
   }
   for (auto& w : writers) w.join();
   pollers.join();
