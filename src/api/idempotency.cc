@@ -29,6 +29,17 @@ Status CheckKey(std::string_view key) {
   return Status::Ok();
 }
 
+// The fields Begin reads, with their types (a record is read from NATS: never trusted blindly).
+bool WellFormed(const json& r) {
+  if (!r.is_object() || !r.contains("fp") || !r["fp"].is_string() || !r.contains("state") || !r["state"].is_string()) {
+    return false;
+  }
+  if (r.contains("status") && !r["status"].is_number_integer()) return false;
+  if (r.contains("body") && !r["body"].is_string()) return false;
+  if (r.contains("etag") && !r["etag"].is_string()) return false;
+  return !r.contains("until_ms") || r["until_ms"].is_number_integer();
+}
+
 std::string PendingRecord(const std::string& fingerprint) {
   return json{{"v", 1}, {"state", "pending"}, {"fp", fingerprint}, {"until_ms", NowUnixMillis() + kClaimMs}}.dump();
 }
@@ -53,8 +64,10 @@ Result<IdempotencyStore::Claim> IdempotencyStore::Begin(const Actor& actor, cons
   IF_RETURN_IF_ERROR(CheckKey(key));
   Claim claim;
   claim.record_key = Sha256Hex(actor.type + "\n" + actor.id + "\n" + std::string(key));
-  claim.tag.id = claim.record_key.substr(0, 32);
   claim.fingerprint = Fingerprint(request);
+  // The tag names this key *and* this request: the same key reused for another request after its record expired
+  // gets other event and run ids.
+  claim.tag.id = Sha256Hex(claim.record_key + claim.fingerprint).substr(0, 32);
   for (int attempt = 0; attempt < 5; ++attempt) {
     auto created = bucket_.Create(claim.record_key, PendingRecord(claim.fingerprint));
     if (created.ok()) {
@@ -66,8 +79,8 @@ Result<IdempotencyStore::Claim> IdempotencyStore::Begin(const Actor& actor, cons
     if (!existing.ok()) return existing.status();
     if (!existing->has_value()) continue;  // expired or removed in between: claim it again
     json record = json::parse((*existing)->value, nullptr, false);
-    if (!record.is_object()) return Status::Internal("unreadable idempotency record");
-    if (!ConstantTimeEquals(record.value("fp", ""), claim.fingerprint)) {
+    if (!WellFormed(record)) return Status::Internal("unreadable idempotency record");
+    if (!ConstantTimeEquals(record["fp"].get<std::string>(), claim.fingerprint)) {
       claim.answer = api::ErrorResponse(422, "idempotency_key_reused",
                                         "this Idempotency-Key was used for a different request in the last 10 "
                                         "minutes; send a new key for a new request");

@@ -14,8 +14,9 @@
 //
 // Keys are scoped to the caller's API key: two clients never see each other's answers. The record holds an
 // HMAC of the request under a key derived from the master key (never the body itself: it may hold a secret
-// value) and the answer, which on these routes is metadata only. Exactness across servers rests on create-only
-// writes, which on replicated buckets need nats-server >= 2.10.20 (docs/decisions.md). Thread-safe.
+// value) and the answer: secret metadata, ids, revisions, config documents and counter values (readable data),
+// or an error message (built from names, never values). Exactness across servers rests on create-only writes,
+// which on replicated buckets need nats-server >= 2.10.20 (docs/decisions.md). Thread-safe.
 #pragma once
 
 #include <cstdint>

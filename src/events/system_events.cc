@@ -79,7 +79,9 @@ Status SystemEvents::Publish(std::string_view kind, std::string_view verb, std::
   payload["revision"] = revision;
   const std::string subject = "system." + std::string(kind) + "." + std::string(name) + "." + std::string(verb);
   return Send(subject, environment, payload.dump(), !repeat,
-              actor.request.empty() ? "" : actor.request.id + ":" + std::string(environment) + ":" + subject);
+              actor.request.empty() ? ""
+                                    : actor.request.id + ":" + std::string(environment) + ":" + subject + ":" +
+                                          std::to_string(revision));
 }
 
 Status SystemEvents::Send(const std::string& subject, std::string_view environment, const std::string& payload,

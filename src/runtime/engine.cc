@@ -189,9 +189,16 @@ Result<std::vector<std::string>> Engine::StartRuns(const std::string& env, const
   std::vector<uint64_t> sequences;
   Status stored = d_.nats.PublishToStreamDurably(batch, 10000, &sequences);
   if (stored.is(Code::kConflict) && tag.retry) {
-    // A run record exists already: an earlier attempt of this request stored it (past the duplicate window).
+    // A run record exists already: an earlier attempt of this request stored it (past the duplicate window). Its
+    // job messages may not have been stored: the scheduler queues each run whose record exists (de-duplicated by
+    // run id; a finished or absent run is skipped).
     std::vector<std::string> run_ids;
-    for (const auto& run : runs) run_ids.push_back(run.id);
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& run : runs) {
+      unqueued_.push_back({env, run.function_id, run.id});
+      run_ids.push_back(run.id);
+    }
+    cv_.notify_all();
     return run_ids;
   }
   if (!stored.ok()) {
@@ -756,6 +763,19 @@ Status Engine::CompleteJob(const std::string& env, const std::string& worker_id,
     }
     return Status::Ok();
   };
+  // The same result again (its first answer was lost, or a duplicate raced it): it was recorded. Its event is
+  // stored once more (same de-duplication id: kept once) if the record still shows what the result did.
+  const std::string reported_as = ReportedAs(lease_id, body, result_key);
+  auto repeat_of_recorded = [&](Status refused) -> Status {
+    auto stored = d_.runs.Get(env, run_id);
+    if (!stored.ok()) return refused;
+    if (stored->ended_by.empty() || !ConstantTimeEquals(stored->ended_by, reported_as)) return refused;
+    if (stored->attempt != attempt) return Status::Ok();
+    Status audited = d_.audit.PublishAll({FinishEvent(*stored)});
+    return audited.ok() ? Status::Ok()
+                        : Status::Unavailable("the result was recorded but its audit event could not be stored (" +
+                                              audited.message() + ")");
+  };
   // The mirror's copy usually is current; if it lags another server's lease, read the bucket.
   std::optional<RunStore::Queued> hint = d_.runs.FindUnfinished(env, run_id);
   RunRecord current;
@@ -765,23 +785,12 @@ Status Engine::CompleteJob(const std::string& env, const std::string& worker_id,
     hint.reset();
     auto stored = d_.runs.Get(env, run_id);
     if (!stored.ok()) return stored.status().is(Code::kNotFound) ? not_leased : stored.status();
-    if (Status leased = check(*stored); !leased.ok()) {
-      // The same result again (its first answer was lost): it was recorded; store its event once more (the same
-      // de-duplication id, so it is kept once) if the record still shows what it did.
-      if (stored->ended_by.empty() || !ConstantTimeEquals(stored->ended_by, ReportedAs(lease_id, body, result_key))) {
-        return leased;
-      }
-      if (stored->attempt != attempt) return Status::Ok();
-      Status audited = d_.audit.PublishAll({FinishEvent(*stored)});
-      return audited.ok() ? Status::Ok()
-                          : Status::Unavailable("the result was recorded but its audit event could not be stored (" +
-                                                audited.message() + ")");
-    }
+    if (Status leased = check(*stored); !leased.ok()) return repeat_of_recorded(leased);
     current = std::move(stored).value();
   }
 
   Outcome outcome = OutcomeFromResult(doc);
-  outcome.reported_as = ReportedAs(lease_id, body, result_key);
+  outcome.reported_as = reported_as;
   // Redact with exactly the values this attempt received (their revisions are in the run's delivery).
   Values values;
   for (const auto& [name, rev] : current.delivery.resolved) {
@@ -792,6 +801,7 @@ Status Engine::CompleteJob(const std::string& env, const std::string& worker_id,
   Status audited;
   Status st = FinishAttempt(env, run_id, outcome, values, check, claim->ack_subject, hint ? &*hint : nullptr, &audited);
   WipeValues(values);
+  if (st.is(Code::kConflict)) return repeat_of_recorded(st);  // lost the race to the same result sent twice
   if (st.ok() && !audited.ok()) {
     return Status::Unavailable("the result was recorded but its audit event could not be stored (" + audited.message() +
                                ")");
