@@ -16,6 +16,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <random>
 #include <vector>
 
 #include "store/nats_server_info.h"
@@ -44,20 +46,59 @@ std::string FindNatsServerBinary() {
   return "";
 }
 
-int PickFreeLoopbackPort() {
+namespace {
+
+// Binds 127.0.0.1:port (0: the kernel picks) and returns the port bound, or 0.
+int BindableLoopbackPort(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return 0;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  int port = 0;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  int bound = 0;
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
     socklen_t len = sizeof addr;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) port = ntohs(addr.sin_port);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) bound = ntohs(addr.sin_port);
   }
   close(fd);
-  return port;
+  return bound;
+}
+
+// The lowest port of the kernel's ephemeral range (the local ports of outgoing connections).
+int EphemeralRangeStart() {
+  std::ifstream f("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 0;
+  if (!(f >> low)) return 32768;
+  return low;
+}
+
+// The last non-empty line of a file (nats-server's fatal error when it exits at start).
+std::string LastLine(const std::string& path) {
+  std::ifstream f(path);
+  std::string line, last;
+  while (std::getline(f, line)) {
+    if (!line.empty()) last = line;
+  }
+  return last.empty() ? "no output" : last;
+}
+
+}  // namespace
+
+int PickFreeLoopbackPort() {
+  // A port from the kernel's ephemeral range can be handed, between our pick and nats-server's bind, to any
+  // process's outgoing connection (another node's route, a client): the bind then fails. So pick at random
+  // below that range, where only listeners live, and fall back to the kernel's pick.
+  const int high = EphemeralRangeStart() - 1;
+  constexpr int kLow = 20000;
+  if (high - kLow >= 1000) {
+    std::random_device rd;
+    std::uniform_int_distribution<int> dist(kLow, high);
+    for (int i = 0; i < 64; ++i) {
+      if (int port = BindableLoopbackPort(dist(rd))) return port;
+    }
+  }
+  return BindableLoopbackPort(0);
 }
 
 bool WaitForTcpPort(int port, int timeout_ms) {
@@ -102,6 +143,11 @@ Result<std::unique_ptr<EmbeddedNats>> EmbeddedNats::StartAttempt(Options options
     if (std::chrono::steady_clock::now() >= deadline) {
       n->Stop();
       return Status::Unavailable("embedded nats-server did not start; see " + n->options_.log_file);
+    }
+    if (n->ExitedDuringStart()) {
+      if (n->options_.port == 0 && attempt < 3) return StartAttempt(std::move(n->options_), attempt + 1);
+      return Status::Unavailable("embedded nats-server exited at start (" + LastLine(n->options_.log_file) +
+                                 "); see " + n->options_.log_file);
     }
     if (!WaitForTcpPort(n->port_, 100)) continue;
     auto info = ProbeNatsServer("127.0.0.1:" + std::to_string(n->port_), 1000);
@@ -184,6 +230,16 @@ void EmbeddedNats::SuperviseLoop() {
     }
     restarts_.fetch_add(1);
   }
+}
+
+bool EmbeddedNats::ExitedDuringStart() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!child_running_) return true;
+  int wstatus = 0;
+  if (waitpid(pid_, &wstatus, WNOHANG) != pid_) return false;
+  child_running_ = false;
+  stopping_ = true;
+  return true;
 }
 
 pid_t EmbeddedNats::pid() const {

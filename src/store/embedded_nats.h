@@ -23,7 +23,7 @@ namespace ironflow {
 
 // Locates `nats-server` on PATH, /usr/sbin or /usr/local/sbin. Empty when absent.
 std::string FindNatsServerBinary();
-// A loopback TCP port that was free a moment ago.
+// A loopback TCP port that was free a moment ago, picked below the kernel's ephemeral range.
 int PickFreeLoopbackPort();
 // Waits until something accepts TCP connections on 127.0.0.1:port, up to timeout_ms.
 bool WaitForTcpPort(int port, int timeout_ms);
@@ -58,6 +58,8 @@ class EmbeddedNats {
   // One start on a picked port; a port another NATS server took meanwhile is retried on a new one (3 attempts).
   static Result<std::unique_ptr<EmbeddedNats>> StartAttempt(Options options, int attempt);
   Status SpawnChild();
+  // Before supervision starts: true (and the child reaped) if it has exited.
+  bool ExitedDuringStart();
   void SuperviseLoop();
 
   Options options_;

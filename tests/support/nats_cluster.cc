@@ -23,8 +23,21 @@ NatsCluster::NatsCluster(int nodes) {
   }
   nodes_.resize(nodes);
   for (int i = 0; i < nodes; ++i) {
-    if (!StartNode(i)) {
-      ADD_FAILURE() << "cannot start cluster node " << i;
+    // A first start may lose a picked port to another test's listener; the node then gets fresh ports (it dials
+    // the nodes already up, so they need not know its new route port). A restart keeps its ports: they are
+    // its identity in the cluster.
+    std::string error;
+    bool started = false;
+    for (int attempt = 0; attempt < 3 && !started; ++attempt) {
+      if (attempt > 0) {
+        client_ports_[i] = PickFreeLoopbackPort();
+        route_ports_[i] = PickFreeLoopbackPort();
+        monitor_ports_[i] = PickFreeLoopbackPort();
+      }
+      started = StartNode(i, &error);
+    }
+    if (!started) {
+      ADD_FAILURE() << "cannot start cluster node " << i << ": " << error;
       return;
     }
   }
@@ -50,7 +63,7 @@ int NatsCluster::NodeOfUrl(const std::string& u) const {
   return -1;
 }
 
-bool NatsCluster::StartNode(int i) {
+bool NatsCluster::StartNode(int i, std::string* error) {
   std::string routes;
   for (int j = 0; j < size(); ++j) {
     if (j != i) routes += std::string(routes.empty() ? "" : ",") + "nats://127.0.0.1:" + std::to_string(route_ports_[j]);
@@ -64,7 +77,7 @@ bool NatsCluster::StartNode(int i) {
                   "--routes", routes, "-m", std::to_string(monitor_ports_[i])};
   auto started = EmbeddedNats::Start(o);
   if (!started.ok()) {
-    ADD_FAILURE() << "node " << i << ": " << started.status().message();
+    *error = started.status().message();
     return false;
   }
   nodes_[i] = std::move(started).value();
@@ -78,7 +91,13 @@ void NatsCluster::Kill(int i) {
   nodes_[i].reset();
 }
 
-bool NatsCluster::Restart(int i) { return nodes_[i] != nullptr || StartNode(i); }
+bool NatsCluster::Restart(int i) {
+  if (nodes_[i] != nullptr) return true;
+  std::string error;
+  if (StartNode(i, &error)) return true;
+  ADD_FAILURE() << "cannot restart cluster node " << i << ": " << error;
+  return false;
+}
 
 bool NatsCluster::WaitForJetStream(int timeout_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);

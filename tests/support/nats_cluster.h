@@ -34,7 +34,7 @@ class NatsCluster {
   int MetaLeader();
 
  private:
-  bool StartNode(int i);
+  bool StartNode(int i, std::string* error);
   TempDir dir_;
   std::vector<int> client_ports_, route_ports_, monitor_ports_;
   std::vector<std::unique_ptr<EmbeddedNats>> nodes_;
