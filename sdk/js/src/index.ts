@@ -2,7 +2,7 @@
 export { createFunction, runJob } from "./function.js";
 export type { FunctionConfig, FunctionContext, Handler, IronflowFunction, RetryPolicy, EventPayload, Job, JobResult } from "./function.js";
 export { createWorker } from "./worker.js";
-export type { Worker, WorkerOptions } from "./worker.js";
+export type { Worker, WorkerOptions, JobReport } from "./worker.js";
 export { serve, registerPushFunctions } from "./serve.js";
 export type { ServeOptions, PushHandler } from "./serve.js";
 export { signPayload, verifySignature, signatureToleranceSeconds } from "./signature.js";

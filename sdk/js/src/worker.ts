@@ -28,6 +28,17 @@ export interface WorkerOptions extends ConnectionOptions {
   handleSignals?: boolean;
   /** Where the worker's own lines and the handlers' logger go (default: console). */
   logSink?: LogSink;
+  /** Called once per job after its result was sent: recorded (2xx) or not (lease lost, server gone). */
+  onJobReported?: (report: JobReport) => void;
+}
+
+export interface JobReport {
+  jobId: string;
+  runId: string;
+  functionId: string;
+  attempt: number;
+  status: "completed" | "failed";
+  recorded: boolean;
 }
 
 export interface Worker {
@@ -35,7 +46,10 @@ export interface Worker {
   start(): Promise<void>;
   /** Resolves once the functions and the worker are registered (events emitted from then on start runs). */
   ready(): Promise<void>;
-  /** Takes no new jobs; resolves once every job received has run and been reported. */
+  /**
+   * Takes no new jobs; resolves once every job received has run and been reported. A long poll in flight is
+   * answered first (within pollWaitMs) and the jobs it brings run too.
+   */
   drain(): Promise<void>;
   /** Like drain(), but gives running jobs at most `graceMs` (default: the lease) and abandons the rest. */
   stop(graceMs?: number): Promise<void>;
@@ -61,6 +75,7 @@ class PullWorker implements Worker {
   private readonly pollWaitMs: number;
   private readonly sink: LogSink;
   private readonly handleSignals: boolean;
+  private readonly onJobReported: ((report: JobReport) => void) | undefined;
   private readonly stopping = new AbortController();
   private readonly inFlight = new Set<Promise<void>>();
   private running: Promise<void> | null = null;
@@ -69,6 +84,9 @@ class PullWorker implements Worker {
   private signalHandler: ((sig: NodeJS.Signals) => void) | null = null;
   private readonly byEnvironment = new Map<string, Transport>();
   private markReady: () => void = () => {};
+  private giveUp: () => void = () => {};
+  private abandoned = false;
+  private readonly gaveUp = new Promise<void>((r) => { this.giveUp = r; });
   private readonly registered = new Promise<void>((r) => { this.markReady = r; });
 
   constructor(o: WorkerOptions) {
@@ -84,6 +102,7 @@ class PullWorker implements Worker {
     this.pollWaitMs = o.pollWaitMs ?? 5000;
     this.sink = o.logSink ?? consoleSink;
     this.handleSignals = o.handleSignals ?? true;
+    this.onJobReported = o.onJobReported;
   }
 
   start(): Promise<void> {
@@ -107,6 +126,11 @@ class PullWorker implements Worker {
     const gaveUp = new Promise<void>((r) => { timer = setTimeout(r, graceMs); });
     await Promise.race([Promise.all([...this.inFlight]), gaveUp]);
     clearTimeout(timer);
+    this.abandoned = true;
+    this.giveUp();
+    const wake = this.slotFreed; // a loop waiting for a free slot ends too
+    this.slotFreed = null;
+    wake?.();
     if (this.inFlight.size > 0) {
       this.log("warn", `stopped with ${this.inFlight.size} job(s) unfinished: the server retries them when their leases end`);
     }
@@ -186,9 +210,10 @@ class PullWorker implements Worker {
         const available = Math.min(this.concurrency - this.inFlight.size, 100);
         let res;
         try {
+          // Not aborted by drain/stop: the server may be leasing jobs to this poll right now, and an answer
+          // dropped on the floor would hold them until their leases end. It ends within pollWaitMs.
           res = await this.t.request("GET", `/api/v1/workers/${segment(this.id)}/jobs?available=${available}&wait_ms=${this.pollWaitMs}`, {
             timeoutMs: this.pollWaitMs + 15000,
-            signal: this.stopping.signal,
           });
         } catch (e) {
           if (this.stopping.signal.aborted) break;
@@ -203,7 +228,8 @@ class PullWorker implements Worker {
           backoff = 250;
           const doc = JSON.parse(res.body.toString("utf8")) as { jobs?: Job[] };
           res.body.fill(0); // the raw bytes held secret values
-          for (const job of doc.jobs ?? []) this.track(this.execute(job as Job & { job_id?: string; lease_token?: string }));
+          // Jobs that arrive after stop() gave up are left to come back when their leases end.
+          if (!this.abandoned) for (const job of doc.jobs ?? []) this.track(this.execute(job as Job & { job_id?: string; lease_token?: string }));
           continue;
         }
         if (transient(res.status)) {
@@ -213,7 +239,7 @@ class PullWorker implements Worker {
         }
         throw new IronflowError("unexpected", res.status, `poll answered HTTP ${res.status}`);
       }
-      await Promise.all([...this.inFlight]);
+      await Promise.race([Promise.all([...this.inFlight]), this.gaveUp]);
     } finally {
       this.finish();
     }
@@ -241,6 +267,7 @@ class PullWorker implements Worker {
 
   private async execute(job: Job & { job_id?: string; lease_token?: string }): Promise<void> {
     if (!job.job_id || !job.lease_token) return;
+    const { job_id: jobId } = job;
     const fn = this.fns.get(job.function_id ?? "");
     let result: JobResult;
     if (!fn) {
@@ -249,6 +276,8 @@ class PullWorker implements Worker {
       result = await runJob(fn, job, { environment: this.t.conn.environment, logSink: this.sink, stores: (env) => this.stores(env) });
     }
     const body = serializeResult(result, job.lease_token);
+    const report = (recorded: boolean) =>
+      this.onJobReported?.({ jobId, runId: job.run_id ?? "", functionId: job.function_id ?? "", attempt: job.attempt ?? 1, status: result.status, recorded });
     const finished = Date.now();
     let backoff = 250;
     for (;;) {
@@ -258,14 +287,14 @@ class PullWorker implements Worker {
       } catch {
         status = 0;
       }
-      if (status >= 200 && status < 300) return;
+      if (status >= 200 && status < 300) return report(true);
       if (status === 409) {
         this.log("warn", `job ${job.job_id}: lease lost before the result was recorded (the server retries the run)`);
-        return;
+        return report(false);
       }
       if (!transient(status) || Date.now() + backoff > finished + this.leaseMs) {
         this.log("error", `job ${job.job_id}: result not recorded (HTTP ${status})`);
-        return;
+        return report(false);
       }
       await delay(backoff);
       backoff = Math.min(backoff * 2, 5000);

@@ -200,6 +200,33 @@ test("DrainLetsAReceivedJobFinishAndReportThenTakesNoMore", async () => {
   assert.equal((await sandbox.runs.get(second)).status, "queued", "a drained worker takes no new job");
 });
 
+test("StopGivesUpOnAStuckJobWhichComesBackToAnotherWorkerWhenItsLeaseEnds", async () => {
+  const sandbox = admin.withEnvironment("sandbox");
+  let release;
+  const stuck = new Promise((r) => { release = r; });
+  let entered;
+  const inHandler = new Promise((r) => { entered = r; });
+  const seen = [];
+  const config = { id: "stuck", triggers: [{ event: "stuck.run" }], retry: { maxAttempts: 2, initialDelayMs: 0 } };
+  const hanging = createFunction(config, async ({ run }) => { seen.push(`hanging:${run.attempt}`); entered(); await stuck; return "late"; });
+  const first = createWorker({ functions: [hanging], serverUrl: server.url, apiKey: server.key, environment: "sandbox", leaseMs: 1000, pollWaitMs: 500, handleSignals: false, logSink: () => {}, workerId: "stuck-1" });
+  const running = first.start();
+  await first.ready();
+  const runId = (await sandbox.events.emit("stuck.run", {})).runIds[0];
+  await inHandler;
+  await first.stop(100); // the job is still running: abandoned
+  await running;
+  const healthy = createFunction(config, ({ run }) => { seen.push(`healthy:${run.attempt}`); return "done"; });
+  await withWorker("sandbox", [healthy], async () => {
+    const run = await finished(sandbox, runId);
+    assert.equal(run.status, "completed");
+    assert.equal(run.output, "done");
+    assert.equal(run.attempt, 2, "the abandoned attempt counted as failed and was retried");
+  });
+  release();
+  assert.deepEqual(seen, ["hanging:1", "healthy:2"]);
+});
+
 test("ManagementClientRoundTripsKeepEnvironmentsApart", async () => {
   const prod = admin.withEnvironment("production");
   const staging = admin.withEnvironment("staging");
