@@ -85,6 +85,8 @@ export class Transport {
   readonly conn: ResolvedConnection;
   private readonly url: URL;
   private readonly agent: http.Agent;
+  // Event streams hold their connection for as long as they are read: never pooled.
+  private readonly streamAgent: http.Agent;
 
   constructor(conn: ResolvedConnection) {
     this.conn = conn;
@@ -95,8 +97,10 @@ export class Transport {
     if (this.url.protocol === "https:") {
       const ca = conn.caFile ? readFileSync(conn.caFile) : undefined;
       this.agent = new https.Agent({ keepAlive: true, ca, minVersion: "TLSv1.2" });
+      this.streamAgent = new https.Agent({ keepAlive: false, ca, minVersion: "TLSv1.2" });
     } else {
       this.agent = new http.Agent({ keepAlive: true });
+      this.streamAgent = new http.Agent({ keepAlive: false });
     }
   }
 
@@ -107,6 +111,25 @@ export class Transport {
 
   close(): void {
     this.agent.destroy();
+    this.streamAgent.destroy();
+  }
+
+  private send(method: string, path: string, headers: Record<string, string>, agent: http.Agent, signal: AbortSignal | undefined,
+               onResponse: (res: http.IncomingMessage) => void): http.ClientRequest {
+    const mod = this.url.protocol === "https:" ? https : http;
+    return mod.request(
+      {
+        protocol: this.url.protocol,
+        hostname: this.url.hostname.replace(/^\[|\]$/g, ""),
+        port: this.url.port || (this.url.protocol === "https:" ? 443 : 80),
+        method,
+        path,
+        headers,
+        agent,
+        signal,
+      },
+      onResponse,
+    );
   }
 
   /** One HTTP exchange. Rejects with IronflowError(status 0, "unavailable") when there is no answer. */
@@ -119,26 +142,13 @@ export class Transport {
       headers["Content-Type"] ??= "application/json";
       headers["Content-Length"] = String(Buffer.byteLength(o.body));
     }
-    const mod = this.url.protocol === "https:" ? https : http;
     return new Promise((resolve, reject) => {
-      const req = mod.request(
-        {
-          protocol: this.url.protocol,
-          hostname: this.url.hostname.replace(/^\[|\]$/g, ""),
-          port: this.url.port || (this.url.protocol === "https:" ? 443 : 80),
-          method,
-          path,
-          headers,
-          agent: this.agent,
-          signal: o.signal,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-          res.on("error", (e) => reject(noAnswer(method, path, e)));
-        },
-      );
+      const req = this.send(method, path, headers, this.agent, o.signal, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on("error", (e) => reject(noAnswer(method, path, e)));
+      });
       req.setTimeout(o.timeoutMs ?? this.conn.timeoutMs, () => req.destroy(new Error("timed out")));
       req.on("error", (e) => reject(noAnswer(method, path, e)));
       if (o.body !== undefined) req.write(o.body);
@@ -153,26 +163,13 @@ export class Transport {
       "X-Ironflow-Environment": this.conn.environment,
     };
     if (this.conn.apiKey) headers.Authorization = `Bearer ${this.conn.apiKey}`;
-    const mod = this.url.protocol === "https:" ? https : http;
     return new Promise((resolve, reject) => {
-      const req = mod.request(
-        {
-          protocol: this.url.protocol,
-          hostname: this.url.hostname.replace(/^\[|\]$/g, ""),
-          port: this.url.port || (this.url.protocol === "https:" ? 443 : 80),
-          method: "GET",
-          path,
-          headers,
-          agent: false,
-          signal,
-        },
-        (res) => {
-          if (res.statusCode === 200) return resolve(res);
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => reject(toError({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) })));
-        },
-      );
+      const req = this.send("GET", path, headers, this.streamAgent, signal, (res) => {
+        if (res.statusCode === 200) return resolve(res);
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => reject(toError({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) })));
+      });
       req.on("error", (e) => reject(noAnswer("GET", path, e)));
       req.end();
     });

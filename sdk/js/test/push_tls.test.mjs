@@ -104,6 +104,11 @@ test("OverHttpsTheWorkerAndClientTrustTheServerThroughCaFileAndNothingElse", asy
     await running;
     assert.equal(run.status, "completed");
     assert.deepEqual(run.output, { ok: true });
+    // Event streams go over their own connections: they must trust the same CA.
+    await client.config.set("tls-flags", { on: true });
+    const watch = client.config.watch("tls-flags");
+    assert.deepEqual((await watch.next()).value.data, { on: true });
+    await watch.return();
     client.close();
     assert.ok(!server.log().includes(value));
   } finally {
