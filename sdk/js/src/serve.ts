@@ -44,6 +44,9 @@ export function serve(options: ServeOptions): PushHandler {
   if (!/^[0-9a-fA-F]{64}$/.test(signingKey.trim())) {
     throw new TypeError("serve() needs the server's signing key: 64 hex characters (signingKey or IRONFLOW_SIGNING_KEY)");
   }
+  for (const f of options.functions) {
+    if (f.config.mode === "pull") throw new TypeError(`function "${f.config.id}" is declared mode "pull": run it in a worker, not serve()`);
+  }
   const fns = new Map(options.functions.map((f) => [f.config.id, f] as const));
   const maxBody = options.maxBodyBytes ?? 16 * 1024 * 1024;
   const conn = resolveConnection(options);

@@ -91,7 +91,10 @@ class PullWorker implements Worker {
 
   constructor(o: WorkerOptions) {
     this.t = new Transport(resolveConnection(o));
-    for (const fn of o.functions ?? []) this.fns.set(fn.config.id, fn);
+    for (const fn of o.functions ?? []) {
+      if (fn.config.mode === "push") throw new TypeError(`function "${fn.config.id}" is declared mode "push": serve it with serve(), not a worker`);
+      this.fns.set(fn.config.id, fn);
+    }
     if (this.fns.size === 0) throw new TypeError("createWorker needs at least one function");
     this.id = o.workerId ?? `${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 128);
     this.concurrency = o.maxConcurrentJobs ?? 8;

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { inspect, format } from "node:util";
 
 import {
-  createFunction, runJob, signPayload, verifySignature, serve, Secrets, NonRetryableError,
+  createFunction, createWorker, runJob, signPayload, verifySignature, serve, Secrets, NonRetryableError,
 } from "../dist/index.js";
 import { isKeyedRoute } from "../dist/transport.js";
 import { serializeResult } from "../dist/worker.js";
@@ -133,6 +133,10 @@ test("InvalidFunctionConfigurationIsRefusedAtOnce", () => {
   assert.throws(() => createFunction({ id: "f", triggers: [{ event: "e" }], secrets: ["not valid!"] }, h), /invalid secret name/);
   assert.throws(() => createFunction({ id: "f", triggers: [{ event: "e" }], mode: "both" }, h), /mode/);
   assert.throws(() => serve({ functions: [], signingKey: "short" }), /64 hex/);
+  const pushOnly = createFunction({ id: "p", triggers: [{ event: "e" }], mode: "push" }, h);
+  const pullOnly = createFunction({ id: "q", triggers: [{ event: "e" }], mode: "pull" }, h);
+  assert.throws(() => createWorker({ functions: [pushOnly], handleSignals: false }), /mode "push"/);
+  assert.throws(() => serve({ functions: [pullOnly], signingKey: KEY }), /mode "pull"/);
 });
 
 test("OnlyTheServersKeyedWritesAreRetriedWithAnIdempotencyKey", () => {
