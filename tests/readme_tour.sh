@@ -45,8 +45,10 @@ done
 export IRONFLOW_SERVER_URL="http://127.0.0.1:$PORT"
 unset IRONFLOW_MASTER_KEY  # the CLI never needs it
 
-# The tour's lines: inside ```sh blocks, from the tour heading to the next "## " heading.
-mapfile -t LINES < <(awk '/^## A 2-minute CLI tour/{on=1; next} on && /^## /{exit} on && /^```/{block=!block; next} on && block' "$README")
+# The tour's lines: inside ```sh blocks only, from the tour heading to the next "## " heading.
+# Other blocks there (```ts: the SDK snippet) are prose for readers, not shell lines.
+mapfile -t LINES < <(awk '/^## A 2-minute CLI tour/{on=1; next} on && /^## /{exit}
+  on && /^```/{ if (block) block=0; else block=($0 ~ /^```sh[[:space:]]*$/); next } on && block' "$README")
 [ "${#LINES[@]}" -gt 20 ] || { echo "readme tour: found only ${#LINES[@]} lines in the tour" >&2; exit 1; }
 
 PRELUDE="ironflow() { \"$BIN\" \"\$@\"; }"
