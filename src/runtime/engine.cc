@@ -319,9 +319,8 @@ StreamPublish Engine::RunStatusEvent(const RunRecord& run) {
 
 // ---- delivery ----------------------------------------------------------------------------------------------
 
-Result<StoredRun> Engine::Take(const FunctionDef& fn, const FetchedJob& job, const std::string& worker_id,
-                               int64_t lease_ms, Values* values, const Actor& requester, const std::string& push_url,
-                               std::vector<StreamPublish>* events_out) {
+Result<Engine::LeasePlan> Engine::PlanLease(const FunctionDef& fn, const FetchedJob& job, const std::string& worker_id,
+                                            int64_t lease_ms, Values* values, const std::string& push_url) {
   const std::string& env = fn.environment;
   json msg = ParseBoundedJson(job.data);
   if (!msg.is_object() || !msg.contains("run_id") || !msg["run_id"].is_string()) {
@@ -415,7 +414,7 @@ Result<StoredRun> Engine::Take(const FunctionDef& fn, const FetchedJob& job, con
     return r.delivery.state == "pending" && r.delivery.attempt == attempt ? Status::Ok()
                                                                           : Status::Conflict("attempt taken meanwhile");
   };
-  std::map<std::string, uint64_t> resolved;
+  LeasePlan plan;
   for (const auto& name : fn.secrets) {
     auto r = d_.secrets.ResolveWithRevision(env, name);
     if (!r.ok()) {
@@ -433,62 +432,87 @@ Result<StoredRun> Engine::Take(const FunctionDef& fn, const FetchedJob& job, con
       return Status::NotFound(message);
     }
     (*values)[name] = std::string(r->value.view());
-    resolved[name] = r->revision;
+    plan.resolved[name] = r->revision;
   }
-  const int64_t lease = push_url.empty() ? std::min(lease_ms, fn.timeout_ms) : lease_ms;
-  const std::string lease_id = NewId("lease_");
-  auto leased = d_.runs.Mutate(
-      env, run.id,
-      [&](RunRecord& r) -> Status {
-        IF_RETURN_IF_ERROR(still_pending(r));
-        r.status = "running";
-        r.attempt = attempt;
-        r.delivery.job_id = JobIdFor(r.id, attempt);
-        r.delivery.state = "leased";
-        r.delivery.lease_token = lease_id;
-        r.delivery.worker_id = worker_id;
-        r.delivery.leased_at_ms = now;
-        r.delivery.lease_expires_ms = now + lease;
-        r.delivery.resolved = resolved;
-        r.delivery.queue = kJobsQueue;
-        r.delivery.job_seq = job.stream_seq;
-        return Status::Ok();
-      },
-      hint);
-  if (!leased.ok()) {
+  plan.base = *queued;
+  plan.attempt = attempt;
+  plan.lease_id = NewId("lease_");
+  plan.worker_id = worker_id;
+  plan.now_ms = now;
+  plan.lease_ms = push_url.empty() ? std::min(lease_ms, fn.timeout_ms) : lease_ms;
+  plan.hard_deadline_ms = now + (push_url.empty() ? fn.timeout_ms : plan.lease_ms);
+  plan.job_seq = job.stream_seq;
+  plan.ack_subject = job.ack_subject;
+  return plan;
+}
+
+Status Engine::ApplyLease(const LeasePlan& p, RunRecord& r) {
+  if (r.delivery.state != "pending" || r.delivery.attempt != p.attempt) return Status::Conflict("attempt taken meanwhile");
+  r.status = "running";
+  r.attempt = p.attempt;
+  r.delivery.job_id = JobIdFor(r.id, p.attempt);
+  r.delivery.state = "leased";
+  r.delivery.lease_token = p.lease_id;
+  r.delivery.worker_id = p.worker_id;
+  r.delivery.leased_at_ms = p.now_ms;
+  r.delivery.lease_expires_ms = p.now_ms + p.lease_ms;
+  r.delivery.resolved = p.resolved;
+  r.delivery.queue = kJobsQueue;
+  r.delivery.job_seq = p.job_seq;
+  return Status::Ok();
+}
+
+Result<StoredRun> Engine::WriteLease(const LeasePlan& plan) {
+  const RunRecord& base = *plan.base.run;
+  return d_.runs.Mutate(
+      base.environment, base.id, [&](RunRecord& r) { return ApplyLease(plan, r); },
+      plan.base.revision ? &plan.base : nullptr);
+}
+
+Result<StoredRun> Engine::HoldLease(const FunctionDef& fn, const LeasePlan& plan, Result<StoredRun> written,
+                                    Values* values, const Actor& requester, const std::string& push_url,
+                                    std::vector<StreamPublish>* events) {
+  if (!written.ok()) {
     WipeValues(*values);
-    (void)d_.jobs.Nak(job.ack_subject, 0);
-    return leased.status();
+    (void)d_.jobs.Nak(plan.ack_subject, 0);
+    return written.status();
   }
+  const RunRecord& run = written->run;
   {
     std::lock_guard<std::mutex> lock(leases_mu_);
-    HeldLease& h = leases_[lease_id];
-    h.env = env;
+    HeldLease& h = leases_[plan.lease_id];
+    h.env = fn.environment;
     h.run_id = run.id;
-    h.worker_id = worker_id;
-    h.ack_subject = job.ack_subject;
-    h.attempt = attempt;
+    h.worker_id = plan.worker_id;
+    h.ack_subject = plan.ack_subject;
+    h.attempt = plan.attempt;
     h.push = !push_url.empty();
-    h.lease_ms = lease;
-    h.hard_deadline_ms = now + (h.push ? lease : fn.timeout_ms);
-    h.deadline_ms = now + lease;
-    h.last_progress_ms = now;
+    h.lease_ms = plan.lease_ms;
+    h.hard_deadline_ms = plan.hard_deadline_ms;
+    h.deadline_ms = plan.now_ms + plan.lease_ms;
+    h.last_progress_ms = plan.now_ms;
   }
   // Now "running", and who receives which secret: one audit event per secret (names and revisions, never values).
   // Nothing is delivered unless these are stored.
-  std::vector<StreamPublish> events{RunStatusEvent(leased->run)};
-  for (const auto& [name, revision] : resolved) {
-    SystemEvents::SecretDelivery d{name, revision, run.id, attempt, fn.id,
-                                   push_url.empty() ? worker_id : "", push_url.empty() ? "" : AuditUrl(push_url)};
-    events.push_back(d_.audit.SecretDelivered(env, d, requester));
+  events->push_back(RunStatusEvent(run));
+  for (const auto& [name, revision] : plan.resolved) {
+    SystemEvents::SecretDelivery d{name, revision, run.id, plan.attempt, fn.id,
+                                   push_url.empty() ? plan.worker_id : "", push_url.empty() ? "" : AuditUrl(push_url)};
+    events->push_back(d_.audit.SecretDelivered(fn.environment, d, requester));
   }
-  if (events_out) {
-    for (auto& e : events) events_out->push_back(std::move(e));
-    return leased;
-  }
+  return written;
+}
+
+Result<StoredRun> Engine::Take(const FunctionDef& fn, const FetchedJob& job, const std::string& worker_id,
+                               int64_t lease_ms, Values* values, const Actor& requester, const std::string& push_url) {
+  auto plan = PlanLease(fn, job, worker_id, lease_ms, values, push_url);
+  if (!plan.ok()) return plan.status();
+  std::vector<StreamPublish> events;
+  auto leased = HoldLease(fn, *plan, WriteLease(*plan), values, requester, push_url, &events);
+  if (!leased.ok()) return leased;
   if (Status audited = d_.audit.PublishAll(events); !audited.ok()) {
     WipeValues(*values);
-    Unaudited(env, run.id, lease_id, job.ack_subject);
+    Unaudited(fn.environment, leased->run.id, plan->lease_id, job.ack_subject);
     return audited;
   }
   return leased;
@@ -693,9 +717,10 @@ Result<std::vector<std::string>> Engine::PollJobs(const std::string& env, const 
   // Every job taken is leased first; their `running` and access events are then stored in one round trip, and
   // only then are the jobs delivered (none of them if the events cannot be stored).
   struct Taken {
-    RunRecord run;
+    FunctionDef fn;
+    LeasePlan plan;
+    RunRecord run;  // as leased
     Values values;
-    std::string ack_subject;
   };
   std::vector<Taken> taken;
   taken.reserve(static_cast<size_t>(limit));
@@ -713,25 +738,54 @@ Result<std::vector<std::string>> Engine::PollJobs(const std::string& env, const 
     }
     for (const auto& job : *jobs) {
       Taken t;
-      auto leased = Take(*fn, job, worker_id, worker->lease_ms, &t.values, requester, "", &events);
-      if (!leased.ok()) continue;  // settled as its record says, or failed for a missing secret
-      t.run = std::move(leased).value().run;
-      t.ack_subject = job.ack_subject;
+      auto plan = PlanLease(*fn, job, worker_id, worker->lease_ms, &t.values);
+      if (!plan.ok()) continue;  // settled as its record says, or failed for a missing secret
+      t.fn = *fn;
+      t.plan = std::move(plan).value();
       taken.push_back(std::move(t));
     }
   }
   std::vector<std::string> out;
   if (taken.empty()) return out;
+  // The leases of every job taken, in one round trip (compare-and-set each against the mirror's revision it was
+  // planned from); one that did not land there is written again from a fresh read.
+  std::vector<StoredRun> planned;
+  std::vector<size_t> batched;
+  for (size_t i = 0; i < taken.size(); ++i) {
+    if (!taken[i].plan.base.revision) continue;
+    StoredRun p{*taken[i].plan.base.run, taken[i].plan.base.revision};
+    (void)ApplyLease(taken[i].plan, p.run);  // the plan was made from this record: its attempt is pending
+    planned.push_back(std::move(p));
+    batched.push_back(i);
+  }
+  std::vector<std::optional<Result<StoredRun>>> written(taken.size());
+  if (planned.size() > 1) {
+    auto answers = d_.runs.UpdateMany(std::move(planned));
+    for (size_t k = 0; k < batched.size(); ++k) {
+      if (answers[k].ok()) written[batched[k]] = std::move(answers[k]);
+    }
+  }
+  std::vector<Taken> held;
+  for (size_t i = 0; i < taken.size(); ++i) {
+    Taken& t = taken[i];
+    auto leased = HoldLease(t.fn, t.plan, written[i] ? std::move(*written[i]) : WriteLease(t.plan), &t.values,
+                            requester, "", &events);
+    if (!leased.ok()) continue;
+    t.run = std::move(leased).value().run;
+    held.push_back(std::move(t));
+  }
+  taken.swap(held);
+  if (taken.empty()) return out;
   if (Status audited = d_.audit.PublishAll(events); !audited.ok()) {
     for (auto& t : taken) {
       WipeValues(t.values);
-      Unaudited(env, t.run.id, t.run.delivery.lease_token, t.ack_subject);
+      Unaudited(env, t.run.id, t.run.delivery.lease_token, t.plan.ack_subject);
     }
     return audited;
   }
   const auto keys = d_.signing.keys();
   for (auto& t : taken) {
-    LeaseClaim claim{env, t.run.id, t.run.delivery.attempt, worker_id, t.run.delivery.lease_token, t.ack_subject};
+    LeaseClaim claim{env, t.run.id, t.run.delivery.attempt, worker_id, t.run.delivery.lease_token, t.plan.ack_subject};
     out.push_back(DeliveryJson(t.run, t.values, SealLeaseToken(claim, keys->current.view())));
     WipeValues(t.values);
   }

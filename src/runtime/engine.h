@@ -121,18 +121,36 @@ class Engine {
   // round trip together with `batch` (e.g. the event itself).
   Result<std::vector<std::string>> StartRuns(const std::string& env, const StoredEvent& event,
                                              std::vector<StreamPublish> batch = {}, const RequestTag& tag = {});
-  // Takes one job fetched from `fn`'s queue. If the run's record shows its attempt due, resolves the declared
-  // secrets and records the lease (one CAS: the run becomes "running", attempt n, leased to `worker_id`), fills
-  // `values` and returns the leased run. Otherwise settles the message as the record says (finished: ack; not due:
-  // NAK until due; leased: the lease was lost, recorded as a failed attempt) and returns kConflict; a declared
-  // secret that is not set fails the attempt and returns kNotFound. `requester` (the pull worker's key, or the
-  // server for push) and `push_url` are recorded in the access audit. Nothing is delivered unaudited: Take
-  // stores the run's `running` and access events itself, or, with `events`, appends them there for the caller,
-  // who must store them (with those of other jobs: one round trip per poll) before delivering, and on failure
-  // call Unaudited for the run.
+  // A lease decided on but not yet written: the run's record as the mirror showed it (`base`; revision 0 if it
+  // was read from the bucket) and what the lease puts in it.
+  struct LeasePlan {
+    RunStore::Queued base;
+    int attempt = 0;
+    std::string lease_id, worker_id, ack_subject;
+    int64_t now_ms = 0, lease_ms = 0, hard_deadline_ms = 0;
+    std::map<std::string, uint64_t> resolved;  // secret name -> revision delivered
+    uint64_t job_seq = 0;
+  };
+  // Decides on one job fetched from `fn`'s queue. If the run's record shows its attempt due, resolves the
+  // declared secrets into `values` and returns the lease to write. Otherwise settles the message as the record
+  // says (finished: ack; not due: NAK until due; leased: the lease was lost, recorded as a failed attempt) and
+  // returns kConflict; a declared secret that is not set fails the attempt and returns kNotFound.
+  Result<LeasePlan> PlanLease(const FunctionDef& fn, const FetchedJob& job, const std::string& worker_id,
+                              int64_t lease_ms, Values* values, const std::string& push_url = "");
+  // Puts the lease into a record whose attempt is still the planned one, pending (kConflict otherwise).
+  static Status ApplyLease(const LeasePlan& plan, RunRecord& record);
+  // Writes the lease (one CAS: the run becomes "running", attempt n, leased to the worker), reading the record
+  // again if the planned revision is stale.
+  Result<StoredRun> WriteLease(const LeasePlan& plan);
+  // After the lease's write (`written`): keeps the lease alive from now on and appends its `running` and access
+  // events to `events`, which the caller must store before delivering (on failure: Unaudited). If the write
+  // failed, wipes `values`, hands the job back and returns the failure. `requester` (the pull worker's key, or
+  // the server for push) and `push_url` are recorded in the access audit.
+  Result<StoredRun> HoldLease(const FunctionDef& fn, const LeasePlan& plan, Result<StoredRun> written, Values* values,
+                              const Actor& requester, const std::string& push_url, std::vector<StreamPublish>* events);
+  // PlanLease, WriteLease and HoldLease for one job, storing its events: nothing is delivered unaudited.
   Result<StoredRun> Take(const FunctionDef& fn, const FetchedJob& job, const std::string& worker_id, int64_t lease_ms,
-                         Values* values, const Actor& requester, const std::string& push_url = "",
-                         std::vector<StreamPublish>* events = nullptr);
+                         Values* values, const Actor& requester, const std::string& push_url = "");
   // Fails a leased attempt whose delivery events could not be stored (it was not delivered).
   void Unaudited(const std::string& env, const std::string& run_id, const std::string& lease_id,
                  const std::string& ack_subject);

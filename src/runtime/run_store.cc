@@ -159,6 +159,26 @@ Result<StoredRun> RunStore::Mutate(const std::string& env, const std::string& ru
   return Status::Conflict("run \"" + run_id + "\" is being updated concurrently");
 }
 
+std::vector<Result<StoredRun>> RunStore::UpdateMany(std::vector<StoredRun> planned) {
+  std::vector<StreamPublish> messages;
+  const std::string now = FormatRfc3339(NowUnixMillis());
+  for (auto& p : planned) {
+    p.run.updated_at = now;
+    messages.push_back(bucket_.UpdateMessage(p.run.key(), EncodeRun(p.run), p.revision));
+  }
+  auto answers = bucket_.connection().PublishEachOnce(messages);
+  std::vector<Result<StoredRun>> out;
+  for (size_t i = 0; i < planned.size(); ++i) {
+    if (!answers[i].ok()) {
+      out.emplace_back(answers[i].status());
+      continue;
+    }
+    Mirror(planned[i].run.key(), messages[i].data, *answers[i]);
+    out.emplace_back(StoredRun{std::move(planned[i].run), *answers[i]});
+  }
+  return out;
+}
+
 std::optional<RunStore::Queued> RunStore::DecodeLocked(const KvEntry& entry) {
   auto known = decoded_.find(entry.key);
   if (known != decoded_.end() && known->second.revision == entry.revision) return known->second;

@@ -107,6 +107,11 @@ class RunStore {
   };
   Result<StoredRun> Mutate(const std::string& env, const std::string& run_id,
                            const std::function<Status(RunRecord&)>& change, const Queued* hint = nullptr);
+  // Writes each record in `planned` (changed by the caller from the mirror entry at `revision`) with
+  // compare-and-set against that revision, all in one round trip. Per record: the stored run at its new
+  // revision; kConflict if the record moved on meanwhile; kUnavailable if the outcome is unknown. Callers
+  // fall back to Mutate (a fresh read) for the ones that did not land.
+  std::vector<Result<StoredRun>> UpdateMany(std::vector<StoredRun> planned);
   // Unfinished runs of `env` ("" for every environment) from the mirror, in order of delivery.not_before_ms.
   std::vector<Queued> Unfinished(const std::string& env);
   // One unfinished run from the mirror (a hint: it may lag other servers' writes).

@@ -70,6 +70,13 @@ class KvBucket {
   // `tag` (optional) marks the write as made by that request (header Ironflow-Request); LastWrite reads it back.
   Result<uint64_t> Create(const std::string& key, std::string_view value, std::string_view tag = {});
   // Writes only if the key's latest revision is `expected_revision`. kConflict otherwise.
+  // The message of Update(key, value, expected_revision) without a tag, for a caller that sends several at once
+  // (NatsConnection::PublishEachOnce).
+  StreamPublish UpdateMessage(const std::string& key, std::string value, uint64_t expected_revision) const {
+    StreamPublish m{"$KV." + name_ + "." + key, std::move(value)};
+    m.expected_seq = expected_revision;
+    return m;
+  }
   Result<uint64_t> Update(const std::string& key, std::string_view value, uint64_t expected_revision,
                           std::string_view tag = {});
   // OK when the key's latest revision is `revision` and holds a value; kConflict when it is absent, deleted (a

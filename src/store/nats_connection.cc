@@ -201,6 +201,85 @@ void NatsConnection::OnReconnected(natsConnection*, void* closure) {
   if (self->options_.on_reconnected) self->options_.on_reconnected();
 }
 
+std::vector<NatsConnection::PublishAnswer> NatsConnection::SendRound(const std::vector<StreamPublish>& messages,
+                                                                     const std::vector<size_t>& indices,
+                                                                     const std::vector<std::string>& ids,
+                                                                     int64_t wait_ms) {
+  using Clock = std::chrono::steady_clock;
+  std::vector<PublishAnswer> answers(messages.size());
+  // One inbox per round: an answer to an earlier round arriving late is not mistaken for this one's.
+  std::string inbox;
+  nats::SubscriptionPtr sub;
+  natsStatus s = nats::SubscribeNewInbox(nc_, /*wildcard=*/true, &inbox, &sub);
+  size_t sent = 0;
+  for (size_t i : indices) {
+    if (s != NATS_OK) break;
+    const StreamPublish& m = messages[i];
+    natsMsg* raw = nullptr;
+    const std::string reply = inbox + "." + std::to_string(i);
+    s = natsMsg_Create(&raw, m.subject.c_str(), reply.c_str(), m.data.data(), static_cast<int>(m.data.size()));
+    nats::MsgPtr msg(raw);
+    if (s == NATS_OK) s = natsMsgHeader_Set(msg.get(), "Nats-Msg-Id", ids[i].c_str());
+    if (s == NATS_OK && (m.create_only || m.expected_seq != 0)) {
+      const std::string expected = std::to_string(m.create_only ? 0 : m.expected_seq);
+      s = natsMsgHeader_Set(msg.get(), "Nats-Expected-Last-Subject-Sequence", expected.c_str());
+    }
+    if (s == NATS_OK) s = natsConnection_PublishMsg(nc_, msg.get());
+    if (s == NATS_OK) ++sent;
+  }
+  const std::string send_error = s != NATS_OK ? natsStatus_GetText(s) : "no answer";
+  for (size_t i : indices) answers[i].error = send_error;
+  const auto round_end = Clock::now() + std::chrono::milliseconds(wait_ms);
+  for (size_t got = 0; got < sent;) {
+    const int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(round_end - Clock::now()).count();
+    if (left <= 0) break;
+    natsMsg* raw = nullptr;
+    if (natsSubscription_NextMsg(&raw, sub.get(), left) != NATS_OK) break;
+    nats::MsgPtr answer(raw);
+    const std::string_view subject = natsMsg_GetSubject(answer.get());
+    const size_t index = std::strtoull(std::string(subject.substr(inbox.size() + 1)).c_str(), nullptr, 10);
+    if (index >= messages.size() || answers[index].state != PublishAnswer::kNone) continue;
+    ++got;
+    PublishAnswer& a = answers[index];
+    const std::string_view body(natsMsg_GetData(answer.get()), natsMsg_GetDataLength(answer.get()));
+    const char* status = nullptr;
+    if (natsMsgHeader_Get(answer.get(), "Status", &status) == NATS_OK && status != nullptr) {
+      a.state = PublishAnswer::kFailed;
+      a.error = std::string(status) == "503" ? "no responders (no stream leader)" : "status " + std::string(status);
+    } else if (body.find("\"error\"") != std::string_view::npos || body.find("\"seq\"") == std::string_view::npos) {
+      // JetStream error 10071, wrong last sequence: the subject is not at the expected sequence.
+      const bool conditional = messages[index].create_only || messages[index].expected_seq != 0;
+      a.state = conditional && body.find("10071") != std::string_view::npos ? PublishAnswer::kRefused
+                                                                             : PublishAnswer::kFailed;
+      a.error = std::string(body.substr(0, 200));
+    } else {
+      a.state = PublishAnswer::kStored;
+      a.error.clear();
+      const size_t at = body.find("\"seq\":");
+      a.seq = std::strtoull(std::string(body.substr(at + 6, 24)).c_str(), nullptr, 10);
+    }
+  }
+  return answers;
+}
+
+std::vector<Result<uint64_t>> NatsConnection::PublishEachOnce(const std::vector<StreamPublish>& messages) {
+  std::vector<std::string> ids;
+  std::vector<size_t> all(messages.size());
+  for (size_t i = 0; i < messages.size(); ++i) {
+    ids.push_back(messages[i].msg_id.empty() ? HexEncode(RandomBytes(12)) : messages[i].msg_id);
+    all[i] = i;
+  }
+  std::vector<Result<uint64_t>> out;
+  for (const auto& a : SendRound(messages, all, ids, options_.request_timeout_ms)) {
+    switch (a.state) {
+      case PublishAnswer::kStored: out.emplace_back(a.seq); break;
+      case PublishAnswer::kRefused: out.emplace_back(Status::Conflict("wrong last sequence")); break;
+      default: out.emplace_back(Status::Unavailable("stream publish: " + a.error)); break;
+    }
+  }
+  return out;
+}
+
 Status NatsConnection::PublishToStreamDurably(const std::vector<StreamPublish>& messages, int64_t deadline_ms,
                                               std::vector<uint64_t>* sequences) {
   using Clock = std::chrono::steady_clock;
@@ -213,59 +292,22 @@ Status NatsConnection::PublishToStreamDurably(const std::vector<StreamPublish>& 
   std::string last_error = "no answer";
   auto backoff = std::chrono::milliseconds(250);
   for (int round = 1;; ++round) {
-    // One inbox per round: an answer to an earlier round arriving late is not mistaken for this one's.
-    std::string inbox;
-    nats::SubscriptionPtr sub;
-    natsStatus s = nats::SubscribeNewInbox(nc_, /*wildcard=*/true, &inbox, &sub);  // failed: retried below
-    std::vector<bool> answered(messages.size(), false), stored(messages.size(), false);
-    size_t sent = 0;
-    for (size_t i : pending) {
-      if (s != NATS_OK) break;
-      natsMsg* raw = nullptr;
-      const std::string reply = inbox + "." + std::to_string(i);
-      s = natsMsg_Create(&raw, messages[i].subject.c_str(), reply.c_str(), messages[i].data.data(),
-                         static_cast<int>(messages[i].data.size()));
-      nats::MsgPtr msg(raw);
-      if (s == NATS_OK) s = natsMsgHeader_Set(msg.get(), "Nats-Msg-Id", ids[i].c_str());
-      if (s == NATS_OK && messages[i].create_only) {
-        s = natsMsgHeader_Set(msg.get(), "Nats-Expected-Last-Subject-Sequence", "0");
-      }
-      if (s == NATS_OK) s = natsConnection_PublishMsg(nc_, msg.get());
-      if (s == NATS_OK) ++sent;
-    }
-    if (s != NATS_OK) last_error = natsStatus_GetText(s);
-    // Collect this round's answers (up to the request timeout, or the deadline if sooner).
-    const auto round_end = std::min(deadline, Clock::now() + std::chrono::milliseconds(options_.request_timeout_ms));
-    for (size_t got = 0; got < sent;) {
-      const int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(round_end - Clock::now()).count();
-      if (left <= 0) break;
-      natsMsg* raw = nullptr;
-      if (natsSubscription_NextMsg(&raw, sub.get(), left) != NATS_OK) break;
-      nats::MsgPtr answer(raw);
-      const std::string_view subject = natsMsg_GetSubject(answer.get());
-      const size_t index = std::strtoull(std::string(subject.substr(inbox.size() + 1)).c_str(), nullptr, 10);
-      if (index >= messages.size() || answered[index]) continue;
-      answered[index] = true;
-      ++got;
-      const std::string_view body(natsMsg_GetData(answer.get()), natsMsg_GetDataLength(answer.get()));
-      const char* status = nullptr;
-      if (natsMsgHeader_Get(answer.get(), "Status", &status) == NATS_OK && status != nullptr) {
-        last_error = std::string(status) == "503" ? "no responders (no stream leader)" : "status " + std::string(status);
-      } else if (body.find("\"error\"") != std::string_view::npos || body.find("\"seq\"") == std::string_view::npos) {
-        last_error = std::string(body.substr(0, 200));
-        // JetStream error 10071, wrong last sequence: a create-only subject is taken. Retrying cannot help.
-        if (messages[index].create_only && body.find("10071") != std::string_view::npos) {
-          return Status::Conflict(messages[index].subject + " exists");
-        }
-      } else {
-        stored[index] = true;
-        const size_t at = body.find("\"seq\":");
-        if (sequences) (*sequences)[index] = std::strtoull(std::string(body.substr(at + 6, 24)).c_str(), nullptr, 10);
-      }
-    }
+    // Each round waits up to the request timeout, or the deadline if sooner.
+    const int64_t wait_ms = std::min<int64_t>(
+        options_.request_timeout_ms,
+        std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count()));
+    const auto answers = SendRound(messages, pending, ids, wait_ms);
     std::vector<size_t> still;
     for (size_t i : pending) {
-      if (!stored[i]) still.push_back(i);
+      const PublishAnswer& a = answers[i];
+      if (a.state == PublishAnswer::kStored) {
+        if (sequences) (*sequences)[i] = a.seq;
+        continue;
+      }
+      // A conditional message refused: its subject moved on (a create-only subject is taken). Retrying cannot help.
+      if (a.state == PublishAnswer::kRefused) return Status::Conflict(messages[i].subject + " exists");
+      last_error = a.error;
+      still.push_back(i);
     }
     pending.swap(still);
     if (pending.empty()) return Status::Ok();

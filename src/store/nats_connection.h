@@ -38,6 +38,7 @@ struct StreamPublish {
   std::string data;
   std::string msg_id;        // Nats-Msg-Id (de-duplication); empty: a random one
   bool create_only = false;  // stored only if the subject has no message yet (a KV create)
+  uint64_t expected_seq = 0; // if not 0: stored only if the subject's last message is at this sequence (a KV CAS)
 };
 
 class NatsConnection {
@@ -105,6 +106,11 @@ class NatsConnection {
   // create-only message found its subject taken (not retried); kUnavailable otherwise.
   Status PublishToStreamDurably(const std::vector<StreamPublish>& messages, int64_t deadline_ms = 10000,
                                 std::vector<uint64_t>* sequences = nullptr);
+  // Sends every message at once and waits (up to the request timeout) for their answers, without retrying: per
+  // message its stream sequence, kConflict if its condition (create_only, expected_seq) failed, kUnavailable if
+  // its outcome is unknown (no answer, no responders, another error). For compare-and-set writes of several keys
+  // in one round trip, each decided on its own.
+  std::vector<Result<uint64_t>> PublishEachOnce(const std::vector<StreamPublish>& messages);
   // Messages PublishToStreamDurably had to send again (for /metrics).
   uint64_t stream_publish_retries() const { return stream_retries_.load(); }
   // Delivers every message on `subject` (wildcards allowed) to `callback` on a nats.c thread.
@@ -113,6 +119,15 @@ class NatsConnection {
 
  private:
   explicit NatsConnection(Options o) : options_(std::move(o)) {}
+  // One round of PublishToStreamDurably / PublishEachOnce: sends messages[i] for each i in `indices` (with
+  // Nats-Msg-Id ids[i]) and collects the answers for up to `wait_ms`.
+  struct PublishAnswer {
+    enum State { kNone, kStored, kRefused, kFailed } state = kNone;  // kRefused: its condition failed (10071)
+    uint64_t seq = 0;
+    std::string error;
+  };
+  std::vector<PublishAnswer> SendRound(const std::vector<StreamPublish>& messages, const std::vector<size_t>& indices,
+                                       const std::vector<std::string>& ids, int64_t wait_ms);
   static void OnReconnected(natsConnection* nc, void* closure);
   static void OnDisconnected(natsConnection* nc, void* closure);
   static void OnClosed(natsConnection* nc, void* closure);

@@ -66,6 +66,25 @@ TEST_F(KvBucketTest, UpdateAtStaleRevisionConflictsAndKeepsValue) {
   EXPECT_EQ((*bucket_->Get("a.k"))->value, "two");
 }
 
+TEST_F(KvBucketTest, BatchedCompareAndSetLandsEachCurrentWriteAndRefusesOnlyTheStaleOne) {
+  // A poll leases several runs in one round trip: each write is decided on its own revision.
+  auto a = bucket_->Create("a.one", "a1");
+  auto b = bucket_->Create("a.two", "b1");
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto b2 = bucket_->Update("a.two", "b2", *b);  // the batch below was planned from b's revision 1: now stale
+  ASSERT_TRUE(b2.ok());
+  auto answers = nc_->PublishEachOnce({bucket_->UpdateMessage("a.one", "a2", *a),
+                                       bucket_->UpdateMessage("a.two", "b3", *b)});
+  ASSERT_EQ(answers.size(), 2u);
+  ASSERT_TRUE(answers[0].ok()) << answers[0].status().ToString();
+  EXPECT_GT(*answers[0], *b2) << "the new revision is the stream sequence of the write";
+  ASSERT_FALSE(answers[1].ok());
+  EXPECT_TRUE(answers[1].status().is(Code::kConflict)) << answers[1].status().ToString();
+  EXPECT_EQ((*bucket_->Get("a.one"))->value, "a2");
+  EXPECT_EQ((*bucket_->Get("a.one"))->revision, *answers[0]);
+  EXPECT_EQ((*bucket_->Get("a.two"))->value, "b2") << "a stale write changed the value";
+}
+
 TEST_F(KvBucketTest, DeleteIfRevisionOnlyDeletesAtThatRevision) {
   auto r1 = bucket_->Create("a.k", "one");
   auto r2 = bucket_->Update("a.k", "two", *r1);

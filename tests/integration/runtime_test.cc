@@ -560,6 +560,36 @@ TEST_F(RuntimeTest, ResultSentAgainAfterItsAnswerWasLostIsAcceptedAndRecordedOnc
   EXPECT_NE(Finish("w1", forged, {{"status", "completed"}}).status, 200);
 }
 
+TEST_F(RuntimeTest, PollTakingSeveralJobsLeasesEachRunOnceAndAcceptsEveryResult) {
+  // One poll leases all the jobs it takes in one round trip: each run is delivered once, at attempt 1, and
+  // each result is recorded against its own lease.
+  RegisterPull("payout", {}, {{"max_attempts", 2}, {"initial_delay_ms", 0}});
+  RegisterWorker("w1", {"payout"});  // max_concurrent_jobs 4: a poll takes up to 4
+  std::set<std::string> emitted;
+  for (int i = 0; i < 6; ++i) emitted.insert(Emit("payout.requested", json{{"i", i}}));
+  std::vector<json> jobs;
+  std::set<std::string> delivered;
+  for (int polls = 0; polls < 50 && jobs.size() < emitted.size(); ++polls) {
+    auto polled = api_->Call("GET", "/api/v1/workers/w1/jobs?available=8&wait_ms=1000");
+    ASSERT_TRUE(polled.status == 200 || polled.status == 204) << polled.raw;
+    if (polled.status != 200) continue;
+    for (const auto& job : polled.body["jobs"]) {
+      EXPECT_TRUE(delivered.insert(job["run_id"].get<std::string>()).second) << "run delivered twice: " << job["run_id"];
+      EXPECT_EQ(job["attempt"], 1);
+      jobs.push_back(job);
+    }
+  }
+  EXPECT_EQ(delivered, emitted);
+  for (const auto& job : jobs) {
+    EXPECT_EQ(Finish("w1", job, {{"status", "completed"}, {"output", job["run_id"]}}).status, 200);
+  }
+  for (const auto& run_id : emitted) {
+    json run = WaitRun(run_id, "completed");
+    EXPECT_EQ(run["output"], run_id);
+    EXPECT_EQ(run["attempt"], 1);
+  }
+}
+
 TEST_F(RuntimeTest, JobWhoseDeliveryCannotBeAuditedIsNotDelivered) {
   // A job reaches a worker only once its `running` and access events are stored. With the audit stream gone they
   // cannot be (retried for about 10 s): the poll answers 503 with no secret in it, and the attempt is recorded as
