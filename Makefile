@@ -5,7 +5,7 @@ BUILD_DIR ?= build
 JOBS ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: deps test-deps configure build run test test-sanitize bench fuzz clean
+.PHONY: deps test-deps configure build run test test-sanitize package bench fuzz clean
 
 deps:
 	./scripts/install-deps.sh
@@ -28,6 +28,10 @@ test: build test-deps
 # The whole suite again, built with AddressSanitizer + UndefinedBehaviorSanitizer in build-asan/ (CI runs it).
 test-sanitize: deps
 	./scripts/test-sanitizers.sh
+
+# The Debian package of the server: build/ironflow_<version>_amd64.deb (docs/operations.md).
+package: build
+	cd $(BUILD_DIR) && cpack -G DEB
 
 bench: build
 	./bench/run.sh

@@ -21,4 +21,4 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:dete
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp:print_suppressions=0"
 cd "$BUILD_DIR"
-ctest --output-on-failure -j "$JOBS" --timeout 600 -LE '^(cluster|js)$' -E '^(sdk_install_and_find_package|dashboard_e2e)$'
+ctest --output-on-failure -j "$JOBS" --timeout 600 -LE '^(cluster|js|package)$' -E '^(sdk_install_and_find_package|dashboard_e2e)$'

@@ -4,12 +4,17 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 
 #include "cli/cli.h"
 #include "crypto/secure_bytes.h"
 #include "server/key_sources.h"
 #include "server/process_hardening.h"
+#include "server/server.h"
+#include "server/systemd_notify.h"
 
 namespace ironflow::cli {
 
@@ -120,9 +125,23 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
       *exit_code = 1;
       return;
     }
+    // Under systemd (Type=notify): READY=1 once /readyz would answer 200, STOPPING=1 on the way out.
+    const SystemdNotifier notifier = SystemdNotifier::FromEnvironment();
+    std::atomic<bool> stopping{false};
+    std::thread notify_ready;
+    if (notifier.enabled()) {
+      notify_ready = std::thread([&notifier, &stopping, srv = server->get()] {
+        while (!stopping.load() && !srv->ready()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (stopping.load()) return;
+        if (Status st = notifier.Notify("READY=1\nSTATUS=serving"); !st.ok()) spdlog::warn("{}", st.message());
+      });
+    }
     int sig = 0;
     sigwait(&stop_signals, &sig);
     spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    stopping = true;
+    if (notify_ready.joinable()) notify_ready.join();
+    (void)notifier.Notify("STOPPING=1");
     (*server)->Shutdown();
     spdlog::info("stopped");
   });

@@ -147,6 +147,11 @@ Server::Server() : impl_(std::make_unique<Impl>()) {}
 Server::~Server() { Shutdown(); }
 int Server::port() const { return impl_->http ? impl_->http->port() : 0; }
 
+bool Server::ready() const {
+  return impl_->ready.load() && impl_->nats && impl_->nats->connected() && impl_->jetstream_health &&
+         impl_->jetstream_health->writable();
+}
+
 void Server::Shutdown() {
   impl_->ready = false;
   // With NATS unreachable, every store call (and each watch's consumer clean-up) would wait out its timeout:

@@ -55,6 +55,8 @@ class Server {
   static Result<std::unique_ptr<Server>> Start(const ServerConfig& config);
   ~Server();
   int port() const;
+  // What /readyz answers: serving, connected to NATS, and JetStream takes writes.
+  bool ready() const;
   // Stops HTTP, then NATS. Idempotent.
   void Shutdown();
 

@@ -159,6 +159,12 @@ bool ServerProcess::StartOnce(std::string* error) {
   return false;
 }
 
+void ServerProcess::Launch() {
+  port_ = PickFreeLoopbackPort();
+  std::filesystem::create_directories(options_.data_dir);
+  pid_ = Spawn(ServeArgs(options_, port_), ServeEnv(options_), "", log_path_, log_path_);
+}
+
 int ServerProcess::RunUntilExit(int timeout_ms) {
   port_ = PickFreeLoopbackPort();
   std::filesystem::create_directories(options_.data_dir);

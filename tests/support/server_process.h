@@ -51,6 +51,8 @@ class ServerProcess {
   // Starts and waits for /readyz. False (with the log in `error`) if it exits or is not ready in 20 s. Retried
   // (up to 3 times) on another port when the chosen port was taken before the server could bind it.
   bool Start(std::string* error);
+  // Starts without waiting for anything (port() is known at once). For tests that watch the start themselves.
+  void Launch();
   // Starts and waits for the process to exit (for configurations that must be refused). Returns its exit code.
   int RunUntilExit(int timeout_ms = 20000);
   // SIGTERM and wait (SIGKILL after 10 s). Returns the exit status code.
