@@ -9,9 +9,27 @@ namespace ironflow::testing {
 
 using nlohmann::json;
 
+void PollGate::Close() {
+  std::lock_guard<std::mutex> lock(mu_);
+  open_ = false;
+}
+
+void PollGate::Open() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+  }
+  cv_.notify_all();
+}
+
+void PollGate::WaitOpen(std::chrono::steady_clock::time_point until) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_until(lock, until, [&] { return open_; });
+}
+
 PullWorkersReport RunPullWorkers(const std::vector<std::string>& servers, const std::string& api_key,
                                  const std::vector<std::string>& worker_ids, int expected,
-                                 std::chrono::seconds deadline) {
+                                 std::chrono::seconds deadline, PollGate* gate) {
   PullWorkersReport report;
   std::mutex mu;
   std::atomic<int> completed{0};
@@ -23,6 +41,7 @@ PullWorkersReport RunPullWorkers(const std::vector<std::string>& servers, const 
       std::vector<std::unique_ptr<ApiClient>> clients;
       for (const auto& url : servers) clients.push_back(std::make_unique<ApiClient>(url, api_key));
       for (size_t round = 0; completed.load() < expected && std::chrono::steady_clock::now() < until; ++round) {
+        if (gate) gate->WaitOpen(until);
         ApiClient& via = *clients[(round + w) % clients.size()];
         auto r = via.Call("GET", "/api/v1/workers/" + id + "/jobs?available=4&wait_ms=300");
         if (r.status != 200) continue;

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -30,9 +32,25 @@ struct PullWorkersReport {
   }
 };
 
-// `servers`: base URLs; `worker_ids`: registered workers (one thread each).
+// Holds the workers between polls while closed (a poll in flight finishes): lets a test have another worker take
+// the next jobs. Open at first.
+class PollGate {
+ public:
+  void Close();
+  void Open();
+  // Returns once open, or at `until`.
+  void WaitOpen(std::chrono::steady_clock::time_point until);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = true;
+};
+
+// `servers`: base URLs; `worker_ids`: registered workers (one thread each); `gate` (optional) is waited on
+// before each poll.
 PullWorkersReport RunPullWorkers(const std::vector<std::string>& servers, const std::string& api_key,
                                  const std::vector<std::string>& worker_ids, int expected,
-                                 std::chrono::seconds deadline);
+                                 std::chrono::seconds deadline, PollGate* gate = nullptr);
 
 }  // namespace ironflow::testing
