@@ -19,6 +19,15 @@ struct SystemInfo {
   std::function<std::vector<NatsServerInfo>()> nats_servers;  // the NATS nodes reached and their versions
 };
 
+// What GET /readyz checks: 200 only when all three hold. Server::ready() asks the same (systemd's READY=1).
+struct Readiness {
+  bool nats_connected = false;
+  bool jetstream_writable = false;
+  bool serving = false;  // SystemInfo::ready: started, not shutting down
+  bool ok() const { return nats_connected && jetstream_writable && serving; }
+};
+Readiness CheckReadiness(const NatsConnection& nats, const SystemInfo& info);
+
 void AddSecretsRoutes(Router& router, ApiContext& ctx);
 void AddEnvironmentRoutes(Router& router, ApiContext& ctx);
 void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info);

@@ -29,17 +29,20 @@ json NatsStatus(ApiContext& ctx, const SystemInfo& info) {
 
 }  // namespace
 
+Readiness CheckReadiness(const NatsConnection& nats, const SystemInfo& info) {
+  return Readiness{nats.connected(), info.jetstream_writable(), info.ready()};
+}
+
 void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info) {
   router.Add("GET", "/healthz", false, [](const ApiCall&) { return api::JsonResponse(200, json{{"status", "ok"}}); });
 
   // Ready: connected, started, and every stream we write to has a leader (JetStream quorum).
   router.Add("GET", "/readyz", false, [&ctx, info](const ApiCall&) {
-    const bool nats_ok = ctx.nats.connected();
-    const bool writable = info.jetstream_writable();
-    const bool ok = nats_ok && writable && info.ready();
+    const Readiness r = CheckReadiness(ctx.nats, info);
+    const bool ok = r.ok();
     return api::JsonResponse(ok ? 200 : 503, json{{"status", ok ? "ready" : "not_ready"},
-                                                  {"nats_connected", nats_ok},
-                                                  {"jetstream_writable", writable}});
+                                                  {"nats_connected", r.nats_connected},
+                                                  {"jetstream_writable", r.jetstream_writable}});
   });
 
   router.Add("GET", "/api/v1/status", true, [&ctx, info](const ApiCall&) {

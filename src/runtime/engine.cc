@@ -259,6 +259,12 @@ std::function<Status(const RunRecord&)> StillLeasedAs(std::string lease_id) {
   };
 }
 
+// The run still waits for delivery of `attempt` (nobody leased it, no outcome recorded since).
+Status StillPending(const RunRecord& r, int attempt) {
+  return r.delivery.state == "pending" && r.delivery.attempt == attempt ? Status::Ok()
+                                                                        : Status::Conflict("attempt taken meanwhile");
+}
+
 // A pull attempt a worker could lease now.
 bool ReadyForPull(const Delivery& dl, int64_t now) {
   return dl.mode == "pull" && dl.state == "pending" && dl.not_before_ms <= now;
@@ -410,10 +416,7 @@ Result<Engine::LeasePlan> Engine::PlanLease(const FunctionDef& fn, const Fetched
     return Status::Conflict("attempt not due yet");
   }
   const int attempt = dl.attempt;
-  auto still_pending = [attempt](const RunRecord& r) {
-    return r.delivery.state == "pending" && r.delivery.attempt == attempt ? Status::Ok()
-                                                                          : Status::Conflict("attempt taken meanwhile");
-  };
+  auto still_pending = [attempt](const RunRecord& r) { return StillPending(r, attempt); };
   LeasePlan plan;
   for (const auto& name : fn.secrets) {
     auto r = d_.secrets.ResolveWithRevision(env, name);
@@ -447,7 +450,7 @@ Result<Engine::LeasePlan> Engine::PlanLease(const FunctionDef& fn, const Fetched
 }
 
 Status Engine::ApplyLease(const LeasePlan& p, RunRecord& r) {
-  if (r.delivery.state != "pending" || r.delivery.attempt != p.attempt) return Status::Conflict("attempt taken meanwhile");
+  IF_RETURN_IF_ERROR(StillPending(r, p.attempt));
   r.status = "running";
   r.attempt = p.attempt;
   r.delivery.job_id = JobIdFor(r.id, p.attempt);
@@ -759,6 +762,7 @@ Result<std::vector<std::string>> Engine::PollJobs(const std::string& env, const 
     batched.push_back(i);
   }
   std::vector<std::optional<Result<StoredRun>>> written(taken.size());
+  // A single lease goes through WriteLease: the same one round trip, without the batch's per-call reply inbox.
   if (planned.size() > 1) {
     auto answers = d_.runs.UpdateMany(std::move(planned));
     for (size_t k = 0; k < batched.size(); ++k) {

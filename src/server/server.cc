@@ -136,6 +136,7 @@ struct Server::Impl {
   std::unique_ptr<JetStreamHealth> jetstream_health;  // /readyz: can the streams we write to take writes?
   std::unique_ptr<HttpServer> http;
   std::atomic<bool> ready{false};
+  SystemInfo system_info;  // what /readyz and /api/v1/status read (set once the routes are added)
 
   std::vector<NatsServerInfo> Survey() const {
     std::lock_guard<std::mutex> lock(survey_mu);
@@ -148,8 +149,7 @@ Server::~Server() { Shutdown(); }
 int Server::port() const { return impl_->http ? impl_->http->port() : 0; }
 
 bool Server::ready() const {
-  return impl_->ready.load() && impl_->nats && impl_->nats->connected() && impl_->jetstream_health &&
-         impl_->jetstream_health->writable();
+  return impl_->nats && impl_->system_info.ready && CheckReadiness(*impl_->nats, impl_->system_info).ok();
 }
 
 void Server::Shutdown() {
@@ -493,6 +493,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   system_info.ready = [&s] { return s.ready.load(); };
   system_info.jetstream_writable = [&s] { return s.jetstream_health->writable(); };
   system_info.nats_servers = [&s] { return s.Survey(); };
+  s.system_info = system_info;
   AddSystemRoutes(*s.router, ctx, std::move(system_info));
   AddEnvironmentRoutes(*s.router, ctx);
   AddSecretsRoutes(*s.router, ctx);

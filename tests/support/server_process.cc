@@ -138,9 +138,7 @@ bool ServerProcess::Start(std::string* error) {
 }
 
 bool ServerProcess::StartOnce(std::string* error) {
-  port_ = PickFreeLoopbackPort();
-  std::filesystem::create_directories(options_.data_dir);
-  pid_ = Spawn(ServeArgs(options_, port_), ServeEnv(options_), "", log_path_, log_path_);
+  Launch();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   auto client = HttpClient::Create(url(), options_.ca_file);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -166,9 +164,9 @@ void ServerProcess::Launch() {
 }
 
 int ServerProcess::RunUntilExit(int timeout_ms) {
-  port_ = PickFreeLoopbackPort();
-  std::filesystem::create_directories(options_.data_dir);
-  pid_t pid = Spawn(ServeArgs(options_, port_), ServeEnv(options_), "", log_path_, log_path_);
+  Launch();
+  const pid_t pid = pid_;
+  pid_ = -1;  // waited for here: Stop() and the destructor leave it alone
   return WaitExit(pid, timeout_ms);
 }
 

@@ -126,8 +126,8 @@ class PullWorker implements Worker {
   async stop(graceMs = this.leaseMs): Promise<void> {
     this.stopping.abort();
     let timer: NodeJS.Timeout | undefined;
-    const gaveUp = new Promise<void>((r) => { timer = setTimeout(r, graceMs); });
-    await Promise.race([Promise.all([...this.inFlight]), gaveUp]);
+    const graceOver = new Promise<void>((r) => { timer = setTimeout(r, graceMs); });
+    await Promise.race([Promise.all([...this.inFlight]), graceOver]);
     clearTimeout(timer);
     this.abandoned = true;
     this.giveUp();

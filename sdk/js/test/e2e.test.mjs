@@ -33,6 +33,13 @@ function assertNoValue(text, where) {
   for (const v of values) assert.ok(!text.includes(v), `a secret value appears in ${where}`);
 }
 
+// A promise and the function that settles it: a handler waits on one, the test fires it (or the other way round).
+function signal() {
+  let fire;
+  const promise = new Promise((r) => { fire = r; });
+  return { promise, fire };
+}
+
 async function finished(client, runId) {
   return eventually(async () => {
     const run = await client.runs.get(runId);
@@ -175,22 +182,20 @@ test("AStepThatSucceededIsNotRunAgainWhenTheAttemptIsRetried", async () => {
 
 test("DrainLetsAReceivedJobFinishAndReportThenTakesNoMore", async () => {
   const sandbox = admin.withEnvironment("sandbox");
-  let entered;
-  const inHandler = new Promise((r) => { entered = r; });
-  let release;
-  const gate = new Promise((r) => { release = r; });
+  const inHandler = signal();
+  const gate = signal();
   const fn = createFunction({ id: "slow", triggers: [{ event: "slow.run" }], retry: { maxAttempts: 1 } }, async () => {
-    entered();
-    await gate;
+    inHandler.fire();
+    await gate.promise;
     return "done";
   });
   const worker = createWorker({ functions: [fn], serverUrl: server.url, apiKey: server.key, environment: "sandbox", leaseMs: 5000, pollWaitMs: 1000, handleSignals: false, logSink: () => {} });
   const running = worker.start();
   await worker.ready();
   const first = (await sandbox.events.emit("slow.run", {})).runIds[0];
-  await inHandler;
+  await inHandler.promise;
   const drained = worker.drain();
-  release();
+  gate.fire();
   await drained;
   await running;
   const run = await sandbox.runs.get(first);
@@ -202,18 +207,16 @@ test("DrainLetsAReceivedJobFinishAndReportThenTakesNoMore", async () => {
 
 test("StopGivesUpOnAStuckJobWhichComesBackToAnotherWorkerWhenItsLeaseEnds", async () => {
   const sandbox = admin.withEnvironment("sandbox");
-  let release;
-  const stuck = new Promise((r) => { release = r; });
-  let entered;
-  const inHandler = new Promise((r) => { entered = r; });
+  const stuck = signal();
+  const inHandler = signal();
   const seen = [];
   const config = { id: "stuck", triggers: [{ event: "stuck.run" }], retry: { maxAttempts: 2, initialDelayMs: 0 } };
-  const hanging = createFunction(config, async ({ run }) => { seen.push(`hanging:${run.attempt}`); entered(); await stuck; return "late"; });
+  const hanging = createFunction(config, async ({ run }) => { seen.push(`hanging:${run.attempt}`); inHandler.fire(); await stuck.promise; return "late"; });
   const first = createWorker({ functions: [hanging], serverUrl: server.url, apiKey: server.key, environment: "sandbox", leaseMs: 1000, pollWaitMs: 500, handleSignals: false, logSink: () => {}, workerId: "stuck-1" });
   const running = first.start();
   await first.ready();
   const runId = (await sandbox.events.emit("stuck.run", {})).runIds[0];
-  await inHandler;
+  await inHandler.promise;
   await first.stop(100); // the job is still running: abandoned
   await running;
   const healthy = createFunction(config, ({ run }) => { seen.push(`healthy:${run.attempt}`); return "done"; });
@@ -223,7 +226,7 @@ test("StopGivesUpOnAStuckJobWhichComesBackToAnotherWorkerWhenItsLeaseEnds", asyn
     assert.equal(run.output, "done");
     assert.equal(run.attempt, 2, "the abandoned attempt counted as failed and was retried");
   });
-  release();
+  stuck.fire();
   assert.deepEqual(seen, ["hanging:1", "healthy:2"]);
 });
 
