@@ -54,6 +54,8 @@ std::string DefaultEnv();
 void AddStoreCommands(CLI::App& app, GlobalOptions& g, int* exit_code);
 // Registers `apikey create-admin` under the existing `apikey` command (admin_key_command.cc).
 void AddAdminKeyCommand(CLI::App& app, GlobalOptions& g, int* exit_code);
+// Registers `backup` and `restore` (backup_command.cc).
+void AddBackupCommands(CLI::App& app, GlobalOptions& g, int* exit_code);
 
 // Runs `body`, turning a CommandError into one line on stderr and exit code 1.
 template <typename F>

@@ -659,6 +659,7 @@ void AddClientCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   AddAuditCommand(app, g, exit_code);
   AddStoreCommands(app, g, exit_code);
   AddAdminKeyCommand(app, g, exit_code);
+  AddBackupCommands(app, g, exit_code);
   CLI::App* version = app.add_subcommand("version", "Print the version");
   version->callback([&g] {
     if (g.json) std::printf("%s\n", json{{"version", IRONFLOW_VERSION}}.dump().c_str());

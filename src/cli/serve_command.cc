@@ -1,6 +1,5 @@
 // `ironflow serve`: flags → ServerConfig, logging set-up, signal handling.
 #include <signal.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -12,6 +11,7 @@
 #include "cli/cli.h"
 #include "crypto/secure_bytes.h"
 #include "server/key_sources.h"
+#include "server/log_format.h"
 #include "server/process_hardening.h"
 #include "server/server.h"
 #include "server/systemd_notify.h"
@@ -22,6 +22,7 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   auto config = std::make_shared<ServerConfig>();
   auto data_dir_opt = std::make_shared<std::string>();
   auto key_files = std::make_shared<KeyFileOptions>();
+  auto log_format = std::make_shared<std::string>("text");
   CLI::App* serve = app.add_subcommand("serve", "Run the Ironflow server (embedded NATS unless --nats-url)");
   serve->add_option("--host", config->host, "Address to bind")->envname("IRONFLOW_HOST")->capture_default_str();
   serve->add_option("--port", config->port, "HTTP port")->envname("IRONFLOW_PORT")->capture_default_str();
@@ -79,14 +80,16 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
       ->envname("IRONFLOW_MASTER_KEY_PREVIOUS_FILE");
   serve->add_flag("--recreate-key-check", config->recreate_key_check,
                   "The key-check record is missing: prove the master key by opening a sealed record, then write it");
+  serve->add_option("--log-format", *log_format, "Log lines as text (for people) or json (JSON Lines, for shippers)")
+      ->envname("IRONFLOW_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   serve->add_flag("--dev", config->dev, "No authentication (loopback addresses only)");
   serve->add_flag("--allow-plaintext", config->allow_plaintext,
                   "Allow running without IRONFLOW_MASTER_KEY on a non-loopback address");
 
-  serve->callback([config, data_dir_opt, key_files, exit_code, &app] {
-    auto logger = spdlog::stderr_color_mt("ironflow");
-    spdlog::set_default_logger(logger);
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  serve->callback([config, data_dir_opt, key_files, log_format, exit_code, &app] {
+    SetUpServerLogging(ParseLogFormat(*log_format).value_or(LogFormat::kText));
     // Global --data-dir applies unless serve's own was given.
     config->data_dir = !data_dir_opt->empty() ? *data_dir_opt : app.get_option("--data-dir")->as<std::string>();
     if (const char* b = std::getenv("IRONFLOW_NATS_SERVER")) config->nats_server_binary = b;

@@ -31,23 +31,41 @@ std::vector<uint8_t> HmacSha256(ByteView key, ByteView data) {
   return out;
 }
 
-std::vector<uint8_t> HmacSha256(ByteView key, std::initializer_list<ByteView> parts) {
-  std::vector<uint8_t> out(32);
-  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  EVP_MAC_CTX* ctx = mac ? EVP_MAC_CTX_new(mac) : nullptr;
+namespace {
+[[noreturn]] void HmacFailed() {
+  std::fputs("ironflow: fatal: OpenSSL HMAC-SHA256 failed\n", stderr);
+  std::abort();
+}
+}  // namespace
+
+HmacSha256Stream::HmacSha256Stream(ByteView key) {
+  mac_ = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  ctx_ = mac_ ? EVP_MAC_CTX_new(mac_) : nullptr;
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0), OSSL_PARAM_construct_end()};
-  bool ok = ctx && EVP_MAC_init(ctx, key.data(), key.size(), params) == 1;
-  for (ByteView part : parts) ok = ok && EVP_MAC_update(ctx, part.data(), part.size()) == 1;
+  if (!ctx_ || EVP_MAC_init(ctx_, key.data(), key.size(), params) != 1) HmacFailed();
+}
+
+HmacSha256Stream::~HmacSha256Stream() {
+  EVP_MAC_CTX_free(ctx_);
+  EVP_MAC_free(mac_);
+}
+
+void HmacSha256Stream::Update(ByteView data) {
+  if (EVP_MAC_update(ctx_, data.data(), data.size()) != 1) HmacFailed();
+}
+
+std::vector<uint8_t> HmacSha256Stream::Final() {
+  std::vector<uint8_t> out(32);
   size_t len = 0;
-  ok = ok && EVP_MAC_final(ctx, out.data(), &len, out.size()) == 1 && len == out.size();
-  EVP_MAC_CTX_free(ctx);
-  EVP_MAC_free(mac);
-  if (!ok) {
-    std::fputs("ironflow: fatal: OpenSSL HMAC-SHA256 failed\n", stderr);
-    std::abort();
-  }
+  if (EVP_MAC_final(ctx_, out.data(), &len, out.size()) != 1 || len != out.size()) HmacFailed();
   return out;
+}
+
+std::vector<uint8_t> HmacSha256(ByteView key, std::initializer_list<ByteView> parts) {
+  HmacSha256Stream mac(key);
+  for (ByteView part : parts) mac.Update(part);
+  return mac.Final();
 }
 
 std::vector<uint8_t> RandomBytes(size_t n) {

@@ -7,6 +7,14 @@ namespace ironflow {
 namespace {
 constexpr std::string_view kKeyIdLabel = "ironflow/key-id/v1";
 constexpr std::string_view kFingerprintLabel = "ironflow/request-fingerprint/v1";
+constexpr std::string_view kBackupMacLabel = "ironflow/backup-mac/v1";
+
+SecureBytes Derive(ByteView key32, std::string_view label) {
+  auto mac = HmacSha256(key32, AsBytes(label));
+  SecureBytes out{ByteView(mac)};
+  Cleanse(mac);
+  return out;
+}
 }  // namespace
 
 Result<MasterKey> MasterKey::FromHex(std::string_view hex) {
@@ -23,10 +31,7 @@ Result<MasterKey> MasterKey::FromHex(std::string_view hex) {
 
 MasterKey MasterKey::FromBytes(ByteView key32) {
   auto mac = HmacSha256(key32, AsBytes(kKeyIdLabel));
-  auto fingerprint = HmacSha256(key32, AsBytes(kFingerprintLabel));
-  SecureBytes fingerprint_key{ByteView(fingerprint)};
-  Cleanse(fingerprint);
-  return MasterKey(key32, HexEncode(mac.data(), 8), std::move(fingerprint_key));
+  return MasterKey(key32, HexEncode(mac.data(), 8), Derive(key32, kFingerprintLabel), Derive(key32, kBackupMacLabel));
 }
 
 Result<SealedBox> MasterKey::Seal(ByteView plaintext, ByteView aad) const {

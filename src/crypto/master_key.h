@@ -34,13 +34,20 @@ class MasterKey {
   // HMAC-SHA256(key, "ironflow/request-fingerprint/v1"): keys the fingerprints of Idempotency-Key requests, the
   // same on every server that holds this master key.
   ByteView request_fingerprint_key() const { return fingerprint_key_.view(); }
+  // HMAC-SHA256(key, "ironflow/backup-mac/v1"): keys the MAC of `ironflow backup` files, so that only a holder of
+  // this master key can make a file `ironflow restore` accepts.
+  ByteView backup_mac_key() const { return backup_mac_key_.view(); }
 
  private:
-  MasterKey(ByteView key, std::string key_id, SecureBytes fingerprint_key)
-      : aead_(key), key_id_(std::move(key_id)), fingerprint_key_(std::move(fingerprint_key)) {}
+  MasterKey(ByteView key, std::string key_id, SecureBytes fingerprint_key, SecureBytes backup_mac_key)
+      : aead_(key),
+        key_id_(std::move(key_id)),
+        fingerprint_key_(std::move(fingerprint_key)),
+        backup_mac_key_(std::move(backup_mac_key)) {}
   Aes256Gcm aead_;
   std::string key_id_;
   SecureBytes fingerprint_key_;
+  SecureBytes backup_mac_key_;
 };
 
 }  // namespace ironflow

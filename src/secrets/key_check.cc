@@ -188,4 +188,15 @@ Status VerifyOrRecordMasterKey(KvBucket& system_bucket, KvBucket& secrets_bucket
   return Status::Unavailable("could not read or write the key-check record");
 }
 
+Status ProveMasterKey(KvBucket& system_bucket, KvBucket& secrets_bucket, const MasterKey& key) {
+  auto check = system_bucket.Get(kKeyCheckKey);
+  if (!check.ok()) return check.status();
+  if (!check->has_value()) {
+    return Status::PreconditionFailed("this store has no key-check record (dev mode, or never started with a "
+                                      "master key): there is no master key to prove");
+  }
+  // The record exists, so this only verifies (it writes nothing with a single key and no rotation).
+  return VerifyOrRecordMasterKey(system_bucket, secrets_bucket, KeyCheckOptions{&key, nullptr, false});
+}
+
 }  // namespace ironflow

@@ -14,15 +14,7 @@ Result<NewApiKey> MintAdminKey(const MintAdminKeyOptions& o) {
     return Status::InvalidArgument("creating an admin key needs the master key (IRONFLOW_MASTER_KEY or "
                                    "--master-key-file): it is the proof that you operate this deployment");
   }
-  NatsConnection::Options no;
-  no.url = o.nats_url;
-  no.name = "ironflow-create-admin";
-  no.connect_deadline_ms = 5000;
-  no.creds_file = o.nats_creds;
-  no.tls_ca_file = o.nats_tls_ca;
-  no.tls_cert_file = o.nats_tls_cert;
-  no.tls_key_file = o.nats_tls_key;
-  auto nc = NatsConnection::Connect(no);
+  auto nc = NatsConnection::Connect(o.nats);
   if (!nc.ok()) return nc.status();
 
   auto system = KvBucket::Open(**nc, "ironflow-system");
@@ -33,16 +25,14 @@ Result<NewApiKey> MintAdminKey(const MintAdminKeyOptions& o) {
     }
     return system.status();
   }
-  auto check = (*system)->Get(kKeyCheckKey);
-  if (!check.ok()) return check.status();
-  if (!check->has_value()) {
-    return Status::PreconditionFailed("this store has no key-check record (dev mode, or never started with a "
-                                      "master key): there is no key to prove; use the bootstrap key");
-  }
   auto secrets = KvBucket::Open(**nc, kSecretsBucket);
   if (!secrets.ok()) return secrets.status();
-  // The record exists, so this only verifies (it writes nothing with a single key and no rotation).
-  IF_RETURN_IF_ERROR(VerifyOrRecordMasterKey(**system, **secrets, KeyCheckOptions{o.key, nullptr, false}));
+  if (Status proven = ProveMasterKey(**system, **secrets, *o.key); !proven.ok()) {
+    if (proven.is(Code::kPreconditionFailed)) {
+      return Status::PreconditionFailed(proven.message() + "; use the bootstrap key");
+    }
+    return proven;
+  }
 
   auto auth = KvBucket::Open(**nc, kAuthBucket);
   if (!auth.ok()) return auth.status();

@@ -13,13 +13,13 @@
 #include "auth/api_key_store.h"
 #include "common/status.h"
 #include "crypto/master_key.h"
+#include "store/nats_connection.h"
 
 namespace ironflow {
 
 struct MintAdminKeyOptions {
-  std::string nats_url;  // one URL or a comma-separated list
-  std::string nats_creds, nats_tls_ca, nats_tls_cert, nats_tls_key;
-  std::string name;      // the new key's name
+  NatsConnection::Options nats;  // the NATS the servers use
+  std::string name;              // the new key's name
   const MasterKey* key = nullptr;
 };
 

@@ -61,4 +61,28 @@ Status SetStreamMaxAge(NatsConnection& nc, const std::string& stream, int64_t ma
   return Status::Ok();
 }
 
+Result<StreamState> GetStreamState(NatsConnection& nc, const std::string& stream) {
+  jsStreamInfo* raw_info = nullptr;
+  jsErrCode err = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetStreamInfo(&raw_info, nc.js(), stream.c_str(), nullptr, &err);
+  nats::StreamInfoPtr info(raw_info);
+  if (s == NATS_NOT_FOUND) return Status::NotFound("stream " + stream + " does not exist");
+  if (s != NATS_OK) return StatusFromNats(s, "stream info " + stream);
+  StreamState out;
+  out.messages = info->State.Msgs;
+  out.last_seq = info->State.LastSeq;
+  if (info->Config) {
+    out.replicas = static_cast<int>(info->Config->Replicas);
+    out.max_age_ns = info->Config->MaxAge;
+  }
+  return out;
+}
+
+Status DeleteStream(NatsConnection& nc, const std::string& stream) {
+  jsErrCode err = static_cast<jsErrCode>(0);
+  natsStatus s = js_DeleteStream(nc.js(), stream.c_str(), nullptr, &err);
+  if (s == NATS_NOT_FOUND) return Status::NotFound("stream " + stream + " does not exist");
+  return StatusFromNats(s, "delete stream " + stream);
+}
+
 }  // namespace ironflow

@@ -1,6 +1,7 @@
 // EnsureStream: creates a JetStream stream if it does not exist, or (for settings marked updatable) brings an
 // existing one in line; several server processes may race to create it, and losing that race is success.
 // SetStreamMaxAge: applies a retention setting to a stream that exists.
+// GetStreamState / DeleteStream: what a backup and a restore need to know about a stream, and removing one.
 #pragma once
 
 #include <cstdint>
@@ -30,5 +31,16 @@ Status EnsureStream(NatsConnection& nc, const StreamSpec& spec, const std::strin
 
 // Sets an existing stream's max age (e.g. the stream behind a KV bucket, `KV_<bucket>`) unless it already has it.
 Status SetStreamMaxAge(NatsConnection& nc, const std::string& stream, int64_t max_age_ns, const std::string& what);
+
+struct StreamState {
+  uint64_t messages = 0;
+  uint64_t last_seq = 0;
+  int replicas = 1;
+  int64_t max_age_ns = 0;
+};
+// kNotFound when the stream does not exist.
+Result<StreamState> GetStreamState(NatsConnection& nc, const std::string& stream);
+// kNotFound when the stream does not exist.
+Status DeleteStream(NatsConnection& nc, const std::string& stream);
 
 }  // namespace ironflow

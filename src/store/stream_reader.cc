@@ -3,6 +3,7 @@
 #include <deque>
 
 #include "store/nats_handles.h"
+#include "store/stream_admin.h"
 
 namespace ironflow {
 namespace {
@@ -14,32 +15,79 @@ struct MetaFree {
   void operator()(jsMsgMetaData* p) const { jsMsgMetaData_Destroy(p); }
 };
 
-}  // namespace
-
-Result<std::vector<StreamMessage>> ReadStream(NatsConnection& nc, const StreamQuery& query, bool* truncated) {
-  if (truncated) *truncated = false;
+// An ordered consumer over `stream` from `start_ns` (0: its first message).
+Result<nats::SubscriptionPtr> SubscribeOrdered(NatsConnection& nc, const std::string& stream,
+                                               const std::string& subject_filter, int64_t start_ns) {
   jsOptions jo;
   jsOptions_Init(&jo);
   jo.Stream.Info.DeletedDetails = false;
   jsSubOptions so;
   jsSubOptions_Init(&so);
-  so.Stream = query.stream.c_str();
+  so.Stream = stream.c_str();
   so.Ordered = true;
-  if (query.since_ns > 0) {
+  if (start_ns > 0) {
     so.Config.DeliverPolicy = js_DeliverByStartTime;
-    so.Config.OptStartTime = query.since_ns;
+    so.Config.OptStartTime = start_ns;
   } else {
     so.Config.DeliverPolicy = js_DeliverAll;
   }
   natsSubscription* raw = nullptr;
   jsErrCode err = static_cast<jsErrCode>(0);
-  natsStatus s = js_SubscribeSync(&raw, nc.js(), query.subject_filter.c_str(), &jo, &so, &err);
+  natsStatus s = js_SubscribeSync(&raw, nc.js(), subject_filter.c_str(), &jo, &so, &err);
   nats::SubscriptionPtr sub(raw);
-  if (s != NATS_OK) return StatusFromNats(s, "read stream " + query.stream);
+  if (s != NATS_OK) return StatusFromNats(s, "read stream " + stream);
+  return sub;
+}
 
+// The message as a StreamMessage; `*pending` (if known) how many more the consumer has for us.
+StreamMessage ToStreamMessage(natsMsg* msg, uint64_t* pending) {
+  StreamMessage m;
+  m.subject = natsMsg_GetSubject(msg);
+  m.data.assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
+  const char* op = nullptr;
+  if (natsMsgHeader_Get(msg, "KV-Operation", &op) == NATS_OK && op != nullptr) m.kv_operation = op;
+  jsMsgMetaData* raw_meta = nullptr;
+  if (natsMsg_GetMetaData(&raw_meta, msg) == NATS_OK) {
+    std::unique_ptr<jsMsgMetaData, MetaFree> meta(raw_meta);
+    m.sequence = meta->Sequence.Stream;
+    m.time_ns = meta->Timestamp;
+    if (pending) *pending = meta->NumPending;
+  }
+  return m;
+}
+
+}  // namespace
+
+Status ScanStream(NatsConnection& nc, const std::string& stream, const std::string& subject_filter,
+                  const std::function<bool(const StreamMessage&)>& visit) {
+  auto state = GetStreamState(nc, stream);
+  if (!state.ok()) return state.status();
+  const uint64_t cut = state->last_seq;
+  if (state->messages == 0) return Status::Ok();
+  auto sub = SubscribeOrdered(nc, stream, subject_filter, 0);
+  if (!sub.ok()) return sub.status();
+  for (;;) {
+    natsMsg* raw_msg = nullptr;
+    natsStatus s = natsSubscription_NextMsg(&raw_msg, sub->get(), nc.request_timeout_ms());
+    if (s != NATS_OK) return StatusFromNats(s, "read stream " + stream);
+    nats::MsgPtr msg(raw_msg);
+    uint64_t pending = 1;
+    StreamMessage m = ToStreamMessage(msg.get(), &pending);
+    if (m.sequence > cut) return Status::Ok();
+    if (!visit(m)) return Status::Ok();
+    if (m.sequence >= cut || pending == 0) return Status::Ok();
+  }
+}
+
+Result<std::vector<StreamMessage>> ReadStream(NatsConnection& nc, const StreamQuery& query, bool* truncated) {
+  if (truncated) *truncated = false;
+  auto subscribed = SubscribeOrdered(nc, query.stream, query.subject_filter, query.since_ns);
+  if (!subscribed.ok()) return subscribed.status();
+  nats::SubscriptionPtr sub = std::move(subscribed).value();
+  jsErrCode err = static_cast<jsErrCode>(0);
   // How many messages match right now; the read stops there, so it never waits for future messages.
   jsConsumerInfo* raw_ci = nullptr;
-  s = natsSubscription_GetConsumerInfo(&raw_ci, sub.get(), nullptr, &err);
+  natsStatus s = natsSubscription_GetConsumerInfo(&raw_ci, sub.get(), nullptr, &err);
   std::unique_ptr<jsConsumerInfo, ConsumerInfoFree> ci(raw_ci);
   if (s != NATS_OK) return StatusFromNats(s, "read stream " + query.stream);
   uint64_t pending = ci->NumPending + ci->Delivered.Consumer;  // some may already be on their way to us
@@ -55,17 +103,9 @@ Result<std::vector<StreamMessage>> ReadStream(NatsConnection& nc, const StreamQu
     if (s == NATS_TIMEOUT) break;  // fewer than announced (e.g. aged out meanwhile)
     if (s != NATS_OK) return StatusFromNats(s, "read stream " + query.stream);
     nats::MsgPtr msg(raw_msg);
-    StreamMessage m;
-    m.subject = natsMsg_GetSubject(msg.get());
-    m.data.assign(natsMsg_GetData(msg.get()), static_cast<size_t>(natsMsg_GetDataLength(msg.get())));
-    jsMsgMetaData* raw_meta = nullptr;
-    bool last = false;
-    if (natsMsg_GetMetaData(&raw_meta, msg.get()) == NATS_OK) {
-      std::unique_ptr<jsMsgMetaData, MetaFree> meta(raw_meta);
-      m.sequence = meta->Sequence.Stream;
-      m.time_ns = meta->Timestamp;
-      last = meta->NumPending == 0;
-    }
+    uint64_t remaining = 1;
+    StreamMessage m = ToStreamMessage(msg.get(), &remaining);
+    const bool last = remaining == 0;
     if (!query.accept || query.accept(m)) {
       kept.push_back(std::move(m));
       if (kept.size() > query.keep) kept.pop_front();

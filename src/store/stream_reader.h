@@ -1,6 +1,7 @@
-// ReadStream: a bounded read of a JetStream stream's history (an ordered ephemeral consumer starting at a point
-// in time), for queries such as the audit trail. Reads at most `scan_limit` messages, oldest first, and keeps the
-// newest `keep` of those that `accept` lets through.
+// Reading a JetStream stream's history through an ordered ephemeral consumer.
+// ReadStream: a bounded read starting at a point in time, for queries such as the audit trail. Reads at most
+// `scan_limit` messages, oldest first, and keeps the newest `keep` of those that `accept` lets through.
+// ScanStream: every message a stream holds when the scan starts, oldest first, for a backup.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,7 @@ struct StreamMessage {
   std::string data;
   uint64_t sequence = 0;
   int64_t time_ns = 0;  // when the stream stored it
+  std::string kv_operation;  // header KV-Operation: "DEL" or "PURGE" on a KV delete/purge marker, else empty
 };
 
 struct StreamQuery {
@@ -31,5 +33,11 @@ struct StreamQuery {
 
 // Oldest first. `*truncated` (optional) tells whether more than scan_limit messages matched.
 Result<std::vector<StreamMessage>> ReadStream(NatsConnection& nc, const StreamQuery& query, bool* truncated = nullptr);
+
+// Visits each message of `stream` matching `subject_filter`, oldest first, up to the stream's last sequence when
+// the scan starts (later writes are not read: a consistent cut of a stream written meanwhile). A false return
+// from `visit` stops the scan. kUnavailable if the stream stops delivering before the cut.
+Status ScanStream(NatsConnection& nc, const std::string& stream, const std::string& subject_filter,
+                  const std::function<bool(const StreamMessage&)>& visit);
 
 }  // namespace ironflow
