@@ -29,8 +29,8 @@ struct ApiContext {
   SystemEvents& events;
   Metrics& metrics;
   const ValueSealer& sealer;
-  std::function<uint64_t()> embedded_nats_restarts;
-  std::function<uint64_t()> job_redeliveries;  // Engine::job_redeliveries
+  // Fills what /metrics needs from the server's other parts (readiness, runtime, job queue, nonce counters).
+  std::function<void(Metrics::Gauges*)> server_gauges;
   ConfigStore* config = nullptr;
   KvBucket* config_bucket = nullptr;  // the bucket behind `config` (for watches)
   UserBuckets* kv = nullptr;

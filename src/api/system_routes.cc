@@ -73,15 +73,17 @@ void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info) {
                                        {"nats", NatsStatus(ctx, info)}});
   });
 
-  router.Add("GET", "/metrics", false, [&ctx](const ApiCall&) {
+  router.Add("GET", "/metrics", false, [&ctx, info](const ApiCall&) {
     Metrics::Gauges g;
+    g.ready = CheckReadiness(ctx.nats, info).ok();
     g.nats_connected = ctx.nats.connected();
     g.nats_reconnects = ctx.nats.reconnects();
     g.event_publish_failures = ctx.events.publish_failures();
     g.event_publish_retries = ctx.nats.stream_publish_retries();
-    g.embedded_nats_restarts = ctx.embedded_nats_restarts ? ctx.embedded_nats_restarts() : 0;
     g.secret_integrity_failures = ctx.secrets.integrity_failures();
-    g.job_redeliveries = ctx.job_redeliveries ? ctx.job_redeliveries() : 0;
+    g.nonce_limit = NonceBudget::kLimit;
+    if (ctx.sealer.encrypting()) g.current_key_id = ctx.sealer.key_id();
+    if (ctx.server_gauges) ctx.server_gauges(&g);
     HttpResponse r;
     r.content_type = "text/plain; version=0.0.4";
     r.body = ctx.metrics.Render(g);

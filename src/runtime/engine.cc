@@ -401,6 +401,7 @@ Result<Engine::LeasePlan> Engine::PlanLease(const FunctionDef& fn, const Fetched
     spdlog::warn("run {} function={} environment={} attempt={}: job came back while leased to {} (lease lost)", run.id,
                  fn.id, env, dl.attempt, dl.worker_id);
     Outcome lost;
+    lost.lease_lost = true;
     lost.error = dl.mode == "pull" ? "worker \"" + dl.worker_id + "\" lost its lease (crashed, stalled or timed out)"
                                    : "push call timed out or its server stopped";
     Status st = FinishAttempt(env, run.id, lost, {}, StillLeasedAs(dl.lease_token), job.ack_subject, hint);
@@ -481,6 +482,10 @@ Result<StoredRun> Engine::HoldLease(const FunctionDef& fn, const LeasePlan& plan
     return written.status();
   }
   const RunRecord& run = written->run;
+  if (const int64_t available_ms = plan.base.run->delivery.not_before_ms; available_ms > 0) {
+    std::lock_guard<std::mutex> lock(latency_mu_);
+    delivery_latency_.Add(static_cast<double>(std::max<int64_t>(plan.now_ms - available_ms, 0)) / 1000.0);
+  }
   {
     std::lock_guard<std::mutex> lock(leases_mu_);
     HeldLease& h = leases_[plan.lease_id];
@@ -643,6 +648,7 @@ Status Engine::FinishAttempt(const std::string& env, const std::string& run_id, 
   } else {
     (void)d_.jobs.Nak(ack_subject, retry_delay_ms);
   }
+  if (!outcome.completed) (outcome.lease_lost ? lease_expiries_ : attempt_failures_).fetch_add(1);
   Status audited = d_.audit.PublishAll({FinishEvent(run)});
   if (audited_out) *audited_out = audited;
   if (run.finished()) {
@@ -653,6 +659,17 @@ Status Engine::FinishAttempt(const std::string& env, const std::string& run_id, 
   spdlog::info("run {} function={} environment={} attempt={} -> {}", run.id, run.function_id, run.environment, attempt,
                run.status);
   return Status::Ok();
+}
+
+RuntimeStats Engine::stats() const {
+  RuntimeStats out;
+  out.runs_finished = runs_finished_.load();
+  out.lease_expiries = lease_expiries_.load();
+  out.attempt_failures_error = attempt_failures_.load();
+  out.job_redeliveries = redeliveries_.load();
+  std::lock_guard<std::mutex> lock(latency_mu_);
+  out.delivery_latency = delivery_latency_;
+  return out;
 }
 
 // ---- pull mode --------------------------------------------------------------------------------------------
@@ -1001,6 +1018,7 @@ void Engine::ReapLeases() {
   }
   for (const auto& [lease_id, h] : lost) {
     Outcome outcome;
+    outcome.lease_lost = true;
     outcome.error = h.push ? "push call timed out or its server stopped"
                            : "worker \"" + h.worker_id + "\" lost its lease (crashed, stalled or timed out)";
     // Re-checked on the current record: a result through another server may have got there first.

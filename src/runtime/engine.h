@@ -35,6 +35,7 @@
 #include "runtime/event_log.h"
 #include "runtime/function_registry.h"
 #include "runtime/run_store.h"
+#include "runtime/runtime_stats.h"
 #include "runtime/signing_keyring.h"
 #include "runtime/worker_registry.h"
 #include "secrets/secret_store.h"
@@ -103,6 +104,8 @@ class Engine {
   // died or stalled, or a NATS leader change lost the in-progress acks). Each is logged; the attempt is then
   // recorded as failed with a lost lease and retried under the function's policy.
   uint64_t job_redeliveries() const { return redeliveries_.load(); }
+  // Everything the runtime counts for /metrics (a consistent copy).
+  RuntimeStats stats() const;
 
  private:
   struct Outcome {
@@ -114,6 +117,7 @@ class Engine {
     // A pull worker's result: "<lease id>:<digest of the result body>", kept in the record so that the same result
     // sent again (its answer was lost) is answered OK. Empty for lost leases and push results.
     std::string reported_as;
+    bool lease_lost = false;  // recorded by the engine: the lease ran out (not the function's own failure)
   };
   using Values = std::map<std::string, std::string>;  // secret name -> value (wiped by WipeValues)
 
@@ -204,6 +208,10 @@ class Engine {
   std::atomic<int> push_in_flight_{0};
   std::atomic<uint64_t> runs_finished_{0};
   std::atomic<uint64_t> redeliveries_{0};
+  std::atomic<uint64_t> lease_expiries_{0};
+  std::atomic<uint64_t> attempt_failures_{0};
+  mutable std::mutex latency_mu_;
+  HistogramCounts delivery_latency_;  // guarded by latency_mu_
   // The leases this process granted and keeps alive, by lease id.
   struct HeldLease {
     std::string env, run_id, worker_id, ack_subject;

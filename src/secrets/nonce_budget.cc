@@ -72,4 +72,19 @@ Result<NonceBudget::Usage> NonceBudget::Read() const {
   return u;
 }
 
+Result<std::vector<NonceBudget::Usage>> NonceBudget::ReadAll(KvBucket& system_bucket) {
+  constexpr std::string_view kPrefix = "nonces.";
+  auto entries = system_bucket.List(std::string(kPrefix) + "*");
+  if (!entries.ok()) return entries.status();
+  std::vector<Usage> out;
+  for (const auto& e : *entries) {
+    Usage u;
+    u.key_id = e.key.substr(kPrefix.size());
+    if (!ParseCount(e.value, &u.reserved)) continue;  // reported by Read() for the current key
+    u.warning = u.reserved >= kWarnAt;
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
 }  // namespace ironflow

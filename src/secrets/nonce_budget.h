@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "store/kv_bucket.h"
@@ -36,6 +37,8 @@ class NonceBudget {
   };
   // The stored count (one NATS read).
   Result<Usage> Read() const;
+  // The stored count of every key id that has one (current, previous and retired keys), by key id.
+  static Result<std::vector<Usage>> ReadAll(KvBucket& system_bucket);
 
  private:
   Status Reserve();  // mu_ held

@@ -36,6 +36,8 @@
 #include "store/nats_connection.h"
 #include "store/system_stream.h"
 #include "runtime/engine.h"
+#include "secrets/nonce_budget.h"
+#include "store/job_queue.h"
 #include "runtime/event_log.h"
 #include "runtime/function_registry.h"
 #include "api/api_util.h"
@@ -137,6 +139,22 @@ struct Server::Impl {
   std::unique_ptr<HttpServer> http;
   std::atomic<bool> ready{false};
   SystemInfo system_info;  // what /readyz and /api/v1/status read (set once the routes are added)
+
+  // The runtime's counters, the job queue's depth per function and every key id's nonce count (/metrics).
+  void FillGauges(Metrics::Gauges* g) const {
+    g->embedded_nats_restarts = embedded ? embedded->restarts() : 0;
+    if (engine) g->runtime = engine->stats();
+    if (auto depths = jobs->Depths(); depths.ok()) {
+      for (const auto& [queue, n] : *depths) {
+        const size_t dot = queue.find('.');
+        if (dot == std::string::npos) continue;
+        g->queue_depths.push_back({queue.substr(0, dot), queue.substr(dot + 1), n});
+      }
+    }
+    if (auto nonces = NonceBudget::ReadAll(*system_bucket); nonces.ok()) {
+      for (const auto& u : *nonces) g->nonces_used.emplace_back(u.key_id, u.reserved);
+    }
+  }
 
   std::vector<NatsServerInfo> Survey() const {
     std::lock_guard<std::mutex> lock(survey_mu);
@@ -472,14 +490,12 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   }
 
   s.ctx = std::make_unique<ApiContext>(ApiContext{*s.secrets, *s.environments, s.api_keys.get(), *s.nats, *s.events,
-                                                  s.metrics, *s.sealer, [&s]() -> uint64_t {
-                                                    return s.embedded ? s.embedded->restarts() : 0;
-                                                  }});
+                                                  s.metrics, *s.sealer});
   s.ctx->config = s.config.get();
   s.ctx->config_bucket = s.config_bucket.get();
   s.ctx->kv = s.kv.get();
   s.ctx->auth_failures = &s.auth_failures;
-  s.ctx->job_redeliveries = [engine]() -> uint64_t { return engine->job_redeliveries(); };
+  s.ctx->server_gauges = [&s](Metrics::Gauges* g) { s.FillGauges(g); };
   ApiContext& ctx = *s.ctx;
   s.router = std::make_unique<Router>([&ctx](const HttpRequest& r) { return AuthenticateRequest(ctx, r); },
                                       s.metrics);

@@ -162,4 +162,12 @@ Status JobQueue::Nak(const std::string& ack_subject, int64_t delay_ms) {
   return Settle(ack_subject, "-NAK {\"delay\":" + std::to_string(delay_ms * kNsPerMs) + "}");
 }
 
+Result<std::map<std::string, uint64_t>> JobQueue::Depths() {
+  auto counts = CountMessagesBySubject(nc_, std::string(kStream), std::string(kSubjectPrefix) + ">");
+  if (!counts.ok()) return counts.status();
+  std::map<std::string, uint64_t> out;
+  for (const auto& [subject, n] : *counts) out[subject.substr(kSubjectPrefix.size())] = n;
+  return out;
+}
+
 }  // namespace ironflow

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <memory>
 #include <mutex>
@@ -62,6 +63,10 @@ class JobQueue {
   Status InProgress(const std::string& ack_subject);             // restart the AckWait clock
 
   int64_t ack_wait_ms() const { return ack_wait_ms_; }
+
+  // Jobs stored per queue ("<environment>.<function id>"): waiting, in their retry backoff, or leased and not yet
+  // settled. Queues without jobs are absent. One stream-info request.
+  Result<std::map<std::string, uint64_t>> Depths();
 
  private:
   JobQueue(NatsConnection& nc, int64_t ack_wait_ms) : nc_(nc), ack_wait_ms_(ack_wait_ms) {}

@@ -78,6 +78,24 @@ Result<StreamState> GetStreamState(NatsConnection& nc, const std::string& stream
   return out;
 }
 
+Result<std::map<std::string, uint64_t>> CountMessagesBySubject(NatsConnection& nc, const std::string& stream,
+                                                               const std::string& subject_filter) {
+  jsOptions o;
+  jsOptions_Init(&o);
+  o.Stream.Info.SubjectsFilter = subject_filter.c_str();
+  jsStreamInfo* raw_info = nullptr;
+  jsErrCode err = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetStreamInfo(&raw_info, nc.js(), stream.c_str(), &o, &err);
+  nats::StreamInfoPtr info(raw_info);
+  if (s == NATS_NOT_FOUND) return Status::NotFound("stream " + stream + " does not exist");
+  if (s != NATS_OK) return StatusFromNats(s, "stream info " + stream);
+  std::map<std::string, uint64_t> out;
+  if (const jsStreamStateSubjects* subjects = info->State.Subjects) {
+    for (int i = 0; i < subjects->Count; ++i) out[subjects->List[i].Subject] = subjects->List[i].Msgs;
+  }
+  return out;
+}
+
 Status DeleteStream(NatsConnection& nc, const std::string& stream) {
   jsErrCode err = static_cast<jsErrCode>(0);
   natsStatus s = js_DeleteStream(nc.js(), stream.c_str(), nullptr, &err);

@@ -2,9 +2,11 @@
 // existing one in line; several server processes may race to create it, and losing that race is success.
 // SetStreamMaxAge: applies a retention setting to a stream that exists.
 // GetStreamState / DeleteStream: what a backup and a restore need to know about a stream, and removing one.
+// CountMessagesBySubject: per-subject message counts (the job queue's depth per function, for /metrics).
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "common/status.h"
@@ -40,6 +42,9 @@ struct StreamState {
 };
 // kNotFound when the stream does not exist.
 Result<StreamState> GetStreamState(NatsConnection& nc, const std::string& stream);
+// Messages per subject among those matching `subject_filter` (subjects without messages are absent).
+Result<std::map<std::string, uint64_t>> CountMessagesBySubject(NatsConnection& nc, const std::string& stream,
+                                                               const std::string& subject_filter);
 // kNotFound when the stream does not exist.
 Status DeleteStream(NatsConnection& nc, const std::string& stream);
 
