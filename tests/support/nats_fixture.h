@@ -20,6 +20,7 @@ class NatsFixture {
   std::string store_dir() const { return dir_.path() + "/store"; }
   std::string log_file() const { return dir_.path() + "/nats.log"; }
   bool running() const { return nats_ != nullptr; }
+  pid_t pid() const { return nats_ ? nats_->pid() : -1; }  // the nats-server process (memory readings)
   // A new client connection to this server.
   std::unique_ptr<NatsConnection> Connect();
   void Stop();
