@@ -45,8 +45,8 @@ Result<BackupFile> BackupFile::Load(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) return Status::Unavailable("cannot read backup file " + path);
-  f.content_ = std::move(ss).str();
-  const std::string_view all(f.content_);
+  *f.content_ = std::move(ss).str();
+  const std::string_view all(*f.content_);
   if (all.empty() || all.back() != '\n') {
     return Status::InvalidArgument(path + " is not a complete Ironflow backup (it does not end with its trailer)");
   }
@@ -73,7 +73,7 @@ Status BackupFile::Verify(ByteView mac_key) const {
     return Status::PermissionDenied("the backup's trailer is missing or damaged (a truncated or edited file)");
   }
   HmacSha256Stream mac(mac_key);
-  mac.Update(AsBytes(std::string_view(content_).substr(0, signed_bytes_)));
+  mac.Update(AsBytes(std::string_view(*content_).substr(0, signed_bytes_)));
   const std::string expected = HexEncode(mac.Final());
   if (!ConstantTimeEquals(expected, trailer["mac"].get<std::string>()) ||
       trailer["lines"].get<uint64_t>() != body_.size()) {

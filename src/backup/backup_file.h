@@ -50,10 +50,11 @@ class BackupFile {
   Status Verify(ByteView mac_key) const;
   // The body lines (valid after a successful Verify; views into this object).
   const std::vector<std::string_view>& body() const { return body_; }
-  uint64_t size() const { return content_.size(); }
+  uint64_t size() const { return content_->size(); }
 
  private:
-  std::string content_;
+  // On the heap so that moving a BackupFile never moves the bytes body_'s views point into.
+  std::unique_ptr<std::string> content_ = std::make_unique<std::string>();
   std::string header_;
   std::vector<std::string_view> body_;
   size_t signed_bytes_ = 0;  // content_ up to the trailer line
