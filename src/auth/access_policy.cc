@@ -53,8 +53,11 @@ bool RoleGrants(std::string_view role, Access a) {
 
 Status Authorize(const Actor& actor, std::string_view method, std::string_view route_pattern,
                  const std::optional<std::string>& environment_header) {
-  const std::string role = actor.role.empty() ? "admin" : actor.role;
+  // Fails closed: an actor without a role, or with one this version does not know, may do nothing (API key
+  // records from before roles are read as admin by ApiKeyStore; the --dev actor is admin explicitly).
+  const std::string& role = actor.role;
   const Access need = RequiredAccess(method, route_pattern);
+  if (role.empty()) return Status::PermissionDenied("this caller has no role");
   if (!RoleGrants(role, need)) {
     return Status::PermissionDenied("this API key (role " + role + ") may not " + Describe(need));
   }

@@ -29,7 +29,7 @@ struct Actor {
   std::string type;  // "apikey" or "dev"
   std::string id;
   std::string name;
-  std::string role;         // admin | manager | reader | worker (empty: admin, e.g. the dev actor)
+  std::string role;         // admin | manager | reader | worker; the router denies an empty or unknown role
   std::string environment;  // the environment the key is bound to (empty: all)
   // Worker and manager keys: the function ids and secret names the key may register, serve and receive, as
   // patterns (auth/allow_list.h). nullopt: no restriction (admin, reader, the dev actor).

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <barrier>
 #include <set>
 #include <thread>
 
@@ -50,29 +52,35 @@ class SecretStoreTest : public ::testing::Test {
   Actor actor_{"dev", "test", "test"};
 };
 
-TEST_F(SecretStoreTest, TwoConcurrentCasIncrementersLoseNoUpdate) {
+TEST_F(SecretStoreTest, TwoWritersOfTheSameRevisionNeverBothWinAndLoseNoUpdate) {
+  // Each round both writers read the same revision before either writes (a barrier), so the compare-and-set is
+  // contended every round: exactly one write may land, the other must get 412, and no increment is lost.
   ASSERT_TRUE(store_->Create("default", "COUNTER", "0", std::nullopt, actor_).ok());
-  constexpr int kPerWriter = 40;
-  std::atomic<int> conflicts{0};
+  constexpr int kRounds = 40;
+  std::atomic<int> wins{0}, conflicts{0}, other_errors{0};
+  std::barrier read_done(2), write_done(2);
   auto writer = [&] {
-    for (int i = 0; i < kPerWriter;) {
+    for (int round = 0; round < kRounds; ++round) {
       auto meta = store_->Get("default", "COUNTER");
       auto value = store_->Resolve("default", "COUNTER");
-      ASSERT_TRUE(meta.ok() && value.ok());
-      int next = std::stoi(std::string(value->view())) + 1;
-      auto put = store_->Put("default", "COUNTER", std::to_string(next), std::nullopt, meta->revision, actor_);
-      if (put.ok()) {
-        ++i;
+      read_done.arrive_and_wait();
+      if (meta.ok() && value.ok()) {
+        const int next = std::stoi(std::string(value->view())) + 1;
+        auto put = store_->Put("default", "COUNTER", std::to_string(next), std::nullopt, meta->revision, actor_);
+        (put.ok() ? wins : put.status().is(Code::kPreconditionFailed) ? conflicts : other_errors)++;
       } else {
-        ASSERT_TRUE(put.status().is(Code::kPreconditionFailed)) << put.status().ToString();
-        ++conflicts;
+        other_errors++;
       }
+      write_done.arrive_and_wait();
     }
   };
   std::thread a(writer), b(writer);
   a.join();
   b.join();
-  EXPECT_EQ(ResolveOrDie("default", "COUNTER"), std::to_string(2 * kPerWriter));
+  EXPECT_EQ(other_errors.load(), 0);
+  EXPECT_EQ(wins.load(), kRounds) << "one write per round lands";
+  EXPECT_EQ(conflicts.load(), kRounds) << "the other, made on the same revision, is refused";
+  EXPECT_EQ(ResolveOrDie("default", "COUNTER"), std::to_string(kRounds));
 }
 
 TEST_F(SecretStoreTest, BlindConcurrentPutsAllLandWithDistinctRevisions) {

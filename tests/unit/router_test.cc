@@ -1,0 +1,90 @@
+// Router (api/router.h): a request reaches the one route its method and path name, with its parameters decoded;
+// an unknown path is 404, a known path with another method 405 with Allow; a route that needs a key is never run
+// without one or for a role that lacks its access; metrics are labelled with the pattern, never the path.
+#include "api/router.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "api/api_util.h"
+
+namespace ironflow {
+namespace {
+
+HttpRequest Request(std::string method, std::string path, HeaderList headers = {}) {
+  HttpRequest r;
+  r.method = std::move(method);
+  r.path = std::move(path);
+  r.headers = std::move(headers);
+  return r;
+}
+
+class RouterTest : public ::testing::Test {
+ protected:
+  RouterTest()
+      : router_(
+            [this](const HttpRequest& r) -> Result<Actor> {
+              auto key = r.header("authorization");
+              if (!key) return Status::Unauthenticated("missing API key");
+              return Actor{"apikey", "key_1", "test", *key == "Bearer reader" ? "reader" : "admin", ""};
+            },
+            metrics_) {
+    router_.Add("GET", "/healthz", false, [this](const ApiCall&) {
+      ++runs_;
+      return api::JsonResponse(200, nlohmann::json{{"status", "ok"}});
+    });
+    router_.Add("GET", "/api/v1/secrets/{name}", true, [this](const ApiCall& call) {
+      ++runs_;
+      return api::JsonResponse(200, nlohmann::json{{"name", call.params.at(0)}});
+    });
+    router_.Add("PUT", "/api/v1/secrets/{name}", true, [this](const ApiCall&) {
+      ++runs_;
+      return api::JsonResponse(200, nlohmann::json::object());
+    });
+  }
+  Metrics metrics_;
+  Router router_;
+  int runs_ = 0;
+};
+
+TEST_F(RouterTest, ARequestReachesItsRouteWithDecodedParameters) {
+  auto r = router_.Dispatch(Request("GET", "/api/v1/secrets/A%2FB", {{"authorization", "Bearer admin"}}));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["name"], "A/B");
+  EXPECT_EQ(runs_, 1);
+}
+
+TEST_F(RouterTest, UnknownPathsAre404AndOtherMethods405WithAllow) {
+  auto missing = router_.Dispatch(Request("GET", "/api/v1/nothing"));
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(nlohmann::json::parse(missing.body)["error"]["code"], "not_found");
+  auto wrong = router_.Dispatch(Request("DELETE", "/api/v1/secrets/A", {{"authorization", "Bearer admin"}}));
+  EXPECT_EQ(wrong.status, 405);
+  std::string allow;
+  for (const auto& [k, v] : wrong.headers) {
+    if (k == "Allow") allow = v;
+  }
+  EXPECT_EQ(allow, "GET, PUT");
+  EXPECT_EQ(runs_, 0);
+}
+
+TEST_F(RouterTest, AKeyedRouteNeverRunsWithoutAKeyOrForARoleThatLacksItsAccess) {
+  auto anonymous = router_.Dispatch(Request("GET", "/api/v1/secrets/A"));
+  EXPECT_EQ(anonymous.status, 401);
+  auto reader_write = router_.Dispatch(Request("PUT", "/api/v1/secrets/A", {{"authorization", "Bearer reader"}}));
+  EXPECT_EQ(reader_write.status, 403);
+  EXPECT_EQ(runs_, 0);
+  EXPECT_EQ(router_.Dispatch(Request("GET", "/healthz")).status, 200) << "public routes need no key";
+  EXPECT_EQ(router_.Dispatch(Request("HEAD", "/healthz")).status, 200) << "HEAD is served by the GET route";
+}
+
+TEST_F(RouterTest, MetricsNameThePatternNeverThePath) {
+  router_.Dispatch(Request("GET", "/api/v1/secrets/STRIPE_KEY", {{"authorization", "Bearer admin"}}));
+  const std::string text = metrics_.Render(Metrics::Gauges{});
+  EXPECT_NE(text.find("route=\"/api/v1/secrets/{name}\""), std::string::npos);
+  EXPECT_EQ(text.find("STRIPE_KEY"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ironflow
