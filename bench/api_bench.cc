@@ -121,7 +121,10 @@ void SecretGetLoop(benchmark::State& state, const std::string& url, const std::s
   auto client = std::move(HttpClient::Create(url, ca_file).value());
   const std::string target = "/api/v1/secrets/BENCH_" + std::to_string(state.thread_index());
   const HeaderList headers = Headers();
-  client->Send("PUT", target, headers, nlohmann::json{{"value", kValue}}.dump());
+  if (auto setup = client->Send("PUT", target, headers, nlohmann::json{{"value", kValue}}.dump()); !setup.ok()) {
+    state.SkipWithError(("setup PUT failed: " + setup.status().message()).c_str());
+    return;
+  }
   for (auto _ : state) {
     auto r = client->Send("GET", target, headers);
     if (!r.ok() || r->status != 200) {

@@ -104,7 +104,10 @@ void BM_ApiConfigGet(benchmark::State& state) {
   auto client = std::move(HttpClient::Create(world->server->url()).value());
   const std::string target = "/api/v1/config/bench_" + std::to_string(state.thread_index());
   const HeaderList headers = Headers();
-  client->Send("PUT", target, headers, nlohmann::json{{"data", kDocument}}.dump());
+  if (auto setup = client->Send("PUT", target, headers, nlohmann::json{{"data", kDocument}}.dump()); !setup.ok()) {
+    state.SkipWithError(("setup PUT failed: " + setup.status().message()).c_str());
+    return;
+  }
   for (auto _ : state) {
     auto r = client->Send("GET", target, headers);
     if (!r.ok() || r->status != 200) {

@@ -1,4 +1,5 @@
-// Status: the result of an operation that can fail, as a value.
+// Status: the result of an operation that can fail, as a value. Both Status and Result are [[nodiscard]]: an
+// ignored error is a compile warning; ignore one deliberately with (void).
 //
 // A Status is either OK or carries an error Code and a human-readable message. Codes map one-to-one to the
 // API's error codes (`invalid_argument`, `not_found`, ...) and HTTP statuses; that mapping lives here so every
@@ -28,7 +29,7 @@ enum class Code {
   kInternal,
 };
 
-class Status {
+class [[nodiscard]] Status {
  public:
   Status() = default;
   static Status Ok() { return Status(); }
@@ -70,10 +71,14 @@ class Status {
 };
 
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}            // NOLINT(implicit)
-  Result(Status status) : status_(std::move(status)) {}    // NOLINT(implicit); must not be OK
+  Result(T value) : value_(std::move(value)) {}  // NOLINT(implicit)
+  // An error. An OK status here is a bug in the caller: it becomes kInternal, never a Result that is neither a
+  // value nor an error.
+  Result(Status status)  // NOLINT(implicit)
+      : status_(status.ok() ? Status::Internal("internal error: a result was built from an OK status")
+                            : std::move(status)) {}
 
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
