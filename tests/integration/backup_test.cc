@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "backup/backup.h"
@@ -55,6 +56,19 @@ std::string DecodedValues(const std::string& file) {
     if (!j.is_object() || !j.contains("value_b64")) continue;
     auto bytes = Base64Decode(j["value_b64"].get<std::string>());
     if (bytes) out.append(bytes->begin(), bytes->end());
+  }
+  return out;
+}
+
+// The buckets and streams a backup file has sections for.
+std::set<std::string> Sections(const std::string& file) {
+  std::istringstream lines(ReadFile(file));
+  std::set<std::string> out;
+  for (std::string line; std::getline(lines, line);) {
+    json j = json::parse(line, nullptr, false);
+    if (!j.is_object()) continue;
+    if (j.contains("kv") && j["kv"].is_string()) out.insert(j["kv"].get<std::string>());
+    if (j.contains("stream") && j["stream"].is_string()) out.insert(j["stream"].get<std::string>());
   }
   return out;
 }
@@ -121,6 +135,16 @@ TEST(BackupTest, RestoredStoreServesTheSameSecretsKeysConfigKvAndRunsAndTheFileH
     server.Stop();
     for (const auto& v : {v1, v2, staging_value, gone}) EXPECT_EQ(server.log().find(v), std::string::npos);
   }
+  // Every bucket the server made is in the backup, except the ones a restore rebuilds (a bucket added to the
+  // server but not to the backup would fail here).
+  const std::set<std::string> in_file = Sections(file);
+  const std::vector<std::string> made = BucketsIn(before);
+  EXPECT_GE(made.size(), 9u) << "the system buckets, the user bucket and the audit stream";
+  for (const auto& bucket : made) {
+    if (bucket == "ironflow-idempotency" || bucket == "IRONFLOW_SYSTEM") continue;  // never backed up / a stream
+    EXPECT_TRUE(in_file.count(bucket)) << "bucket " << bucket << " is not in the backup";
+  }
+  EXPECT_TRUE(in_file.count("IRONFLOW_SYSTEM")) << "--include-audit";
   before.Stop();
 
   struct stat st {};
