@@ -30,7 +30,6 @@ using nlohmann::json;
 
 constexpr const char* kFormat = "ironflow-backup";
 constexpr int kFormatVersion = 1;
-constexpr const char* kSystemBucket = "ironflow-system";
 constexpr const char* kUserBucketPrefix = "app_";
 constexpr uint64_t kProgressEvery = 10000;
 constexpr size_t kRestoreBatch = 256;
@@ -293,8 +292,10 @@ class RestoreRun {
     for (const Message& m : s.messages) {
       if (m.op == "PUT") {
         // One message per key in a batch: a resent message could land after a later one of the same key.
-        if (!s.is_stream && !batch_keys_.insert(m.where).second) IF_RETURN_IF_ERROR(Flush());
-        if (!s.is_stream) batch_keys_.insert(m.where);
+        if (!s.is_stream) {
+          if (batch_keys_.count(m.where)) IF_RETURN_IF_ERROR(Flush());
+          batch_keys_.insert(m.where);
+        }
         batch_.push_back(StreamPublish{subject_prefix + m.where, Restored(s, m), id_prefix_ + std::to_string(next_id_++)});
         if (batch_.size() >= kRestoreBatch) IF_RETURN_IF_ERROR(Flush());
       } else {
@@ -349,14 +350,7 @@ class RestoreRun {
 }  // namespace
 
 Result<BackupSummary> WriteBackup(NatsConnection& nc, const MasterKey& key, const BackupOptions& o, std::FILE* out) {
-  auto system = KvBucket::Open(nc, kSystemBucket);
-  if (system.status().is(Code::kNotFound)) {
-    return Status::NotFound("no Ironflow store in this NATS (bucket ironflow-system is missing)");
-  }
-  if (!system.ok()) return system.status();
-  auto secrets = KvBucket::Open(nc, kSecretsBucket);
-  if (!secrets.ok()) return secrets.status();
-  if (Status proven = ProveMasterKey(**system, **secrets, key); !proven.ok()) {
+  if (Status proven = ProveMasterKey(nc, key); !proven.ok()) {
     if (proven.is(Code::kPreconditionFailed)) {
       return Status::PreconditionFailed(proven.message() + "; a backup is authenticated with the master key, so a "
                                         "dev-mode store cannot be backed up (copy its NATS store directory instead)");

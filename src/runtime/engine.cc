@@ -400,11 +400,8 @@ Result<Engine::LeasePlan> Engine::PlanLease(const FunctionDef& fn, const Fetched
     redeliveries_.fetch_add(1);
     spdlog::warn("run {} function={} environment={} attempt={}: job came back while leased to {} (lease lost)", run.id,
                  fn.id, env, dl.attempt, dl.worker_id);
-    Outcome lost;
-    lost.lease_lost = true;
-    lost.error = dl.mode == "pull" ? "worker \"" + dl.worker_id + "\" lost its lease (crashed, stalled or timed out)"
-                                   : "push call timed out or its server stopped";
-    Status st = FinishAttempt(env, run.id, lost, {}, StillLeasedAs(dl.lease_token), job.ack_subject, hint);
+    Status st = FinishAttempt(env, run.id, LostLeaseOutcome(dl.mode != "pull", dl.worker_id), {},
+                              StillLeasedAs(dl.lease_token), job.ack_subject, hint);
     if (!st.ok()) (void)d_.jobs.Nak(job.ack_subject, 200);  // decide again on a fresh read
     return Status::Conflict("lease lost; attempt recorded");
   }
@@ -563,6 +560,14 @@ std::string Engine::DeliveryJson(const RunRecord& run, const Values& values, con
     for (auto& [name, value] : doc["secrets"].items()) Cleanse(value.get_ref<std::string&>());
   }
   return out;
+}
+
+Engine::Outcome Engine::LostLeaseOutcome(bool push, const std::string& worker_id) {
+  Outcome lost;
+  lost.lease_lost = true;
+  lost.error = push ? "push call timed out or its server stopped"
+                    : "worker \"" + worker_id + "\" lost its lease (crashed, stalled or timed out)";
+  return lost;
 }
 
 Engine::Outcome Engine::OutcomeFromResult(const nlohmann::json& doc) {
@@ -1017,10 +1022,7 @@ void Engine::ReapLeases() {
     (void)d_.jobs.InProgress(ack_subject);
   }
   for (const auto& [lease_id, h] : lost) {
-    Outcome outcome;
-    outcome.lease_lost = true;
-    outcome.error = h.push ? "push call timed out or its server stopped"
-                           : "worker \"" + h.worker_id + "\" lost its lease (crashed, stalled or timed out)";
+    const Outcome outcome = LostLeaseOutcome(h.push, h.worker_id);
     // Re-checked on the current record: a result through another server may have got there first.
     Status st = FinishAttempt(h.env, h.run_id, outcome, {}, StillLeasedAs(lease_id), h.ack_subject);
     if (!st.ok() && !st.is(Code::kConflict)) {

@@ -98,13 +98,10 @@ class Engine {
   Status CompleteJob(const std::string& env, const std::string& worker_id, const std::string& job_id,
                      const std::string& body);
 
-  // Run-status events published (for tests and metrics).
-  uint64_t runs_finished() const { return runs_finished_.load(); }
-  // Jobs that came back to a taker while the run record still showed them leased: the lease was lost (its server
-  // died or stalled, or a NATS leader change lost the in-progress acks). Each is logged; the attempt is then
-  // recorded as failed with a lost lease and retried under the function's policy.
-  uint64_t job_redeliveries() const { return redeliveries_.load(); }
-  // Everything the runtime counts for /metrics (a consistent copy).
+  // Everything the runtime counts for /metrics (a consistent copy). Its job_redeliveries: jobs that came back to
+  // a taker while the run record still showed them leased, i.e. the lease was lost (its server died or stalled, or
+  // a NATS leader change lost the in-progress acks); each is logged, and the attempt is recorded as failed with a
+  // lost lease and retried under the function's policy.
   RuntimeStats stats() const;
 
  private:
@@ -173,6 +170,8 @@ class Engine {
   StreamPublish FinishEvent(const RunRecord& run);
   // Reads a validated result body ({status, output?, error?, steps?}) from either delivery mode.
   static Outcome OutcomeFromResult(const nlohmann::json& doc);
+  // The outcome the engine records for an attempt whose lease ran out (a pull worker's, or a push call's).
+  static Outcome LostLeaseOutcome(bool push, const std::string& worker_id);
   void SchedulerLoop();
   void ScanOnce();
   // Keeps this process's live leases alive (in-progress acks) and records the ones whose worker stopped

@@ -10,6 +10,7 @@
 #include "common/hex.h"
 #include "common/time_util.h"
 #include "secrets/secret_record.h"
+#include "secrets/secret_store.h"
 
 namespace ironflow {
 namespace {
@@ -188,15 +189,22 @@ Status VerifyOrRecordMasterKey(KvBucket& system_bucket, KvBucket& secrets_bucket
   return Status::Unavailable("could not read or write the key-check record");
 }
 
-Status ProveMasterKey(KvBucket& system_bucket, KvBucket& secrets_bucket, const MasterKey& key) {
-  auto check = system_bucket.Get(kKeyCheckKey);
+Status ProveMasterKey(NatsConnection& nc, const MasterKey& key) {
+  auto system = KvBucket::Open(nc, kSystemBucket);
+  if (system.status().is(Code::kNotFound)) {
+    return Status::NotFound(std::string("no Ironflow store in this NATS (bucket ") + kSystemBucket + " is missing)");
+  }
+  if (!system.ok()) return system.status();
+  auto secrets = KvBucket::Open(nc, kSecretsBucket);
+  if (!secrets.ok()) return secrets.status();
+  auto check = (*system)->Get(kKeyCheckKey);
   if (!check.ok()) return check.status();
   if (!check->has_value()) {
     return Status::PreconditionFailed("this store has no key-check record (dev mode, or never started with a "
                                       "master key): there is no master key to prove");
   }
   // The record exists, so this only verifies (it writes nothing with a single key and no rotation).
-  return VerifyOrRecordMasterKey(system_bucket, secrets_bucket, KeyCheckOptions{&key, nullptr, false});
+  return VerifyOrRecordMasterKey(**system, **secrets, KeyCheckOptions{&key, nullptr, false});
 }
 
 }  // namespace ironflow

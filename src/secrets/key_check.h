@@ -19,6 +19,7 @@
 
 namespace ironflow {
 
+inline constexpr const char* kSystemBucket = "ironflow-system";  // key check, nonce counters, signing key
 inline constexpr const char* kKeyCheckKey = "keycheck";
 
 struct KeyCheckOptions {
@@ -30,9 +31,10 @@ struct KeyCheckOptions {
 // `secrets_bucket` is read (never written) to find sealed records when the key-check record is missing.
 Status VerifyOrRecordMasterKey(KvBucket& system_bucket, KvBucket& secrets_bucket, const KeyCheckOptions& options);
 
-// For tools beside the servers (`apikey create-admin`, `backup`): OK when `key` opens the store's key-check
-// record; writes nothing. kPreconditionFailed when the store has no record (dev mode, or never started with a
-// master key), kPermissionDenied (from the check) when the key is not the store's.
-Status ProveMasterKey(KvBucket& system_bucket, KvBucket& secrets_bucket, const MasterKey& key);
+// For tools beside the servers (`apikey create-admin`, `backup`): OK when `key` opens the key-check record of
+// the store in `nc`; writes nothing. kNotFound when the NATS holds no Ironflow store, kPreconditionFailed when the
+// store has no record (dev mode, or never started with a master key), kPermissionDenied (from the check) when the
+// key is not the store's.
+Status ProveMasterKey(NatsConnection& nc, const MasterKey& key);
 
 }  // namespace ironflow

@@ -17,17 +17,8 @@ Result<NewApiKey> MintAdminKey(const MintAdminKeyOptions& o) {
   auto nc = NatsConnection::Connect(o.nats);
   if (!nc.ok()) return nc.status();
 
-  auto system = KvBucket::Open(**nc, "ironflow-system");
-  if (!system.ok()) {
-    if (system.status().is(Code::kNotFound)) {
-      return Status::NotFound("no Ironflow store in this NATS (bucket ironflow-system is missing): start "
-                              "`ironflow serve` on it first");
-    }
-    return system.status();
-  }
-  auto secrets = KvBucket::Open(**nc, kSecretsBucket);
-  if (!secrets.ok()) return secrets.status();
-  if (Status proven = ProveMasterKey(**system, **secrets, *o.key); !proven.ok()) {
+  if (Status proven = ProveMasterKey(**nc, *o.key); !proven.ok()) {
+    if (proven.is(Code::kNotFound)) return Status::NotFound(proven.message() + ": start `ironflow serve` on it first");
     if (proven.is(Code::kPreconditionFailed)) {
       return Status::PreconditionFailed(proven.message() + "; use the bootstrap key");
     }

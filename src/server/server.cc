@@ -145,11 +145,7 @@ struct Server::Impl {
     g->embedded_nats_restarts = embedded ? embedded->restarts() : 0;
     if (engine) g->runtime = engine->stats();
     if (auto depths = jobs->Depths(); depths.ok()) {
-      for (const auto& [queue, n] : *depths) {
-        const size_t dot = queue.find('.');
-        if (dot == std::string::npos) continue;
-        g->queue_depths.push_back({queue.substr(0, dot), queue.substr(dot + 1), n});
-      }
+      for (const auto& d : *depths) g->queue_depths.push_back({d.environment, d.function_id, d.jobs});
     }
     if (auto nonces = NonceBudget::ReadAll(*system_bucket); nonces.ok()) {
       for (const auto& u : *nonces) g->nonces_used.emplace_back(u.key_id, u.reserved);
@@ -351,7 +347,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   IF_RETURN_IF_ERROR(open(kSecretsBucket, "Ironflow secrets (sealed values, clear metadata)", config.secret_history,
                           &s.secrets_bucket));
   IF_RETURN_IF_ERROR(open(kEnvironmentsBucket, "Ironflow environments", 5, &s.env_bucket));
-  IF_RETURN_IF_ERROR(open("ironflow-system", "Ironflow system records (key check)", 5, &s.system_bucket));
+  IF_RETURN_IF_ERROR(open(kSystemBucket, "Ironflow system records (key check)", 5, &s.system_bucket));
   IF_RETURN_IF_ERROR(open(kAuthBucket, "Ironflow API key hashes", 5, &s.auth_bucket));
   IF_RETURN_IF_ERROR(open(kFunctionsBucket, "Ironflow functions", 1, &s.functions_bucket));
   IF_RETURN_IF_ERROR(open(kRunsBucket, "Ironflow runs", 1, &s.runs_bucket,

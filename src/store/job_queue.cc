@@ -162,11 +162,16 @@ Status JobQueue::Nak(const std::string& ack_subject, int64_t delay_ms) {
   return Settle(ack_subject, "-NAK {\"delay\":" + std::to_string(delay_ms * kNsPerMs) + "}");
 }
 
-Result<std::map<std::string, uint64_t>> JobQueue::Depths() {
+Result<std::vector<JobQueue::Depth>> JobQueue::Depths() {
   auto counts = CountMessagesBySubject(nc_, std::string(kStream), std::string(kSubjectPrefix) + ">");
   if (!counts.ok()) return counts.status();
-  std::map<std::string, uint64_t> out;
-  for (const auto& [subject, n] : *counts) out[subject.substr(kSubjectPrefix.size())] = n;
+  std::vector<Depth> out;
+  for (const auto& [subject, n] : *counts) {
+    // "<prefix><environment>.<function id>": environments hold no '.', so the first one splits them.
+    const std::string queue = subject.substr(kSubjectPrefix.size());
+    const size_t dot = queue.find('.');
+    if (dot != std::string::npos) out.push_back({queue.substr(0, dot), queue.substr(dot + 1), n});
+  }
   return out;
 }
 

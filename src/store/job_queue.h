@@ -12,7 +12,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <set>
 #include <memory>
 #include <mutex>
@@ -64,9 +63,13 @@ class JobQueue {
 
   int64_t ack_wait_ms() const { return ack_wait_ms_; }
 
-  // Jobs stored per queue ("<environment>.<function id>"): waiting, in their retry backoff, or leased and not yet
+  // Jobs stored per queue (QueueName's two parts): waiting, in their retry backoff, or leased and not yet
   // settled. Queues without jobs are absent. One stream-info request.
-  Result<std::map<std::string, uint64_t>> Depths();
+  struct Depth {
+    std::string environment, function_id;
+    uint64_t jobs = 0;
+  };
+  Result<std::vector<Depth>> Depths();
 
  private:
   JobQueue(NatsConnection& nc, int64_t ack_wait_ms) : nc_(nc), ack_wait_ms_(ack_wait_ms) {}

@@ -61,36 +61,45 @@ Status SetStreamMaxAge(NatsConnection& nc, const std::string& stream, int64_t ma
   return Status::Ok();
 }
 
-Result<StreamState> GetStreamState(NatsConnection& nc, const std::string& stream) {
-  jsStreamInfo* raw_info = nullptr;
-  jsErrCode err = static_cast<jsErrCode>(0);
-  natsStatus s = js_GetStreamInfo(&raw_info, nc.js(), stream.c_str(), nullptr, &err);
-  nats::StreamInfoPtr info(raw_info);
-  if (s == NATS_NOT_FOUND) return Status::NotFound("stream " + stream + " does not exist");
-  if (s != NATS_OK) return StatusFromNats(s, "stream info " + stream);
-  StreamState out;
-  out.messages = info->State.Msgs;
-  out.last_seq = info->State.LastSeq;
-  if (info->Config) {
-    out.replicas = static_cast<int>(info->Config->Replicas);
-    out.max_age_ns = info->Config->MaxAge;
-  }
-  return out;
-}
+namespace {
 
-Result<std::map<std::string, uint64_t>> CountMessagesBySubject(NatsConnection& nc, const std::string& stream,
-                                                               const std::string& subject_filter) {
+// The stream's info (with per-subject counts for `subjects_filter`, when given); kNotFound when it does not exist.
+Result<nats::StreamInfoPtr> FetchStreamInfo(NatsConnection& nc, const std::string& stream,
+                                            const std::string* subjects_filter = nullptr) {
   jsOptions o;
   jsOptions_Init(&o);
-  o.Stream.Info.SubjectsFilter = subject_filter.c_str();
+  if (subjects_filter) o.Stream.Info.SubjectsFilter = subjects_filter->c_str();
   jsStreamInfo* raw_info = nullptr;
   jsErrCode err = static_cast<jsErrCode>(0);
   natsStatus s = js_GetStreamInfo(&raw_info, nc.js(), stream.c_str(), &o, &err);
   nats::StreamInfoPtr info(raw_info);
   if (s == NATS_NOT_FOUND) return Status::NotFound("stream " + stream + " does not exist");
   if (s != NATS_OK) return StatusFromNats(s, "stream info " + stream);
+  return info;
+}
+
+}  // namespace
+
+Result<StreamState> GetStreamState(NatsConnection& nc, const std::string& stream) {
+  auto info = FetchStreamInfo(nc, stream);
+  if (!info.ok()) return info.status();
+  const jsStreamInfo& i = **info;
+  StreamState out;
+  out.messages = i.State.Msgs;
+  out.last_seq = i.State.LastSeq;
+  if (i.Config) {
+    out.replicas = static_cast<int>(i.Config->Replicas);
+    out.max_age_ns = i.Config->MaxAge;
+  }
+  return out;
+}
+
+Result<std::map<std::string, uint64_t>> CountMessagesBySubject(NatsConnection& nc, const std::string& stream,
+                                                               const std::string& subject_filter) {
+  auto info = FetchStreamInfo(nc, stream, &subject_filter);
+  if (!info.ok()) return info.status();
   std::map<std::string, uint64_t> out;
-  if (const jsStreamStateSubjects* subjects = info->State.Subjects) {
+  if (const jsStreamStateSubjects* subjects = (*info)->State.Subjects) {
     for (int i = 0; i < subjects->Count; ++i) out[subjects->List[i].Subject] = subjects->List[i].Msgs;
   }
   return out;

@@ -2,15 +2,13 @@
 // front of two servers on one NATS: Server-Sent Events arrive frame by frame (no proxy buffering), a worker long
 // poll is held for its full wait and answered by a server, and with one server down every request is still
 // answered.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <regex>
 
+#include "store/embedded_nats.h"
 #include "support/api_fixture.h"
 #include "support/child_process.h"
 #include "support/sse_reader.h"
@@ -26,22 +24,6 @@ std::string NginxBinary() {
     if (::access(p, X_OK) == 0) return p;
   }
   return "";
-}
-
-// A free loopback port: bind to port 0 and read it back.
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
 }
 
 // The shipped config with the test's upstreams and port, wrapped in a minimal nginx.conf (no daemon, one process,
@@ -82,7 +64,7 @@ TEST(LoadBalancerTest, ShippedNginxConfigStreamsEventsHoldsLongPollsAndSurvivesA
   ServerProcess b(b_opts);
   ASSERT_TRUE(b.Start(&error)) << error;
 
-  const int port = FreePort();
+  const int port = PickFreeLoopbackPort();
   ASSERT_GT(port, 0);
   WriteNginxConfig(dir.path(), {a.port(), b.port()}, port);
   ChildProcess proxy(nginx, {{"PATH", "/usr/bin:/bin"}}, dir.path() + "/nginx.out",
