@@ -56,7 +56,7 @@ Status NoKeyStore(const ApiContext& ctx) {
 }  // namespace
 
 void AddApiKeyRoutes(Router& router, ApiContext& ctx) {
-  router.Add("POST", "/api/v1/apikeys", true, [&ctx](const ApiCall& call) {
+  router.Add("POST", "/api/v1/apikeys", Access::kAdmin, [&ctx](const ApiCall& call) {
     if (Status s = NoKeyStore(ctx); !s.ok()) return api::ErrorResponse(s);
     auto body = api::ParseJsonObject(call.request.body, {"name", "role", "environment", "expires_in", "functions", "secrets"});
     if (!body.ok()) return api::ErrorResponse(body.status());
@@ -93,7 +93,7 @@ void AddApiKeyRoutes(Router& router, ApiContext& ctx) {
                  *role, env->value_or("*"), call.actor.name);
     return WithKey(201, *created);
   });
-  router.Add("GET", "/api/v1/apikeys", true, [&ctx](const ApiCall&) {
+  router.Add("GET", "/api/v1/apikeys", Access::kAdmin, [&ctx](const ApiCall&) {
     if (Status s = NoKeyStore(ctx); !s.ok()) return api::ErrorResponse(s);
     auto list = ctx.api_keys->List();
     if (!list.ok()) return api::ErrorResponse(list.status());
@@ -101,7 +101,7 @@ void AddApiKeyRoutes(Router& router, ApiContext& ctx) {
     for (const auto& i : *list) arr.push_back(InfoJson(i));
     return api::JsonResponse(200, json{{"apikeys", std::move(arr)}});
   });
-  router.Add("POST", "/api/v1/apikeys/{id}/rotate", true, [&ctx](const ApiCall& call) {
+  router.Add("POST", "/api/v1/apikeys/{id}/rotate", Access::kAdmin, [&ctx](const ApiCall& call) {
     if (Status s = NoKeyStore(ctx); !s.ok()) return api::ErrorResponse(s);
     auto rotated = ctx.api_keys->Rotate(call.params[0]);
     if (!rotated.ok()) return api::ErrorResponse(rotated.status());
@@ -112,7 +112,7 @@ void AddApiKeyRoutes(Router& router, ApiContext& ctx) {
     spdlog::info("api key rotated: id={} actor={}", rotated->info.principal.id, call.actor.name);
     return WithKey(200, *rotated);
   });
-  router.Add("DELETE", "/api/v1/apikeys/{id}", true, [&ctx](const ApiCall& call) {
+  router.Add("DELETE", "/api/v1/apikeys/{id}", Access::kAdmin, [&ctx](const ApiCall& call) {
     if (Status s = NoKeyStore(ctx); !s.ok()) return api::ErrorResponse(s);
     if (Status s = ctx.api_keys->Delete(call.params[0]); !s.ok()) return api::ErrorResponse(s);
     if (Status audited = ctx.events.ApiKeyChanged("deleted", call.params[0], "", call.actor); !audited.ok()) {

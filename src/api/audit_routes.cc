@@ -39,7 +39,7 @@ Result<int64_t> ParseSince(const std::string& text) {
 }  // namespace
 
 void AddAuditRoutes(Router& router, ApiContext& ctx) {
-  router.Add("GET", "/api/v1/audit", true, [&ctx](const ApiCall& call) {
+  router.Add("GET", "/api/v1/audit", Access::kRead, [&ctx](const ApiCall& call) {
     const bool every_environment = call.request.header("x-ironflow-environment").value_or("") == "*";
     Result<std::string> env = std::string("*");
     if (every_environment) {

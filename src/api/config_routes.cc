@@ -131,12 +131,12 @@ class ConfigRoutes {
 
 void AddConfigRoutes(Router& router, ApiContext& ctx) {
   auto r = std::make_shared<ConfigRoutes>(ctx);
-  router.Add("GET", "/api/v1/config", true, [r](const ApiCall& c) { return r->List(c); });
-  router.Add("GET", "/api/v1/config/{name}", true, [r](const ApiCall& c) { return r->Get(c); });
-  router.AddIdempotent("PUT", "/api/v1/config/{name}", [r](const ApiCall& c) { return r->Put(c); });
-  router.AddIdempotent("PATCH", "/api/v1/config/{name}", [r](const ApiCall& c) { return r->Patch(c); });
-  router.AddIdempotent("DELETE", "/api/v1/config/{name}", [r](const ApiCall& c) { return r->Delete(c); });
-  router.Add("GET", "/api/v1/config/{name}/watch", true, [r](const ApiCall& c) { return r->Watch(c); });
+  router.Add("GET", "/api/v1/config", Access::kConfigRead, [r](const ApiCall& c) { return r->List(c); });
+  router.Add("GET", "/api/v1/config/{name}", Access::kConfigRead, [r](const ApiCall& c) { return r->Get(c); });
+  router.AddIdempotent("PUT", "/api/v1/config/{name}", Access::kWrite, [r](const ApiCall& c) { return r->Put(c); });
+  router.AddIdempotent("PATCH", "/api/v1/config/{name}", Access::kWrite, [r](const ApiCall& c) { return r->Patch(c); });
+  router.AddIdempotent("DELETE", "/api/v1/config/{name}", Access::kWrite, [r](const ApiCall& c) { return r->Delete(c); });
+  router.Add("GET", "/api/v1/config/{name}/watch", Access::kConfigRead, [r](const ApiCall& c) { return r->Watch(c); });
 }
 
 }  // namespace ironflow

@@ -23,12 +23,12 @@ HttpResponse Serve(const DashboardAsset& a) {
 }  // namespace
 
 void AddDashboardRoutes(Router& router) {
-  router.Add("GET", "/", false, [](const ApiCall&) {
+  router.Add("GET", "/", Access::kPublic, [](const ApiCall&) {
     const DashboardAsset* index = FindDashboardAsset("index.html");
     if (!index) return api::ErrorResponse(Status::NotFound("this build has no dashboard"));
     return Serve(*index);
   });
-  router.Add("GET", "/ui/{file}", false, [](const ApiCall& call) {
+  router.Add("GET", "/ui/{file}", Access::kPublic, [](const ApiCall& call) {
     const DashboardAsset* a = FindDashboardAsset(call.params[0]);
     if (!a) return api::ErrorResponse(Status::NotFound("no such dashboard file"));
     return Serve(*a);

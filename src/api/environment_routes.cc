@@ -10,7 +10,7 @@ namespace ironflow {
 using api::json;
 
 void AddEnvironmentRoutes(Router& router, ApiContext& ctx) {
-  router.Add("GET", "/api/v1/environments", true, [&ctx](const ApiCall&) {
+  router.Add("GET", "/api/v1/environments", Access::kAuthenticated, [&ctx](const ApiCall&) {
     auto list = ctx.environments.List();
     if (!list.ok()) return api::ErrorResponse(list.status());
     json arr = json::array();
@@ -18,7 +18,7 @@ void AddEnvironmentRoutes(Router& router, ApiContext& ctx) {
     return api::JsonResponse(200, json{{"environments", std::move(arr)}});
   });
 
-  router.Add("POST", "/api/v1/environments", true, [&ctx](const ApiCall& call) {
+  router.Add("POST", "/api/v1/environments", Access::kAdmin, [&ctx](const ApiCall& call) {
     auto body = api::ParseJsonObject(call.request.body, {"name"});
     if (!body.ok()) return api::ErrorResponse(body.status());
     auto name = api::RequiredString(*body, "name");
@@ -33,7 +33,7 @@ void AddEnvironmentRoutes(Router& router, ApiContext& ctx) {
     return api::JsonResponse(201, json{{"name", env->name}, {"created_at", env->created_at}});
   });
 
-  router.Add("DELETE", "/api/v1/environments/{name}", true, [&ctx](const ApiCall& call) {
+  router.Add("DELETE", "/api/v1/environments/{name}", Access::kAdmin, [&ctx](const ApiCall& call) {
     const std::string& name = call.params[0];
     if (Status s = ValidateEnvironmentName(name); !s.ok()) return api::ErrorResponse(s);
     auto force_param = call.request.query_param("force");

@@ -1,7 +1,8 @@
 // IdempotencyStore: safe retries for writes sent with an `Idempotency-Key` header.
 //
 // A client sends one key per logical request and the same key on every retry of it. The first request with a
-// key claims it (a create-only record in the KV bucket `ironflow-idempotency`, kept 10 minutes) and runs; its
+// key claims it (a create-only record in the KV bucket `ironflow-idempotency`, kept 10 minutes:
+// layout/store_layout.h) and runs; its
 // answer is recorded. Within those 10 minutes a request with the same key:
 //   - and the same request (method, path, environment, preconditions, body) gets the recorded answer again,
 //     with `Idempotent-Replayed: true`, and changes nothing;
@@ -32,9 +33,6 @@
 #include "store/kv_bucket.h"
 
 namespace ironflow {
-
-inline constexpr const char* kIdempotencyBucket = "ironflow-idempotency";
-inline constexpr int64_t kIdempotencyTtlMs = 10 * 60 * 1000;
 
 class IdempotencyStore {
  public:

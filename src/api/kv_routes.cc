@@ -281,16 +281,16 @@ class KvRoutes {
 void AddKvRoutes(Router& router, ApiContext& ctx) {
   auto r = std::make_shared<KvRoutes>(ctx);
   const std::string b = "/api/v1/kv/buckets";
-  router.Add("POST", b, true, [r](const ApiCall& c) { return r->CreateBucket(c); });
-  router.Add("GET", b, true, [r](const ApiCall& c) { return r->ListBuckets(c); });
-  router.Add("GET", b + "/{bucket}", true, [r](const ApiCall& c) { return r->GetBucket(c); });
-  router.Add("DELETE", b + "/{bucket}", true, [r](const ApiCall& c) { return r->DeleteBucket(c); });
-  router.Add("GET", b + "/{bucket}/keys", true, [r](const ApiCall& c) { return r->Keys(c); });
-  router.Add("GET", b + "/{bucket}/keys/{key}", true, [r](const ApiCall& c) { return r->GetKey(c); });
-  router.AddIdempotent("PUT", b + "/{bucket}/keys/{key}", [r](const ApiCall& c) { return r->PutKey(c); });
-  router.AddIdempotent("DELETE", b + "/{bucket}/keys/{key}", [r](const ApiCall& c) { return r->DeleteKey(c); });
-  router.AddIdempotent("POST", b + "/{bucket}/keys/{key}/increment", [r](const ApiCall& c) { return r->Increment(c); });
-  router.Add("GET", b + "/{bucket}/watch", true, [r](const ApiCall& c) { return r->Watch(c); });
+  router.Add("POST", b, Access::kWrite, [r](const ApiCall& c) { return r->CreateBucket(c); });
+  router.Add("GET", b, Access::kRead, [r](const ApiCall& c) { return r->ListBuckets(c); });
+  router.Add("GET", b + "/{bucket}", Access::kRead, [r](const ApiCall& c) { return r->GetBucket(c); });
+  router.Add("DELETE", b + "/{bucket}", Access::kWrite, [r](const ApiCall& c) { return r->DeleteBucket(c); });
+  router.Add("GET", b + "/{bucket}/keys", Access::kKvRead, [r](const ApiCall& c) { return r->Keys(c); });
+  router.Add("GET", b + "/{bucket}/keys/{key}", Access::kKvRead, [r](const ApiCall& c) { return r->GetKey(c); });
+  router.AddIdempotent("PUT", b + "/{bucket}/keys/{key}", Access::kKvWrite, [r](const ApiCall& c) { return r->PutKey(c); });
+  router.AddIdempotent("DELETE", b + "/{bucket}/keys/{key}", Access::kKvWrite, [r](const ApiCall& c) { return r->DeleteKey(c); });
+  router.AddIdempotent("POST", b + "/{bucket}/keys/{key}/increment", Access::kKvWrite, [r](const ApiCall& c) { return r->Increment(c); });
+  router.Add("GET", b + "/{bucket}/watch", Access::kKvRead, [r](const ApiCall& c) { return r->Watch(c); });
 }
 
 }  // namespace ironflow

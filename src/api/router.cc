@@ -1,8 +1,8 @@
 #include "api/router.h"
 
-#include "auth/access_policy.h"
-
 #include <chrono>
+#include <set>
+#include <utility>
 
 #include "api/api_util.h"
 #include "api/idempotency.h"
@@ -18,14 +18,36 @@ std::vector<std::string> SplitPath(std::string_view path) {
 
 }  // namespace
 
-void Router::Add(std::string method, std::string pattern, bool authenticated, Handler handler) {
-  Route r{std::move(method), pattern, SplitPath(pattern), authenticated, std::move(handler)};
+void Router::Add(std::string method, std::string pattern, Access access, Handler handler) {
+  Route r{std::move(method), pattern, SplitPath(pattern), access, std::move(handler)};
   routes_.push_back(std::move(r));
 }
 
-void Router::AddIdempotent(std::string method, std::string pattern, Handler handler) {
-  Add(std::move(method), std::move(pattern), true, std::move(handler));
+void Router::AddIdempotent(std::string method, std::string pattern, Access access, Handler handler) {
+  Add(std::move(method), std::move(pattern), access, std::move(handler));
   routes_.back().idempotent = true;
+}
+
+Status Router::Check() const {
+  std::string problems;
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto& r : routes_) {
+    const std::string name = r.method + " " + r.pattern;
+    if (!seen.emplace(r.method, r.pattern).second) problems += "; " + name + " is added twice";
+    if (r.access == Access::kPublic && r.pattern.rfind("/api/", 0) == 0) {
+      problems += "; " + name + " is public but under /api/ (declare the access it needs)";
+    }
+    if (r.access == Access::kPublic && r.idempotent) problems += "; " + name + " is public and idempotent";
+  }
+  if (problems.empty()) return Status::Ok();
+  return Status::Internal("the route table is declared wrongly: " + problems.substr(2));
+}
+
+std::vector<RouteInfo> Router::routes() const {
+  std::vector<RouteInfo> out;
+  out.reserve(routes_.size());
+  for (const auto& r : routes_) out.push_back(RouteInfo{r.method, r.pattern, r.access, r.idempotent});
+  return out;
 }
 
 // Runs the handler; for a request with an Idempotency-Key, through the idempotency record.
@@ -105,15 +127,16 @@ HttpResponse Router::Dispatch(const HttpRequest& request) const {
     route_label = found->pattern;
     // Recompute params for the chosen route (the loop may have matched others after it).
     Match(*found, segments, &params);
+    const bool authenticated = found->access != Access::kPublic;
     Actor actor{"dev", "dev", "dev"};
-    Result<Actor> auth = found->authenticated ? authenticate_(request) : Result<Actor>(actor);
+    Result<Actor> auth = authenticated ? authenticate_(request) : Result<Actor>(actor);
     if (!auth.ok()) {
       response = api::ErrorResponse(auth.status());
       if (auth.status().is(Code::kUnauthenticated)) {
         response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"ironflow\"");
       }
-    } else if (Status allowed = found->authenticated
-                                    ? Authorize(*auth, found->method, found->pattern, request.header("x-ironflow-environment"))
+    } else if (Status allowed = authenticated
+                                    ? Authorize(*auth, found->access, request.header("x-ironflow-environment"))
                                     : Status::Ok();
                !allowed.ok()) {
       response = api::ErrorResponse(allowed);

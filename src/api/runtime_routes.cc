@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/api_util.h"
+#include "api/job_result_body.h"
 #include "api/routes.h"
 #include "auth/allow_list.h"
 #include "common/hex.h"
@@ -76,7 +77,7 @@ Result<int64_t> OptionalInt(const json& body, const char* name, int64_t def, int
 void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionRegistry& functions, RunStore& runs,
                       SigningKeyring& signing) {
   // ---- events
-  router.AddIdempotent("POST", "/api/v1/events", [&ctx, &engine](const ApiCall& call) {
+  router.AddIdempotent("POST", "/api/v1/events", Access::kEmit, [&ctx, &engine](const ApiCall& call) {
     auto env = RequestEnvironment(ctx, call.request);
     if (!env.ok()) return api::ErrorResponse(env.status());
     auto body = api::ParseJsonObject(call.request.body, {"name", "data", "metadata"});
@@ -103,7 +104,7 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
   });
 
   // ---- functions
-  router.Add("POST", "/api/v1/functions", true, [&ctx, &functions](const ApiCall& call) {
+  router.Add("POST", "/api/v1/functions", Access::kRegister, [&ctx, &functions](const ApiCall& call) {
     auto env = RequestEnvironment(ctx, call.request);
     if (!env.ok()) return api::ErrorResponse(env.status());
     auto def = ParseFunctionRegistration(call.request.body);
@@ -119,7 +120,7 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
                  def->id, def->mode, call.actor.name);
     return api::JsonResponse(*created ? 201 : 200, FunctionJson(*stored, ctx.secrets));
   });
-  router.Add("GET", "/api/v1/functions", true, [&ctx, &functions](const ApiCall& call) {
+  router.Add("GET", "/api/v1/functions", Access::kRead, [&ctx, &functions](const ApiCall& call) {
     auto env = RequestEnvironment(ctx, call.request);
     if (!env.ok()) return api::ErrorResponse(env.status());
     auto list = functions.List(*env);
@@ -128,7 +129,7 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     for (const auto& f : *list) arr.push_back(FunctionJson(f, ctx.secrets));
     return api::JsonResponse(200, json{{"functions", arr}});
   });
-  router.Add("GET", "/api/v1/functions/{id}", true, [&ctx, &functions](const ApiCall& call) {
+  router.Add("GET", "/api/v1/functions/{id}", Access::kRead, [&ctx, &functions](const ApiCall& call) {
     auto env = RequestEnvironment(ctx, call.request);
     if (!env.ok()) return api::ErrorResponse(env.status());
     if (Status s = ValidateFunctionId(call.params[0]); !s.ok()) return api::ErrorResponse(s);
@@ -138,7 +139,7 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
   });
 
   // ---- runs
-  router.Add("GET", "/api/v1/runs", true, [&ctx, &runs](const ApiCall& call) {
+  router.Add("GET", "/api/v1/runs", Access::kRead, [&ctx, &runs](const ApiCall& call) {
     auto env = RequestEnvironment(ctx, call.request);
     if (!env.ok()) return api::ErrorResponse(env.status());
     auto limit = IntParam(call.request, "limit", 50, 1, 1000);
@@ -154,7 +155,7 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     for (const auto& r : *list) arr.push_back(RunJson(r));
     return api::JsonResponse(200, json{{"runs", arr}});
   });
-  router.Add("GET", "/api/v1/runs/{id}", true, [&ctx, &runs](const ApiCall& call) {
+  router.Add("GET", "/api/v1/runs/{id}", Access::kRead, [&ctx, &runs](const ApiCall& call) {
     auto env = RequestEnvironment(ctx, call.request);
     if (!env.ok()) return api::ErrorResponse(env.status());
     const std::string& id = call.params[0];
@@ -168,7 +169,7 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
   });
 
   // ---- pull-mode workers
-  router.Add("POST", "/api/v1/workers/{worker_id}/register", true, [&ctx, &engine](const ApiCall& call) {
+  router.Add("POST", "/api/v1/workers/{worker_id}/register", Access::kWorker, [&ctx, &engine](const ApiCall& call) {
     auto env = RequestEnvironment(ctx, call.request);
     if (!env.ok()) return api::ErrorResponse(env.status());
     if (Status s = ValidateWorkerId(call.params[0]); !s.ok()) return api::ErrorResponse(s);
@@ -201,7 +202,7 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     return api::JsonResponse(200, json{{"worker_id", w.worker_id}, {"function_ids", w.function_ids},
                                        {"max_concurrent_jobs", w.max_concurrent_jobs}, {"lease_ms", w.lease_ms}});
   });
-  router.Add("POST", "/api/v1/workers/{worker_id}/heartbeat", true, [&ctx, &engine](const ApiCall& call) {
+  router.Add("POST", "/api/v1/workers/{worker_id}/heartbeat", Access::kWorker, [&ctx, &engine](const ApiCall& call) {
     auto env = RequestEnvironment(ctx, call.request);
     if (!env.ok()) return api::ErrorResponse(env.status());
     if (Status s = ValidateWorkerId(call.params[0]); !s.ok()) return api::ErrorResponse(s);
@@ -209,7 +210,7 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     if (!st.ok()) return api::ErrorResponse(st);
     return api::JsonResponse(200, json{{"ok", true}});
   });
-  router.Add("GET", "/api/v1/workers/{worker_id}/jobs", true, [&ctx, &engine](const ApiCall& call) {
+  router.Add("GET", "/api/v1/workers/{worker_id}/jobs", Access::kWorker, [&ctx, &engine](const ApiCall& call) {
     auto env = RequestEnvironment(ctx, call.request);
     if (!env.ok()) return api::ErrorResponse(env.status());
     if (Status s = ValidateWorkerId(call.params[0]); !s.ok()) return api::ErrorResponse(s);
@@ -238,7 +239,7 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     r.pending = std::move(pending);
     return r;
   });
-  router.Add("PUT", "/api/v1/workers/{worker_id}/jobs/{job_id}", true, [&ctx, &engine](const ApiCall& call) {
+  router.Add("PUT", "/api/v1/workers/{worker_id}/jobs/{job_id}", Access::kWorker, [&ctx, &engine](const ApiCall& call) {
     auto env = RequestEnvironment(ctx, call.request);
     if (!env.ok()) return api::ErrorResponse(env.status());
     if (Status s = ValidateWorkerId(call.params[0]); !s.ok()) return api::ErrorResponse(s);
@@ -246,7 +247,9 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     if (job_id.size() > 64 || job_id.rfind("job_", 0) != 0 || job_id.find_first_of(".*> ") != std::string::npos) {
       return api::ErrorResponse(Status::NotFound("job not found"));
     }
-    Status st = engine.CompleteJob(*env, call.params[0], job_id, call.request.body);
+    auto result = ParseJobResult(call.request.body, /*require_lease_token=*/true);
+    if (!result.ok()) return api::ErrorResponse(result.status());
+    Status st = engine.CompleteJob(*env, call.params[0], job_id, *result, call.request.body);
     if (!st.ok()) return api::ErrorResponse(st);
     return api::JsonResponse(200, json{{"ok", true}});
   });
@@ -254,7 +257,7 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
   // ---- signing key (for configuring push-mode apps)
   // GET -> {signing_key, previous_valid_until?}: the key apps should verify with (the previous one, if any, still
   // signs until previous_valid_until).
-  router.Add("GET", "/api/v1/signing-key", true, [&signing](const ApiCall&) {
+  router.Add("GET", "/api/v1/signing-key", Access::kAdmin, [&signing](const ApiCall&) {
     auto keys = signing.keys();
     json body{{"signing_key", HexEncode(keys->current.data(), keys->current.size())}, {"fixed", signing.fixed()}};
     if (!keys->previous.empty() && keys->previous_until_ms > NowUnixMillis()) {
@@ -265,7 +268,7 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     return r;
   });
   // POST /api/v1/signing-key/rotate {grace_seconds?} (default 86400, 0-2592000) -> the new key, once more.
-  router.Add("POST", "/api/v1/signing-key/rotate", true, [&ctx, &signing](const ApiCall& call) {
+  router.Add("POST", "/api/v1/signing-key/rotate", Access::kAdmin, [&ctx, &signing](const ApiCall& call) {
     auto body = api::ParseJsonObject(call.request.body.empty() ? "{}" : call.request.body, {"grace_seconds"});
     if (!body.ok()) return api::ErrorResponse(body.status());
     auto grace = OptionalInt(*body, "grace_seconds", 86400, 0, 30 * 86400);

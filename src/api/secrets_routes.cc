@@ -261,15 +261,15 @@ class SecretsRoutes {
 
 void AddSecretsRoutes(Router& router, ApiContext& ctx) {
   auto r = std::make_shared<SecretsRoutes>(ctx);
-  router.Add("GET", "/api/v1/secrets", true, [r](const ApiCall& c) { return r->List(c); });
-  router.AddIdempotent("POST", "/api/v1/secrets", [r](const ApiCall& c) { return r->Create(c); });
-  router.Add("GET", "/api/v1/secrets/{name}", true, [r](const ApiCall& c) { return r->Get(c); });
-  router.AddIdempotent("PUT", "/api/v1/secrets/{name}", [r](const ApiCall& c) { return r->Put(c); });
-  router.AddIdempotent("PATCH", "/api/v1/secrets/{name}", [r](const ApiCall& c) { return r->Patch(c); });
-  router.AddIdempotent("DELETE", "/api/v1/secrets/{name}", [r](const ApiCall& c) { return r->Delete(c); });
-  router.Add("GET", "/api/v1/secrets/{name}/versions", true, [r](const ApiCall& c) { return r->Versions(c); });
-  router.AddIdempotent("POST", "/api/v1/secrets/{name}/rollback", [r](const ApiCall& c) { return r->Rollback(c); });
-  router.Add("POST", "/api/v1/rekey", true, [r](const ApiCall& c) { return r->Rekey(c); });
+  router.Add("GET", "/api/v1/secrets", Access::kRead, [r](const ApiCall& c) { return r->List(c); });
+  router.AddIdempotent("POST", "/api/v1/secrets", Access::kWrite, [r](const ApiCall& c) { return r->Create(c); });
+  router.Add("GET", "/api/v1/secrets/{name}", Access::kRead, [r](const ApiCall& c) { return r->Get(c); });
+  router.AddIdempotent("PUT", "/api/v1/secrets/{name}", Access::kWrite, [r](const ApiCall& c) { return r->Put(c); });
+  router.AddIdempotent("PATCH", "/api/v1/secrets/{name}", Access::kWrite, [r](const ApiCall& c) { return r->Patch(c); });
+  router.AddIdempotent("DELETE", "/api/v1/secrets/{name}", Access::kWrite, [r](const ApiCall& c) { return r->Delete(c); });
+  router.Add("GET", "/api/v1/secrets/{name}/versions", Access::kRead, [r](const ApiCall& c) { return r->Versions(c); });
+  router.AddIdempotent("POST", "/api/v1/secrets/{name}/rollback", Access::kWrite, [r](const ApiCall& c) { return r->Rollback(c); });
+  router.Add("POST", "/api/v1/rekey", Access::kAdmin, [r](const ApiCall& c) { return r->Rekey(c); });
 }
 
 }  // namespace ironflow

@@ -16,7 +16,7 @@ namespace ironflow {
 using api::json;
 
 void AddStreamRoute(Router& router, ApiContext& ctx) {
-  router.Add("GET", "/api/v1/stream", true, [&ctx](const ApiCall& call) {
+  router.Add("GET", "/api/v1/stream", Access::kRead, [&ctx](const ApiCall& call) {
     auto env = RequestEnvironment(ctx, call.request);
     if (!env.ok()) return api::ErrorResponse(env.status());
     std::string pattern = call.request.query_param("subject").value_or("system.>");

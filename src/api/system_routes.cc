@@ -34,10 +34,10 @@ Readiness CheckReadiness(const NatsConnection& nats, const SystemInfo& info) {
 }
 
 void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info) {
-  router.Add("GET", "/healthz", false, [](const ApiCall&) { return api::JsonResponse(200, json{{"status", "ok"}}); });
+  router.Add("GET", "/healthz", Access::kPublic, [](const ApiCall&) { return api::JsonResponse(200, json{{"status", "ok"}}); });
 
   // Ready: connected, started, and every stream we write to has a leader (JetStream quorum).
-  router.Add("GET", "/readyz", false, [&ctx, info](const ApiCall&) {
+  router.Add("GET", "/readyz", Access::kPublic, [&ctx, info](const ApiCall&) {
     const Readiness r = CheckReadiness(ctx.nats, info);
     const bool ok = r.ok();
     return api::JsonResponse(ok ? 200 : 503, json{{"status", ok ? "ready" : "not_ready"},
@@ -45,7 +45,7 @@ void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info) {
                                                   {"jetstream_writable", r.jetstream_writable}});
   });
 
-  router.Add("GET", "/api/v1/status", true, [&ctx, info](const ApiCall&) {
+  router.Add("GET", "/api/v1/status", Access::kAuthenticated, [&ctx, info](const ApiCall&) {
     json encryption = {{"enabled", ctx.sealer.encrypting()},
                        {"algorithm", ctx.sealer.encrypting() ? json("AES-256-GCM") : json(nullptr)},
                        {"key_id", ctx.sealer.encrypting() ? json(ctx.sealer.key_id()) : json(nullptr)},
@@ -73,7 +73,7 @@ void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info) {
                                        {"nats", NatsStatus(ctx, info)}});
   });
 
-  router.Add("GET", "/metrics", false, [&ctx, info](const ApiCall&) {
+  router.Add("GET", "/metrics", Access::kPublic, [&ctx, info](const ApiCall&) {
     Metrics::Gauges g;
     g.ready = CheckReadiness(ctx.nats, info).ok();
     g.nats_connected = ctx.nats.connected();

@@ -3,10 +3,9 @@
 namespace ironflow {
 namespace {
 
-bool StartsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
-
 const char* Describe(Access a) {
   switch (a) {
+    case Access::kPublic: return "call a public route";
     case Access::kAuthenticated: return "use the API";
     case Access::kRead: return "read";
     case Access::kConfigRead: return "read config";
@@ -23,19 +22,21 @@ const char* Describe(Access a) {
 
 }  // namespace
 
-Access RequiredAccess(std::string_view method, std::string_view p) {
-  const bool read = method == "GET" || method == "HEAD";
-  if (StartsWith(p, "/api/v1/apikeys") || p == "/api/v1/rekey" || StartsWith(p, "/api/v1/signing-key")) return Access::kAdmin;
-  if (StartsWith(p, "/api/v1/environments")) return read ? Access::kAuthenticated : Access::kAdmin;
-  if (p == "/api/v1/status") return Access::kAuthenticated;
-  if (StartsWith(p, "/api/v1/workers/")) return Access::kWorker;
-  if (p == "/api/v1/events") return Access::kEmit;
-  if (p == "/api/v1/functions" && method == "POST") return Access::kRegister;
-  if (StartsWith(p, "/api/v1/config")) return read ? Access::kConfigRead : Access::kWrite;
-  if (StartsWith(p, "/api/v1/kv/buckets/{bucket}/keys") || p == "/api/v1/kv/buckets/{bucket}/watch") {
-    return read ? Access::kKvRead : Access::kKvWrite;
+const char* AccessName(Access a) {
+  switch (a) {
+    case Access::kPublic: return "public";
+    case Access::kAuthenticated: return "authenticated";
+    case Access::kRead: return "read";
+    case Access::kConfigRead: return "config-read";
+    case Access::kKvRead: return "kv-read";
+    case Access::kKvWrite: return "kv-write";
+    case Access::kWrite: return "write";
+    case Access::kEmit: return "emit";
+    case Access::kRegister: return "register";
+    case Access::kWorker: return "worker";
+    case Access::kAdmin: return "admin";
   }
-  return read ? Access::kRead : Access::kWrite;
+  return "unknown";
 }
 
 bool RoleGrants(std::string_view role, Access a) {
@@ -51,12 +52,10 @@ bool RoleGrants(std::string_view role, Access a) {
   return false;
 }
 
-Status Authorize(const Actor& actor, std::string_view method, std::string_view route_pattern,
-                 const std::optional<std::string>& environment_header) {
+Status Authorize(const Actor& actor, Access need, const std::optional<std::string>& environment_header) {
   // Fails closed: an actor without a role, or with one this version does not know, may do nothing (API key
   // records from before roles are read as admin by ApiKeyStore; the --dev actor is admin explicitly).
   const std::string& role = actor.role;
-  const Access need = RequiredAccess(method, route_pattern);
   if (role.empty()) return Status::PermissionDenied("this caller has no role");
   if (!RoleGrants(role, need)) {
     return Status::PermissionDenied("this API key (role " + role + ") may not " + Describe(need));

@@ -1,5 +1,5 @@
-// Who may call what. Every route needs one Access level, derived from its method and pattern; every role grants
-// a set of levels. A key bound to an environment may only address that environment.
+// Who may call what. Every route declares the one Access level it needs where it is added (Router::Add); every
+// role grants a set of levels. A key bound to an environment may only address that environment.
 //
 //   admin    everything, every environment (API keys, environments, rekey, signing key included)
 //   manager  one environment: read and change secrets, config, KV and functions; emit events
@@ -21,6 +21,7 @@
 namespace ironflow {
 
 enum class Access {
+  kPublic,         // no key at all: probes, /metrics, the dashboard's static files (never under /api/)
   kAuthenticated,  // any valid key (status)
   kRead,           // metadata, runs, audit, streams, bucket info
   kConfigRead,     // config documents
@@ -33,10 +34,12 @@ enum class Access {
   kAdmin,          // API keys, environments (changes), rekey, signing key
 };
 
-Access RequiredAccess(std::string_view method, std::string_view route_pattern);
+// The level's name as the docs and tests spell it ("admin", "kv-write", ...).
+const char* AccessName(Access access);
+// Whether `role` grants `access`. An empty or unknown role grants nothing. (kPublic routes are never
+// authorized: the Router does not authenticate them at all.)
 bool RoleGrants(std::string_view role, Access access);
-// OK, or kPermissionDenied naming what the key lacks.
-Status Authorize(const Actor& actor, std::string_view method, std::string_view route_pattern,
-                 const std::optional<std::string>& environment_header);
+// OK, or kPermissionDenied naming what the key lacks (also for an empty or unknown role: fails closed).
+Status Authorize(const Actor& actor, Access need, const std::optional<std::string>& environment_header);
 
 }  // namespace ironflow

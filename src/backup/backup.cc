@@ -10,6 +10,7 @@
 #include "common/hex.h"
 #include "common/time_util.h"
 #include "config/config_store.h"
+#include "layout/store_layout.h"
 #include "crypto/digest.h"
 #include "runtime/function_registry.h"
 #include "runtime/run_store.h"
@@ -30,24 +31,21 @@ using nlohmann::json;
 
 constexpr const char* kFormat = "ironflow-backup";
 constexpr int kFormatVersion = 1;
-constexpr const char* kUserBucketPrefix = "app_";
 constexpr uint64_t kProgressEvery = 10000;
 constexpr size_t kRestoreBatch = 256;
 
-// The buckets every backup holds, in restore order (the key check first). User buckets (app_*) follow; runs and
-// the audit stream only when asked for.
-const std::vector<std::string>& StoreBuckets() {
-  static const std::vector<std::string> buckets = {kSystemBucket,     kEnvironmentsBucket, kSecretsBucket,
-                                                   kAuthBucket,       kConfigBucket,       kFunctionsBucket,
-                                                   kWorkersBucket};
-  return buckets;
+// The buckets a backup holds, in restore order (the key check first): the layout's, less those a restore does
+// not need; runs only when asked for. User buckets (app_*) follow, then the audit stream when asked for.
+std::vector<std::string> StoreBuckets(bool include_runs) {
+  std::vector<std::string> out;
+  for (const StoreBucketSpec& b : StoreLayout().buckets) {
+    if (b.backup == InBackup::kAlways || (include_runs && b.backup == InBackup::kWithRuns)) out.push_back(b.name);
+  }
+  return out;
 }
 
 bool IsRestorableBucket(const std::string& name) {
-  for (const auto& b : StoreBuckets()) {
-    if (b == name) return true;
-  }
-  if (name == kRunsBucket) return true;
+  if (const StoreBucketSpec* b = StoreLayout().Find(name)) return b->backup != InBackup::kNever;
   if (name.rfind(kUserBucketPrefix, 0) != 0 || name.size() > 128) return false;
   for (char c : name) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
@@ -368,11 +366,10 @@ Result<BackupSummary> WriteBackup(NatsConnection& nc, const MasterKey& key, cons
   IF_RETURN_IF_ERROR(writer.Write(header.dump()));
 
   BackupRun run(nc, writer, o);
-  std::vector<std::string> buckets = StoreBuckets();
+  std::vector<std::string> buckets = StoreBuckets(o.include_runs);
   auto user = ListKvBuckets(nc, kUserBucketPrefix);
   if (!user.ok()) return user.status();
   buckets.insert(buckets.end(), user->begin(), user->end());
-  if (o.include_runs) buckets.push_back(kRunsBucket);
   for (const auto& b : buckets) IF_RETURN_IF_ERROR(run.Bucket(b));
   if (o.include_audit) IF_RETURN_IF_ERROR(run.Audit());
   IF_RETURN_IF_ERROR(writer.Finish());

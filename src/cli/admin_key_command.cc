@@ -1,5 +1,6 @@
 // `ironflow apikey create-admin`: an admin key minted straight in NATS by whoever holds the master key (a lost
 // bootstrap key, a second server). The server logic is server/admin_key.h; this file parses and prints.
+#include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
 #include "cli/cli_support.h"
@@ -30,8 +31,8 @@ void AddAdminKeyCommand(CLI::App& app, GlobalOptions& g, int* exit_code) {
     if (g.json) {
       PrintJson(json{{"id", p.id}, {"name", p.name}, {"role", p.role}, {"key", created->key}});
     } else {
-      std::printf("created admin API key %s (%s)\n%s\n", p.id.c_str(), p.name.c_str(), created->key.c_str());
-      std::fprintf(stderr, "store it now: the key is shown only once\n");
+      fmt::print("created admin API key {} ({})\n{}\n", p.id, p.name, created->key);
+      fmt::print(stderr, "store it now: the key is shown only once\n");
     }
     Cleanse(created->key);
   }));

@@ -1,5 +1,6 @@
 // `ironflow backup` and `ironflow restore`: the store's contents to one authenticated file and back, straight
 // on NATS with the master key (src/backup/backup.h). This file parses flags, handles the file and prints.
+#include <fmt/core.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,7 +18,7 @@ namespace ironflow::cli {
 namespace {
 
 void PrintProgress(const std::string& line) {
-  std::fprintf(stderr, "%s\n", line.c_str());
+  fmt::print(stderr, "{}\n", line);
   std::fflush(stderr);
 }
 
@@ -88,9 +89,9 @@ void AddBackupCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
       return PrintJson(json{{"file", b->out}, {"sections", summary->sections}, {"messages", summary->messages},
                             {"bytes", summary->bytes}, {"master_key_id", key.key_id()}});
     }
-    std::printf("backup written to %s: %d buckets/streams, %llu messages, %llu bytes (master key %s)\n",
-                b->out.c_str(), summary->sections, static_cast<unsigned long long>(summary->messages),
-                static_cast<unsigned long long>(summary->bytes), key.key_id().c_str());
+    fmt::print("backup written to {}: {} buckets/streams, {} messages, {} bytes (master key {})\n",
+                b->out, summary->sections, summary->messages,
+                summary->bytes, key.key_id());
   }));
 
   struct RestoreOpts {
@@ -126,9 +127,9 @@ void AddBackupCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
       return PrintJson(json{{"file", r->file}, {"sections", summary->sections}, {"messages", summary->messages},
                             {"backup_created_at", summary->created_at}, {"revisions_renumbered", true}});
     }
-    std::printf("restored %d buckets/streams, %llu messages from the backup of %s\n", summary->sections,
-                static_cast<unsigned long long>(summary->messages), summary->created_at.c_str());
-    std::printf("revisions were renumbered by this store (each key's history keeps its order); start the servers "
+    fmt::print("restored {} buckets/streams, {} messages from the backup of {}\n", summary->sections,
+                summary->messages, summary->created_at);
+    fmt::print("revisions were renumbered by this store (each key's history keeps its order); start the servers "
                 "with the same master key\n");
   }));
 }

@@ -3,6 +3,7 @@
 #include "common/bounded_json.h"
 #include "http/request_retry.h"
 
+#include <fmt/core.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -25,7 +26,7 @@ std::string Trim(std::string s) {
 SecretString ReadValueFromStdin(const std::string& name) {
   std::string value;
   if (isatty(STDIN_FILENO)) {
-    std::fprintf(stderr, "Value for %s (input hidden): ", name.c_str());
+    fmt::print(stderr, "Value for {} (input hidden): ", name);
     termios old_t{};
     tcgetattr(STDIN_FILENO, &old_t);
     termios quiet = old_t;
@@ -33,7 +34,7 @@ SecretString ReadValueFromStdin(const std::string& name) {
     tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
     std::getline(std::cin, value);
     tcsetattr(STDIN_FILENO, TCSANOW, &old_t);
-    std::fprintf(stderr, "\n");
+    fmt::print(stderr, "\n");
   } else {
     std::ostringstream ss;
     ss << std::cin.rdbuf();
@@ -53,17 +54,29 @@ SecretString ReadValueFromFile(const std::string& path) {
 }
 
 bool Confirm(const std::string& question) {
-  std::fprintf(stderr, "%s [y/N] ", question.c_str());
+  fmt::print(stderr, "{} [y/N] ", question);
   std::string answer;
   std::getline(std::cin, answer);
   return answer == "y" || answer == "Y" || answer == "yes";
 }
 
-void PrintJson(const json& j) { std::printf("%s\n", j.dump(2).c_str()); }
+void PrintJson(const json& j) { fmt::print("{}\n", j.dump(2)); }
 
 std::string DefaultEnv() {
   const char* e = std::getenv("IRONFLOW_ENV");
   return e && *e ? e : "default";
+}
+
+CommandError ServerRefused(int http_status, const std::string& body) {
+  json doc = ParseBoundedJson(body);
+  if (doc.is_object() && doc.contains("error") && doc["error"].is_object()) {
+    const json& e = doc["error"];
+    const std::string code = e.contains("code") && e["code"].is_string() ? e["code"].get<std::string>() : "error";
+    const std::string message =
+        e.contains("message") && e["message"].is_string() ? e["message"].get<std::string>() : "request failed";
+    return CommandError{message + " (" + code + ")", code};
+  }
+  return CommandError{"server answered HTTP " + std::to_string(http_status), ""};
 }
 
 json Api::Call(const std::string& method, const std::string& target, const std::string& env, const std::string& body,
@@ -77,13 +90,8 @@ json Api::Call(const std::string& method, const std::string& target, const std::
   if (!res.ok()) throw CommandError{res.status().message() + " (is `ironflow serve` running at " + global_.server + "?)"};
   if (status_out) *status_out = res->status;
   if (res->status == 204 || res->body.empty()) return json();
+  if (res->status >= 400) throw ServerRefused(res->status, res->body);
   json doc = ParseBoundedJson(res->body);
-  if (res->status >= 400) {
-    if (doc.is_object() && doc.contains("error")) {
-      throw CommandError{doc["error"].value("message", "request failed") + " (" + doc["error"].value("code", "error") + ")"};
-    }
-    throw CommandError{"server answered HTTP " + std::to_string(res->status)};
-  }
   if (doc.is_discarded()) throw CommandError{"server sent a response that is not JSON"};
   return doc;
 }
@@ -126,13 +134,7 @@ void Api::Stream(const std::string& target, const std::string& env,
         return frames.Feed(data, [&](std::string frame) { return on_frame(frame); });
       },
       0);
-  if (status >= 400) {
-    json doc = ParseBoundedJson(error_body);
-    if (doc.is_object() && doc.contains("error")) {
-      throw CommandError{doc["error"].value("message", "request failed") + " (" + doc["error"].value("code", "error") + ")"};
-    }
-    throw CommandError{"server answered HTTP " + std::to_string(status)};
-  }
+  if (status >= 400) throw ServerRefused(status, error_body);
   if (!st.ok()) throw CommandError{st.message() + " (is `ironflow serve` running at " + global_.server + "?)"};
 }
 

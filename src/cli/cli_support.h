@@ -2,6 +2,7 @@
 // input/output helpers. Internal to src/cli.
 #pragma once
 
+#include <fmt/core.h>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -15,10 +16,16 @@ namespace ironflow::cli {
 
 using nlohmann::json;
 
-// A failed command: the message is printed as one line and the process exits 1.
+// A failed command: the message is printed as one line and the process exits 1. `code` is the server's error code
+// when the server refused the request ("already_exists", "conflict", ...; api/api_error.cc), empty otherwise:
+// commands that handle an expected refusal compare the code, never the message text.
 struct CommandError {
   std::string message;
+  std::string code;
 };
+
+// The CommandError for a server's error answer: {"error":{"code","message"}} or, failing that, the HTTP status.
+CommandError ServerRefused(int http_status, const std::string& body);
 
 std::string Trim(std::string s);
 
@@ -64,7 +71,7 @@ std::function<void()> Guard(int* exit_code, F body) {
     try {
       body();
     } catch (const CommandError& e) {
-      std::fprintf(stderr, "error: %s\n", e.message.c_str());
+      fmt::print(stderr, "error: {}\n", e.message);
       *exit_code = 1;
     }
   };

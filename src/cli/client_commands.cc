@@ -1,5 +1,6 @@
 // Client commands: `secret`, `env`, `subscribe`, `emit`, `function`, `run`, `signing-key`, `audit`, `version` (and, via
 // store_commands.cc, `config` and `kv`). Each talks to the HTTP API.
+#include <fmt/core.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -25,14 +26,14 @@ namespace {
 using nlohmann::json;
 
 void PrintMetadata(const json& m) {
-  std::printf("name:        %s\n", m.value("name", "").c_str());
-  std::printf("environment: %s\n", m.value("environment", "").c_str());
-  std::printf("description: %s\n", m.value("description", "").c_str());
-  std::printf("revision:    %llu\n", static_cast<unsigned long long>(m.value("revision", 0ULL)));
-  std::printf("created_at:  %s\n", m.value("created_at", "").c_str());
-  std::printf("updated_at:  %s\n", m.value("updated_at", "").c_str());
-  std::printf("encrypted:   %s\n", m.value("encrypted", false) ? "yes" : "no");
-  if (m.contains("key_id") && m["key_id"].is_string()) std::printf("key_id:      %s\n", m["key_id"].get<std::string>().c_str());
+  fmt::print("name:        {}\n", m.value("name", ""));
+  fmt::print("environment: {}\n", m.value("environment", ""));
+  fmt::print("description: {}\n", m.value("description", ""));
+  fmt::print("revision:    {}\n", m.value("revision", 0ULL));
+  fmt::print("created_at:  {}\n", m.value("created_at", ""));
+  fmt::print("updated_at:  {}\n", m.value("updated_at", ""));
+  fmt::print("encrypted:   {}\n", m.value("encrypted", false) ? "yes" : "no");
+  if (m.contains("key_id") && m["key_id"].is_string()) fmt::print("key_id:      {}\n", m["key_id"].get<std::string>());
 }
 
 void AddSecretCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
@@ -76,8 +77,8 @@ void AddSecretCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     }
     Cleanse(payload);
     if (g.json) return PrintJson(m);
-    std::printf("%s secret %s in environment %s (revision %llu)\n", status == 201 ? "created" : "updated",
-                so->name.c_str(), so->env.c_str(), static_cast<unsigned long long>(m.value("revision", 0ULL)));
+    fmt::print("{} secret {} in environment {} (revision {})\n", status == 201 ? "created" : "updated",
+                so->name, so->env, m.value("revision", 0ULL));
   }));
 
   auto list_env = std::make_shared<std::string>(DefaultEnv());
@@ -88,14 +89,14 @@ void AddSecretCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     if (g.json) return PrintJson(r);
     const auto& secrets = r["secrets"];
     if (secrets.empty()) {
-      std::printf("no secrets in environment %s\n", list_env->c_str());
+      fmt::print("no secrets in environment {}\n", *list_env);
       return;
     }
-    std::printf("%-32s %10s  %-24s  %-9s  %s\n", "NAME", "REVISION", "UPDATED", "ENCRYPTED", "DESCRIPTION");
+    fmt::print("{:<32} {:>10}  {:<24}  {:<9}  {}\n", "NAME", "REVISION", "UPDATED", "ENCRYPTED", "DESCRIPTION");
     for (const auto& m : secrets) {
-      std::printf("%-32s %10llu  %-24s  %-9s  %s\n", m.value("name", "").c_str(),
-                  static_cast<unsigned long long>(m.value("revision", 0ULL)), m.value("updated_at", "").c_str(),
-                  m.value("encrypted", false) ? "yes" : "no", m.value("description", "").c_str());
+      fmt::print("{:<32} {:>10}  {:<24}  {:<9}  {}\n", m.value("name", ""),
+                  m.value("revision", 0ULL), m.value("updated_at", ""),
+                  m.value("encrypted", false) ? "yes" : "no", m.value("description", ""));
     }
   }));
 
@@ -130,7 +131,7 @@ void AddSecretCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     if (!del->if_revision.empty()) extra.emplace_back("If-Match", del->if_revision);
     Api(g).Call("DELETE", "/api/v1/secrets/" + del->name, del->env, "", extra);
     if (g.json) return PrintJson(json{{"deleted", del->name}, {"environment", del->env}});
-    std::printf("deleted secret %s from environment %s\n", del->name.c_str(), del->env.c_str());
+    fmt::print("deleted secret {} from environment {}\n", del->name, del->env);
   }));
 
   struct ImportOpts {
@@ -154,10 +155,11 @@ void AddSecretCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
       json body = {{"value", std::move(e.value)}};
       Cleanse(e.value);
       std::string reason;
-      if (!ValidateSecretName(e.name).ok()) reason = "invalid name (line " + std::to_string(e.line) + ")";
+      const bool invalid_name = !ValidateSecretName(e.name).ok();
+      if (invalid_name) reason = "invalid name (line " + std::to_string(e.line) + ")";
       else if (body["value"].get_ref<std::string&>().empty()) reason = "empty value";
       if (!reason.empty()) {
-        any_invalid = any_invalid || reason.rfind("invalid", 0) == 0;
+        any_invalid = any_invalid || invalid_name;
         report["skipped"].push_back({{"name", e.name}, {"reason", reason}});
         Cleanse(body["value"].get_ref<std::string&>());
         continue;
@@ -171,7 +173,7 @@ void AddSecretCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
         else api.Call("POST", "/api/v1/secrets", io->env, payload, {}, &status);
       } catch (const CommandError& err) {
         Cleanse(payload);
-        if (!io->overwrite && err.message.find("(already_exists)") != std::string::npos) {
+        if (!io->overwrite && err.code == "already_exists") {
           report["skipped"].push_back({{"name", e.name}, {"reason", "exists (use --overwrite)"}});
           continue;
         }
@@ -184,13 +186,13 @@ void AddSecretCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
       PrintJson(report);
     } else {
       for (const char* what : {"created", "updated"}) {
-        for (const auto& n : report[what]) std::printf("%s %s\n", what, n.get<std::string>().c_str());
+        for (const auto& n : report[what]) fmt::print("{} {}\n", what, n.get<std::string>());
       }
       for (const auto& s : report["skipped"]) {
-        std::printf("skipped %s: %s\n", s["name"].get<std::string>().c_str(), s["reason"].get<std::string>().c_str());
+        fmt::print("skipped {}: {}\n", s["name"].get<std::string>(), s["reason"].get<std::string>());
       }
-      std::printf("%zu created, %zu updated, %zu skipped in environment %s\n", report["created"].size(),
-                  report["updated"].size(), report["skipped"].size(), io->env.c_str());
+      fmt::print("{} created, {} updated, {} skipped in environment {}\n", report["created"].size(),
+                  report["updated"].size(), report["skipped"].size(), io->env);
     }
     if (any_invalid) throw CommandError{"some lines have invalid secret names; they were skipped"};
   }));
@@ -203,13 +205,13 @@ void AddSecretCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     if (Status s = ValidateSecretName(vo->name); !s.ok()) throw CommandError{s.message()};
     json r = Api(g).Call("GET", "/api/v1/secrets/" + vo->name + "/versions", vo->env);
     if (g.json) return PrintJson(r);
-    std::printf("%10s  %-24s  %-8s  %-18s  %s\n", "REVISION", "WRITTEN", "STATE", "KEY ID", "BY");
+    fmt::print("{:>10}  {:<24}  {:<8}  {:<18}  {}\n", "REVISION", "WRITTEN", "STATE", "KEY ID", "BY");
     for (const auto& v : r["versions"]) {
       std::string by = v["actor"].is_object() ? v["actor"].value("name", "") : "";
       std::string key_id = v["key_id"].is_string() ? v["key_id"].get<std::string>() : "-";
-      std::printf("%10llu  %-24s  %-8s  %-18s  %s\n", static_cast<unsigned long long>(v.value("revision", 0ULL)),
-                  v.value("created_at", "").c_str(), v.value("deleted", false) ? "deleted" : "value",
-                  key_id.c_str(), by.c_str());
+      fmt::print("{:>10}  {:<24}  {:<8}  {:<18}  {}\n", v.value("revision", 0ULL),
+                  v.value("created_at", ""), v.value("deleted", false) ? "deleted" : "value",
+                  key_id, by);
     }
   }));
 
@@ -224,12 +226,12 @@ void AddSecretCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   rekey->callback(Guard(exit_code, [rk, &g] {
     json r = Api(g).Call("POST", "/api/v1/rekey", rk->all ? "" : rk->env, json{{"all", rk->all}}.dump());
     if (g.json) return PrintJson(r);
-    std::printf("re-encrypted %d secret(s) in %s under key id %s; %d already current; %zu failed\n",
-                r.value("rekeyed", 0), rk->all ? "all environments" : ("environment " + rk->env).c_str(),
-                r.value("key_id", "").c_str(), r.value("already_current", 0), r["failed"].size());
-    for (const auto& f : r["failed"]) std::printf("  failed: %s\n", f.get<std::string>().c_str());
+    fmt::print("re-encrypted {} secret(s) in {} under key id {}; {} already current; {} failed\n",
+                r.value("rekeyed", 0), rk->all ? "all environments" : ("environment " + rk->env),
+                r.value("key_id", ""), r.value("already_current", 0), r["failed"].size());
+    for (const auto& f : r["failed"]) fmt::print("  failed: {}\n", f.get<std::string>());
     for (const auto& [id, n] : r["secrets_by_key_id"].items()) {
-      std::printf("  key id %s: %llu secret(s)\n", id.c_str(), static_cast<unsigned long long>(n.get<uint64_t>()));
+      fmt::print("  key id {}: {} secret(s)\n", id, n.get<uint64_t>());
     }
     if (!r["failed"].empty()) throw CommandError{"some secrets were not re-encrypted; run it again, or check the server log"};
   }));
@@ -251,9 +253,9 @@ void AddSecretCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     json m = Api(g).Call("POST", "/api/v1/secrets/" + ro->name + "/rollback", ro->env,
                          json{{"revision", ro->revision}}.dump(), extra);
     if (g.json) return PrintJson(m);
-    std::printf("restored secret %s in environment %s to the value of revision %llu (now revision %llu)\n",
-                ro->name.c_str(), ro->env.c_str(), static_cast<unsigned long long>(ro->revision),
-                static_cast<unsigned long long>(m.value("revision", 0ULL)));
+    fmt::print("restored secret {} in environment {} to the value of revision {} (now revision {})\n",
+                ro->name, ro->env, ro->revision,
+                m.value("revision", 0ULL));
   }));
 }
 
@@ -267,11 +269,11 @@ void AddApiKeyCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   };
   auto print_key = [&g](const json& r, const char* verb) {
     if (g.json) return PrintJson(r);
-    std::printf("%s API key %s (%s, role %s%s)\n", verb, r.value("id", "").c_str(), r.value("name", "").c_str(),
-                r.value("role", "").c_str(),
+    fmt::print("{} API key {} ({}, role {}{})\n", verb, r.value("id", ""), r.value("name", ""),
+                r.value("role", ""),
                 r["environment"].is_string() ? (", environment " + r["environment"].get<std::string>()).c_str() : "");
-    std::printf("%s\n", r.value("key", "").c_str());
-    std::fprintf(stderr, "store it now: the key is shown only once\n");
+    fmt::print("{}\n", r.value("key", ""));
+    fmt::print(stderr, "store it now: the key is shown only once\n");
   };
   auto c = std::make_shared<Opts>();
   CLI::App* create = ak->add_subcommand("create", "Create a key (printed once)");
@@ -306,13 +308,13 @@ void AddApiKeyCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
       for (const auto& p : list) out += (out.empty() ? "" : ",") + p.get<std::string>();
       return out;
     };
-    std::printf("%-16s %-24s %-8s %-16s %-24s %-24s %-16s %s\n", "ID", "NAME", "ROLE", "ENVIRONMENT", "CREATED",
+    fmt::print("{:<16} {:<24} {:<8} {:<16} {:<24} {:<24} {:<16} {}\n", "ID", "NAME", "ROLE", "ENVIRONMENT", "CREATED",
                 "EXPIRES", "FUNCTIONS", "SECRETS");
     for (const auto& k : r["apikeys"]) {
-      std::printf("%-16s %-24s %-8s %-16s %-24s %-24s %-16s %s%s\n", k.value("id", "").c_str(), k.value("name", "").c_str(),
-                  k.value("role", "").c_str(), k["environment"].is_string() ? k["environment"].get<std::string>().c_str() : "*",
-                  k.value("created_at", "").c_str(), k["expires_at"].is_string() ? k["expires_at"].get<std::string>().c_str() : "never",
-                  joined(k["functions"]).c_str(), joined(k["secrets"]).c_str(),
+      fmt::print("{:<16} {:<24} {:<8} {:<16} {:<24} {:<24} {:<16} {}{}\n", k.value("id", ""), k.value("name", ""),
+                  k.value("role", ""), k["environment"].is_string() ? k["environment"].get<std::string>().c_str() : "*",
+                  k.value("created_at", ""), k["expires_at"].is_string() ? k["expires_at"].get<std::string>().c_str() : "never",
+                  joined(k["functions"]), joined(k["secrets"]),
                   k.value("legacy_scope", false) ? "  (legacy: created before allow-lists; re-create it with --functions/--secrets)" : "");
     }
   }));
@@ -329,7 +331,7 @@ void AddApiKeyCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   del->callback(Guard(exit_code, [d, &g] {
     Api(g).Call("DELETE", "/api/v1/apikeys/" + d->id, "");
     if (g.json) return PrintJson(json{{"deleted", d->id}});
-    std::printf("deleted API key %s\n", d->id.c_str());
+    fmt::print("deleted API key {}\n", d->id);
   }));
 }
 
@@ -343,16 +345,16 @@ void AddEnvCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   create->callback(Guard(exit_code, [create_name, &g] {
     json r = Api(g).Call("POST", "/api/v1/environments", "", json{{"name", *create_name}}.dump());
     if (g.json) return PrintJson(r);
-    std::printf("created environment %s\n", create_name->c_str());
+    fmt::print("created environment {}\n", *create_name);
   }));
 
   CLI::App* list = env->add_subcommand("list", "List environments");
   list->callback(Guard(exit_code, [&g] {
     json r = Api(g).Call("GET", "/api/v1/environments", "");
     if (g.json) return PrintJson(r);
-    std::printf("%-64s  %s\n", "NAME", "CREATED");
+    fmt::print("{:<64}  {}\n", "NAME", "CREATED");
     for (const auto& e : r["environments"]) {
-      std::printf("%-64s  %s\n", e.value("name", "").c_str(), e.value("created_at", "").c_str());
+      fmt::print("{:<64}  {}\n", e.value("name", ""), e.value("created_at", ""));
     }
   }));
 
@@ -373,7 +375,7 @@ void AddEnvCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     }
     Api(g).Call("DELETE", "/api/v1/environments/" + d->name + (d->force ? "?force=true" : ""), "");
     if (g.json) return PrintJson(json{{"deleted", d->name}});
-    std::printf("deleted environment %s\n", d->name.c_str());
+    fmt::print("deleted environment {}\n", d->name);
   }));
 }
 
@@ -424,7 +426,7 @@ void AddSubscribeCommand(CLI::App& app, GlobalOptions& g, int* exit_code) {
             std::string frame = pending.substr(0, end);
             pending.erase(0, end + 2);
             if (frame == ": subscribed") {
-              std::fprintf(stderr, "subscribed to %s in environment %s\n", server_subject.c_str(), o->env.c_str());
+              fmt::print(stderr, "subscribed to {} in environment {}\n", server_subject, o->env);
               continue;
             }
             if (frame.rfind("data: ", 0) != 0) continue;
@@ -435,7 +437,7 @@ void AddSubscribeCommand(CLI::App& app, GlobalOptions& g, int* exit_code) {
             bool wanted = false;
             for (const auto& p : o->subjects) wanted = wanted || SubjectMatches(p, subject);
             if (!wanted) continue;
-            std::printf("%s\n", ev.dump().c_str());
+            fmt::print("{}\n", ev.dump());
             std::fflush(stdout);
           }
           return true;
@@ -450,17 +452,17 @@ void AddSubscribeCommand(CLI::App& app, GlobalOptions& g, int* exit_code) {
 }
 
 void PrintRun(const json& r) {
-  std::printf("id:          %s\n", r.value("id", "").c_str());
-  std::printf("function:    %s\n", r.value("function_id", "").c_str());
-  std::printf("environment: %s\n", r.value("environment", "").c_str());
-  std::printf("event:       %s (%s)\n", r["event"].value("name", "").c_str(), r.value("event_id", "").c_str());
-  std::printf("status:      %s\n", r.value("status", "").c_str());
-  std::printf("attempt:     %d\n", r.value("attempt", 0));
-  std::printf("output:      %s\n", r["output"].dump().c_str());
-  if (r["error"].is_string()) std::printf("error:       %s\n", r["error"].get<std::string>().c_str());
-  for (const auto& st : r["steps"]) std::printf("step:        %s = %s\n", st.value("id", "").c_str(), st["output"].dump().c_str());
-  std::printf("created_at:  %s\n", r.value("created_at", "").c_str());
-  std::printf("updated_at:  %s\n", r.value("updated_at", "").c_str());
+  fmt::print("id:          {}\n", r.value("id", ""));
+  fmt::print("function:    {}\n", r.value("function_id", ""));
+  fmt::print("environment: {}\n", r.value("environment", ""));
+  fmt::print("event:       {} ({})\n", r["event"].value("name", ""), r.value("event_id", ""));
+  fmt::print("status:      {}\n", r.value("status", ""));
+  fmt::print("attempt:     {}\n", r.value("attempt", 0));
+  fmt::print("output:      {}\n", r["output"].dump());
+  if (r["error"].is_string()) fmt::print("error:       {}\n", r["error"].get<std::string>());
+  for (const auto& st : r["steps"]) fmt::print("step:        {} = {}\n", st.value("id", ""), st["output"].dump());
+  fmt::print("created_at:  {}\n", r.value("created_at", ""));
+  fmt::print("updated_at:  {}\n", r.value("updated_at", ""));
 }
 
 void AddRuntimeCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
@@ -493,9 +495,9 @@ void AddRuntimeCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     json r = api.Call("POST", "/api/v1/events", eo->env, json{{"name", eo->name}, {"data", data}}.dump());
     if (!eo->wait) {
       if (g.json) return PrintJson(r);
-      std::printf("emitted %s (%s) in environment %s; runs: %zu\n", eo->name.c_str(),
-                  r.value("event_id", "").c_str(), eo->env.c_str(), r["run_ids"].size());
-      for (const auto& id : r["run_ids"]) std::printf("  %s\n", id.get<std::string>().c_str());
+      fmt::print("emitted {} ({}) in environment {}; runs: {}\n", eo->name,
+                  r.value("event_id", ""), eo->env, r["run_ids"].size());
+      for (const auto& id : r["run_ids"]) fmt::print("  {}\n", id.get<std::string>());
       return;
     }
     json finished = json::array();
@@ -519,7 +521,7 @@ void AddRuntimeCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     } else {
       for (const auto& run : finished) {
         PrintRun(run);
-        std::printf("\n");
+        fmt::print("\n");
       }
     }
     if (failed) throw CommandError{"a triggered run failed"};
@@ -534,17 +536,17 @@ void AddRuntimeCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     json r = Api(g).Call("GET", "/api/v1/functions", *fenv);
     if (g.json) return PrintJson(r);
     if (r["functions"].empty()) {
-      std::printf("no functions in environment %s\n", fenv->c_str());
+      fmt::print("no functions in environment {}\n", *fenv);
       return;
     }
-    std::printf("%-32s %-5s %-40s %s\n", "ID", "MODE", "TRIGGERS", "SECRETS");
+    fmt::print("{:<32} {:<5} {:<40} {}\n", "ID", "MODE", "TRIGGERS", "SECRETS");
     for (const auto& f : r["functions"]) {
       std::string triggers, secrets;
       for (const auto& t : f["triggers"]) triggers += (triggers.empty() ? "" : ",") + t.value("event", "");
       for (const auto& sc : f["secrets"]) {
         secrets += (secrets.empty() ? "" : ", ") + sc.value("name", "") + (sc.value("set", false) ? "" : " (NOT SET)");
       }
-      std::printf("%-32s %-5s %-40s %s\n", f.value("id", "").c_str(), f.value("mode", "").c_str(), triggers.c_str(), secrets.c_str());
+      fmt::print("{:<32} {:<5} {:<40} {}\n", f.value("id", ""), f.value("mode", ""), triggers, secrets);
     }
   }));
   auto fget = std::make_shared<std::pair<std::string, std::string>>("", DefaultEnv());
@@ -571,10 +573,10 @@ void AddRuntimeCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     if (!rl->status.empty()) target += "&status=" + UrlEncode(rl->status);
     json r = Api(g).Call("GET", target, rl->env);
     if (g.json) return PrintJson(r);
-    std::printf("%-28s %-24s %-10s %7s  %s\n", "ID", "FUNCTION", "STATUS", "ATTEMPT", "UPDATED");
+    fmt::print("{:<28} {:<24} {:<10} {:>7}  {}\n", "ID", "FUNCTION", "STATUS", "ATTEMPT", "UPDATED");
     for (const auto& x : r["runs"]) {
-      std::printf("%-28s %-24s %-10s %7d  %s\n", x.value("id", "").c_str(), x.value("function_id", "").c_str(),
-                  x.value("status", "").c_str(), x.value("attempt", 0), x.value("updated_at", "").c_str());
+      fmt::print("{:<28} {:<24} {:<10} {:>7}  {}\n", x.value("id", ""), x.value("function_id", ""),
+                  x.value("status", ""), x.value("attempt", 0), x.value("updated_at", ""));
     }
   }));
   auto rg = std::make_shared<std::pair<std::string, std::string>>("", DefaultEnv());
@@ -593,7 +595,7 @@ void AddRuntimeCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   show->callback(Guard(exit_code, [&g] {
     json r = Api(g).Call("GET", "/api/v1/signing-key", "");
     if (g.json) return PrintJson(r);
-    std::printf("%s\n", r.value("signing_key", "").c_str());
+    fmt::print("{}\n", r.value("signing_key", ""));
   }));
   auto grace = std::make_shared<int64_t>(86400);
   CLI::App* rotate = sk->add_subcommand(
@@ -603,12 +605,12 @@ void AddRuntimeCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   rotate->callback(Guard(exit_code, [&g, grace] {
     json r = Api(g).Call("POST", "/api/v1/signing-key/rotate", "", json{{"grace_seconds", *grace}}.dump());
     if (g.json) return PrintJson(r);
-    std::printf("%s\n", r.value("signing_key", "").c_str());
+    fmt::print("{}\n", r.value("signing_key", ""));
     if (r.contains("previous_valid_until") && r["previous_valid_until"].is_string()) {
-      std::fprintf(stderr, "new signing key above; the previous key keeps signing until %s — update your push apps "
-                           "before then\n", r["previous_valid_until"].get<std::string>().c_str());
+      fmt::print(stderr, "new signing key above; the previous key keeps signing until {} — update your push apps "
+                           "before then\n", r["previous_valid_until"].get<std::string>());
     } else {
-      std::fprintf(stderr, "new signing key above; the previous key no longer signs\n");
+      fmt::print(stderr, "new signing key above; the previous key no longer signs\n");
     }
   }));
 }
@@ -641,10 +643,10 @@ void AddAuditCommand(CLI::App& app, GlobalOptions& g, int* exit_code) {
       std::string who = actor.value("name", "");
       if (who.empty()) who = actor.value("type", "?");
       if (!actor.value("id", std::string()).empty()) who += " (" + actor.value("id", std::string()) + ")";
-      std::printf("%s  %-12s  %-44s  %s\n", e.value("time", "").c_str(), ev.value("environment", "").c_str(),
-                  e.value("subject", "").c_str(), who.c_str());
+      fmt::print("{}  {:<12}  {:<44}  {}\n", e.value("time", ""), ev.value("environment", ""),
+                  e.value("subject", ""), who);
     }
-    if (r.value("truncated", false)) std::fprintf(stderr, "(more events match: raise --limit or narrow --since)\n");
+    if (r.value("truncated", false)) fmt::print(stderr, "(more events match: raise --limit or narrow --since)\n");
   }));
 }
 
@@ -662,8 +664,8 @@ void AddClientCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   AddBackupCommands(app, g, exit_code);
   CLI::App* version = app.add_subcommand("version", "Print the version");
   version->callback([&g] {
-    if (g.json) std::printf("%s\n", json{{"version", IRONFLOW_VERSION}}.dump().c_str());
-    else std::printf("ironflow %s\n", IRONFLOW_VERSION);
+    if (g.json) fmt::print("{}\n", json{{"version", IRONFLOW_VERSION}}.dump());
+    else fmt::print("ironflow {}\n", IRONFLOW_VERSION);
   });
 }
 

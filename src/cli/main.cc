@@ -1,4 +1,5 @@
 // ironflow: one binary for the server (`ironflow serve`) and the CLI.
+#include <fmt/core.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -30,7 +31,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "error: %s (see ironflow --help)\n", e.what());
+    fmt::print(stderr, "error: {} (see ironflow --help)\n", e.what());
     return 1;
   }
   return exit_code;

@@ -1,4 +1,5 @@
 // `ironflow config ...` and `ironflow kv ...`: the config store and the user KV store, over the HTTP API.
+#include <fmt/core.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -47,7 +48,7 @@ std::string DocumentBody(const std::string& arg, const std::string& file) {
 // Prints each `data:` frame's JSON on one line (comments such as heartbeats are skipped).
 bool PrintFrame(const std::string& frame) {
   if (frame.rfind("data: ", 0) == 0) {
-    std::printf("%s\n", frame.substr(6).c_str());
+    fmt::print("{}\n", frame.substr(6));
     std::fflush(stdout);
   }
   return true;
@@ -79,8 +80,8 @@ void AddConfigCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
       json r = Api(g).Call(is_set ? "PUT" : "PATCH", "/api/v1/config/" + o->name, o->env, body,
                            RevisionHeaders(o->if_revision, o->create_only));
       if (g.json) return PrintJson(r);
-      std::printf("%s config %s in environment %s (revision %llu)\n", is_set ? "set" : "patched", o->name.c_str(),
-                  o->env.c_str(), static_cast<unsigned long long>(r.value("revision", 0ULL)));
+      fmt::print("{} config {} in environment {} (revision {})\n", is_set ? "set" : "patched", o->name,
+                  o->env, r.value("revision", 0ULL));
     }));
   }
 
@@ -102,13 +103,13 @@ void AddConfigCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     json r = Api(g).Call("GET", "/api/v1/config", lo->env);
     if (g.json) return PrintJson(r);
     if (r["configs"].empty()) {
-      std::printf("no config documents in environment %s\n", lo->env.c_str());
+      fmt::print("no config documents in environment {}\n", lo->env);
       return;
     }
-    std::printf("%-32s %10s  %s\n", "NAME", "REVISION", "UPDATED");
+    fmt::print("{:<32} {:>10}  {}\n", "NAME", "REVISION", "UPDATED");
     for (const auto& c : r["configs"]) {
-      std::printf("%-32s %10llu  %s\n", c.value("name", "").c_str(),
-                  static_cast<unsigned long long>(c.value("revision", 0ULL)), c.value("updated_at", "").c_str());
+      fmt::print("{:<32} {:>10}  {}\n", c.value("name", ""),
+                  c.value("revision", 0ULL), c.value("updated_at", ""));
     }
   }));
 
@@ -125,7 +126,7 @@ void AddConfigCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     }
     Api(g).Call("DELETE", "/api/v1/config/" + d->name, d->env, "", RevisionHeaders(d->if_revision, false));
     if (g.json) return PrintJson(json{{"deleted", d->name}, {"environment", d->env}});
-    std::printf("deleted config %s from environment %s\n", d->name.c_str(), d->env.c_str());
+    fmt::print("deleted config {} from environment {}\n", d->name, d->env);
   }));
 
   auto w = std::make_shared<Opts>();
@@ -167,8 +168,8 @@ void AddKvCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     if (bc->replicas != 0) body["replicas"] = bc->replicas;
     json r = Api(g).Call("POST", "/api/v1/kv/buckets", bc->env, body.dump());
     if (g.json) return PrintJson(r);
-    std::printf("created bucket %s in environment %s (ttl %llds, history %d, replicas %d)\n", bc->bucket.c_str(),
-                bc->env.c_str(), static_cast<long long>(r.value("ttl_seconds", 0LL)), r.value("history", 1),
+    fmt::print("created bucket {} in environment {} (ttl {}s, history {}, replicas {})\n", bc->bucket,
+                bc->env, r.value("ttl_seconds", 0LL), r.value("history", 1),
                 r.value("replicas", 1));
   }));
 
@@ -179,16 +180,16 @@ void AddKvCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     json r = Api(g).Call("GET", "/api/v1/kv/buckets", bl->env);
     if (g.json) return PrintJson(r);
     if (r["buckets"].empty()) {
-      std::printf("no buckets in environment %s\n", bl->env.c_str());
+      fmt::print("no buckets in environment {}\n", bl->env);
       return;
     }
-    std::printf("%-32s %8s %8s %8s %10s %12s  %s\n", "BUCKET", "TTL(s)", "HISTORY", "REPLICAS", "VALUES", "BYTES",
+    fmt::print("{:<32} {:>8} {:>8} {:>8} {:>10} {:>12}  {}\n", "BUCKET", "TTL(s)", "HISTORY", "REPLICAS", "VALUES", "BYTES",
                 "DESCRIPTION");
     for (const auto& b : r["buckets"]) {
-      std::printf("%-32s %8lld %8d %8d %10llu %12llu  %s\n", b.value("name", "").c_str(),
-                  static_cast<long long>(b.value("ttl_seconds", 0LL)), b.value("history", 1), b.value("replicas", 1),
-                  static_cast<unsigned long long>(b.value("values", 0ULL)),
-                  static_cast<unsigned long long>(b.value("bytes", 0ULL)), b.value("description", "").c_str());
+      fmt::print("{:<32} {:>8} {:>8} {:>8} {:>10} {:>12}  {}\n", b.value("name", ""),
+                  b.value("ttl_seconds", 0LL), b.value("history", 1), b.value("replicas", 1),
+                  b.value("values", 0ULL),
+                  b.value("bytes", 0ULL), b.value("description", ""));
     }
   }));
 
@@ -214,7 +215,7 @@ void AddKvCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     }
     Api(g).Call("DELETE", "/api/v1/kv/buckets/" + bd->bucket, bd->env);
     if (g.json) return PrintJson(json{{"deleted", bd->bucket}, {"environment", bd->env}});
-    std::printf("deleted bucket %s from environment %s\n", bd->bucket.c_str(), bd->env.c_str());
+    fmt::print("deleted bucket {} from environment {}\n", bd->bucket, bd->env);
   }));
 
   auto key_path = [](const Opts& o) { return "/api/v1/kv/buckets/" + o.bucket + "/keys/" + o.key; };
@@ -240,8 +241,8 @@ void AddKvCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
                                             : ReadAll(std::cin);
     json r = Api(g).Call("PUT", key_path(*p), p->env, value, RevisionHeaders(p->if_revision, p->create_only));
     if (g.json) return PrintJson(r);
-    std::printf("put %s/%s in environment %s (revision %llu)\n", p->bucket.c_str(), p->key.c_str(), p->env.c_str(),
-                static_cast<unsigned long long>(r.value("revision", 0ULL)));
+    fmt::print("put {}/{} in environment {} (revision {})\n", p->bucket, p->key, p->env,
+                r.value("revision", 0ULL));
   }));
 
   auto gt = std::make_shared<Opts>();
@@ -256,7 +257,7 @@ void AddKvCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     auto bytes = Base64Decode(r.value("value", ""));
     if (!bytes) throw CommandError{"server sent a value that is not base64"};
     std::fwrite(bytes->data(), 1, bytes->size(), stdout);
-    if (isatty(STDOUT_FILENO)) std::printf("\n");
+    if (isatty(STDOUT_FILENO)) fmt::print("\n");
   }));
 
   auto dl = std::make_shared<Opts>();
@@ -271,7 +272,7 @@ void AddKvCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     Api(g).Call("DELETE", key_path(*dl) + (dl->purge ? "?purge=true" : ""), dl->env, "",
                 RevisionHeaders(dl->if_revision, false));
     if (g.json) return PrintJson(json{{"deleted", dl->key}, {"bucket", dl->bucket}, {"environment", dl->env}});
-    std::printf("deleted %s/%s from environment %s\n", dl->bucket.c_str(), dl->key.c_str(), dl->env.c_str());
+    fmt::print("deleted {}/{} from environment {}\n", dl->bucket, dl->key, dl->env);
   }));
 
   auto ks = std::make_shared<Opts>();
@@ -288,7 +289,7 @@ void AddKvCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     }
     json r = Api(g).Call("GET", target, ks->env);
     if (g.json) return PrintJson(r);
-    for (const auto& k : r["keys"]) std::printf("%s\n", k.get<std::string>().c_str());
+    for (const auto& k : r["keys"]) fmt::print("{}\n", k.get<std::string>());
   }));
 
   auto in = std::make_shared<Opts>();
@@ -301,7 +302,7 @@ void AddKvCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     check_key(*in);
     json r = Api(g).Call("POST", key_path(*in) + "/increment", in->env, json{{"by", in->by}}.dump());
     if (g.json) return PrintJson(r);
-    std::printf("%lld\n", static_cast<long long>(r.value("value", 0LL)));
+    fmt::print("{}\n", r.value("value", 0LL));
   }));
 
   auto wt = std::make_shared<Opts>();

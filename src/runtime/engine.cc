@@ -17,7 +17,6 @@
 #include "common/time_util.h"
 #include "common/hex.h"
 #include "crypto/digest.h"
-#include "http/http_client.h"
 #include "runtime/ids.h"
 #include "runtime/lease_token.h"
 #include "runtime/redactor.h"
@@ -33,7 +32,6 @@ constexpr const char* kReadySubject = "ironflow.jobs.ready.";  // + environment:
 // + environment, payload the worker id: a pull worker's heartbeat, for whichever server holds its leases.
 constexpr const char* kHeartbeatSubject = "ironflow.workers.heartbeat.";
 constexpr const char* kJobsQueue = "jobs";  // Delivery::queue of a run whose job message is in the job stream
-constexpr int kMaxPushInFlight = 32;
 constexpr size_t kDirectFetchFunctions = 4;  // PollJobs fetches from up to this many queues without a mirror scan
 
 // A run's job message: a reference, never a value.
@@ -44,42 +42,9 @@ json ParseOr(const std::string& text, json fallback) {
   return j.is_discarded() ? fallback : j;
 }
 
-// Reads {status, output?, error?:{message, retryable}, steps?} (the shape both modes answer with).
-Result<json> ParseResultBody(const std::string& body, bool require_lease_token) {
-  IF_RETURN_IF_ERROR(CheckJsonNesting(body, "result"));
-  json doc = ParseBoundedJson(body);
-  if (!doc.is_object()) return Status::InvalidArgument("result must be a JSON object");
-  static const std::set<std::string> kAllowed = {"lease_token", "status", "output", "error", "steps"};
-  for (const auto& item : doc.items()) {
-    if (!kAllowed.count(item.key())) return Status::InvalidArgument("unknown field \"" + item.key().substr(0, 64) + "\"");
-  }
-  if (require_lease_token && (!doc.contains("lease_token") || !doc["lease_token"].is_string())) {
-    return Status::InvalidArgument("field \"lease_token\" is required");
-  }
-  if (!doc.contains("status") || !doc["status"].is_string() || (doc["status"] != "completed" && doc["status"] != "failed")) {
-    return Status::InvalidArgument("field \"status\" must be \"completed\" or \"failed\"");
-  }
-  if (doc.contains("error") && !doc["error"].is_null()) {
-    const json& e = doc["error"];
-    if (!e.is_object() || !e.contains("message") || !e["message"].is_string()) {
-      return Status::InvalidArgument("field \"error\" must be {\"message\": string, \"retryable\": bool}");
-    }
-    if (e.contains("retryable") && !e["retryable"].is_boolean()) return Status::InvalidArgument("field \"error.retryable\" must be a boolean");
-  }
-  if (doc.contains("steps") && !doc["steps"].is_null()) {
-    if (!doc["steps"].is_array()) return Status::InvalidArgument("field \"steps\" must be an array");
-    for (const auto& s : doc["steps"]) {
-      if (!s.is_object() || !s.contains("id") || !s["id"].is_string() || s["id"].get<std::string>().empty()) {
-        return Status::InvalidArgument("each step must be {\"id\": string, \"output\": any}");
-      }
-    }
-  }
-  return doc;
-}
-
 }  // namespace
 
-Engine::Engine(Deps deps, std::string push_ca_file) : d_(deps), push_ca_file_(std::move(push_ca_file)) {
+Engine::Engine(Deps deps) : d_(deps) {
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
   server_id_ = "server-" + std::string(host) + "-" + std::to_string(getpid());
@@ -116,8 +81,8 @@ void Engine::Stop() {
     cv_.notify_all();
   }
   if (scheduler_.joinable()) scheduler_.join();
-  // Let push calls in flight finish (each is bounded by its function's timeout).
-  while (push_in_flight_.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // Push calls in flight end (each is bounded by its function's timeout) and are recorded; no new ones start.
+  d_.push.Stop();
   ready_sub_.reset();
   heartbeat_sub_.reset();
 }
@@ -570,19 +535,13 @@ Engine::Outcome Engine::LostLeaseOutcome(bool push, const std::string& worker_id
   return lost;
 }
 
-Engine::Outcome Engine::OutcomeFromResult(const nlohmann::json& doc) {
+Engine::Outcome Engine::Outcome::From(const JobResult& result) {
   Outcome outcome;
-  outcome.completed = doc["status"] == "completed";
-  outcome.output_json = doc.contains("output") ? doc["output"].dump() : "null";
-  if (doc.contains("error") && doc["error"].is_object()) {
-    outcome.error = doc["error"]["message"];
-    outcome.retryable = doc["error"].value("retryable", true);
-  } else if (!outcome.completed) {
-    outcome.error = "function failed";
-  }
-  if (doc.contains("steps") && doc["steps"].is_array()) {
-    for (const auto& st : doc["steps"]) outcome.steps.push_back({st["id"], "completed", st.contains("output") ? st["output"].dump() : "null"});
-  }
+  outcome.completed = result.completed;
+  outcome.output_json = result.output_json;
+  outcome.error = result.error;
+  outcome.retryable = result.retryable;
+  outcome.steps = result.steps;
   return outcome;
 }
 
@@ -703,7 +662,7 @@ void Engine::OnWorkerHeartbeat(const std::string& env, const std::string& worker
 namespace {
 // What the record keeps of a worker's result: its lease id and a MAC of the body (keyed, as the body may hold a
 // value the worker failed to keep out of its output; redaction happens later).
-std::string ReportedAs(const std::string& lease_id, const std::string& result_body, ByteView key) {
+std::string ReportedAs(const std::string& lease_id, std::string_view result_body, ByteView key) {
   return lease_id + ":" + HexEncode(HmacSha256(key, AsBytes(result_body))).substr(0, 32);
 }
 // The lease-signing keys in force (current first), as the views OpenLeaseToken takes.
@@ -819,15 +778,13 @@ Result<std::vector<std::string>> Engine::PollJobs(const std::string& env, const 
 }
 
 Status Engine::CompleteJob(const std::string& env, const std::string& worker_id, const std::string& job_id,
-                           const std::string& body) {
-  auto parsed = ParseResultBody(body, /*require_lease_token=*/true);
-  if (!parsed.ok()) return parsed.status();
-  const json& doc = *parsed;
+                           const JobResult& result, std::string_view body) {
   const Status not_leased = Status::Conflict("job \"" + job_id + "\" is not leased (finished or expired)");
   std::string run_id;
   int attempt = 0;
   if (!ParseJobId(job_id, &run_id, &attempt)) return not_leased;
-  auto claim = OpenLeaseToken(doc["lease_token"].get<std::string>(), LeaseKeys(*d_.signing.keys()));
+  if (result.lease_token.empty()) return Status::InvalidArgument("field \"lease_token\" is required");
+  auto claim = OpenLeaseToken(result.lease_token, LeaseKeys(*d_.signing.keys()));
   if (!claim.ok()) return claim.status();
   if (claim->environment != env || claim->run_id != run_id || claim->attempt != attempt || claim->worker_id != worker_id) {
     return Status::Conflict("lease token does not match job \"" + job_id + "\" (lease expired or taken over)");
@@ -869,7 +826,7 @@ Status Engine::CompleteJob(const std::string& env, const std::string& worker_id,
     current = std::move(stored).value();
   }
 
-  Outcome outcome = OutcomeFromResult(doc);
+  Outcome outcome = Outcome::From(result);
   outcome.reported_as = reported_as;
   // Redact with exactly the values this attempt received (their revisions are in the run's delivery).
   Values values;
@@ -949,7 +906,7 @@ void Engine::ScanOnce() {
   }
   for (auto& [env, pending] : ready_pull) WakeWaiters(env, std::move(pending));
   for (const auto& [key, count] : ready_push) {
-    const int room = kMaxPushInFlight - push_in_flight_.load();
+    const int room = d_.push.room();
     if (room <= 0) break;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -964,12 +921,7 @@ void Engine::ScanOnce() {
       // Push leases cover the call's timeout plus a margin; the job comes back to another server only after that.
       auto leased = Take(*fn, job, server_id_, fn->timeout_ms + 5000, &values, server_actor_, fn->url);
       if (!leased.ok()) continue;
-      push_in_flight_.fetch_add(1);
-      std::thread([this, run = std::move(leased->run), fn = *fn, values = std::move(values),
-                   ack = job.ack_subject]() mutable {
-        DispatchPush(std::move(run), std::move(fn), std::move(values), std::move(ack));
-        push_in_flight_.fetch_sub(1);
-      }).detach();
+      DispatchPush(std::move(leased->run), *fn, std::move(values), job.ack_subject);
     }
   }
 }
@@ -1071,38 +1023,25 @@ void Engine::QueueUnqueuedRuns() {
   if (queued > 0) spdlog::info("queued {} run(s) recorded before the job stream existed", queued);
 }
 
-void Engine::DispatchPush(RunRecord leased, FunctionDef fn, Values values, std::string ack_subject) {
-  std::string body = DeliveryJson(leased, values, /*lease_token=*/"");
+void Engine::DispatchPush(RunRecord leased, const FunctionDef& fn, Values values, std::string ack_subject) {
+  PushCall call{fn.url, DeliveryJson(leased, values, /*lease_token=*/""), fn.timeout_ms};
+  // The values travel with the call only to redact its answer; they are wiped once it is recorded.
+  auto pending = std::make_shared<std::pair<RunRecord, Values>>(std::move(leased), std::move(values));
+  const bool started = d_.push.Start(std::move(call), [this, pending, ack = std::move(ack_subject)](PushAnswer answer) {
+    FinishPush(pending->first, std::move(answer), pending->second, ack);
+  });
+  // Stopping: the lease runs out and the job comes back (AckWait) to this or another server.
+  if (!started) WipeValues(pending->second);
+}
+
+void Engine::FinishPush(const RunRecord& leased, PushAnswer answer, Values& values, const std::string& ack_subject) {
   Outcome outcome;
-  outcome.retryable = true;
-  std::string url = fn.url;
-  std::string base = url.substr(0, url.find('/', url.find("://") + 3));
-  std::string target = url.size() > base.size() ? url.substr(base.size()) : "/";
-  auto client = HttpClient::Create(base, push_ca_file_);
-  if (!client.ok()) {
-    outcome.error = "invalid push URL or push CA file: " + client.status().message();
-    outcome.retryable = false;
+  if (answer.result.ok()) {
+    outcome = Outcome::From(*answer.result);
   } else {
-    int64_t t = NowUnixMillis() / 1000;
-    HeaderList headers = {{"Content-Type", "application/json"},
-                          {"X-Ironflow-Signature", d_.signing.Sign(t, body)}};
-    auto res = (*client)->Send("POST", target, headers, body, static_cast<int>(fn.timeout_ms));
-    if (!res.ok()) {
-      outcome.error = "push call to " + base + " failed: " + res.status().message();
-    } else if (res->status == 200) {
-      auto parsed = ParseResultBody(res->body, false);
-      if (!parsed.ok()) {
-        outcome.error = "push response invalid: " + parsed.status().message();
-      } else {
-        outcome = OutcomeFromResult(*parsed);
-      }
-    } else {
-      outcome.error = "push call answered HTTP " + std::to_string(res->status);
-      // 5xx and 401 are transient (server trouble, signing-key rollout); other 4xx are the app's final word.
-      outcome.retryable = res->status >= 500 || res->status == 401 || res->status == 408 || res->status == 429;
-    }
+    outcome.error = answer.result.status().message();
+    outcome.retryable = answer.retryable;
   }
-  Cleanse(body);
   const std::string job_id = leased.delivery.job_id;
   const std::string token = leased.delivery.lease_token;
   Status st = FinishAttempt(leased.environment, leased.id, outcome, values, [&](const RunRecord& r) {

@@ -1,6 +1,8 @@
-// Engine: the runtime plane. Turns events into runs, delivers each attempt to its function (pull workers over
-// HTTP, or a signed HTTP call to the app in push mode) with exactly the secrets the function declared, resolved
-// for the run's environment at delivery time, and records results with redaction, memoized steps and retries.
+// Engine: the runtime plane. Turns events into runs, delivers each attempt to its function (pull workers through
+// the API, or push mode through a PushTransport: a signed HTTP call to the app, made outside the runtime) with
+// exactly the secrets the function declared, resolved for the run's environment at delivery time, and records
+// results with redaction, memoized steps and retries. Result bodies are validated by the API layer
+// (api/job_result_body.h); the engine takes them as JobResult.
 //
 // All state is in NATS: functions, workers, run records (status, attempt, steps, the current lease), and one
 // message per unfinished run in the JetStream work queue (JobQueue). JetStream decides who takes a job: a fetched
@@ -26,14 +28,14 @@
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
-
 #include "common/request_tag.h"
 #include "common/status.h"
 #include "crypto/secure_bytes.h"
 #include "events/system_events.h"
 #include "runtime/event_log.h"
 #include "runtime/function_registry.h"
+#include "runtime/job_result.h"
+#include "runtime/push_transport.h"
 #include "runtime/run_store.h"
 #include "runtime/runtime_stats.h"
 #include "runtime/signing_keyring.h"
@@ -57,14 +59,15 @@ class Engine {
     SigningKeyring& signing;  // signs push-mode requests
     SystemEvents& audit;      // who received which secret (system.access.*)
     JobQueue& jobs;           // one message per unfinished run
+    PushTransport& push;      // calls push-mode apps; stopped by Stop()
   };
-  // `push_ca_file`: CA trusted for https:// push URLs (empty: the system trust store).
-  explicit Engine(Deps deps, std::string push_ca_file = "");
+  explicit Engine(Deps deps);
   ~Engine();
 
   // Subscribes to job notifications and worker heartbeats, queues runs recorded before the job stream existed
   // (an upgrade), and starts the scheduler thread.
   Status Start();
+  // Stops the scheduler, then the push transport (push calls in flight end and are recorded first).
   void Stop();
 
   struct Emitted {
@@ -94,9 +97,10 @@ class Engine {
   // released. Only as many waiters are woken per function as it has pending attempts. `wake` runs on a NATS or
   // scheduler thread and must not block. This is how long polls wait without holding a thread.
   std::shared_ptr<void> WatchReady(const std::string& env, const std::string& worker_id, std::function<void()> wake);
-  // The worker's result for a leased job. kConflict when the lease token is wrong or the lease expired.
+  // The worker's result for a leased job, validated by the caller; `body` is the request body it came in (the same
+  // body sent again is recognised as a repeat). kConflict when the lease token is wrong or the lease expired.
   Status CompleteJob(const std::string& env, const std::string& worker_id, const std::string& job_id,
-                     const std::string& body);
+                     const JobResult& result, std::string_view body);
 
   // Everything the runtime counts for /metrics (a consistent copy). Its job_redeliveries: jobs that came back to
   // a taker while the run record still showed them leased, i.e. the lease was lost (its server died or stalled, or
@@ -111,6 +115,7 @@ class Engine {
     std::string error;
     bool retryable = true;
     std::vector<RunStep> steps;
+    static Outcome From(const JobResult& result);
     // A pull worker's result: "<lease id>:<digest of the result body>", kept in the record so that the same result
     // sent again (its answer was lost) is answered OK. Empty for lost leases and push results.
     std::string reported_as;
@@ -168,8 +173,6 @@ class Engine {
   StreamPublish RunStatusEvent(const RunRecord& run);
   // RunStatusEvent of a run an outcome just moved; for a worker's result, with a de-duplication id of its own.
   StreamPublish FinishEvent(const RunRecord& run);
-  // Reads a validated result body ({status, output?, error?, steps?}) from either delivery mode.
-  static Outcome OutcomeFromResult(const nlohmann::json& doc);
   // The outcome the engine records for an attempt whose lease ran out (a pull worker's, or a push call's).
   static Outcome LostLeaseOutcome(bool push, const std::string& worker_id);
   void SchedulerLoop();
@@ -182,7 +185,9 @@ class Engine {
   bool MayComeBack(const Delivery& dl, int64_t now);
   // Runs recorded before the job stream (no message of their own) are queued once, at start.
   void QueueUnqueuedRuns();
-  void DispatchPush(RunRecord leased, FunctionDef fn, Values values, std::string ack_subject);
+  // Hands a leased push attempt to the transport; its answer is recorded by FinishPush.
+  void DispatchPush(RunRecord leased, const FunctionDef& fn, Values values, std::string ack_subject);
+  void FinishPush(const RunRecord& leased, PushAnswer answer, Values& values, const std::string& ack_subject);
   // Wakes long polls (this and every other server) after an attempt of `function_id` became available.
   void NotifyReady(const std::string& env, const std::string& function_id);
   // Stores the job message of run `run_id` (de-duplicated by the run id).
@@ -195,7 +200,6 @@ class Engine {
   static void WipeValues(Values& values);
 
   Deps d_;
-  std::string push_ca_file_;
   std::unique_ptr<NatsConnection::Subscription> ready_sub_;
   std::unique_ptr<NatsConnection::Subscription> heartbeat_sub_;
   std::mutex mu_;
@@ -204,7 +208,6 @@ class Engine {
   bool stopping_ = false;
   std::vector<std::array<std::string, 3>> unqueued_;  // runs recorded whose job message could not be stored yet
   std::thread scheduler_;
-  std::atomic<int> push_in_flight_{0};
   std::atomic<uint64_t> runs_finished_{0};
   std::atomic<uint64_t> redeliveries_{0};
   std::atomic<uint64_t> lease_expiries_{0};

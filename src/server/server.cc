@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
@@ -35,6 +36,7 @@
 #include "store/kv_watch.h"
 #include "store/nats_connection.h"
 #include "store/system_stream.h"
+#include "push/push_dispatcher.h"
 #include "runtime/engine.h"
 #include "secrets/nonce_budget.h"
 #include "store/job_queue.h"
@@ -43,6 +45,7 @@
 #include "api/api_util.h"
 #include "config/config_store.h"
 #include "kv/user_buckets.h"
+#include "layout/store_layout.h"
 #include "runtime/run_store.h"
 #include "runtime/signing_keyring.h"
 #include "runtime/worker_registry.h"
@@ -107,10 +110,8 @@ struct Server::Impl {
   std::unique_ptr<Coalescer> resurvey;  // after a reconnect; outlives the connection that asks for it
   std::unique_ptr<EmbeddedNats> embedded;
   std::unique_ptr<NatsConnection> nats;
-  std::unique_ptr<KvBucket> secrets_bucket, env_bucket, system_bucket, auth_bucket;
-  std::unique_ptr<KvBucket> functions_bucket, runs_bucket, workers_bucket;
-  std::unique_ptr<KvBucket> config_bucket;
-  std::unique_ptr<KvBucket> idempotency_bucket;
+  std::array<std::unique_ptr<KvBucket>, static_cast<size_t>(StoreBucket::kCount)> buckets;  // layout/store_layout.h
+  bool replicated_cas_safe = false;  // may a user bucket ask for more replicas than --kv-replicas?
   std::optional<SystemStream> system_stream;
   std::optional<EventLog> event_log;
   std::unique_ptr<JobQueue> jobs;
@@ -119,7 +120,7 @@ struct Server::Impl {
   std::unique_ptr<SystemEvents> events;
   std::unique_ptr<SecretStore> secrets;
   std::unique_ptr<EnvironmentStore> environments;
-  std::unique_ptr<ConfigStore> config;
+  std::unique_ptr<ConfigStore> config_store;
   std::unique_ptr<UserBuckets> kv;
   std::unique_ptr<KvWatch> secrets_watch;  // feeds SecretStore's sealed-record cache
   std::unique_ptr<ApiKeyStore> api_keys;
@@ -128,6 +129,7 @@ struct Server::Impl {
   std::unique_ptr<RunStore> runs;
   std::unique_ptr<WorkerRegistry> workers;
   std::unique_ptr<SigningKeyring> signing;
+  std::unique_ptr<PushDispatcher> push;  // before the engine, which calls through it (and stops it)
   std::unique_ptr<Engine> engine;
   Metrics metrics;
   FailureLimiter auth_failures{10.0, 20.0};  // failed authentications per client address: 10/s, burst 20
@@ -147,10 +149,19 @@ struct Server::Impl {
     if (auto depths = jobs->Depths(); depths.ok()) {
       for (const auto& d : *depths) g->queue_depths.push_back({d.environment, d.function_id, d.jobs});
     }
-    if (auto nonces = NonceBudget::ReadAll(*system_bucket); nonces.ok()) {
+    if (auto nonces = NonceBudget::ReadAll(*buckets[static_cast<size_t>(StoreBucket::kSystem)]); nonces.ok()) {
       for (const auto& u : *nonces) g->nonces_used.emplace_back(u.key_id, u.reserved);
     }
   }
+
+  KvBucket& bucket(StoreBucket b) { return *buckets[static_cast<size_t>(b)]; }
+
+  // The phases of Start, in order (server.cc). Each leaves here what it built; after an error the destructor
+  // takes down whatever exists, in reverse order.
+  Status ConnectNats(const ServerConfig& config);
+  Status OpenStorage(const ServerConfig& config);
+  Status BuildPlanes(const ServerConfig& config, std::optional<MasterKey> key, std::optional<MasterKey> previous);
+  Status ServeApi(const ServerConfig& config, SecureBytes fingerprint_key);
 
   std::vector<NatsServerInfo> Survey() const {
     std::lock_guard<std::mutex> lock(survey_mu);
@@ -161,6 +172,8 @@ struct Server::Impl {
 Server::Server() : impl_(std::make_unique<Impl>()) {}
 Server::~Server() { Shutdown(); }
 int Server::port() const { return impl_->http ? impl_->http->port() : 0; }
+
+std::vector<RouteInfo> Server::routes() const { return impl_->router ? impl_->router->routes() : std::vector<RouteInfo>{}; }
 
 bool Server::ready() const {
   return impl_->nats && impl_->system_info.ready && CheckReadiness(*impl_->nats, impl_->system_info).ok();
@@ -255,42 +268,68 @@ Status ValidateConfig(const ServerConfig& c, std::optional<MasterKey>* key, std:
 
 }  // namespace
 
-Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
-  std::optional<MasterKey> key, previous;
-  IF_RETURN_IF_ERROR(ValidateConfig(config, &key, &previous));
-  if ((key && !key->LockInMemory()) || (previous && !previous->LockInMemory())) {
-    spdlog::warn("hardening: cannot mlock the master key (RLIMIT_MEMLOCK or CAP_IPC_LOCK); it may be swapped out");
-  }
-  // Keys the fingerprints of Idempotency-Key requests. In dev mode (values stored in the clear anyway) a fixed one.
-  SecureBytes fingerprint_key = key ? SecureBytes(key->request_fingerprint_key())
-                                    : SecureBytes(AsBytes("ironflow dev mode: no master key"));
-  std::unique_ptr<Server> server(new Server());
-  Impl& s = *server->impl_;
+namespace {
 
-  std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) return Status::InvalidArgument("cannot create --data-dir " + config.data_dir + ": " + ec.message());
-  chmod(config.data_dir.c_str(), 0700);
-
+void AnnounceEncryption(const std::optional<MasterKey>& key) {
   if (key) {
     spdlog::info("encryption: AES-256-GCM, master key id {}", key->key_id());
-  } else {
-    spdlog::warn("**************************************************************************");
-    spdlog::warn("DEV MODE: IRONFLOW_MASTER_KEY is not set. Secret values are stored UNENCRYPTED");
-    spdlog::warn("in NATS. Set IRONFLOW_MASTER_KEY (64 hex chars) before storing real secrets.");
-    spdlog::warn("**************************************************************************");
+    return;
   }
+  spdlog::warn("**************************************************************************");
+  spdlog::warn("DEV MODE: IRONFLOW_MASTER_KEY is not set. Secret values are stored UNENCRYPTED");
+  spdlog::warn("in NATS. Set IRONFLOW_MASTER_KEY (64 hex chars) before storing real secrets.");
+  spdlog::warn("**************************************************************************");
+}
 
+// Deleting an environment deletes its config documents and KV buckets too (secrets are the store's own).
+void AddEnvironmentContents(EnvironmentStore& environments, ConfigStore& config, UserBuckets& kv) {
+  ConfigStore* config_store = &config;
+  environments.AddContents({"config document(s)",
+                            [config_store](const std::string& env) -> Result<size_t> {
+                              auto names = config_store->Names(env);
+                              if (!names.ok()) return names.status();
+                              return names->size();
+                            },
+                            [config_store](const std::string& env, const Actor& actor) -> Status {
+                              auto names = config_store->Names(env);
+                              if (!names.ok()) return names.status();
+                              for (const auto& n : *names) {
+                                IF_RETURN_IF_ERROR(config_store->Delete(env, n, std::nullopt, actor));
+                              }
+                              return Status::Ok();
+                            }});
+  UserBuckets* buckets = &kv;
+  environments.AddContents({"KV bucket(s)",
+                            [buckets](const std::string& env) -> Result<size_t> {
+                              auto list = buckets->List(env);
+                              if (!list.ok()) return list.status();
+                              return list->size();
+                            },
+                            [buckets](const std::string& env, const Actor&) -> Status {
+                              auto list = buckets->List(env);
+                              if (!list.ok()) return list.status();
+                              for (const auto& b : *list) {
+                                Status st = buckets->Delete(env, b.name);
+                                if (!st.ok() && !st.is(Code::kNotFound)) return st;
+                              }
+                              return Status::Ok();
+                            }});
+}
+
+}  // namespace
+
+// Start, phase 1: the embedded nats-server (without --nats-url), the connection, and the version gate.
+Status Server::Impl::ConnectNats(const ServerConfig& config) {
   std::string nats_url = config.nats_url;
   if (nats_url.empty()) {
     EmbeddedNats::Options eo;
     eo.binary = config.nats_server_binary;
     eo.store_dir = config.data_dir + "/nats";
     eo.log_file = config.data_dir + "/nats-server.log";
-    auto embedded = EmbeddedNats::Start(eo);
-    if (!embedded.ok()) return embedded.status();
-    s.embedded = std::move(embedded).value();
-    nats_url = s.embedded->url();
+    auto started = EmbeddedNats::Start(eo);
+    if (!started.ok()) return started.status();
+    embedded = std::move(started).value();
+    nats_url = embedded->url();
     spdlog::info("embedded nats-server started on {} (store {}, log {})", nats_url, eo.store_dir, eo.log_file);
   }
 
@@ -303,219 +342,186 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   no.tls_key_file = config.nats_tls_key;
   // After a reconnect (possibly to another node, possibly upgraded or replaced): look at the versions again.
   const std::vector<std::string> seed_urls = SplitNatsUrls(nats_url);
-  s.resurvey = std::make_unique<Coalescer>([&s, seed_urls, replicas = config.kv_replicas] {
-    NatsSurvey survey = SurveyNatsServers(seed_urls, 1000);
-    if (Status gate = CheckReplicatedCas(survey, replicas); !gate.ok()) spdlog::error("after reconnect: {}", gate.message());
-    std::lock_guard<std::mutex> lock(s.survey_mu);
-    s.survey = std::move(survey);
+  resurvey = std::make_unique<Coalescer>([this, seed_urls, replicas = config.kv_replicas] {
+    NatsSurvey fresh = SurveyNatsServers(seed_urls, 1000);
+    if (Status gate = CheckReplicatedCas(fresh, replicas); !gate.ok()) spdlog::error("after reconnect: {}", gate.message());
+    std::lock_guard<std::mutex> lock(survey_mu);
+    survey = std::move(fresh);
   });
-  no.on_reconnected = [resurvey = s.resurvey.get()] { resurvey->Request(); };
+  no.on_reconnected = [again = resurvey.get()] { again->Request(); };
   auto nc = NatsConnection::Connect(no);
   if (!nc.ok()) return nc.status();
-  s.nats = std::move(nc).value();
+  nats = std::move(nc).value();
   {
-    const auto now = s.nats->connected_server();
+    const auto now = nats->connected_server();
     spdlog::info("connected to NATS at {} (server {})", now.url, now.server_id);
   }
-  bool replicated_cas_safe = false;
-  {
-    NatsSurvey survey = SurveyNatsServers(seed_urls, 1000);
-    spdlog::info("NATS nodes: {}", DescribeSurvey(survey));
-    if (config.kv_replicas > 1 && !survey.unreachable.empty() && !survey.reached.empty()) {
-      spdlog::warn("NATS nodes whose version could not be read (not checked by the version gate): {}",
-                   DescribeSurvey(NatsSurvey{{}, survey.unreachable}));
-    }
-    if (Status gate = CheckReplicatedCas(survey, config.kv_replicas); !gate.ok()) {
-      if (!config.allow_unsafe_replicated_cas) return gate;
-      spdlog::warn("--allow-unsafe-replicated-cas: starting anyway. {}", gate.message());
-    }
-    // May a user bucket ask for more replicas than --kv-replicas?
-    replicated_cas_safe = config.allow_unsafe_replicated_cas || CheckReplicatedCas(survey, 3).ok();
-    std::lock_guard<std::mutex> lock(s.survey_mu);
-    s.survey = std::move(survey);
-  }
 
-  // `ttl_ms` > 0: entries expire that long after their last write, also in a bucket made earlier without it.
-  auto open = [&](const char* name, const char* description, int history, std::unique_ptr<KvBucket>* out,
-                  int64_t ttl_ms = 0) -> Status {
-    auto b = KvBucket::OpenOrCreate(*s.nats, {name, description, history, config.kv_replicas, -1, ttl_ms});
+  NatsSurvey found = SurveyNatsServers(seed_urls, 1000);
+  spdlog::info("NATS nodes: {}", DescribeSurvey(found));
+  if (config.kv_replicas > 1 && !found.unreachable.empty() && !found.reached.empty()) {
+    spdlog::warn("NATS nodes whose version could not be read (not checked by the version gate): {}",
+                 DescribeSurvey(NatsSurvey{{}, found.unreachable}));
+  }
+  if (Status gate = CheckReplicatedCas(found, config.kv_replicas); !gate.ok()) {
+    if (!config.allow_unsafe_replicated_cas) return gate;
+    spdlog::warn("--allow-unsafe-replicated-cas: starting anyway. {}", gate.message());
+  }
+  // May a user bucket ask for more replicas than --kv-replicas?
+  replicated_cas_safe = config.allow_unsafe_replicated_cas || CheckReplicatedCas(found, 3).ok();
+  std::lock_guard<std::mutex> lock(survey_mu);
+  survey = std::move(found);
+  return Status::Ok();
+}
+
+// Start, phase 2: every bucket of the store layout (one loop over one table), then the streams.
+Status Server::Impl::OpenStorage(const ServerConfig& config) {
+  const StoreLayout layout(config.secret_history, config.run_retention_days);
+  for (const StoreBucketSpec& spec : layout.buckets) {
+    auto b = KvBucket::OpenOrCreate(
+        *nats, {spec.name, spec.description, spec.history, config.kv_replicas, spec.max_value_bytes, spec.ttl_ms});
     if (!b.ok()) return b.status();
-    *out = std::move(b).value();
-    if (ttl_ms <= 0) return Status::Ok();
-    return SetStreamMaxAge(*s.nats, std::string("KV_") + name, ttl_ms * 1000000, std::string("KV bucket ") + name);
-  };
-  IF_RETURN_IF_ERROR(open(kSecretsBucket, "Ironflow secrets (sealed values, clear metadata)", config.secret_history,
-                          &s.secrets_bucket));
-  IF_RETURN_IF_ERROR(open(kEnvironmentsBucket, "Ironflow environments", 5, &s.env_bucket));
-  IF_RETURN_IF_ERROR(open(kSystemBucket, "Ironflow system records (key check)", 5, &s.system_bucket));
-  IF_RETURN_IF_ERROR(open(kAuthBucket, "Ironflow API key hashes", 5, &s.auth_bucket));
-  IF_RETURN_IF_ERROR(open(kFunctionsBucket, "Ironflow functions", 1, &s.functions_bucket));
-  IF_RETURN_IF_ERROR(open(kRunsBucket, "Ironflow runs", 1, &s.runs_bucket,
-                          int64_t{config.run_retention_days} * 86400 * 1000));
-  IF_RETURN_IF_ERROR(open(kWorkersBucket, "Ironflow pull-mode workers", 1, &s.workers_bucket));
-  IF_RETURN_IF_ERROR(open(kIdempotencyBucket, "Ironflow Idempotency-Key records (request HMACs, metadata answers)", 1,
-                          &s.idempotency_bucket, kIdempotencyTtlMs));
+    buckets[static_cast<size_t>(spec.id)] = std::move(b).value();
+    // A TTL is also set on a bucket made earlier without it (or with another one).
+    if (spec.ttl_ms > 0) {
+      IF_RETURN_IF_ERROR(SetStreamMaxAge(*nats, std::string("KV_") + spec.name, spec.ttl_ms * 1000000,
+                                         std::string("KV bucket ") + spec.name));
+    }
+  }
   // Before attempts moved into the run records they were kept in their own bucket; say so if one is left.
-  if (auto old_jobs = KvBucket::Open(*s.nats, "ironflow-jobs"); old_jobs.ok()) {
+  if (auto old_jobs = KvBucket::Open(*nats, kLegacyJobsBucket); old_jobs.ok()) {
     if (auto left = (*old_jobs)->List(">"); left.ok() && !left->empty()) {
-      spdlog::warn("{} attempt(s) in the old job queue (KV bucket ironflow-jobs) are not resumed by this version: "
-                   "re-emit their events if needed, then delete the bucket (docs/decisions.md, \"Attempts live in "
-                   "their run record\")", left->size());
+      spdlog::warn("{} attempt(s) in the old job queue (KV bucket {}) are not resumed by this version: re-emit "
+                   "their events if needed, then delete the bucket (docs/decisions.md, \"Attempts live in their "
+                   "run record\")", left->size(), kLegacyJobsBucket);
     }
   }
-  {
-    auto b = KvBucket::OpenOrCreate(*s.nats, {kConfigBucket, "Ironflow config documents (readable)", 10,
-                                              config.kv_replicas, static_cast<int32_t>(kMaxConfigBytes + 1024)});
-    if (!b.ok()) return b.status();
-    s.config_bucket = std::move(b).value();
-  }
-  auto stream = SystemStream::Ensure(*s.nats, config.kv_replicas, config.audit_retention_days);
+  auto stream = SystemStream::Ensure(*nats, config.kv_replicas, config.audit_retention_days);
   if (!stream.ok()) return stream.status();
-  s.system_stream.emplace(*stream);
-  auto event_log = EventLog::Ensure(*s.nats, config.kv_replicas);
-  if (!event_log.ok()) return event_log.status();
-  s.event_log.emplace(*event_log);
-  auto jobs = JobQueue::Open(*s.nats, config.kv_replicas, config.job_ack_wait_ms);
-  if (!jobs.ok()) return jobs.status();
-  s.jobs = std::move(jobs).value();
-  s.jetstream_health = std::make_unique<JetStreamHealth>(
-      *s.nats, std::vector<std::string>{std::string(SystemStream::kName), std::string("KV_") + kSecretsBucket,
-                                        std::string("KV_") + kRunsBucket, std::string(JobQueue::kStream)});
+  system_stream.emplace(*stream);
+  auto events_stream = EventLog::Ensure(*nats, config.kv_replicas);
+  if (!events_stream.ok()) return events_stream.status();
+  event_log.emplace(*events_stream);
+  auto queue = JobQueue::Open(*nats, config.kv_replicas, config.job_ack_wait_ms);
+  if (!queue.ok()) return queue.status();
+  jobs = std::move(queue).value();
+  jetstream_health = std::make_unique<JetStreamHealth>(
+      *nats, std::vector<std::string>{std::string(SystemStream::kName),
+                                      std::string("KV_") + layout[StoreBucket::kSecrets].name,
+                                      std::string("KV_") + layout[StoreBucket::kRuns].name,
+                                      std::string(JobQueue::kStream)});
+  return Status::Ok();
+}
 
+// Start, phase 3: the master key proven against the stored data, then the planes' stores and the engine.
+Status Server::Impl::BuildPlanes(const ServerConfig& config, std::optional<MasterKey> key,
+                                 std::optional<MasterKey> previous) {
   IF_RETURN_IF_ERROR(VerifyOrRecordMasterKey(
-      *s.system_bucket, *s.secrets_bucket,
+      bucket(StoreBucket::kSystem), bucket(StoreBucket::kSecrets),
       KeyCheckOptions{key ? &*key : nullptr, previous ? &*previous : nullptr, config.recreate_key_check}));
   if (previous) {
     spdlog::warn("master-key rotation: values sealed with the previous key id {} stay readable; run "
                  "`ironflow secret rekey --all` to re-encrypt them with key id {}", previous->key_id(), key->key_id());
   }
-
   if (key) {
-    s.nonce_budget = std::make_unique<NonceBudget>(*s.system_bucket, key->key_id());
-    auto usage = s.nonce_budget->Read();
+    nonce_budget = std::make_unique<NonceBudget>(bucket(StoreBucket::kSystem), key->key_id());
+    auto usage = nonce_budget->Read();
     if (!usage.ok()) return usage.status();
     if (usage->warning) {
       spdlog::warn("master key {} has sealed up to {} values; the limit for random nonces is 2^32: rotate "
                    "IRONFLOW_MASTER_KEY soon (see docs/security.md)", key->key_id(), usage->reserved);
     }
   }
-  s.sealer = std::make_unique<ValueSealer>(std::move(key), std::move(previous), s.nonce_budget.get());
-  s.events = std::make_unique<SystemEvents>(*stream);
-  s.secrets = std::make_unique<SecretStore>(*s.secrets_bucket, *s.sealer, *s.events);
-  s.environments = std::make_unique<EnvironmentStore>(*s.env_bucket, *s.secrets);
-  IF_RETURN_IF_ERROR(s.environments->EnsureDefault());
-  s.config = std::make_unique<ConfigStore>(*s.config_bucket, *s.events);
-  s.kv = std::make_unique<UserBuckets>(*s.nats, config.kv_replicas, replicated_cas_safe);
-  ConfigStore* config_store = s.config.get();
-  s.environments->AddContents({"config document(s)",
-                               [config_store](const std::string& env) -> Result<size_t> {
-                                 auto names = config_store->Names(env);
-                                 if (!names.ok()) return names.status();
-                                 return names->size();
-                               },
-                               [config_store](const std::string& env, const Actor& actor) -> Status {
-                                 auto names = config_store->Names(env);
-                                 if (!names.ok()) return names.status();
-                                 for (const auto& n : *names) {
-                                   IF_RETURN_IF_ERROR(config_store->Delete(env, n, std::nullopt, actor));
-                                 }
-                                 return Status::Ok();
-                               }});
-  UserBuckets* kv = s.kv.get();
-  s.environments->AddContents({"KV bucket(s)",
-                               [kv](const std::string& env) -> Result<size_t> {
-                                 auto list = kv->List(env);
-                                 if (!list.ok()) return list.status();
-                                 return list->size();
-                               },
-                               [kv](const std::string& env, const Actor&) -> Status {
-                                 auto list = kv->List(env);
-                                 if (!list.ok()) return list.status();
-                                 for (const auto& b : *list) {
-                                   Status st = kv->Delete(env, b.name);
-                                   if (!st.ok() && !st.is(Code::kNotFound)) return st;
-                                 }
-                                 return Status::Ok();
-                               }});
+  sealer = std::make_unique<ValueSealer>(std::move(key), std::move(previous), nonce_budget.get());
+  events = std::make_unique<SystemEvents>(*system_stream);
+  secrets = std::make_unique<SecretStore>(bucket(StoreBucket::kSecrets), *sealer, *events);
+  environments = std::make_unique<EnvironmentStore>(bucket(StoreBucket::kEnvironments), *secrets);
+  IF_RETURN_IF_ERROR(environments->EnsureDefault());
+  config_store = std::make_unique<ConfigStore>(bucket(StoreBucket::kConfig), *events);
+  kv = std::make_unique<UserBuckets>(*nats, config.kv_replicas, replicated_cas_safe);
+  AddEnvironmentContents(*environments, *config_store, *kv);
 
-  if (s.sealer->encrypting()) {
-    auto migrated = s.secrets->EncryptPlaintextEntries();
+  if (sealer->encrypting()) {
+    auto migrated = secrets->EncryptPlaintextEntries();
     if (!migrated.ok()) return migrated.status();
     if (*migrated > 0) {
       spdlog::warn("re-encrypted {} secret(s) that were stored in plaintext (dev mode) under key id {}", *migrated,
-                   s.sealer->key_id());
+                   sealer->key_id());
     }
-  }
-
-  if (s.sealer->encrypting()) {
-    SecretStore* store = s.secrets.get();
-    auto watch = KvWatch::Start(*s.secrets_bucket, [store](const KvEntry& e, bool deleted) { store->ObserveStored(e, deleted); });
+    SecretStore* store = secrets.get();
+    auto watch = KvWatch::Start(bucket(StoreBucket::kSecrets),
+                                [store](const KvEntry& e, bool deleted) { store->ObserveStored(e, deleted); });
     if (!watch.ok()) return watch.status();
-    s.secrets_watch = std::move(watch).value();
+    secrets_watch = std::move(watch).value();
   }
-  auto signing = SigningKeyring::Open(*s.system_bucket, *s.sealer, config.signing_key_hex);
-  if (!signing.ok()) return signing.status();
-  s.signing = std::move(signing).value();
-  auto functions_mirror = KvMirror::Start(*s.functions_bucket);
-  if (!functions_mirror.ok()) return functions_mirror.status();
-  s.functions_mirror = std::move(functions_mirror).value();
-  auto unfinished_runs = RunStore::StartUnfinishedMirror(*s.runs_bucket);
-  if (!unfinished_runs.ok()) return unfinished_runs.status();
-  s.unfinished_runs = std::move(unfinished_runs).value();
-  s.functions = std::make_unique<FunctionRegistry>(*s.functions_bucket, s.functions_mirror.get());
-  s.runs = std::make_unique<RunStore>(*s.runs_bucket, s.unfinished_runs.get());
-  s.workers = std::make_unique<WorkerRegistry>(*s.workers_bucket);
-  s.engine = std::make_unique<Engine>(
-      Engine::Deps{*s.functions, *s.runs, *s.workers, *s.event_log, *s.secrets, *s.nats,
-                   *s.signing, *s.events, *s.jobs},
-      config.push_ca_file);
-  IF_RETURN_IF_ERROR(s.engine->Start());
-  Engine* engine = s.engine.get();
-  s.events->SetListener([engine](const std::string& env, const std::string& subject, const std::string& payload) {
-    engine->OnSystemEvent(env, subject, payload);
+  auto keyring = SigningKeyring::Open(bucket(StoreBucket::kSystem), *sealer, config.signing_key_hex);
+  if (!keyring.ok()) return keyring.status();
+  signing = std::move(keyring).value();
+  auto functions_copy = KvMirror::Start(bucket(StoreBucket::kFunctions));
+  if (!functions_copy.ok()) return functions_copy.status();
+  functions_mirror = std::move(functions_copy).value();
+  auto unfinished = RunStore::StartUnfinishedMirror(bucket(StoreBucket::kRuns));
+  if (!unfinished.ok()) return unfinished.status();
+  unfinished_runs = std::move(unfinished).value();
+  functions = std::make_unique<FunctionRegistry>(bucket(StoreBucket::kFunctions), functions_mirror.get());
+  runs = std::make_unique<RunStore>(bucket(StoreBucket::kRuns), unfinished_runs.get());
+  workers = std::make_unique<WorkerRegistry>(bucket(StoreBucket::kWorkers));
+  SigningKeyring* keyring_ptr = signing.get();
+  push = std::make_unique<PushDispatcher>(
+      [keyring_ptr](int64_t t, std::string_view body) { return keyring_ptr->Sign(t, body); }, config.push_ca_file);
+  engine = std::make_unique<Engine>(
+      Engine::Deps{*functions, *runs, *workers, *event_log, *secrets, *nats, *signing, *events, *jobs, *push});
+  IF_RETURN_IF_ERROR(engine->Start());
+  Engine* runtime = engine.get();
+  events->SetListener([runtime](const std::string& env, const std::string& subject, const std::string& payload) {
+    runtime->OnSystemEvent(env, subject, payload);
   });
 
-  if (!config.dev) {
-    s.api_keys = std::make_unique<ApiKeyStore>(*s.auth_bucket);
-    std::string key_file = config.data_dir + "/bootstrap_key";
-    auto created = s.api_keys->EnsureBootstrapKey(key_file);
-    if (!created.ok()) return created.status();
-    if (*created) spdlog::info("created the bootstrap admin API key; it is in {} (mode 0600)", key_file);
-  } else {
+  if (config.dev) {
     spdlog::warn("--dev: authentication is disabled; serving on loopback only");
+    return Status::Ok();
   }
+  api_keys = std::make_unique<ApiKeyStore>(bucket(StoreBucket::kAuth));
+  const std::string key_file = config.data_dir + "/bootstrap_key";
+  auto created = api_keys->EnsureBootstrapKey(key_file);
+  if (!created.ok()) return created.status();
+  if (*created) spdlog::info("created the bootstrap admin API key; it is in {} (mode 0600)", key_file);
+  return Status::Ok();
+}
 
-  s.ctx = std::make_unique<ApiContext>(ApiContext{*s.secrets, *s.environments, s.api_keys.get(), *s.nats, *s.events,
-                                                  s.metrics, *s.sealer});
-  s.ctx->config = s.config.get();
-  s.ctx->config_bucket = s.config_bucket.get();
-  s.ctx->kv = s.kv.get();
-  s.ctx->auth_failures = &s.auth_failures;
-  s.ctx->server_gauges = [&s](Metrics::Gauges* g) { s.FillGauges(g); };
-  ApiContext& ctx = *s.ctx;
-  s.router = std::make_unique<Router>([&ctx](const HttpRequest& r) { return AuthenticateRequest(ctx, r); },
-                                      s.metrics);
-  s.waiters = std::make_unique<WaiterQuota>(config.max_waiting_per_key);
-  s.router->set_waiter_quota(s.waiters.get());
-  s.idempotency = std::make_unique<IdempotencyStore>(*s.idempotency_bucket, std::move(fingerprint_key));
-  s.router->set_idempotency(s.idempotency.get());
-  SystemInfo system_info;
-  system_info.version = IRONFLOW_VERSION;
-  system_info.nats_url = s.nats->redacted_url();
-  system_info.ready = [&s] { return s.ready.load(); };
-  system_info.jetstream_writable = [&s] { return s.jetstream_health->writable(); };
-  system_info.nats_servers = [&s] { return s.Survey(); };
-  s.system_info = system_info;
-  AddSystemRoutes(*s.router, ctx, std::move(system_info));
-  AddEnvironmentRoutes(*s.router, ctx);
-  AddSecretsRoutes(*s.router, ctx);
-  AddStreamRoute(*s.router, ctx);
-  AddConfigRoutes(*s.router, ctx);
-  AddKvRoutes(*s.router, ctx);
-  AddAuditRoutes(*s.router, ctx);
-  AddDashboardRoutes(*s.router);
-  AddApiKeyRoutes(*s.router, ctx);
-  AddRuntimeRoutes(*s.router, ctx, *s.engine, *s.functions, *s.runs, *s.signing);
+// Start, phase 4: the API (context, router with every route, the route table's check) and the HTTP server.
+Status Server::Impl::ServeApi(const ServerConfig& config, SecureBytes fingerprint_key) {
+  ctx = std::make_unique<ApiContext>(
+      ApiContext{*secrets, *environments, api_keys.get(), *nats, *events, metrics, *sealer});
+  ctx->config = config_store.get();
+  ctx->config_bucket = &bucket(StoreBucket::kConfig);
+  ctx->kv = kv.get();
+  ctx->auth_failures = &auth_failures;
+  ctx->server_gauges = [this](Metrics::Gauges* g) { FillGauges(g); };
+  ApiContext& api = *ctx;
+  router = std::make_unique<Router>([&api](const HttpRequest& r) { return AuthenticateRequest(api, r); }, metrics);
+  waiters = std::make_unique<WaiterQuota>(config.max_waiting_per_key);
+  router->set_waiter_quota(waiters.get());
+  idempotency = std::make_unique<IdempotencyStore>(bucket(StoreBucket::kIdempotency), std::move(fingerprint_key));
+  router->set_idempotency(idempotency.get());
+  SystemInfo info;
+  info.version = IRONFLOW_VERSION;
+  info.nats_url = nats->redacted_url();
+  info.ready = [this] { return ready.load(); };
+  info.jetstream_writable = [this] { return jetstream_health->writable(); };
+  info.nats_servers = [this] { return Survey(); };
+  system_info = info;
+  AddSystemRoutes(*router, api, std::move(info));
+  AddEnvironmentRoutes(*router, api);
+  AddSecretsRoutes(*router, api);
+  AddStreamRoute(*router, api);
+  AddConfigRoutes(*router, api);
+  AddKvRoutes(*router, api);
+  AddAuditRoutes(*router, api);
+  AddDashboardRoutes(*router);
+  AddApiKeyRoutes(*router, api);
+  AddRuntimeRoutes(*router, api, *engine, *functions, *runs, *signing);
+  IF_RETURN_IF_ERROR(router->Check());
 
   HttpServer::Options ho;
   ho.host = config.host;
@@ -530,16 +536,40 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   ho.tls_cert_file = config.tls_cert;
   ho.tls_key_file = config.tls_key;
   ho.trusted_proxies = config.trusted_proxies;
-  Router* router = s.router.get();
+  Router* routes = router.get();
   const bool dev = config.dev;
-  s.http = std::make_unique<HttpServer>(ho, [router, dev](const HttpRequest& r) {
+  http = std::make_unique<HttpServer>(ho, [routes, dev](const HttpRequest& r) {
     if (dev) {
       if (Status guard = CheckLoopbackRequest(r); !guard.ok()) return api::ErrorResponse(guard);
     }
-    return router->Dispatch(r);
+    return routes->Dispatch(r);
   });
-  IF_RETURN_IF_ERROR(s.http->Start());
+  return http->Start();
+}
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
+  std::optional<MasterKey> key, previous;
+  IF_RETURN_IF_ERROR(ValidateConfig(config, &key, &previous));
+  if ((key && !key->LockInMemory()) || (previous && !previous->LockInMemory())) {
+    spdlog::warn("hardening: cannot mlock the master key (RLIMIT_MEMLOCK or CAP_IPC_LOCK); it may be swapped out");
+  }
+  // Keys the fingerprints of Idempotency-Key requests. In dev mode (values stored in the clear anyway) a fixed one.
+  SecureBytes fingerprint_key = key ? SecureBytes(key->request_fingerprint_key())
+                                    : SecureBytes(AsBytes("ironflow dev mode: no master key"));
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return Status::InvalidArgument("cannot create --data-dir " + config.data_dir + ": " + ec.message());
+  chmod(config.data_dir.c_str(), 0700);
+  AnnounceEncryption(key);
+
+  std::unique_ptr<Server> server(new Server());
+  Impl& s = *server->impl_;
+  IF_RETURN_IF_ERROR(s.ConnectNats(config));
+  IF_RETURN_IF_ERROR(s.OpenStorage(config));
+  IF_RETURN_IF_ERROR(s.BuildPlanes(config, std::move(key), std::move(previous)));
+  IF_RETURN_IF_ERROR(s.ServeApi(config, std::move(fingerprint_key)));
   s.ready = true;
+
   const bool tls = !config.tls_cert.empty();
   if (!tls && !IsLoopbackHost(config.host)) {
     spdlog::warn("serving plain HTTP on {}, a non-loopback address: API keys, and the secret values in pull-mode "

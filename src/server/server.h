@@ -50,6 +50,8 @@ struct ServerConfig {
 
 bool IsLoopbackHost(const std::string& host);
 
+struct RouteInfo;  // api/router.h
+
 class Server {
  public:
   static Result<std::unique_ptr<Server>> Start(const ServerConfig& config);
@@ -57,6 +59,8 @@ class Server {
   int port() const;
   // What /readyz answers: serving, connected to NATS, and JetStream takes writes.
   bool ready() const;
+  // The HTTP route table as declared (method, pattern, access level), for the access-matrix test.
+  std::vector<RouteInfo> routes() const;
   // Stops HTTP, then NATS. Idempotent.
   void Shutdown();
 

@@ -1,6 +1,7 @@
 // Router (api/router.h): a request reaches the one route its method and path name, with its parameters decoded;
 // an unknown path is 404, a known path with another method 405 with Allow; a route that needs a key is never run
-// without one or for a role that lacks its access; metrics are labelled with the pattern, never the path.
+// without one or for a role that lacks its access; a table with a public /api/ route or a route added twice is
+// refused; metrics are labelled with the pattern, never the path.
 #include "api/router.h"
 
 #include <gtest/gtest.h>
@@ -30,15 +31,15 @@ class RouterTest : public ::testing::Test {
               return Actor{"apikey", "key_1", "test", *key == "Bearer reader" ? "reader" : "admin", ""};
             },
             metrics_) {
-    router_.Add("GET", "/healthz", false, [this](const ApiCall&) {
+    router_.Add("GET", "/healthz", Access::kPublic, [this](const ApiCall&) {
       ++runs_;
       return api::JsonResponse(200, nlohmann::json{{"status", "ok"}});
     });
-    router_.Add("GET", "/api/v1/secrets/{name}", true, [this](const ApiCall& call) {
+    router_.Add("GET", "/api/v1/secrets/{name}", Access::kRead, [this](const ApiCall& call) {
       ++runs_;
       return api::JsonResponse(200, nlohmann::json{{"name", call.params.at(0)}});
     });
-    router_.Add("PUT", "/api/v1/secrets/{name}", true, [this](const ApiCall&) {
+    router_.Add("PUT", "/api/v1/secrets/{name}", Access::kWrite, [this](const ApiCall&) {
       ++runs_;
       return api::JsonResponse(200, nlohmann::json::object());
     });
@@ -77,6 +78,29 @@ TEST_F(RouterTest, AKeyedRouteNeverRunsWithoutAKeyOrForARoleThatLacksItsAccess) 
   EXPECT_EQ(runs_, 0);
   EXPECT_EQ(router_.Dispatch(Request("GET", "/healthz")).status, 200) << "public routes need no key";
   EXPECT_EQ(router_.Dispatch(Request("HEAD", "/healthz")).status, 200) << "HEAD is served by the GET route";
+}
+
+TEST_F(RouterTest, TheDeclaredTableIsReportedAndPassesTheCheck) {
+  EXPECT_TRUE(router_.Check().ok()) << router_.Check().ToString();
+  auto table = router_.routes();
+  ASSERT_EQ(table.size(), 3u);
+  EXPECT_EQ(table[2].method, "PUT");
+  EXPECT_EQ(table[2].pattern, "/api/v1/secrets/{name}");
+  EXPECT_EQ(table[2].access, Access::kWrite);
+}
+
+TEST_F(RouterTest, APublicApiRouteOrARouteAddedTwiceFailsTheCheck) {
+  auto ok = [](const ApiCall&) { return api::JsonResponse(200, nlohmann::json::object()); };
+  Router public_api([](const HttpRequest&) -> Result<Actor> { return Status::Unauthenticated("no"); }, metrics_);
+  public_api.Add("GET", "/api/v1/things", Access::kPublic, ok);
+  EXPECT_TRUE(public_api.Check().is(Code::kInternal));
+  EXPECT_NE(public_api.Check().message().find("GET /api/v1/things"), std::string::npos);
+
+  Router twice([](const HttpRequest&) -> Result<Actor> { return Status::Unauthenticated("no"); }, metrics_);
+  twice.Add("GET", "/api/v1/things", Access::kRead, ok);
+  twice.Add("GET", "/api/v1/things", Access::kAdmin, ok);
+  EXPECT_TRUE(twice.Check().is(Code::kInternal));
+  EXPECT_NE(twice.Check().message().find("added twice"), std::string::npos);
 }
 
 TEST_F(RouterTest, MetricsNameThePatternNeverThePath) {
