@@ -5,8 +5,8 @@
 // Run with: build/bin/bench_api --benchmark_repetitions=5 (see bench/run.sh and docs/benchmarks.md).
 #include <benchmark/benchmark.h>
 
-#include <cstdlib>
 #include <nats/nats.h>
+#include <cstdlib>
 
 #include <cstdio>
 #include <memory>
@@ -81,7 +81,8 @@ void SetUpWorld() {
 }
 
 HeaderList Headers() {
-  return {{"Authorization", "Bearer " + world->api_key}, {"X-Ironflow-Environment", "default"},
+  return {{"Authorization", "Bearer " + world->api_key},
+          {"X-Ironflow-Environment", "default"},
           {"Content-Type", "application/json"}};
 }
 

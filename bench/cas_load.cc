@@ -46,11 +46,21 @@ int main(int argc, char** argv) {
         const std::string value = "load-w" + std::to_string(w) + "-n" + std::to_string(n);
         for (;;) {
           auto cur = client.Call("GET", "/api/v1/secrets/LOAD");
-          if (cur.status != 200) { errors++; break; }
+          if (cur.status != 200) {
+            errors++;
+            break;
+          }
           const uint64_t rev = cur.body["revision"];
-          auto put = client.Call("PUT", "/api/v1/secrets/LOAD", json{{"value", value}}, {{"If-Match", std::to_string(rev)}});
-          if (put.status == 412) { conflicts++; continue; }
-          if (put.status != 200) { errors++; break; }
+          auto put =
+              client.Call("PUT", "/api/v1/secrets/LOAD", json{{"value", value}}, {{"If-Match", std::to_string(rev)}});
+          if (put.status == 412) {
+            conflicts++;
+            continue;
+          }
+          if (put.status != 200) {
+            errors++;
+            break;
+          }
           std::lock_guard<std::mutex> lock(mu);
           if (!acknowledged.emplace(put.body["revision"].get<uint64_t>(), value).second) duplicate_revisions++;
           break;
@@ -79,8 +89,10 @@ int main(int argc, char** argv) {
   ok = ok && history_ok;
 
   // The value the runtime delivers now is the last acknowledged one.
-  api.Call("POST", "/api/v1/functions", json{{"id", "reader"}, {"triggers", {{{"event", "read.now"}}}}, {"secrets", {"LOAD"}}, {"mode", "pull"}});
-  api.Call("POST", "/api/v1/workers/w/register", json{{"function_ids", {"reader"}}, {"max_concurrent_jobs", 1}, {"lease_ms", 30000}});
+  api.Call("POST", "/api/v1/functions",
+           json{{"id", "reader"}, {"triggers", {{{"event", "read.now"}}}}, {"secrets", {"LOAD"}}, {"mode", "pull"}});
+  api.Call("POST", "/api/v1/workers/w/register",
+           json{{"function_ids", {"reader"}}, {"max_concurrent_jobs", 1}, {"lease_ms", 30000}});
   api.Call("POST", "/api/v1/events", json{{"name", "read.now"}, {"data", json::object()}});
   auto jobs = api.Call("GET", "/api/v1/workers/w/jobs?available=1&wait_ms=10000");
   std::string delivered = jobs.status == 200 ? jobs.body["jobs"][0]["context"]["secrets"].value("LOAD", "") : "";
@@ -91,9 +103,10 @@ int main(int argc, char** argv) {
               each, acknowledged.size(), acknowledged.size(), duplicate_revisions.load());
   std::printf("conflicts_412=%ld errors=%ld seconds=%.1f acknowledged_per_s=%.0f\n", conflicts.load(), errors.load(),
               seconds, acknowledged.size() / seconds);
-  std::printf("head_is_last_acknowledged=%s history_kept=%zu history_is_newest_acknowledged_in_order=%s "
-              "delivered_value_is_last_acknowledged=%s\n",
-              head_is_last ? "yes" : "NO", versions.size(), history_ok ? "yes" : "NO", final_ok ? "yes" : "NO");
+  std::printf(
+      "head_is_last_acknowledged=%s history_kept=%zu history_is_newest_acknowledged_in_order=%s "
+      "delivered_value_is_last_acknowledged=%s\n",
+      head_is_last ? "yes" : "NO", versions.size(), history_ok ? "yes" : "NO", final_ok ? "yes" : "NO");
   std::printf("%s\n", ok ? "PASS: no lost or duplicated update" : "FAIL");
   server.Stop();
   return ok ? 0 : 1;

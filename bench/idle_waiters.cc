@@ -82,8 +82,8 @@ PhaseResult RunPhase(const t::ServerProcess& server, int seconds) {
 }
 
 void Print(const char* label, const PhaseResult& r) {
-  std::printf("%-22s PUT %7.0f/s  GET %7.0f/s  healthz p50 %6.2f ms  p99 %6.2f ms  max %6.2f ms  (%zu probes)\n",
-              label, r.put_per_s, r.get_per_s, r.healthz_p50_ms, r.healthz_p99_ms, r.healthz_max_ms, r.probes);
+  std::printf("%-22s PUT %7.0f/s  GET %7.0f/s  healthz p50 %6.2f ms  p99 %6.2f ms  max %6.2f ms  (%zu probes)\n", label,
+              r.put_per_s, r.get_per_s, r.healthz_p50_ms, r.healthz_p99_ms, r.healthz_max_ms, r.probes);
 }
 
 }  // namespace
@@ -100,8 +100,9 @@ int main(int argc, char** argv) {
   }
   t::ApiClient admin(server.url(), server.api_key());
   // A worker whose function nothing triggers: its long polls wait out their full 30 s.
-  admin.Call("POST", "/api/v1/functions",
-             json{{"id", "idle"}, {"triggers", {{{"event", "never.happens"}}}}, {"secrets", json::array()}, {"mode", "pull"}});
+  admin.Call(
+      "POST", "/api/v1/functions",
+      json{{"id", "idle"}, {"triggers", {{{"event", "never.happens"}}}}, {"secrets", json::array()}, {"mode", "pull"}});
   admin.Call("POST", "/api/v1/workers/idle-worker/register", json{{"function_ids", {"idle"}}});
 
   PhaseResult baseline = RunPhase(server, seconds);
@@ -111,12 +112,15 @@ int main(int argc, char** argv) {
   const std::string auth = "Authorization: Bearer " + server.api_key() + "\r\nX-Ironflow-Environment: default\r\n";
   std::vector<int> sockets;
   for (int i = 0; i < kLongPolls; ++i) {
-    int fd = t::OpenLoopback(server.port(), "GET /api/v1/workers/idle-worker/jobs?available=1&wait_ms=30000 HTTP/1.1\r\n"
-                                     "Host: x\r\n" + auth + "\r\n");
+    int fd = t::OpenLoopback(server.port(),
+                             "GET /api/v1/workers/idle-worker/jobs?available=1&wait_ms=30000 HTTP/1.1\r\n"
+                             "Host: x\r\n" +
+                                 auth + "\r\n");
     if (fd >= 0) sockets.push_back(fd);
   }
   for (int i = 0; i < kStreams; ++i) {
-    int fd = t::OpenLoopback(server.port(), "GET /api/v1/stream?subject=system.never.> HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n");
+    int fd = t::OpenLoopback(server.port(),
+                             "GET /api/v1/stream?subject=system.never.> HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n");
     if (fd >= 0) sockets.push_back(fd);
   }
   std::this_thread::sleep_for(std::chrono::seconds(1));  // let the server accept and park them before measuring

@@ -72,7 +72,8 @@ struct World {
       names.push_back("SECRET_" + std::to_string(i));
       api.Call("PUT", "/api/v1/secrets/" + names.back(), json{{"value", "v-" + t::RandomHex(16)}});
     }
-    api.Call("POST", "/api/v1/functions", json{{"id", "bench"}, {"triggers", {{{"event", "bench.run"}}}}, {"secrets", names}, {"mode", "pull"}});
+    api.Call("POST", "/api/v1/functions",
+             json{{"id", "bench"}, {"triggers", {{{"event", "bench.run"}}}}, {"secrets", names}, {"mode", "pull"}});
   }
   std::string api_key() const { return servers[0]->api_key(); }
   std::string url(int i) const { return servers[i % servers.size()]->url(); }
@@ -98,13 +99,15 @@ void PullEndToEnd(benchmark::State& state, World& w) {
       workers.emplace_back([&, i] {
         t::ApiClient api(w.url(i), w.api_key());
         std::string id = "bench-w" + std::to_string(i);
-        api.Call("POST", "/api/v1/workers/" + id + "/register", json{{"function_ids", {"bench"}}, {"max_concurrent_jobs", 8}});
+        api.Call("POST", "/api/v1/workers/" + id + "/register",
+                 json{{"function_ids", {"bench"}}, {"max_concurrent_jobs", 8}});
         while (!stop.load()) {
           auto r = api.Call("GET", "/api/v1/workers/" + id + "/jobs?available=8&wait_ms=200");
           if (r.status != 200) continue;
           for (const auto& job : r.body["jobs"]) {
-            auto done = api.Call("PUT", "/api/v1/workers/" + id + "/jobs/" + job["job_id"].get<std::string>(),
-                                 json{{"lease_token", job["lease_token"]}, {"status", "completed"}, {"output", {{"ok", true}}}});
+            auto done = api.Call(
+                "PUT", "/api/v1/workers/" + id + "/jobs/" + job["job_id"].get<std::string>(),
+                json{{"lease_token", job["lease_token"]}, {"status", "completed"}, {"output", {{"ok", true}}}});
             if (done.status != 200) continue;
             double ms = (NowUs() - job["event"]["data"]["t"].get<int64_t>()) / 1000.0;
             std::lock_guard<std::mutex> lock(mu);
@@ -126,7 +129,8 @@ void PullEndToEnd(benchmark::State& state, World& w) {
       producers.emplace_back([&, p] {
         t::ApiClient emitter(w.url(p), w.api_key());
         for (int i = p; i < runs; i += emitters) {
-          if (offered > 0) std::this_thread::sleep_until(start + std::chrono::microseconds(int64_t{1000000} * i / offered));
+          if (offered > 0)
+            std::this_thread::sleep_until(start + std::chrono::microseconds(int64_t{1000000} * i / offered));
           emitter.Call("POST", "/api/v1/events", json{{"name", "bench.run"}, {"data", {{"t", NowUs()}}}});
         }
       });

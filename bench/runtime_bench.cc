@@ -23,7 +23,8 @@ constexpr int kSecrets = 10;
 struct World {
   testing::NatsFixture nats;
   std::unique_ptr<NatsConnection> nc = nats.Connect();
-  std::unique_ptr<KvBucket> secrets_bucket = std::move(KvBucket::OpenOrCreate(*nc, {kSecretsBucket, "", 10, 1, -1}).value());
+  std::unique_ptr<KvBucket> secrets_bucket =
+      std::move(KvBucket::OpenOrCreate(*nc, {kSecretsBucket, "", 10, 1, -1}).value());
   std::unique_ptr<KvBucket> raw_bucket = std::move(KvBucket::OpenOrCreate(*nc, {"bench-raw", "", 10, 1, -1}).value());
   std::unique_ptr<SystemEvents> events = std::make_unique<SystemEvents>(SystemStream::Ensure(*nc, 1).value());
   ValueSealer sealer{MasterKey::FromHex(testing::RandomHex(32)).value()};
@@ -32,7 +33,8 @@ struct World {
   std::vector<std::string> names;
 
   World() {
-    watch = std::move(KvWatch::Start(*secrets_bucket, [this](const KvEntry& e, bool d) { store.ObserveStored(e, d); }).value());
+    watch = std::move(
+        KvWatch::Start(*secrets_bucket, [this](const KvEntry& e, bool d) { store.ObserveStored(e, d); }).value());
     Actor actor{"dev", "bench", "bench"};
     for (int i = 0; i < kSecrets; ++i) {
       names.push_back("SECRET_" + std::to_string(i));

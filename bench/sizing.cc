@@ -85,7 +85,8 @@ int main(int argc, char** argv) {
         const std::string name = "SECRET_" + std::to_string(i);
         std::string value = std::to_string(i);
         value.resize(64, 'x');
-        if (api.Call("PUT", "/api/v1/secrets/" + name, json{{"value", value}, {"description", "sizing"}}).status != 201) {
+        if (api.Call("PUT", "/api/v1/secrets/" + name, json{{"value", value}, {"description", "sizing"}}).status !=
+            201) {
           ++failed;
         }
       }
@@ -110,11 +111,13 @@ int main(int argc, char** argv) {
 
   const std::string file = data.path() + "/sizing.backup";
   auto started = std::chrono::steady_clock::now();
-  t::ProcessResult backup = t::RunIronflow({"backup", "-o", file, "--nats-url", nats.url()}, {{"IRONFLOW_MASTER_KEY", key}});
+  t::ProcessResult backup =
+      t::RunIronflow({"backup", "-o", file, "--nats-url", nats.url()}, {{"IRONFLOW_MASTER_KEY", key}});
   const double backup_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   t::NatsFixture target;
   started = std::chrono::steady_clock::now();
-  t::ProcessResult restore = t::RunIronflow({"restore", file, "--nats-url", target.url()}, {{"IRONFLOW_MASTER_KEY", key}});
+  t::ProcessResult restore =
+      t::RunIronflow({"restore", file, "--nats-url", target.url()}, {{"IRONFLOW_MASTER_KEY", key}});
   const double restore_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (backup.exit_code != 0 || restore.exit_code != 0) {
     std::fprintf(stderr, "backup/restore failed: %s%s\n", backup.err.c_str(), restore.err.c_str());
@@ -131,8 +134,8 @@ int main(int argc, char** argv) {
               before.store_bytes / 1048576.0, after.store_bytes / 1048576.0,
               (after.store_bytes - before.store_bytes) * per10k / 1048576.0,
               static_cast<double>(after.store_bytes - before.store_bytes) / secrets);
-  std::printf("idle connections: %zu open, ironflow RSS %ld -> %ld KiB: %.1f KiB per idle connection\n",
-              sockets.size(), after.server_kib, idle_after,
+  std::printf("idle connections: %zu open, ironflow RSS %ld -> %ld KiB: %.1f KiB per idle connection\n", sockets.size(),
+              after.server_kib, idle_after,
               sockets.empty() ? 0.0 : static_cast<double>(idle_after - after.server_kib) / sockets.size());
   std::printf("backup: %.2f s, %.1f MiB file; restore into an empty nats-server: %.2f s\n", backup_s,
               FileBytes(file) / 1048576.0, restore_s);

@@ -6,8 +6,8 @@
 // Run with: build/bin/bench_stores --benchmark_repetitions=5 (see bench/run.sh and docs/benchmarks.md).
 #include <benchmark/benchmark.h>
 
-#include <cstdlib>
 #include <nats/nats.h>
+#include <cstdlib>
 
 #include <charconv>
 #include <cstdio>
@@ -44,7 +44,8 @@ struct World {
 World* world = nullptr;
 
 HeaderList Headers() {
-  return {{"Authorization", "Bearer " + world->api_key}, {"X-Ironflow-Environment", "default"},
+  return {{"Authorization", "Bearer " + world->api_key},
+          {"X-Ironflow-Environment", "default"},
           {"Content-Type", "application/json"}};
 }
 

@@ -16,7 +16,8 @@ int main() {
       [](ironflow::Context& ctx) -> nlohmann::json {
         nlohmann::json payouts = ctx.config.get("payouts");  // ApiError 404 if the document is missing
         const std::int64_t limit = payouts.value("daily_limit", std::int64_t{0});
-        const std::int64_t count = ctx.kv("counters").incr("payouts." + ctx.event.data.value("day", std::string("today")));
+        const std::int64_t count =
+            ctx.kv("counters").incr("payouts." + ctx.event.data.value("day", std::string("today")));
         std::printf("run %s (%s): payout %lld of %lld allowed\n", ctx.run_id.c_str(), ctx.environment.c_str(),
                     static_cast<long long>(count), static_cast<long long>(limit));
         if (count > limit) throw ironflow::NonRetryableError("daily payout limit reached");

@@ -17,8 +17,8 @@ int main(int argc, char** argv) {
   const std::string path = "/api/ironflow";
   const std::string tls_cert = example::Env("IRONFLOW_PUSH_TLS_CERT");
   const std::string tls_key = example::Env("IRONFLOW_PUSH_TLS_KEY");
-  const std::string url = (tls_cert.empty() ? "http://" : "https://") + std::string("127.0.0.1:") +
-                          std::to_string(port) + path;
+  const std::string url =
+      (tls_cert.empty() ? "http://" : "https://") + std::string("127.0.0.1:") + std::to_string(port) + path;
   const std::string signing_key = example::Env("IRONFLOW_SIGNING_KEY");
   if (signing_key.empty()) {
     std::fprintf(stderr, "error: set IRONFLOW_SIGNING_KEY (see `ironflow signing-key show`)\n");

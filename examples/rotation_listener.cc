@@ -9,13 +9,13 @@
 #include "example_env.h"
 
 int main() {
-  auto on_rotation = ironflow::createFunction(
-      {.id = "rotation-listener", .triggers = {{.event = "system.secret.*.updated"}}},
-      [](ironflow::Context& ctx) -> nlohmann::json {
-        std::printf("%s: %s\n", ctx.event.name.c_str(), ctx.event.data.dump().c_str());
-        std::fflush(stdout);
-        return {{"seen", ctx.event.name}};
-      });
+  auto on_rotation =
+      ironflow::createFunction({.id = "rotation-listener", .triggers = {{.event = "system.secret.*.updated"}}},
+                               [](ironflow::Context& ctx) -> nlohmann::json {
+                                 std::printf("%s: %s\n", ctx.event.name.c_str(), ctx.event.data.dump().c_str());
+                                 std::fflush(stdout);
+                                 return {{"seen", ctx.event.name}};
+                               });
 
   try {
     ironflow::Worker worker({.server_url = example::ServerUrl(),

@@ -10,7 +10,7 @@
 #include "runtime/signing.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const uint8_t kKey[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+  static const uint8_t kKey[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
                                    17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
   std::string_view in(reinterpret_cast<const char*>(data), size);
   size_t nl = in.find('\n');
@@ -23,7 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   int64_t ts = -1;
   for (size_t start = 0; start <= header.size();) {
     size_t comma = header.find(',', start);
-    std::string_view part = header.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    std::string_view part =
+        header.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     if (part.substr(0, 2) == "t=") {
       ts = 0;
       for (char c : part.substr(2)) ts = ts * 10 + (c - '0');

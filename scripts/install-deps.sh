@@ -8,6 +8,7 @@ PACKAGES=(
   nats-server libnats-dev libssl-dev libboost-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang-format-14
 )
 
 missing=()

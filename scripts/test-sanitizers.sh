@@ -7,7 +7,8 @@
 # check with nothing for the sanitizers to see) and dashboard_e2e (browser-driven UI checks; the routes it uses
 # are covered by the integration tests), and the `cluster` label (3-node NATS clusters: the same code paths run
 # sanitized on one node; the cluster suite is about NATS behaviour, not memory safety) and the `js` label (the
-# JavaScript SDK's tests: JavaScript code, against server paths the C++ SDK's sanitized tests cover).
+# JavaScript SDK's tests: JavaScript code, against server paths the C++ SDK's sanitized tests cover), and the
+# `lint` label (the clang-format check: source text, the same in both builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR="${ASAN_BUILD_DIR:-build-asan}"
@@ -21,4 +22,4 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:dete
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp:print_suppressions=0"
 cd "$BUILD_DIR"
-ctest --output-on-failure -j "$JOBS" --timeout 600 -LE '^(cluster|js|package)$' -E '^(sdk_install_and_find_package|dashboard_e2e)$'
+ctest --output-on-failure -j "$JOBS" --timeout 600 -LE '^(cluster|js|package|lint)$' -E '^(sdk_install_and_find_package|dashboard_e2e)$'

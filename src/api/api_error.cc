@@ -123,8 +123,10 @@ std::string JsonWithRawField(std::string_view field, std::string_view raw, const
   std::string rest = others.dump();  // "{...}"
   std::string out = "{" + json(std::string(field)).dump() + ":";
   out += json::accept(raw) ? raw : std::string_view("{}");
-  if (rest.size() > 2) out += "," + rest.substr(1);
-  else out += "}";
+  if (rest.size() > 2)
+    out += "," + rest.substr(1);
+  else
+    out += "}";
   return out;
 }
 
@@ -134,8 +136,10 @@ std::string DecodeParam(std::string_view raw) {
   // '+' is literal in a path; PercentDecode treats it as space (query semantics), so protect it first.
   std::string protected_plus;
   for (char c : raw) {
-    if (c == '+') protected_plus += "%2B";
-    else protected_plus.push_back(c);
+    if (c == '+')
+      protected_plus += "%2B";
+    else
+      protected_plus.push_back(c);
   }
   return PercentDecode(protected_plus);
 }

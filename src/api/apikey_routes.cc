@@ -58,7 +58,8 @@ Status NoKeyStore(const ApiContext& ctx) {
 void AddApiKeyRoutes(Router& router, ApiContext& ctx) {
   router.Add("POST", "/api/v1/apikeys", Access::kAdmin, [&ctx](const ApiCall& call) {
     if (Status s = NoKeyStore(ctx); !s.ok()) return api::ErrorResponse(s);
-    auto body = api::ParseJsonObject(call.request.body, {"name", "role", "environment", "expires_in", "functions", "secrets"});
+    auto body =
+        api::ParseJsonObject(call.request.body, {"name", "role", "environment", "expires_in", "functions", "secrets"});
     if (!body.ok()) return api::ErrorResponse(body.status());
     auto name = api::RequiredString(*body, "name");
     if (!name.ok()) return api::ErrorResponse(name.status());

@@ -7,9 +7,9 @@
 //   ?name=STRIPE_KEY          (secret or config name, or run id; needs kind)
 //   ?since=1h | 30m | 7d | 2026-12-01T10:00:00Z   (default 24h)
 //   ?limit=100                (1..5000)
-#include "common/bounded_json.h"
 #include "api/api_util.h"
 #include "api/routes.h"
+#include "common/bounded_json.h"
 #include "common/names.h"
 #include "common/time_util.h"
 #include "store/stream_reader.h"
@@ -29,8 +29,11 @@ Result<int64_t> ParseSince(const std::string& text) {
       digits = digits && text[i] >= '0' && text[i] <= '9';
       if (digits) n = n * 10 + (text[i] - '0');
     }
-    int64_t unit = text.back() == 's' ? 1000 : text.back() == 'm' ? 60000 : text.back() == 'h' ? 3600000
-                 : text.back() == 'd' ? 86400000 : 0;
+    int64_t unit = text.back() == 's'   ? 1000
+                   : text.back() == 'm' ? 60000
+                   : text.back() == 'h' ? 3600000
+                   : text.back() == 'd' ? 86400000
+                                        : 0;
     if (digits && unit > 0) return NowUnixMillis() - n * unit;
   }
   return Status::InvalidArgument("since must be a duration like 30m, 1h, 7d or an RFC 3339 UTC time");
@@ -44,8 +47,8 @@ void AddAuditRoutes(Router& router, ApiContext& ctx) {
     Result<std::string> env = std::string("*");
     if (every_environment) {
       if (!call.actor.environment.empty() || (!call.actor.role.empty() && call.actor.role != "admin")) {
-        return api::ErrorResponse(
-            Status::PermissionDenied("the audit trail of every environment (X-Ironflow-Environment: *) needs an admin key"));
+        return api::ErrorResponse(Status::PermissionDenied(
+            "the audit trail of every environment (X-Ironflow-Environment: *) needs an admin key"));
       }
     } else {
       env = RequestEnvironment(ctx, call.request);
@@ -54,8 +57,8 @@ void AddAuditRoutes(Router& router, ApiContext& ctx) {
     std::string kind = call.request.query_param("kind").value_or("");
     if (!kind.empty() && kind != "secret" && kind != "config" && kind != "run" && kind != "environment" &&
         kind != "kv" && kind != "apikey" && kind != "rekey" && kind != "signingkey" && kind != "access") {
-      return api::ErrorResponse(
-          Status::InvalidArgument("kind must be secret, config, run, environment, kv, apikey, rekey, signingkey or access"));
+      return api::ErrorResponse(Status::InvalidArgument(
+          "kind must be secret, config, run, environment, kv, apikey, rekey, signingkey or access"));
     }
     std::string name = call.request.query_param("name").value_or("");
     if (!name.empty()) {

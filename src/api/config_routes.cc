@@ -15,7 +15,8 @@ using api::json;
 // {"data":<document>,"name",...}: the stored text is spliced in, not parsed, so a document stored before the
 // nesting limit existed is still served whole (re-serializing it would recurse once per level).
 std::string DocumentJson(const ConfigDocument& d) {
-  return api::JsonWithRawField("data", d.data, json{{"name", d.name}, {"revision", d.revision}, {"updated_at", d.updated_at}});
+  return api::JsonWithRawField("data", d.data,
+                               json{{"name", d.name}, {"revision", d.revision}, {"updated_at", d.updated_at}});
 }
 
 class ConfigRoutes {
@@ -28,7 +29,8 @@ class ConfigRoutes {
     auto docs = ctx_.config->List(*env);
     if (!docs.ok()) return api::ErrorResponse(docs.status());
     json arr = json::array();
-    for (const auto& d : *docs) arr.push_back({{"name", d.name}, {"revision", d.revision}, {"updated_at", d.updated_at}});
+    for (const auto& d : *docs)
+      arr.push_back({{"name", d.name}, {"revision", d.revision}, {"updated_at", d.updated_at}});
     return api::JsonResponse(200, json{{"configs", std::move(arr)}});
   }
 
@@ -89,18 +91,18 @@ class ConfigRoutes {
     std::string name = call.params[0];
     // The config bucket outlives every stream (the server stops HTTP before closing buckets): borrow it.
     std::shared_ptr<KvBucket> bucket(std::shared_ptr<KvBucket>(), ctx_.config_bucket);
-    auto r = api::KvWatchStream(bucket, env + "." + name,
-                                [name](const KvEntry& e, bool deleted, bool replay) -> std::optional<std::string> {
-                                  if (deleted) {
-                                    if (replay) return std::nullopt;  // absent now: nothing to send first
-                                    return json{{"type", "config_delete"}, {"name", name}, {"revision", e.revision}}.dump();
-                                  }
-                                  return api::JsonWithRawField("data", e.value,
-                                                               json{{"type", "config_update"},
-                                                                    {"name", name},
-                                                                    {"revision", e.revision},
-                                                                    {"updated_at", FormatRfc3339FromNanos(e.created_ns)}});
-                                });
+    auto r = api::KvWatchStream(
+        bucket, env + "." + name, [name](const KvEntry& e, bool deleted, bool replay) -> std::optional<std::string> {
+          if (deleted) {
+            if (replay) return std::nullopt;  // absent now: nothing to send first
+            return json{{"type", "config_delete"}, {"name", name}, {"revision", e.revision}}.dump();
+          }
+          return api::JsonWithRawField("data", e.value,
+                                       json{{"type", "config_update"},
+                                            {"name", name},
+                                            {"revision", e.revision},
+                                            {"updated_at", FormatRfc3339FromNanos(e.created_ns)}});
+        });
     if (!r.ok()) return api::ErrorResponse(r.status());
     return std::move(r).value();
   }
@@ -135,7 +137,8 @@ void AddConfigRoutes(Router& router, ApiContext& ctx) {
   router.Add("GET", "/api/v1/config/{name}", Access::kConfigRead, [r](const ApiCall& c) { return r->Get(c); });
   router.AddIdempotent("PUT", "/api/v1/config/{name}", Access::kWrite, [r](const ApiCall& c) { return r->Put(c); });
   router.AddIdempotent("PATCH", "/api/v1/config/{name}", Access::kWrite, [r](const ApiCall& c) { return r->Patch(c); });
-  router.AddIdempotent("DELETE", "/api/v1/config/{name}", Access::kWrite, [r](const ApiCall& c) { return r->Delete(c); });
+  router.AddIdempotent("DELETE", "/api/v1/config/{name}", Access::kWrite,
+                       [r](const ApiCall& c) { return r->Delete(c); });
   router.Add("GET", "/api/v1/config/{name}/watch", Access::kConfigRead, [r](const ApiCall& c) { return r->Watch(c); });
 }
 

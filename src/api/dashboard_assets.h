@@ -6,7 +6,7 @@
 namespace ironflow {
 
 struct DashboardAsset {
-  std::string_view name;          // file name, e.g. "main.js"
+  std::string_view name;  // file name, e.g. "main.js"
   std::string_view content_type;
   std::string_view body;
 };

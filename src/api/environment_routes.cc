@@ -27,7 +27,8 @@ void AddEnvironmentRoutes(Router& router, ApiContext& ctx) {
     auto env = ctx.environments.Create(*name);
     if (!env.ok()) return api::ErrorResponse(env.status());
     spdlog::info("environment created: {} actor={}", env->name, call.actor.name);
-    if (Status audited = ctx.events.Changed("environment", env->name, "created", env->name, call.actor); !audited.ok()) {
+    if (Status audited = ctx.events.Changed("environment", env->name, "created", env->name, call.actor);
+        !audited.ok()) {
       return api::ErrorResponse(audited);
     }
     return api::JsonResponse(201, json{{"name", env->name}, {"created_at", env->created_at}});

@@ -52,10 +52,10 @@ std::string IdempotencyStore::Fingerprint(const HttpRequest& r) const {
   const std::string if_match = part(r.header("if-match"));
   const std::string if_none = part(r.header("if-none-match"));
   const std::string zero(1, '\0');
-  auto mac = HmacSha256(fingerprint_key_.view(),
-                        {AsBytes(r.method), AsBytes(zero), AsBytes(r.path), AsBytes(zero), AsBytes(r.query),
-                         AsBytes(zero), AsBytes(env), AsBytes(zero), AsBytes(if_match), AsBytes(zero),
-                         AsBytes(if_none), AsBytes(zero), AsBytes(r.body)});
+  auto mac = HmacSha256(
+      fingerprint_key_.view(),
+      {AsBytes(r.method), AsBytes(zero), AsBytes(r.path), AsBytes(zero), AsBytes(r.query), AsBytes(zero), AsBytes(env),
+       AsBytes(zero), AsBytes(if_match), AsBytes(zero), AsBytes(if_none), AsBytes(zero), AsBytes(r.body)});
   return HexEncode(mac);
 }
 

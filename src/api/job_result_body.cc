@@ -17,12 +17,14 @@ Result<JobResult> ParseJobResult(std::string_view body, bool require_lease_token
   if (!doc.is_object()) return Status::InvalidArgument("result must be a JSON object");
   static const std::set<std::string> kAllowed = {"lease_token", "status", "output", "error", "steps"};
   for (const auto& item : doc.items()) {
-    if (!kAllowed.count(item.key())) return Status::InvalidArgument("unknown field \"" + item.key().substr(0, 64) + "\"");
+    if (!kAllowed.count(item.key()))
+      return Status::InvalidArgument("unknown field \"" + item.key().substr(0, 64) + "\"");
   }
   if (require_lease_token && (!doc.contains("lease_token") || !doc["lease_token"].is_string())) {
     return Status::InvalidArgument("field \"lease_token\" is required");
   }
-  if (!doc.contains("status") || !doc["status"].is_string() || (doc["status"] != "completed" && doc["status"] != "failed")) {
+  if (!doc.contains("status") || !doc["status"].is_string() ||
+      (doc["status"] != "completed" && doc["status"] != "failed")) {
     return Status::InvalidArgument("field \"status\" must be \"completed\" or \"failed\"");
   }
   JobResult out;
@@ -34,7 +36,8 @@ Result<JobResult> ParseJobResult(std::string_view body, bool require_lease_token
     if (!e.is_object() || !e.contains("message") || !e["message"].is_string()) {
       return Status::InvalidArgument("field \"error\" must be {\"message\": string, \"retryable\": bool}");
     }
-    if (e.contains("retryable") && !e["retryable"].is_boolean()) return Status::InvalidArgument("field \"error.retryable\" must be a boolean");
+    if (e.contains("retryable") && !e["retryable"].is_boolean())
+      return Status::InvalidArgument("field \"error.retryable\" must be a boolean");
     out.error = e["message"];
     out.retryable = e.value("retryable", true);
   } else if (!out.completed) {

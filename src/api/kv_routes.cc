@@ -31,7 +31,8 @@ json BucketJson(const KvBucketInfo& b) {
 Result<std::optional<int64_t>> OptionalInt(const json& obj, const char* field, int64_t lo, int64_t hi) {
   auto it = obj.find(field);
   if (it == obj.end()) return std::optional<int64_t>();
-  if (!it->is_number_integer()) return Status::InvalidArgument("field \"" + std::string(field) + "\" must be an integer");
+  if (!it->is_number_integer())
+    return Status::InvalidArgument("field \"" + std::string(field) + "\" must be an integer");
   if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
     return Status::InvalidArgument("field \"" + std::string(field) + "\" is out of range");
   }
@@ -50,7 +51,8 @@ class KvRoutes {
   HttpResponse CreateBucket(const ApiCall& call) {
     auto env = RequestEnvironment(ctx_, call.request);
     if (!env.ok()) return api::ErrorResponse(env.status());
-    auto body = api::ParseJsonObject(call.request.body, {"name", "description", "ttl_seconds", "history", "max_value_size", "replicas"});
+    auto body = api::ParseJsonObject(call.request.body,
+                                     {"name", "description", "ttl_seconds", "history", "max_value_size", "replicas"});
     if (!body.ok()) return api::ErrorResponse(body.status());
     BucketSpec spec;
     auto name = api::RequiredString(*body, "name");
@@ -229,15 +231,16 @@ class KvRoutes {
     if (Status s = OpenBucket(call, &b); !s.ok()) return api::ErrorResponse(s);
     std::string pattern = call.request.query_param("key").value_or(">");
     if (Status s = ValidateKvKeyPattern(pattern); !s.ok()) return api::ErrorResponse(s);
-    auto r = api::KvWatchStream(b.kv, pattern, [](const KvEntry& e, bool deleted, bool replay) -> std::optional<std::string> {
-      if (deleted && replay) return std::nullopt;  // absent now: nothing to send first
-      json frame = {{"type", "kv_update"},
-                    {"key", e.key},
-                    {"value", deleted ? json(nullptr) : json(Base64Encode(e.value))},
-                    {"revision", e.revision},
-                    {"operation", deleted ? "delete" : "put"}};
-      return frame.dump();
-    });
+    auto r = api::KvWatchStream(b.kv, pattern,
+                                [](const KvEntry& e, bool deleted, bool replay) -> std::optional<std::string> {
+                                  if (deleted && replay) return std::nullopt;  // absent now: nothing to send first
+                                  json frame = {{"type", "kv_update"},
+                                                {"key", e.key},
+                                                {"value", deleted ? json(nullptr) : json(Base64Encode(e.value))},
+                                                {"revision", e.revision},
+                                                {"operation", deleted ? "delete" : "put"}};
+                                  return frame.dump();
+                                });
     if (!r.ok()) return api::ErrorResponse(r.status());
     return std::move(r).value();
   }
@@ -287,9 +290,12 @@ void AddKvRoutes(Router& router, ApiContext& ctx) {
   router.Add("DELETE", b + "/{bucket}", Access::kWrite, [r](const ApiCall& c) { return r->DeleteBucket(c); });
   router.Add("GET", b + "/{bucket}/keys", Access::kKvRead, [r](const ApiCall& c) { return r->Keys(c); });
   router.Add("GET", b + "/{bucket}/keys/{key}", Access::kKvRead, [r](const ApiCall& c) { return r->GetKey(c); });
-  router.AddIdempotent("PUT", b + "/{bucket}/keys/{key}", Access::kKvWrite, [r](const ApiCall& c) { return r->PutKey(c); });
-  router.AddIdempotent("DELETE", b + "/{bucket}/keys/{key}", Access::kKvWrite, [r](const ApiCall& c) { return r->DeleteKey(c); });
-  router.AddIdempotent("POST", b + "/{bucket}/keys/{key}/increment", Access::kKvWrite, [r](const ApiCall& c) { return r->Increment(c); });
+  router.AddIdempotent("PUT", b + "/{bucket}/keys/{key}", Access::kKvWrite,
+                       [r](const ApiCall& c) { return r->PutKey(c); });
+  router.AddIdempotent("DELETE", b + "/{bucket}/keys/{key}", Access::kKvWrite,
+                       [r](const ApiCall& c) { return r->DeleteKey(c); });
+  router.AddIdempotent("POST", b + "/{bucket}/keys/{key}/increment", Access::kKvWrite,
+                       [r](const ApiCall& c) { return r->Increment(c); });
   router.Add("GET", b + "/{bucket}/watch", Access::kKvRead, [r](const ApiCall& c) { return r->Watch(c); });
 }
 

@@ -19,8 +19,7 @@ void Single(std::ostringstream& out, const char* name, const char* type, const c
 // The sample lines of one histogram; `labels` is empty or `key="value",` pairs ending with a comma.
 void HistogramLines(std::ostringstream& out, const char* name, const std::string& labels, const HistogramCounts& h) {
   for (size_t i = 0; i < HistogramCounts::kBounds.size(); ++i) {
-    out << name << "_bucket{" << labels << "le=\"" << HistogramCounts::kBounds[i] << "\"} " << h.cumulative[i]
-        << "\n";
+    out << name << "_bucket{" << labels << "le=\"" << HistogramCounts::kBounds[i] << "\"} " << h.cumulative[i] << "\n";
   }
   out << name << "_bucket{" << labels << "le=\"+Inf\"} " << h.count << "\n";
   const std::string plain = labels.empty() ? "" : "{" + labels.substr(0, labels.size() - 1) + "}";
@@ -63,8 +62,8 @@ std::string Metrics::Render(const Gauges& g) const {
   Single(out, "ironflow_ready", "gauge", "1 while the server would answer /readyz with 200.", g.ready ? 1 : 0);
   Single(out, "ironflow_nats_connected", "gauge", "1 while the NATS connection is up.", g.nats_connected ? 1 : 0);
   Single(out, "ironflow_nats_reconnects_total", "counter", "Reconnections to NATS since start.", g.nats_reconnects);
-  Single(out, "ironflow_event_publish_failures_total", "counter",
-         "System (audit) events that could not be published.", g.event_publish_failures);
+  Single(out, "ironflow_event_publish_failures_total", "counter", "System (audit) events that could not be published.",
+         g.event_publish_failures);
   Single(out, "ironflow_event_publish_retries_total", "counter",
          "System events sent again after a rejected or lost ack.", g.event_publish_retries);
   Single(out, "ironflow_embedded_nats_restarts_total", "counter", "Restarts of the embedded nats-server child.",

@@ -74,15 +74,19 @@ bool IsLoopbackName(std::string_view host) { return host == "localhost" || host 
 Status CheckLoopbackRequest(const HttpRequest& req) {
   auto host = req.header("host");
   if (!host || !IsLoopbackName(HostPart(*host))) {
-    return Status::PermissionDenied("with --dev (no authentication) only requests to localhost, 127.0.0.1 or [::1] "
-                                    "are served");
+    return Status::PermissionDenied(
+        "with --dev (no authentication) only requests to localhost, 127.0.0.1 or [::1] "
+        "are served");
   }
   if (auto origin = req.header("origin")) {
     std::string_view o = *origin;
     constexpr std::string_view kHttp = "http://", kHttps = "https://";
-    if (o.substr(0, kHttp.size()) == kHttp) o.remove_prefix(kHttp.size());
-    else if (o.substr(0, kHttps.size()) == kHttps) o.remove_prefix(kHttps.size());
-    else return Status::PermissionDenied("cross-origin requests are refused");
+    if (o.substr(0, kHttp.size()) == kHttp)
+      o.remove_prefix(kHttp.size());
+    else if (o.substr(0, kHttps.size()) == kHttps)
+      o.remove_prefix(kHttps.size());
+    else
+      return Status::PermissionDenied("cross-origin requests are refused");
     if (!IsLoopbackName(HostPart(o))) return Status::PermissionDenied("cross-origin requests are refused");
   }
   return Status::Ok();

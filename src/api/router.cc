@@ -88,9 +88,9 @@ bool Router::Match(const Route& route, const std::vector<std::string>& segments,
 void Router::HoldWaiterToken(const std::string& key_id, HttpResponse* response) const {
   std::shared_ptr<void> token = waiters_->Acquire(key_id);
   if (!token) {
-    *response = api::ErrorResponse(Status::ResourceExhausted(
-        "this API key already holds " + std::to_string(waiters_->per_key()) +
-        " waiting requests (long polls, event streams, watches); close some or retry later"));
+    *response = api::ErrorResponse(
+        Status::ResourceExhausted("this API key already holds " + std::to_string(waiters_->per_key()) +
+                                  " waiting requests (long polls, event streams, watches); close some or retry later"));
     return;
   }
   // The token lives as long as the waiting answer does (held next to what it already keeps alive).
@@ -117,7 +117,8 @@ HttpResponse Router::Dispatch(const HttpRequest& request) const {
   std::string route_label = "unmatched";
   if (found == nullptr) {
     if (!allowed.empty()) {
-      response = api::ErrorResponse(Status::InvalidArgument("method " + request.method + " is not allowed here; use " + allowed));
+      response = api::ErrorResponse(
+          Status::InvalidArgument("method " + request.method + " is not allowed here; use " + allowed));
       response.status = 405;
       response.headers.emplace_back("Allow", allowed);
     } else {

@@ -15,7 +15,7 @@ struct SystemInfo {
   std::string version;
   std::string nats_url;  // the configured list, redacted
   std::function<bool()> ready;
-  std::function<bool()> jetstream_writable;             // every stream we write to has a leader
+  std::function<bool()> jetstream_writable;                   // every stream we write to has a leader
   std::function<std::vector<NatsServerInfo>()> nats_servers;  // the NATS nodes reached and their versions
 };
 

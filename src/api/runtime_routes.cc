@@ -57,7 +57,9 @@ Result<int64_t> IntParam(const HttpRequest& req, const char* name, int64_t def, 
     if (c < '0' || c > '9') return Status::InvalidArgument(std::string(name) + " must be an integer");
     n = n * 10 + (c - '0');
   }
-  if (n < lo || n > hi) return Status::InvalidArgument(std::string(name) + " must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+  if (n < lo || n > hi)
+    return Status::InvalidArgument(std::string(name) + " must be between " + std::to_string(lo) + " and " +
+                                   std::to_string(hi));
   return n;
 }
 
@@ -66,8 +68,8 @@ Result<int64_t> OptionalInt(const json& body, const char* name, int64_t def, int
   if (!body.contains(name)) return def;
   const json& v = body[name];
   if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi) {
-    return Status::InvalidArgument(std::string(name) + " must be an integer between " + std::to_string(lo) +
-                                   " and " + std::to_string(hi));
+    return Status::InvalidArgument(std::string(name) + " must be an integer between " + std::to_string(lo) + " and " +
+                                   std::to_string(hi));
   }
   return v.get<int64_t>();
 }
@@ -86,7 +88,8 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     if (!name.ok()) return api::ErrorResponse(name.status());
     if (Status s = ValidateEventName(*name); !s.ok()) return api::ErrorResponse(s);
     if (name->rfind("system.", 0) == 0 || *name == "system") {
-      return api::ErrorResponse(Status::InvalidArgument("event names starting with \"system.\" are reserved for Ironflow"));
+      return api::ErrorResponse(
+          Status::InvalidArgument("event names starting with \"system.\" are reserved for Ironflow"));
     }
     if (!body->contains("data")) return api::ErrorResponse(Status::InvalidArgument("missing required field \"data\""));
     std::string data = (*body)["data"].dump();
@@ -95,7 +98,8 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     }
     std::string metadata = "{}";
     if (body->contains("metadata")) {
-      if (!(*body)["metadata"].is_object()) return api::ErrorResponse(Status::InvalidArgument("field \"metadata\" must be an object"));
+      if (!(*body)["metadata"].is_object())
+        return api::ErrorResponse(Status::InvalidArgument("field \"metadata\" must be an object"));
       metadata = (*body)["metadata"].dump();
     }
     auto emitted = engine.Emit(*env, *name, data, metadata, call.actor.request);
@@ -159,8 +163,8 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     auto env = RequestEnvironment(ctx, call.request);
     if (!env.ok()) return api::ErrorResponse(env.status());
     const std::string& id = call.params[0];
-    if (id.size() > 64 || id.rfind("run_", 0) != 0 || id.find('.') != std::string::npos || id.find('*') != std::string::npos ||
-        id.find('>') != std::string::npos) {
+    if (id.size() > 64 || id.rfind("run_", 0) != 0 || id.find('.') != std::string::npos ||
+        id.find('*') != std::string::npos || id.find('>') != std::string::npos) {
       return api::ErrorResponse(Status::NotFound("run \"" + id.substr(0, 64) + "\" not found"));
     }
     auto r = runs.Get(*env, id);
@@ -179,28 +183,34 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     w.worker_id = call.params[0];
     if (!body->contains("function_ids") || !(*body)["function_ids"].is_array() || (*body)["function_ids"].empty() ||
         (*body)["function_ids"].size() > 256) {
-      return api::ErrorResponse(Status::InvalidArgument("field \"function_ids\" must be an array of 1-256 function ids"));
+      return api::ErrorResponse(
+          Status::InvalidArgument("field \"function_ids\" must be an array of 1-256 function ids"));
     }
     for (const auto& f : (*body)["function_ids"]) {
-      if (!f.is_string()) return api::ErrorResponse(Status::InvalidArgument("field \"function_ids\" must contain strings"));
+      if (!f.is_string())
+        return api::ErrorResponse(Status::InvalidArgument("field \"function_ids\" must contain strings"));
       if (Status s = ValidateFunctionId(f.get<std::string>()); !s.ok()) return api::ErrorResponse(s);
       if (Status s = CheckActorCovers(call.actor, f.get<std::string>(), {}); !s.ok()) return api::ErrorResponse(s);
       w.function_ids.push_back(f);
     }
     if (body->contains("max_concurrent_jobs")) {
       const json& m = (*body)["max_concurrent_jobs"];
-      if (!m.is_number_integer() || m < 1 || m > 1000) return api::ErrorResponse(Status::InvalidArgument("field \"max_concurrent_jobs\" must be an integer 1-1000"));
+      if (!m.is_number_integer() || m < 1 || m > 1000)
+        return api::ErrorResponse(Status::InvalidArgument("field \"max_concurrent_jobs\" must be an integer 1-1000"));
       w.max_concurrent_jobs = m;
     }
     if (body->contains("lease_ms")) {
       const json& l = (*body)["lease_ms"];
-      if (!l.is_number_integer() || l < 500 || l > 3600000) return api::ErrorResponse(Status::InvalidArgument("field \"lease_ms\" must be an integer 500-3600000"));
+      if (!l.is_number_integer() || l < 500 || l > 3600000)
+        return api::ErrorResponse(Status::InvalidArgument("field \"lease_ms\" must be an integer 500-3600000"));
       w.lease_ms = l;
     }
     Status st = engine.RegisterWorker(*env, w);
     if (!st.ok()) return api::ErrorResponse(st);
-    return api::JsonResponse(200, json{{"worker_id", w.worker_id}, {"function_ids", w.function_ids},
-                                       {"max_concurrent_jobs", w.max_concurrent_jobs}, {"lease_ms", w.lease_ms}});
+    return api::JsonResponse(200, json{{"worker_id", w.worker_id},
+                                       {"function_ids", w.function_ids},
+                                       {"max_concurrent_jobs", w.max_concurrent_jobs},
+                                       {"lease_ms", w.lease_ms}});
   });
   router.Add("POST", "/api/v1/workers/{worker_id}/heartbeat", Access::kWorker, [&ctx, &engine](const ApiCall& call) {
     auto env = RequestEnvironment(ctx, call.request);
@@ -279,8 +289,8 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
       return api::ErrorResponse(audited);
     }
     json out{{"signing_key", std::string(rotated->current_hex.view())}};
-    out["previous_valid_until"] = rotated->previous_until_ms > 0 ? json(FormatRfc3339(rotated->previous_until_ms))
-                                                                  : json(nullptr);
+    out["previous_valid_until"] =
+        rotated->previous_until_ms > 0 ? json(FormatRfc3339(rotated->previous_until_ms)) : json(nullptr);
     HttpResponse r = api::JsonResponse(200, out);
     api::WipeStrings(out);
     return r;

@@ -127,8 +127,8 @@ class SecretsRoutes {
     auto out = ctx_.secrets.Put(*env, name, secret.view(), *description, *if_match, call.actor);
     if (!out.ok()) return Finish("put", out.status());
     ctx_.metrics.CountSecretOperation("put", "ok");
-    spdlog::info("secret {}: environment={} name={} revision={} actor={}", out->created ? "created" : "updated",
-                 *env, name, out->metadata.revision, call.actor.name);
+    spdlog::info("secret {}: environment={} name={} revision={} actor={}", out->created ? "created" : "updated", *env,
+                 name, out->metadata.revision, call.actor.name);
     return MetadataResponse(out->created ? 201 : 200, out->metadata);
   }
 
@@ -149,8 +149,8 @@ class SecretsRoutes {
     auto m = ctx_.secrets.UpdateDescription(*env, name, *description, *if_match, call.actor);
     if (!m.ok()) return Finish("patch", m.status());
     ctx_.metrics.CountSecretOperation("patch", "ok");
-    spdlog::info("secret description updated: environment={} name={} revision={} actor={}", *env, name,
-                 m->revision, call.actor.name);
+    spdlog::info("secret description updated: environment={} name={} revision={} actor={}", *env, name, m->revision,
+                 call.actor.name);
     return MetadataResponse(200, *m);
   }
 
@@ -217,9 +217,9 @@ class SecretsRoutes {
     }
     auto report = ctx_.secrets.Rekey(scope, call.actor);
     if (!report.ok()) return Finish("rekey", report.status());
-    if (Status audited = ctx_.events.RekeyCompleted(scope.value_or("*"), ctx_.sealer.key_id(), report->rekeyed,
-                                                    report->already_current, static_cast<int>(report->failed.size()),
-                                                    call.actor);
+    if (Status audited =
+            ctx_.events.RekeyCompleted(scope.value_or("*"), ctx_.sealer.key_id(), report->rekeyed,
+                                       report->already_current, static_cast<int>(report->failed.size()), call.actor);
         !audited.ok()) {
       return Finish("rekey", audited);
     }
@@ -265,10 +265,13 @@ void AddSecretsRoutes(Router& router, ApiContext& ctx) {
   router.AddIdempotent("POST", "/api/v1/secrets", Access::kWrite, [r](const ApiCall& c) { return r->Create(c); });
   router.Add("GET", "/api/v1/secrets/{name}", Access::kRead, [r](const ApiCall& c) { return r->Get(c); });
   router.AddIdempotent("PUT", "/api/v1/secrets/{name}", Access::kWrite, [r](const ApiCall& c) { return r->Put(c); });
-  router.AddIdempotent("PATCH", "/api/v1/secrets/{name}", Access::kWrite, [r](const ApiCall& c) { return r->Patch(c); });
-  router.AddIdempotent("DELETE", "/api/v1/secrets/{name}", Access::kWrite, [r](const ApiCall& c) { return r->Delete(c); });
+  router.AddIdempotent("PATCH", "/api/v1/secrets/{name}", Access::kWrite,
+                       [r](const ApiCall& c) { return r->Patch(c); });
+  router.AddIdempotent("DELETE", "/api/v1/secrets/{name}", Access::kWrite,
+                       [r](const ApiCall& c) { return r->Delete(c); });
   router.Add("GET", "/api/v1/secrets/{name}/versions", Access::kRead, [r](const ApiCall& c) { return r->Versions(c); });
-  router.AddIdempotent("POST", "/api/v1/secrets/{name}/rollback", Access::kWrite, [r](const ApiCall& c) { return r->Rollback(c); });
+  router.AddIdempotent("POST", "/api/v1/secrets/{name}/rollback", Access::kWrite,
+                       [r](const ApiCall& c) { return r->Rollback(c); });
   router.Add("POST", "/api/v1/rekey", Access::kAdmin, [r](const ApiCall& c) { return r->Rekey(c); });
 }
 

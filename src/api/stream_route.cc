@@ -6,9 +6,9 @@
 // receive every later event.
 #include <spdlog/spdlog.h>
 
-#include "common/bounded_json.h"
 #include "api/api_util.h"
 #include "api/routes.h"
+#include "common/bounded_json.h"
 #include "common/names.h"
 
 namespace ironflow {

@@ -14,8 +14,8 @@ json NatsStatus(ApiContext& ctx, const SystemInfo& info) {
   json nodes = json::array();
   std::string connected_version;
   for (const auto& n : info.nats_servers()) {
-    nodes.push_back({{"address", n.address}, {"server_id", n.server_id}, {"server_name", n.server_name},
-                     {"version", n.version}});
+    nodes.push_back(
+        {{"address", n.address}, {"server_id", n.server_id}, {"server_name", n.server_name}, {"version", n.version}});
     if (n.server_id == now.server_id) connected_version = n.version;
   }
   return {{"connected", ctx.nats.connected()},
@@ -34,7 +34,9 @@ Readiness CheckReadiness(const NatsConnection& nats, const SystemInfo& info) {
 }
 
 void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info) {
-  router.Add("GET", "/healthz", Access::kPublic, [](const ApiCall&) { return api::JsonResponse(200, json{{"status", "ok"}}); });
+  router.Add("GET", "/healthz", Access::kPublic, [](const ApiCall&) {
+    return api::JsonResponse(200, json{{"status", "ok"}});
+  });
 
   // Ready: connected, started, and every stream we write to has a leader (JetStream quorum).
   router.Add("GET", "/readyz", Access::kPublic, [&ctx, info](const ApiCall&) {
@@ -46,11 +48,11 @@ void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info) {
   });
 
   router.Add("GET", "/api/v1/status", Access::kAuthenticated, [&ctx, info](const ApiCall&) {
-    json encryption = {{"enabled", ctx.sealer.encrypting()},
-                       {"algorithm", ctx.sealer.encrypting() ? json("AES-256-GCM") : json(nullptr)},
-                       {"key_id", ctx.sealer.encrypting() ? json(ctx.sealer.key_id()) : json(nullptr)},
-                       {"previous_key_id", ctx.sealer.previous_key_id().empty() ? json(nullptr)
-                                                                                : json(ctx.sealer.previous_key_id())}};
+    json encryption = {
+        {"enabled", ctx.sealer.encrypting()},
+        {"algorithm", ctx.sealer.encrypting() ? json("AES-256-GCM") : json(nullptr)},
+        {"key_id", ctx.sealer.encrypting() ? json(ctx.sealer.key_id()) : json(nullptr)},
+        {"previous_key_id", ctx.sealer.previous_key_id().empty() ? json(nullptr) : json(ctx.sealer.previous_key_id())}};
     // How many secrets each key id still holds: the previous key can be dropped once only the current one is left.
     if (auto counts = ctx.secrets.CountByKeyId(); counts.ok()) {
       json by = json::object();

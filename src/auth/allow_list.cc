@@ -59,8 +59,10 @@ Status AllowList::Validate(const std::vector<std::string>& patterns, std::string
       ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '*');
     }
     if (!ok) {
-      return Status::InvalidArgument(std::string(what) + " patterns are names in which * matches any run of name "
-                                     "characters (e.g. STRIPE_*); \"" + p.substr(0, 64) + "\" is not one");
+      return Status::InvalidArgument(std::string(what) +
+                                     " patterns are names in which * matches any run of name "
+                                     "characters (e.g. STRIPE_*); \"" +
+                                     p.substr(0, 64) + "\" is not one");
     }
   }
   return Status::Ok();

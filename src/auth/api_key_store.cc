@@ -85,8 +85,12 @@ ApiKeyInfo InfoFrom(const json& doc, const std::string& hash) {
 }
 
 json RecordOf(const Principal& p, const std::string& hash, const std::string& created_at) {
-  json doc{{"id", p.id},           {"name", p.name},         {"hash", hash},
-           {"role", p.role},       {"environment", p.environment}, {"expires_at_ms", p.expires_at_ms},
+  json doc{{"id", p.id},
+           {"name", p.name},
+           {"hash", hash},
+           {"role", p.role},
+           {"environment", p.environment},
+           {"expires_at_ms", p.expires_at_ms},
            {"created_at", created_at}};
   if (RoleCarriesAllowLists(p.role) && !p.legacy_scope) {  // a legacy key stays legacy when rotated
     doc["functions"] = p.functions;
@@ -181,8 +185,9 @@ Result<NewApiKey> ApiKeyStore::Create(const ApiKeySpec& spec) {
     return Status::InvalidArgument("only worker and manager keys carry \"functions\" and \"secrets\" allow-lists");
   }
   if (role == "worker" && (!spec.functions || !spec.secrets)) {
-    return Status::InvalidArgument("a worker key needs its allow-lists: give \"functions\" and \"secrets\" (patterns "
-                                   "like payout or STRIPE_*; [\"*\"] allows every name, explicitly)");
+    return Status::InvalidArgument(
+        "a worker key needs its allow-lists: give \"functions\" and \"secrets\" (patterns "
+        "like payout or STRIPE_*; [\"*\"] allows every name, explicitly)");
   }
   if (spec.functions) IF_RETURN_IF_ERROR(AllowList::Validate(*spec.functions, "functions"));
   if (spec.secrets) IF_RETURN_IF_ERROR(AllowList::Validate(*spec.secrets, "secrets"));
@@ -229,7 +234,8 @@ Result<std::pair<std::string, uint64_t>> ApiKeyStore::HashOf(const std::string& 
   if (!idx.ok()) return idx.status();
   if (idx->has_value()) {
     json doc = ParseBoundedJson((*idx)->value);
-    if (doc.is_object() && doc.contains("hash")) return std::make_pair(doc["hash"].get<std::string>(), (*idx)->revision);
+    if (doc.is_object() && doc.contains("hash"))
+      return std::make_pair(doc["hash"].get<std::string>(), (*idx)->revision);
   }
   // Keys from before the index (the bootstrap key): find the record by its id field.
   auto entries = bucket_.List("apikeys.*");

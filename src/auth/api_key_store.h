@@ -12,8 +12,8 @@
 // (the bootstrap key) are admin keys. Thread-safe.
 #pragma once
 
-#include <optional>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,10 +26,10 @@ namespace ironflow {
 inline constexpr const char* kAuthBucket = "ironflow-auth";
 
 struct Principal {
-  std::string id;           // public id of the key
-  std::string name;         // e.g. "bootstrap-admin"
+  std::string id;    // public id of the key
+  std::string name;  // e.g. "bootstrap-admin"
   std::string role = "admin";
-  std::string environment;  // empty: all environments (admin)
+  std::string environment;    // empty: all environments (admin)
   int64_t expires_at_ms = 0;  // 0: never
   // Worker and manager keys: function ids / secret names the key may register, serve and receive (patterns,
   // auth/allow_list.h). Empty for admin and reader keys. A worker or manager key created before the lists existed
@@ -43,7 +43,7 @@ struct Principal {
 struct ApiKeySpec {
   std::string name;
   std::string role;
-  std::string environment;        // required for all roles but admin
+  std::string environment;         // required for all roles but admin
   int64_t expires_in_seconds = 0;  // 0: never
   // Required for worker keys (["*"] allows all, explicitly); optional for manager keys (absent: ["*"]); refused
   // for admin and reader keys.

@@ -10,8 +10,8 @@
 #include "common/hex.h"
 #include "common/time_util.h"
 #include "config/config_store.h"
-#include "layout/store_layout.h"
 #include "crypto/digest.h"
+#include "layout/store_layout.h"
 #include "runtime/function_registry.h"
 #include "runtime/run_store.h"
 #include "runtime/worker_registry.h"
@@ -75,14 +75,16 @@ class BackupRun {
     auto info = GetKvBucketInfo(nc_, name);
     if (info.status().is(Code::kNotFound)) return Status::Ok();  // never created (nothing of that kind stored)
     if (!info.ok()) return info.status();
-    json section = {{"kv", name},          {"description", info->description},
-                    {"history", info->history}, {"ttl_ms", info->ttl_ms},
-                    {"max_value_size", info->max_value_size}, {"replicas", info->replicas}};
+    json section = {{"kv", name},
+                    {"description", info->description},
+                    {"history", info->history},
+                    {"ttl_ms", info->ttl_ms},
+                    {"max_value_size", info->max_value_size},
+                    {"replicas", info->replicas}};
     IF_RETURN_IF_ERROR(out_.Write(section.dump()));
     const std::string prefix = "$KV." + name + ".";
     return Scan("KV_" + name, prefix + ">", name, [&](const StreamMessage& m) {
-      json line = {{"key", m.subject.substr(prefix.size())},
-                   {"op", m.kv_operation.empty() ? "PUT" : m.kv_operation}};
+      json line = {{"key", m.subject.substr(prefix.size())}, {"op", m.kv_operation.empty() ? "PUT" : m.kv_operation}};
       if (m.kv_operation.empty()) PutValue(line, m.data);
       return line;
     });
@@ -294,7 +296,8 @@ class RestoreRun {
           if (batch_keys_.count(m.where)) IF_RETURN_IF_ERROR(Flush());
           batch_keys_.insert(m.where);
         }
-        batch_.push_back(StreamPublish{subject_prefix + m.where, Restored(s, m), id_prefix_ + std::to_string(next_id_++)});
+        batch_.push_back(
+            StreamPublish{subject_prefix + m.where, Restored(s, m), id_prefix_ + std::to_string(next_id_++)});
         if (batch_.size() >= kRestoreBatch) IF_RETURN_IF_ERROR(Flush());
       } else {
         IF_RETURN_IF_ERROR(Flush());
@@ -350,7 +353,8 @@ class RestoreRun {
 Result<BackupSummary> WriteBackup(NatsConnection& nc, const MasterKey& key, const BackupOptions& o, std::FILE* out) {
   if (Status proven = ProveMasterKey(nc, key); !proven.ok()) {
     if (proven.is(Code::kPreconditionFailed)) {
-      return Status::PreconditionFailed(proven.message() + "; a backup is authenticated with the master key, so a "
+      return Status::PreconditionFailed(proven.message() +
+                                        "; a backup is authenticated with the master key, so a "
                                         "dev-mode store cannot be backed up (copy its NATS store directory instead)");
     }
     return proven;
@@ -396,13 +400,11 @@ Result<RestoreSummary> RestoreBackup(NatsConnection& nc, const MasterKey& key, c
   }
   const std::string made_with = text("master_key_id");
   if (made_with != key.key_id()) {
-    return Status::PermissionDenied("this backup was made under master key " + made_with +
-                                    "; the key given has id " + key.key_id() +
-                                    ": restore with the master key the backed-up servers used");
+    return Status::PermissionDenied("this backup was made under master key " + made_with + "; the key given has id " +
+                                    key.key_id() + ": restore with the master key the backed-up servers used");
   }
   IF_RETURN_IF_ERROR(file->Verify(key.backup_mac_key()));
-  Progress(o.progress, "backup of " + text("created_at") + " verified (" +
-                           std::to_string(file->size()) + " bytes)");
+  Progress(o.progress, "backup of " + text("created_at") + " verified (" + std::to_string(file->size()) + " bytes)");
   auto sections = Plan(file->body());
   if (!sections.ok()) return sections.status();
 

@@ -11,7 +11,9 @@
 namespace ironflow {
 namespace {
 
-Status WriteError() { return Status::Unavailable(std::string("cannot write the backup file: ") + std::strerror(errno)); }
+Status WriteError() {
+  return Status::Unavailable(std::string("cannot write the backup file: ") + std::strerror(errno));
+}
 
 }  // namespace
 

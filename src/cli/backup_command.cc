@@ -1,7 +1,7 @@
 // `ironflow backup` and `ironflow restore`: the store's contents to one authenticated file and back, straight
 // on NATS with the master key (src/backup/backup.h). This file parses flags, handles the file and prints.
-#include <fmt/core.h>
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,12 +86,14 @@ void AddBackupCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     if (!summary.ok()) throw CommandError{summary.status().message()};
     file.Commit();
     if (g.json) {
-      return PrintJson(json{{"file", b->out}, {"sections", summary->sections}, {"messages", summary->messages},
-                            {"bytes", summary->bytes}, {"master_key_id", key.key_id()}});
+      return PrintJson(json{{"file", b->out},
+                            {"sections", summary->sections},
+                            {"messages", summary->messages},
+                            {"bytes", summary->bytes},
+                            {"master_key_id", key.key_id()}});
     }
-    fmt::print("backup written to {}: {} buckets/streams, {} messages, {} bytes (master key {})\n",
-                b->out, summary->sections, summary->messages,
-                summary->bytes, key.key_id());
+    fmt::print("backup written to {}: {} buckets/streams, {} messages, {} bytes (master key {})\n", b->out,
+               summary->sections, summary->messages, summary->bytes, key.key_id());
   }));
 
   struct RestoreOpts {
@@ -107,7 +109,8 @@ void AddBackupCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   restore->add_option("FILE", r->file, "The backup file")->required();
   restore->add_flag("--force", r->restore.force,
                     "Replace the buckets and streams the backup holds if they are not empty (stop every server first)");
-  restore->add_option("--kv-replicas", r->restore.replicas, "Replicas for every bucket and stream (default: as backed up)")
+  restore
+      ->add_option("--kv-replicas", r->restore.replicas, "Replicas for every bucket and stream (default: as backed up)")
       ->check(CLI::Range(1, 5));
   restore->add_flag("-y,--yes", r->yes, "Do not ask for confirmation with --force");
   r->nats.name = "ironflow-restore";
@@ -124,13 +127,17 @@ void AddBackupCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     auto summary = RestoreBackup(*nc, key, r->file, r->restore);
     if (!summary.ok()) throw CommandError{summary.status().message()};
     if (g.json) {
-      return PrintJson(json{{"file", r->file}, {"sections", summary->sections}, {"messages", summary->messages},
-                            {"backup_created_at", summary->created_at}, {"revisions_renumbered", true}});
+      return PrintJson(json{{"file", r->file},
+                            {"sections", summary->sections},
+                            {"messages", summary->messages},
+                            {"backup_created_at", summary->created_at},
+                            {"revisions_renumbered", true}});
     }
-    fmt::print("restored {} buckets/streams, {} messages from the backup of {}\n", summary->sections,
-                summary->messages, summary->created_at);
-    fmt::print("revisions were renumbered by this store (each key's history keeps its order); start the servers "
-                "with the same master key\n");
+    fmt::print("restored {} buckets/streams, {} messages from the backup of {}\n", summary->sections, summary->messages,
+               summary->created_at);
+    fmt::print(
+        "revisions were renumbered by this store (each key's history keeps its order); start the servers "
+        "with the same master key\n");
   }));
 }
 

@@ -15,12 +15,10 @@
 
 namespace ironflow::cli {
 
-
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   return s;
 }
-
 
 // Reads the value from a terminal without echo, or all of stdin otherwise (one trailing newline dropped).
 SecretString ReadValueFromStdin(const std::string& name) {
@@ -87,7 +85,8 @@ json Api::Call(const std::string& method, const std::string& target, const std::
   if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
   // A keyed write (and any read) answered 503/429, or not answered, is sent again with backoff.
   auto res = SendWithRetries(*client, method, target, headers, body, 60000);
-  if (!res.ok()) throw CommandError{res.status().message() + " (is `ironflow serve` running at " + global_.server + "?)"};
+  if (!res.ok())
+    throw CommandError{res.status().message() + " (is `ironflow serve` running at " + global_.server + "?)"};
   if (status_out) *status_out = res->status;
   if (res->status == 204 || res->body.empty()) return json();
   if (res->status >= 400) throw ServerRefused(res->status, res->body);

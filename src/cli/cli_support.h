@@ -36,11 +36,12 @@ class Api {
   explicit Api(const GlobalOptions& g) : global_(g) {}
 
   // Sends one request; returns the JSON answer (null for 204 or an empty body). `status_out` gets the HTTP status.
-  json Call(const std::string& method, const std::string& target, const std::string& env,
-            const std::string& body = "", const HeaderList& extra = {}, int* status_out = nullptr);
+  json Call(const std::string& method, const std::string& target, const std::string& env, const std::string& body = "",
+            const HeaderList& extra = {}, int* status_out = nullptr);
   // Streams Server-Sent Events from `target`; calls on_frame with each frame's text (without the blank line)
   // until it returns false or the stream ends. Throws CommandError when the server refuses the stream.
-  void Stream(const std::string& target, const std::string& env, const std::function<bool(const std::string&)>& on_frame);
+  void Stream(const std::string& target, const std::string& env,
+              const std::function<bool(const std::string&)>& on_frame);
   std::unique_ptr<HttpClient> Client();
   HeaderList BaseHeaders(const std::string& env);
 
@@ -76,6 +77,5 @@ std::function<void()> Guard(int* exit_code, F body) {
     }
   };
 }
-
 
 }  // namespace ironflow::cli

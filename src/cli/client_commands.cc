@@ -12,10 +12,10 @@
 #include <sstream>
 #include <thread>
 
-#include "common/bounded_json.h"
 #include "cli/cli.h"
 #include "cli/cli_support.h"
 #include "cli/dotenv.h"
+#include "common/bounded_json.h"
 #include "common/names.h"
 #include "crypto/secure_bytes.h"
 #include "http/http_client.h"
@@ -45,7 +45,8 @@ void AddSecretCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     bool has_description = false;
   };
   auto so = std::make_shared<SetOpts>();
-  CLI::App* set = secret->add_subcommand("set", "Create or rotate a secret (value from argument, --from-file, or stdin)");
+  CLI::App* set =
+      secret->add_subcommand("set", "Create or rotate a secret (value from argument, --from-file, or stdin)");
   set->add_option("NAME", so->name, "Secret name")->required();
   set->add_option("VALUE", so->value, "Value (prefer stdin or --from-file: arguments land in shell history)");
   set->add_option("-e,--env", so->env, "Environment (IRONFLOW_ENV, else default)");
@@ -77,8 +78,8 @@ void AddSecretCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     }
     Cleanse(payload);
     if (g.json) return PrintJson(m);
-    fmt::print("{} secret {} in environment {} (revision {})\n", status == 201 ? "created" : "updated",
-                so->name, so->env, m.value("revision", 0ULL));
+    fmt::print("{} secret {} in environment {} (revision {})\n", status == 201 ? "created" : "updated", so->name,
+               so->env, m.value("revision", 0ULL));
   }));
 
   auto list_env = std::make_shared<std::string>(DefaultEnv());
@@ -94,9 +95,8 @@ void AddSecretCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     }
     fmt::print("{:<32} {:>10}  {:<24}  {:<9}  {}\n", "NAME", "REVISION", "UPDATED", "ENCRYPTED", "DESCRIPTION");
     for (const auto& m : secrets) {
-      fmt::print("{:<32} {:>10}  {:<24}  {:<9}  {}\n", m.value("name", ""),
-                  m.value("revision", 0ULL), m.value("updated_at", ""),
-                  m.value("encrypted", false) ? "yes" : "no", m.value("description", ""));
+      fmt::print("{:<32} {:>10}  {:<24}  {:<9}  {}\n", m.value("name", ""), m.value("revision", 0ULL),
+                 m.value("updated_at", ""), m.value("encrypted", false) ? "yes" : "no", m.value("description", ""));
     }
   }));
 
@@ -139,125 +139,133 @@ void AddSecretCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     bool overwrite = false;
   };
   auto io = std::make_shared<ImportOpts>();
-  CLI::App* import = secret->add_subcommand("import", "Set many secrets from a dotenv file (names are reported, never values)");
-  import->add_option("FILE", io->file, "A .env file: NAME=value lines, export prefixes, comments, quoted multi-line values")->required();
+  CLI::App* import =
+      secret->add_subcommand("import", "Set many secrets from a dotenv file (names are reported, never values)");
+  import
+      ->add_option("FILE", io->file,
+                   "A .env file: NAME=value lines, export prefixes, comments, quoted multi-line values")
+      ->required();
   import->add_option("-e,--env", io->env, "Environment");
   import->add_flag("--overwrite", io->overwrite, "Replace secrets that already exist (default: skip them)");
   import->callback(Guard(exit_code, [io, &g] {
     SecretString text = ReadValueFromFile(io->file);
-    auto parsed = ParseDotenv(text.view());
-    if (!parsed.ok()) throw CommandError{io->file + ": " + parsed.status().message()};
-    std::vector<DotenvEntry>& entries = *parsed;
-    Api api(g);
-    json report = {{"created", json::array()}, {"updated", json::array()}, {"skipped", json::array()}};
-    bool any_invalid = false;
-    for (auto& e : entries) {
-      json body = {{"value", std::move(e.value)}};
-      Cleanse(e.value);
-      std::string reason;
-      const bool invalid_name = !ValidateSecretName(e.name).ok();
-      if (invalid_name) reason = "invalid name (line " + std::to_string(e.line) + ")";
-      else if (body["value"].get_ref<std::string&>().empty()) reason = "empty value";
-      if (!reason.empty()) {
-        any_invalid = any_invalid || invalid_name;
-        report["skipped"].push_back({{"name", e.name}, {"reason", reason}});
-        Cleanse(body["value"].get_ref<std::string&>());
+  auto parsed = ParseDotenv(text.view());
+  if (!parsed.ok()) throw CommandError{io->file + ": " + parsed.status().message()};
+  std::vector<DotenvEntry>& entries = *parsed;
+  Api api(g);
+  json report = {{"created", json::array()}, {"updated", json::array()}, {"skipped", json::array()}};
+  bool any_invalid = false;
+  for (auto& e : entries) {
+    json body = {{"value", std::move(e.value)}};
+    Cleanse(e.value);
+    std::string reason;
+    const bool invalid_name = !ValidateSecretName(e.name).ok();
+    if (invalid_name)
+      reason = "invalid name (line " + std::to_string(e.line) + ")";
+    else if (body["value"].get_ref<std::string&>().empty())
+      reason = "empty value";
+    if (!reason.empty()) {
+      any_invalid = any_invalid || invalid_name;
+      report["skipped"].push_back({{"name", e.name}, {"reason", reason}});
+      Cleanse(body["value"].get_ref<std::string&>());
+      continue;
+    }
+    if (!io->overwrite) body["name"] = e.name;
+    std::string payload = body.dump();
+    Cleanse(body["value"].get_ref<std::string&>());
+    int status = 0;
+    try {
+      if (io->overwrite)
+        api.Call("PUT", "/api/v1/secrets/" + e.name, io->env, payload, {}, &status);
+      else
+        api.Call("POST", "/api/v1/secrets", io->env, payload, {}, &status);
+    } catch (const CommandError& err) {
+      Cleanse(payload);
+      if (!io->overwrite && err.code == "already_exists") {
+        report["skipped"].push_back({{"name", e.name}, {"reason", "exists (use --overwrite)"}});
         continue;
       }
-      if (!io->overwrite) body["name"] = e.name;
-      std::string payload = body.dump();
-      Cleanse(body["value"].get_ref<std::string&>());
-      int status = 0;
-      try {
-        if (io->overwrite) api.Call("PUT", "/api/v1/secrets/" + e.name, io->env, payload, {}, &status);
-        else api.Call("POST", "/api/v1/secrets", io->env, payload, {}, &status);
-      } catch (const CommandError& err) {
-        Cleanse(payload);
-        if (!io->overwrite && err.code == "already_exists") {
-          report["skipped"].push_back({{"name", e.name}, {"reason", "exists (use --overwrite)"}});
-          continue;
-        }
-        throw;
-      }
-      Cleanse(payload);
-      report[status == 201 ? "created" : "updated"].push_back(e.name);
+      throw;
     }
-    if (g.json) {
-      PrintJson(report);
-    } else {
-      for (const char* what : {"created", "updated"}) {
-        for (const auto& n : report[what]) fmt::print("{} {}\n", what, n.get<std::string>());
-      }
-      for (const auto& s : report["skipped"]) {
-        fmt::print("skipped {}: {}\n", s["name"].get<std::string>(), s["reason"].get<std::string>());
-      }
-      fmt::print("{} created, {} updated, {} skipped in environment {}\n", report["created"].size(),
-                  report["updated"].size(), report["skipped"].size(), io->env);
+    Cleanse(payload);
+    report[status == 201 ? "created" : "updated"].push_back(e.name);
+  }
+  if (g.json) {
+    PrintJson(report);
+  } else {
+    for (const char* what : {"created", "updated"}) {
+      for (const auto& n : report[what]) fmt::print("{} {}\n", what, n.get<std::string>());
     }
-    if (any_invalid) throw CommandError{"some lines have invalid secret names; they were skipped"};
-  }));
+    for (const auto& s : report["skipped"]) {
+      fmt::print("skipped {}: {}\n", s["name"].get<std::string>(), s["reason"].get<std::string>());
+    }
+    fmt::print("{} created, {} updated, {} skipped in environment {}\n", report["created"].size(),
+               report["updated"].size(), report["skipped"].size(), io->env);
+  }
+  if (any_invalid) throw CommandError{"some lines have invalid secret names; they were skipped"};
+}));
 
-  auto vo = std::make_shared<NameEnv>();
-  CLI::App* versions = secret->add_subcommand("versions", "List a secret's kept revisions (metadata, who, when)");
-  versions->add_option("NAME", vo->name)->required();
-  versions->add_option("-e,--env", vo->env, "Environment");
-  versions->callback(Guard(exit_code, [vo, &g] {
-    if (Status s = ValidateSecretName(vo->name); !s.ok()) throw CommandError{s.message()};
-    json r = Api(g).Call("GET", "/api/v1/secrets/" + vo->name + "/versions", vo->env);
-    if (g.json) return PrintJson(r);
-    fmt::print("{:>10}  {:<24}  {:<8}  {:<18}  {}\n", "REVISION", "WRITTEN", "STATE", "KEY ID", "BY");
-    for (const auto& v : r["versions"]) {
-      std::string by = v["actor"].is_object() ? v["actor"].value("name", "") : "";
-      std::string key_id = v["key_id"].is_string() ? v["key_id"].get<std::string>() : "-";
-      fmt::print("{:>10}  {:<24}  {:<8}  {:<18}  {}\n", v.value("revision", 0ULL),
-                  v.value("created_at", ""), v.value("deleted", false) ? "deleted" : "value",
-                  key_id, by);
-    }
-  }));
+auto vo = std::make_shared<NameEnv>();
+CLI::App* versions = secret->add_subcommand("versions", "List a secret's kept revisions (metadata, who, when)");
+versions->add_option("NAME", vo->name)->required();
+versions->add_option("-e,--env", vo->env, "Environment");
+versions->callback(Guard(exit_code, [vo, &g] {
+  if (Status s = ValidateSecretName(vo->name); !s.ok()) throw CommandError{s.message()};
+  json r = Api(g).Call("GET", "/api/v1/secrets/" + vo->name + "/versions", vo->env);
+  if (g.json) return PrintJson(r);
+  fmt::print("{:>10}  {:<24}  {:<8}  {:<18}  {}\n", "REVISION", "WRITTEN", "STATE", "KEY ID", "BY");
+  for (const auto& v : r["versions"]) {
+    std::string by = v["actor"].is_object() ? v["actor"].value("name", "") : "";
+    std::string key_id = v["key_id"].is_string() ? v["key_id"].get<std::string>() : "-";
+    fmt::print("{:>10}  {:<24}  {:<8}  {:<18}  {}\n", v.value("revision", 0ULL), v.value("created_at", ""),
+               v.value("deleted", false) ? "deleted" : "value", key_id, by);
+  }
+}));
 
-  struct RekeyOpts {
-    std::string env = DefaultEnv();
-    bool all = false;
-  };
-  auto rk = std::make_shared<RekeyOpts>();
-  CLI::App* rekey = secret->add_subcommand("rekey", "Re-encrypt secrets still under an old master key with the current one");
-  rekey->add_option("-e,--env", rk->env, "Environment (default: IRONFLOW_ENV, else default)");
-  rekey->add_flag("--all", rk->all, "Every environment");
-  rekey->callback(Guard(exit_code, [rk, &g] {
-    json r = Api(g).Call("POST", "/api/v1/rekey", rk->all ? "" : rk->env, json{{"all", rk->all}}.dump());
-    if (g.json) return PrintJson(r);
-    fmt::print("re-encrypted {} secret(s) in {} under key id {}; {} already current; {} failed\n",
-                r.value("rekeyed", 0), rk->all ? "all environments" : ("environment " + rk->env),
-                r.value("key_id", ""), r.value("already_current", 0), r["failed"].size());
-    for (const auto& f : r["failed"]) fmt::print("  failed: {}\n", f.get<std::string>());
-    for (const auto& [id, n] : r["secrets_by_key_id"].items()) {
-      fmt::print("  key id {}: {} secret(s)\n", id, n.get<uint64_t>());
-    }
-    if (!r["failed"].empty()) throw CommandError{"some secrets were not re-encrypted; run it again, or check the server log"};
-  }));
+struct RekeyOpts {
+  std::string env = DefaultEnv();
+  bool all = false;
+};
+auto rk = std::make_shared<RekeyOpts>();
+CLI::App* rekey =
+    secret->add_subcommand("rekey", "Re-encrypt secrets still under an old master key with the current one");
+rekey->add_option("-e,--env", rk->env, "Environment (default: IRONFLOW_ENV, else default)");
+rekey->add_flag("--all", rk->all, "Every environment");
+rekey->callback(Guard(exit_code, [rk, &g] {
+  json r = Api(g).Call("POST", "/api/v1/rekey", rk->all ? "" : rk->env, json{{"all", rk->all}}.dump());
+  if (g.json) return PrintJson(r);
+  fmt::print("re-encrypted {} secret(s) in {} under key id {}; {} already current; {} failed\n", r.value("rekeyed", 0),
+             rk->all ? "all environments" : ("environment " + rk->env), r.value("key_id", ""),
+             r.value("already_current", 0), r["failed"].size());
+  for (const auto& f : r["failed"]) fmt::print("  failed: {}\n", f.get<std::string>());
+  for (const auto& [id, n] : r["secrets_by_key_id"].items()) {
+    fmt::print("  key id {}: {} secret(s)\n", id, n.get<uint64_t>());
+  }
+  if (!r["failed"].empty())
+    throw CommandError{"some secrets were not re-encrypted; run it again, or check the server log"};
+}));
 
-  struct RollbackOpts {
-    std::string name, env = DefaultEnv(), if_revision;
-    uint64_t revision = 0;
-  };
-  auto ro = std::make_shared<RollbackOpts>();
-  CLI::App* rollback = secret->add_subcommand("rollback", "Write an earlier revision's value again, as a new revision");
-  rollback->add_option("NAME", ro->name)->required();
-  rollback->add_option("REVISION", ro->revision, "The revision to restore (see `secret versions`)")->required();
-  rollback->add_option("-e,--env", ro->env, "Environment");
-  rollback->add_option("--if-revision", ro->if_revision, "Only if the secret is currently at this revision");
-  rollback->callback(Guard(exit_code, [ro, &g] {
-    if (Status s = ValidateSecretName(ro->name); !s.ok()) throw CommandError{s.message()};
-    HeaderList extra;
-    if (!ro->if_revision.empty()) extra.emplace_back("If-Match", ro->if_revision);
-    json m = Api(g).Call("POST", "/api/v1/secrets/" + ro->name + "/rollback", ro->env,
-                         json{{"revision", ro->revision}}.dump(), extra);
-    if (g.json) return PrintJson(m);
-    fmt::print("restored secret {} in environment {} to the value of revision {} (now revision {})\n",
-                ro->name, ro->env, ro->revision,
-                m.value("revision", 0ULL));
-  }));
-}
+struct RollbackOpts {
+  std::string name, env = DefaultEnv(), if_revision;
+  uint64_t revision = 0;
+};
+auto ro = std::make_shared<RollbackOpts>();
+CLI::App* rollback = secret->add_subcommand("rollback", "Write an earlier revision's value again, as a new revision");
+rollback->add_option("NAME", ro->name)->required();
+rollback->add_option("REVISION", ro->revision, "The revision to restore (see `secret versions`)")->required();
+rollback->add_option("-e,--env", ro->env, "Environment");
+rollback->add_option("--if-revision", ro->if_revision, "Only if the secret is currently at this revision");
+rollback->callback(Guard(exit_code, [ro, &g] {
+  if (Status s = ValidateSecretName(ro->name); !s.ok()) throw CommandError{s.message()};
+  HeaderList extra;
+  if (!ro->if_revision.empty()) extra.emplace_back("If-Match", ro->if_revision);
+  json m = Api(g).Call("POST", "/api/v1/secrets/" + ro->name + "/rollback", ro->env,
+                       json{{"revision", ro->revision}}.dump(), extra);
+  if (g.json) return PrintJson(m);
+  fmt::print("restored secret {} in environment {} to the value of revision {} (now revision {})\n", ro->name, ro->env,
+             ro->revision, m.value("revision", 0ULL));
+}));
+}  // namespace
 
 void AddApiKeyCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   CLI::App* ak = app.add_subcommand("apikey", "Manage API keys and their roles (admin)");
@@ -269,9 +277,8 @@ void AddApiKeyCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   };
   auto print_key = [&g](const json& r, const char* verb) {
     if (g.json) return PrintJson(r);
-    fmt::print("{} API key {} ({}, role {}{})\n", verb, r.value("id", ""), r.value("name", ""),
-                r.value("role", ""),
-                r["environment"].is_string() ? (", environment " + r["environment"].get<std::string>()).c_str() : "");
+    fmt::print("{} API key {} ({}, role {}{})\n", verb, r.value("id", ""), r.value("name", ""), r.value("role", ""),
+               r["environment"].is_string() ? (", environment " + r["environment"].get<std::string>()).c_str() : "");
     fmt::print("{}\n", r.value("key", ""));
     fmt::print(stderr, "store it now: the key is shown only once\n");
   };
@@ -281,13 +288,15 @@ void AddApiKeyCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   create->add_option("--role", c->role, "admin, manager, reader or worker")->required();
   create->add_option("-e,--env", c->env, "Environment the key is bound to (every role but admin)");
   create->add_option("--expires-in", c->expires_in, "Seconds until the key stops working (default: never)");
-  create->add_option("--functions", c->functions,
-                     "Worker/manager keys: function ids it may register and serve (patterns, * = any run of name "
-                     "characters; comma-separated or repeated). Required for worker keys; '*' allows all")
+  create
+      ->add_option("--functions", c->functions,
+                   "Worker/manager keys: function ids it may register and serve (patterns, * = any run of name "
+                   "characters; comma-separated or repeated). Required for worker keys; '*' allows all")
       ->delimiter(',');
-  create->add_option("--secrets", c->secrets,
-                     "Worker/manager keys: secret names its functions may declare and receive (e.g. 'STRIPE_*'). "
-                     "Required for worker keys; '*' allows all")
+  create
+      ->add_option("--secrets", c->secrets,
+                   "Worker/manager keys: secret names its functions may declare and receive (e.g. 'STRIPE_*'). "
+                   "Required for worker keys; '*' allows all")
       ->delimiter(',');
   create->callback(Guard(exit_code, [c, &g, print_key] {
     json body = {{"name", c->name}, {"role", c->role}};
@@ -309,13 +318,16 @@ void AddApiKeyCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
       return out;
     };
     fmt::print("{:<16} {:<24} {:<8} {:<16} {:<24} {:<24} {:<16} {}\n", "ID", "NAME", "ROLE", "ENVIRONMENT", "CREATED",
-                "EXPIRES", "FUNCTIONS", "SECRETS");
+               "EXPIRES", "FUNCTIONS", "SECRETS");
     for (const auto& k : r["apikeys"]) {
       fmt::print("{:<16} {:<24} {:<8} {:<16} {:<24} {:<24} {:<16} {}{}\n", k.value("id", ""), k.value("name", ""),
-                  k.value("role", ""), k["environment"].is_string() ? k["environment"].get<std::string>().c_str() : "*",
-                  k.value("created_at", ""), k["expires_at"].is_string() ? k["expires_at"].get<std::string>().c_str() : "never",
-                  joined(k["functions"]), joined(k["secrets"]),
-                  k.value("legacy_scope", false) ? "  (legacy: created before allow-lists; re-create it with --functions/--secrets)" : "");
+                 k.value("role", ""), k["environment"].is_string() ? k["environment"].get<std::string>().c_str() : "*",
+                 k.value("created_at", ""),
+                 k["expires_at"].is_string() ? k["expires_at"].get<std::string>().c_str() : "never",
+                 joined(k["functions"]), joined(k["secrets"]),
+                 k.value("legacy_scope", false)
+                     ? "  (legacy: created before allow-lists; re-create it with --functions/--secrets)"
+                     : "");
     }
   }));
   auto ro = std::make_shared<Opts>();
@@ -413,8 +425,7 @@ void AddSubscribeCommand(CLI::App& app, GlobalOptions& g, int* exit_code) {
     int status = 0;
     std::string pending, error_body;
     Status st = client->Stream(
-        "/api/v1/stream?subject=" + UrlEncode(server_subject), api.BaseHeaders(o->env),
-        [&](int s) { status = s; },
+        "/api/v1/stream?subject=" + UrlEncode(server_subject), api.BaseHeaders(o->env), [&](int s) { status = s; },
         [&](std::string_view data) {
           if (status >= 400) {
             error_body.append(data);
@@ -495,8 +506,8 @@ void AddRuntimeCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     json r = api.Call("POST", "/api/v1/events", eo->env, json{{"name", eo->name}, {"data", data}}.dump());
     if (!eo->wait) {
       if (g.json) return PrintJson(r);
-      fmt::print("emitted {} ({}) in environment {}; runs: {}\n", eo->name,
-                  r.value("event_id", ""), eo->env, r["run_ids"].size());
+      fmt::print("emitted {} ({}) in environment {}; runs: {}\n", eo->name, r.value("event_id", ""), eo->env,
+                 r["run_ids"].size());
       for (const auto& id : r["run_ids"]) fmt::print("  {}\n", id.get<std::string>());
       return;
     }
@@ -512,7 +523,8 @@ void AddRuntimeCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
           finished.push_back(run);
           break;
         }
-        if (std::chrono::steady_clock::now() > deadline) throw CommandError{"timed out waiting for run " + id.get<std::string>()};
+        if (std::chrono::steady_clock::now() > deadline)
+          throw CommandError{"timed out waiting for run " + id.get<std::string>()};
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
       }
     }
@@ -553,7 +565,8 @@ void AddRuntimeCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   CLI::App* fg = function->add_subcommand("get", "Show one function");
   fg->add_option("ID", fget->first)->required();
   fg->add_option("-e,--env", fget->second, "Environment");
-  fg->callback(Guard(exit_code, [fget, &g] { PrintJson(Api(g).Call("GET", "/api/v1/functions/" + fget->first, fget->second)); }));
+  fg->callback(Guard(exit_code,
+                     [fget, &g] { PrintJson(Api(g).Call("GET", "/api/v1/functions/" + fget->first, fget->second)); }));
 
   CLI::App* run = app.add_subcommand("run", "Inspect runs");
   run->require_subcommand(1);
@@ -576,7 +589,7 @@ void AddRuntimeCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     fmt::print("{:<28} {:<24} {:<10} {:>7}  {}\n", "ID", "FUNCTION", "STATUS", "ATTEMPT", "UPDATED");
     for (const auto& x : r["runs"]) {
       fmt::print("{:<28} {:<24} {:<10} {:>7}  {}\n", x.value("id", ""), x.value("function_id", ""),
-                  x.value("status", ""), x.value("attempt", 0), x.value("updated_at", ""));
+                 x.value("status", ""), x.value("attempt", 0), x.value("updated_at", ""));
     }
   }));
   auto rg = std::make_shared<std::pair<std::string, std::string>>("", DefaultEnv());
@@ -607,8 +620,10 @@ void AddRuntimeCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     if (g.json) return PrintJson(r);
     fmt::print("{}\n", r.value("signing_key", ""));
     if (r.contains("previous_valid_until") && r["previous_valid_until"].is_string()) {
-      fmt::print(stderr, "new signing key above; the previous key keeps signing until {} — update your push apps "
-                           "before then\n", r["previous_valid_until"].get<std::string>());
+      fmt::print(stderr,
+                 "new signing key above; the previous key keeps signing until {} — update your push apps "
+                 "before then\n",
+                 r["previous_valid_until"].get<std::string>());
     } else {
       fmt::print(stderr, "new signing key above; the previous key no longer signs\n");
     }
@@ -627,7 +642,9 @@ void AddAuditCommand(CLI::App& app, GlobalOptions& g, int* exit_code) {
   CLI::App* list = audit->add_subcommand("list", "List audit events, newest first");
   list->add_option("-e,--env", a->env, "Environment")->envname("IRONFLOW_ENV");
   list->add_flag("--all-environments", a->all, "Every environment, plus API-key, rekey and signing-key events (admin)");
-  list->add_option("--kind", a->kind, "secret, config, run, environment, kv, apikey, rekey, signingkey or access (who received which secret)");
+  list->add_option(
+      "--kind", a->kind,
+      "secret, config, run, environment, kv, apikey, rekey, signingkey or access (who received which secret)");
   list->add_option("--name", a->name, "One secret, config document or run (needs --kind)");
   list->add_option("--since", a->since, "30m, 1h, 7d or an RFC 3339 time")->capture_default_str();
   list->add_option("--limit", a->limit, "At most this many events (1-5000)")->capture_default_str();
@@ -643,14 +660,14 @@ void AddAuditCommand(CLI::App& app, GlobalOptions& g, int* exit_code) {
       std::string who = actor.value("name", "");
       if (who.empty()) who = actor.value("type", "?");
       if (!actor.value("id", std::string()).empty()) who += " (" + actor.value("id", std::string()) + ")";
-      fmt::print("{}  {:<12}  {:<44}  {}\n", e.value("time", ""), ev.value("environment", ""),
-                  e.value("subject", ""), who);
+      fmt::print("{}  {:<12}  {:<44}  {}\n", e.value("time", ""), ev.value("environment", ""), e.value("subject", ""),
+                 who);
     }
     if (r.value("truncated", false)) fmt::print(stderr, "(more events match: raise --limit or narrow --since)\n");
   }));
 }
 
-}  // namespace
+}  // namespace ironflow::cli
 
 void AddClientCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   AddRuntimeCommands(app, g, exit_code);
@@ -664,8 +681,10 @@ void AddClientCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   AddBackupCommands(app, g, exit_code);
   CLI::App* version = app.add_subcommand("version", "Print the version");
   version->callback([&g] {
-    if (g.json) fmt::print("{}\n", json{{"version", IRONFLOW_VERSION}}.dump());
-    else fmt::print("ironflow {}\n", IRONFLOW_VERSION);
+    if (g.json)
+      fmt::print("{}\n", json{{"version", IRONFLOW_VERSION}}.dump());
+    else
+      fmt::print("ironflow {}\n", IRONFLOW_VERSION);
   });
 }
 

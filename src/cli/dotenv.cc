@@ -65,7 +65,10 @@ Result<std::vector<DotenvEntry>> ParseDotenv(std::string_view text) {
             case 't': e.value.push_back('\t'); break;
             case '"': e.value.push_back('"'); break;
             case '\\': e.value.push_back('\\'); break;
-            default: e.value.push_back('\\'); e.value.push_back(n); break;
+            default:
+              e.value.push_back('\\');
+              e.value.push_back(n);
+              break;
           }
           continue;
         }
@@ -77,7 +80,8 @@ Result<std::vector<DotenvEntry>> ParseDotenv(std::string_view text) {
         while (i < text.size() && text[i] != '\n') ++i;
       }
       if (i < text.size() && text[i] == '\r') ++i;
-      if (i < text.size() && text[i] != '\n') return LineError(start_line, "unexpected text after the quoted value of " + e.name);
+      if (i < text.size() && text[i] != '\n')
+        return LineError(start_line, "unexpected text after the quoted value of " + e.name);
     } else {
       size_t value_start = i;
       while (i < text.size() && text[i] != '\n' && text[i] != '\r' &&

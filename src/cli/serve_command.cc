@@ -28,55 +28,74 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   serve->add_option("--port", config->port, "HTTP port")->envname("IRONFLOW_PORT")->capture_default_str();
   serve->add_option("--data-dir", *data_dir_opt, "Data directory (embedded NATS store, bootstrap key)")
       ->envname("IRONFLOW_DATA_DIR");
-  serve->add_option("--nats-url", config->nats_url,
-                    "External NATS server URL, or several comma-separated (any reachable one will do); "
-                    "default: embedded nats-server")
+  serve
+      ->add_option("--nats-url", config->nats_url,
+                   "External NATS server URL, or several comma-separated (any reachable one will do); "
+                   "default: embedded nats-server")
       ->envname("NATS_URL");
   serve->add_option("--nats-creds", config->nats_creds, "Credentials file (JWT + seed) for the external NATS")
       ->envname("NATS_CREDS");
-  serve->add_option("--nats-tls-ca", config->nats_tls_ca, "CA file to verify the external NATS server's TLS certificate")
+  serve
+      ->add_option("--nats-tls-ca", config->nats_tls_ca, "CA file to verify the external NATS server's TLS certificate")
       ->envname("NATS_TLS_CA");
   serve->add_option("--nats-tls-cert", config->nats_tls_cert, "Client certificate for mutual TLS with NATS")
       ->envname("NATS_TLS_CERT");
   serve->add_option("--nats-tls-key", config->nats_tls_key, "Client key for mutual TLS with NATS")
       ->envname("NATS_TLS_KEY");
   serve->add_option("--kv-replicas", config->kv_replicas, "Replicas for KV buckets and the system stream")
-      ->envname("IRONFLOW_KV_REPLICAS")->capture_default_str();
-  serve->add_flag("--allow-unsafe-replicated-cas", config->allow_unsafe_replicated_cas,
-                  "Start with --kv-replicas > 1 on nats-server older than 2.10.20, where compare-and-set on "
-                  "replicated streams is not exact (tests and staging only)")
+      ->envname("IRONFLOW_KV_REPLICAS")
+      ->capture_default_str();
+  serve
+      ->add_flag("--allow-unsafe-replicated-cas", config->allow_unsafe_replicated_cas,
+                 "Start with --kv-replicas > 1 on nats-server older than 2.10.20, where compare-and-set on "
+                 "replicated streams is not exact (tests and staging only)")
       ->envname("IRONFLOW_ALLOW_UNSAFE_REPLICATED_CAS");
   serve->add_option("--secret-history", config->secret_history, "Revisions kept per secret (1-64)")
-      ->envname("IRONFLOW_SECRET_HISTORY")->capture_default_str();
-  serve->add_option("--audit-retention-days", config->audit_retention_days,
-                    "Days the audit stream (system events) keeps events (1-3650)")
-      ->envname("IRONFLOW_AUDIT_RETENTION_DAYS")->capture_default_str();
-  serve->add_option("--run-retention-days", config->run_retention_days,
-                    "Days a run record is kept after its last change (2-3650)")
-      ->envname("IRONFLOW_RUN_RETENTION_DAYS")->capture_default_str();
-  serve->add_option("--max-waiting-per-key", config->max_waiting_per_key,
-                    "Long polls, event streams and watches one API key may hold open at once (then 429)")
-      ->envname("IRONFLOW_MAX_WAITING_PER_KEY")->capture_default_str();
-  serve->add_option("--job-ack-wait-ms", config->job_ack_wait_ms,
-                    "A job leased through a server that dies is handed out again after this (1000-600000; same on "
-                    "every server)")
-      ->envname("IRONFLOW_JOB_ACK_WAIT_MS")->capture_default_str();
+      ->envname("IRONFLOW_SECRET_HISTORY")
+      ->capture_default_str();
+  serve
+      ->add_option("--audit-retention-days", config->audit_retention_days,
+                   "Days the audit stream (system events) keeps events (1-3650)")
+      ->envname("IRONFLOW_AUDIT_RETENTION_DAYS")
+      ->capture_default_str();
+  serve
+      ->add_option("--run-retention-days", config->run_retention_days,
+                   "Days a run record is kept after its last change (2-3650)")
+      ->envname("IRONFLOW_RUN_RETENTION_DAYS")
+      ->capture_default_str();
+  serve
+      ->add_option("--max-waiting-per-key", config->max_waiting_per_key,
+                   "Long polls, event streams and watches one API key may hold open at once (then 429)")
+      ->envname("IRONFLOW_MAX_WAITING_PER_KEY")
+      ->capture_default_str();
+  serve
+      ->add_option("--job-ack-wait-ms", config->job_ack_wait_ms,
+                   "A job leased through a server that dies is handed out again after this (1000-600000; same on "
+                   "every server)")
+      ->envname("IRONFLOW_JOB_ACK_WAIT_MS")
+      ->capture_default_str();
   serve->add_option("--http-threads", config->http_threads, "HTTP worker threads (requests may block on NATS)")
-      ->envname("IRONFLOW_HTTP_THREADS")->capture_default_str();
+      ->envname("IRONFLOW_HTTP_THREADS")
+      ->capture_default_str();
   serve->add_option("--tls-cert", config->tls_cert, "PEM certificate chain: serve the API and dashboard over HTTPS")
       ->envname("IRONFLOW_TLS_CERT");
   serve->add_option("--tls-key", config->tls_key, "PEM private key of --tls-cert")->envname("IRONFLOW_TLS_KEY");
-  serve->add_option("--push-ca-file", config->push_ca_file,
-                    "CA file trusted for https:// push-mode app URLs (default: the system trust store)")
+  serve
+      ->add_option("--push-ca-file", config->push_ca_file,
+                   "CA file trusted for https:// push-mode app URLs (default: the system trust store)")
       ->envname("IRONFLOW_PUSH_CA_FILE");
-  serve->add_option("--trusted-proxy", config->trusted_proxies,
-                    "Reverse proxy (IP or CIDR, repeatable) whose X-Forwarded-For names the client")
-      ->envname("IRONFLOW_TRUSTED_PROXIES")->delimiter(',');
-  serve->add_option("--master-key-file", key_files->master_key_file,
-                    "File holding the master key (64 hex chars, mode 0600) instead of IRONFLOW_MASTER_KEY")
+  serve
+      ->add_option("--trusted-proxy", config->trusted_proxies,
+                   "Reverse proxy (IP or CIDR, repeatable) whose X-Forwarded-For names the client")
+      ->envname("IRONFLOW_TRUSTED_PROXIES")
+      ->delimiter(',');
+  serve
+      ->add_option("--master-key-file", key_files->master_key_file,
+                   "File holding the master key (64 hex chars, mode 0600) instead of IRONFLOW_MASTER_KEY")
       ->envname("IRONFLOW_MASTER_KEY_FILE");
-  serve->add_option("--master-key-previous-file", key_files->previous_master_key_file,
-                    "File holding the previous master key during a rotation")
+  serve
+      ->add_option("--master-key-previous-file", key_files->previous_master_key_file,
+                   "File holding the previous master key during a rotation")
       ->envname("IRONFLOW_MASTER_KEY_PREVIOUS_FILE");
   serve->add_flag("--recreate-key-check", config->recreate_key_check,
                   "The key-check record is missing: prove the master key by opening a sealed record, then write it");

@@ -7,8 +7,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "common/bounded_json.h"
 #include "cli/cli_support.h"
+#include "common/bounded_json.h"
 #include "common/hex.h"
 #include "common/names.h"
 
@@ -66,8 +66,9 @@ void AddConfigCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   for (const char* verb : {"set", "patch"}) {
     auto o = std::make_shared<Opts>();
     const bool is_set = std::string(verb) == "set";
-    CLI::App* cmd = config->add_subcommand(verb, is_set ? "Replace a config document (JSON argument, --file, or stdin)"
-                                                        : "Merge top-level fields into a config document (null removes one)");
+    CLI::App* cmd =
+        config->add_subcommand(verb, is_set ? "Replace a config document (JSON argument, --file, or stdin)"
+                                            : "Merge top-level fields into a config document (null removes one)");
     cmd->add_option("NAME", o->name, "Config name")->required();
     cmd->add_option("JSON", o->json_text, "The document, a JSON object");
     cmd->add_option("-f,--file", o->file, "Read the document from this file");
@@ -80,8 +81,8 @@ void AddConfigCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
       json r = Api(g).Call(is_set ? "PUT" : "PATCH", "/api/v1/config/" + o->name, o->env, body,
                            RevisionHeaders(o->if_revision, o->create_only));
       if (g.json) return PrintJson(r);
-      fmt::print("{} config {} in environment {} (revision {})\n", is_set ? "set" : "patched", o->name,
-                  o->env, r.value("revision", 0ULL));
+      fmt::print("{} config {} in environment {} (revision {})\n", is_set ? "set" : "patched", o->name, o->env,
+                 r.value("revision", 0ULL));
     }));
   }
 
@@ -108,8 +109,7 @@ void AddConfigCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
     }
     fmt::print("{:<32} {:>10}  {}\n", "NAME", "REVISION", "UPDATED");
     for (const auto& c : r["configs"]) {
-      fmt::print("{:<32} {:>10}  {}\n", c.value("name", ""),
-                  c.value("revision", 0ULL), c.value("updated_at", ""));
+      fmt::print("{:<32} {:>10}  {}\n", c.value("name", ""), c.value("revision", 0ULL), c.value("updated_at", ""));
     }
   }));
 
@@ -163,14 +163,14 @@ void AddKvCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   create->add_option("--replicas", bc->replicas, "Copies on a NATS cluster (1-5; default: the server's --kv-replicas)");
   create->callback(Guard(exit_code, [bc, &g] {
     Check(ValidateBucketName(bc->bucket));
-    json body = {{"name", bc->bucket}, {"description", bc->description}, {"ttl_seconds", bc->ttl}, {"history", bc->history}};
+    json body = {
+        {"name", bc->bucket}, {"description", bc->description}, {"ttl_seconds", bc->ttl}, {"history", bc->history}};
     if (bc->max_value_size > 0) body["max_value_size"] = bc->max_value_size;
     if (bc->replicas != 0) body["replicas"] = bc->replicas;
     json r = Api(g).Call("POST", "/api/v1/kv/buckets", bc->env, body.dump());
     if (g.json) return PrintJson(r);
-    fmt::print("created bucket {} in environment {} (ttl {}s, history {}, replicas {})\n", bc->bucket,
-                bc->env, r.value("ttl_seconds", 0LL), r.value("history", 1),
-                r.value("replicas", 1));
+    fmt::print("created bucket {} in environment {} (ttl {}s, history {}, replicas {})\n", bc->bucket, bc->env,
+               r.value("ttl_seconds", 0LL), r.value("history", 1), r.value("replicas", 1));
   }));
 
   auto bl = std::make_shared<Opts>();
@@ -183,13 +183,12 @@ void AddKvCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
       fmt::print("no buckets in environment {}\n", bl->env);
       return;
     }
-    fmt::print("{:<32} {:>8} {:>8} {:>8} {:>10} {:>12}  {}\n", "BUCKET", "TTL(s)", "HISTORY", "REPLICAS", "VALUES", "BYTES",
-                "DESCRIPTION");
+    fmt::print("{:<32} {:>8} {:>8} {:>8} {:>10} {:>12}  {}\n", "BUCKET", "TTL(s)", "HISTORY", "REPLICAS", "VALUES",
+               "BYTES", "DESCRIPTION");
     for (const auto& b : r["buckets"]) {
-      fmt::print("{:<32} {:>8} {:>8} {:>8} {:>10} {:>12}  {}\n", b.value("name", ""),
-                  b.value("ttl_seconds", 0LL), b.value("history", 1), b.value("replicas", 1),
-                  b.value("values", 0ULL),
-                  b.value("bytes", 0ULL), b.value("description", ""));
+      fmt::print("{:<32} {:>8} {:>8} {:>8} {:>10} {:>12}  {}\n", b.value("name", ""), b.value("ttl_seconds", 0LL),
+                 b.value("history", 1), b.value("replicas", 1), b.value("values", 0ULL), b.value("bytes", 0ULL),
+                 b.value("description", ""));
     }
   }));
 
@@ -236,13 +235,12 @@ void AddKvCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   put->callback(Guard(exit_code, [p, &g, key_path, check_key] {
     check_key(*p);
     if (!p->value.empty() && !p->file.empty()) throw CommandError{"give either VALUE or --file, not both"};
-    std::string value = !p->file.empty() ? std::string(ReadValueFromFile(p->file).view())
+    std::string value = !p->file.empty()    ? std::string(ReadValueFromFile(p->file).view())
                         : !p->value.empty() ? p->value
                                             : ReadAll(std::cin);
     json r = Api(g).Call("PUT", key_path(*p), p->env, value, RevisionHeaders(p->if_revision, p->create_only));
     if (g.json) return PrintJson(r);
-    fmt::print("put {}/{} in environment {} (revision {})\n", p->bucket, p->key, p->env,
-                r.value("revision", 0ULL));
+    fmt::print("put {}/{} in environment {} (revision {})\n", p->bucket, p->key, p->env, r.value("revision", 0ULL));
   }));
 
   auto gt = std::make_shared<Opts>();

@@ -97,8 +97,8 @@ class [[nodiscard]] Result {
 }  // namespace ironflow
 
 // Propagates a non-OK Status from an expression returning Status.
-#define IF_RETURN_IF_ERROR(expr)          \
-  do {                                    \
-    ::ironflow::Status _st = (expr);      \
-    if (!_st.ok()) return _st;            \
+#define IF_RETURN_IF_ERROR(expr)     \
+  do {                               \
+    ::ironflow::Status _st = (expr); \
+    if (!_st.ok()) return _st;       \
   } while (0)

@@ -14,7 +14,10 @@ int64_t NowUnixMillis() {
 std::string FormatRfc3339(int64_t unix_millis) {
   time_t secs = static_cast<time_t>(unix_millis / 1000);
   int millis = static_cast<int>(unix_millis % 1000);
-  if (millis < 0) { millis += 1000; secs -= 1; }
+  if (millis < 0) {
+    millis += 1000;
+    secs -= 1;
+  }
   struct tm tm_utc;
   gmtime_r(&secs, &tm_utc);
   char buf[40];

@@ -29,8 +29,7 @@ Result<json> ParseObject(const std::string& text, const char* what) {
 
 Status CheckSize(const std::string& text) {
   if (text.size() > kMaxConfigBytes) {
-    return Status::PayloadTooLarge("config document exceeds " + std::to_string(kMaxConfigBytes) +
-                                   " bytes serialized");
+    return Status::PayloadTooLarge("config document exceeds " + std::to_string(kMaxConfigBytes) + " bytes serialized");
   }
   return Status::Ok();
 }
@@ -92,7 +91,8 @@ std::optional<Result<ConfigDocument>> ConfigStore::EarlierAttempt(const std::str
   Status audited = events_.ConfigChanged(own.deleted ? ConfigChange::kDeleted : ConfigChange::kUpdated, env, name,
                                          own.revision, actor, /*repeat=*/true);
   if (!audited.ok()) return Result<ConfigDocument>(audited);
-  return Result<ConfigDocument>(ConfigDocument{name, std::move(own.value), own.revision, FormatRfc3339(NowUnixMillis())});
+  return Result<ConfigDocument>(
+      ConfigDocument{name, std::move(own.value), own.revision, FormatRfc3339(NowUnixMillis())});
 }
 
 Result<ConfigDocument> ConfigStore::Put(const std::string& env, const std::string& name, const std::string& data,

@@ -32,8 +32,8 @@ struct ConfigDocument {
 
 // What a write requires of the current state.
 struct ConfigPrecondition {
-  bool create_only = false;               // If-None-Match: *
-  std::optional<uint64_t> if_revision;    // If-Match: <rev>
+  bool create_only = false;             // If-None-Match: *
+  std::optional<uint64_t> if_revision;  // If-Match: <rev>
 };
 
 class ConfigStore {

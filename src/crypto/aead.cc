@@ -34,7 +34,8 @@ Result<std::vector<uint8_t>> Aes256Gcm::Seal(ByteView nonce, ByteView plaintext,
   std::vector<uint8_t> out(plaintext.size() + kTagBytes);
   int len = 0, total = 0;
   bool ok = ctx && EVP_EncryptInit_ex2(ctx.get(), cipher_.get(), key_.data(), nonce.data(), nullptr) == 1;
-  if (ok && !aad.empty()) ok = EVP_EncryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) == 1;
+  if (ok && !aad.empty())
+    ok = EVP_EncryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) == 1;
   if (ok && !plaintext.empty()) {
     ok = EVP_EncryptUpdate(ctx.get(), out.data(), &len, plaintext.data(), static_cast<int>(plaintext.size())) == 1;
     total = len;
@@ -56,7 +57,8 @@ Result<SecureBytes> Aes256Gcm::Open(ByteView nonce, ByteView sealed, ByteView aa
   SecureBytes plain(ct_len);
   int len = 0, total = 0;
   bool ok = ctx && EVP_DecryptInit_ex2(ctx.get(), cipher_.get(), key_.data(), nonce.data(), nullptr) == 1;
-  if (ok && !aad.empty()) ok = EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) == 1;
+  if (ok && !aad.empty())
+    ok = EVP_DecryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) == 1;
   if (ok && ct_len > 0) {
     ok = EVP_DecryptUpdate(ctx.get(), plain.data(), &len, sealed.data(), static_cast<int>(ct_len)) == 1;
     total = len;
@@ -67,7 +69,8 @@ Result<SecureBytes> Aes256Gcm::Open(ByteView nonce, ByteView sealed, ByteView aa
                              const_cast<uint8_t*>(sealed.data() + ct_len)) == 1;
   }
   if (ok) ok = EVP_DecryptFinal_ex(ctx.get(), plain.data() + total, &len) == 1;
-  if (!ok) return Status::InvalidArgument("authentication failed: ciphertext, nonce, tag or associated data do not match");
+  if (!ok)
+    return Status::InvalidArgument("authentication failed: ciphertext, nonce, tag or associated data do not match");
   return plain;
 }
 

@@ -38,7 +38,9 @@ class Aes256Gcm {
 
  private:
   SecureBytes key_;
-  struct CipherFree { void operator()(EVP_CIPHER* c) const; };
+  struct CipherFree {
+    void operator()(EVP_CIPHER* c) const;
+  };
   std::unique_ptr<EVP_CIPHER, CipherFree> cipher_;
 };
 

@@ -21,21 +21,21 @@ nlohmann::json EventPayload(std::string type, std::string_view environment, cons
 }  // namespace
 
 Status SystemEvents::SecretChanged(SecretChange change, std::string_view environment, std::string_view name,
-                                 uint64_t revision, const Actor& actor, bool repeat) {
-  const char* verb = change == SecretChange::kCreated ? "created"
+                                   uint64_t revision, const Actor& actor, bool repeat) {
+  const char* verb = change == SecretChange::kCreated   ? "created"
                      : change == SecretChange::kUpdated ? "updated"
                                                         : "deleted";
   return Publish("secret", verb, environment, name, revision, actor, repeat);
 }
 
 Status SystemEvents::ConfigChanged(ConfigChange change, std::string_view environment, std::string_view name,
-                                 uint64_t revision, const Actor& actor, bool repeat) {
+                                   uint64_t revision, const Actor& actor, bool repeat) {
   return Publish("config", change == ConfigChange::kUpdated ? "updated" : "deleted", environment, name, revision, actor,
                  repeat);
 }
 
 Status SystemEvents::Changed(std::string_view kind, std::string_view name, std::string_view verb,
-                           std::string_view environment, const Actor& actor) {
+                             std::string_view environment, const Actor& actor) {
   nlohmann::json payload = EventPayload(std::string(kind) + "." + std::string(verb), environment, actor);
   payload["name"] = name;
   return Send("system." + std::string(kind) + "." + std::string(name) + "." + std::string(verb), environment,
@@ -43,7 +43,7 @@ Status SystemEvents::Changed(std::string_view kind, std::string_view name, std::
 }
 
 Status SystemEvents::ApiKeyChanged(std::string_view verb, std::string_view id, std::string_view environment,
-                                 const Actor& actor) {
+                                   const Actor& actor) {
   const std::string_view scope = environment.empty() ? std::string_view("*") : environment;
   nlohmann::json payload = EventPayload("apikey." + std::string(verb), scope, actor);
   payload["id"] = id;
@@ -63,7 +63,7 @@ StreamPublish SystemEvents::SecretDelivered(std::string_view environment, const 
 }
 
 Status SystemEvents::RekeyCompleted(std::string_view scope, std::string_view key_id, int rekeyed, int already_current,
-                                  int failed, const Actor& actor) {
+                                    int failed, const Actor& actor) {
   nlohmann::json payload = EventPayload("rekey.completed", scope, actor);
   payload["key_id"] = key_id;
   payload["rekeyed"] = rekeyed;
@@ -73,19 +73,19 @@ Status SystemEvents::RekeyCompleted(std::string_view scope, std::string_view key
 }
 
 Status SystemEvents::Publish(std::string_view kind, std::string_view verb, std::string_view environment,
-                           std::string_view name, uint64_t revision, const Actor& actor, bool repeat) {
+                             std::string_view name, uint64_t revision, const Actor& actor, bool repeat) {
   nlohmann::json payload = EventPayload(std::string(kind) + "." + std::string(verb), environment, actor);
   payload["name"] = name;
   payload["revision"] = revision;
   const std::string subject = "system." + std::string(kind) + "." + std::string(name) + "." + std::string(verb);
   return Send(subject, environment, payload.dump(), !repeat,
-              actor.request.empty() ? ""
-                                    : actor.request.id + ":" + std::string(environment) + ":" + subject + ":" +
-                                          std::to_string(revision));
+              actor.request.empty()
+                  ? ""
+                  : actor.request.id + ":" + std::string(environment) + ":" + subject + ":" + std::to_string(revision));
 }
 
 Status SystemEvents::Send(const std::string& subject, std::string_view environment, const std::string& payload,
-                        bool notify_listener, std::string msg_id) {
+                          bool notify_listener, std::string msg_id) {
   Status s = stream_.PublishDurably({StreamPublish{subject, payload, std::move(msg_id)}});
   if (notify_listener && listener_) listener_(std::string(environment), subject, payload);
   if (!s.ok()) {

@@ -17,8 +17,8 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <vector>
 #include <string_view>
+#include <vector>
 
 #include "common/request_tag.h"
 #include "store/system_stream.h"
@@ -51,13 +51,13 @@ class SystemEvents {
   // sent again (stored once, by its de-duplication id, within JetStream's 2-minute window) and the listener is
   // not told a second time.
   Status SecretChanged(SecretChange change, std::string_view environment, std::string_view name, uint64_t revision,
-                     const Actor& actor, bool repeat = false);
+                       const Actor& actor, bool repeat = false);
   Status ConfigChanged(ConfigChange change, std::string_view environment, std::string_view name, uint64_t revision,
-                     const Actor& actor, bool repeat = false);
+                       const Actor& actor, bool repeat = false);
   // `system.<kind>.<name>.<verb>` for the other audited mutations: kind "environment" (created, deleted) and
   // "kv" (bucket created, deleted). Payload {type, environment, name, actor, timestamp}.
   Status Changed(std::string_view kind, std::string_view name, std::string_view verb, std::string_view environment,
-               const Actor& actor);
+                 const Actor& actor);
   // `system.apikey.<id>.{created|rotated|deleted}` (payload environment: the key's binding, or "*").
   Status ApiKeyChanged(std::string_view verb, std::string_view id, std::string_view environment, const Actor& actor);
   // `system.access.<NAME>.delivered`: one secret (never its value) went to a run's attempt. Payload adds the
@@ -77,7 +77,7 @@ class SystemEvents {
   Status PublishAll(const std::vector<StreamPublish>& messages);
   // `system.rekey.<environment|all>.completed` with the counts of a master-key rotation run.
   Status RekeyCompleted(std::string_view scope, std::string_view key_id, int rekeyed, int already_current, int failed,
-                      const Actor& actor);
+                        const Actor& actor);
   // Called after each event this process publishes (the runtime uses it to trigger functions). Set once, before
   // serving.
   using Listener = std::function<void(const std::string& env, const std::string& subject, const std::string& payload)>;
@@ -86,12 +86,12 @@ class SystemEvents {
 
  private:
   Status Publish(std::string_view kind, std::string_view verb, std::string_view environment, std::string_view name,
-               uint64_t revision, const Actor& actor, bool repeat);
+                 uint64_t revision, const Actor& actor, bool repeat);
   // Stores one event (waiting for its ack), counts and logs a failure; the listener (runtime triggers) only hears
   // secret and config changes.
   // `msg_id`: the de-duplication id (empty: a random one).
-  Status Send(const std::string& subject, std::string_view environment, const std::string& payload, bool notify_listener,
-              std::string msg_id = "");
+  Status Send(const std::string& subject, std::string_view environment, const std::string& payload,
+              bool notify_listener, std::string msg_id = "");
   SystemStream stream_;
   Listener listener_;
   std::atomic<uint64_t> failures_{0};

@@ -44,7 +44,8 @@ Result<TrustedProxies> TrustedProxies::Parse(const std::vector<std::string>& ent
       std::string_view digits = entry.substr(slash + 1);
       int bits = -1;
       auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), bits);
-      if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty() || bits < 0 || bits > (v4 ? 32 : 128)) {
+      if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty() || bits < 0 ||
+          bits > (v4 ? 32 : 128)) {
         return bad;
       }
       n.prefix_bits = v4 ? 96 + bits : bits;
@@ -69,7 +70,8 @@ bool TrustedProxies::Contains(std::string_view address) const {
   return false;
 }
 
-std::string TrustedProxies::ClientAddress(const std::string& peer, std::optional<std::string_view> forwarded_for) const {
+std::string TrustedProxies::ClientAddress(const std::string& peer,
+                                          std::optional<std::string_view> forwarded_for) const {
   if (!forwarded_for || !Contains(peer)) return peer;
   std::string client = peer;
   std::string_view rest = *forwarded_for;

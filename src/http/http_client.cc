@@ -38,8 +38,10 @@ struct HttpClient::Impl {
   // Calls f with the connected stream (TLS or plain), so one code path serves both.
   template <typename F>
   void With(F&& f) {
-    if (secure) f(*secure);
-    else f(*plain);
+    if (secure)
+      f(*secure);
+    else
+      f(*plain);
   }
 
   std::string Origin() const { return scheme + "://" + host + ":" + port; }
@@ -51,8 +53,10 @@ struct HttpClient::Impl {
     tcp::resolver resolver(ioc);
     auto results = resolver.resolve(host, port, ec);
     if (ec) return Status::Unavailable("cannot resolve " + host + ": " + ec.message());
-    if (tls) secure.emplace(ioc, *tls);
-    else plain.emplace(ioc);
+    if (tls)
+      secure.emplace(ioc, *tls);
+    else
+      plain.emplace(ioc);
     Lowest().expires_after(std::chrono::seconds(10));
     Lowest().connect(results, ec);
     if (ec) {
@@ -150,8 +154,10 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Create(std::string_view base_url
     SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
     ctx.set_verify_mode(ssl::verify_peer);
     boost::system::error_code ec;
-    if (ca_file.empty()) ctx.set_default_verify_paths(ec);
-    else ctx.load_verify_file(ca_file, ec);
+    if (ca_file.empty())
+      ctx.set_default_verify_paths(ec);
+    else
+      ctx.load_verify_file(ca_file, ec);
     if (ec) return Status::InvalidArgument("cannot use CA file " + ca_file + ": " + ec.message());
   }
   return c;
@@ -173,9 +179,9 @@ Result<ClientResponse> HttpClient::Send(std::string_view method, std::string_vie
     if (ec) {
       impl_->Disconnect();
       // A kept-alive connection the server already closed: retry once on a fresh one.
-      if (attempt == 0 && (ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
-                           ec == asio::error::broken_pipe || ec == asio::error::eof ||
-                           ec == ssl::error::stream_truncated)) {
+      if (attempt == 0 &&
+          (ec == http::error::end_of_stream || ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+           ec == asio::error::eof || ec == ssl::error::stream_truncated)) {
         continue;
       }
       return Status::Unavailable("request to " + impl_->Origin() + " failed: " + ec.message());
@@ -195,8 +201,7 @@ Result<ClientResponse> HttpClient::Send(std::string_view method, std::string_vie
   return Status::Unavailable("request failed");
 }
 
-Status HttpClient::Stream(std::string_view target, const HeaderList& headers,
-                          const std::function<void(int)>& on_status,
+Status HttpClient::Stream(std::string_view target, const HeaderList& headers, const std::function<void(int)>& on_status,
                           const std::function<bool(std::string_view)>& on_data, int timeout_ms) {
   impl_->Disconnect();
   IF_RETURN_IF_ERROR(impl_->EnsureConnected());
@@ -210,8 +215,10 @@ Status HttpClient::Stream(std::string_view target, const HeaderList& headers,
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(boost::none);
   auto expire = [&] {
-    if (timeout_ms > 0) lowest.expires_after(std::chrono::milliseconds(timeout_ms));
-    else lowest.expires_never();
+    if (timeout_ms > 0)
+      lowest.expires_after(std::chrono::milliseconds(timeout_ms));
+    else
+      lowest.expires_never();
   };
   expire();
   impl_->With([&](auto& s) { ec = impl_->Run([&](auto h) { http::async_read_header(s, impl_->buffer, parser, h); }); });

@@ -26,7 +26,8 @@ std::optional<std::string> HttpRequest::query_param(std::string_view name) const
   size_t start = 0;
   while (start <= query.size() && !query.empty()) {
     size_t amp = query.find('&', start);
-    std::string_view pair = std::string_view(query).substr(start, amp == std::string::npos ? std::string::npos : amp - start);
+    std::string_view pair =
+        std::string_view(query).substr(start, amp == std::string::npos ? std::string::npos : amp - start);
     size_t eq = pair.find('=');
     std::string key = PercentDecode(pair.substr(0, eq));
     if (key == name) return eq == std::string_view::npos ? std::string() : PercentDecode(pair.substr(eq + 1));

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <optional>
 #include <boost/asio.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,6 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -37,8 +37,7 @@ beast::tcp_stream& Tcp(beast::tcp_stream& s) { return s; }
 beast::tcp_stream& Tcp(beast::ssl_stream<beast::tcp_stream>& s) { return beast::get_lowest_layer(s); }
 
 std::string JsonError(std::string_view code, std::string_view message) {
-  return std::string(R"({"error":{"code":")") + std::string(code) + R"(","message":")" + std::string(message) +
-         "\"}}";
+  return std::string(R"({"error":{"code":")") + std::string(code) + R"(","message":")" + std::string(message) + "\"}}";
 }
 
 HttpRequest ToRequest(const http::request<http::string_body>& req, const std::string& remote) {
@@ -110,7 +109,7 @@ struct HttpServer::Impl {
   asio::io_context ioc;
   std::optional<ssl::context> tls;  // set when serving HTTPS
   tcp::acceptor acceptor{ioc};
-  std::vector<std::thread> threads;                // I/O threads
+  std::vector<std::thread> threads;                  // I/O threads
   std::optional<asio::thread_pool> handler_threads;  // where handlers run (they may block)
   std::atomic<int> in_flight{0};
   std::atomic<bool> stopping{false};
@@ -220,7 +219,8 @@ struct HttpServer::Impl {
   asio::awaitable<void> Accept() {
     for (;;) {
       boost::system::error_code ec;
-      tcp::socket socket = co_await acceptor.async_accept(asio::make_strand(ioc), asio::redirect_error(asio::use_awaitable, ec));
+      tcp::socket socket =
+          co_await acceptor.async_accept(asio::make_strand(ioc), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (stopping || ec == asio::error::operation_aborted) co_return;
         continue;
@@ -288,7 +288,8 @@ struct HttpServer::Impl {
     size_t discarded = 0;
     stream.expires_after(std::chrono::seconds(2));
     while (!ec && discarded < kMaxDiscardBytes && !stopping) {
-      discarded += co_await stream.async_read_some(asio::buffer(scratch), asio::redirect_error(asio::use_awaitable, ec));
+      discarded +=
+          co_await stream.async_read_some(asio::buffer(scratch), asio::redirect_error(asio::use_awaitable, ec));
     }
     OPENSSL_cleanse(scratch.data(), scratch.size());  // request bytes: may hold a secret value
   }
@@ -323,8 +324,10 @@ struct HttpServer::Impl {
         }
       }
       if (ec == http::error::body_limit) {
-        co_await WriteSimple(stream, 413, JsonError("payload_too_large", "request body exceeds " +
-                                                    std::to_string(options.max_body_bytes) + " bytes"), &ok);
+        co_await WriteSimple(
+            stream, 413,
+            JsonError("payload_too_large", "request body exceeds " + std::to_string(options.max_body_bytes) + " bytes"),
+            &ok);
         *unread_input = true;
         break;
       }
@@ -484,8 +487,8 @@ Status HttpServer::Start() {
   if (!ec) impl_->acceptor.bind(endpoint, ec);
   if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return Status::Unavailable("cannot listen on " + impl_->options.host + ":" +
-                               std::to_string(impl_->options.port) + ": " + ec.message());
+    return Status::Unavailable("cannot listen on " + impl_->options.host + ":" + std::to_string(impl_->options.port) +
+                               ": " + ec.message());
   }
   impl_->bound_port = impl_->acceptor.local_endpoint().port();
   impl_->handler_threads.emplace(static_cast<size_t>(std::max(1, impl_->options.threads)));

@@ -7,9 +7,9 @@
 // waiter costs a socket and a little memory, never a thread. Limits enforced here, before any handler runs:
 // header size 16 KiB, body size `max_body_bytes` (413 with a JSON error), idle/read timeout. A handler that
 // throws yields a 500 JSON error; the server never crashes on input. Stop() stops accepting, gives in-flight
-// requests up to 5 s (pending long polls are answered within a second), then closes every connection. With a certificate and key it serves HTTPS only (TLS 1.2 or
-// later, HSTS on every answer); a client that fails the handshake is dropped without an answer. Beast/Asio
-// appear only in the .cc files of src/http.
+// requests up to 5 s (pending long polls are answered within a second), then closes every connection. With a
+// certificate and key it serves HTTPS only (TLS 1.2 or later, HSTS on every answer); a client that fails the handshake
+// is dropped without an answer. Beast/Asio appear only in the .cc files of src/http.
 #pragma once
 
 #include <chrono>
@@ -27,9 +27,9 @@ class HttpServer {
  public:
   struct Options {
     std::string host = "127.0.0.1";
-    int port = 9123;  // 0: any free port (see port())
-    int threads = 16;     // handler threads (handlers may block on NATS)
-    int io_threads = 2;   // I/O threads (never block)
+    int port = 9123;     // 0: any free port (see port())
+    int threads = 16;    // handler threads (handlers may block on NATS)
+    int io_threads = 2;  // I/O threads (never block)
     // Requests answered on the I/O thread, without a hand-off (must not block). Null: none.
     std::function<bool(const HttpRequest&)> runs_inline;
     size_t max_body_bytes = 1024 * 1024;

@@ -17,7 +17,8 @@ bool HasHeader(const HeaderList& headers, std::string_view lower) {
   for (const auto& [name, value] : headers) {
     if (name.size() != lower.size()) continue;
     bool same = true;
-    for (size_t i = 0; i < name.size() && same; ++i) same = std::tolower(static_cast<unsigned char>(name[i])) == lower[i];
+    for (size_t i = 0; i < name.size() && same; ++i)
+      same = std::tolower(static_cast<unsigned char>(name[i])) == lower[i];
     if (same) return true;
   }
   return false;

@@ -1,8 +1,8 @@
 #include "kv/counter.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
-#include <algorithm>
 #include <thread>
 
 namespace ironflow {
@@ -50,7 +50,8 @@ Result<CounterValue> IncrementLoop(KvBucket& kv, const std::string& key, int64_t
       if (current->has_value()) {
         auto parsed = ParseCounter((*current)->value);
         if (!parsed) {
-          return Status::Conflict("key \"" + key + "\" holds a value that is not an integer counter; "
+          return Status::Conflict("key \"" + key +
+                                  "\" holds a value that is not an integer counter; "
                                   "delete it or use another key");
         }
         exists = true;

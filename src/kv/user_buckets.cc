@@ -10,8 +10,7 @@ Status CheckSpec(const BucketSpec& spec) {
     return Status::InvalidArgument("description exceeds " + std::to_string(kMaxDescriptionBytes) + " bytes");
   }
   if (spec.ttl_seconds < 0 || spec.ttl_seconds > kMaxKvTtlSeconds) {
-    return Status::InvalidArgument("ttl_seconds must be between 0 (no expiry) and " +
-                                   std::to_string(kMaxKvTtlSeconds));
+    return Status::InvalidArgument("ttl_seconds must be between 0 (no expiry) and " + std::to_string(kMaxKvTtlSeconds));
   }
   if (spec.history < 1 || spec.history > 64) return Status::InvalidArgument("history must be between 1 and 64");
   if (spec.max_value_size < 1 || spec.max_value_size > kMaxKvValueBytes) {
@@ -47,8 +46,8 @@ Result<KvBucketInfo> UserBuckets::Create(const std::string& env, const BucketSpe
   cfg.replicas = spec.replicas > 0 ? spec.replicas : replicas_;
   if (cfg.replicas > 1 && !replicated_cas_safe_) {
     return Status::InvalidArgument("replicas " + std::to_string(cfg.replicas) +
-                                      ": replicated buckets need nats-server 2.10.20 or newer on every node "
-                                      "(compare-and-set is not exact on older ones, nats-server#4320)");
+                                   ": replicated buckets need nats-server 2.10.20 or newer on every node "
+                                   "(compare-and-set is not exact on older ones, nats-server#4320)");
   }
   cfg.max_value_size = spec.max_value_size;
   cfg.ttl_ms = spec.ttl_seconds * 1000;

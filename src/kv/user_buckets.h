@@ -32,7 +32,7 @@ struct BucketSpec {
   int64_t ttl_seconds = 0;  // 0: keys never expire
   int history = 1;          // 1..64
   int32_t max_value_size = kDefaultMaxKvValueBytes;
-  int replicas = 0;         // 1..5; 0: the server's --kv-replicas
+  int replicas = 0;  // 1..5; 0: the server's --kv-replicas
 };
 
 struct UserBucket {

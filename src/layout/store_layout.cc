@@ -17,8 +17,8 @@ StoreLayout::StoreLayout(int secret_history, int run_retention_days)
     : buckets{{
           {StoreBucket::kSystem, kSystemBucket, "Ironflow system records (key check)", 5, 0, -1, InBackup::kAlways},
           {StoreBucket::kEnvironments, kEnvironmentsBucket, "Ironflow environments", 5, 0, -1, InBackup::kAlways},
-          {StoreBucket::kSecrets, kSecretsBucket, "Ironflow secrets (sealed values, clear metadata)", secret_history,
-           0, -1, InBackup::kAlways},
+          {StoreBucket::kSecrets, kSecretsBucket, "Ironflow secrets (sealed values, clear metadata)", secret_history, 0,
+           -1, InBackup::kAlways},
           {StoreBucket::kAuth, kAuthBucket, "Ironflow API key hashes", 5, 0, -1, InBackup::kAlways},
           {StoreBucket::kConfig, kConfigBucket, "Ironflow config documents (readable)", 10, 0,
            static_cast<int32_t>(kMaxConfigBytes + 1024), InBackup::kAlways},

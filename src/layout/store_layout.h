@@ -14,10 +14,10 @@ namespace ironflow {
 
 // Indexes into StoreLayout::buckets. Order = restore order: the key check (system) first.
 enum class StoreBucket : size_t {
-  kSystem,        // key check, nonce counters, signing key
+  kSystem,  // key check, nonce counters, signing key
   kEnvironments,
   kSecrets,
-  kAuth,          // API key hashes
+  kAuth,  // API key hashes
   kConfig,
   kFunctions,
   kWorkers,

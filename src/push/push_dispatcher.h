@@ -1,6 +1,7 @@
 // PushDispatcher: the PushTransport of `ironflow serve`. Each call is a signed HTTP POST of the delivery to the
-// function's URL (X-Ironflow-Signature from `sign`: the signing keyring's Sign in the server; https:// verified against `ca_file` or the
-// system trust store), bounded by the function's timeout; the app's answer is validated (api/job_result_body.h).
+// function's URL (X-Ironflow-Signature from `sign`: the signing keyring's Sign in the server; https:// verified against
+// `ca_file` or the system trust store), bounded by the function's timeout; the app's answer is validated
+// (api/job_result_body.h).
 //
 // Calls run on threads the dispatcher owns: up to `max_in_flight` at once, started as needed and kept until
 // Stop(), which waits for every call started to end and its `done` to return, then joins them. The delivery body

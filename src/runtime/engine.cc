@@ -12,10 +12,10 @@
 
 #include "auth/allow_list.h"
 #include "common/bounded_json.h"
+#include "common/hex.h"
 #include "common/json_nesting.h"
 #include "common/names.h"
 #include "common/time_util.h"
-#include "common/hex.h"
 #include "crypto/digest.h"
 #include "runtime/ids.h"
 #include "runtime/lease_token.h"
@@ -31,7 +31,7 @@ namespace {
 constexpr const char* kReadySubject = "ironflow.jobs.ready.";  // + environment: an attempt became pending
 // + environment, payload the worker id: a pull worker's heartbeat, for whichever server holds its leases.
 constexpr const char* kHeartbeatSubject = "ironflow.workers.heartbeat.";
-constexpr const char* kJobsQueue = "jobs";  // Delivery::queue of a run whose job message is in the job stream
+constexpr const char* kJobsQueue = "jobs";   // Delivery::queue of a run whose job message is in the job stream
 constexpr size_t kDirectFetchFunctions = 4;  // PollJobs fetches from up to this many queues without a mirror scan
 
 // A run's job message: a reference, never a value.
@@ -63,9 +63,10 @@ Status Engine::Start() {
   });
   if (!sub.ok()) return sub.status();
   ready_sub_ = std::move(sub).value();
-  auto hb = d_.nats.Subscribe(std::string(kHeartbeatSubject) + ">", [this](std::string_view subject, std::string_view worker) {
-    OnWorkerHeartbeat(std::string(subject.substr(std::string_view(kHeartbeatSubject).size())), std::string(worker));
-  });
+  auto hb = d_.nats.Subscribe(
+      std::string(kHeartbeatSubject) + ">", [this](std::string_view subject, std::string_view worker) {
+        OnWorkerHeartbeat(std::string(subject.substr(std::string_view(kHeartbeatSubject).size())), std::string(worker));
+      });
   if (!hb.ok()) return hb.status();
   heartbeat_sub_ = std::move(hb).value();
   QueueUnqueuedRuns();
@@ -211,7 +212,8 @@ std::string AuditUrl(const std::string& url) {
   size_t at = url.rfind('@', url.find_first_of("?#", host_start));
   const size_t host = at != std::string::npos && at >= host_start ? at + 1 : host_start;
   const size_t end = url.find_first_of("/?#", host);
-  std::string out = url.substr(0, host_start) + url.substr(host, end == std::string::npos ? std::string::npos : end - host);
+  std::string out =
+      url.substr(0, host_start) + url.substr(host, end == std::string::npos ? std::string::npos : end - host);
   if (end != std::string::npos && url[end] == '/') out += url.substr(end, url.find_first_of("?#", end) - end);
   return out;
 }
@@ -282,8 +284,12 @@ StreamPublish Engine::FinishEvent(const RunRecord& run) {
 }
 
 StreamPublish Engine::RunStatusEvent(const RunRecord& run) {
-  json payload = {{"type", "run." + run.status}, {"environment", run.environment}, {"run_id", run.id},
-                  {"function_id", run.function_id}, {"status", run.status}, {"attempt", run.attempt},
+  json payload = {{"type", "run." + run.status},
+                  {"environment", run.environment},
+                  {"run_id", run.id},
+                  {"function_id", run.function_id},
+                  {"status", run.status},
+                  {"attempt", run.attempt},
                   {"timestamp", FormatRfc3339(NowUnixMillis())}};
   return StreamPublish{"system.run." + run.id + "." + run.status, payload.dump()};
 }
@@ -466,8 +472,13 @@ Result<StoredRun> Engine::HoldLease(const FunctionDef& fn, const LeasePlan& plan
   // Nothing is delivered unless these are stored.
   events->push_back(RunStatusEvent(run));
   for (const auto& [name, revision] : plan.resolved) {
-    SystemEvents::SecretDelivery d{name, revision, run.id, plan.attempt, fn.id,
-                                   push_url.empty() ? plan.worker_id : "", push_url.empty() ? "" : AuditUrl(push_url)};
+    SystemEvents::SecretDelivery d{name,
+                                   revision,
+                                   run.id,
+                                   plan.attempt,
+                                   fn.id,
+                                   push_url.empty() ? plan.worker_id : "",
+                                   push_url.empty() ? "" : AuditUrl(push_url)};
     events->push_back(d_.audit.SecretDelivered(fn.environment, d, requester));
   }
   return written;
@@ -507,7 +518,11 @@ std::string Engine::DeliveryJson(const RunRecord& run, const Values& values, con
               {"environment", run.environment},
               {"function_id", run.function_id},
               {"attempt", run.delivery.attempt},
-              {"event", {{"id", run.event_id}, {"name", run.event_name}, {"data", ParseOr(run.event_data_json, nullptr)}, {"timestamp", run.event_timestamp}}},
+              {"event",
+               {{"id", run.event_id},
+                {"name", run.event_name},
+                {"data", ParseOr(run.event_data_json, nullptr)},
+                {"timestamp", run.event_timestamp}}},
               {"steps", steps}};
   if (pull) {
     doc["job_id"] = run.delivery.job_id;
@@ -786,7 +801,8 @@ Status Engine::CompleteJob(const std::string& env, const std::string& worker_id,
   if (result.lease_token.empty()) return Status::InvalidArgument("field \"lease_token\" is required");
   auto claim = OpenLeaseToken(result.lease_token, LeaseKeys(*d_.signing.keys()));
   if (!claim.ok()) return claim.status();
-  if (claim->environment != env || claim->run_id != run_id || claim->attempt != attempt || claim->worker_id != worker_id) {
+  if (claim->environment != env || claim->run_id != run_id || claim->attempt != attempt ||
+      claim->worker_id != worker_id) {
     return Status::Conflict("lease token does not match job \"" + job_id + "\" (lease expired or taken over)");
   }
   const std::string lease_id = claim->lease_id;
@@ -992,20 +1008,21 @@ void Engine::QueueUnqueuedRuns() {
     // the scheduler). An attempt leased under the old layout is offered again: its worker's token is not valid
     // any more.
     Status st = d_.runs
-                    .Mutate(run.environment, run.id,
-                            [](RunRecord& r) -> Status {
-                              if (r.delivery.state.empty()) return Status::Conflict("finished");
-                              r.delivery.queue = kJobsQueue;
-                              if (r.delivery.state == "leased") {
-                                r.status = "queued";
-                                r.delivery.state = "pending";
-                                r.delivery.lease_token.clear();
-                                r.delivery.worker_id.clear();
-                                r.delivery.not_before_ms = NowUnixMillis();
-                              }
-                              return Status::Ok();
-                            },
-                            &q)
+                    .Mutate(
+                        run.environment, run.id,
+                        [](RunRecord& r) -> Status {
+                          if (r.delivery.state.empty()) return Status::Conflict("finished");
+                          r.delivery.queue = kJobsQueue;
+                          if (r.delivery.state == "leased") {
+                            r.status = "queued";
+                            r.delivery.state = "pending";
+                            r.delivery.lease_token.clear();
+                            r.delivery.worker_id.clear();
+                            r.delivery.not_before_ms = NowUnixMillis();
+                          }
+                          return Status::Ok();
+                        },
+                        &q)
                     .status();
     // Not queued (or the mark's outcome is unknown: it may be marked already): the scheduler queues it if its
     // record is unfinished (de-duplicated by run id).
@@ -1044,12 +1061,16 @@ void Engine::FinishPush(const RunRecord& leased, PushAnswer answer, Values& valu
   }
   const std::string job_id = leased.delivery.job_id;
   const std::string token = leased.delivery.lease_token;
-  Status st = FinishAttempt(leased.environment, leased.id, outcome, values, [&](const RunRecord& r) {
-    return r.delivery.job_id == job_id && r.delivery.state == "leased" && r.delivery.lease_token == token
-               ? Status::Ok()
-               : Status::Conflict("push lease expired and was taken over");
-  }, ack_subject);
-  if (!st.ok() && !st.is(Code::kConflict)) spdlog::warn("push result of run {} not recorded: {}", leased.id, st.message());
+  Status st = FinishAttempt(
+      leased.environment, leased.id, outcome, values,
+      [&](const RunRecord& r) {
+        return r.delivery.job_id == job_id && r.delivery.state == "leased" && r.delivery.lease_token == token
+                   ? Status::Ok()
+                   : Status::Conflict("push lease expired and was taken over");
+      },
+      ack_subject);
+  if (!st.ok() && !st.is(Code::kConflict))
+    spdlog::warn("push result of run {} not recorded: {}", leased.id, st.message());
   WipeValues(values);
 }
 

@@ -28,18 +28,22 @@ bool FunctionDef::TriggeredBy(std::string_view event_name) const {
 Status ValidateFunctionId(std::string_view id) {
   bool ok = !id.empty() && id.size() <= 128 && ((id[0] >= 'a' && id[0] <= 'z') || (id[0] >= '0' && id[0] <= '9'));
   for (char c : id) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
-  if (!ok) return Status::InvalidArgument("invalid function id: use 1-128 characters of a-z, 0-9, '_' and '-', starting with a letter or digit");
+  if (!ok)
+    return Status::InvalidArgument(
+        "invalid function id: use 1-128 characters of a-z, 0-9, '_' and '-', starting with a letter or digit");
   return Status::Ok();
 }
 
 Status ValidateEventName(std::string_view name) {
   auto bad = [] {
-    return Status::InvalidArgument("invalid event name: use dot-separated tokens of A-Z, a-z, 0-9, '_' and '-' (at most 256 characters)");
+    return Status::InvalidArgument(
+        "invalid event name: use dot-separated tokens of A-Z, a-z, 0-9, '_' and '-' (at most 256 characters)");
   };
   if (name.empty() || name.size() > 256 || name.front() == '.' || name.back() == '.') return bad();
   char prev = 0;
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
     if (!ok || (c == '.' && prev == '.')) return bad();
     prev = c;
   }
@@ -75,22 +79,26 @@ json ToJson(const FunctionDef& f) {
 
 Result<FunctionDef> FromJson(const json& doc, bool registration) {
   FunctionDef f;
-  static const std::set<std::string> kAllowed = {"id", "name", "triggers", "secrets", "retry", "timeout_ms", "mode", "url"};
+  static const std::set<std::string> kAllowed = {"id",    "name",       "triggers", "secrets",
+                                                 "retry", "timeout_ms", "mode",     "url"};
   if (!doc.is_object()) return Status::InvalidArgument("request body must be a JSON object");
   if (registration) {
     for (const auto& item : doc.items()) {
-      if (!kAllowed.count(item.key())) return Status::InvalidArgument("unknown field \"" + item.key().substr(0, 64) + "\"");
+      if (!kAllowed.count(item.key()))
+        return Status::InvalidArgument("unknown field \"" + item.key().substr(0, 64) + "\"");
     }
   }
   if (!doc.contains("id") || !doc["id"].is_string()) return Field("id", "is required and must be a string");
   f.id = doc["id"];
   IF_RETURN_IF_ERROR(ValidateFunctionId(f.id));
   if (doc.contains("name") && !doc["name"].is_null()) {
-    if (!doc["name"].is_string() || doc["name"].get<std::string>().size() > 256) return Field("name", "must be a string of at most 256 characters");
+    if (!doc["name"].is_string() || doc["name"].get<std::string>().size() > 256)
+      return Field("name", "must be a string of at most 256 characters");
     f.name = doc["name"];
   }
   if (f.name.empty()) f.name = f.id;
-  if (!doc.contains("triggers") || !doc["triggers"].is_array() || doc["triggers"].empty() || doc["triggers"].size() > 32) {
+  if (!doc.contains("triggers") || !doc["triggers"].is_array() || doc["triggers"].empty() ||
+      doc["triggers"].size() > 32) {
     return Field("triggers", "must be an array of 1-32 {\"event\": pattern} objects");
   }
   for (const auto& t : doc["triggers"]) {
@@ -103,7 +111,8 @@ Result<FunctionDef> FromJson(const json& doc, bool registration) {
     f.triggers.push_back(pattern);
   }
   if (doc.contains("secrets")) {
-    if (!doc["secrets"].is_array() || doc["secrets"].size() > 100) return Field("secrets", "must be an array of at most 100 names");
+    if (!doc["secrets"].is_array() || doc["secrets"].size() > 100)
+      return Field("secrets", "must be an array of at most 100 names");
     std::set<std::string> seen;
     for (const auto& s : doc["secrets"]) {
       if (!s.is_string()) return Field("secrets", "must contain strings");
@@ -121,24 +130,29 @@ Result<FunctionDef> FromJson(const json& doc, bool registration) {
       }
     }
     if (r.contains("max_attempts")) {
-      if (!r["max_attempts"].is_number_integer() || r["max_attempts"] < 1 || r["max_attempts"] > 100) return Field("retry.max_attempts", "must be an integer 1-100");
+      if (!r["max_attempts"].is_number_integer() || r["max_attempts"] < 1 || r["max_attempts"] > 100)
+        return Field("retry.max_attempts", "must be an integer 1-100");
       f.retry.max_attempts = r["max_attempts"];
     }
     if (r.contains("initial_delay_ms")) {
-      if (!r["initial_delay_ms"].is_number_integer() || r["initial_delay_ms"] < 0 || r["initial_delay_ms"] > 86400000) return Field("retry.initial_delay_ms", "must be an integer 0-86400000");
+      if (!r["initial_delay_ms"].is_number_integer() || r["initial_delay_ms"] < 0 || r["initial_delay_ms"] > 86400000)
+        return Field("retry.initial_delay_ms", "must be an integer 0-86400000");
       f.retry.initial_delay_ms = r["initial_delay_ms"];
     }
     if (r.contains("backoff_factor")) {
-      if (!r["backoff_factor"].is_number() || r["backoff_factor"] < 1.0 || r["backoff_factor"] > 10.0) return Field("retry.backoff_factor", "must be a number 1-10");
+      if (!r["backoff_factor"].is_number() || r["backoff_factor"] < 1.0 || r["backoff_factor"] > 10.0)
+        return Field("retry.backoff_factor", "must be a number 1-10");
       f.retry.backoff_factor = r["backoff_factor"];
     }
     if (r.contains("max_delay_ms")) {
-      if (!r["max_delay_ms"].is_number_integer() || r["max_delay_ms"] < 0 || r["max_delay_ms"] > 86400000) return Field("retry.max_delay_ms", "must be an integer 0-86400000");
+      if (!r["max_delay_ms"].is_number_integer() || r["max_delay_ms"] < 0 || r["max_delay_ms"] > 86400000)
+        return Field("retry.max_delay_ms", "must be an integer 0-86400000");
       f.retry.max_delay_ms = r["max_delay_ms"];
     }
   }
   if (doc.contains("timeout_ms") && !doc["timeout_ms"].is_null()) {
-    if (!doc["timeout_ms"].is_number_integer() || doc["timeout_ms"] < 100 || doc["timeout_ms"] > 3600000) return Field("timeout_ms", "must be an integer 100-3600000");
+    if (!doc["timeout_ms"].is_number_integer() || doc["timeout_ms"] < 100 || doc["timeout_ms"] > 3600000)
+      return Field("timeout_ms", "must be an integer 100-3600000");
     f.timeout_ms = doc["timeout_ms"];
   }
   if (!doc.contains("mode") || !doc["mode"].is_string() || (doc["mode"] != "push" && doc["mode"] != "pull")) {

@@ -20,7 +20,8 @@ std::string Redact(std::string text, const std::map<std::string, std::string>& v
     escaped = escaped.substr(1, escaped.size() - 2);
     if (escaped != value) needles.push_back({escaped, name});
   }
-  std::sort(needles.begin(), needles.end(), [](const auto& a, const auto& b) { return a.bytes.size() > b.bytes.size(); });
+  std::sort(needles.begin(), needles.end(),
+            [](const auto& a, const auto& b) { return a.bytes.size() > b.bytes.size(); });
   // Mark every byte covered by some occurrence (longest first claims it), then rebuild the text.
   std::vector<int> owner(text.size(), -1);
   for (size_t n = 0; n < needles.size(); ++n) {

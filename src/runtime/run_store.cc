@@ -1,8 +1,8 @@
 #include "runtime/run_store.h"
 
 #include <algorithm>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/bounded_json.h"
 #include "common/time_util.h"
@@ -22,11 +22,18 @@ json ParseOrNull(const std::string& text) {
 json EncodeDelivery(const Delivery& d) {
   json resolved = json::object();
   for (const auto& [k, v] : d.resolved) resolved[k] = v;
-  return json{{"job_id", d.job_id},           {"mode", d.mode},
-              {"attempt", d.attempt},         {"state", d.state},
-              {"not_before_ms", d.not_before_ms}, {"lease_token", d.lease_token},
-              {"worker_id", d.worker_id},     {"leased_at_ms", d.leased_at_ms},
-              {"lease_expires_ms", d.lease_expires_ms}, {"resolved", resolved}, {"queue", d.queue}, {"job_seq", d.job_seq}};
+  return json{{"job_id", d.job_id},
+              {"mode", d.mode},
+              {"attempt", d.attempt},
+              {"state", d.state},
+              {"not_before_ms", d.not_before_ms},
+              {"lease_token", d.lease_token},
+              {"worker_id", d.worker_id},
+              {"leased_at_ms", d.leased_at_ms},
+              {"lease_expires_ms", d.lease_expires_ms},
+              {"resolved", resolved},
+              {"queue", d.queue},
+              {"job_seq", d.job_seq}};
 }
 
 Delivery DecodeDelivery(const json& d) {
@@ -48,12 +55,17 @@ Delivery DecodeDelivery(const json& d) {
 
 json RunDocument(const RunRecord& r) {
   json steps = json::array();
-  for (const auto& s : r.steps) steps.push_back({{"id", s.id}, {"status", s.status}, {"output", ParseOrNull(s.output_json)}});
+  for (const auto& s : r.steps)
+    steps.push_back({{"id", s.id}, {"status", s.status}, {"output", ParseOrNull(s.output_json)}});
   return json{{"id", r.id},
               {"function_id", r.function_id},
               {"environment", r.environment},
               {"event_id", r.event_id},
-              {"event", {{"id", r.event_id}, {"name", r.event_name}, {"data", ParseOrNull(r.event_data_json)}, {"timestamp", r.event_timestamp}}},
+              {"event",
+               {{"id", r.event_id},
+                {"name", r.event_name},
+                {"data", ParseOrNull(r.event_data_json)},
+                {"timestamp", r.event_timestamp}}},
               {"status", r.status},
               {"attempt", r.attempt},
               {"output", ParseOrNull(r.output_json)},

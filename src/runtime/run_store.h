@@ -38,14 +38,14 @@ struct Delivery {
   std::string job_id;  // JobIdFor(run id, attempt)
   std::string mode;    // "pull" or "push"
   int attempt = 1;
-  std::string state;   // "", "pending" or "leased"
+  std::string state;  // "", "pending" or "leased"
   int64_t not_before_ms = 0;
   std::string lease_token;
   std::string worker_id;  // pull worker, or the pushing server
   int64_t leased_at_ms = 0;
   int64_t lease_expires_ms = 0;
   std::map<std::string, uint64_t> resolved;  // secret name -> revision delivered with this attempt
-  std::string queue;  // "jobs": the run's job message is in the job stream (runs recorded before it: empty)
+  std::string queue;     // "jobs": the run's job message is in the job stream (runs recorded before it: empty)
   uint64_t job_seq = 0;  // while leased: the stream sequence of the job message the lease was taken from
 };
 
@@ -117,8 +117,8 @@ class RunStore {
   // One unfinished run from the mirror (a hint: it may lag other servers' writes).
   std::optional<Queued> FindUnfinished(const std::string& env, const std::string& run_id);
   // Newest first. Empty filters match everything.
-  Result<std::vector<RunRecord>> List(const std::string& env, const std::string& function_id,
-                                      const std::string& status, size_t limit);
+  Result<std::vector<RunRecord>> List(const std::string& env, const std::string& function_id, const std::string& status,
+                                      size_t limit);
 
  private:
   void Mirror(const std::string& key, const std::string& value, uint64_t revision);

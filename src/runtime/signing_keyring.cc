@@ -63,12 +63,16 @@ Result<std::shared_ptr<SigningKeyring::Keys>> Parse(std::string_view text) {
     status = Status::Internal("the stored signing key record is malformed");
   } else {
     auto current = FromHex(doc["current"].get_ref<const std::string&>(), "the stored signing key");
-    if (current.ok()) keys->current = std::move(current).value();
-    else status = current.status();
+    if (current.ok())
+      keys->current = std::move(current).value();
+    else
+      status = current.status();
     if (status.ok() && doc.contains("previous") && doc["previous"].is_string()) {
       auto previous = FromHex(doc["previous"].get_ref<const std::string&>(), "the stored previous signing key");
-      if (previous.ok()) keys->previous = std::move(previous).value();
-      else status = previous.status();
+      if (previous.ok())
+        keys->previous = std::move(previous).value();
+      else
+        status = previous.status();
       keys->previous_until_ms = doc.value("previous_until", int64_t{0});
     }
   }
@@ -204,8 +208,7 @@ std::string SigningKeyring::Sign(int64_t unix_seconds, std::string_view body) {
 
 Result<SigningKeyring::Rotation> SigningKeyring::Rotate(int64_t grace_ms) {
   if (fixed_) {
-    return Status::Conflict(
-        "the signing key is set by IRONFLOW_SIGNING_KEY on the server; change it there to rotate");
+    return Status::Conflict("the signing key is set by IRONFLOW_SIGNING_KEY on the server; change it there to rotate");
   }
   for (int attempt = 0; attempt < 8; ++attempt) {
     auto stored = ReadStored(bucket_, sealer_);

@@ -29,7 +29,7 @@ class SigningKeyring {
  public:
   struct Keys {
     SecureBytes current;
-    SecureBytes previous;            // empty when there is none
+    SecureBytes previous;           // empty when there is none
     int64_t previous_until_ms = 0;  // previous signs while now < previous_until_ms
   };
 

@@ -18,9 +18,9 @@ Status ValidateWorkerId(std::string_view id) {
 }
 
 Status WorkerRegistry::Register(const std::string& env, const WorkerInfo& w) {
-  json doc = {{"worker_id", w.worker_id},         {"function_ids", w.function_ids},
-              {"max_concurrent_jobs", w.max_concurrent_jobs}, {"lease_ms", w.lease_ms},
-              {"registered_at", w.registered_at}, {"last_seen", w.last_seen}};
+  json doc = {
+      {"worker_id", w.worker_id}, {"function_ids", w.function_ids},   {"max_concurrent_jobs", w.max_concurrent_jobs},
+      {"lease_ms", w.lease_ms},   {"registered_at", w.registered_at}, {"last_seen", w.last_seen}};
   auto rev = bucket_.Put(env + "." + w.worker_id, doc.dump());
   if (!rev.ok()) return rev.status();
   cache_.Put(env + "." + w.worker_id, w);

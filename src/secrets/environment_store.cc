@@ -47,8 +47,8 @@ Status EnvironmentStore::CheckExists(const std::string& name) {
   auto got = bucket_.Get(name);
   if (!got.ok()) return got.status();
   if (!got->has_value()) {
-    return Status::NotFound("environment \"" + name + "\" does not exist; create it with `ironflow env create " +
-                            name + "` or POST /api/v1/environments");
+    return Status::NotFound("environment \"" + name + "\" does not exist; create it with `ironflow env create " + name +
+                            "` or POST /api/v1/environments");
   }
   exists_.Put(name, true);
   return Status::Ok();

@@ -66,7 +66,7 @@ Status CheckAgainstRecord(const KvEntry& entry, const MasterKey* key) {
 // What the store holds that only a master key could have written, found when the key-check record is missing.
 struct SealedEvidence {
   std::map<std::string, SecretRecord> sample_by_key_id;  // one sealed record per key id (to prove a key with)
-  std::set<std::string> key_ids;                          // from sealed records and nonce counters
+  std::set<std::string> key_ids;                         // from sealed records and nonce counters
   size_t sealed_records = 0;
 };
 
@@ -117,11 +117,12 @@ Status CheckMissingRecord(KvBucket& system_bucket, KvBucket& secrets_bucket, con
   auto evidence = FindSealedEvidence(system_bucket, secrets_bucket);
   if (!evidence.ok()) return evidence.status();
   if (evidence->key_ids.empty()) return Status::Ok();  // a store that never held sealed data
-  const std::string found = std::to_string(evidence->sealed_records) + " sealed record(s) and nonce counters under key id(s) " +
-                            Join(evidence->key_ids);
+  const std::string found = std::to_string(evidence->sealed_records) +
+                            " sealed record(s) and nonce counters under key id(s) " + Join(evidence->key_ids);
   if (o.key == nullptr) {
-    return Status::PreconditionFailed("the key-check record (ironflow-system/keycheck) is missing and the store holds " +
-                                      found + "; dev mode cannot read encrypted data: set IRONFLOW_MASTER_KEY");
+    return Status::PreconditionFailed(
+        "the key-check record (ironflow-system/keycheck) is missing and the store holds " + found +
+        "; dev mode cannot read encrypted data: set IRONFLOW_MASTER_KEY");
   }
   if (!o.recreate_if_missing) {
     return Status::PreconditionFailed(
@@ -135,8 +136,10 @@ Status CheckMissingRecord(KvBucket& system_bucket, KvBucket& secrets_bucket, con
     others.erase(o.key->key_id());
     if (o.previous) others.erase(o.previous->key_id());
     if (!others.empty()) {
-      spdlog::warn("key check: records sealed under other key id(s) {} stay unreadable with this key; set "
-                   "IRONFLOW_MASTER_KEY_PREVIOUS to the key that wrote them, then rekey", Join(others));
+      spdlog::warn(
+          "key check: records sealed under other key id(s) {} stay unreadable with this key; set "
+          "IRONFLOW_MASTER_KEY_PREVIOUS to the key that wrote them, then rekey",
+          Join(others));
     }
     return Status::Ok();
   }
@@ -177,7 +180,8 @@ Status VerifyOrRecordMasterKey(KvBucket& system_bucket, KvBucket& secrets_bucket
       return missing;
     }
     if (key == nullptr) return Status::Ok();  // dev mode on a store that has never held encrypted data
-    if (options.recreate_if_missing) spdlog::warn("key check: writing a new key-check record for key id {}", key->key_id());
+    if (options.recreate_if_missing)
+      spdlog::warn("key check: writing a new key-check record for key id {}", key->key_id());
 
     auto doc = NewRecord(*key);
     if (!doc.ok()) return doc.status();
@@ -200,8 +204,9 @@ Status ProveMasterKey(NatsConnection& nc, const MasterKey& key) {
   auto check = (*system)->Get(kKeyCheckKey);
   if (!check.ok()) return check.status();
   if (!check->has_value()) {
-    return Status::PreconditionFailed("this store has no key-check record (dev mode, or never started with a "
-                                      "master key): there is no master key to prove");
+    return Status::PreconditionFailed(
+        "this store has no key-check record (dev mode, or never started with a "
+        "master key): there is no master key to prove");
   }
   // The record exists, so this only verifies (it writes nothing with a single key and no rotation).
   return VerifyOrRecordMasterKey(**system, **secrets, KeyCheckOptions{&key, nullptr, false});

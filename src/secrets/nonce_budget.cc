@@ -37,7 +37,8 @@ Status NonceBudget::Reserve() {
       revision = (*e)->revision;
     }
     if (used >= kLimit) {
-      return Status::Unavailable("master key " + key_id_ + " has sealed 2^32 values, the NIST SP 800-38D limit for "
+      return Status::Unavailable("master key " + key_id_ +
+                                 " has sealed 2^32 values, the NIST SP 800-38D limit for "
                                  "random nonces; nothing more is encrypted with it: rotate IRONFLOW_MASTER_KEY "
                                  "(docs/security.md, master-key rotation)");
     }
@@ -51,9 +52,10 @@ Status NonceBudget::Reserve() {
     next_ = used;
     end_ = used + grant;
     if (end_ >= kWarnAt) {
-      spdlog::warn("master key {} has sealed up to {} values ({:.1f}% of the 2^32 limit for random nonces); rotate "
-                   "IRONFLOW_MASTER_KEY and run `ironflow secret rekey --all`",
-                   key_id_, end_, 100.0 * static_cast<double>(end_) / static_cast<double>(kLimit));
+      spdlog::warn(
+          "master key {} has sealed up to {} values ({:.1f}% of the 2^32 limit for random nonces); rotate "
+          "IRONFLOW_MASTER_KEY and run `ironflow secret rekey --all`",
+          key_id_, end_, 100.0 * static_cast<double>(end_) / static_cast<double>(kLimit));
     }
     return Status::Ok();
   }

@@ -23,8 +23,8 @@ inline constexpr std::string_view kAlgorithmAesGcm = "AES-256-GCM";
 inline constexpr std::string_view kAlgorithmNone = "none";
 
 struct SealedValue {
-  std::string algorithm;            // "AES-256-GCM" or "none"
-  std::string key_id;               // empty when algorithm is "none"
+  std::string algorithm;  // "AES-256-GCM" or "none"
+  std::string key_id;     // empty when algorithm is "none"
   std::vector<uint8_t> nonce;
   std::vector<uint8_t> ciphertext;  // ciphertext || tag
   std::string plaintext;            // only when algorithm is "none" (dev mode); wiped by the owner

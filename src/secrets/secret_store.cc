@@ -21,10 +21,11 @@ Status NotFoundStatus(const std::string& env, const std::string& name) {
 }
 
 Status RevisionMismatch(const std::string& name, uint64_t want, std::optional<uint64_t> have) {
-  if (!have) return Status::PreconditionFailed("secret " + Quote(name) + " does not exist (If-Match: " +
-                                               std::to_string(want) + ")");
-  return Status::PreconditionFailed("secret " + Quote(name) + " is at revision " + std::to_string(*have) +
-                                    ", not " + std::to_string(want));
+  if (!have)
+    return Status::PreconditionFailed("secret " + Quote(name) + " does not exist (If-Match: " + std::to_string(want) +
+                                      ")");
+  return Status::PreconditionFailed("secret " + Quote(name) + " is at revision " + std::to_string(*have) + ", not " +
+                                    std::to_string(want));
 }
 
 }  // namespace
@@ -44,7 +45,7 @@ SecretMetadata SecretStore::ToMetadata(const std::string& env, const std::string
 }
 
 Status SecretStore::ReportIntegrityFailure(const std::string& env, const std::string& name, uint64_t revision,
-                                          const std::string& key_id, const std::string& detail) const {
+                                           const std::string& key_id, const std::string& detail) const {
   integrity_failures_.fetch_add(1);
   spdlog::error("integrity failure: secret record environment={} name={} revision={} key_id={}: {}", env, name,
                 revision, key_id.empty() ? "-" : key_id, detail);
@@ -56,15 +57,16 @@ Result<SecretString> SecretStore::OpenStored(const std::string& env, const std::
                                              const SealedValue& value, const SecretRecord* record) const {
   auto plain = sealer_.Open(env, name, value);
   if (plain.ok()) return plain;
-  if (!value.encrypted() || !sealer_.HoldsKey(value.key_id)) return plain.status();  // no key to check it with (dev mode, unknown key id): not a tamper signal
+  if (!value.encrypted() || !sealer_.HoldsKey(value.key_id))
+    return plain.status();  // no key to check it with (dev mode, unknown key id): not a tamper signal
   std::string detail = "the sealed value failed to authenticate";
   if (record != nullptr && (record->environment != env || record->name != name)) {
     // What the record claims is attacker-controlled: logged only when it is a valid name (no log forging).
     auto shown = [](const std::string& s, Status (*valid)(std::string_view)) {
       return valid(s).ok() ? s : std::string("<invalid name>");
     };
-    detail += " (the record names environment " + shown(record->environment, &ValidateEnvironmentName) +
-              ", secret " + shown(record->name, &ValidateSecretName) + ")";
+    detail += " (the record names environment " + shown(record->environment, &ValidateEnvironmentName) + ", secret " +
+              shown(record->name, &ValidateSecretName) + ")";
   }
   return ReportIntegrityFailure(env, name, revision, value.key_id, detail);
 }
@@ -109,8 +111,8 @@ void SecretStore::ObserveStored(const KvEntry& entry, bool deleted) {
 }
 
 std::optional<Result<SecretStore::PutOutcome>> SecretStore::EarlierAttempt(const std::string& env,
-                                                                          const std::string& name,
-                                                                          const Actor& actor) {
+                                                                           const std::string& name,
+                                                                           const Actor& actor) {
   if (!actor.request.retry) return std::nullopt;
   KvBucket::LastWriteInfo own;
   auto landed = bucket_.LastWriteIsTagged(SecretKey(env, name), actor.request.id, &own);
@@ -429,7 +431,8 @@ Result<SecretStore::PutOutcome> SecretStore::Rollback(const std::string& env, co
 }
 
 Result<SecretStore::RekeyReport> SecretStore::Rekey(const std::optional<std::string>& env, const Actor& actor) {
-  if (!sealer_.encrypting()) return Status::PreconditionFailed("rekey needs IRONFLOW_MASTER_KEY (dev mode stores plaintext)");
+  if (!sealer_.encrypting())
+    return Status::PreconditionFailed("rekey needs IRONFLOW_MASTER_KEY (dev mode stores plaintext)");
   auto entries = bucket_.List(env ? *env + ".*" : ">");
   if (!entries.ok()) return entries.status();
   // A listing taken while users write may show a key twice (its old and new revision): keep the newest.

@@ -58,7 +58,10 @@ struct SecretMetadata {
 class SecretStore {
  public:
   SecretStore(KvBucket& bucket, const ValueSealer& sealer, SystemEvents& events)
-      : bucket_(bucket), sealer_(sealer), events_(events), heads_(std::chrono::minutes(10)),
+      : bucket_(bucket),
+        sealer_(sealer),
+        events_(events),
+        heads_(std::chrono::minutes(10)),
         sealed_(std::chrono::seconds(5)) {}
 
   // kAlreadyExists if the secret exists.
@@ -72,8 +75,7 @@ class SecretStore {
   // Creates or replaces the value. Without `description` the old one is kept. With `if_match`: CAS on it
   // (kPreconditionFailed when the secret is absent or at another revision).
   Result<PutOutcome> Put(const std::string& env, const std::string& name, std::string_view value,
-                         std::optional<std::string> description, std::optional<uint64_t> if_match,
-                         const Actor& actor);
+                         std::optional<std::string> description, std::optional<uint64_t> if_match, const Actor& actor);
   // Changes only the description (new revision, same sealed bytes). kNotFound when absent.
   Result<SecretMetadata> UpdateDescription(const std::string& env, const std::string& name, std::string description,
                                            std::optional<uint64_t> if_match, const Actor& actor);
@@ -81,8 +83,7 @@ class SecretStore {
   // Sorted by name.
   Result<std::vector<SecretMetadata>> List(const std::string& env);
   // kNotFound when absent; kPreconditionFailed when `if_match` differs.
-  Status Delete(const std::string& env, const std::string& name, std::optional<uint64_t> if_match,
-                const Actor& actor);
+  Status Delete(const std::string& env, const std::string& name, std::optional<uint64_t> if_match, const Actor& actor);
 
   // One revision of a secret, as the KV history still holds it: metadata only.
   struct Version {
@@ -90,9 +91,9 @@ class SecretStore {
     std::string created_at;  // when this revision was written
     bool deleted = false;    // a delete marker
     std::string description;
-    std::string key_id;      // empty when not encrypted (or deleted)
+    std::string key_id;  // empty when not encrypted (or deleted)
     bool encrypted = false;
-    RecordActor actor;       // who wrote it (empty for deletes and for records older than this field)
+    RecordActor actor;  // who wrote it (empty for deletes and for records older than this field)
     // "ok"; "unreadable": fails to authenticate or decode (tampered, moved, corrupt); "key_unavailable": sealed
     // under a key id this server does not hold, so it cannot be checked; "" for delete markers.
     std::string state;

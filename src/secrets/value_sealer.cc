@@ -29,7 +29,7 @@ Result<SecretString> ValueSealer::Open(std::string_view environment, std::string
   if (!key_) {
     return Status::Unavailable("secret \"" + std::string(name) + "\" is encrypted but no master key is configured");
   }
-  const MasterKey* key = sealed.key_id == key_->key_id()                    ? &*key_
+  const MasterKey* key = sealed.key_id == key_->key_id()                     ? &*key_
                          : previous_ && sealed.key_id == previous_->key_id() ? &*previous_
                                                                              : nullptr;
   if (key == nullptr) {

@@ -11,8 +11,9 @@ namespace ironflow {
 
 Result<NewApiKey> MintAdminKey(const MintAdminKeyOptions& o) {
   if (o.key == nullptr) {
-    return Status::InvalidArgument("creating an admin key needs the master key (IRONFLOW_MASTER_KEY or "
-                                   "--master-key-file): it is the proof that you operate this deployment");
+    return Status::InvalidArgument(
+        "creating an admin key needs the master key (IRONFLOW_MASTER_KEY or "
+        "--master-key-file): it is the proof that you operate this deployment");
   }
   auto nc = NatsConnection::Connect(o.nats);
   if (!nc.ok()) return nc.status();

@@ -96,7 +96,8 @@ Result<ServerKeys> ReadServerKeys(const KeyFileOptions& files) {
   IF_RETURN_IF_ERROR(ReadOne("IRONFLOW_MASTER_KEY", files.master_key_file, "--master-key-file", "ironflow-master-key",
                              &keys.master_hex, &keys.master_source));
   IF_RETURN_IF_ERROR(ReadOne("IRONFLOW_MASTER_KEY_PREVIOUS", files.previous_master_key_file,
-                             "--master-key-previous-file", "ironflow-master-key-previous", &keys.previous_hex, nullptr));
+                             "--master-key-previous-file", "ironflow-master-key-previous", &keys.previous_hex,
+                             nullptr));
   if (auto s = Env("IRONFLOW_SIGNING_KEY"); s && !s->empty()) keys.signing_hex.emplace(*s);
   return keys;
 }

@@ -27,10 +27,10 @@ struct KeyFileOptions {
 };
 
 struct ServerKeys {
-  std::optional<SecretString> master_hex;    // unset or empty: dev mode
+  std::optional<SecretString> master_hex;  // unset or empty: dev mode
   std::optional<SecretString> previous_hex;
   std::optional<SecretString> signing_hex;
-  std::string master_source;                 // "IRONFLOW_MASTER_KEY", "file /path", "systemd credential ..."
+  std::string master_source;  // "IRONFLOW_MASTER_KEY", "file /path", "systemd credential ..."
 };
 
 // Reads the keys from their sources (see above). Never puts key bytes in an error message.

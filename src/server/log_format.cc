@@ -44,8 +44,8 @@ void SetUpServerLogging(LogFormat format) {
   if (format == LogFormat::kJson) {
     logger->set_formatter(MakeJsonLogFormatter());
   } else {
-    logger->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v",
-                                                                      spdlog::pattern_time_type::utc));
+    logger->set_formatter(
+        std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc));
   }
 }
 

@@ -49,7 +49,8 @@ Status CheckReplicatedCas(const NatsSurvey& survey, int kv_replicas) {
       " or newer on every node: older servers let two concurrent compare-and-set writes on a replicated stream "
       "both succeed (nats-server#4320; fixed by #4319 in 2.9.21 and #5794 in 2.10.19, with a regression fixed in "
       "2.10.20), so If-Match, counters, PATCH and job leases would not be exact. Found: " +
-      DescribeSurvey(survey) + ". Upgrade NATS, or run with --kv-replicas 1. "
+      DescribeSurvey(survey) +
+      ". Upgrade NATS, or run with --kv-replicas 1. "
       "(--allow-unsafe-replicated-cas starts anyway: for tests and staging only.)");
 }
 

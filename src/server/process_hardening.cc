@@ -11,7 +11,8 @@ namespace ironflow {
 std::vector<std::string> HardenProcess() {
   std::vector<std::string> problems;
   rlimit none{0, 0};
-  if (setrlimit(RLIMIT_CORE, &none) != 0) problems.push_back(std::string("cannot disable core dumps: ") + std::strerror(errno));
+  if (setrlimit(RLIMIT_CORE, &none) != 0)
+    problems.push_back(std::string("cannot disable core dumps: ") + std::strerror(errno));
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
     problems.push_back(std::string("cannot mark the process non-dumpable: ") + std::strerror(errno));
   }

@@ -6,49 +6,49 @@
 
 #include <array>
 #include <atomic>
-#include <condition_variable>
-#include <functional>
-#include <thread>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <mutex>
+#include <thread>
 
+#include "api/api_util.h"
+#include "api/idempotency.h"
 #include "api/metrics.h"
 #include "api/request_context.h"
-#include "api/routes.h"
-#include "api/idempotency.h"
 #include "api/router.h"
+#include "api/routes.h"
 #include "auth/api_key_store.h"
+#include "config/config_store.h"
 #include "crypto/master_key.h"
 #include "events/system_events.h"
 #include "http/client_address.h"
 #include "http/http_server.h"
+#include "kv/user_buckets.h"
+#include "layout/store_layout.h"
+#include "push/push_dispatcher.h"
+#include "runtime/engine.h"
+#include "runtime/event_log.h"
+#include "runtime/function_registry.h"
+#include "runtime/run_store.h"
+#include "runtime/signing_keyring.h"
+#include "runtime/worker_registry.h"
 #include "secrets/environment_store.h"
 #include "secrets/key_check.h"
+#include "secrets/nonce_budget.h"
 #include "secrets/secret_store.h"
 #include "server/nats_version_gate.h"
 #include "store/embedded_nats.h"
 #include "store/jetstream_health.h"
-#include "store/stream_admin.h"
+#include "store/job_queue.h"
 #include "store/kv_bucket.h"
 #include "store/kv_mirror.h"
 #include "store/kv_watch.h"
 #include "store/nats_connection.h"
+#include "store/stream_admin.h"
 #include "store/system_stream.h"
-#include "push/push_dispatcher.h"
-#include "runtime/engine.h"
-#include "secrets/nonce_budget.h"
-#include "store/job_queue.h"
-#include "runtime/event_log.h"
-#include "runtime/function_registry.h"
-#include "api/api_util.h"
-#include "config/config_store.h"
-#include "kv/user_buckets.h"
-#include "layout/store_layout.h"
-#include "runtime/run_store.h"
-#include "runtime/signing_keyring.h"
-#include "runtime/worker_registry.h"
 
 namespace ironflow {
 
@@ -134,7 +134,7 @@ struct Server::Impl {
   Metrics metrics;
   FailureLimiter auth_failures{10.0, 20.0};  // failed authentications per client address: 10/s, burst 20
   std::unique_ptr<ApiContext> ctx;
-  std::unique_ptr<WaiterQuota> waiters;  // before the router, which points at it
+  std::unique_ptr<WaiterQuota> waiters;           // before the router, which points at it
   std::unique_ptr<IdempotencyStore> idempotency;  // before the router, which points at it
   std::unique_ptr<Router> router;
   std::unique_ptr<JetStreamHealth> jetstream_health;  // /readyz: can the streams we write to take writes?
@@ -173,7 +173,9 @@ Server::Server() : impl_(std::make_unique<Impl>()) {}
 Server::~Server() { Shutdown(); }
 int Server::port() const { return impl_->http ? impl_->http->port() : 0; }
 
-std::vector<RouteInfo> Server::routes() const { return impl_->router ? impl_->router->routes() : std::vector<RouteInfo>{}; }
+std::vector<RouteInfo> Server::routes() const {
+  return impl_->router ? impl_->router->routes() : std::vector<RouteInfo>{};
+}
 
 bool Server::ready() const {
   return impl_->nats && impl_->system_info.ready && CheckReadiness(*impl_->nats, impl_->system_info).ok();
@@ -210,8 +212,8 @@ Status ValidateConfig(const ServerConfig& c, std::optional<MasterKey>* key, std:
   if (c.max_waiting_per_key < 1 || c.max_waiting_per_key > 100000) {
     return Status::InvalidArgument("--max-waiting-per-key must be 1-100000");
   }
-  const bool secured = !c.nats_creds.empty() || !c.nats_tls_ca.empty() || !c.nats_tls_cert.empty() ||
-                       !c.nats_tls_key.empty();
+  const bool secured =
+      !c.nats_creds.empty() || !c.nats_tls_ca.empty() || !c.nats_tls_cert.empty() || !c.nats_tls_key.empty();
   if (secured && c.nats_url.empty()) {
     return Status::InvalidArgument("--nats-creds and --nats-tls-* are for an external NATS (--nats-url)");
   }
@@ -344,7 +346,8 @@ Status Server::Impl::ConnectNats(const ServerConfig& config) {
   const std::vector<std::string> seed_urls = SplitNatsUrls(nats_url);
   resurvey = std::make_unique<Coalescer>([this, seed_urls, replicas = config.kv_replicas] {
     NatsSurvey fresh = SurveyNatsServers(seed_urls, 1000);
-    if (Status gate = CheckReplicatedCas(fresh, replicas); !gate.ok()) spdlog::error("after reconnect: {}", gate.message());
+    if (Status gate = CheckReplicatedCas(fresh, replicas); !gate.ok())
+      spdlog::error("after reconnect: {}", gate.message());
     std::lock_guard<std::mutex> lock(survey_mu);
     survey = std::move(fresh);
   });
@@ -391,9 +394,11 @@ Status Server::Impl::OpenStorage(const ServerConfig& config) {
   // Before attempts moved into the run records they were kept in their own bucket; say so if one is left.
   if (auto old_jobs = KvBucket::Open(*nats, kLegacyJobsBucket); old_jobs.ok()) {
     if (auto left = (*old_jobs)->List(">"); left.ok() && !left->empty()) {
-      spdlog::warn("{} attempt(s) in the old job queue (KV bucket {}) are not resumed by this version: re-emit "
-                   "their events if needed, then delete the bucket (docs/decisions.md, \"Attempts live in their "
-                   "run record\")", left->size(), kLegacyJobsBucket);
+      spdlog::warn(
+          "{} attempt(s) in the old job queue (KV bucket {}) are not resumed by this version: re-emit "
+          "their events if needed, then delete the bucket (docs/decisions.md, \"Attempts live in their "
+          "run record\")",
+          left->size(), kLegacyJobsBucket);
     }
   }
   auto stream = SystemStream::Ensure(*nats, config.kv_replicas, config.audit_retention_days);
@@ -406,10 +411,9 @@ Status Server::Impl::OpenStorage(const ServerConfig& config) {
   if (!queue.ok()) return queue.status();
   jobs = std::move(queue).value();
   jetstream_health = std::make_unique<JetStreamHealth>(
-      *nats, std::vector<std::string>{std::string(SystemStream::kName),
-                                      std::string("KV_") + layout[StoreBucket::kSecrets].name,
-                                      std::string("KV_") + layout[StoreBucket::kRuns].name,
-                                      std::string(JobQueue::kStream)});
+      *nats, std::vector<std::string>{
+                 std::string(SystemStream::kName), std::string("KV_") + layout[StoreBucket::kSecrets].name,
+                 std::string("KV_") + layout[StoreBucket::kRuns].name, std::string(JobQueue::kStream)});
   return Status::Ok();
 }
 
@@ -420,16 +424,20 @@ Status Server::Impl::BuildPlanes(const ServerConfig& config, std::optional<Maste
       bucket(StoreBucket::kSystem), bucket(StoreBucket::kSecrets),
       KeyCheckOptions{key ? &*key : nullptr, previous ? &*previous : nullptr, config.recreate_key_check}));
   if (previous) {
-    spdlog::warn("master-key rotation: values sealed with the previous key id {} stay readable; run "
-                 "`ironflow secret rekey --all` to re-encrypt them with key id {}", previous->key_id(), key->key_id());
+    spdlog::warn(
+        "master-key rotation: values sealed with the previous key id {} stay readable; run "
+        "`ironflow secret rekey --all` to re-encrypt them with key id {}",
+        previous->key_id(), key->key_id());
   }
   if (key) {
     nonce_budget = std::make_unique<NonceBudget>(bucket(StoreBucket::kSystem), key->key_id());
     auto usage = nonce_budget->Read();
     if (!usage.ok()) return usage.status();
     if (usage->warning) {
-      spdlog::warn("master key {} has sealed up to {} values; the limit for random nonces is 2^32: rotate "
-                   "IRONFLOW_MASTER_KEY soon (see docs/security.md)", key->key_id(), usage->reserved);
+      spdlog::warn(
+          "master key {} has sealed up to {} values; the limit for random nonces is 2^32: rotate "
+          "IRONFLOW_MASTER_KEY soon (see docs/security.md)",
+          key->key_id(), usage->reserved);
     }
   }
   sealer = std::make_unique<ValueSealer>(std::move(key), std::move(previous), nonce_budget.get());
@@ -554,8 +562,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
     spdlog::warn("hardening: cannot mlock the master key (RLIMIT_MEMLOCK or CAP_IPC_LOCK); it may be swapped out");
   }
   // Keys the fingerprints of Idempotency-Key requests. In dev mode (values stored in the clear anyway) a fixed one.
-  SecureBytes fingerprint_key = key ? SecureBytes(key->request_fingerprint_key())
-                                    : SecureBytes(AsBytes("ironflow dev mode: no master key"));
+  SecureBytes fingerprint_key =
+      key ? SecureBytes(key->request_fingerprint_key()) : SecureBytes(AsBytes("ironflow dev mode: no master key"));
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return Status::InvalidArgument("cannot create --data-dir " + config.data_dir + ": " + ec.message());
@@ -572,9 +580,10 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
 
   const bool tls = !config.tls_cert.empty();
   if (!tls && !IsLoopbackHost(config.host)) {
-    spdlog::warn("serving plain HTTP on {}, a non-loopback address: API keys, and the secret values in pull-mode "
-                 "jobs, cross the network unencrypted; pass --tls-cert/--tls-key (or terminate TLS in front)",
-                 config.host);
+    spdlog::warn(
+        "serving plain HTTP on {}, a non-loopback address: API keys, and the secret values in pull-mode "
+        "jobs, cross the network unencrypted; pass --tls-cert/--tls-key (or terminate TLS in front)",
+        config.host);
   }
   spdlog::info("ironflow {} listening on {}://{}:{}", IRONFLOW_VERSION, tls ? "https" : "http", config.host,
                s.http->port());

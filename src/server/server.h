@@ -29,17 +29,17 @@ struct ServerConfig {
   // Start with --kv-replicas > 1 even on NATS nodes older than the version gate's minimum (tests, staging).
   bool allow_unsafe_replicated_cas = false;
   int secret_history = 10;
-  bool dev = false;              // no authentication (loopback only)
-  bool allow_plaintext = false;  // permit no master key on a non-loopback address
+  bool dev = false;                           // no authentication (loopback only)
+  bool allow_plaintext = false;               // permit no master key on a non-loopback address
   std::optional<std::string> master_key_hex;  // IRONFLOW_MASTER_KEY; unset or empty: dev mode (plaintext)
   std::optional<std::string> previous_master_key_hex;
   bool recreate_key_check = false;  // the key-check record is missing: prove the key on a sealed record, write it
-  int audit_retention_days = 30;  // how long the IRONFLOW_SYSTEM audit stream keeps events
-  int run_retention_days = 30;    // how long a run record is kept after its last change (ironflow-runs TTL)
+  int audit_retention_days = 30;    // how long the IRONFLOW_SYSTEM audit stream keeps events
+  int run_retention_days = 30;      // how long a run record is kept after its last change (ironflow-runs TTL)
   int max_waiting_per_key = 256;
   // AckWait of the job queue's consumers: a job leased through a server that then dies comes back after this.
   int64_t job_ack_wait_ms = 10000;  // long polls + event streams + watches one API key may hold open at once
-  int http_threads = 32;  // handler threads for requests that may block on NATS (long polls wait without one)
+  int http_threads = 32;            // handler threads for requests that may block on NATS (long polls wait without one)
   std::optional<std::string> signing_key_hex;  // IRONFLOW_SIGNING_KEY; unset: generated once, kept in NATS
   // HTTPS for the API, the dashboard and pull-mode jobs: PEM certificate chain and private key (both or neither).
   std::string tls_cert, tls_key;

@@ -117,15 +117,18 @@ bool WaitForTcpPort(int port, int timeout_ms) {
   return false;
 }
 
-Result<std::unique_ptr<EmbeddedNats>> EmbeddedNats::Start(Options options) { return StartAttempt(std::move(options), 1); }
+Result<std::unique_ptr<EmbeddedNats>> EmbeddedNats::Start(Options options) {
+  return StartAttempt(std::move(options), 1);
+}
 
 Result<std::unique_ptr<EmbeddedNats>> EmbeddedNats::StartAttempt(Options options, int attempt) {
   std::unique_ptr<EmbeddedNats> n(new EmbeddedNats(std::move(options)));
   n->binary_ = n->options_.binary.empty() ? FindNatsServerBinary() : n->options_.binary;
   if (n->binary_.empty() || access(n->binary_.c_str(), X_OK) != 0) {
-    return Status::Unavailable(
-        "nats-server not found (looked for " + (n->options_.binary.empty() ? std::string("nats-server on PATH") : n->options_.binary) + "): install the Debian package `nats-server` (apt-get install nats-server), "
-        "or point ironflow at an existing server with --nats-url");
+    return Status::Unavailable("nats-server not found (looked for " +
+                               (n->options_.binary.empty() ? std::string("nats-server on PATH") : n->options_.binary) +
+                               "): install the Debian package `nats-server` (apt-get install nats-server), "
+                               "or point ironflow at an existing server with --nats-url");
   }
   std::error_code ec;
   std::filesystem::create_directories(n->options_.store_dir, ec);
@@ -146,8 +149,8 @@ Result<std::unique_ptr<EmbeddedNats>> EmbeddedNats::StartAttempt(Options options
     }
     if (n->ExitedDuringStart()) {
       if (n->options_.port == 0 && attempt < 3) return StartAttempt(std::move(n->options_), attempt + 1);
-      return Status::Unavailable("embedded nats-server exited at start (" + LastLine(n->options_.log_file) +
-                                 "); see " + n->options_.log_file);
+      return Status::Unavailable("embedded nats-server exited at start (" + LastLine(n->options_.log_file) + "); see " +
+                                 n->options_.log_file);
     }
     if (!WaitForTcpPort(n->port_, 100)) continue;
     auto info = ProbeNatsServer("127.0.0.1:" + std::to_string(n->port_), 1000);
@@ -164,8 +167,8 @@ Result<std::unique_ptr<EmbeddedNats>> EmbeddedNats::StartAttempt(Options options
 
 Status EmbeddedNats::SpawnChild() {
   std::string port = std::to_string(port_);
-  std::vector<std::string> args = {binary_, "-js", "-a", "127.0.0.1", "-p", port, "-sd", options_.store_dir,
-                                   "-n", "ironflow-embedded-" + port};
+  std::vector<std::string> args = {
+      binary_, "-js", "-a", "127.0.0.1", "-p", port, "-sd", options_.store_dir, "-n", "ironflow-embedded-" + port};
   for (const auto& a : options_.extra_args) args.push_back(a);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -216,8 +219,8 @@ void EmbeddedNats::SuperviseLoop() {
     child_running_ = false;
     exited_cv_.notify_all();
     if (stopping_) return;
-    spdlog::warn("embedded nats-server (pid {}) exited unexpectedly (status {}); restarting on port {}", pid,
-                 wstatus, port_);
+    spdlog::warn("embedded nats-server (pid {}) exited unexpectedly (status {}); restarting on port {}", pid, wstatus,
+                 port_);
     lock.unlock();
     // Brief pause so a crash loop does not spin; the restart itself is what clients wait on.
     std::this_thread::sleep_for(std::chrono::milliseconds(200));

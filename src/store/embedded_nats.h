@@ -1,8 +1,8 @@
 // EmbeddedNats: a supervised `nats-server -js` child process on a loopback port.
 //
 // Start() returns once the child answers on its port with its own INFO line (a port another process's nats-server
-// grabbed between picking and binding is detected, and a new port tried). A supervisor thread restarts the child (same port and
-// store dir) if it exits while not being stopped. The child runs in its own process group (so a terminal's
+// grabbed between picking and binding is detected, and a new port tried). A supervisor thread restarts the child (same
+// port and store dir) if it exits while not being stopped. The child runs in its own process group (so a terminal's
 // Ctrl-C reaches only us, and we stop it in order) and dies with us (PR_SET_PDEATHSIG). The destructor stops
 // it: SIGTERM, then SIGKILL after 5 s. Used by `ironflow serve` and by the test fixtures alike.
 #pragma once
@@ -14,8 +14,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <vector>
 #include <thread>
+#include <vector>
 
 #include "common/status.h"
 
@@ -31,11 +31,11 @@ bool WaitForTcpPort(int port, int timeout_ms);
 class EmbeddedNats {
  public:
   struct Options {
-    std::string binary;      // path to nats-server; empty: FindNatsServerBinary()
-    std::string store_dir;   // JetStream store directory (created if missing)
-    std::string log_file;    // child's stdout/stderr go here
-    int port = 0;            // 0: pick a free loopback port
-    bool supervise = true;   // restart the child if it dies
+    std::string binary;                   // path to nats-server; empty: FindNatsServerBinary()
+    std::string store_dir;                // JetStream store directory (created if missing)
+    std::string log_file;                 // child's stdout/stderr go here
+    int port = 0;                         // 0: pick a free loopback port
+    bool supervise = true;                // restart the child if it dies
     std::vector<std::string> extra_args;  // more nats-server flags (tests: --tls ...)
   };
 

@@ -67,7 +67,8 @@ Status JobQueue::EnsureConsumer(const std::string& queue, const std::string& dur
   jsErrCode err = static_cast<jsErrCode>(0);
   natsStatus s = js_GetConsumerInfo(&info, nc_.js(), stream.c_str(), durable.c_str(), nullptr, &err);
   if (s == NATS_OK) {
-    const bool same = info->Config && info->Config->AckWait == cfg.AckWait && info->Config->MaxAckPending == kMaxAckPending;
+    const bool same =
+        info->Config && info->Config->AckWait == cfg.AckWait && info->Config->MaxAckPending == kMaxAckPending;
     jsConsumerInfo_Destroy(info);
     if (same) return Status::Ok();
     info = nullptr;
@@ -112,12 +113,14 @@ Result<std::vector<FetchedJob>> JobQueue::Fetch(const std::string& queue, int ba
   if (s != NATS_OK) return StatusFromNats(s, "fetch jobs");
   const std::string next = "$JS.API.CONSUMER.MSG.NEXT." + std::string(kStream) + "." + DurableFor(queue);
   const std::string request = "{\"batch\":" + std::to_string(batch) + ",\"no_wait\":true}";
-  s = natsConnection_PublishRequest(nc_.raw(), next.c_str(), inbox.c_str(), request.data(), static_cast<int>(request.size()));
+  s = natsConnection_PublishRequest(nc_.raw(), next.c_str(), inbox.c_str(), request.data(),
+                                    static_cast<int>(request.size()));
   if (s != NATS_OK) return StatusFromNats(s, "fetch jobs");
   std::vector<FetchedJob> out;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(nc_.request_timeout_ms());
   while (static_cast<int>(out.size()) < batch) {
-    const int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    const int64_t left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
     if (left <= 0) break;  // jobs answered after this are not taken: they come back after AckWait
     natsMsg* raw_msg = nullptr;
     s = natsSubscription_NextMsg(&raw_msg, sub.get(), left);

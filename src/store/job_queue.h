@@ -12,9 +12,9 @@
 #pragma once
 
 #include <cstdint>
-#include <set>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,9 +25,9 @@
 namespace ironflow {
 
 struct FetchedJob {
-  std::string data;        // the payload given to Enqueue
-  std::string ack_subject; // the message's reply subject: settle it with Ack/Nak/Term/InProgress
-  uint64_t delivered = 0;  // JetStream's delivery count (1 on the first delivery)
+  std::string data;         // the payload given to Enqueue
+  std::string ack_subject;  // the message's reply subject: settle it with Ack/Nak/Term/InProgress
+  uint64_t delivered = 0;   // JetStream's delivery count (1 on the first delivery)
   uint64_t stream_seq = 0;
 };
 
@@ -42,7 +42,9 @@ class JobQueue {
   ~JobQueue();
 
   // "<environment>.<function id>" (both already validated: subject tokens without dots or wildcards).
-  static std::string QueueName(const std::string& env, const std::string& function_id) { return env + "." + function_id; }
+  static std::string QueueName(const std::string& env, const std::string& function_id) {
+    return env + "." + function_id;
+  }
 
   // Stores one job; `msg_id` de-duplicates within the stream's window. Waits for JetStream's ack.
   Status Enqueue(const std::string& queue, const std::string& msg_id, std::string_view data);

@@ -15,11 +15,11 @@ namespace ironflow {
 struct KvBucketInfo {
   std::string name;
   std::string description;
-  int64_t ttl_ms = 0;           // 0: entries never expire
+  int64_t ttl_ms = 0;  // 0: entries never expire
   int history = 1;
   int32_t max_value_size = -1;  // -1: unlimited
   int replicas = 1;
-  uint64_t values = 0;          // messages in the bucket's stream (history and delete markers included)
+  uint64_t values = 0;  // messages in the bucket's stream (history and delete markers included)
   uint64_t bytes = 0;
   int64_t created_ns = 0;
 };

@@ -218,7 +218,8 @@ Result<std::optional<KvBucket::LastWriteInfo>> KvBucket::LastWrite(const std::st
   const char* op = nullptr;
   info.deleted = natsMsgHeader_Get(msg.get(), "KV-Operation", &op) == NATS_OK && op != nullptr &&
                  (std::strcmp(op, "DEL") == 0 || std::strcmp(op, "PURGE") == 0);
-  if (!info.deleted) info.value.assign(natsMsg_GetData(msg.get()), static_cast<size_t>(natsMsg_GetDataLength(msg.get())));
+  if (!info.deleted)
+    info.value.assign(natsMsg_GetData(msg.get()), static_cast<size_t>(natsMsg_GetDataLength(msg.get())));
   const char* tag = nullptr;
   if (natsMsgHeader_Get(msg.get(), kTagHeader, &tag) == NATS_OK && tag != nullptr) info.tag = tag;
   return std::optional<LastWriteInfo>(std::move(info));

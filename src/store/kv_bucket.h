@@ -31,10 +31,10 @@ struct KvEntry {
 struct KvBucketConfig {
   std::string name;
   std::string description;
-  int history = 1;        // 1..64 revisions kept per key
+  int history = 1;  // 1..64 revisions kept per key
   int replicas = 1;
   int32_t max_value_size = -1;
-  int64_t ttl_ms = 0;     // entries older than this expire (0: never)
+  int64_t ttl_ms = 0;  // entries older than this expire (0: never)
 };
 
 class KvBucket {
@@ -53,7 +53,7 @@ class KvBucket {
   KvBucket& operator=(const KvBucket&) = delete;
 
   const std::string& name() const { return name_; }
-  kvStore* raw() const { return kv_; }  // for benchmarks against raw nats.c calls
+  kvStore* raw() const { return kv_; }                // for benchmarks against raw nats.c calls
   NatsConnection& connection() const { return nc_; }  // for KvWatch
 
   // nullopt when the key is absent or deleted.

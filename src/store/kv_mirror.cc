@@ -28,7 +28,8 @@ std::vector<KvEntry> KvMirror::Snapshot(const std::string& prefix) const {
 
 void KvMirror::ForEach(const std::string& prefix, const std::function<void(const KvEntry&)>& fn) const {
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto it = live_.lower_bound(prefix); it != live_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+  for (auto it = live_.lower_bound(prefix); it != live_.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+       ++it) {
     fn(it->second);
   }
 }

@@ -42,8 +42,8 @@ class KvMirror {
   Keep keep_;
   mutable std::mutex mu_;
   std::map<std::string, KvEntry> live_;
-  std::map<std::string, uint64_t> deleted_at_;   // tombstones, so an older put is not resurrected
-  std::deque<std::string> tombstone_order_;      // bounded: oldest tombstones are forgotten first
+  std::map<std::string, uint64_t> deleted_at_;  // tombstones, so an older put is not resurrected
+  std::deque<std::string> tombstone_order_;     // bounded: oldest tombstones are forgotten first
   std::unique_ptr<KvWatch> watch_;
 };
 

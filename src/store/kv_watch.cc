@@ -2,9 +2,9 @@
 
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "store/nats_handles.h"
 
@@ -15,9 +15,9 @@ namespace ironflow {
 struct KvWatch::State {
   std::mutex mu;  // serialises callbacks, the caught-up signal and stopping
   std::condition_variable closed_cv;
-  bool stopped = false;    // set by the destructor: no callback runs after it
+  bool stopped = false;  // set by the destructor: no callback runs after it
   bool caught_up = false;
-  bool closed = false;     // nats.c has called the completion callback: no delivery will follow
+  bool closed = false;  // nats.c has called the completion callback: no delivery will follow
   // The thread running a callback right now (under mu): a callback whose effects destroy the watch (the last
   // reference to an SSE stream dropped inside it) must not wait for itself.
   std::atomic<std::thread::id> delivering{};
@@ -25,7 +25,7 @@ struct KvWatch::State {
   // ends after that many more (or at a message with nothing pending), whatever arrives meanwhile.
   uint64_t received = 0;
   uint64_t replay_size = 0;
-  std::string prefix;      // "$KV.<bucket>."
+  std::string prefix;  // "$KV.<bucket>."
   Callback callback;
   std::function<void()> on_caught_up;
 

@@ -21,8 +21,8 @@ class KvWatch {
  public:
   using Callback = std::function<void(const KvEntry& entry, bool deleted)>;
   struct Options {
-    std::string filter = ">";             // keys to follow (NATS wildcards)
-    std::function<void()> on_caught_up;   // after the replay of current values
+    std::string filter = ">";            // keys to follow (NATS wildcards)
+    std::function<void()> on_caught_up;  // after the replay of current values
   };
   static Result<std::unique_ptr<KvWatch>> Start(KvBucket& bucket, Callback callback);
   static Result<std::unique_ptr<KvWatch>> Start(KvBucket& bucket, Callback callback, Options options);

@@ -20,8 +20,7 @@ Status StatusFromNats(int code, std::string_view operation) {
   if (s == NATS_OK) return Status::Ok();
   std::string msg = std::string(operation) + ": " + natsStatus_GetText(s);
   switch (s) {
-    case NATS_NOT_FOUND:
-      return Status::NotFound(msg);
+    case NATS_NOT_FOUND: return Status::NotFound(msg);
     case NATS_TIMEOUT:
     case NATS_NO_SERVER:
     case NATS_CONNECTION_CLOSED:
@@ -29,10 +28,8 @@ Status StatusFromNats(int code, std::string_view operation) {
     case NATS_STALE_CONNECTION:
     case NATS_NO_RESPONDERS:
     case NATS_NOT_YET_CONNECTED:
-    case NATS_IO_ERROR:
-      return Status::Unavailable(msg);
-    default:
-      return Status::Internal(msg);
+    case NATS_IO_ERROR: return Status::Unavailable(msg);
+    default: return Status::Internal(msg);
   }
 }
 
@@ -110,14 +107,15 @@ Result<std::unique_ptr<NatsConnection>> NatsConnection::Connect(const Options& o
   if (s == NATS_OK) s = natsOptions_UseGlobalMessageDelivery(opts.get(), true);
   if (s != NATS_OK) return Status::InvalidArgument("invalid NATS URL or options: " + conn->redacted_url_);
   if (!options.tls_ca_file.empty() || !options.tls_cert_file.empty()) {
-    if (natsOptions_SetSecure(opts.get(), true) != NATS_OK) return Status::InvalidArgument("cannot enable TLS for NATS");
+    if (natsOptions_SetSecure(opts.get(), true) != NATS_OK)
+      return Status::InvalidArgument("cannot enable TLS for NATS");
   }
   if (!options.tls_ca_file.empty() &&
       natsOptions_LoadCATrustedCertificates(opts.get(), options.tls_ca_file.c_str()) != NATS_OK) {
     return Status::InvalidArgument("cannot load the NATS CA file " + options.tls_ca_file);
   }
-  if (!options.tls_cert_file.empty() &&
-      natsOptions_LoadCertificatesChain(opts.get(), options.tls_cert_file.c_str(), options.tls_key_file.c_str()) != NATS_OK) {
+  if (!options.tls_cert_file.empty() && natsOptions_LoadCertificatesChain(opts.get(), options.tls_cert_file.c_str(),
+                                                                          options.tls_key_file.c_str()) != NATS_OK) {
     return Status::InvalidArgument("cannot load the NATS client certificate " + options.tls_cert_file + " / key " +
                                    options.tls_key_file);
   }
@@ -250,7 +248,7 @@ std::vector<NatsConnection::PublishAnswer> NatsConnection::SendRound(const std::
       // JetStream error 10071, wrong last sequence: the subject is not at the expected sequence.
       const bool conditional = messages[index].create_only || messages[index].expected_seq != 0;
       a.state = conditional && body.find("10071") != std::string_view::npos ? PublishAnswer::kRefused
-                                                                             : PublishAnswer::kFailed;
+                                                                            : PublishAnswer::kFailed;
       a.error = std::string(body.substr(0, 200));
     } else {
       a.state = PublishAnswer::kStored;

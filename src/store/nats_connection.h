@@ -36,9 +36,9 @@ std::vector<std::string> SplitNatsUrls(std::string_view urls);
 struct StreamPublish {
   std::string subject;
   std::string data;
-  std::string msg_id;        // Nats-Msg-Id (de-duplication); empty: a random one
-  bool create_only = false;  // stored only if the subject has no message yet (a KV create)
-  uint64_t expected_seq = 0; // if not 0: stored only if the subject's last message is at this sequence (a KV CAS)
+  std::string msg_id;         // Nats-Msg-Id (de-duplication); empty: a random one
+  bool create_only = false;   // stored only if the subject has no message yet (a KV create)
+  uint64_t expected_seq = 0;  // if not 0: stored only if the subject's last message is at this sequence (a KV CAS)
 };
 
 class NatsConnection {
@@ -61,7 +61,7 @@ class NatsConnection {
   };
   // The server this connection is talking to now (empty fields while disconnected).
   struct ConnectedServer {
-    std::string url;        // credentials removed
+    std::string url;  // credentials removed
     std::string server_id;
   };
 

@@ -9,28 +9,48 @@
 
 namespace ironflow::nats {
 
-struct OptionsFree { void operator()(natsOptions* p) const { natsOptions_Destroy(p); } };
+struct OptionsFree {
+  void operator()(natsOptions* p) const { natsOptions_Destroy(p); }
+};
 struct ConnectionFree {
   void operator()(natsConnection* p) const {
     natsConnection_Close(p);
     natsConnection_Destroy(p);
   }
 };
-struct JsCtxFree { void operator()(jsCtx* p) const { jsCtx_Destroy(p); } };
-struct KvStoreFree { void operator()(kvStore* p) const { kvStore_Destroy(p); } };
-struct KvEntryFree { void operator()(kvEntry* p) const { kvEntry_Destroy(p); } };
-struct KvWatcherFree { void operator()(kvWatcher* p) const { kvWatcher_Destroy(p); } };
-struct KvStatusFree { void operator()(kvStatus* p) const { kvStatus_Destroy(p); } };
+struct JsCtxFree {
+  void operator()(jsCtx* p) const { jsCtx_Destroy(p); }
+};
+struct KvStoreFree {
+  void operator()(kvStore* p) const { kvStore_Destroy(p); }
+};
+struct KvEntryFree {
+  void operator()(kvEntry* p) const { kvEntry_Destroy(p); }
+};
+struct KvWatcherFree {
+  void operator()(kvWatcher* p) const { kvWatcher_Destroy(p); }
+};
+struct KvStatusFree {
+  void operator()(kvStatus* p) const { kvStatus_Destroy(p); }
+};
 struct SubscriptionFree {
   void operator()(natsSubscription* p) const {
     natsSubscription_Unsubscribe(p);
     natsSubscription_Destroy(p);
   }
 };
-struct MsgFree { void operator()(natsMsg* p) const { natsMsg_Destroy(p); } };
-struct PubAckFree { void operator()(jsPubAck* p) const { jsPubAck_Destroy(p); } };
-struct StreamInfoFree { void operator()(jsStreamInfo* p) const { jsStreamInfo_Destroy(p); } };
-struct StreamNamesFree { void operator()(jsStreamNamesList* p) const { jsStreamNamesList_Destroy(p); } };
+struct MsgFree {
+  void operator()(natsMsg* p) const { natsMsg_Destroy(p); }
+};
+struct PubAckFree {
+  void operator()(jsPubAck* p) const { jsPubAck_Destroy(p); }
+};
+struct StreamInfoFree {
+  void operator()(jsStreamInfo* p) const { jsStreamInfo_Destroy(p); }
+};
+struct StreamNamesFree {
+  void operator()(jsStreamNamesList* p) const { jsStreamNamesList_Destroy(p); }
+};
 
 using OptionsPtr = std::unique_ptr<natsOptions, OptionsFree>;
 using ConnectionPtr = std::unique_ptr<natsConnection, ConnectionFree>;

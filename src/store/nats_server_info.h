@@ -16,7 +16,7 @@
 namespace ironflow {
 
 struct NatsServerInfo {
-  std::string address;     // host:port probed
+  std::string address;  // host:port probed
   std::string server_id;
   std::string server_name;
   std::string version;

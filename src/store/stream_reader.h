@@ -18,7 +18,7 @@ struct StreamMessage {
   std::string subject;
   std::string data;
   uint64_t sequence = 0;
-  int64_t time_ns = 0;  // when the stream stored it
+  int64_t time_ns = 0;       // when the stream stored it
   std::string kv_operation;  // header KV-Operation: "DEL" or "PURGE" on a KV delete/purge marker, else empty
 };
 

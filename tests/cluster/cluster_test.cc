@@ -82,7 +82,8 @@ TEST_F(ClusterTest, VersionGateRefusesReplicatedStorageOnOlderNatsUnlessOverridd
   const json& nats = status.body["nats"];
   EXPECT_EQ(nats["nodes"].size(), 3u) << nats.dump();
   for (const auto& node : nats["nodes"]) EXPECT_EQ(node["version"], info->version) << nats.dump();
-  EXPECT_GE(cluster_.NodeOfUrl(nats["url"].get<std::string>()), 0) << "status names a server not in the cluster: " << nats.dump();
+  EXPECT_GE(cluster_.NodeOfUrl(nats["url"].get<std::string>()), 0)
+      << "status names a server not in the cluster: " << nats.dump();
   EXPECT_FALSE(nats["server_id"].get<std::string>().empty());
   EXPECT_EQ(nats["version"], info->version);
   EXPECT_EQ(api.Call("PUT", "/api/v1/secrets/R3_SECRET", json{{"value", "v-" + RandomHex(8)}}).status, 201);
@@ -121,9 +122,11 @@ TEST_F(ClusterTest, ReadyzIs503WithinTwoSecondsOfLostQuorumAnd200OnceItIsBack) {
   ASSERT_TRUE(ready.has_value()) << "/readyz did not come back after quorum returned\n" << server->log();
   // Ready means writable: an update goes through (retried while the stream's leader settles after a 503).
   // (A write waits up to 10 s for its audit event, so one attempt may span the whole settling.)
-  auto written = TimeUntil([&] {
-    return api.Call("PUT", "/api/v1/secrets/Q", json{{"value", "v2-" + RandomHex(8)}}).status == 200;
-  }, std::chrono::seconds(30));
+  auto written = TimeUntil(
+      [&] {
+        return api.Call("PUT", "/api/v1/secrets/Q", json{{"value", "v2-" + RandomHex(8)}}).status == 200;
+      },
+      std::chrono::seconds(30));
   EXPECT_TRUE(written.has_value()) << server->log();
 }
 
@@ -136,10 +139,12 @@ TEST_F(ClusterTest, LosingTheConnectedNodeIsLoggedAndTheServerMovesToAnother) {
   ASSERT_GE(node, 0) << before.dump();
 
   cluster_.Kill(node);
-  auto moved = TimeUntil([&] {
-    const json now = api.Call("GET", "/api/v1/status").body["nats"];
-    return now["connected"] == true && now["server_id"] != before["server_id"];
-  }, std::chrono::seconds(20));
+  auto moved = TimeUntil(
+      [&] {
+        const json now = api.Call("GET", "/api/v1/status").body["nats"];
+        return now["connected"] == true && now["server_id"] != before["server_id"];
+      },
+      std::chrono::seconds(20));
   ASSERT_TRUE(moved.has_value()) << "still not connected elsewhere\n" << server->log();
   // Both lines are written by nats.c's callback thread, possibly just after the status already shows the move.
   const std::string lost = "lost the NATS connection to " + before["url"].get<std::string>();
@@ -148,9 +153,11 @@ TEST_F(ClusterTest, LosingTheConnectedNodeIsLoggedAndTheServerMovesToAnother) {
   EXPECT_TRUE(TimeUntil([&] { return server->log().find("reconnected to NATS at") != std::string::npos; },
                         std::chrono::seconds(5)))
       << server->log();
-  auto written = TimeUntil([&] {
-    return api.Call("PUT", "/api/v1/secrets/AFTER", json{{"value", "v-" + RandomHex(8)}}).status == 201;
-  }, std::chrono::seconds(20));
+  auto written = TimeUntil(
+      [&] {
+        return api.Call("PUT", "/api/v1/secrets/AFTER", json{{"value", "v-" + RandomHex(8)}}).status == 201;
+      },
+      std::chrono::seconds(20));
   EXPECT_TRUE(written.has_value()) << server->log();
 }
 
@@ -161,12 +168,16 @@ TEST_F(ClusterTest, EachRunExecutesOnceWithWorkersPollingTwoServersOnReplicatedS
   auto s2 = StartServer("s2");
   ASSERT_TRUE(s1->running() && s2->running());
   ApiClient api(s1->url(), s1->api_key()), other(s2->url(), s1->api_key());
-  auto fn = api.Call("POST", "/api/v1/functions", json{{"id", "bulk"}, {"triggers", {{{"event", "bulk.requested"}}}},
-                                                       {"mode", "pull"}, {"retry", {{"max_attempts", 1}}}});
+  auto fn = api.Call("POST", "/api/v1/functions",
+                     json{{"id", "bulk"},
+                          {"triggers", {{{"event", "bulk.requested"}}}},
+                          {"mode", "pull"},
+                          {"retry", {{"max_attempts", 1}}}});
   ASSERT_EQ(fn.status, 201) << fn.raw;
   std::vector<std::string> workers = {"w0", "w1", "w2", "w3"};
   for (const auto& w : workers) {
-    auto r = api.Call("POST", "/api/v1/workers/" + w + "/register", json{{"function_ids", {"bulk"}}, {"max_concurrent_jobs", 4}});
+    auto r = api.Call("POST", "/api/v1/workers/" + w + "/register",
+                      json{{"function_ids", {"bulk"}}, {"max_concurrent_jobs", 4}});
     ASSERT_EQ(r.status, 200) << r.raw;
   }
   constexpr int kRuns = 200;
@@ -185,16 +196,19 @@ TEST_F(ClusterTest, EachRunExecutesOnceWithWorkersPollingTwoServersOnReplicatedS
 // elects); returns the STRIPE_KEY value delivered, or "" if no job came within 10 s.
 std::string DeliveredValueThrough(ApiClient& via) {
   std::string value;
-  TimeUntil([&] {
-    if (via.Call("POST", "/api/v1/events", json{{"name", "payout.requested"}, {"data", 1}}).status != 202) return false;
-    auto jobs = via.Call("GET", "/api/v1/workers/w1/jobs?available=1&wait_ms=2000");
-    if (jobs.status != 200) return false;
-    const json& job = jobs.body["jobs"][0];
-    value = job["context"]["secrets"]["STRIPE_KEY"];
-    via.Call("PUT", "/api/v1/workers/w1/jobs/" + job["job_id"].get<std::string>(),
-             json{{"lease_token", job["lease_token"]}, {"status", "completed"}});
-    return true;
-  }, std::chrono::seconds(10));
+  TimeUntil(
+      [&] {
+        if (via.Call("POST", "/api/v1/events", json{{"name", "payout.requested"}, {"data", 1}}).status != 202)
+          return false;
+        auto jobs = via.Call("GET", "/api/v1/workers/w1/jobs?available=1&wait_ms=2000");
+        if (jobs.status != 200) return false;
+        const json& job = jobs.body["jobs"][0];
+        value = job["context"]["secrets"]["STRIPE_KEY"];
+        via.Call("PUT", "/api/v1/workers/w1/jobs/" + job["job_id"].get<std::string>(),
+                 json{{"lease_token", job["lease_token"]}, {"status", "completed"}});
+        return true;
+      },
+      std::chrono::seconds(10));
   return value;
 }
 
@@ -208,9 +222,14 @@ TEST_F(ClusterTest, SecretRotatedAcrossTheLossOfItsStreamLeaderIsDeliveredAtTheN
   ApiClient a(s1->url(), s1->api_key()), b(s2->url(), s1->api_key());
   const std::string v1 = "v1-" + RandomHex(12), v2 = "v2-" + RandomHex(12);
   ASSERT_EQ(a.Call("PUT", "/api/v1/secrets/STRIPE_KEY", json{{"value", v1}}).status, 201);
-  ASSERT_EQ(a.Call("POST", "/api/v1/functions", json{{"id", "payout"}, {"triggers", {{{"event", "payout.requested"}}}},
-                                                     {"secrets", {"STRIPE_KEY"}}, {"mode", "pull"},
-                                                     {"retry", {{"max_attempts", 1}}}}).status, 201);
+  ASSERT_EQ(a.Call("POST", "/api/v1/functions",
+                   json{{"id", "payout"},
+                        {"triggers", {{{"event", "payout.requested"}}}},
+                        {"secrets", {"STRIPE_KEY"}},
+                        {"mode", "pull"},
+                        {"retry", {{"max_attempts", 1}}}})
+                .status,
+            201);
   ASSERT_EQ(a.Call("POST", "/api/v1/workers/w1/register", json{{"function_ids", {"payout"}}}).status, 200);
   ASSERT_EQ(DeliveredValueThrough(a), v1);  // both caches hold v1 now
   ASSERT_EQ(DeliveredValueThrough(b), v1);
@@ -219,11 +238,13 @@ TEST_F(ClusterTest, SecretRotatedAcrossTheLossOfItsStreamLeaderIsDeliveredAtTheN
   ASSERT_GE(leader, 0);
   cluster_.Kill(leader);
   Clock::time_point acknowledged;
-  auto rotated = TimeUntil([&] {
-    if (a.Call("PUT", "/api/v1/secrets/STRIPE_KEY", json{{"value", v2}}).status != 200) return false;
-    acknowledged = Clock::now();
-    return true;
-  }, std::chrono::seconds(30));
+  auto rotated = TimeUntil(
+      [&] {
+        if (a.Call("PUT", "/api/v1/secrets/STRIPE_KEY", json{{"value", v2}}).status != 200) return false;
+        acknowledged = Clock::now();
+        return true;
+      },
+      std::chrono::seconds(30));
   ASSERT_TRUE(rotated.has_value()) << "no write went through for 30 s after losing one of 3 nodes\n" << s1->log();
   for (ApiClient* via : {&a, &b}) {
     std::string seen;
@@ -263,21 +284,22 @@ TEST_F(ClusterTest, EveryAcknowledgedWriteHasOneAuditEventAcrossTheLossOfTheAudi
   std::map<std::string, int> events;
   std::string last;
   int round = 0;
-  auto read = TimeUntil([&] {
-    // Through either server: reading makes a consumer, which waits for the cluster to settle after the loss.
-    auto r = (round++ % 2 ? b : a).Call("GET", "/api/v1/audit?kind=secret&since=1h&limit=5000");
-    last = std::to_string(r.status) + " " + r.raw.substr(0, 300);
-    if (r.status != 200) return false;
-    events.clear();
-    for (const auto& e : r.body["entries"]) ++events[e["subject"].get<std::string>()];
-    return true;
-  }, std::chrono::seconds(60));
+  auto read = TimeUntil(
+      [&] {
+        // Through either server: reading makes a consumer, which waits for the cluster to settle after the loss.
+        auto r = (round++ % 2 ? b : a).Call("GET", "/api/v1/audit?kind=secret&since=1h&limit=5000");
+        last = std::to_string(r.status) + " " + r.raw.substr(0, 300);
+        if (r.status != 200) return false;
+        events.clear();
+        for (const auto& e : r.body["entries"]) ++events[e["subject"].get<std::string>()];
+        return true;
+      },
+      std::chrono::seconds(60));
   ASSERT_TRUE(read.has_value()) << "the audit trail could not be read: " << last;
   for (const auto& name : acknowledged) {
     EXPECT_EQ(events["system.secret." + name + ".created"], 1) << name << " was acknowledged";
   }
 }
-
 
 // Sends one logical write under its own Idempotency-Key, as the SDKs and the CLI do: again (same key, through the
 // next server) after a 503, a 429 or no answer, until a final answer or 90 s.
@@ -305,25 +327,34 @@ TEST_F(ClusterTest, WritesCountersAndRunsStayExactAcrossTheLossOfALeaderAServerA
   ASSERT_TRUE(s1->running() && s2->running());
   const std::string key = s1->api_key();
   ApiClient admin(s1->url(), key);
-  ASSERT_EQ(admin.Call("POST", "/api/v1/functions",
-                       json{{"id", "work"}, {"triggers", {{{"event", "work.requested"}}}}, {"mode", "pull"},
-                            {"retry", {{"max_attempts", 5}, {"initial_delay_ms", 100}}}}).status, 201);
+  ASSERT_EQ(admin
+                .Call("POST", "/api/v1/functions",
+                      json{{"id", "work"},
+                           {"triggers", {{{"event", "work.requested"}}}},
+                           {"mode", "pull"},
+                           {"retry", {{"max_attempts", 5}, {"initial_delay_ms", 100}}}})
+                .status,
+            201);
   ASSERT_EQ(admin.Call("POST", "/api/v1/kv/buckets", json{{"name", "tallies"}}).status, 201);
   const std::vector<std::string> workers = {"w0", "w1", "w2"};
   for (const auto& w : workers) {
-    ASSERT_EQ(admin.Call("POST", "/api/v1/workers/" + w + "/register",
-                         json{{"function_ids", {"work"}}, {"max_concurrent_jobs", 8}, {"lease_ms", 4000}}).status, 200);
+    ASSERT_EQ(admin
+                  .Call("POST", "/api/v1/workers/" + w + "/register",
+                        json{{"function_ids", {"work"}}, {"max_concurrent_jobs", 8}, {"lease_ms", 4000}})
+                  .status,
+              200);
   }
-  ASSERT_EQ(admin.Call("POST", "/api/v1/workers/wdead/register",
-                       json{{"function_ids", {"work"}}, {"lease_ms", 1500}}).status, 200);
+  ASSERT_EQ(
+      admin.Call("POST", "/api/v1/workers/wdead/register", json{{"function_ids", {"work"}}, {"lease_ms", 1500}}).status,
+      200);
 
   constexpr int kWriters = 2, kPhases = 4, kOps = 12;
   const int expected_runs = kWriters * kPhases * kOps;
   PullWorkersReport report;
   PollGate live_workers;  // closed for the phase where `wdead` must take jobs (it would lose every race otherwise)
   std::thread pollers([&] {
-    report = RunPullWorkers({s1->url(), s2->url()}, key, workers, expected_runs, std::chrono::seconds(180),
-                            &live_workers);
+    report =
+        RunPullWorkers({s1->url(), s2->url()}, key, workers, expected_runs, std::chrono::seconds(180), &live_workers);
   });
 
   struct Acked {
@@ -350,19 +381,26 @@ TEST_F(ClusterTest, WritesCountersAndRunsStayExactAcrossTheLossOfALeaderAServerA
         for (int i = 0; i < kOps; ++i) {
           if (i == kOps / 3) mid[p]->count_down();
           const std::string op = std::to_string(t) + "-" + std::to_string(p) + "-" + std::to_string(i);
-          auto inc = SendUntilFinal(via, t + i, "POST", "/api/v1/kv/buckets/tallies/keys/c" + std::to_string(t) +
-                                    "/increment", "", "inc-" + op);
-          if (inc.status == 200) ++mine.increments;
-          else mine.failures.push_back("increment " + std::to_string(inc.status) + " " + inc.raw);
+          auto inc =
+              SendUntilFinal(via, t + i, "POST", "/api/v1/kv/buckets/tallies/keys/c" + std::to_string(t) + "/increment",
+                             "", "inc-" + op);
+          if (inc.status == 200)
+            ++mine.increments;
+          else
+            mine.failures.push_back("increment " + std::to_string(inc.status) + " " + inc.raw);
           auto ev = SendUntilFinal(via, t + i + 1, "POST", "/api/v1/events",
                                    json{{"name", "work.requested"}, {"data", op}}.dump(), "ev-" + op);
-          if (ev.status == 202) mine.run_ids.push_back(ev.body["run_ids"][0]);
-          else mine.failures.push_back("emit " + std::to_string(ev.status) + " " + ev.raw);
+          if (ev.status == 202)
+            mine.run_ids.push_back(ev.body["run_ids"][0]);
+          else
+            mine.failures.push_back("emit " + std::to_string(ev.status) + " " + ev.raw);
           const std::string secret = "S_" + std::to_string(t) + "_" + std::to_string(p) + "_" + std::to_string(i);
           auto put = SendUntilFinal(via, t + i, "PUT", "/api/v1/secrets/" + secret,
                                     json{{"value", "v-" + RandomHex(8)}}.dump(), "put-" + op);
-          if (put.status == 201) mine.secrets[secret] = put.body["revision"];
-          else mine.failures.push_back("put " + std::to_string(put.status) + " " + put.raw);
+          if (put.status == 201)
+            mine.secrets[secret] = put.body["revision"];
+          else
+            mine.failures.push_back("put " + std::to_string(put.status) + " " + put.raw);
         }
         done[p]->count_down();
         healed[p]->wait();
@@ -372,28 +410,34 @@ TEST_F(ClusterTest, WritesCountersAndRunsStayExactAcrossTheLossOfALeaderAServerA
 
   std::vector<std::string> abandoned;  // runs the vanished worker took
   const std::vector<std::pair<std::string, std::function<void()>>> faults = {
-      {"job stream leader", [&] {
+      {"job stream leader",
+       [&] {
          const int leader = cluster_.LeaderOf("IRONFLOW_JOBS");
          ASSERT_GE(leader, 0);
          cluster_.Kill(leader);
        }},
-      {"meta leader", [&] {
+      {"meta leader",
+       [&] {
          const int leader = cluster_.MetaLeader();
          ASSERT_GE(leader, 0);
          cluster_.Kill(leader);
        }},
-      {"a worker", [&] {
+      {"a worker",
+       [&] {
          ApiClient dead(s1->url(), key);
-         TimeUntil([&] {
-           auto jobs = dead.Call("GET", "/api/v1/workers/wdead/jobs?available=2&wait_ms=1000");
-           if (jobs.status == 200) {
-             for (const auto& j : jobs.body["jobs"]) abandoned.push_back(j["run_id"]);
-           }
-           return !abandoned.empty();
-         }, std::chrono::seconds(30));
+         TimeUntil(
+             [&] {
+               auto jobs = dead.Call("GET", "/api/v1/workers/wdead/jobs?available=2&wait_ms=1000");
+               if (jobs.status == 200) {
+                 for (const auto& j : jobs.body["jobs"]) abandoned.push_back(j["run_id"]);
+               }
+               return !abandoned.empty();
+             },
+             std::chrono::seconds(30));
          live_workers.Open();
        }},
-      {"one ironflow serve", [&] {
+      {"one ironflow serve",
+       [&] {
          ASSERT_EQ(kill(s2->pid(), SIGKILL), 0);
          s2->Stop();
        }},
@@ -412,9 +456,8 @@ TEST_F(ClusterTest, WritesCountersAndRunsStayExactAcrossTheLossOfALeaderAServerA
     EXPECT_TRUE(cluster_.WaitForJetStream(60000));
     healed[p]->count_down();
     auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
-    std::cout << "fault " << faults[p].first << ": injected after " << ms(faulted - phase_start)
-              << " ms, writes done " << ms(finished - faulted) << " ms later, healed in "
-              << ms(Clock::now() - finished) << " ms\n";
+    std::cout << "fault " << faults[p].first << ": injected after " << ms(faulted - phase_start) << " ms, writes done "
+              << ms(finished - faulted) << " ms later, healed in " << ms(Clock::now() - finished) << " ms\n";
   }
   for (auto& w : writers) w.join();
   pollers.join();
@@ -422,22 +465,24 @@ TEST_F(ClusterTest, WritesCountersAndRunsStayExactAcrossTheLossOfALeaderAServerA
 
   ApiClient check(s1->url(), key);
   std::map<std::string, int> completed_events, secret_events;
-  auto read = TimeUntil([&] {
-    auto runs = check.Call("GET", "/api/v1/audit?kind=run&since=1h&limit=5000");
-    auto secrets = check.Call("GET", "/api/v1/audit?kind=secret&since=1h&limit=5000");
-    if (runs.status != 200 || secrets.status != 200) return false;
-    completed_events.clear();
-    secret_events.clear();
-    for (const auto& e : runs.body["entries"]) ++completed_events[e["subject"].get<std::string>()];
-    for (const auto& e : secrets.body["entries"]) ++secret_events[e["subject"].get<std::string>()];
-    return true;
-  }, std::chrono::seconds(60));
+  auto read = TimeUntil(
+      [&] {
+        auto runs = check.Call("GET", "/api/v1/audit?kind=run&since=1h&limit=5000");
+        auto secrets = check.Call("GET", "/api/v1/audit?kind=secret&since=1h&limit=5000");
+        if (runs.status != 200 || secrets.status != 200) return false;
+        completed_events.clear();
+        secret_events.clear();
+        for (const auto& e : runs.body["entries"]) ++completed_events[e["subject"].get<std::string>()];
+        for (const auto& e : secrets.body["entries"]) ++secret_events[e["subject"].get<std::string>()];
+        return true;
+      },
+      std::chrono::seconds(60));
   ASSERT_TRUE(read.has_value());
   int runs_acked = 0;
   for (int t = 0; t < kWriters; ++t) {
     SCOPED_TRACE("writer " + std::to_string(t));
-    EXPECT_TRUE(acked[t].failures.empty()) << acked[t].failures.size() << " writes failed, first: "
-                                           << acked[t].failures.front();
+    EXPECT_TRUE(acked[t].failures.empty())
+        << acked[t].failures.size() << " writes failed, first: " << acked[t].failures.front();
     auto counter = check.Call("GET", "/api/v1/kv/buckets/tallies/keys/c" + std::to_string(t));
     ASSERT_EQ(counter.status, 200) << counter.raw;
     EXPECT_EQ(counter.body["value"], Base64Encode(std::to_string(acked[t].increments)))

@@ -31,8 +31,10 @@ class AccessTest : public ApiTest {
 };
 
 TEST_F(AccessTest, EachRoleReachesExactlyItsRouteFamilies) {
-  const std::map<std::string, std::string> key = {
-      {"admin", NewKey("admin")}, {"manager", NewKey("manager")}, {"reader", NewKey("reader")}, {"worker", NewKey("worker")}};
+  const std::map<std::string, std::string> key = {{"admin", NewKey("admin")},
+                                                  {"manager", NewKey("manager")},
+                                                  {"reader", NewKey("reader")},
+                                                  {"worker", NewKey("worker")}};
   ASSERT_EQ(api_->Call("PUT", "/api/v1/secrets/EXISTING", json{{"value", NewValue()}}).status, 201);
   ASSERT_EQ(api_->Call("POST", "/api/v1/kv/buckets", json{{"name", "b"}}).status, 201);
   struct Row {
@@ -49,7 +51,10 @@ TEST_F(AccessTest, EachRoleReachesExactlyItsRouteFamilies) {
       {"GET", "/api/v1/kv/buckets", "", {"admin", "manager", "reader"}},
       {"GET", "/api/v1/kv/buckets/b/keys", "", {"admin", "manager", "reader", "worker"}},
       {"POST", "/api/v1/kv/buckets/b/keys/n/increment", "", {"admin", "manager", "worker"}},
-      {"POST", "/api/v1/functions", R"({"id":"f","triggers":[{"event":"e"}],"secrets":[],"mode":"pull"})", {"admin", "manager", "worker"}},
+      {"POST",
+       "/api/v1/functions",
+       R"({"id":"f","triggers":[{"event":"e"}],"secrets":[],"mode":"pull"})",
+       {"admin", "manager", "worker"}},
       {"GET", "/api/v1/functions", "", {"admin", "manager", "reader"}},
       {"POST", "/api/v1/events", R"({"name":"e","data":{}})", {"admin", "manager", "worker"}},
       {"GET", "/api/v1/workers/w/jobs?available=1&wait_ms=0", "", {"admin", "worker"}},
@@ -78,7 +83,9 @@ TEST_F(AccessTest, EachRoleReachesExactlyItsRouteFamilies) {
 }
 
 TEST_F(AccessTest, AuditOfEveryEnvironmentNeedsAnAdminKey) {
-  ASSERT_EQ(api_->Call("POST", "/api/v1/apikeys", json{{"name", "ci"}, {"role", "reader"}, {"environment", "default"}}).status, 201);
+  ASSERT_EQ(api_->Call("POST", "/api/v1/apikeys", json{{"name", "ci"}, {"role", "reader"}, {"environment", "default"}})
+                .status,
+            201);
   for (const char* role : {"reader", "manager"}) {
     ApiClient scoped(server_->url(), NewKey(role), "*");
     auto r = scoped.Call("GET", "/api/v1/audit?kind=apikey");
@@ -112,10 +119,16 @@ TEST_F(AccessTest, AnEnvironmentBoundKeyCannotAddressAnotherEnvironment) {
   EXPECT_EQ(staging_manager.Call("PUT", "/api/v1/secrets/S", json{{"value", NewValue()}}).status, 403);
   EXPECT_EQ(api_->Call("GET", "/api/v1/secrets/S").status, 404) << "nothing was written to default";
   // A bound key must name an environment that exists; an admin key is never bound.
-  EXPECT_EQ(api_->Call("POST", "/api/v1/apikeys", json{{"name", "x"}, {"role", "reader"}, {"environment", "nope"}}).status, 404);
+  EXPECT_EQ(
+      api_->Call("POST", "/api/v1/apikeys", json{{"name", "x"}, {"role", "reader"}, {"environment", "nope"}}).status,
+      404);
   EXPECT_EQ(api_->Call("POST", "/api/v1/apikeys", json{{"name", "x"}, {"role", "reader"}}).status, 400);
-  EXPECT_EQ(api_->Call("POST", "/api/v1/apikeys", json{{"name", "x"}, {"role", "admin"}, {"environment", "staging"}}).status, 400);
-  EXPECT_EQ(api_->Call("POST", "/api/v1/apikeys", json{{"name", "x"}, {"role", "owner"}, {"environment", "staging"}}).status, 400);
+  EXPECT_EQ(
+      api_->Call("POST", "/api/v1/apikeys", json{{"name", "x"}, {"role", "admin"}, {"environment", "staging"}}).status,
+      400);
+  EXPECT_EQ(
+      api_->Call("POST", "/api/v1/apikeys", json{{"name", "x"}, {"role", "owner"}, {"environment", "staging"}}).status,
+      400);
 }
 
 TEST_F(AccessTest, DeletedRotatedAndExpiredKeysAre401) {
@@ -192,7 +205,8 @@ TEST_F(AccessTest, BehindATrustedProxyEachClientIsLimitedOnItsOwn) {
   // The failures were counted and logged under the forwarded address, not the proxy's.
   EXPECT_NE(proxied.log().find("failed authentication from 198.51.100.7"), std::string::npos) << proxied.log();
   EXPECT_EQ(proxied.log().find("failed authentication from 127.0.0.1"), std::string::npos) << proxied.log();
-  for (const auto& guess : remembered_) EXPECT_EQ(proxied.log().find(guess), std::string::npos) << "a presented key was logged";
+  for (const auto& guess : remembered_)
+    EXPECT_EQ(proxied.log().find(guess), std::string::npos) << "a presented key was logged";
 }
 
 TEST_F(AccessTest, WithoutTrustedProxiesAForgedForwardedForEvadesNothing) {

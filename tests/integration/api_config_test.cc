@@ -53,8 +53,9 @@ TEST_F(ConfigApiTest, CreateOnlyAndCompareAndSetConflictsAre412AndChangeNothing)
   // The revision a writer read is stale once someone else wrote: the second CAS with it fails.
   EXPECT_EQ(Put("app", json{{"v", 5}}, {{"If-Match", std::to_string(rev)}}).status, 412);
   EXPECT_EQ(Get("app").body["data"], json({{"v", 4}}));
-  EXPECT_EQ(api_->Call("PATCH", "/api/v1/config/app", json{{"data", {{"w", 1}}}}, {{"If-Match", std::to_string(rev)}}).status,
-            412);
+  EXPECT_EQ(
+      api_->Call("PATCH", "/api/v1/config/app", json{{"data", {{"w", 1}}}}, {{"If-Match", std::to_string(rev)}}).status,
+      412);
   EXPECT_EQ(Get("app").body["data"], json({{"v", 4}}));
 }
 
@@ -97,14 +98,17 @@ TEST_F(ConfigApiTest, ConcurrentPatchesOfDifferentFieldsAllSurvive) {
 TEST_F(ConfigApiTest, DeleteIsIdempotentAndHonoursIfMatch) {
   auto put = Put("gone", json{{"x", 1}});
   uint64_t rev = put.body["revision"];
-  EXPECT_EQ(api_->Call("DELETE", "/api/v1/config/gone", std::string(), {{"If-Match", std::to_string(rev + 1)}}).status, 412);
+  EXPECT_EQ(api_->Call("DELETE", "/api/v1/config/gone", std::string(), {{"If-Match", std::to_string(rev + 1)}}).status,
+            412);
   EXPECT_EQ(Get("gone").status, 200);
-  EXPECT_EQ(api_->Call("DELETE", "/api/v1/config/gone", std::string(), {{"If-Match", std::to_string(rev)}}).status, 204);
+  EXPECT_EQ(api_->Call("DELETE", "/api/v1/config/gone", std::string(), {{"If-Match", std::to_string(rev)}}).status,
+            204);
   EXPECT_EQ(Get("gone").status, 404);
   EXPECT_EQ(api_->Call("DELETE", "/api/v1/config/gone").status, 204);
   EXPECT_EQ(api_->Call("DELETE", "/api/v1/config/never-was").status, 204);
   // An If-Match on an absent document cannot match.
-  EXPECT_EQ(api_->Call("DELETE", "/api/v1/config/gone", std::string(), {{"If-Match", std::to_string(rev)}}).status, 412);
+  EXPECT_EQ(api_->Call("DELETE", "/api/v1/config/gone", std::string(), {{"If-Match", std::to_string(rev)}}).status,
+            412);
 }
 
 TEST_F(ConfigApiTest, EnvironmentsHoldSeparateDocuments) {
@@ -198,9 +202,8 @@ TEST_F(ConfigApiTest, WatchOfAnAbsentDocumentStartsWithNothingThenSeesItsCreatio
 TEST_F(ConfigApiTest, EveryChangePublishesAConfigEventWithoutTheDocument) {
   auto nc = nats_.Connect();
   Collector got;
-  auto sub = nc->Subscribe("system.config.>", [&](std::string_view s, std::string_view d) {
-    got.Add(std::string(s), std::string(d));
-  });
+  auto sub = nc->Subscribe("system.config.>",
+                           [&](std::string_view s, std::string_view d) { got.Add(std::string(s), std::string(d)); });
   ASSERT_TRUE(sub.ok());
   ASSERT_EQ(Put("evented", json{{"marker", "document-body-1234"}}).status, 200);
   ASSERT_EQ(api_->Call("DELETE", "/api/v1/config/evented").status, 204);

@@ -164,7 +164,10 @@ TEST_F(KvApiTest, TwoServersIncrementingOneCounterLoseNothing) {
   EXPECT_EQ(api_->Call("GET", KeyPath("shared")).body["value"], B64(std::to_string(2 * kPerServer * kEach)));
   // A write made behind the servers' backs is picked up by the next increment, not overwritten.
   ASSERT_EQ(api_->Call("PUT", KeyPath("shared"), std::string("1000")).status, 200);
-  EXPECT_EQ(ApiClient(second.url(), server_->api_key()).Call("POST", KeyPath("shared") + "/increment", std::string()).body["value"], 1001);
+  EXPECT_EQ(ApiClient(second.url(), server_->api_key())
+                .Call("POST", KeyPath("shared") + "/increment", std::string())
+                .body["value"],
+            1001);
 }
 
 TEST_F(KvApiTest, CountersStartAtZeroTakeAnyStepAndRefuseNonIntegersAndOverflow) {

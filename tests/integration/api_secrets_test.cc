@@ -26,7 +26,8 @@ void ExpectNoValueField(const json& j) {
 
 TEST_F(ApiSecretsTest, CreateReturnsMetadataOnlyWithRevisionAndETag) {
   std::string value = NewValue();
-  auto r = api_->Call("POST", "/api/v1/secrets", json{{"name", "STRIPE_KEY"}, {"value", value}, {"description", "stripe"}});
+  auto r =
+      api_->Call("POST", "/api/v1/secrets", json{{"name", "STRIPE_KEY"}, {"value", value}, {"description", "stripe"}});
   ASSERT_EQ(r.status, 201) << r.raw;
   EXPECT_EQ(r.raw.find(value), std::string::npos);
   ExpectNoValueField(r.body);
@@ -62,14 +63,17 @@ TEST_F(ApiSecretsTest, StaleIfMatchGets412AndChangesNothing) {
   auto u = api_->Call("PUT", "/api/v1/secrets/K", json{{"value", NewValue()}}, {{"If-Match", std::to_string(rev1)}});
   ASSERT_EQ(u.status, 200) << u.raw;
   uint64_t rev2 = u.body["revision"];
-  auto stale = api_->Call("PUT", "/api/v1/secrets/K", json{{"value", NewValue()}}, {{"If-Match", std::to_string(rev1)}});
+  auto stale =
+      api_->Call("PUT", "/api/v1/secrets/K", json{{"value", NewValue()}}, {{"If-Match", std::to_string(rev1)}});
   EXPECT_EQ(stale.status, 412);
   EXPECT_EQ(stale.body["error"]["code"], "precondition_failed");
   EXPECT_EQ(api_->Call("GET", "/api/v1/secrets/K").body["revision"], rev2);
   // Quoted ETag form is accepted too.
-  auto quoted = api_->Call("PATCH", "/api/v1/secrets/K", json{{"description", "x"}}, {{"If-Match", "\"" + std::to_string(rev2) + "\""}});
+  auto quoted = api_->Call("PATCH", "/api/v1/secrets/K", json{{"description", "x"}},
+                           {{"If-Match", "\"" + std::to_string(rev2) + "\""}});
   EXPECT_EQ(quoted.status, 200) << quoted.raw;
-  auto stale_patch = api_->Call("PATCH", "/api/v1/secrets/K", json{{"description", "y"}}, {{"If-Match", std::to_string(rev2)}});
+  auto stale_patch =
+      api_->Call("PATCH", "/api/v1/secrets/K", json{{"description", "y"}}, {{"If-Match", std::to_string(rev2)}});
   EXPECT_EQ(stale_patch.status, 412);
   auto stale_delete = api_->Call("DELETE", "/api/v1/secrets/K", std::string(), {{"If-Match", std::to_string(rev2)}});
   EXPECT_EQ(stale_delete.status, 412);
@@ -94,7 +98,8 @@ TEST_F(ApiSecretsTest, PatchChangesOnlyDescriptionWithNewRevision) {
 
 TEST_F(ApiSecretsTest, DeleteRemovesAndSecondDeleteIs404) {
   auto c = api_->Call("POST", "/api/v1/secrets", json{{"name", "K"}, {"value", NewValue()}});
-  auto d = api_->Call("DELETE", "/api/v1/secrets/K", std::string(), {{"If-Match", std::to_string(c.body["revision"].get<uint64_t>())}});
+  auto d = api_->Call("DELETE", "/api/v1/secrets/K", std::string(),
+                      {{"If-Match", std::to_string(c.body["revision"].get<uint64_t>())}});
   EXPECT_EQ(d.status, 204);
   EXPECT_EQ(api_->Call("GET", "/api/v1/secrets/K").status, 404);
   EXPECT_EQ(api_->Call("DELETE", "/api/v1/secrets/K").status, 404);
@@ -123,7 +128,8 @@ TEST_F(ApiSecretsTest, EnvironmentsAreSeparateWorlds) {
   ASSERT_EQ(api_->Call("POST", "/api/v1/secrets", json{{"name", "STRIPE_KEY"}, {"value", NewValue()}}).status, 201);
   EXPECT_EQ(staging->Call("GET", "/api/v1/secrets/STRIPE_KEY").status, 404);
   EXPECT_TRUE(staging->Call("GET", "/api/v1/secrets").body["secrets"].empty());
-  auto s = staging->Call("POST", "/api/v1/secrets", json{{"name", "STRIPE_KEY"}, {"value", NewValue()}, {"description", "staging one"}});
+  auto s = staging->Call("POST", "/api/v1/secrets",
+                         json{{"name", "STRIPE_KEY"}, {"value", NewValue()}, {"description", "staging one"}});
   ASSERT_EQ(s.status, 201);
   EXPECT_EQ(s.body["environment"], "staging");
   EXPECT_EQ(staging->Call("DELETE", "/api/v1/secrets/STRIPE_KEY").status, 204);
@@ -153,7 +159,8 @@ TEST_F(ApiSecretsTest, TwoConcurrentWritersLoseNoUpdate) {
 TEST_F(ApiSecretsTest, RestartKeepsEverything) {
   ASSERT_EQ(api_->Call("POST", "/api/v1/environments", json{{"name", "prod"}}).status, 201);
   auto prod = ClientFor("prod");
-  auto c = prod->Call("POST", "/api/v1/secrets", json{{"name", "KEEP"}, {"value", NewValue()}, {"description", "kept"}});
+  auto c =
+      prod->Call("POST", "/api/v1/secrets", json{{"name", "KEEP"}, {"value", NewValue()}, {"description", "kept"}});
   ASSERT_EQ(c.status, 201);
   std::string key = server_->api_key();
   server_->Stop();
@@ -206,7 +213,8 @@ TEST_F(ApiSecretsTest, MetricsCountOperationsWithoutNamesOrValues) {
   ASSERT_EQ(api_->Call("POST", "/api/v1/secrets", json{{"name", "METRIC_SECRET_NAME"}, {"value", value}}).status, 201);
   auto m = api_->Call("GET", "/metrics");
   ASSERT_EQ(m.status, 200);
-  EXPECT_NE(m.raw.find("ironflow_secret_operations_total{operation=\"create\",result=\"ok\"} 1"), std::string::npos) << m.raw;
+  EXPECT_NE(m.raw.find("ironflow_secret_operations_total{operation=\"create\",result=\"ok\"} 1"), std::string::npos)
+      << m.raw;
   EXPECT_NE(m.raw.find("route=\"/api/v1/secrets\""), std::string::npos);
   EXPECT_NE(m.raw.find("ironflow_nats_reconnects_total"), std::string::npos);
   EXPECT_EQ(m.raw.find("METRIC_SECRET_NAME"), std::string::npos);

@@ -41,8 +41,8 @@ TEST_F(AuditTest, AuditAnswersWhoRotatedASecretNewestFirstWithoutValues) {
   ASSERT_EQ(future.status, 200);
   EXPECT_TRUE(future.body["entries"].empty());
 
-  for (std::string bad : {"kind=password", "name=X", "kind=secret&name=a.b", "since=yesterday", "limit=0",
-                          "limit=5001", "since=2026-13-01T00:00:00Z"}) {
+  for (std::string bad : {"kind=password", "name=X", "kind=secret&name=a.b", "since=yesterday", "limit=0", "limit=5001",
+                          "since=2026-13-01T00:00:00Z"}) {
     EXPECT_EQ(api_->Call("GET", "/api/v1/audit?" + bad).status, 400) << bad;
   }
 }

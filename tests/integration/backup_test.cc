@@ -78,14 +78,17 @@ json TakeJob(ApiClient& api, const std::string& worker) {
   auto jobs = api.Call("GET", "/api/v1/workers/" + worker + "/jobs?available=1&wait_ms=15000");
   if (jobs.status != 200 || !jobs.body.contains("jobs") || jobs.body["jobs"].empty()) return json{{"no_job", jobs.raw}};
   json job = jobs.body["jobs"][0];
-  api.Call("PUT", "/api/v1/workers/" + worker + "/jobs/" + job["job_id"].get<std::string>(),
-           json{{"lease_token", job["lease_token"]}, {"status", "completed"}, {"output", nullptr}, {"steps", json::array()}});
+  api.Call(
+      "PUT", "/api/v1/workers/" + worker + "/jobs/" + job["job_id"].get<std::string>(),
+      json{
+          {"lease_token", job["lease_token"]}, {"status", "completed"}, {"output", nullptr}, {"steps", json::array()}});
   return job["context"]["secrets"];
 }
 
 void RegisterPullFunction(ApiClient& api, const std::string& id) {
-  auto r = api.Call("POST", "/api/v1/functions",
-                    json{{"id", id}, {"triggers", {{{"event", id + ".go"}}}}, {"secrets", {"STRIPE_KEY"}}, {"mode", "pull"}});
+  auto r = api.Call(
+      "POST", "/api/v1/functions",
+      json{{"id", id}, {"triggers", {{{"event", id + ".go"}}}}, {"secrets", {"STRIPE_KEY"}}, {"mode", "pull"}});
   ASSERT_LT(r.status, 300) << r.raw;
 }
 
@@ -106,21 +109,27 @@ TEST(BackupTest, RestoredStoreServesTheSameSecretsKeysConfigKvAndRunsAndTheFileH
     ASSERT_TRUE(server.Start(&error)) << error;
     ApiClient api(server.url(), server.api_key());
     ASSERT_EQ(api.Call("PUT", "/api/v1/secrets/STRIPE_KEY", json{{"value", v1}, {"description", "first"}}).status, 201);
-    ASSERT_EQ(api.Call("PUT", "/api/v1/secrets/STRIPE_KEY", json{{"value", v2}, {"description", "second"}}).status, 200);
+    ASSERT_EQ(api.Call("PUT", "/api/v1/secrets/STRIPE_KEY", json{{"value", v2}, {"description", "second"}}).status,
+              200);
     ASSERT_EQ(api.Call("PUT", "/api/v1/secrets/GONE", json{{"value", gone}}).status, 201);
     ASSERT_EQ(api.Call("DELETE", "/api/v1/secrets/GONE").status, 204);
     ASSERT_EQ(api.Call("POST", "/api/v1/environments", json{{"name", "staging"}}).status, 201);
     ApiClient staging(server.url(), server.api_key(), "staging");
     ASSERT_EQ(staging.Call("PUT", "/api/v1/secrets/STRIPE_KEY", json{{"value", staging_value}}).status, 201);
     ASSERT_EQ(api.Call("PUT", "/api/v1/config/site", json{{"data", {{"theme", "dark"}, {"limit", 7}}}}).status, 200);
-    ASSERT_EQ(api.Call("POST", "/api/v1/kv/buckets", json{{"name", "sessions"}, {"description", "web"}, {"history", 3}}).status, 201);
+    ASSERT_EQ(api.Call("POST", "/api/v1/kv/buckets", json{{"name", "sessions"}, {"description", "web"}, {"history", 3}})
+                  .status,
+              201);
     ASSERT_EQ(api.Call("PUT", "/api/v1/kv/buckets/sessions/keys/user.1", binary).status, 200);
-    auto made = api.Call("POST", "/api/v1/apikeys", json{{"name", "ci"}, {"role", "reader"}, {"environment", "default"}});
+    auto made =
+        api.Call("POST", "/api/v1/apikeys", json{{"name", "ci"}, {"role", "reader"}, {"environment", "default"}});
     ASSERT_EQ(made.status, 201) << made.raw;
     reader_key = made.body["key"];
     RegisterPullFunction(api, "charge");
     ASSERT_EQ(api.Call("POST", "/api/v1/workers/w/register",
-                       json{{"function_ids", {"charge"}}, {"max_concurrent_jobs", 1}, {"lease_ms", 30000}}).status, 200);
+                       json{{"function_ids", {"charge"}}, {"max_concurrent_jobs", 1}, {"lease_ms", 30000}})
+                  .status,
+              200);
     // A run nobody has taken yet: with --include-runs it survives the move.
     ASSERT_LT(api.Call("POST", "/api/v1/events", json{{"name", "charge.go"}, {"data", json::object()}}).status, 300);
     nonces_used = api.Call("GET", "/api/v1/status").body["encryption"]["nonces"]["used"].get<uint64_t>();
@@ -169,7 +178,9 @@ TEST(BackupTest, RestoredStoreServesTheSameSecretsKeysConfigKvAndRunsAndTheFileH
 
   // The run made before the backup is queued again and carries the current value.
   ASSERT_EQ(api.Call("POST", "/api/v1/workers/w/register",
-                     json{{"function_ids", {"charge"}}, {"max_concurrent_jobs", 1}, {"lease_ms", 30000}}).status, 200);
+                     json{{"function_ids", {"charge"}}, {"max_concurrent_jobs", 1}, {"lease_ms", 30000}})
+                .status,
+            200);
   EXPECT_EQ(TakeJob(api, "w"), json({{"STRIPE_KEY", v2}}));
 
   auto meta = api.Call("GET", "/api/v1/secrets/STRIPE_KEY");

@@ -122,10 +122,9 @@ TEST_F(CliTest, SubscribePrintsOneJsonPerEventWithoutValues) {
   TempDir dir;
   std::string out = dir.path() + "/out", err = dir.path() + "/err";
   Env env = {{"IRONFLOW_SERVER_URL", server_->url()}, {"IRONFLOW_DATA_DIR", server_->options().data_dir}};
-  auto subscriber = std::make_unique<ChildProcess>(IRONFLOW_BINARY, env, out,
-                                                   std::vector<std::string>{"subscribe", "system.secret.*.created",
-                                                                            "system.secret.*.deleted"},
-                                                   err);
+  auto subscriber = std::make_unique<ChildProcess>(
+      IRONFLOW_BINARY, env, out,
+      std::vector<std::string>{"subscribe", "system.secret.*.created", "system.secret.*.deleted"}, err);
   auto wait_for = [](const std::string& path, const std::string& text) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     while (std::chrono::steady_clock::now() < deadline) {
@@ -210,9 +209,11 @@ TEST_F(CliTest, ApiKeyCreateListRotateDeleteWithRoles) {
   auto doc = nlohmann::json::parse(created.out);
   const std::string key = doc["key"], id = doc["id"];
   remembered_.push_back(key);  // from here on, no output may show it again
-  auto as_reader = RunIronflow({"secret", "list"}, {{"IRONFLOW_SERVER_URL", server_->url()}, {"IRONFLOW_API_KEY", key}});
+  auto as_reader =
+      RunIronflow({"secret", "list"}, {{"IRONFLOW_SERVER_URL", server_->url()}, {"IRONFLOW_API_KEY", key}});
   EXPECT_EQ(as_reader.exit_code, 0) << as_reader.err;
-  auto denied = RunIronflow({"secret", "set", "X", "value-x"}, {{"IRONFLOW_SERVER_URL", server_->url()}, {"IRONFLOW_API_KEY", key}});
+  auto denied = RunIronflow({"secret", "set", "X", "value-x"},
+                            {{"IRONFLOW_SERVER_URL", server_->url()}, {"IRONFLOW_API_KEY", key}});
   EXPECT_EQ(denied.exit_code, 1);
   EXPECT_NE(denied.err.find("permission_denied"), std::string::npos) << denied.err;
   auto list = Cli({"apikey", "list"});

@@ -23,9 +23,8 @@ class EventsTest : public ApiTest {};
 TEST_F(EventsTest, IndependentSubscriberSeesEveryMutationWithoutTheValue) {
   auto nc = nats_.Connect();
   Collector got;
-  auto sub = nc->Subscribe("system.secret.>", [&](std::string_view s, std::string_view d) {
-    got.Add(std::string(s), std::string(d));
-  });
+  auto sub = nc->Subscribe("system.secret.>",
+                           [&](std::string_view s, std::string_view d) { got.Add(std::string(s), std::string(d)); });
   ASSERT_TRUE(sub.ok());
   std::string v1 = NewValue(), v2 = NewValue();
   auto c = api_->Call("POST", "/api/v1/secrets", json{{"name", "STRIPE_KEY"}, {"value", v1}});
@@ -55,15 +54,18 @@ TEST_F(EventsTest, IndependentSubscriberSeesEveryMutationWithoutTheValue) {
     EXPECT_EQ(j["actor"]["name"], "bootstrap-admin");
     EXPECT_FALSE(j.contains("value"));
     EXPECT_TRUE(j["timestamp"].is_string());
-    if (w.revision) EXPECT_EQ(j["revision"], w.revision);
-    else EXPECT_GT(j["revision"].get<uint64_t>(), p.body["revision"].get<uint64_t>());
+    if (w.revision)
+      EXPECT_EQ(j["revision"], w.revision);
+    else
+      EXPECT_GT(j["revision"].get<uint64_t>(), p.body["revision"].get<uint64_t>());
   }
 }
 
 TEST_F(EventsTest, FailedMutationsPublishNothing) {
   auto nc = nats_.Connect();
   Collector got;
-  auto sub = nc->Subscribe("system.>", [&](std::string_view s, std::string_view d) { got.Add(std::string(s), std::string(d)); });
+  auto sub = nc->Subscribe("system.>",
+                           [&](std::string_view s, std::string_view d) { got.Add(std::string(s), std::string(d)); });
   ASSERT_EQ(api_->Call("PUT", "/api/v1/secrets/K", json{{"value", NewValue()}}, {{"If-Match", "12345"}}).status, 412);
   ASSERT_EQ(api_->Call("DELETE", "/api/v1/secrets/K").status, 404);
   // A successful write afterwards is the first thing the subscriber sees.
@@ -95,7 +97,8 @@ TEST_F(EventsTest, WriteWhoseAuditEventCannotBeStoredIsNotAcknowledged) {
   // is logged and counted, without the value.
   auto nc = nats_.Connect();
   natsMsg* reply = nullptr;
-  ASSERT_EQ(natsConnection_RequestString(&reply, nc->raw(), "$JS.API.STREAM.DELETE.IRONFLOW_SYSTEM", "", 5000), NATS_OK);
+  ASSERT_EQ(natsConnection_RequestString(&reply, nc->raw(), "$JS.API.STREAM.DELETE.IRONFLOW_SYSTEM", "", 5000),
+            NATS_OK);
   natsMsg_Destroy(reply);
   const std::string value = NewValue();
   auto put = api_->Call("PUT", "/api/v1/secrets/UNAUDITED", json{{"value", value}});

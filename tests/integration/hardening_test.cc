@@ -5,9 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <signal.h>
 #include <fstream>
 #include <thread>
-#include <signal.h>
 
 #include "store/kv_bucket.h"
 #include "support/api_fixture.h"
@@ -55,7 +55,9 @@ TEST_F(HardeningTest, BodiesNestedTwoHundredThousandDeepAre400NamingTheLimitAndT
 TEST_F(HardeningTest, ClientDataAtTheNestingLimitTravelsThroughRunsJobsAndResults) {
   // The server wraps what clients send (run records, pull answers): data at the limit must survive the wrapping.
   ASSERT_EQ(api_->Call("POST", "/api/v1/functions",
-                       json{{"id", "deep"}, {"triggers", {{{"event", "deep.data"}}}}, {"mode", "pull"}}).status, 201);
+                       json{{"id", "deep"}, {"triggers", {{{"event", "deep.data"}}}}, {"mode", "pull"}})
+                .status,
+            201);
   ASSERT_EQ(api_->Call("POST", "/api/v1/workers/w/register", json{{"function_ids", {"deep"}}}).status, 200);
   auto emitted = api_->Call("POST", "/api/v1/events", R"({"name":"deep.data","data":)" + Nested(63) + "}");
   ASSERT_EQ(emitted.status, 202) << emitted.raw;
@@ -107,8 +109,8 @@ TEST_F(HardeningTest, SmuggledRequestsAfterAnUnsupportedTransferEncodingGet400An
       {"TE and CL", head + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled},
       {"CL and TE", head + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n" + smuggled},
       {"two CL", head + "Content-Length: 0\r\nContent-Length: 2\r\n\r\n" + smuggled},
-      {"TE in HTTP/1.0", "POST /api/v1/events HTTP/1.0\r\nHost: x\r\n" + auth +
-                             "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled},
+      {"TE in HTTP/1.0",
+       "POST /api/v1/events HTTP/1.0\r\nHost: x\r\n" + auth + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled},
   };
   for (const auto& [label, bytes] : variants) {
     std::string answer = RawExchange(server_->port(), bytes);
@@ -133,8 +135,10 @@ TEST_F(HardeningTest, AnOversizedBodyGetsA413EvenToAClientThatSendsItAllBeforeRe
   const std::string body = "{\"value\":\"" + value + std::string(3 * 1024 * 1024, 'x') + "\"}";
   for (int round = 0; round < 3; ++round) {
     int fd = OpenLoopback(server_->port(), "PUT /api/v1/secrets/BIG HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
-                                               server_->api_key() + "\r\nContent-Type: application/json\r\n"
-                                               "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+                                               server_->api_key() +
+                                               "\r\nContent-Type: application/json\r\n"
+                                               "Content-Length: " +
+                                               std::to_string(body.size()) + "\r\n\r\n");
     ASSERT_GE(fd, 0);
     size_t sent = 0;
     while (sent < body.size()) {
@@ -162,7 +166,9 @@ TEST(WaitingTest, IdleLongPollsEventStreamsAndWatchesHoldNoThreadAndLeaveTheApiS
   ASSERT_TRUE(server.Start(&error)) << error;
   ApiClient api(server.url(), server.api_key());
   ASSERT_EQ(api.Call("POST", "/api/v1/functions",
-                     json{{"id", "idle"}, {"triggers", {{{"event", "never.happens"}}}}, {"mode", "pull"}}).status, 201);
+                     json{{"id", "idle"}, {"triggers", {{{"event", "never.happens"}}}}, {"mode", "pull"}})
+                .status,
+            201);
   ASSERT_EQ(api.Call("POST", "/api/v1/workers/idle/register", json{{"function_ids", {"idle"}}}).status, 200);
   ASSERT_EQ(api.Call("PUT", "/api/v1/secrets/K", json{{"value", "v-" + RandomHex(8)}}).status, 201);
   ASSERT_EQ(api.Call("PUT", "/api/v1/config/app", json{{"data", {{"v", 1}}}}).status, 200);
@@ -199,8 +205,8 @@ TEST(WaitingTest, IdleLongPollsEventStreamsAndWatchesHoldNoThreadAndLeaveTheApiS
     EXPECT_EQ(r->status, 200);
   }
   const long threads_after = ProcStatusField(server.pid(), "Threads");
-  EXPECT_LE(threads_after, threads_before + 4) << "80 idle waiters grew the server from " << threads_before << " to "
-                                               << threads_after << " threads";
+  EXPECT_LE(threads_after, threads_before + 4)
+      << "80 idle waiters grew the server from " << threads_before << " to " << threads_after << " threads";
   for (int fd : waiting) ::close(fd);
 }
 
@@ -211,10 +217,14 @@ TEST(WaitingTest, OneKeyCannotHoldMoreWaitersThanItsQuotaAndOtherKeysAreUnaffect
   std::string error;
   ASSERT_TRUE(server.Start(&error)) << error;
   ApiClient admin(server.url(), server.api_key());
-  ASSERT_EQ(admin.Call("POST", "/api/v1/functions",
-                       json{{"id", "idle"}, {"triggers", {{{"event", "never.happens"}}}}, {"mode", "pull"}}).status, 201);
+  ASSERT_EQ(admin
+                .Call("POST", "/api/v1/functions",
+                      json{{"id", "idle"}, {"triggers", {{{"event", "never.happens"}}}}, {"mode", "pull"}})
+                .status,
+            201);
   ASSERT_EQ(admin.Call("POST", "/api/v1/workers/idle/register", json{{"function_ids", {"idle"}}}).status, 200);
-  auto other = admin.Call("POST", "/api/v1/apikeys", json{{"name", "other"}, {"role", "reader"}, {"environment", "default"}});
+  auto other =
+      admin.Call("POST", "/api/v1/apikeys", json{{"name", "other"}, {"role", "reader"}, {"environment", "default"}});
   ASSERT_EQ(other.status, 201) << other.raw;
   const std::string auth = "Authorization: Bearer " + server.api_key() + "\r\nX-Ironflow-Environment: default\r\n";
   auto request = [](const std::string& target, const std::string& headers) {
@@ -232,8 +242,8 @@ TEST(WaitingTest, OneKeyCannotHoldMoreWaitersThanItsQuotaAndOtherKeysAreUnaffect
   EXPECT_EQ(refused.rfind("HTTP/1.1 429", 0), 0u) << refused.substr(0, 300);
   EXPECT_NE(refused.find("Retry-After"), std::string::npos);
   // Another key still gets its stream, and the first key's ordinary requests still work.
-  const std::string other_auth = "Authorization: Bearer " + other.body["key"].get<std::string>() +
-                                 "\r\nX-Ironflow-Environment: default\r\n";
+  const std::string other_auth =
+      "Authorization: Bearer " + other.body["key"].get<std::string>() + "\r\nX-Ironflow-Environment: default\r\n";
   int other_fd = OpenLoopback(server.port(), request("/api/v1/stream", other_auth));
   EXPECT_NE(ReadUntil(other_fd, ": subscribed").find(": subscribed"), std::string::npos);
   EXPECT_EQ(admin.Call("GET", "/api/v1/secrets").status, 200);
@@ -244,8 +254,10 @@ TEST(WaitingTest, OneKeyCannotHoldMoreWaitersThanItsQuotaAndOtherKeysAreUnaffect
     ASSERT_LT(admin.Call("PUT", "/api/v1/secrets/NUDGE", json{{"value", "v-" + RandomHex(8)}}).status, 300);
     int probe = OpenLoopback(server.port(), request("/api/v1/stream", auth));
     admitted = ReadUntil(probe, "\r\n\r\n").rfind("HTTP/1.1 200", 0) == 0;
-    if (admitted) held[0] = probe;
-    else ::close(probe);
+    if (admitted)
+      held[0] = probe;
+    else
+      ::close(probe);
   }
   EXPECT_TRUE(admitted) << "the slot of a client that left never came back";
   for (int fd : held) ::close(fd);
@@ -256,8 +268,8 @@ TEST(WaitingTest, OneKeyCannotHoldMoreWaitersThanItsQuotaAndOtherKeysAreUnaffect
 
 TEST_F(HardeningTest, TamperedRecordsAreLoggedCountedAndShownUnreadableUnderTheirOwnKeyName) {
   const std::string api_value = NewValue(), file_value = NewValue(), flipped_value = NewValue();
-  for (const auto& [name, value] : {std::pair{"API_SECRET", api_value}, {"FILE_SECRET", file_value},
-                                    {"FLIPPED", flipped_value}}) {
+  for (const auto& [name, value] :
+       {std::pair{"API_SECRET", api_value}, {"FILE_SECRET", file_value}, {"FLIPPED", flipped_value}}) {
     ASSERT_EQ(api_->Call("PUT", std::string("/api/v1/secrets/") + name, json{{"value", value}}).status, 201);
   }
   auto nc = nats_.Connect();
@@ -292,7 +304,8 @@ TEST_F(HardeningTest, TamperedRecordsAreLoggedCountedAndShownUnreadableUnderThei
   ASSERT_NE(at, std::string::npos) << metrics;
   EXPECT_GE(std::stoi(metrics.substr(at + sample.size())), 2);
   std::string log = server_->log();
-  EXPECT_NE(log.find("integrity failure: secret record environment=default name=FILE_SECRET"), std::string::npos) << log;
+  EXPECT_NE(log.find("integrity failure: secret record environment=default name=FILE_SECRET"), std::string::npos)
+      << log;
   EXPECT_NE(log.find("the record names environment default, secret API_SECRET"), std::string::npos) << log;
   EXPECT_NE(log.find("name=FLIPPED"), std::string::npos) << log;
   EXPECT_NE(log.find(" error "), std::string::npos) << "integrity failures must be logged at error level";
@@ -319,7 +332,8 @@ TEST(KeyInOneProcessTest, NeitherTheServerNorItsEmbeddedNatsServerShowsTheKeyInP
     for (pid_t child : children) {
       std::string child_env = ReadProcFile(child, "environ");
       EXPECT_EQ(child_env.find(*k), std::string::npos) << "a key reached the embedded nats-server's environment";
-      EXPECT_EQ(child_env.find("IRONFLOW_"), std::string::npos) << "the nats-server child inherited IRONFLOW_* variables";
+      EXPECT_EQ(child_env.find("IRONFLOW_"), std::string::npos)
+          << "the nats-server child inherited IRONFLOW_* variables";
     }
   }
 }
@@ -392,8 +406,7 @@ TEST(KeyCheckTest, MissingKeyCheckWithSealedRecordsRefusesEveryKeyAndWritesNothi
   ASSERT_TRUE(system.ok());
   ASSERT_TRUE((*system)->Purge("keycheck").ok());
 
-  for (const auto& [label, key, args] :
-       std::vector<std::tuple<std::string, std::string, std::vector<std::string>>>{
+  for (const auto& [label, key, args] : std::vector<std::tuple<std::string, std::string, std::vector<std::string>>>{
            {"wrong key", wrong, {}},
            {"wrong key with --recreate-key-check", wrong, {"--recreate-key-check"}},
            {"right key without --recreate-key-check", right, {}},

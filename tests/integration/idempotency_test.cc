@@ -70,7 +70,9 @@ TEST_F(IdempotencyTest, SameKeyForAnotherRequestIsRefusedWith422AndChangesNothin
   // Another path, another environment header or another precondition is another request too.
   EXPECT_EQ(api_->Call("PUT", "/api/v1/secrets/B", json{{"value", first_value}}, Key("k1")).status, 422);
   EXPECT_EQ(api_->Call("PUT", "/api/v1/secrets/A", json{{"value", first_value}},
-                       {{"Idempotency-Key", "k1"}, {"If-Match", "1"}}).status, 422);
+                       {{"Idempotency-Key", "k1"}, {"If-Match", "1"}})
+                .status,
+            422);
   EXPECT_EQ(api_->Call("GET", "/api/v1/secrets/A/versions").body["versions"].size(), 1u);
   EXPECT_EQ(api_->Call("GET", "/api/v1/secrets/B").status, 404);
 }
@@ -89,7 +91,9 @@ TEST_F(IdempotencyTest, KeysOfOneApiKeyAreNotSeenByAnother) {
 
 TEST_F(IdempotencyTest, EventRetriedAfterAnUnknownOutcomeStartsItsRunsOnce) {
   ASSERT_EQ(api_->Call("POST", "/api/v1/functions",
-                       json{{"id", "ship"}, {"triggers", {{{"event", "order.paid"}}}}, {"mode", "pull"}}).status, 201);
+                       json{{"id", "ship"}, {"triggers", {{{"event", "order.paid"}}}}, {"mode", "pull"}})
+                .status,
+            201);
   auto first = api_->Call("POST", "/api/v1/events", json{{"name", "order.paid"}, {"data", {{"n", 1}}}}, Key("ev-1"));
   ASSERT_EQ(first.status, 202) << first.raw;
   ASSERT_EQ(first.body["run_ids"].size(), 1u);
@@ -139,7 +143,8 @@ TEST_F(IdempotencyTest, ConditionalKvWriteRetriedAfterAnUnknownOutcomeSucceedsIn
 TEST_F(IdempotencyTest, SecretRotationRetriedAfterAnUnknownOutcomeWritesOnceAndIsAuditedOnce) {
   const std::string v1 = NewValue(), v2 = NewValue();
   ASSERT_EQ(api_->Call("PUT", "/api/v1/secrets/STRIPE_KEY", json{{"value", v1}}).status, 201);
-  const std::string rev1 = std::to_string(api_->Call("GET", "/api/v1/secrets/STRIPE_KEY").body["revision"].get<uint64_t>());
+  const std::string rev1 =
+      std::to_string(api_->Call("GET", "/api/v1/secrets/STRIPE_KEY").body["revision"].get<uint64_t>());
   const HeaderList headers = {{"Idempotency-Key", "rotate-1"}, {"If-Match", rev1}};
   auto first = api_->Call("PUT", "/api/v1/secrets/STRIPE_KEY", json{{"value", v2}}, headers);
   ASSERT_EQ(first.status, 200) << first.raw;
@@ -189,7 +194,8 @@ TEST_F(IdempotencyTest, KeyOnAWriteThatCannotReplayOrAMalformedKeyIsRefused) {
   EXPECT_EQ(bucket.status, 400) << bucket.raw;
   EXPECT_NE(bucket.raw.find("Idempotency-Key"), std::string::npos);
   EXPECT_EQ(api_->Call("GET", "/api/v1/kv/buckets/b").status, 404) << "a refused request changed something";
-  EXPECT_EQ(api_->Call("PUT", "/api/v1/config/c", json{{"data", json::object()}}, Key(std::string(256, 'k'))).status, 400);
+  EXPECT_EQ(api_->Call("PUT", "/api/v1/config/c", json{{"data", json::object()}}, Key(std::string(256, 'k'))).status,
+            400);
   EXPECT_EQ(api_->Call("PUT", "/api/v1/config/c", json{{"data", json::object()}}, Key("has space")).status, 400);
   EXPECT_EQ(api_->Call("GET", "/api/v1/config/c").status, 404);
   // Reads ignore it.
@@ -199,18 +205,27 @@ TEST_F(IdempotencyTest, KeyOnAWriteThatCannotReplayOrAMalformedKeyIsRefused) {
 TEST_F(IdempotencyTest, ClientsSendKeysExactlyOnTheWritesTheServerReplays) {
   // The CLI and the C++ SDK decide with IdempotentRoute; the server with its route table. They must agree, or a
   // client would send a key the server refuses (400), or retry a write the server would apply twice.
-  const std::vector<std::pair<std::string, std::string>> writes = {
-      {"POST", "/api/v1/events"},         {"POST", "/api/v1/secrets"},
-      {"PUT", "/api/v1/secrets/S"},       {"PATCH", "/api/v1/secrets/S"},
-      {"DELETE", "/api/v1/secrets/S"},    {"POST", "/api/v1/secrets/S/rollback"},
-      {"PUT", "/api/v1/config/c"},        {"PATCH", "/api/v1/config/c"},
-      {"DELETE", "/api/v1/config/c"},     {"PUT", "/api/v1/kv/buckets/b/keys/k"},
-      {"DELETE", "/api/v1/kv/buckets/b/keys/k"}, {"POST", "/api/v1/kv/buckets/b/keys/k/increment"},
-      {"POST", "/api/v1/kv/buckets"},     {"DELETE", "/api/v1/kv/buckets/b"},
-      {"POST", "/api/v1/rekey"},          {"POST", "/api/v1/environments"},
-      {"DELETE", "/api/v1/environments/e"}, {"POST", "/api/v1/functions"},
-      {"POST", "/api/v1/apikeys"},
-      {"POST", "/api/v1/signing-key/rotate"}, {"POST", "/api/v1/workers/w/register"}};
+  const std::vector<std::pair<std::string, std::string>> writes = {{"POST", "/api/v1/events"},
+                                                                   {"POST", "/api/v1/secrets"},
+                                                                   {"PUT", "/api/v1/secrets/S"},
+                                                                   {"PATCH", "/api/v1/secrets/S"},
+                                                                   {"DELETE", "/api/v1/secrets/S"},
+                                                                   {"POST", "/api/v1/secrets/S/rollback"},
+                                                                   {"PUT", "/api/v1/config/c"},
+                                                                   {"PATCH", "/api/v1/config/c"},
+                                                                   {"DELETE", "/api/v1/config/c"},
+                                                                   {"PUT", "/api/v1/kv/buckets/b/keys/k"},
+                                                                   {"DELETE", "/api/v1/kv/buckets/b/keys/k"},
+                                                                   {"POST", "/api/v1/kv/buckets/b/keys/k/increment"},
+                                                                   {"POST", "/api/v1/kv/buckets"},
+                                                                   {"DELETE", "/api/v1/kv/buckets/b"},
+                                                                   {"POST", "/api/v1/rekey"},
+                                                                   {"POST", "/api/v1/environments"},
+                                                                   {"DELETE", "/api/v1/environments/e"},
+                                                                   {"POST", "/api/v1/functions"},
+                                                                   {"POST", "/api/v1/apikeys"},
+                                                                   {"POST", "/api/v1/signing-key/rotate"},
+                                                                   {"POST", "/api/v1/workers/w/register"}};
   int n = 0;
   for (const auto& [method, target] : writes) {
     auto r = api_->Call(method, target, std::string("{}"), Key("agree-" + std::to_string(n++)));

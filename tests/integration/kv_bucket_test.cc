@@ -10,8 +10,8 @@
 
 #include "store/kv_mirror.h"
 #include "store/kv_watch.h"
-#include "support/raw_http.h"
 #include "support/nats_fixture.h"
+#include "support/raw_http.h"
 
 namespace ironflow {
 namespace {
@@ -73,8 +73,8 @@ TEST_F(KvBucketTest, BatchedCompareAndSetLandsEachCurrentWriteAndRefusesOnlyTheS
   ASSERT_TRUE(a.ok() && b.ok());
   auto b2 = bucket_->Update("a.two", "b2", *b);  // the batch below was planned from b's revision 1: now stale
   ASSERT_TRUE(b2.ok());
-  auto answers = nc_->PublishEachOnce({bucket_->UpdateMessage("a.one", "a2", *a),
-                                       bucket_->UpdateMessage("a.two", "b3", *b)});
+  auto answers =
+      nc_->PublishEachOnce({bucket_->UpdateMessage("a.one", "a2", *a), bucket_->UpdateMessage("a.two", "b3", *b)});
   ASSERT_EQ(answers.size(), 2u);
   ASSERT_TRUE(answers[0].ok()) << answers[0].status().ToString();
   EXPECT_GT(*answers[0], *b2) << "the new revision is the stream sequence of the write";
@@ -148,7 +148,8 @@ TEST(KvBucketEmptyTest, ListOfANeverWrittenBucketIsEmptyNotAnError) {
   auto list = (*bucket)->List(">");
   ASSERT_TRUE(list.ok()) << list.status().ToString();
   EXPECT_TRUE(list->empty());
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2)) << "listing an empty bucket waited for a timeout";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2))
+      << "listing an empty bucket waited for a timeout";
 }
 
 }  // namespace
@@ -211,8 +212,8 @@ TEST_F(KvBucketTest, WatchReplaysTheLatestEntryOfEachKeyThenSaysCaughtUpThenFoll
   ASSERT_TRUE(bucket_->Put("a.z", "3").ok());
   ASSERT_TRUE(bucket_->Put("b.other", "still not watched").ok());
   ASSERT_TRUE(bucket_->DeleteLatest("a.x").ok());
-  EXPECT_EQ(log.WaitFor(5), (std::vector<std::string>{"a.x=2 (replay)", "a.y=<deleted> (replay)", "caught up",
-                                                      "a.z=3", "a.x=<deleted>"}));
+  EXPECT_EQ(log.WaitFor(5), (std::vector<std::string>{"a.x=2 (replay)", "a.y=<deleted> (replay)", "caught up", "a.z=3",
+                                                      "a.x=<deleted>"}));
 }
 
 TEST_F(KvBucketTest, WatchOfKeysThatNeverExistedIsCaughtUpAtOnceAndSeesTheirCreation) {

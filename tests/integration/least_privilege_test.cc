@@ -18,7 +18,10 @@ class LeastPrivilegeTest : public ApiTest {
   // A worker key of environment "default" with the given allow-lists; returns a client using it.
   std::unique_ptr<ApiClient> WorkerKey(const json& functions, const json& secrets, std::string* id = nullptr) {
     auto r = api_->Call("POST", "/api/v1/apikeys",
-                        json{{"name", "w"}, {"role", "worker"}, {"environment", "default"}, {"functions", functions},
+                        json{{"name", "w"},
+                             {"role", "worker"},
+                             {"environment", "default"},
+                             {"functions", functions},
                              {"secrets", secrets}});
     EXPECT_EQ(r.status, 201) << r.raw;
     if (id) *id = r.body.value("id", "");
@@ -30,24 +33,30 @@ class LeastPrivilegeTest : public ApiTest {
 };
 
 TEST_F(LeastPrivilegeTest, NewWorkerKeysMustBeGivenTheirAllowListsAndPatternsAreNamesWithStarsOnly) {
-  auto missing = api_->Call("POST", "/api/v1/apikeys", json{{"name", "w"}, {"role", "worker"}, {"environment", "default"}});
+  auto missing =
+      api_->Call("POST", "/api/v1/apikeys", json{{"name", "w"}, {"role", "worker"}, {"environment", "default"}});
   EXPECT_EQ(missing.status, 400) << missing.raw;
   EXPECT_NE(missing.raw.find("allow-lists"), std::string::npos) << missing.raw;
   auto bad = api_->Call("POST", "/api/v1/apikeys",
-                        json{{"name", "w"}, {"role", "worker"}, {"environment", "default"}, {"functions", {"pay?out"}},
+                        json{{"name", "w"},
+                             {"role", "worker"},
+                             {"environment", "default"},
+                             {"functions", {"pay?out"}},
                              {"secrets", {"*"}}});
   EXPECT_EQ(bad.status, 400) << bad.raw;
   auto reader = api_->Call("POST", "/api/v1/apikeys",
                            json{{"name", "r"}, {"role", "reader"}, {"environment", "default"}, {"secrets", {"*"}}});
   EXPECT_EQ(reader.status, 400) << "a reader key cannot carry allow-lists it would never use";
-  auto manager = api_->Call("POST", "/api/v1/apikeys", json{{"name", "m"}, {"role", "manager"}, {"environment", "default"}});
+  auto manager =
+      api_->Call("POST", "/api/v1/apikeys", json{{"name", "m"}, {"role", "manager"}, {"environment", "default"}});
   ASSERT_EQ(manager.status, 201);
   EXPECT_EQ(manager.body["secrets"], json::array({"*"})) << "a manager key without lists covers everything, explicitly";
 }
 
 TEST_F(LeastPrivilegeTest, RegisteringOutsideTheKeysListsIs403NamingTheSecretAndNeverWidensAFunction) {
   auto worker = WorkerKey({"payout"}, {"STRIPE_*"});
-  EXPECT_EQ(worker->Call("POST", "/api/v1/functions", Function("payout", {"STRIPE_KEY", "STRIPE_WEBHOOK"})).status, 201);
+  EXPECT_EQ(worker->Call("POST", "/api/v1/functions", Function("payout", {"STRIPE_KEY", "STRIPE_WEBHOOK"})).status,
+            201);
   auto widened = worker->Call("POST", "/api/v1/functions", Function("payout", {"STRIPE_KEY", "DB_PASSWORD"}));
   EXPECT_EQ(widened.status, 403) << widened.raw;
   EXPECT_NE(widened.raw.find("DB_PASSWORD"), std::string::npos) << widened.raw;
@@ -89,8 +98,10 @@ TEST_F(LeastPrivilegeTest, JobsGoOnlyToKeysCoveringTheFunctionAndItsSecretsAndEa
     auto audit = api_->Call("GET", "/api/v1/audit?kind=access&name=DB_PASSWORD");
     ASSERT_EQ(audit.status, 200) << audit.raw;
     EXPECT_EQ(audit.raw.find(db_password), std::string::npos) << "a value reached the audit trail";
-    if (!audit.body["entries"].empty()) entry = audit.body["entries"][0]["event"];
-    else std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the audit publish is asynchronous
+    if (!audit.body["entries"].empty())
+      entry = audit.body["entries"][0]["event"];
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the audit publish is asynchronous
   }
   ASSERT_TRUE(entry.is_object()) << "no access event for DB_PASSWORD";
   EXPECT_EQ(entry["type"], "access.delivered");

@@ -44,7 +44,8 @@ std::string WriteNginxConfig(const std::string& dir, const std::vector<int>& ups
                                      << "events { worker_connections 256; }\nhttp {\n  access_log " << dir
                                      << "/access.log;\n  client_body_temp_path " << dir << "/body;\n  proxy_temp_path "
                                      << dir << "/proxy;\n  fastcgi_temp_path " << dir << "/fastcgi;\n  uwsgi_temp_path "
-                                     << dir << "/uwsgi;\n  scgi_temp_path " << dir << "/scgi;\n  include " << dir << "/ironflow.conf;\n}\n";
+                                     << dir << "/uwsgi;\n  scgi_temp_path " << dir << "/scgi;\n  include " << dir
+                                     << "/ironflow.conf;\n}\n";
   return conf;
 }
 
@@ -93,8 +94,13 @@ TEST(LoadBalancerTest, ShippedNginxConfigStreamsEventsHoldsLongPollsAndSurvivesA
 
   // A worker's long poll waits its full time through the proxy and is answered by a server, not by nginx.
   ASSERT_LT(api.Call("POST", "/api/v1/functions",
-                     json{{"id", "lb_fn"}, {"triggers", {{{"event", "lb.go"}}}}, {"mode", "pull"}}).status, 300);
-  ASSERT_EQ(api.Call("POST", "/api/v1/workers/w/register", json{{"function_ids", {"lb_fn"}}, {"max_concurrent_jobs", 1}, {"lease_ms", 30000}}).status, 200);
+                     json{{"id", "lb_fn"}, {"triggers", {{{"event", "lb.go"}}}}, {"mode", "pull"}})
+                .status,
+            300);
+  ASSERT_EQ(api.Call("POST", "/api/v1/workers/w/register",
+                     json{{"function_ids", {"lb_fn"}}, {"max_concurrent_jobs", 1}, {"lease_ms", 30000}})
+                .status,
+            200);
   const auto started = std::chrono::steady_clock::now();
   auto poll = api.Call("GET", "/api/v1/workers/w/jobs?available=1&wait_ms=3000");
   EXPECT_EQ(poll.status, 204) << poll.raw;

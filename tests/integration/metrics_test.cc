@@ -92,8 +92,11 @@ TEST_F(MetricsTest, RuntimeMetricsFollowQueueingDeliveryFailureAndLeaseExpiry) {
   EXPECT_GE(Sample(metrics, "ironflow_nonce_budget_used{key_id=\"" + key_id + "\",current=\"true\"}"), 1);
 
   auto fn = api_->Call("POST", "/api/v1/functions",
-                       json{{"id", "charge"}, {"triggers", {{{"event", "charge.go"}}}}, {"secrets", {"S"}},
-                            {"mode", "pull"}, {"retry", {{"max_attempts", 1}}}});
+                       json{{"id", "charge"},
+                            {"triggers", {{{"event", "charge.go"}}}},
+                            {"secrets", {"S"}},
+                            {"mode", "pull"},
+                            {"retry", {{"max_attempts", 1}}}});
   ASSERT_LT(fn.status, 300) << fn.raw;
   for (int i = 0; i < 2; ++i) {
     ASSERT_EQ(api_->Call("POST", "/api/v1/events", json{{"name", "charge.go"}, {"data", json::object()}}).status, 202);
@@ -103,11 +106,14 @@ TEST_F(MetricsTest, RuntimeMetricsFollowQueueingDeliveryFailureAndLeaseExpiry) {
 
   // One attempt fails; the other is taken by a worker that then goes silent until its lease runs out.
   ASSERT_EQ(api_->Call("POST", "/api/v1/workers/w/register",
-                       json{{"function_ids", {"charge"}}, {"max_concurrent_jobs", 1}, {"lease_ms", 500}}).status, 200);
+                       json{{"function_ids", {"charge"}}, {"max_concurrent_jobs", 1}, {"lease_ms", 500}})
+                .status,
+            200);
   json job = TakeJob("w");
   ASSERT_TRUE(job.is_object());
   auto failed = api_->Call("PUT", "/api/v1/workers/w/jobs/" + job["job_id"].get<std::string>(),
-                           json{{"lease_token", job["lease_token"]}, {"status", "failed"},
+                           json{{"lease_token", job["lease_token"]},
+                                {"status", "failed"},
                                 {"error", {{"message", "card declined"}, {"retryable", false}}}});
   ASSERT_EQ(failed.status, 200) << failed.raw;
   metrics = Scrape();

@@ -23,14 +23,18 @@ ServerProcess::Options Opts(const NatsFixture& nats, const TempDir& data, const 
 // The value a pull worker receives for `secret` (through the runtime plane, the only way values come out).
 std::string Delivered(ApiClient& api, const std::string& secret, int n) {
   const std::string fn = "read_" + std::to_string(n);
-  api.Call("POST", "/api/v1/functions", json{{"id", fn}, {"triggers", {{{"event", fn + ".go"}}}}, {"secrets", {secret}}, {"mode", "pull"}});
-  api.Call("POST", "/api/v1/workers/w/register", json{{"function_ids", {fn}}, {"max_concurrent_jobs", 1}, {"lease_ms", 30000}});
+  api.Call("POST", "/api/v1/functions",
+           json{{"id", fn}, {"triggers", {{{"event", fn + ".go"}}}}, {"secrets", {secret}}, {"mode", "pull"}});
+  api.Call("POST", "/api/v1/workers/w/register",
+           json{{"function_ids", {fn}}, {"max_concurrent_jobs", 1}, {"lease_ms", 30000}});
   api.Call("POST", "/api/v1/events", json{{"name", fn + ".go"}, {"data", json::object()}});
   auto jobs = api.Call("GET", "/api/v1/workers/w/jobs?available=1&wait_ms=10000");
   if (jobs.status != 200) return "<no job: " + jobs.raw + ">";
   json job = jobs.body["jobs"][0];
-  api.Call("PUT", "/api/v1/workers/w/jobs/" + job["job_id"].get<std::string>(),
-           json{{"lease_token", job["lease_token"]}, {"status", "completed"}, {"output", nullptr}, {"steps", json::array()}});
+  api.Call(
+      "PUT", "/api/v1/workers/w/jobs/" + job["job_id"].get<std::string>(),
+      json{
+          {"lease_token", job["lease_token"]}, {"status", "completed"}, {"output", nullptr}, {"steps", json::array()}});
   return job["context"]["secrets"].value(secret, "<not delivered>");
 }
 

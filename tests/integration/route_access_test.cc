@@ -90,10 +90,11 @@ const std::map<std::pair<std::string, std::string>, Access>& ExpectedAccess() {
 // The levels each role grants (docs/security.md); an empty or unknown role grants none.
 bool Grants(const std::string& role, Access a) {
   static const std::map<std::string, std::set<Access>> grants = {
-      {"admin", {A::kAuthenticated, A::kRead, A::kConfigRead, A::kKvRead, A::kKvWrite, A::kWrite, A::kEmit,
-                 A::kRegister, A::kWorker, A::kAdmin}},
-      {"manager", {A::kAuthenticated, A::kRead, A::kConfigRead, A::kKvRead, A::kKvWrite, A::kWrite, A::kEmit,
-                   A::kRegister}},
+      {"admin",
+       {A::kAuthenticated, A::kRead, A::kConfigRead, A::kKvRead, A::kKvWrite, A::kWrite, A::kEmit, A::kRegister,
+        A::kWorker, A::kAdmin}},
+      {"manager",
+       {A::kAuthenticated, A::kRead, A::kConfigRead, A::kKvRead, A::kKvWrite, A::kWrite, A::kEmit, A::kRegister}},
       {"reader", {A::kAuthenticated, A::kRead, A::kConfigRead, A::kKvRead}},
       {"worker", {A::kAuthenticated, A::kWorker, A::kEmit, A::kRegister, A::kConfigRead, A::kKvRead, A::kKvWrite}},
   };
@@ -175,8 +176,9 @@ TEST_F(RouteAccessTest, EachRoleAndBoundEnvironmentReachesExactlyTheRoutesItsLev
   const auto routes = server_->routes();
   ASSERT_GT(routes.size(), 40u);
   for (const auto& r : routes) {
-    probe.Add(r.method, r.pattern, r.access,
-              [](const ApiCall&) { return api::JsonResponse(299, nlohmann::json{{"reached", true}}); });
+    probe.Add(r.method, r.pattern, r.access, [](const ApiCall&) {
+      return api::JsonResponse(299, nlohmann::json{{"reached", true}});
+    });
   }
   ASSERT_TRUE(probe.Check().ok()) << probe.Check().ToString();
 
@@ -212,12 +214,12 @@ TEST_F(RouteAccessTest, EachRoleAndBoundEnvironmentReachesExactlyTheRoutesItsLev
 
 TEST_F(RouteAccessTest, APublicRouteAnswersWithoutAKeyAndEveryOtherOneAsks) {
   Metrics metrics;
-  Router probe([](const HttpRequest&) -> Result<Actor> { return Status::Unauthenticated("missing API key"); },
-               metrics);
+  Router probe([](const HttpRequest&) -> Result<Actor> { return Status::Unauthenticated("missing API key"); }, metrics);
   const auto routes = server_->routes();
   for (const auto& r : routes) {
-    probe.Add(r.method, r.pattern, r.access,
-              [](const ApiCall&) { return api::JsonResponse(299, nlohmann::json{{"reached", true}}); });
+    probe.Add(r.method, r.pattern, r.access, [](const ApiCall&) {
+      return api::JsonResponse(299, nlohmann::json{{"reached", true}});
+    });
   }
   for (const auto& r : routes) {
     HttpRequest request;

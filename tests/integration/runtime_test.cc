@@ -8,16 +8,16 @@
 
 #include <atomic>
 #include <map>
-#include <set>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "common/hex.h"
 #include "common/time_util.h"
 #include "http/http_server.h"
-#include "runtime/signing.h"
 #include "runtime/ids.h"
 #include "runtime/run_store.h"
+#include "runtime/signing.h"
 #include "store/kv_bucket.h"
 #include "support/api_fixture.h"
 #include "support/pull_workers.h"
@@ -105,9 +105,10 @@ TEST_F(RuntimeTest, PullWorkerReceivesExactlyTheDeclaredSecretsAndOutputIsRedact
   EXPECT_EQ(job["context"]["secrets"], json({{"STRIPE_KEY", stripe}}));
   EXPECT_EQ(job.dump().find(unrelated), std::string::npos);
 
-  auto done = Finish("w1", job, {{"status", "completed"},
-                                 {"output", {{"echo", "used " + stripe + " and " + stripe}}},
-                                 {"steps", {{{"id", "charge"}, {"output", {{"key", stripe}}}}}}});
+  auto done = Finish("w1", job,
+                     {{"status", "completed"},
+                      {"output", {{"echo", "used " + stripe + " and " + stripe}}},
+                      {"steps", {{{"id", "charge"}, {"output", {{"key", stripe}}}}}}});
   ASSERT_EQ(done.status, 200) << done.raw;
   json run = WaitRun(run_id, "completed");
   EXPECT_EQ(run["output"]["echo"], "used [REDACTED:STRIPE_KEY] and [REDACTED:STRIPE_KEY]");
@@ -159,7 +160,8 @@ TEST_F(RuntimeTest, DeclaredButUnsetSecretFailsTheAttemptUntilItIsSet) {
   while (!run["error"].is_string() && std::chrono::steady_clock::now() < deadline) {
     run = api_->Call("GET", "/api/v1/runs/" + run_id).body;
   }
-  EXPECT_EQ(run["error"], "secret \"STRIPE_KEY\" declared by function \"payout\" is not set in environment \"default\"");
+  EXPECT_EQ(run["error"],
+            "secret \"STRIPE_KEY\" declared by function \"payout\" is not set in environment \"default\"");
   std::string value = NewValue();
   SetSecret("STRIPE_KEY", value);
   json job = NextJob("w1");
@@ -180,14 +182,20 @@ TEST_F(RuntimeTest, RotationBetweenAttemptsIsPickedUpAndBothValuesAreRedacted) {
   ASSERT_TRUE(first.is_object());
   EXPECT_EQ(first["context"]["secrets"]["STRIPE_KEY"], v1);
   SetSecret("STRIPE_KEY", v2);  // rotated while attempt 1 runs
-  ASSERT_EQ(Finish("w1", first, {{"status", "failed"}, {"error", {{"message", "card declined with key " + v1}, {"retryable", true}}}}).status, 200);
+  ASSERT_EQ(
+      Finish("w1", first,
+             {{"status", "failed"}, {"error", {{"message", "card declined with key " + v1}, {"retryable", true}}}})
+          .status,
+      200);
   json second = NextJob("w1");
   ASSERT_TRUE(second.is_object());
   EXPECT_EQ(second["attempt"], 2);
   EXPECT_EQ(second["context"]["secrets"]["STRIPE_KEY"], v2);
   json run = api_->Call("GET", "/api/v1/runs/" + run_id).body;
   EXPECT_EQ(run["error"], "card declined with key [REDACTED:STRIPE_KEY]") << "attempt 1's (old) value was not redacted";
-  ASSERT_EQ(Finish("w1", second, {{"status", "failed"}, {"error", {{"message", "final " + v2}, {"retryable", false}}}}).status, 200);
+  ASSERT_EQ(Finish("w1", second, {{"status", "failed"}, {"error", {{"message", "final " + v2}, {"retryable", false}}}})
+                .status,
+            200);
   run = WaitRun(run_id, "failed");
   EXPECT_EQ(run["error"], "final [REDACTED:STRIPE_KEY]");
   EXPECT_EQ(run["attempt"], 2) << "a non-retryable error must not be retried";
@@ -200,13 +208,24 @@ TEST_F(RuntimeTest, CompletedStepsAreMemoizedAcrossRetries) {
   json first = NextJob("w1");
   ASSERT_TRUE(first.is_object());
   EXPECT_TRUE(first["steps"].empty());
-  ASSERT_EQ(Finish("w1", first, {{"status", "failed"}, {"error", {{"message", "network"}}}, {"steps", {{{"id", "charge"}, {"output", {{"charge_id", "ch_1"}}}}}}}).status, 200);
+  ASSERT_EQ(Finish("w1", first,
+                   {{"status", "failed"},
+                    {"error", {{"message", "network"}}},
+                    {"steps", {{{"id", "charge"}, {"output", {{"charge_id", "ch_1"}}}}}}})
+                .status,
+            200);
   json second = NextJob("w1");
   ASSERT_TRUE(second.is_object());
   ASSERT_EQ(second["steps"].size(), 1u);
   EXPECT_EQ(second["steps"][0]["id"], "charge");
   EXPECT_EQ(second["steps"][0]["output"]["charge_id"], "ch_1");
-  ASSERT_EQ(Finish("w1", second, {{"status", "completed"}, {"output", "ok"}, {"steps", {{{"id", "charge"}, {"output", {{"charge_id", "ch_1"}}}}, {{"id", "email"}, {"output", true}}}}}).status, 200);
+  ASSERT_EQ(Finish("w1", second,
+                   {{"status", "completed"},
+                    {"output", "ok"},
+                    {"steps",
+                     {{{"id", "charge"}, {"output", {{"charge_id", "ch_1"}}}}, {{"id", "email"}, {"output", true}}}}})
+                .status,
+            200);
   json run = WaitRun(run_id, "completed");
   ASSERT_EQ(run["steps"].size(), 2u);
 }
@@ -268,13 +287,31 @@ TEST_F(RuntimeTest, BadRuntimeRequestsGetClearErrors) {
   EXPECT_EQ(api_->Call("POST", "/api/v1/events", json{{"name", "bad name"}, {"data", 1}}).status, 400);
   EXPECT_EQ(api_->Call("POST", "/api/v1/events", json{{"name", "a..b"}, {"data", 1}}).status, 400);
   EXPECT_EQ(api_->Call("POST", "/api/v1/events", json{{"name", "ok"}}).status, 400);
-  EXPECT_EQ(api_->Call("POST", "/api/v1/events", json{{"name", "ok"}, {"data", std::string(600 * 1024, 'x')}}).status, 413);
-  EXPECT_EQ(api_->Call("POST", "/api/v1/functions", json{{"id", "Bad"}, {"triggers", {{{"event", "x"}}}}, {"mode", "pull"}}).status, 400);
-  EXPECT_EQ(api_->Call("POST", "/api/v1/functions", json{{"id", "f"}, {"triggers", json::array()}, {"mode", "pull"}}).status, 400);
-  EXPECT_EQ(api_->Call("POST", "/api/v1/functions", json{{"id", "f"}, {"triggers", {{{"event", "x"}}}}, {"mode", "push"}}).status, 400);
-  EXPECT_EQ(api_->Call("POST", "/api/v1/functions", json{{"id", "f"}, {"triggers", {{{"event", "x"}}}}, {"mode", "pull"}, {"secrets", {"bad.name"}}}).status, 400);
-  EXPECT_EQ(api_->Call("POST", "/api/v1/functions", json{{"id", "f"}, {"triggers", {{{"event", "x"}}}}, {"mode", "pull"}, {"retry", {{"max_attempts", 0}}}}).status, 400);
-  EXPECT_EQ(api_->Call("GET", "/api/v1/functions").body["functions"], json::array()) << "a rejected registration was stored";
+  EXPECT_EQ(api_->Call("POST", "/api/v1/events", json{{"name", "ok"}, {"data", std::string(600 * 1024, 'x')}}).status,
+            413);
+  EXPECT_EQ(
+      api_->Call("POST", "/api/v1/functions", json{{"id", "Bad"}, {"triggers", {{{"event", "x"}}}}, {"mode", "pull"}})
+          .status,
+      400);
+  EXPECT_EQ(
+      api_->Call("POST", "/api/v1/functions", json{{"id", "f"}, {"triggers", json::array()}, {"mode", "pull"}}).status,
+      400);
+  EXPECT_EQ(
+      api_->Call("POST", "/api/v1/functions", json{{"id", "f"}, {"triggers", {{{"event", "x"}}}}, {"mode", "push"}})
+          .status,
+      400);
+  EXPECT_EQ(api_->Call("POST", "/api/v1/functions",
+                       json{{"id", "f"}, {"triggers", {{{"event", "x"}}}}, {"mode", "pull"}, {"secrets", {"bad.name"}}})
+                .status,
+            400);
+  EXPECT_EQ(
+      api_->Call(
+              "POST", "/api/v1/functions",
+              json{{"id", "f"}, {"triggers", {{{"event", "x"}}}}, {"mode", "pull"}, {"retry", {{"max_attempts", 0}}}})
+          .status,
+      400);
+  EXPECT_EQ(api_->Call("GET", "/api/v1/functions").body["functions"], json::array())
+      << "a rejected registration was stored";
   EXPECT_EQ(api_->Call("GET", "/api/v1/workers/ghost/jobs").status, 404);
   EXPECT_EQ(api_->Call("GET", "/api/v1/runs/run_nope").status, 404);
   EXPECT_EQ(api_->Call("GET", "/api/v1/runs?status=weird").status, 400);
@@ -284,11 +321,14 @@ TEST_F(RuntimeTest, BadRuntimeRequestsGetClearErrors) {
 // A push-mode app: verifies the signature, records what it received, and answers with `reply`.
 class FakePushApp {
  public:
-  FakePushApp(std::vector<uint8_t> key, int status, json reply) : key_(std::move(key)), status_(status), reply_(std::move(reply)) {
+  FakePushApp(std::vector<uint8_t> key, int status, json reply)
+      : key_(std::move(key)), status_(status), reply_(std::move(reply)) {
     server_ = std::make_unique<HttpServer>(HttpServer::Options{"127.0.0.1", 0, 4}, [this](const HttpRequest& req) {
       HttpResponse res;
-      bool valid = VerifySignatureHeader(req.header("x-ironflow-signature").value_or(""), key_, req.body,
-                                         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+      bool valid = VerifySignatureHeader(
+          req.header("x-ironflow-signature").value_or(""), key_, req.body,
+          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+              .count());
       std::lock_guard<std::mutex> lock(mu_);
       received_.emplace_back(req.header("x-ironflow-signature").value_or(""), req.body);
       if (!valid) {
@@ -333,8 +373,12 @@ TEST_F(RuntimeTest, PushModeSignsTheCallAndDeliversOnlyDeclaredSecrets) {
   SetSecret("STRIPE_KEY", stripe);
   SetSecret("OTHER", other);
   FakePushApp app(*HexDecode(key_hex), 200, {{"status", "completed"}, {"output", {{"seen", "key=" + stripe}}}});
-  auto reg = api_->Call("POST", "/api/v1/functions", json{{"id", "payout"}, {"triggers", {{{"event", "payout.requested"}}}},
-                                                           {"secrets", {"STRIPE_KEY"}}, {"mode", "push"}, {"url", app.url()}});
+  auto reg = api_->Call("POST", "/api/v1/functions",
+                        json{{"id", "payout"},
+                             {"triggers", {{{"event", "payout.requested"}}}},
+                             {"secrets", {"STRIPE_KEY"}},
+                             {"mode", "push"},
+                             {"url", app.url()}});
   ASSERT_EQ(reg.status, 201) << reg.raw;
   std::string run_id = Emit("payout.requested", {{"amount", 7}});
   json run = WaitRun(run_id, "completed");
@@ -349,8 +393,12 @@ TEST_F(RuntimeTest, PushModeSignsTheCallAndDeliversOnlyDeclaredSecrets) {
 
 TEST_F(RuntimeTest, PushAppThatRejectsTheSignatureIsRetriedThenFails) {
   FakePushApp app(std::vector<uint8_t>(32, 7) /* not the server's key */, 200, {{"status", "completed"}});
-  api_->Call("POST", "/api/v1/functions", json{{"id", "payout"}, {"triggers", {{{"event", "payout.requested"}}}},
-                                               {"mode", "push"}, {"url", app.url()}, {"retry", {{"max_attempts", 2}, {"initial_delay_ms", 0}}}});
+  api_->Call("POST", "/api/v1/functions",
+             json{{"id", "payout"},
+                  {"triggers", {{{"event", "payout.requested"}}}},
+                  {"mode", "push"},
+                  {"url", app.url()},
+                  {"retry", {{"max_attempts", 2}, {"initial_delay_ms", 0}}}});
   std::string run_id = Emit("payout.requested", json::object());
   json run = WaitRun(run_id, "failed");
   EXPECT_EQ(run["attempt"], 2) << "401 must be retried";
@@ -365,8 +413,11 @@ TEST_F(RuntimeTest, SigningKeyRotationSignsWithBothKeysOnlyDuringTheGraceWindow)
   const std::string old_hex = api_->Call("GET", "/api/v1/signing-key").body["signing_key"];
   FakePushApp app_on_old_key(*HexDecode(old_hex), 200, {{"status", "completed"}});
   ASSERT_EQ(api_->Call("POST", "/api/v1/functions",
-                       json{{"id", "payout"}, {"triggers", {{{"event", "payout.requested"}}}}, {"mode", "push"},
-                            {"url", app_on_old_key.url()}, {"retry", {{"max_attempts", 1}}}})
+                       json{{"id", "payout"},
+                            {"triggers", {{{"event", "payout.requested"}}}},
+                            {"mode", "push"},
+                            {"url", app_on_old_key.url()},
+                            {"retry", {{"max_attempts", 1}}}})
                 .status,
             201);
 
@@ -384,8 +435,8 @@ TEST_F(RuntimeTest, SigningKeyRotationSignsWithBothKeysOnlyDuringTheGraceWindow)
   auto received = app_on_old_key.received();
   ASSERT_EQ(received.size(), 1u);
   const auto& [header, body] = received[0];
-  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch()).count();
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   EXPECT_TRUE(VerifySignatureHeader(header, *HexDecode(new_hex), body, now)) << "no signature by the new key";
   EXPECT_TRUE(VerifySignatureHeader(header, *HexDecode(old_hex), body, now)) << "no signature by the old key";
 
@@ -435,8 +486,12 @@ TEST_F(RuntimeTest, SigningKeyPinnedByTheEnvironmentIsUsedAndCannotBeRotatedThro
 TEST_F(RuntimeTest, PushAppClientErrorIsNotRetried) {
   auto key_hex = api_->Call("GET", "/api/v1/signing-key").body["signing_key"].get<std::string>();
   FakePushApp app(*HexDecode(key_hex), 400, {{"error", {{"code", "invalid_argument"}, {"message", "nope"}}}});
-  api_->Call("POST", "/api/v1/functions", json{{"id", "payout"}, {"triggers", {{{"event", "payout.requested"}}}},
-                                               {"mode", "push"}, {"url", app.url()}, {"retry", {{"max_attempts", 3}, {"initial_delay_ms", 0}}}});
+  api_->Call("POST", "/api/v1/functions",
+             json{{"id", "payout"},
+                  {"triggers", {{{"event", "payout.requested"}}}},
+                  {"mode", "push"},
+                  {"url", app.url()},
+                  {"retry", {{"max_attempts", 3}, {"initial_delay_ms", 0}}}});
   std::string run_id = Emit("payout.requested", json::object());
   json run = WaitRun(run_id, "failed");
   EXPECT_EQ(run["attempt"], 1);
@@ -472,7 +527,8 @@ TEST_F(RuntimeTest, JobLeasedThroughOneServerIsCompletedThroughAnotherExactlyOnc
   ASSERT_TRUE(job.is_object());
   auto done = Finish("w1", job, {{"status", "completed"}, {"output", "via second"}}, &other);
   ASSERT_EQ(done.status, 200) << done.raw;
-  EXPECT_EQ(Finish("w1", job, {{"status", "completed"}, {"output", "again"}}).status, 409) << "a finished job was finished twice";
+  EXPECT_EQ(Finish("w1", job, {{"status", "completed"}, {"output", "again"}}).status, 409)
+      << "a finished job was finished twice";
   EXPECT_EQ(Finish("w1", job, {{"status", "completed"}, {"output", "again"}}, &other).status, 409);
   json run = WaitRun(run_id, "completed");
   EXPECT_EQ(run["output"], "via second");
@@ -487,7 +543,12 @@ TEST_F(RuntimeTest, NoSecretValueLandsInNatsOutsideItsSealedEntry) {
   std::string run_id = Emit("payout.requested", json::object());
   json job = NextJob("w1");
   ASSERT_TRUE(job.is_object());
-  ASSERT_EQ(Finish("w1", job, {{"status", "failed"}, {"error", {{"message", "oops " + value}}}, {"steps", {{{"id", "s"}, {"output", value}}}}}).status, 200);
+  ASSERT_EQ(Finish("w1", job,
+                   {{"status", "failed"},
+                    {"error", {{"message", "oops " + value}}},
+                    {"steps", {{{"id", "s"}, {"output", value}}}}})
+                .status,
+            200);
   json second = NextJob("w1");
   ASSERT_TRUE(second.is_object());
   ASSERT_EQ(Finish("w1", second, {{"status", "completed"}, {"output", value}}).status, 200);
@@ -522,8 +583,8 @@ TEST_F(RuntimeTest, EachAttemptRunsOnceWithWorkersPollingTwoServers) {
 
   std::vector<std::string> worker_ids;
   for (int w = 0; w < kWorkers; ++w) worker_ids.push_back("w" + std::to_string(w));
-  auto report = RunPullWorkers({server_->url(), second.url()}, server_->api_key(), worker_ids, kRuns,
-                               std::chrono::seconds(60));
+  auto report =
+      RunPullWorkers({server_->url(), second.url()}, server_->api_key(), worker_ids, kRuns, std::chrono::seconds(60));
   EXPECT_EQ(report.completed, kRuns);
   EXPECT_TRUE(report.refused.empty()) << report.refused.size() << " results refused, first: " << report.refused[0];
   EXPECT_EQ(report.deliveries.size(), static_cast<size_t>(kRuns));
@@ -531,7 +592,8 @@ TEST_F(RuntimeTest, EachAttemptRunsOnceWithWorkersPollingTwoServers) {
   auto listed = api_->Call("GET", "/api/v1/runs?function_id=bulk&limit=1000");
   ASSERT_EQ(listed.status, 200);
   int completed_first_time = 0;
-  for (const auto& run : listed.body["runs"]) completed_first_time += run["status"] == "completed" && run["attempt"] == 1;
+  for (const auto& run : listed.body["runs"])
+    completed_first_time += run["status"] == "completed" && run["attempt"] == 1;
   EXPECT_EQ(completed_first_time, kRuns);
   EXPECT_EQ(MetricValue(*api_, "ironflow_job_redeliveries_total"), 0);
   EXPECT_EQ(MetricValue(other, "ironflow_job_redeliveries_total"), 0);
@@ -574,7 +636,8 @@ TEST_F(RuntimeTest, PollTakingSeveralJobsLeasesEachRunOnceAndAcceptsEveryResult)
     ASSERT_TRUE(polled.status == 200 || polled.status == 204) << polled.raw;
     if (polled.status != 200) continue;
     for (const auto& job : polled.body["jobs"]) {
-      EXPECT_TRUE(delivered.insert(job["run_id"].get<std::string>()).second) << "run delivered twice: " << job["run_id"];
+      EXPECT_TRUE(delivered.insert(job["run_id"].get<std::string>()).second)
+          << "run delivered twice: " << job["run_id"];
       EXPECT_EQ(job["attempt"], 1);
       jobs.push_back(job);
     }
@@ -601,7 +664,8 @@ TEST_F(RuntimeTest, JobWhoseDeliveryCannotBeAuditedIsNotDelivered) {
   std::string run_id = Emit("payout.requested", json::object());
   auto nc = nats_.Connect();
   natsMsg* reply = nullptr;
-  ASSERT_EQ(natsConnection_RequestString(&reply, nc->raw(), "$JS.API.STREAM.DELETE.IRONFLOW_SYSTEM", "", 5000), NATS_OK);
+  ASSERT_EQ(natsConnection_RequestString(&reply, nc->raw(), "$JS.API.STREAM.DELETE.IRONFLOW_SYSTEM", "", 5000),
+            NATS_OK);
   natsMsg_Destroy(reply);
   auto polled = api_->Call("GET", "/api/v1/workers/w1/jobs?available=2&wait_ms=100");
   EXPECT_EQ(polled.status, 503) << polled.raw.substr(0, 300);
@@ -635,7 +699,8 @@ TEST_F(RuntimeTest, JobLeasedThroughAServerThatDiesIsHandedOutAgainAfterAckWaitA
   ASSERT_TRUE(again.is_object()) << "the job never came back after its server died";
   EXPECT_EQ(again["run_id"], run_id);
   EXPECT_EQ(again["attempt"], 2);
-  EXPECT_EQ(Finish("w1", first, {{"status", "completed"}}, &via_a).status, 409) << "the lost attempt's result was taken";
+  EXPECT_EQ(Finish("w1", first, {{"status", "completed"}}, &via_a).status, 409)
+      << "the lost attempt's result was taken";
   ASSERT_EQ(Finish("w1", again, {{"status", "completed"}, {"output", "second"}}, &via_a).status, 200);
   json run = WaitRun(run_id, "completed");
   EXPECT_EQ(run["output"], "second");
@@ -699,7 +764,8 @@ TEST_F(RuntimeTest, RunsQueuedBeforeTheJobStreamAreDeliveredAfterTheUpgrade) {
   server_->Stop();
   ASSERT_TRUE(server_->Start(&error)) << error;
   api_ = std::make_unique<ApiClient>(server_->url(), server_->api_key());
-  EXPECT_EQ(server_->log().find("recorded before the job stream existed", server_->log().rfind("stopped")), std::string::npos);
+  EXPECT_EQ(server_->log().find("recorded before the job stream existed", server_->log().rfind("stopped")),
+            std::string::npos);
   EXPECT_EQ(NextJob("w1", nullptr, 500), json());
 }
 

@@ -48,9 +48,10 @@ TEST_F(SdkStoresTest, FunctionReadsConfigAndIncrementsCountersOfItsOwnEnvironmen
 
   TempDir dir;
   ChildProcess worker(std::string(IRONFLOW_EXAMPLES_DIR) + "/flags_and_counters",
-               {{"IRONFLOW_SERVER_URL", server_->url()}, {"IRONFLOW_API_KEY", server_->api_key()},
-                {"IRONFLOW_ENV", "production"}},
-               dir.path() + "/worker.log");
+                      {{"IRONFLOW_SERVER_URL", server_->url()},
+                       {"IRONFLOW_API_KEY", server_->api_key()},
+                       {"IRONFLOW_ENV", "production"}},
+                      dir.path() + "/worker.log");
   ASSERT_TRUE(WaitFunction(prod.get())) << ReadFile(dir.path() + "/worker.log");
 
   std::set<int64_t> counts;

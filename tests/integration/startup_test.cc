@@ -50,7 +50,8 @@ TEST(StartupTest, WrongMasterKeyRefusesToStartNamingBothKeyIdsAndChangesNothing)
 TEST(StartupTest, MalformedMasterKeyIsRefusedWithoutEchoingIt) {
   NatsFixture nats;
   TempDir data;
-  for (std::string bad : {std::string(63, 'a'), std::string(65, 'b'), std::string(62, 'c') + "zz", std::string("tooshort")}) {
+  for (std::string bad :
+       {std::string(63, 'a'), std::string(65, 'b'), std::string(62, 'c') + "zz", std::string("tooshort")}) {
     ServerProcess s({nats.url(), data.path() + "/d", bad});
     EXPECT_EQ(s.RunUntilExit(), 1) << bad;
     std::string log = s.log();
@@ -126,8 +127,10 @@ pid_t FindNatsChild(int port) {
   pid_t found = -1;
   while (dirent* e = readdir(d)) {
     std::string cmd = ReadFile(std::string("/proc/") + e->d_name + "/cmdline");
-    for (auto& c : cmd) if (c == '\0') c = ' ';
-    if (cmd.find(needle) != std::string::npos && cmd.find("nats-server") != std::string::npos) found = std::atoi(e->d_name);
+    for (auto& c : cmd)
+      if (c == '\0') c = ' ';
+    if (cmd.find(needle) != std::string::npos && cmd.find("nats-server") != std::string::npos)
+      found = std::atoi(e->d_name);
   }
   closedir(d);
   return found;
@@ -179,7 +182,10 @@ TEST(StartupTest, ServerThatLostNatsStillStopsPromptlyOnSigterm) {
   std::string error;
   ASSERT_TRUE(server.Start(&error)) << error;
   ApiClient api(server.url(), server.api_key());
-  ASSERT_EQ(api.Call("POST", "/api/v1/functions", json{{"id", "f"}, {"triggers", {{{"event", "e.x"}}}}, {"mode", "pull"}}).status, 201);
+  ASSERT_EQ(
+      api.Call("POST", "/api/v1/functions", json{{"id", "f"}, {"triggers", {{{"event", "e.x"}}}}, {"mode", "pull"}})
+          .status,
+      201);
   ASSERT_EQ(api.Call("POST", "/api/v1/events", json{{"name", "e.x"}, {"data", 1}}).status, 202);  // an unfinished run
   nats.Stop();
   // Wait (bounded) until the server has noticed: readiness reports NATS as disconnected.
@@ -201,7 +207,8 @@ TEST(StartupTest, MalformedTrustedProxyIsRefusedNamingIt) {
   ServerProcess server(o);
   EXPECT_EQ(server.RunUntilExit(), 1);
   EXPECT_NE(server.log().find("trusted proxy \"lb.internal\" is neither an IP address nor a CIDR network"),
-            std::string::npos) << server.log();
+            std::string::npos)
+      << server.log();
 }
 
 TEST(StartupTest, MissingNatsServerBinaryNamesTheDebianPackage) {
@@ -282,7 +289,8 @@ TEST(DevModeGuard, WithoutAuthenticationOnlyLoopbackHostsAndOriginsAreServed) {
   auto rebound = api.Call("GET", "/api/v1/secrets", std::string(), {{"Host", "evil.example:9123"}});
   EXPECT_EQ(rebound.status, 403) << rebound.raw;
   EXPECT_EQ(rebound.body["error"]["code"], "permission_denied");
-  EXPECT_EQ(api.Call("PUT", "/api/v1/secrets/X", json{{"value", "v"}}, {{"Origin", "http://evil.example"}}).status, 403);
+  EXPECT_EQ(api.Call("PUT", "/api/v1/secrets/X", json{{"value", "v"}}, {{"Origin", "http://evil.example"}}).status,
+            403);
   EXPECT_EQ(api.Call("GET", "/api/v1/secrets/X").status, 404) << "the cross-origin write changed nothing";
   EXPECT_EQ(api.Call("GET", "/api/v1/secrets", std::string(), {{"Origin", "null"}}).status, 403);
   EXPECT_EQ(api.Call("GET", "/api/v1/secrets", std::string(), {{"Origin", "http://localhost:9123"}}).status, 200);
@@ -301,7 +309,8 @@ TEST(AuditRetention, RetentionFlagsApplyToTheExistingAuditStreamAndRunsBucket) {
   auto max_age_days = [&](const std::string& stream = "IRONFLOW_SYSTEM") -> int64_t {
     auto nc = nats.Connect();
     natsMsg* msg = nullptr;
-    if (natsConnection_RequestString(&msg, nc->raw(), ("$JS.API.STREAM.INFO." + stream).c_str(), "", 5000) != NATS_OK) return -1;
+    if (natsConnection_RequestString(&msg, nc->raw(), ("$JS.API.STREAM.INFO." + stream).c_str(), "", 5000) != NATS_OK)
+      return -1;
     json info = json::parse(std::string(natsMsg_GetData(msg), natsMsg_GetDataLength(msg)), nullptr, false);
     natsMsg_Destroy(msg);
     return info["config"].value("max_age", int64_t{0}) / (int64_t{86400} * 1000000000);
@@ -343,20 +352,19 @@ namespace {
 TEST(SecuredNats, ServerJoinsANatsThatRequiresMutualTls) {
   TempDir dir;
   const std::string d = dir.path();
-  ASSERT_TRUE(MakeTestPki(d))
-      << "openssl could not make the test certificates";
+  ASSERT_TRUE(MakeTestPki(d)) << "openssl could not make the test certificates";
   EmbeddedNats::Options no;
   no.store_dir = d + "/store";
   no.log_file = d + "/nats.log";
   no.supervise = false;
-  no.extra_args = {"--tls", "--tlscert", d + "/server.pem", "--tlskey", d + "/server.key", "--tlsverify",
-                   "--tlscacert", d + "/ca.pem"};
+  no.extra_args = {"--tls",           "--tlscert",   d + "/server.pem", "--tlskey",
+                   d + "/server.key", "--tlsverify", "--tlscacert",     d + "/ca.pem"};
   auto nats = EmbeddedNats::Start(no);
   ASSERT_TRUE(nats.ok()) << nats.status().ToString();
 
   ServerProcess::Options o{(*nats)->url(), d + "/data", NewMasterKey()};
-  o.extra_args = {"--nats-tls-ca", d + "/ca.pem", "--nats-tls-cert", d + "/client.pem", "--nats-tls-key",
-                  d + "/client.key"};
+  o.extra_args = {"--nats-tls-ca",   d + "/ca.pem",    "--nats-tls-cert",
+                  d + "/client.pem", "--nats-tls-key", d + "/client.key"};
   ServerProcess server(o);
   std::string error;
   ASSERT_TRUE(server.Start(&error)) << error << "\n" << ReadFile(d + "/nats.log");

@@ -57,7 +57,8 @@ TEST(SystemdServiceTest, ReadyIsNotifiedOnceReadyzAnswers200AndStoppingOnSigterm
   ServerProcess server(o);
   server.Launch();  // nothing probes /readyz before the server says it is ready
   const std::string ready = manager.Next(20000);
-  ASSERT_NE(ready.find("READY=1"), std::string::npos) << "no READY=1 in 20 s; got \"" << ready << "\"\n" << server.log();
+  ASSERT_NE(ready.find("READY=1"), std::string::npos) << "no READY=1 in 20 s; got \"" << ready << "\"\n"
+                                                      << server.log();
   // The moment systemd would consider the unit started, it serves.
   ApiClient probe(server.url(), "");
   EXPECT_EQ(probe.Call("GET", "/readyz").status, 200) << "READY=1 was sent before /readyz answered 200";

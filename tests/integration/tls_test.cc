@@ -159,7 +159,8 @@ TEST_F(TlsTest, PullWorkerOverHttpsReceivesItsDeclaredSecret) {
   const std::string value = "sk-" + RandomHex(20);
   ASSERT_EQ(api.Call("PUT", "/api/v1/secrets/STRIPE_KEY", json{{"value", value}}).status, 201);
   ChildProcess worker(std::string(IRONFLOW_EXAMPLES_DIR) + "/payout_pull",
-                      {{"IRONFLOW_SERVER_URL", server->url()}, {"IRONFLOW_API_KEY", server->api_key()},
+                      {{"IRONFLOW_SERVER_URL", server->url()},
+                       {"IRONFLOW_API_KEY", server->api_key()},
                        {"IRONFLOW_CA_FILE", pki_ + "/ca.pem"}},
                       dir_.path() + "/worker.log");
   ASSERT_TRUE(WaitFunction(api, "payout")) << ReadFile(dir_.path() + "/worker.log");
@@ -180,9 +181,12 @@ TEST_F(TlsTest, PushDeliveryToAnHttpsAppVerifiesTheAppWithThePushCaFile) {
   const std::string signing_key = api.Call("GET", "/api/v1/signing-key").body["signing_key"];
   const int port = PickFreeLoopbackPort();
   ChildProcess app(std::string(IRONFLOW_EXAMPLES_DIR) + "/payout_push",
-                   {{"IRONFLOW_SERVER_URL", server->url()}, {"IRONFLOW_API_KEY", server->api_key()},
-                    {"IRONFLOW_CA_FILE", pki_ + "/ca.pem"}, {"IRONFLOW_SIGNING_KEY", signing_key},
-                    {"IRONFLOW_PUSH_TLS_CERT", pki_ + "/server.pem"}, {"IRONFLOW_PUSH_TLS_KEY", pki_ + "/server.key"}},
+                   {{"IRONFLOW_SERVER_URL", server->url()},
+                    {"IRONFLOW_API_KEY", server->api_key()},
+                    {"IRONFLOW_CA_FILE", pki_ + "/ca.pem"},
+                    {"IRONFLOW_SIGNING_KEY", signing_key},
+                    {"IRONFLOW_PUSH_TLS_CERT", pki_ + "/server.pem"},
+                    {"IRONFLOW_PUSH_TLS_KEY", pki_ + "/server.key"}},
                    dir_.path() + "/push.log", {std::to_string(port)});
   ASSERT_TRUE(WaitFunction(api, "payout")) << ReadFile(dir_.path() + "/push.log");
   EXPECT_EQ(api.Call("GET", "/api/v1/functions/payout").body["url"].get<std::string>().rfind("https://", 0), 0u);
@@ -199,17 +203,25 @@ TEST_F(TlsTest, PushDeliveryToAnHttpsAppWithAnUntrustedCertificateFails) {
   ASSERT_EQ(api.Call("PUT", "/api/v1/secrets/STRIPE_KEY", json{{"value", "sk-" + RandomHex(8)}}).status, 201);
   const std::string signing_key = api.Call("GET", "/api/v1/signing-key").body["signing_key"];
   ChildProcess app(std::string(IRONFLOW_EXAMPLES_DIR) + "/payout_push",
-                   {{"IRONFLOW_SERVER_URL", server->url()}, {"IRONFLOW_API_KEY", server->api_key()},
-                    {"IRONFLOW_CA_FILE", pki_ + "/ca.pem"}, {"IRONFLOW_SIGNING_KEY", signing_key},
-                    {"IRONFLOW_PUSH_TLS_CERT", pki_ + "/server.pem"}, {"IRONFLOW_PUSH_TLS_KEY", pki_ + "/server.key"}},
+                   {{"IRONFLOW_SERVER_URL", server->url()},
+                    {"IRONFLOW_API_KEY", server->api_key()},
+                    {"IRONFLOW_CA_FILE", pki_ + "/ca.pem"},
+                    {"IRONFLOW_SIGNING_KEY", signing_key},
+                    {"IRONFLOW_PUSH_TLS_CERT", pki_ + "/server.pem"},
+                    {"IRONFLOW_PUSH_TLS_KEY", pki_ + "/server.key"}},
                    dir_.path() + "/push.log", {std::to_string(PickFreeLoopbackPort())});
   ASSERT_TRUE(WaitFunction(api, "payout")) << ReadFile(dir_.path() + "/push.log");
   // One attempt is enough to see the verdict: make the function give up after it.
   json fn = api.Call("GET", "/api/v1/functions/payout").body;
   ASSERT_EQ(api.Call("POST", "/api/v1/functions",
-                     json{{"id", "payout"}, {"triggers", fn["triggers"]}, {"secrets", {"STRIPE_KEY"}}, {"mode", "push"},
-                          {"url", fn["url"]}, {"retry", {{"max_attempts", 1}}}})
-                .status / 100,
+                     json{{"id", "payout"},
+                          {"triggers", fn["triggers"]},
+                          {"secrets", {"STRIPE_KEY"}},
+                          {"mode", "push"},
+                          {"url", fn["url"]},
+                          {"retry", {{"max_attempts", 1}}}})
+                    .status /
+                100,
             2);
   auto e = api.Call("POST", "/api/v1/events", json{{"name", "payout.requested"}, {"data", json::object()}});
   json run = WaitRunDone(api, e.body["run_ids"][0]);

@@ -20,16 +20,24 @@ class VersionsTest : public ApiTest {
   // What a pull worker receives for `secret` on the next run of a function declaring it.
   std::string DeliveredValue(const std::string& secret) {
     const std::string fn = "reader_" + std::to_string(++runs_);
-    EXPECT_EQ(api_->Call("POST", "/api/v1/functions", json{{"id", fn}, {"triggers", {{{"event", fn + ".go"}}}},
-                                                           {"secrets", {secret}}, {"mode", "pull"}}).status, 201);
+    EXPECT_EQ(
+        api_->Call("POST", "/api/v1/functions",
+                   json{{"id", fn}, {"triggers", {{{"event", fn + ".go"}}}}, {"secrets", {secret}}, {"mode", "pull"}})
+            .status,
+        201);
     EXPECT_EQ(api_->Call("POST", "/api/v1/workers/w/register",
-                         json{{"function_ids", {fn}}, {"max_concurrent_jobs", 1}, {"lease_ms", 30000}}).status, 200);
+                         json{{"function_ids", {fn}}, {"max_concurrent_jobs", 1}, {"lease_ms", 30000}})
+                  .status,
+              200);
     EXPECT_EQ(api_->Call("POST", "/api/v1/events", json{{"name", fn + ".go"}, {"data", json::object()}}).status, 202);
     auto jobs = api_->Call("GET", "/api/v1/workers/w/jobs?available=1&wait_ms=10000");
     if (jobs.status != 200) return "";
     json job = jobs.body["jobs"][0];
     api_->Call("PUT", "/api/v1/workers/w/jobs/" + job["job_id"].get<std::string>(),
-               json{{"lease_token", job["lease_token"]}, {"status", "completed"}, {"output", nullptr}, {"steps", json::array()}});
+               json{{"lease_token", job["lease_token"]},
+                    {"status", "completed"},
+                    {"output", nullptr},
+                    {"steps", json::array()}});
     return job["context"]["secrets"].value(secret, "");
   }
   int runs_ = 0;
@@ -68,7 +76,9 @@ TEST_F(VersionsTest, RollbackWritesTheOldValueAsANewRevisionThatTheNextRunReceiv
   EXPECT_EQ(DeliveredValue("STRIPE_KEY"), good);
   // A stale If-Match is refused and changes nothing.
   EXPECT_EQ(api_->Call("POST", "/api/v1/secrets/STRIPE_KEY/rollback", json{{"revision", r2}},
-                       {{"If-Match", std::to_string(r2)}}).status, 412);
+                       {{"If-Match", std::to_string(r2)}})
+                .status,
+            412);
   EXPECT_EQ(DeliveredValue("STRIPE_KEY"), good);
 }
 
@@ -87,7 +97,8 @@ TEST_F(VersionsTest, RollbackToAMissingOrMalformedRevisionIsRefused) {
   ASSERT_EQ(api_->Call("DELETE", "/api/v1/secrets/K").status, 204);
   auto versions = api_->Call("GET", "/api/v1/secrets/K/versions");
   uint64_t marker = versions.body["versions"][0]["revision"];
-  EXPECT_EQ(api_->Call("POST", "/api/v1/secrets/K/rollback", json{{"revision", marker}}).status, 404) << "a delete marker has no value";
+  EXPECT_EQ(api_->Call("POST", "/api/v1/secrets/K/rollback", json{{"revision", marker}}).status, 404)
+      << "a delete marker has no value";
   EXPECT_EQ(api_->Call("POST", "/api/v1/secrets/K/rollback", json{{"revision", r1 + 1000}}).status, 404);
   EXPECT_EQ(api_->Call("POST", "/api/v1/secrets/K/rollback", json{{"revision", 0}}).status, 400);
   EXPECT_EQ(api_->Call("POST", "/api/v1/secrets/K/rollback", json{{"revision", "1"}}).status, 400);

@@ -66,7 +66,8 @@ int NatsCluster::NodeOfUrl(const std::string& u) const {
 bool NatsCluster::StartNode(int i, std::string* error) {
   std::string routes;
   for (int j = 0; j < size(); ++j) {
-    if (j != i) routes += std::string(routes.empty() ? "" : ",") + "nats://127.0.0.1:" + std::to_string(route_ports_[j]);
+    if (j != i)
+      routes += std::string(routes.empty() ? "" : ",") + "nats://127.0.0.1:" + std::to_string(route_ports_[j]);
   }
   EmbeddedNats::Options o;
   o.store_dir = dir_.path() + "/node" + std::to_string(i);
@@ -74,7 +75,7 @@ bool NatsCluster::StartNode(int i, std::string* error) {
   o.port = client_ports_[i];
   o.supervise = false;
   o.extra_args = {"--cluster_name", "ironflow-test", "--cluster", "nats://127.0.0.1:" + std::to_string(route_ports_[i]),
-                  "--routes", routes, "-m", std::to_string(monitor_ports_[i])};
+                  "--routes",       routes,          "-m",        std::to_string(monitor_ports_[i])};
   auto started = EmbeddedNats::Start(o);
   if (!started.ok()) {
     *error = started.status().message();

@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
 #include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include "store/embedded_nats.h"
@@ -88,9 +88,7 @@ ProcessResult RunIronflow(const std::vector<std::string>& args, const Env& env, 
 
 std::string NewMasterKey() { return RandomHex(32); }
 
-ServerProcess::ServerProcess(Options o) : options_(std::move(o)) {
-  log_path_ = options_.data_dir + "/server.log";
-}
+ServerProcess::ServerProcess(Options o) : options_(std::move(o)) { log_path_ = options_.data_dir + "/server.log"; }
 
 ServerProcess::~ServerProcess() { Stop(); }
 

@@ -25,7 +25,8 @@ struct ProcessResult {
 };
 
 // Runs `ironflow args...` to completion with `stdin_data` on its stdin.
-ProcessResult RunIronflow(const std::vector<std::string>& args, const Env& env = {}, const std::string& stdin_data = "");
+ProcessResult RunIronflow(const std::vector<std::string>& args, const Env& env = {},
+                          const std::string& stdin_data = "");
 
 // A 64-hex-char master key.
 std::string NewMasterKey();
@@ -33,10 +34,10 @@ std::string NewMasterKey();
 class ServerProcess {
  public:
   struct Options {
-    std::string nats_url;          // empty: embedded nats-server
-    std::string data_dir;          // required
-    std::string master_key;        // empty: dev mode (plaintext)
-    bool dev_auth = false;         // --dev (no authentication)
+    std::string nats_url;    // empty: embedded nats-server
+    std::string data_dir;    // required
+    std::string master_key;  // empty: dev mode (plaintext)
+    bool dev_auth = false;   // --dev (no authentication)
     std::vector<std::string> extra_args;
     std::string host = "127.0.0.1";
     std::string previous_master_key;  // IRONFLOW_MASTER_KEY_PREVIOUS (rotation)

@@ -28,11 +28,12 @@ TEST(AccessPolicyTest, AnEmptyOrUnknownRoleMayDoNothing) {
 
 TEST(AccessPolicyTest, EachRoleGrantsExactlyItsLevels) {
   using A = Access;
-  const std::vector<A> all = {A::kAuthenticated, A::kRead,     A::kConfigRead, A::kKvRead, A::kKvWrite,
-                              A::kWrite,         A::kEmit,     A::kRegister,   A::kWorker, A::kAdmin};
+  const std::vector<A> all = {A::kAuthenticated, A::kRead, A::kConfigRead, A::kKvRead, A::kKvWrite,
+                              A::kWrite,         A::kEmit, A::kRegister,   A::kWorker, A::kAdmin};
   const std::map<std::string, std::set<A>> grants = {
       {"admin", {all.begin(), all.end()}},
-      {"manager", {A::kAuthenticated, A::kRead, A::kConfigRead, A::kKvRead, A::kKvWrite, A::kWrite, A::kEmit, A::kRegister}},
+      {"manager",
+       {A::kAuthenticated, A::kRead, A::kConfigRead, A::kKvRead, A::kKvWrite, A::kWrite, A::kEmit, A::kRegister}},
       {"reader", {A::kAuthenticated, A::kRead, A::kConfigRead, A::kKvRead}},
       {"worker", {A::kAuthenticated, A::kWorker, A::kEmit, A::kRegister, A::kConfigRead, A::kKvRead, A::kKvWrite}},
   };

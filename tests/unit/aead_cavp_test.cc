@@ -30,10 +30,10 @@ constexpr size_t kExpectedFailDecryptCases = 191;
 
 // One `Count = i` record with the section parameters it was found under.
 struct CavpCase {
-  int line = 0;                              // line of its `Count =` in the file
-  std::map<std::string, std::string> hex;    // Key, IV, PT, AAD, CT, Tag -> hex ("" for zero length)
-  std::map<std::string, size_t> section;     // Keylen, IVlen, PTlen, AADlen, Taglen -> bits
-  bool fail = false;                         // a bare FAIL line: authentication must fail
+  int line = 0;                            // line of its `Count =` in the file
+  std::map<std::string, std::string> hex;  // Key, IV, PT, AAD, CT, Tag -> hex ("" for zero length)
+  std::map<std::string, size_t> section;   // Keylen, IVlen, PTlen, AADlen, Taglen -> bits
+  bool fail = false;                       // a bare FAIL line: authentication must fail
 
   std::string where(const std::string& path) const {
     return path + ":" + std::to_string(line) + " (Count = " + (hex.count("Count") ? hex.at("Count") : "?") + ")";
@@ -123,8 +123,8 @@ CavpFile LoadCavp(const std::string& path) {
   for (const auto& f : fields) {
     if (!c.has(f)) return ::testing::AssertionFailure() << c.where(path) << ": missing field " << f;
   }
-  const std::pair<const char*, const char*> lengths[] = {
-      {"Key", "Keylen"}, {"IV", "IVlen"}, {"AAD", "AADlen"}, {"Tag", "Taglen"}, {"PT", "PTlen"}, {"CT", "PTlen"}};
+  const std::pair<const char*, const char*> lengths[] = {{"Key", "Keylen"}, {"IV", "IVlen"}, {"AAD", "AADlen"},
+                                                         {"Tag", "Taglen"}, {"PT", "PTlen"}, {"CT", "PTlen"}};
   for (const auto& [field, param] : lengths) {
     if (!c.has(field)) continue;
     if (!c.section.count(param)) return ::testing::AssertionFailure() << c.where(path) << ": no [" << param << "]";
@@ -246,7 +246,8 @@ TEST_F(AeadTamperTest, FlippingAnyCiphertextOrTagBitFailsOpen) {
     auto tampered = sealed;
     tampered[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
     EXPECT_FALSE(aead_.Open(nonce_, tampered, aad_).ok())
-        << "flipping bit " << bit << " of " << (bit / 8 < plaintext_.size() ? "ciphertext" : "tag") << " went unnoticed";
+        << "flipping bit " << bit << " of " << (bit / 8 < plaintext_.size() ? "ciphertext" : "tag")
+        << " went unnoticed";
   }
 }
 

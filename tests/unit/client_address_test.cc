@@ -42,13 +42,13 @@ struct Case {
 TEST(TrustedProxiesTest, ClientIsTheNearestHopThatIsNotATrustedProxy) {
   auto p = TrustedProxies::Parse({"10.0.0.0/8"}).value();
   const std::vector<Case> cases = {
-      {"203.0.113.9", "198.51.100.1", "203.0.113.9"},                  // untrusted peer: the header is ignored
-      {"10.0.0.2", std::nullopt, "10.0.0.2"},                          // a trusted proxy's own request
-      {"10.0.0.2", "198.51.100.1", "198.51.100.1"},                    // one proxy
-      {"10.0.0.2", "198.51.100.1, 10.0.0.3", "198.51.100.1"},          // two proxies
-      {"10.0.0.2", "6.6.6.6, 198.51.100.1", "198.51.100.1"},           // a spoofed left part stays unread
-      {"10.0.0.2", "10.0.0.4,10.0.0.3", "10.0.0.4"},                   // every hop trusted: the farthest
-      {"10.0.0.2", "garbage, 10.0.0.3", "10.0.0.3"},                   // unparseable hop: the last one vouched for
+      {"203.0.113.9", "198.51.100.1", "203.0.113.9"},          // untrusted peer: the header is ignored
+      {"10.0.0.2", std::nullopt, "10.0.0.2"},                  // a trusted proxy's own request
+      {"10.0.0.2", "198.51.100.1", "198.51.100.1"},            // one proxy
+      {"10.0.0.2", "198.51.100.1, 10.0.0.3", "198.51.100.1"},  // two proxies
+      {"10.0.0.2", "6.6.6.6, 198.51.100.1", "198.51.100.1"},   // a spoofed left part stays unread
+      {"10.0.0.2", "10.0.0.4,10.0.0.3", "10.0.0.4"},           // every hop trusted: the farthest
+      {"10.0.0.2", "garbage, 10.0.0.3", "10.0.0.3"},           // unparseable hop: the last one vouched for
       {"10.0.0.2", "", "10.0.0.2"},
   };
   for (const auto& c : cases) {

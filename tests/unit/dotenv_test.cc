@@ -10,7 +10,8 @@ std::vector<std::pair<std::string, std::string>> Pairs(std::string_view text) {
   auto parsed = ParseDotenv(text);
   EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
   std::vector<std::pair<std::string, std::string>> out;
-  if (parsed.ok()) for (auto& e : *parsed) out.emplace_back(e.name, e.value);
+  if (parsed.ok())
+    for (auto& e : *parsed) out.emplace_back(e.name, e.value);
   return out;
 }
 
@@ -22,8 +23,9 @@ TEST(Dotenv, PlainLinesCommentsBlankLinesAndExportPrefixes) {
 }
 
 TEST(Dotenv, QuotedValuesKeepTheirContentAndMaySpanLines) {
-  EXPECT_EQ(Pairs("S='single $HOME \\n kept'\nD=\"tab\\tnl\\nquote\\\" back\\\\\"\nM=\"line1\nline2\" # after\nK='x=y'\n"),
-            (P{{"S", "single $HOME \\n kept"}, {"D", "tab\tnl\nquote\" back\\"}, {"M", "line1\nline2"}, {"K", "x=y"}}));
+  EXPECT_EQ(
+      Pairs("S='single $HOME \\n kept'\nD=\"tab\\tnl\\nquote\\\" back\\\\\"\nM=\"line1\nline2\" # after\nK='x=y'\n"),
+      (P{{"S", "single $HOME \\n kept"}, {"D", "tab\tnl\nquote\" back\\"}, {"M", "line1\nline2"}, {"K", "x=y"}}));
 }
 
 TEST(Dotenv, MalformedFilesNameTheLineNeverTheValue) {

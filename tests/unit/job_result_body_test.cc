@@ -24,7 +24,8 @@ TEST(JobResultBodyTest, ACompletedResultCarriesItsOutputAndSteps) {
 }
 
 TEST(JobResultBodyTest, AFailureKeepsItsMessageAndWhetherToRetry) {
-  auto final_failure = ParseJobResult(R"({"status":"failed","error":{"message":"card declined","retryable":false}})", false);
+  auto final_failure =
+      ParseJobResult(R"({"status":"failed","error":{"message":"card declined","retryable":false}})", false);
   ASSERT_TRUE(final_failure.ok());
   EXPECT_FALSE(final_failure->completed);
   EXPECT_EQ(final_failure->error, "card declined");

@@ -13,7 +13,8 @@ const std::vector<uint8_t> kKey = RandomBytes(32);
 const std::vector<uint8_t> kOtherKey = RandomBytes(32);
 
 LeaseClaim Claim() {
-  return {"production", "run_0123", 2, "worker-a", "lease_abcd", "$JS.ACK.IRONFLOW_JOBS.jobq_production_payout.2.17.9.1700000000.0"};
+  return {"production", "run_0123",   2,
+          "worker-a",   "lease_abcd", "$JS.ACK.IRONFLOW_JOBS.jobq_production_payout.2.17.9.1700000000.0"};
 }
 
 TEST(LeaseToken, ASealedClaimOpensToTheSameClaim) {
@@ -50,7 +51,8 @@ TEST(LeaseToken, AWorkerCannotRedirectTheAckSubjectOrChangeTheClaim) {
 }
 
 TEST(LeaseToken, MalformedTokensAreRefusedWithoutThrowing) {
-  for (const std::string& bad : std::vector<std::string>{"", "lt1.", "lt1.zz.00", "lease_0123", "lt1.00", std::string(5000, 'a'),
+  for (const std::string& bad :
+       std::vector<std::string>{"", "lt1.", "lt1.zz.00", "lease_0123", "lt1.00", std::string(5000, 'a'),
                                 "lt1." + HexEncode(AsBytes("a\nb").data(), 3) + ".00"}) {
     EXPECT_TRUE(OpenLeaseToken(bad, {kKey}).status().is(Code::kConflict)) << bad.substr(0, 40);
   }

@@ -9,8 +9,8 @@
 
 #include "common/hex.h"
 #include "common/names.h"
-#include "kv/counter.h"
 #include "crypto/digest.h"
+#include "kv/counter.h"
 
 namespace ironflow {
 namespace {
@@ -211,8 +211,7 @@ TEST(NamesTest, SubjectMatchesFollowsNatsWildcardSemantics) {
   for (const MatchCase& c : table) {
     ASSERT_TRUE(ValidateSubjectPattern(c.pattern).ok()) << "table row uses an invalid pattern: " << c.pattern;
     EXPECT_EQ(SubjectMatches(c.pattern, c.subject), c.matches)
-        << "pattern " << c.pattern << " vs subject " << c.subject << " should " << (c.matches ? "" : "not ")
-        << "match";
+        << "pattern " << c.pattern << " vs subject " << c.subject << " should " << (c.matches ? "" : "not ") << "match";
   }
 }
 
@@ -257,10 +256,10 @@ TEST(HexTest, DecodeAcceptsEitherCase) {
 }
 
 TEST(HexTest, DecodeRejectsMalformedHex) {
-  for (const std::string& bad : {std::string("a"), std::string("abc"), std::string("0g"), std::string("g0"),
-                                 std::string("zz"), std::string("0x12"), std::string("12 34"), std::string(" 12"),
-                                 std::string("12\n"), std::string("-1"), std::string("+1"), std::string("1."),
-                                 WithNul("1", ""), std::string("\xc3\xa9")}) {
+  for (const std::string& bad :
+       {std::string("a"), std::string("abc"), std::string("0g"), std::string("g0"), std::string("zz"),
+        std::string("0x12"), std::string("12 34"), std::string(" 12"), std::string("12\n"), std::string("-1"),
+        std::string("+1"), std::string("1."), WithNul("1", ""), std::string("\xc3\xa9")}) {
     EXPECT_FALSE(HexDecode(bad).has_value()) << Printable(bad);
   }
 }
@@ -327,19 +326,23 @@ TEST(Base64Test, DecodeRejectsMalformedBase64) {
 }
 
 TEST(KvNames, BucketNamesAreLowercaseTokensThatCannotSpellASystemBucket) {
-  for (const std::string& ok : std::vector<std::string>{"sessions", "a", "cache_v2", "rate-limits", "0day", std::string(63, 'b')}) {
+  for (const std::string& ok :
+       std::vector<std::string>{"sessions", "a", "cache_v2", "rate-limits", "0day", std::string(63, 'b')}) {
     EXPECT_TRUE(ValidateBucketName(ok).ok()) << ok;
   }
-  for (const std::string& bad : std::vector<std::string>{"", "Sessions", "-x", "_x", "a.b", "a b", "a/b", "a*", ">", std::string(64, 'b'), "ä"}) {
+  for (const std::string& bad : std::vector<std::string>{"", "Sessions", "-x", "_x", "a.b", "a b", "a/b", "a*", ">",
+                                                         std::string(64, 'b'), "ä"}) {
     EXPECT_FALSE(ValidateBucketName(bad).ok()) << bad;
   }
 }
 
 TEST(KvNames, KeysAreDotSeparatedTokensWithoutWildcardsOrSlashes) {
-  for (const std::string& ok : std::vector<std::string>{"k", "user.42.cart", "a=b", "A-Z_0-9", "x.y.z", std::string(256, 'k')}) {
+  for (const std::string& ok :
+       std::vector<std::string>{"k", "user.42.cart", "a=b", "A-Z_0-9", "x.y.z", std::string(256, 'k')}) {
     EXPECT_TRUE(ValidateKvKey(ok).ok()) << ok;
   }
-  for (const std::string& bad : std::vector<std::string>{"", ".a", "a.", "a..b", "a/b", "a b", "a*", "*", ">", "a.>", "\xc3\xa9", std::string(257, 'k')}) {
+  for (const std::string& bad : std::vector<std::string>{"", ".a", "a.", "a..b", "a/b", "a b", "a*", "*", ">", "a.>",
+                                                         "\xc3\xa9", std::string(257, 'k')}) {
     EXPECT_FALSE(ValidateKvKey(bad).ok()) << bad;
   }
 }
@@ -359,8 +362,9 @@ TEST(Counters, ParseAcceptsOnlyStrictDecimalInt64) {
   EXPECT_EQ(ParseCounter("-7"), -7);
   EXPECT_EQ(ParseCounter("9223372036854775807"), INT64_MAX);
   EXPECT_EQ(ParseCounter("-9223372036854775808"), INT64_MIN);
-  for (const std::string& bad : std::vector<std::string>{"", "-", "+1", " 1", "1 ", "1.0", "0x10", "1e3", "abc", "9223372036854775808",
-                          "-9223372036854775809", "99999999999999999999"}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", "-", "+1", " 1", "1 ", "1.0", "0x10", "1e3", "abc", "9223372036854775808",
+                                "-9223372036854775809", "99999999999999999999"}) {
     EXPECT_FALSE(ParseCounter(bad).has_value()) << bad;
   }
 }

@@ -82,7 +82,8 @@ TEST(NatsInfoLine, VersionIdAndPeersAreReadAndAnythingElseIsRefused) {
 }
 
 TEST(NatsUrls, ListsSplitTrimmedAndHostPortLosesSchemeAndCredentials) {
-  EXPECT_EQ(SplitNatsUrls(" nats://a:4222, nats://b:4223 ,,"), (std::vector<std::string>{"nats://a:4222", "nats://b:4223"}));
+  EXPECT_EQ(SplitNatsUrls(" nats://a:4222, nats://b:4223 ,,"),
+            (std::vector<std::string>{"nats://a:4222", "nats://b:4223"}));
   EXPECT_TRUE(SplitNatsUrls(" , ").empty());
   EXPECT_EQ(NatsUrlHostPort("nats://user:pw@host.example:4333"), "host.example:4333");
   EXPECT_EQ(NatsUrlHostPort("tls://host.example"), "host.example:4222");

@@ -26,7 +26,8 @@ std::string WholeAllocation(beast::flat_buffer& b) {
 
 TEST(ReadBufferTest, HandledRequestLeavesNoTraceAndPipelinedRequestSurvives) {
   const std::string secret = "val-5e3c1b0d9a7f4e2c";
-  const std::string first = "PUT /api/v1/secrets/K HTTP/1.1\r\nContent-Length: 32\r\n\r\n{\"value\":\"" + secret + "\"}";
+  const std::string first =
+      "PUT /api/v1/secrets/K HTTP/1.1\r\nContent-Length: 32\r\n\r\n{\"value\":\"" + secret + "\"}";
   const std::string next = "GET /api/v1/secrets HTTP/1.1\r\n\r\n";
   beast::flat_buffer buffer;
   Append(buffer, first + next);

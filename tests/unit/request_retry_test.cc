@@ -71,31 +71,31 @@ TEST(RequestRetry, GivesUpAfterItsAttemptsAndReturnsTheLastAnswer) {
 }
 
 TEST(RequestRetry, KeyedRoutesAreTheServersReplayableWrites) {
-  for (const auto& [method, target] : std::vector<std::pair<std::string, std::string>>{
-           {"POST", "/api/v1/events"},
-           {"POST", "/api/v1/secrets"},
-           {"PUT", "/api/v1/secrets/STRIPE_KEY"},
-           {"PATCH", "/api/v1/secrets/STRIPE_KEY"},
-           {"DELETE", "/api/v1/secrets/STRIPE_KEY"},
-           {"POST", "/api/v1/secrets/STRIPE_KEY/rollback"},
-           {"PUT", "/api/v1/config/flags"},
-           {"PATCH", "/api/v1/config/flags?x=1"},
-           {"DELETE", "/api/v1/config/flags"},
-           {"PUT", "/api/v1/kv/buckets/b/keys/k"},
-           {"DELETE", "/api/v1/kv/buckets/b/keys/k?purge=true"},
-           {"POST", "/api/v1/kv/buckets/b/keys/k/increment"}}) {
+  for (const auto& [method, target] :
+       std::vector<std::pair<std::string, std::string>>{{"POST", "/api/v1/events"},
+                                                        {"POST", "/api/v1/secrets"},
+                                                        {"PUT", "/api/v1/secrets/STRIPE_KEY"},
+                                                        {"PATCH", "/api/v1/secrets/STRIPE_KEY"},
+                                                        {"DELETE", "/api/v1/secrets/STRIPE_KEY"},
+                                                        {"POST", "/api/v1/secrets/STRIPE_KEY/rollback"},
+                                                        {"PUT", "/api/v1/config/flags"},
+                                                        {"PATCH", "/api/v1/config/flags?x=1"},
+                                                        {"DELETE", "/api/v1/config/flags"},
+                                                        {"PUT", "/api/v1/kv/buckets/b/keys/k"},
+                                                        {"DELETE", "/api/v1/kv/buckets/b/keys/k?purge=true"},
+                                                        {"POST", "/api/v1/kv/buckets/b/keys/k/increment"}}) {
     EXPECT_TRUE(IdempotentRoute(method, target)) << method << " " << target;
   }
-  for (const auto& [method, target] : std::vector<std::pair<std::string, std::string>>{
-           {"GET", "/api/v1/secrets"},
-           {"POST", "/api/v1/rekey"},
-           {"POST", "/api/v1/kv/buckets"},
-           {"DELETE", "/api/v1/kv/buckets/b"},
-           {"POST", "/api/v1/apikeys"},
-           {"POST", "/api/v1/environments"},
-           {"POST", "/api/v1/functions"},
-           {"POST", "/api/v1/workers/w/poll"},
-           {"GET", "/api/v1/config/flags"}}) {
+  for (const auto& [method, target] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", "/api/v1/secrets"},
+                                                        {"POST", "/api/v1/rekey"},
+                                                        {"POST", "/api/v1/kv/buckets"},
+                                                        {"DELETE", "/api/v1/kv/buckets/b"},
+                                                        {"POST", "/api/v1/apikeys"},
+                                                        {"POST", "/api/v1/environments"},
+                                                        {"POST", "/api/v1/functions"},
+                                                        {"POST", "/api/v1/workers/w/poll"},
+                                                        {"GET", "/api/v1/config/flags"}}) {
     EXPECT_FALSE(IdempotentRoute(method, target)) << method << " " << target;
   }
 }

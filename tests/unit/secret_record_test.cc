@@ -193,7 +193,9 @@ TEST(SecretAadTest, AadIsVersionedAndCarriesBothParts) {
   EXPECT_NE(aad.find("STRIPE_KEY"), std::string::npos);
 }
 
-TEST(SecretKeyTest, KvKeyIsEnvironmentDotName) { EXPECT_EQ(SecretKey("production", "STRIPE_KEY"), "production.STRIPE_KEY"); }
+TEST(SecretKeyTest, KvKeyIsEnvironmentDotName) {
+  EXPECT_EQ(SecretKey("production", "STRIPE_KEY"), "production.STRIPE_KEY");
+}
 
 // --- ValueSealer ------------------------------------------------------------------------------------------------
 

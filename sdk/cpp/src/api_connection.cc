@@ -41,8 +41,8 @@ ApiConnection::~ApiConnection() {
 
 ApiOutcome ApiConnection::call(std::string_view method, std::string_view target, std::string_view body, int timeout_ms,
                                const HeaderList& extra) {
-  HeaderList headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"},
-                        {"X-Ironflow-Environment", environment_}};
+  HeaderList headers = {
+      {"Content-Type", "application/json"}, {"Accept", "application/json"}, {"X-Ironflow-Environment", environment_}};
   if (!authorization_.empty()) headers.emplace_back("Authorization", authorization_);
   for (const auto& h : extra) headers.push_back(h);
   // Writes the server can replay (config and KV writes, counters, events) carry an Idempotency-Key and are sent
@@ -148,7 +148,8 @@ std::string FunctionRegistrationBody(const Function& fn, std::string_view mode, 
 }
 
 void ThrowApiError(const ApiOutcome& outcome, const std::string& what) {
-  throw ApiError(outcome.status, outcome.code.empty() ? "unknown" : outcome.code, what + " failed: " + outcome.describe());
+  throw ApiError(outcome.status, outcome.code.empty() ? "unknown" : outcome.code,
+                 what + " failed: " + outcome.describe());
 }
 
 }  // namespace ironflow::detail

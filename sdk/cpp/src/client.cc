@@ -3,8 +3,8 @@
 #include <mutex>
 #include <stdexcept>
 
-#include "common/bounded_json.h"
 #include "api_connection.h"
+#include "common/bounded_json.h"
 #include "store_access.h"
 
 namespace ironflow {
@@ -59,7 +59,9 @@ KvClient Client::kv(std::string_view bucket) const {
 }
 
 json Client::createBucket(std::string_view name, std::int64_t ttl_seconds, int history, std::string_view description) {
-  json body = {{"name", std::string(name)}, {"ttl_seconds", ttl_seconds}, {"history", history},
+  json body = {{"name", std::string(name)},
+               {"ttl_seconds", ttl_seconds},
+               {"history", history},
                {"description", std::string(description)}};
   return impl_->Call("POST", "/api/v1/kv/buckets", body.dump(), "creating bucket \"" + std::string(name) + "\"");
 }

@@ -127,8 +127,9 @@ Function createFunction(FunctionConfig config, Handler handler) {
     bool ok = !s.empty() && s.size() <= 128 && (IsAlpha(s[0]) || s[0] == '_');
     for (char c : s) ok = ok && (IsAlpha(c) || IsDigit(c) || c == '_' || c == '-');
     if (!ok) {
-      throw std::invalid_argument("function \"" + id + "\" declares an invalid secret name \"" + s +
-                                  "\": use 1-128 characters of A-Z, a-z, 0-9, '_' and '-', starting with a letter or '_'");
+      throw std::invalid_argument(
+          "function \"" + id + "\" declares an invalid secret name \"" + s +
+          "\": use 1-128 characters of A-Z, a-z, 0-9, '_' and '-', starting with a letter or '_'");
     }
   }
   if (!handler) throw std::invalid_argument("function \"" + id + "\" needs a handler");

@@ -12,8 +12,8 @@
 #include "common/bounded_json.h"
 #include "http/http_server.h"
 #include "job_runner.h"
-#include "stop_pipe.h"
 #include "signature_internal.h"
+#include "stop_pipe.h"
 #include "store_access.h"
 
 namespace ironflow {
@@ -40,7 +40,7 @@ int64_t NowUnixSeconds() {
 struct PushServer::Impl {
   PushServerOptions opts;
   detail::SigningKey key;
-  std::map<std::string, Function> functions;  // fixed once serving starts
+  std::map<std::string, Function> functions;    // fixed once serving starts
   std::shared_ptr<detail::StoreAccess> stores;  // behind ctx.config and ctx.kv(); null without server_url
 
   std::mutex mu;
@@ -50,7 +50,8 @@ struct PushServer::Impl {
   detail::StopPipe stop_pipe;
 
   HttpResponse Handle(const HttpRequest& req) {
-    if (req.path != opts.path) return JsonError(404, "not_found", "no such path; Ironflow jobs are POSTed to " + opts.path);
+    if (req.path != opts.path)
+      return JsonError(404, "not_found", "no such path; Ironflow jobs are POSTed to " + opts.path);
     if (req.method != "POST") {
       HttpResponse r = JsonError(405, "invalid_argument", "use POST");
       r.headers.emplace_back("Allow", "POST");
@@ -63,7 +64,8 @@ struct PushServer::Impl {
       return JsonError(401, "unauthenticated", "missing X-Ironflow-Signature header");
     }
     if (!detail::Verify(key, *header, req.body, NowUnixSeconds(), kSignatureToleranceSeconds)) {
-      spdlog::warn("ironflow push: rejected a request from {} with an invalid or expired signature", req.remote_address);
+      spdlog::warn("ironflow push: rejected a request from {} with an invalid or expired signature",
+                   req.remote_address);
       return JsonError(401, "unauthenticated",
                        "invalid or expired X-Ironflow-Signature (check the signing key and the clock)");
     }
@@ -86,7 +88,9 @@ struct PushServer::Impl {
     const bool completed = result.value("status", "") == "completed";
     const bool retryable = !completed && result["error"].value("retryable", true);
     spdlog::info("ironflow push: run {} function={} attempt={} {}", run_id, function_id, attempt,
-                 completed ? "completed" : retryable ? "failed (retryable)" : "failed (not retryable)");
+                 completed   ? "completed"
+                 : retryable ? "failed (retryable)"
+                             : "failed (not retryable)");
     HttpResponse r;
     r.status = 200;
     r.body = result.dump();  // the HTTP server wipes it once written

@@ -40,7 +40,8 @@ SigningKey::~SigningKey() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
 SigningKey SigningKey::FromHex(std::string_view hex) {
   SigningKey key;
   if (!DecodeHex(Trim(hex), key.bytes)) {
-    throw std::invalid_argument("the signing key must be 64 hex characters (32 bytes); see `ironflow signing-key show`");
+    throw std::invalid_argument(
+        "the signing key must be 64 hex characters (32 bytes); see `ironflow signing-key show`");
   }
   return key;
 }
@@ -62,7 +63,8 @@ std::string signPayload(std::string_view signing_key_hex, std::string_view body,
 
 bool verifySignature(std::string_view signing_key_hex, std::string_view header, std::string_view body,
                      std::int64_t now_unix_seconds, std::int64_t tolerance_seconds) {
-  return detail::Verify(detail::SigningKey::FromHex(signing_key_hex), header, body, now_unix_seconds, tolerance_seconds);
+  return detail::Verify(detail::SigningKey::FromHex(signing_key_hex), header, body, now_unix_seconds,
+                        tolerance_seconds);
 }
 
 }  // namespace ironflow

@@ -13,7 +13,9 @@ constexpr size_t kMaxIdle = 8;
 }
 
 StoreAccess::StoreAccess(std::string server_url, std::string api_key, int timeout_ms, std::string ca_file)
-    : server_url_(std::move(server_url)), api_key_(std::move(api_key)), timeout_ms_(timeout_ms),
+    : server_url_(std::move(server_url)),
+      api_key_(std::move(api_key)),
+      timeout_ms_(timeout_ms),
       ca_file_(std::move(ca_file)) {
   CheckServerUrl(server_url_, ca_file_);
 }

@@ -13,8 +13,9 @@ namespace {
 
 detail::StoreAccess& Access(const std::shared_ptr<detail::StoreAccess>& a) {
   if (!a) {
-    throw Error("config and KV access is not configured: a push-mode app needs PushServerOptions.server_url and "
-                "api_key");
+    throw Error(
+        "config and KV access is not configured: a push-mode app needs PushServerOptions.server_url and "
+        "api_key");
   }
   return *a;
 }
@@ -62,7 +63,8 @@ std::optional<ConfigDocument> ConfigClient::find(std::string_view name) const {
   return DocumentFrom(ParseBoundedJson(out.body));
 }
 
-std::uint64_t ConfigClient::set(std::string_view name, const json& data, std::optional<std::uint64_t> if_revision) const {
+std::uint64_t ConfigClient::set(std::string_view name, const json& data,
+                                std::optional<std::uint64_t> if_revision) const {
   json j = Access(access_).call(environment_, "PUT", "/api/v1/config/" + detail::EncodePathSegment(name),
                                 json{{"data", data}}.dump(), "writing config " + Quoted(name), IfMatch(if_revision));
   return j.value("revision", std::uint64_t{0});
@@ -119,7 +121,8 @@ std::optional<std::string> KvClient::get(std::string_view key) const {
   return std::string(bytes->begin(), bytes->end());
 }
 
-std::uint64_t KvClient::put(std::string_view key, std::string_view value, std::optional<std::uint64_t> if_revision) const {
+std::uint64_t KvClient::put(std::string_view key, std::string_view value,
+                            std::optional<std::uint64_t> if_revision) const {
   json j = Access(access_).call(environment_, "PUT", keyPath(key), value,
                                 "writing key " + Quoted(key) + " of bucket " + Quoted(bucket_), IfMatch(if_revision));
   return j.value("revision", std::uint64_t{0});
@@ -144,10 +147,10 @@ std::int64_t KvClient::incr(std::string_view key, std::int64_t by) const {
 }
 
 std::vector<std::string> KvClient::keys(std::string_view filter) const {
-  json j = Access(access_).call(environment_, "GET",
-                                "/api/v1/kv/buckets/" + detail::EncodePathSegment(bucket_) +
-                                    "/keys?filter=" + detail::EncodePathSegment(filter),
-                                "", "listing keys of bucket " + Quoted(bucket_));
+  json j = Access(access_).call(
+      environment_, "GET",
+      "/api/v1/kv/buckets/" + detail::EncodePathSegment(bucket_) + "/keys?filter=" + detail::EncodePathSegment(filter),
+      "", "listing keys of bucket " + Quoted(bucket_));
   std::vector<std::string> out;
   for (const auto& k : j.value("keys", json::array())) out.push_back(k.get<std::string>());
   return out;
@@ -156,7 +159,8 @@ std::vector<std::string> KvClient::keys(std::string_view filter) const {
 void KvClient::watch(std::string_view key_pattern, const std::function<bool(const KvChange&)>& on_change) const {
   Access(access_).stream(
       environment_,
-      "/api/v1/kv/buckets/" + detail::EncodePathSegment(bucket_) + "/watch?key=" + detail::EncodePathSegment(key_pattern),
+      "/api/v1/kv/buckets/" + detail::EncodePathSegment(bucket_) +
+          "/watch?key=" + detail::EncodePathSegment(key_pattern),
       [&](const std::string& frame) {
         auto j = FrameJson(frame);
         if (!j) return true;

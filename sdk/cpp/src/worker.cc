@@ -16,11 +16,11 @@
 #include <thread>
 #include <vector>
 
-#include "common/bounded_json.h"
 #include "api_connection.h"
-#include "store_access.h"
+#include "common/bounded_json.h"
 #include "job_runner.h"
 #include "stop_pipe.h"
+#include "store_access.h"
 
 namespace ironflow {
 
@@ -35,7 +35,8 @@ constexpr int kRequestTimeoutMs = 30000;
 
 bool ValidWorkerId(std::string_view id) {
   bool ok = !id.empty() && id.size() <= 128;
-  for (char c : id) ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
+  for (char c : id)
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
   return ok;
 }
 
@@ -75,7 +76,7 @@ struct Worker::Impl {
 
   std::mutex mu;
   std::condition_variable cv;
-  bool running = false;         // guarded by mu
+  bool running = false;  // guarded by mu
   // stop(): set, then a byte through `stop_pipe` (async-signal-safe); run()'s watcher thread turns the byte into
   // a notify under `mu`, so every wait below that checks stop_flag wakes up.
   std::atomic<bool> stop_flag{false};
@@ -128,7 +129,8 @@ struct Worker::Impl {
       if (!functions_registered) {
         bool all = true;
         for (const auto& [id, fn] : functions) {
-          auto o = api.call("POST", "/api/v1/functions", detail::FunctionRegistrationBody(fn, "pull", ""), kRequestTimeoutMs);
+          auto o = api.call("POST", "/api/v1/functions", detail::FunctionRegistrationBody(fn, "pull", ""),
+                            kRequestTimeoutMs);
           if (o.ok()) continue;
           if (o.transient()) {
             transient(o, "registering function \"" + id + "\"");
@@ -227,7 +229,8 @@ struct Worker::Impl {
         queue.pop_front();
       }
       try {
-        if (!api) api = std::make_unique<detail::ApiConnection>(opts.server_url, opts.api_key, opts.environment, opts.ca_file);
+        if (!api)
+          api = std::make_unique<detail::ApiConnection>(opts.server_url, opts.api_key, opts.environment, opts.ca_file);
         Execute(job, *api);
       } catch (const std::exception& e) {
         spdlog::error("ironflow worker {}: a job could not be handled: {}", opts.worker_id, e.what());
@@ -256,7 +259,8 @@ struct Worker::Impl {
     const std::string function_id = str("function_id");
     const int attempt = job.contains("attempt") && job["attempt"].is_number_integer() ? job["attempt"].get<int>() : 0;
     if (job_id.empty() || lease_token.empty()) {
-      spdlog::error("ironflow worker {}: ignoring a job without job_id or lease_token (run {})", opts.worker_id, run_id);
+      spdlog::error("ironflow worker {}: ignoring a job without job_id or lease_token (run {})", opts.worker_id,
+                    run_id);
       return;
     }
 
@@ -265,16 +269,20 @@ struct Worker::Impl {
     if (fn == functions.end()) {
       detail::WipeJobSecrets(job);
       result = {{"status", "failed"},
-                {"error", {{"message", "function \"" + function_id + "\" is not served by worker \"" + opts.worker_id + "\""},
-                           {"retryable", true}}}};
+                {"error",
+                 {{"message", "function \"" + function_id + "\" is not served by worker \"" + opts.worker_id + "\""},
+                  {"retryable", true}}}};
     } else {
-      spdlog::debug("ironflow worker {}: run {} function={} attempt={} started", opts.worker_id, run_id, function_id, attempt);
+      spdlog::debug("ironflow worker {}: run {} function={} attempt={} started", opts.worker_id, run_id, function_id,
+                    attempt);
       result = detail::RunJob(fn->second, job, stores, opts.environment);
     }
     const bool completed = result.value("status", "") == "completed";
     const bool retryable = !completed && result["error"].value("retryable", true);
     spdlog::info("ironflow worker {}: run {} function={} attempt={} {}", opts.worker_id, run_id, function_id, attempt,
-                 completed ? "completed" : retryable ? "failed (retryable)" : "failed (not retryable)");
+                 completed   ? "completed"
+                 : retryable ? "failed (retryable)"
+                             : "failed (not retryable)");
 
     result["lease_token"] = lease_token;
     std::string body = result.dump();
@@ -314,12 +322,14 @@ struct Worker::Impl {
         if (cv.wait_for(lock, interval, [&] { return executors_done; })) return;
         if (busy == 0) continue;
       }
-      if (!api) api = std::make_unique<detail::ApiConnection>(opts.server_url, opts.api_key, opts.environment, opts.ca_file);
+      if (!api)
+        api = std::make_unique<detail::ApiConnection>(opts.server_url, opts.api_key, opts.environment, opts.ca_file);
       auto o = api->call("POST", WorkerPath("/heartbeat"), "{}",
                          static_cast<int>(std::min<int64_t>(interval.count(), 10000)));
       if (o.ok()) continue;
       if (o.status == 404) {
-        spdlog::warn("ironflow worker {}: heartbeat answered 404 ({}); will register again", opts.worker_id, o.describe());
+        spdlog::warn("ironflow worker {}: heartbeat answered 404 ({}); will register again", opts.worker_id,
+                     o.describe());
         need_register.store(true);
       } else {
         spdlog::warn("ironflow worker {}: heartbeat failed ({})", opts.worker_id, o.describe());
@@ -331,11 +341,13 @@ struct Worker::Impl {
 Worker::Worker(WorkerOptions options) : impl_(std::make_unique<Impl>()) {
   if (options.worker_id.empty()) options.worker_id = DefaultWorkerId();
   if (!ValidWorkerId(options.worker_id)) {
-    throw std::invalid_argument("invalid worker id \"" + options.worker_id + "\": use 1-128 characters of A-Z, a-z, 0-9, '_' and '-'");
+    throw std::invalid_argument("invalid worker id \"" + options.worker_id +
+                                "\": use 1-128 characters of A-Z, a-z, 0-9, '_' and '-'");
   }
   if (options.concurrency < 1 || options.concurrency > 1000) throw std::invalid_argument("concurrency must be 1-1000");
   if (options.lease_ms < 500 || options.lease_ms > 3600000) throw std::invalid_argument("lease_ms must be 500-3600000");
-  if (options.poll_wait_ms < 0 || options.poll_wait_ms > 30000) throw std::invalid_argument("poll_wait_ms must be 0-30000");
+  if (options.poll_wait_ms < 0 || options.poll_wait_ms > 30000)
+    throw std::invalid_argument("poll_wait_ms must be 0-30000");
   if (options.environment.empty()) throw std::invalid_argument("environment must not be empty");
   detail::CheckServerUrl(options.server_url, options.ca_file);
   impl_->stores = std::make_shared<detail::StoreAccess>(options.server_url, options.api_key, 30000, options.ca_file);

@@ -83,13 +83,14 @@ TEST(SdkFunction, CreateFunctionRejectsInvalidConfiguration) {
   EXPECT_THROW(createFunction({.id = "ok", .triggers = {{.event = "x"}}, .secrets = {"BAD NAME"}}, h),
                std::invalid_argument);
   EXPECT_THROW(createFunction({.id = "ok", .triggers = {{.event = "x"}}}, nullptr), std::invalid_argument);
-  EXPECT_NO_THROW(createFunction({.id = "payout",
-                                  .triggers = {{.event = "payout.requested"}},
-                                  .secrets = {"STRIPE_KEY"},
-                                  .name = "Payout",
-                                  .retry = {.max_attempts = 5, .initial_delay_ms = 10, .backoff_factor = 1.5, .max_delay_ms = 100},
-                                  .timeout_ms = 1000},
-                                 h));
+  EXPECT_NO_THROW(
+      createFunction({.id = "payout",
+                      .triggers = {{.event = "payout.requested"}},
+                      .secrets = {"STRIPE_KEY"},
+                      .name = "Payout",
+                      .retry = {.max_attempts = 5, .initial_delay_ms = 10, .backoff_factor = 1.5, .max_delay_ms = 100},
+                      .timeout_ms = 1000},
+                     h));
 }
 
 // ---- steps -----------------------------------------------------------------------------------------------
@@ -142,9 +143,12 @@ TEST(SdkRunJob, HandlerSeesJobFieldsAndOnlyDeclaredSecretsAndJobCopyIsWiped) {
   json seen;
   auto fn = createFunction({.id = "payout", .triggers = {{.event = "payout.requested"}}, .secrets = {"STRIPE_KEY"}},
                            [&](Context& ctx) -> json {
-                             seen = {{"function_id", ctx.function_id}, {"run_id", ctx.run_id},
-                                     {"attempt", ctx.attempt}, {"event_id", ctx.event.id},
-                                     {"event_name", ctx.event.name}, {"data", ctx.event.data},
+                             seen = {{"function_id", ctx.function_id},
+                                     {"run_id", ctx.run_id},
+                                     {"attempt", ctx.attempt},
+                                     {"event_id", ctx.event.id},
+                                     {"event_name", ctx.event.name},
+                                     {"data", ctx.event.data},
                                      {"timestamp", ctx.event.timestamp},
                                      {"key", std::string(ctx.secrets.get("STRIPE_KEY"))},
                                      {"has_extra", ctx.secrets.has("EXTRA")}};
@@ -171,15 +175,14 @@ TEST(SdkRunJob, HandlerSeesJobFieldsAndOnlyDeclaredSecretsAndJobCopyIsWiped) {
 
 TEST(SdkRunJob, ResultCarriesStoredAndNewStepsAndStoredStepIsNotRerun) {
   int charge_calls = 0;
-  auto fn = createFunction({.id = "payout", .triggers = {{.event = "payout.requested"}}},
-                           [&](Context& ctx) -> json {
-                             json charge = ctx.step.run("charge", [&] {
-                               ++charge_calls;
-                               return json{{"charge_id", "ch_new"}};
-                             });
-                             ctx.step.run("notify", [] { return json{{"sent", true}}; });
-                             return charge;
-                           });
+  auto fn = createFunction({.id = "payout", .triggers = {{.event = "payout.requested"}}}, [&](Context& ctx) -> json {
+    json charge = ctx.step.run("charge", [&] {
+      ++charge_calls;
+      return json{{"charge_id", "ch_new"}};
+    });
+    ctx.step.run("notify", [] { return json{{"sent", true}}; });
+    return charge;
+  });
   json job = PullJob();
   json result = detail::RunJob(fn, job);
   EXPECT_EQ(charge_calls, 0);
@@ -225,9 +228,10 @@ TEST(SdkRunJob, NonRetryableErrorAndUndeclaredSecretFailWithoutRetry) {
 TEST(SdkRunJob, PushShapeSecretsAreReadFromTheTopLevelField) {
   auto fn = createFunction({.id = "payout", .triggers = {{.event = "e"}}, .secrets = {"STRIPE_KEY"}},
                            [](Context& ctx) -> json { return ctx.secrets.get("STRIPE_KEY").size(); });
-  json job = {{"run_id", "run_2"}, {"function_id", "payout"}, {"attempt", 1},
-              {"event", {{"id", "evt_2"}, {"name", "e"}, {"data", nullptr}, {"timestamp", "t"}}},
-              {"steps", json::array()}, {"secrets", {{"STRIPE_KEY", "12345"}}}};
+  json job = {
+      {"run_id", "run_2"},      {"function_id", "payout"},
+      {"attempt", 1},           {"event", {{"id", "evt_2"}, {"name", "e"}, {"data", nullptr}, {"timestamp", "t"}}},
+      {"steps", json::array()}, {"secrets", {{"STRIPE_KEY", "12345"}}}};
   json result = detail::RunJob(fn, job);
   EXPECT_EQ(result["output"], 5);
   EXPECT_EQ(job["secrets"], json::object());
@@ -249,8 +253,8 @@ TEST(SdkStores, ContextWithoutServerAccessThrowsAClearErrorForConfigAndKv) {
 }
 
 TEST(SdkRunJob, ContextEnvironmentComesFromTheJobElseTheDefault) {
-  Function fn = createFunction({.id = "f", .triggers = {{.event = "e"}}},
-                               [](Context& ctx) -> json { return ctx.environment; });
+  Function fn =
+      createFunction({.id = "f", .triggers = {{.event = "e"}}}, [](Context& ctx) -> json { return ctx.environment; });
   json job = {{"run_id", "r"}, {"function_id", "f"}, {"environment", "staging"}, {"event", {{"name", "e"}}}};
   EXPECT_EQ(detail::RunJob(fn, job, nullptr, "production")["output"], "staging");
   json no_env = {{"run_id", "r"}, {"function_id", "f"}, {"event", {{"name", "e"}}}};
@@ -265,8 +269,8 @@ TEST(SdkSignature, SignPayloadMatchesAnIndependentHmacVector) {
 
 TEST(SdkSignature, AcceptsAValidHeader) {
   const std::string body = R"({"run_id":"run_1"})";
-  EXPECT_TRUE(verifySignature(kKeyHex, "t=1700000000,v1=bf2a048d6e79b374e8fdfb9bdb3b4047d998c76b4416bcafd7d498494b835df5",
-                              body, 1700000000));
+  EXPECT_TRUE(verifySignature(
+      kKeyHex, "t=1700000000,v1=bf2a048d6e79b374e8fdfb9bdb3b4047d998c76b4416bcafd7d498494b835df5", body, 1700000000));
   int64_t now = Now();
   EXPECT_TRUE(verifySignature(kKeyHex, signPayload(kKeyHex, body, now), body, now));
 }
@@ -287,7 +291,7 @@ TEST(SdkSignature, RejectsMissingOrMalformedHeaders) {
   std::string v1 = signPayload(kKeyHex, body, now).substr(std::to_string(now).size() + 6);
   EXPECT_FALSE(verifySignature(kKeyHex, "", body, now));
   EXPECT_FALSE(verifySignature(kKeyHex, "t=" + std::to_string(now), body, now));  // no v1
-  EXPECT_FALSE(verifySignature(kKeyHex, "v1=" + v1, body, now));                   // no t
+  EXPECT_FALSE(verifySignature(kKeyHex, "v1=" + v1, body, now));                  // no t
   EXPECT_FALSE(verifySignature(kKeyHex, "t=abc,v1=" + v1, body, now));
   EXPECT_FALSE(verifySignature(kKeyHex, "t=" + std::to_string(now) + ",v1=" + v1.substr(0, 63), body, now));
 }
@@ -319,14 +323,17 @@ TEST(SdkSignature, MalformedKeyIsRejectedWithoutEchoingIt) {
 class SdkPushServer : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<PushServer>(PushServerOptions{.host = "127.0.0.1", .port = 0, .signing_key_hex = kKeyHex});
-    server_->add(createFunction({.id = "payout", .triggers = {{.event = "payout.requested"}}, .secrets = {"STRIPE_KEY"}},
-                                [this](Context& ctx) -> json {
-                                  calls_.fetch_add(1);
-                                  auto charge = ctx.step.run("charge", [] { return json{{"charged", true}}; });
-                                  return json{{"key_length", ctx.secrets.get("STRIPE_KEY").size()},
-                                              {"amount", ctx.event.data["amount"]}, {"charge", charge}};
-                                }));
+    server_ =
+        std::make_unique<PushServer>(PushServerOptions{.host = "127.0.0.1", .port = 0, .signing_key_hex = kKeyHex});
+    server_->add(
+        createFunction({.id = "payout", .triggers = {{.event = "payout.requested"}}, .secrets = {"STRIPE_KEY"}},
+                       [this](Context& ctx) -> json {
+                         calls_.fetch_add(1);
+                         auto charge = ctx.step.run("charge", [] { return json{{"charged", true}}; });
+                         return json{{"key_length", ctx.secrets.get("STRIPE_KEY").size()},
+                                     {"amount", ctx.event.data["amount"]},
+                                     {"charge", charge}};
+                       }));
     server_->start();
     ASSERT_GT(server_->port(), 0);
     auto c = HttpClient::Create("http://127.0.0.1:" + std::to_string(server_->port()));
@@ -335,13 +342,18 @@ class SdkPushServer : public ::testing::Test {
   }
 
   static std::string Body(const std::string& function_id = "payout") {
-    return json{{"run_id", "run_9"}, {"function_id", function_id}, {"attempt", 1},
-                {"event", {{"id", "evt_9"}, {"name", "payout.requested"}, {"data", {{"amount", 100}}}, {"timestamp", "t"}}},
-                {"steps", json::array()}, {"secrets", {{"STRIPE_KEY", "sk_live_push_value"}}}}
+    return json{
+        {"run_id", "run_9"},
+        {"function_id", function_id},
+        {"attempt", 1},
+        {"event", {{"id", "evt_9"}, {"name", "payout.requested"}, {"data", {{"amount", 100}}}, {"timestamp", "t"}}},
+        {"steps", json::array()},
+        {"secrets", {{"STRIPE_KEY", "sk_live_push_value"}}}}
         .dump();
   }
 
-  ClientResponse Post(const std::string& body, std::optional<std::string> signature, const std::string& path = "/api/ironflow") {
+  ClientResponse Post(const std::string& body, std::optional<std::string> signature,
+                      const std::string& path = "/api/ironflow") {
     HeaderList headers = {{"Content-Type", "application/json"}};
     if (signature) headers.emplace_back("X-Ironflow-Signature", *signature);
     auto res = client_->Send("POST", path, headers, body, 10000);
@@ -500,8 +512,13 @@ class FakeServer {
 };
 
 WorkerOptions TestWorkerOptions(const std::string& url) {
-  return WorkerOptions{.server_url = url, .api_key = "test-api-key", .environment = "production", .concurrency = 2,
-                       .worker_id = "test-worker", .lease_ms = 600, .poll_wait_ms = 100};
+  return WorkerOptions{.server_url = url,
+                       .api_key = "test-api-key",
+                       .environment = "production",
+                       .concurrency = 2,
+                       .worker_id = "test-worker",
+                       .lease_ms = 600,
+                       .poll_wait_ms = 100};
 }
 
 TEST(SdkWorker, PullWorkerRegistersRunsTheJobHeartbeatsAndReportsTheResult) {
@@ -567,14 +584,13 @@ TEST(SdkWorker, StopWhileAJobRunsLetsItFinishAndReportBeforeRunReturns) {
   std::mutex mu;
   std::condition_variable cv;
   bool started = false, release = false;
-  worker.add(createFunction({.id = "payout", .triggers = {{.event = "payout.requested"}}},
-                            [&](Context&) -> json {
-                              std::unique_lock<std::mutex> lock(mu);
-                              started = true;
-                              cv.notify_all();
-                              cv.wait_for(lock, 20s, [&] { return release; });
-                              return json{{"finished", release}};
-                            }));
+  worker.add(createFunction({.id = "payout", .triggers = {{.event = "payout.requested"}}}, [&](Context&) -> json {
+    std::unique_lock<std::mutex> lock(mu);
+    started = true;
+    cv.notify_all();
+    cv.wait_for(lock, 20s, [&] { return release; });
+    return json{{"finished", release}};
+  }));
   std::thread runner([&] { worker.run(); });
   {
     std::unique_lock<std::mutex> lock(mu);
@@ -601,13 +617,14 @@ TEST(SdkWorker, StopIsCallableFromASignalHandler) {
   Worker worker(TestWorkerOptions(fake.url()));
   worker.add(createFunction({.id = "payout", .triggers = {{.event = "e"}}}, [](Context&) -> json { return nullptr; }));
   g_signal_worker = &worker;
-  struct sigaction sa {}, old {};
+  struct sigaction sa {
+  }, old{};
   sa.sa_handler = StopWorkerFromSignal;
   sigemptyset(&sa.sa_mask);
   ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
   std::thread runner([&] { worker.run(); });
   ASSERT_TRUE(fake.WaitFor([&] { return fake.polls >= 2; }));  // registered and long-polling
-  ASSERT_EQ(raise(SIGUSR1), 0);  // the handler runs on this thread, in signal context
+  ASSERT_EQ(raise(SIGUSR1), 0);                                // the handler runs on this thread, in signal context
   runner.join();
   sigaction(SIGUSR1, &old, nullptr);
   g_signal_worker = nullptr;

@@ -46,7 +46,7 @@ struct FunctionConfig {
   std::vector<std::string> secrets;  // the only secrets this function may receive
   std::string name;                  // optional display name (the server defaults it to the id)
   RetryConfig retry;
-  std::int64_t timeout_ms = 30000;   // enforced by the server: a slower attempt counts as failed
+  std::int64_t timeout_ms = 30000;  // enforced by the server: a slower attempt counts as failed
 };
 
 // The event that triggered the run.

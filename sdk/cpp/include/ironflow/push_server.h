@@ -21,10 +21,10 @@ namespace ironflow {
 // Designated initializers must follow declaration order.
 struct PushServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;                    // 0: any free port (see port())
-  std::string signing_key_hex;        // 64 hex characters (`ironflow signing-key show`)
-  std::string path = "/api/ironflow"; // the only path served
-  int threads = 8;                    // requests (function runs) handled at once
+  int port = 8080;                     // 0: any free port (see port())
+  std::string signing_key_hex;         // 64 hex characters (`ironflow signing-key show`)
+  std::string path = "/api/ironflow";  // the only path served
+  int threads = 8;                     // requests (function runs) handled at once
   std::size_t max_body_bytes = 16 * 1024 * 1024;
   // Optional: where ctx.config and ctx.kv() reach the server (without them, those calls throw ironflow::Error).
   std::string server_url;

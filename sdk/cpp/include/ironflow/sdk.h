@@ -17,6 +17,6 @@
 #include "ironflow/function.h"
 #include "ironflow/push_server.h"
 #include "ironflow/signals.h"
-#include "ironflow/stores.h"
 #include "ironflow/signature.h"
+#include "ironflow/stores.h"
 #include "ironflow/worker.h"

@@ -24,7 +24,7 @@ namespace ironflow {
 // Designated initializers must follow declaration order.
 struct WorkerOptions {
   std::string server_url = "http://localhost:9123";  // http:// or https://
-  std::string api_key;                                // sent as "Authorization: Bearer <api_key>"
+  std::string api_key;                               // sent as "Authorization: Bearer <api_key>"
   std::string environment = "default";
   int concurrency = 8;            // jobs run at once (1-1000)
   std::string worker_id;          // [A-Za-z0-9_-]{1,128}; empty: "<hostname>-<pid>" (other characters -> '-')
