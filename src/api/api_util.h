@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "common/write_precondition.h"
 #include "http/http_message.h"
 
 namespace ironflow::api {
@@ -35,10 +36,6 @@ Result<std::string> RequiredString(const json& obj, std::string_view field);
 Result<std::optional<uint64_t>> ParseIfMatch(const HttpRequest& req);
 // The write precondition of a PUT: If-None-Match: * (create only) and/or If-Match: <rev>. Both at once, or an
 // If-None-Match other than `*`, → kInvalidArgument.
-struct WritePrecondition {
-  bool create_only = false;
-  std::optional<uint64_t> if_revision;
-};
 Result<WritePrecondition> ParseWritePrecondition(const HttpRequest& req);
 // A response with an ETag header carrying `revision`.
 HttpResponse JsonResponseWithEtag(int http_status, const json& body, uint64_t revision);

@@ -10,9 +10,8 @@
 #include "api/api_util.h"
 #include "api/routes.h"
 #include "common/bounded_json.h"
-#include "common/names.h"
 #include "common/time_util.h"
-#include "store/stream_reader.h"
+#include "events/audit_log.h"
 
 namespace ironflow {
 namespace {
@@ -54,54 +53,28 @@ void AddAuditRoutes(Router& router, ApiContext& ctx) {
       env = RequestEnvironment(ctx, call.request);
       if (!env.ok()) return api::ErrorResponse(env.status());
     }
-    std::string kind = call.request.query_param("kind").value_or("");
-    if (!kind.empty() && kind != "secret" && kind != "config" && kind != "run" && kind != "environment" &&
-        kind != "kv" && kind != "apikey" && kind != "rekey" && kind != "signingkey" && kind != "access") {
-      return api::ErrorResponse(Status::InvalidArgument(
-          "kind must be secret, config, run, environment, kv, apikey, rekey, signingkey or access"));
-    }
-    std::string name = call.request.query_param("name").value_or("");
-    if (!name.empty()) {
-      if (kind.empty()) return api::ErrorResponse(Status::InvalidArgument("name needs kind"));
-      if (Status s = ValidateSubjectPattern(name); !s.ok() || name.find_first_of(".*>") != std::string::npos) {
-        return api::ErrorResponse(Status::InvalidArgument("name must be one secret, config or run name"));
-      }
-    }
+    AuditQuery query;
+    query.environment = *env;
+    query.kind = call.request.query_param("kind").value_or("");
+    query.name = call.request.query_param("name").value_or("");
     auto since = ParseSince(call.request.query_param("since").value_or("24h"));
     if (!since.ok()) return api::ErrorResponse(since.status());
-    int64_t limit = 100;
+    query.since_ms = *since;
     if (auto l = call.request.query_param("limit")) {
-      limit = 0;
-      bool ok = !l->empty() && l->size() <= 5;
-      for (char c : *l) ok = ok && c >= '0' && c <= '9';
-      if (ok) limit = std::stoll(*l);
-      if (!ok || limit < 1 || limit > 5000) {
-        return api::ErrorResponse(Status::InvalidArgument("limit must be between 1 and 5000"));
-      }
+      bool digits = !l->empty() && l->size() <= 5;
+      for (char c : *l) digits = digits && c >= '0' && c <= '9';
+      query.limit = digits ? static_cast<size_t>(std::stoul(*l)) : 0;  // 0: refused by the log, with the range
     }
-
-    if (*since > NowUnixMillis()) return api::JsonResponse(200, json{{"entries", json::array()}, {"truncated", false}});
-    StreamQuery q;
-    q.stream = "IRONFLOW_SYSTEM";
-    q.subject_filter = kind.empty() ? "system.>" : "system." + kind + "." + (name.empty() ? "*" : name) + ".*";
-    q.since_ns = *since * 1000000;
-    q.keep = static_cast<size_t>(limit);
-    const std::string environment = *env;
-    q.accept = [&environment, every_environment](const StreamMessage& m) {
-      if (every_environment) return true;
-      json p = ParseBoundedJson(m.data);
-      return p.is_object() && p.value("environment", std::string()) == environment;
-    };
-    bool truncated = false;
-    auto messages = ReadStream(ctx.nats, q, &truncated);
-    if (!messages.ok()) return api::ErrorResponse(messages.status());
+    auto page = ctx.audit->Read(query);
+    if (!page.ok()) return api::ErrorResponse(page.status());
     json entries = json::array();
-    for (auto it = messages->rbegin(); it != messages->rend(); ++it) {
-      entries.push_back({{"sequence", it->sequence},
-                         {"subject", it->subject},
-                         {"time", FormatRfc3339FromNanos(it->time_ns)},
-                         {"event", ParseBoundedJson(it->data)}});
+    for (const auto& e : page->entries) {
+      entries.push_back({{"sequence", e.sequence},
+                         {"subject", e.subject},
+                         {"time", FormatRfc3339FromNanos(e.time_ns)},
+                         {"event", ParseBoundedJson(e.event_json)}});
     }
+    const bool truncated = page->truncated;
     return api::JsonResponse(200, json{{"entries", std::move(entries)}, {"truncated", truncated}});
   });
 }

@@ -51,7 +51,7 @@ class ConfigRoutes {
     if (!pre.ok()) return api::ErrorResponse(pre.status());
     auto data = DataField(call.request.body);
     if (!data.ok()) return api::ErrorResponse(data.status());
-    auto d = ctx_.config->Put(env, name, *data, ConfigPrecondition{pre->create_only, pre->if_revision}, call.actor);
+    auto d = ctx_.config->Put(env, name, *data, *pre, call.actor);
     if (!d.ok()) return api::ErrorResponse(d.status());
     spdlog::info("config updated: environment={} name={} revision={} actor={}", env, name, d->revision,
                  call.actor.name);
@@ -89,20 +89,22 @@ class ConfigRoutes {
     std::string env;
     if (Status s = Scope(call, &env); !s.ok()) return api::ErrorResponse(s);
     std::string name = call.params[0];
-    // The config bucket outlives every stream (the server stops HTTP before closing buckets): borrow it.
-    std::shared_ptr<KvBucket> bucket(std::shared_ptr<KvBucket>(), ctx_.config_bucket);
-    auto r = api::KvWatchStream(
-        bucket, env + "." + name, [name](const KvEntry& e, bool deleted, bool replay) -> std::optional<std::string> {
-          if (deleted) {
-            if (replay) return std::nullopt;  // absent now: nothing to send first
-            return json{{"type", "config_delete"}, {"name", name}, {"revision", e.revision}}.dump();
-          }
-          return api::JsonWithRawField("data", e.value,
-                                       json{{"type", "config_update"},
-                                            {"name", name},
-                                            {"revision", e.revision},
-                                            {"updated_at", FormatRfc3339FromNanos(e.created_ns)}});
-        });
+    ConfigStore& store = *ctx_.config;
+    auto r = api::WatchStream([&store, &env, &name](api::FrameSink sink) -> Result<std::shared_ptr<void>> {
+      auto watch = store.Watch(env, name, [sink = std::move(sink)](const ConfigStore::Change& c) {
+        if (c.deleted) {
+          sink(json{{"type", "config_delete"}, {"name", c.document.name}, {"revision", c.document.revision}}.dump());
+          return;
+        }
+        sink(api::JsonWithRawField("data", c.document.data,
+                                   json{{"type", "config_update"},
+                                        {"name", c.document.name},
+                                        {"revision", c.document.revision},
+                                        {"updated_at", c.document.updated_at}}));
+      });
+      if (!watch.ok()) return watch.status();
+      return std::shared_ptr<void>(std::move(watch).value());
+    });
     if (!r.ok()) return api::ErrorResponse(r.status());
     return std::move(r).value();
   }

@@ -23,14 +23,9 @@ void AddEnvironmentRoutes(Router& router, ApiContext& ctx) {
     if (!body.ok()) return api::ErrorResponse(body.status());
     auto name = api::RequiredString(*body, "name");
     if (!name.ok()) return api::ErrorResponse(name.status());
-    if (Status s = ValidateEnvironmentName(*name); !s.ok()) return api::ErrorResponse(s);
-    auto env = ctx.environments.Create(*name);
+    auto env = ctx.environments.Create(*name, call.actor);
     if (!env.ok()) return api::ErrorResponse(env.status());
     spdlog::info("environment created: {} actor={}", env->name, call.actor.name);
-    if (Status audited = ctx.events.Changed("environment", env->name, "created", env->name, call.actor);
-        !audited.ok()) {
-      return api::ErrorResponse(audited);
-    }
     return api::JsonResponse(201, json{{"name", env->name}, {"created_at", env->created_at}});
   });
 
@@ -45,9 +40,6 @@ void AddEnvironmentRoutes(Router& router, ApiContext& ctx) {
     Status st = ctx.environments.Delete(name, force, call.actor);
     if (!st.ok()) return api::ErrorResponse(st);
     spdlog::info("environment deleted: {} force={} actor={}", name, force, call.actor.name);
-    if (Status audited = ctx.events.Changed("environment", name, "deleted", name, call.actor); !audited.ok()) {
-      return api::ErrorResponse(audited);
-    }
     return api::NoContent();
   });
 }

@@ -1,5 +1,5 @@
-// /api/v1/kv: the user KV store. Buckets per environment, raw values (base64 in JSON answers), compare-and-set,
-// atomic counters and watch.
+// /api/v1/kv: the user KV store over HTTP. Buckets per environment (kv/user_buckets.h), keys with raw values
+// (base64 in JSON answers), preconditions, counters (kv/kv_keys.h: the rules live there), and watch.
 #include <spdlog/spdlog.h>
 
 #include "api/api_util.h"
@@ -8,7 +8,7 @@
 #include "common/hex.h"
 #include "common/names.h"
 #include "common/time_util.h"
-#include "kv/counter.h"
+#include "kv/kv_keys.h"
 
 namespace ironflow {
 namespace {
@@ -74,11 +74,8 @@ class KvRoutes {
     auto replicas = OptionalInt(*body, "replicas", 1, 5);
     if (!replicas.ok()) return api::ErrorResponse(replicas.status());
     spec.replicas = static_cast<int>(replicas->value_or(0));
-    auto info = ctx_.kv->Create(*env, spec);
+    auto info = ctx_.kv->Create(*env, spec, call.actor);
     if (!info.ok()) return api::ErrorResponse(info.status());
-    if (Status audited = ctx_.events.Changed("kv", spec.name, "created", *env, call.actor); !audited.ok()) {
-      return api::ErrorResponse(audited);
-    }
     spdlog::info("kv bucket created: environment={} bucket={} actor={}", *env, spec.name, call.actor.name);
     return api::JsonResponse(201, BucketJson(*info));
   }
@@ -104,114 +101,63 @@ class KvRoutes {
   HttpResponse DeleteBucket(const ApiCall& call) {
     std::string env;
     if (Status s = Scope(call, &env); !s.ok()) return api::ErrorResponse(s);
-    if (Status s = ctx_.kv->Delete(env, call.params[0]); !s.ok()) return api::ErrorResponse(s);
-    if (Status audited = ctx_.events.Changed("kv", call.params[0], "deleted", env, call.actor); !audited.ok()) {
-      return api::ErrorResponse(audited);
-    }
+    if (Status s = ctx_.kv->Delete(env, call.params[0], call.actor); !s.ok()) return api::ErrorResponse(s);
     spdlog::info("kv bucket deleted: environment={} bucket={} actor={}", env, call.params[0], call.actor.name);
     return api::NoContent();
   }
 
   HttpResponse Keys(const ApiCall& call) {
-    UserBucket b;
-    if (Status s = OpenBucket(call, &b); !s.ok()) return api::ErrorResponse(s);
-    std::string filter = call.request.query_param("filter").value_or(">");
-    if (Status s = ValidateKvKeyPattern(filter); !s.ok()) return api::ErrorResponse(s);
-    auto keys = b.kv->Keys(filter);
+    std::string env;
+    if (Status s = Scope(call, &env); !s.ok()) return api::ErrorResponse(s);
+    auto keys = ctx_.kv_keys->Keys(env, call.params[0], call.request.query_param("filter").value_or(">"));
     if (!keys.ok()) return api::ErrorResponse(keys.status());
-    std::sort(keys->begin(), keys->end());
     size_t count = keys->size();
     return api::JsonResponse(200, json{{"keys", std::move(keys).value()}, {"count", count}});
   }
 
   HttpResponse GetKey(const ApiCall& call) {
-    UserBucket b;
-    std::string key;
-    if (Status s = OpenKey(call, &b, &key); !s.ok()) return api::ErrorResponse(s);
-    auto e = b.kv->Get(key);
-    if (!e.ok()) return api::ErrorResponse(e.status());
-    if (!e->has_value()) return api::ErrorResponse(Status::NotFound("key \"" + key + "\" does not exist"));
-    const KvEntry& entry = **e;
+    std::string env;
+    if (Status s = Scope(call, &env); !s.ok()) return api::ErrorResponse(s);
+    const std::string& key = call.params[1];
+    auto entry = ctx_.kv_keys->Get(env, call.params[0], key);
+    if (!entry.ok()) return api::ErrorResponse(entry.status());
     return api::JsonResponseWithEtag(200,
                                      json{{"key", key},
-                                          {"value", Base64Encode(entry.value)},
-                                          {"revision", entry.revision},
-                                          {"created_at", FormatRfc3339FromNanos(entry.created_ns)}},
-                                     entry.revision);
+                                          {"value", Base64Encode(entry->value)},
+                                          {"revision", entry->revision},
+                                          {"created_at", FormatRfc3339FromNanos(entry->created_ns)}},
+                                     entry->revision);
   }
 
   HttpResponse PutKey(const ApiCall& call) {
-    UserBucket b;
-    std::string key;
-    if (Status s = OpenKey(call, &b, &key); !s.ok()) return api::ErrorResponse(s);
+    std::string env;
+    if (Status s = Scope(call, &env); !s.ok()) return api::ErrorResponse(s);
     auto pre = api::ParseWritePrecondition(call.request);
     if (!pre.ok()) return api::ErrorResponse(pre.status());
-    const std::string& value = call.request.body;
-    if (b.max_value_size > 0 && value.size() > static_cast<size_t>(b.max_value_size)) {
-      return api::ErrorResponse(Status::PayloadTooLarge("value exceeds the bucket's max_value_size of " +
-                                                        std::to_string(b.max_value_size) + " bytes"));
-    }
-    const std::string& tag = call.actor.request.id;
-    if (call.actor.request.retry) {  // the first attempt's outcome was unknown: if its write landed, that is the answer
-      KvBucket::LastWriteInfo own;
-      auto landed = b.kv->LastWriteIsTagged(key, tag, &own);
-      if (!landed.ok()) return api::ErrorResponse(landed.status());
-      if (*landed && !own.deleted) {
-        return api::JsonResponseWithEtag(200, json{{"key", key}, {"revision", own.revision}}, own.revision);
-      }
-    }
-    Result<uint64_t> rev = uint64_t{0};
-    if (pre->create_only) {
-      rev = b.kv->Create(key, value, tag);
-      if (rev.status().is(Code::kConflict)) {
-        return api::ErrorResponse(Status::PreconditionFailed("key \"" + key + "\" already exists (If-None-Match: *)"));
-      }
-    } else if (pre->if_revision) {
-      if (Status s = RequireLive(*b.kv, key, *pre->if_revision); !s.ok()) return api::ErrorResponse(s);
-      rev = b.kv->Update(key, value, *pre->if_revision, tag);
-      if (rev.status().is(Code::kConflict)) return api::ErrorResponse(Mismatch(key, *pre->if_revision));
-    } else {
-      rev = b.kv->Put(key, value, tag);
-    }
+    const std::string& key = call.params[1];
+    auto rev = ctx_.kv_keys->Put(env, call.params[0], key, call.request.body, *pre, call.actor.request);
     if (!rev.ok()) return api::ErrorResponse(rev.status());
     return api::JsonResponseWithEtag(200, json{{"key", key}, {"revision", *rev}}, *rev);
   }
 
   HttpResponse DeleteKey(const ApiCall& call) {
-    UserBucket b;
-    std::string key;
-    if (Status s = OpenKey(call, &b, &key); !s.ok()) return api::ErrorResponse(s);
+    std::string env;
+    if (Status s = Scope(call, &env); !s.ok()) return api::ErrorResponse(s);
     auto if_match = api::ParseIfMatch(call.request);
     if (!if_match.ok()) return api::ErrorResponse(if_match.status());
     auto purge = call.request.query_param("purge");
     if (purge && *purge != "true" && *purge != "false") {
       return api::ErrorResponse(Status::InvalidArgument("purge must be true or false"));
     }
-    if (call.actor.request.retry && purge != "true") {  // the first attempt's delete landed: done
-      KvBucket::LastWriteInfo own;
-      auto landed = b.kv->LastWriteIsTagged(key, call.actor.request.id, &own);
-      if (!landed.ok()) return api::ErrorResponse(landed.status());
-      if (*landed && own.deleted) return api::NoContent();
-    }
-    if (*if_match) {
-      if (Status s = RequireLive(*b.kv, key, **if_match); !s.ok()) return api::ErrorResponse(s);
-      auto rev = b.kv->DeleteIfRevision(key, **if_match, call.actor.request.id);
-      if (rev.status().is(Code::kConflict)) return api::ErrorResponse(Mismatch(key, **if_match));
-      if (!rev.ok()) return api::ErrorResponse(rev.status());
-    }
-    if (purge == "true") {
-      if (Status s = b.kv->Purge(key); !s.ok()) return api::ErrorResponse(s);
-    } else if (!*if_match) {
-      auto rev = b.kv->DeleteLatest(key, call.actor.request.id);
-      if (!rev.ok()) return api::ErrorResponse(rev.status());
-    }
+    Status st =
+        ctx_.kv_keys->Delete(env, call.params[0], call.params[1], *if_match, purge == "true", call.actor.request);
+    if (!st.ok()) return api::ErrorResponse(st);
     return api::NoContent();
   }
 
   HttpResponse Increment(const ApiCall& call) {
-    UserBucket b;
-    std::string key;
-    if (Status s = OpenKey(call, &b, &key); !s.ok()) return api::ErrorResponse(s);
+    std::string env;
+    if (Status s = Scope(call, &env); !s.ok()) return api::ErrorResponse(s);
     int64_t by = 1;
     if (!call.request.body.empty()) {
       auto body = api::ParseJsonObject(call.request.body, {"by"});
@@ -220,7 +166,8 @@ class KvRoutes {
       if (!v.ok()) return api::ErrorResponse(v.status());
       by = v->value_or(1);
     }
-    auto out = counters_.Increment(*b.kv, key, by, call.actor.request);
+    const std::string& key = call.params[1];
+    auto out = ctx_.kv_keys->Increment(env, call.params[0], key, by, call.actor.request);
     if (!out.ok()) return api::ErrorResponse(out.status());
     return api::JsonResponseWithEtag(200, json{{"key", key}, {"value", out->value}, {"revision", out->revision}},
                                      out->revision);
@@ -260,23 +207,7 @@ class KvRoutes {
     *out = std::move(b).value();
     return Status::Ok();
   }
-  Status OpenKey(const ApiCall& call, UserBucket* out, std::string* key) {
-    IF_RETURN_IF_ERROR(OpenBucket(call, out));
-    IF_RETURN_IF_ERROR(ValidateKvKey(call.params[1]));
-    *key = call.params[1];
-    return Status::Ok();
-  }
-  static Status Mismatch(const std::string& key, uint64_t revision) {
-    return Status::PreconditionFailed("key \"" + key + "\" is not at revision " + std::to_string(revision));
-  }
-  // "If-Match: <delete marker's revision>" must not match a deleted key.
-  static Status RequireLive(KvBucket& kv, const std::string& key, uint64_t revision) {
-    Status s = kv.RequireLiveRevision(key, revision);
-    return s.is(Code::kConflict) ? Mismatch(key, revision) : s;
-  }
-
   ApiContext& ctx_;
-  Counters counters_;
 };
 
 }  // namespace

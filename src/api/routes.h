@@ -11,9 +11,19 @@
 
 namespace ironflow {
 
+// What the API shows of the NATS connection.
+struct NatsLink {
+  bool connected = false;
+  std::string url;  // the server in use now (no credentials)
+  std::string server_id;
+  uint64_t reconnects = 0;
+  uint64_t publish_retries = 0;  // stream publishes sent again (a leader election, a lost ack)
+};
+
 struct SystemInfo {
   std::string version;
   std::string nats_url;  // the configured list, redacted
+  std::function<NatsLink()> nats_link;
   std::function<bool()> ready;
   std::function<bool()> jetstream_writable;                   // every stream we write to has a leader
   std::function<std::vector<NatsServerInfo>()> nats_servers;  // the NATS nodes reached and their versions
@@ -26,7 +36,7 @@ struct Readiness {
   bool serving = false;  // SystemInfo::ready: started, not shutting down
   bool ok() const { return nats_connected && jetstream_writable && serving; }
 };
-Readiness CheckReadiness(const NatsConnection& nats, const SystemInfo& info);
+Readiness CheckReadiness(const SystemInfo& info);
 
 void AddSecretsRoutes(Router& router, ApiContext& ctx);
 void AddEnvironmentRoutes(Router& router, ApiContext& ctx);

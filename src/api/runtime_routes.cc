@@ -283,11 +283,8 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     if (!body.ok()) return api::ErrorResponse(body.status());
     auto grace = OptionalInt(*body, "grace_seconds", 86400, 0, 30 * 86400);
     if (!grace.ok()) return api::ErrorResponse(grace.status());
-    auto rotated = signing.Rotate(*grace * 1000);
+    auto rotated = signing.Rotate(*grace * 1000, call.actor);
     if (!rotated.ok()) return api::ErrorResponse(rotated.status());
-    if (Status audited = ctx.events.Changed("signingkey", "push", "rotated", "*", call.actor); !audited.ok()) {
-      return api::ErrorResponse(audited);
-    }
     json out{{"signing_key", std::string(rotated->current_hex.view())}};
     out["previous_valid_until"] =
         rotated->previous_until_ms > 0 ? json(FormatRfc3339(rotated->previous_until_ms)) : json(nullptr);

@@ -217,12 +217,6 @@ class SecretsRoutes {
     }
     auto report = ctx_.secrets.Rekey(scope, call.actor);
     if (!report.ok()) return Finish("rekey", report.status());
-    if (Status audited =
-            ctx_.events.RekeyCompleted(scope.value_or("*"), ctx_.sealer.key_id(), report->rekeyed,
-                                       report->already_current, static_cast<int>(report->failed.size()), call.actor);
-        !audited.ok()) {
-      return Finish("rekey", audited);
-    }
     spdlog::info("rekey ({}): {} re-encrypted under key id {}, {} already current, {} failed, actor={}",
                  scope.value_or("all environments"), report->rekeyed, ctx_.sealer.key_id(), report->already_current,
                  report->failed.size(), call.actor.name);

@@ -9,7 +9,6 @@
 #include "api/api_util.h"
 #include "api/routes.h"
 #include "common/bounded_json.h"
-#include "common/names.h"
 
 namespace ironflow {
 
@@ -19,25 +18,17 @@ void AddStreamRoute(Router& router, ApiContext& ctx) {
   router.Add("GET", "/api/v1/stream", Access::kRead, [&ctx](const ApiCall& call) {
     auto env = RequestEnvironment(ctx, call.request);
     if (!env.ok()) return api::ErrorResponse(env.status());
-    std::string pattern = call.request.query_param("subject").value_or("system.>");
-    if (Status s = ValidateSubjectPattern(pattern); !s.ok()) return api::ErrorResponse(s);
-    if (!(pattern == ">" || pattern.rfind("system.", 0) == 0)) {
-      return api::ErrorResponse(Status::InvalidArgument("subject must be a system.* pattern, e.g. system.secret.>"));
-    }
-    if (pattern == ">") pattern = "system.>";
-
     auto stream = std::make_shared<EventStream>();
     std::weak_ptr<EventStream> weak = stream;
-    std::string environment = *env;
-    auto sub = ctx.nats.Subscribe(pattern, [weak, environment](std::string_view subject, std::string_view data) {
-      auto s = weak.lock();
-      if (!s) return;
-      json payload = ParseBoundedJson(data);
-      if (!payload.is_object() || payload.value("environment", std::string()) != environment) return;
-      s->Push("data: " + json{{"subject", subject}, {"data", payload}}.dump() + "\n\n");
-    });
-    if (!sub.ok()) return api::ErrorResponse(sub.status());
-    stream->keep_alive = std::shared_ptr<NatsConnection::Subscription>(std::move(sub).value());
+    auto follow = ctx.live.Follow(
+        *env, call.request.query_param("subject").value_or("system.>"),
+        [weak](std::string_view subject, std::string_view data) {
+          auto s = weak.lock();
+          if (!s) return;
+          s->Push("data: " + json{{"subject", subject}, {"data", ParseBoundedJson(data)}}.dump() + "\n\n");
+        });
+    if (!follow.ok()) return api::ErrorResponse(follow.status());
+    stream->keep_alive = std::move(follow).value();
     stream->Push(": subscribed\n\n");
 
     HttpResponse r;

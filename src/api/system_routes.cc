@@ -9,8 +9,8 @@ using api::json;
 namespace {
 
 // The configured URLs, the server in use now, and every node the version gate reached (with its version).
-json NatsStatus(ApiContext& ctx, const SystemInfo& info) {
-  const auto now = ctx.nats.connected_server();
+json NatsStatus(const SystemInfo& info) {
+  const NatsLink now = info.nats_link();
   json nodes = json::array();
   std::string connected_version;
   for (const auto& n : info.nats_servers()) {
@@ -18,7 +18,7 @@ json NatsStatus(ApiContext& ctx, const SystemInfo& info) {
         {{"address", n.address}, {"server_id", n.server_id}, {"server_name", n.server_name}, {"version", n.version}});
     if (n.server_id == now.server_id) connected_version = n.version;
   }
-  return {{"connected", ctx.nats.connected()},
+  return {{"connected", now.connected},
           {"configured_urls", info.nats_url},
           {"url", now.url},
           {"server_id", now.server_id},
@@ -29,8 +29,8 @@ json NatsStatus(ApiContext& ctx, const SystemInfo& info) {
 
 }  // namespace
 
-Readiness CheckReadiness(const NatsConnection& nats, const SystemInfo& info) {
-  return Readiness{nats.connected(), info.jetstream_writable(), info.ready()};
+Readiness CheckReadiness(const SystemInfo& info) {
+  return Readiness{info.nats_link().connected, info.jetstream_writable(), info.ready()};
 }
 
 void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info) {
@@ -39,8 +39,8 @@ void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info) {
   });
 
   // Ready: connected, started, and every stream we write to has a leader (JetStream quorum).
-  router.Add("GET", "/readyz", Access::kPublic, [&ctx, info](const ApiCall&) {
-    const Readiness r = CheckReadiness(ctx.nats, info);
+  router.Add("GET", "/readyz", Access::kPublic, [info](const ApiCall&) {
+    const Readiness r = CheckReadiness(info);
     const bool ok = r.ok();
     return api::JsonResponse(ok ? 200 : 503, json{{"status", ok ? "ready" : "not_ready"},
                                                   {"nats_connected", r.nats_connected},
@@ -72,16 +72,17 @@ void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info) {
     return api::JsonResponse(200, json{{"version", info.version},
                                        {"encryption", encryption},
                                        {"authentication", ctx.api_keys != nullptr},
-                                       {"nats", NatsStatus(ctx, info)}});
+                                       {"nats", NatsStatus(info)}});
   });
 
   router.Add("GET", "/metrics", Access::kPublic, [&ctx, info](const ApiCall&) {
     Metrics::Gauges g;
-    g.ready = CheckReadiness(ctx.nats, info).ok();
-    g.nats_connected = ctx.nats.connected();
-    g.nats_reconnects = ctx.nats.reconnects();
+    const NatsLink link = info.nats_link();
+    g.ready = CheckReadiness(info).ok();
+    g.nats_connected = link.connected;
+    g.nats_reconnects = link.reconnects;
     g.event_publish_failures = ctx.events.publish_failures();
-    g.event_publish_retries = ctx.nats.stream_publish_retries();
+    g.event_publish_retries = link.publish_retries;
     g.secret_integrity_failures = ctx.secrets.integrity_failures();
     g.nonce_limit = NonceBudget::kLimit;
     if (ctx.sealer.encrypting()) g.current_key_id = ctx.sealer.key_id();

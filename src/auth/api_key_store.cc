@@ -160,7 +160,7 @@ Result<Principal> ApiKeyStore::Authenticate(std::string_view presented_key) {
   return p;
 }
 
-Result<NewApiKey> ApiKeyStore::Create(const ApiKeySpec& spec) {
+Result<NewApiKey> ApiKeyStore::Insert(const ApiKeySpec& spec) {
   const std::string& name = spec.name;
   const std::string& role = spec.role;
   const std::string& environment = spec.environment;
@@ -247,7 +247,7 @@ Result<std::pair<std::string, uint64_t>> ApiKeyStore::HashOf(const std::string& 
   return Status::NotFound("no API key with id " + id);
 }
 
-Result<NewApiKey> ApiKeyStore::Rotate(const std::string& id) {
+Result<NewApiKey> ApiKeyStore::Reissue(const std::string& id) {
   auto found = HashOf(id);
   if (!found.ok()) return found.status();
   const auto& [old_hash, index_rev] = *found;
@@ -275,13 +275,39 @@ Result<NewApiKey> ApiKeyStore::Rotate(const std::string& id) {
   return out;
 }
 
-Status ApiKeyStore::Delete(const std::string& id) {
+Status ApiKeyStore::Remove(const std::string& id) {
   auto found = HashOf(id);
   if (!found.ok()) return found.status();
   IF_RETURN_IF_ERROR(bucket_.Purge("apikeys." + found->first));
   (void)bucket_.Purge("ids." + id);
   cache_.Erase(found->first);
   return Status::Ok();
+}
+
+Result<NewApiKey> ApiKeyStore::Create(const ApiKeySpec& spec, const Actor& actor) {
+  auto created = Insert(spec);
+  if (!created.ok()) return created;
+  const Principal& p = created->info.principal;
+  if (Status audited = events_.ApiKeyChanged("created", p.id, p.environment, actor); !audited.ok()) {
+    (void)Remove(p.id);  // an unaudited key must not exist
+    Cleanse(created->key);
+    return audited;
+  }
+  return created;
+}
+
+Result<NewApiKey> ApiKeyStore::Rotate(const std::string& id, const Actor& actor) {
+  auto rotated = Reissue(id);
+  if (!rotated.ok()) return rotated;
+  // The old key is gone already: the new one is answered even if the event could not be stored (withholding it
+  // would lock the key's owner out). The failure is logged and counted like every lost event.
+  (void)events_.ApiKeyChanged("rotated", rotated->info.principal.id, rotated->info.principal.environment, actor);
+  return rotated;
+}
+
+Status ApiKeyStore::Delete(const std::string& id, const Actor& actor) {
+  IF_RETURN_IF_ERROR(Remove(id));
+  return events_.ApiKeyChanged("deleted", id, "", actor);
 }
 
 }  // namespace ironflow

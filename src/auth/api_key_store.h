@@ -19,6 +19,7 @@
 
 #include "common/status.h"
 #include "common/ttl_cache.h"
+#include "events/system_events.h"
 #include "store/kv_bucket.h"
 
 namespace ironflow {
@@ -64,7 +65,9 @@ struct NewApiKey {
 
 class ApiKeyStore {
  public:
-  explicit ApiKeyStore(KvBucket& bucket) : bucket_(bucket), cache_(std::chrono::seconds(2)) {}
+  // Creating, rotating and deleting a key publish system.apikey.{id}.{created|rotated|deleted} on `events`.
+  ApiKeyStore(KvBucket& bucket, SystemEvents& events)
+      : bucket_(bucket), events_(events), cache_(std::chrono::seconds(2)) {}
 
   // If no bootstrap key was ever created in this NATS, creates one and writes it to `key_file`.
   // Returns true when it created the key.
@@ -72,18 +75,24 @@ class ApiKeyStore {
   // kUnauthenticated for a malformed, unknown, revoked or expired key.
   Result<Principal> Authenticate(std::string_view presented_key);
 
-  // kInvalidArgument for a bad name, role, environment binding, expiry or allow-list.
-  Result<NewApiKey> Create(const ApiKeySpec& spec);
+  // kInvalidArgument for a bad name, role, environment binding, expiry or allow-list. A key whose audit event
+  // cannot be stored is removed again (kUnavailable): an unaudited key never exists.
+  Result<NewApiKey> Create(const ApiKeySpec& spec, const Actor& actor);
   Result<std::vector<ApiKeyInfo>> List();
   // A new secret part for key `id` (same id, role, binding, expiry); the old key stops working at once here and
-  // within 2 s on other servers. kNotFound for an unknown id.
-  Result<NewApiKey> Rotate(const std::string& id);
-  // kNotFound for an unknown id.
-  Status Delete(const std::string& id);
+  // within 2 s on other servers. kNotFound for an unknown id. The new key is answered even when its audit event
+  // is lost (the old one is gone already; the loss is logged and counted).
+  Result<NewApiKey> Rotate(const std::string& id, const Actor& actor);
+  // kNotFound for an unknown id; kUnavailable when the audit event could not be stored (the key is gone then).
+  Status Delete(const std::string& id, const Actor& actor);
 
  private:
+  Result<NewApiKey> Insert(const ApiKeySpec& spec);
+  Result<NewApiKey> Reissue(const std::string& id);
+  Status Remove(const std::string& id);
   Result<std::pair<std::string, uint64_t>> HashOf(const std::string& id);  // (hash, revision of ids.<id>)
   KvBucket& bucket_;
+  SystemEvents& events_;
   TtlCache<Principal> cache_;
 };
 

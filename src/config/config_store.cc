@@ -96,7 +96,7 @@ std::optional<Result<ConfigDocument>> ConfigStore::EarlierAttempt(const std::str
 }
 
 Result<ConfigDocument> ConfigStore::Put(const std::string& env, const std::string& name, const std::string& data,
-                                        const ConfigPrecondition& pre, const Actor& actor) {
+                                        const WritePrecondition& pre, const Actor& actor) {
   bool deleted = false;
   if (auto earlier = EarlierAttempt(env, name, actor, &deleted); earlier && !deleted) return std::move(*earlier);
   auto doc = ParseObject(data, "field \"data\"");
@@ -186,6 +186,28 @@ Status ConfigStore::Delete(const std::string& env, const std::string& name, std:
     marker = **rev;
   }
   return events_.ConfigChanged(ConfigChange::kDeleted, env, name, marker, actor);
+}
+
+Result<std::unique_ptr<KvWatch>> ConfigStore::Watch(const std::string& env, const std::string& name,
+                                                    std::function<void(const Change&)> on_change) {
+  auto replaying = std::make_shared<bool>(true);  // touched only on the watch thread
+  KvWatch::Options options;
+  options.filter = env + "." + name;
+  options.on_caught_up = [replaying] { *replaying = false; };
+  return KvWatch::Start(
+      bucket_,
+      [name, replaying, on_change = std::move(on_change)](const KvEntry& e, bool deleted) {
+        if (deleted && *replaying) return;  // absent now: nothing to send first
+        Change c;
+        c.document.name = name;
+        c.document.revision = e.revision;
+        c.document.updated_at = FormatRfc3339FromNanos(e.created_ns);
+        if (!deleted) c.document.data = e.value;
+        c.deleted = deleted;
+        c.replay = *replaying;
+        on_change(c);
+      },
+      options);
 }
 
 }  // namespace ironflow

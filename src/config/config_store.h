@@ -10,13 +10,17 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "common/write_precondition.h"
 #include "events/system_events.h"
 #include "store/kv_bucket.h"
+#include "store/kv_watch.h"
 
 namespace ironflow {
 
@@ -30,12 +34,6 @@ struct ConfigDocument {
   std::string updated_at;  // RFC 3339
 };
 
-// What a write requires of the current state.
-struct ConfigPrecondition {
-  bool create_only = false;             // If-None-Match: *
-  std::optional<uint64_t> if_revision;  // If-Match: <rev>
-};
-
 class ConfigStore {
  public:
   ConfigStore(KvBucket& bucket, SystemEvents& events) : bucket_(bucket), events_(events) {}
@@ -46,7 +44,7 @@ class ConfigStore {
   Result<ConfigDocument> Get(const std::string& env, const std::string& name);
   // Replaces the document with `data` (JSON text; must be an object). Returns the stored document.
   Result<ConfigDocument> Put(const std::string& env, const std::string& name, const std::string& data,
-                             const ConfigPrecondition& pre, const Actor& actor);
+                             const WritePrecondition& pre, const Actor& actor);
   // Shallow merge of the object `patch` into the document (creating it when absent): each top-level field
   // replaces the stored one; a null field removes it.
   Result<ConfigDocument> Patch(const std::string& env, const std::string& name, const std::string& patch,
@@ -56,6 +54,18 @@ class ConfigStore {
                 const Actor& actor);
   // Names of the environment's documents (used to empty an environment).
   Result<std::vector<std::string>> Names(const std::string& env);
+
+  // One change of a watched document: its current state first (`replay`; only when it exists), then every
+  // update or delete in order.
+  struct Change {
+    ConfigDocument document;  // data empty when `deleted`
+    bool deleted = false;
+    bool replay = false;
+  };
+  // Follows document `name` of `env` until the returned watch is destroyed; `on_change` runs on the watch's
+  // thread and must not block.
+  Result<std::unique_ptr<KvWatch>> Watch(const std::string& env, const std::string& name,
+                                         std::function<void(const Change&)> on_change);
 
  private:
   Result<ConfigDocument> Written(const std::string& env, const std::string& name, std::string data,

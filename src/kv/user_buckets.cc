@@ -32,7 +32,7 @@ Result<KvBucketInfo> UserBuckets::UserInfo(const std::string& env, const std::st
   return info;
 }
 
-Result<KvBucketInfo> UserBuckets::Create(const std::string& env, const BucketSpec& spec) {
+Result<KvBucketInfo> UserBuckets::Create(const std::string& env, const BucketSpec& spec, const Actor& actor) {
   IF_RETURN_IF_ERROR(CheckSpec(spec));
   auto existing = UserInfo(env, spec.name);
   if (existing.ok()) {
@@ -54,7 +54,10 @@ Result<KvBucketInfo> UserBuckets::Create(const std::string& env, const BucketSpe
   auto created = KvBucket::OpenOrCreate(nc_, cfg);  // too few nodes for the replicas: kInvalidArgument
   if (!created.ok()) return created.status();
   open_.Erase(cfg.name);
-  return UserInfo(env, spec.name);
+  auto info = UserInfo(env, spec.name);
+  if (!info.ok()) return info;
+  IF_RETURN_IF_ERROR(events_.Changed("kv", spec.name, "created", env, actor));
+  return info;
 }
 
 Result<std::vector<KvBucketInfo>> UserBuckets::List(const std::string& env) {
@@ -75,14 +78,15 @@ Result<KvBucketInfo> UserBuckets::Info(const std::string& env, const std::string
   return UserInfo(env, bucket);
 }
 
-Status UserBuckets::Delete(const std::string& env, const std::string& bucket) {
+Status UserBuckets::Delete(const std::string& env, const std::string& bucket, const Actor& actor) {
   const std::string name = NatsName(env, bucket);
   open_.Erase(name);
   Status s = DeleteKvBucket(nc_, name);
   if (s.is(Code::kNotFound)) {
     return Status::NotFound("KV bucket \"" + bucket + "\" does not exist in environment \"" + env + "\"");
   }
-  return s;
+  if (!s.ok()) return s;
+  return events_.Changed("kv", bucket, "deleted", env, actor);
 }
 
 Result<UserBucket> UserBuckets::Open(const std::string& env, const std::string& bucket) {

@@ -5,6 +5,9 @@
 // `ironflow-*`): a user bucket called `secrets` is just `app_E_secrets`. Bucket settings (description, TTL,
 // history, max value size) live in the bucket's own stream, so every server process sees the same buckets.
 //
+// Creating and deleting a bucket publish system.kv.{bucket}.{created|deleted} (SystemEvents); the change is
+// acknowledged only once its audit event is stored (kUnavailable otherwise, with the change made).
+//
 // Open() hands out a shared handle for key operations and remembers it for 2 s; a bucket deleted through another
 // server is noticed within that time (writes to it meanwhile fail as unavailable). Thread-safe.
 #pragma once
@@ -16,6 +19,7 @@
 
 #include "common/status.h"
 #include "common/ttl_cache.h"
+#include "events/system_events.h"
 #include "store/kv_admin.h"
 #include "store/kv_bucket.h"
 #include "store/nats_connection.h"
@@ -44,26 +48,31 @@ class UserBuckets {
  public:
   // `replicated_cas_safe`: NATS passed the version gate for replicated storage (or the operator overrode it);
   // without it, a bucket with more than one replica is refused.
-  UserBuckets(NatsConnection& nc, int replicas, bool replicated_cas_safe)
-      : nc_(nc), replicas_(replicas), replicated_cas_safe_(replicated_cas_safe), open_(std::chrono::seconds(2)) {}
+  UserBuckets(NatsConnection& nc, SystemEvents& events, int replicas, bool replicated_cas_safe)
+      : nc_(nc),
+        events_(events),
+        replicas_(replicas),
+        replicated_cas_safe_(replicated_cas_safe),
+        open_(std::chrono::seconds(2)) {}
 
   static std::string NatsName(const std::string& env, const std::string& bucket) { return "app_" + env + "_" + bucket; }
 
   // Checks the spec's ranges (kInvalidArgument naming the field). kAlreadyExists when the bucket exists;
   // kInvalidArgument for replicas > 1 on a NATS older than the version gate's minimum.
-  Result<KvBucketInfo> Create(const std::string& env, const BucketSpec& spec);
+  Result<KvBucketInfo> Create(const std::string& env, const BucketSpec& spec, const Actor& actor);
   // The environment's buckets, sorted by name (info.name is the user's name, not the NATS one).
   Result<std::vector<KvBucketInfo>> List(const std::string& env);
   // kNotFound when absent.
   Result<KvBucketInfo> Info(const std::string& env, const std::string& bucket);
   // kNotFound when absent.
-  Status Delete(const std::string& env, const std::string& bucket);
+  Status Delete(const std::string& env, const std::string& bucket, const Actor& actor);
   // A handle for key operations; kNotFound when the bucket does not exist.
   Result<UserBucket> Open(const std::string& env, const std::string& bucket);
 
  private:
   Result<KvBucketInfo> UserInfo(const std::string& env, const std::string& bucket);
   NatsConnection& nc_;
+  SystemEvents& events_;
   int replicas_;
   bool replicated_cas_safe_;
   TtlCache<UserBucket> open_;

@@ -113,8 +113,9 @@ Result<std::unique_ptr<Stored>> ReadStored(KvBucket& bucket, const ValueSealer& 
 }  // namespace
 
 Result<std::unique_ptr<SigningKeyring>> SigningKeyring::Open(KvBucket& bucket, const ValueSealer& sealer,
+                                                             SystemEvents& events,
                                                              const std::optional<std::string>& configured_hex) {
-  std::unique_ptr<SigningKeyring> ring(new SigningKeyring(bucket, sealer));
+  std::unique_ptr<SigningKeyring> ring(new SigningKeyring(bucket, sealer, events));
   if (configured_hex && !configured_hex->empty()) {
     auto key = FromHex(*configured_hex, "IRONFLOW_SIGNING_KEY");
     if (!key.ok()) return key.status();
@@ -206,7 +207,7 @@ std::string SigningKeyring::Sign(int64_t unix_seconds, std::string_view body) {
   return SignatureHeader(in_force, unix_seconds, body);
 }
 
-Result<SigningKeyring::Rotation> SigningKeyring::Rotate(int64_t grace_ms) {
+Result<SigningKeyring::Rotation> SigningKeyring::Rotate(int64_t grace_ms, const Actor& actor) {
   if (fixed_) {
     return Status::Conflict("the signing key is set by IRONFLOW_SIGNING_KEY on the server; change it there to rotate");
   }
@@ -247,9 +248,12 @@ Result<SigningKeyring::Rotation> SigningKeyring::Rotate(int64_t grace_ms) {
     std::string hex = HexEncode(next->current.data(), next->current.size());
     out.current_hex = SecretString(std::move(hex));
     out.previous_until_ms = next->previous_until_ms;
-    std::lock_guard<std::mutex> lock(mu_);
-    keys_ = std::move(next);
-    loaded_at_ms_ = now;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      keys_ = std::move(next);
+      loaded_at_ms_ = now;
+    }
+    IF_RETURN_IF_ERROR(events_.Changed("signingkey", "push", "rotated", "*", actor));
     return out;
   }
   return Status::Conflict("the signing key kept changing during the rotation; try again");

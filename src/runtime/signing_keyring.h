@@ -20,6 +20,7 @@
 
 #include "common/status.h"
 #include "crypto/secure_bytes.h"
+#include "events/system_events.h"
 #include "secrets/value_sealer.h"
 #include "store/kv_bucket.h"
 
@@ -35,7 +36,9 @@ class SigningKeyring {
 
   // Loads the keys, or creates the first key if there is none (or fixes them to `configured_hex`, 64 hex).
   // A record sealed in dev mode or under the previous master key is re-sealed under the current one.
+  // Rotations publish system.signingkey.push.rotated on `events`.
   static Result<std::unique_ptr<SigningKeyring>> Open(KvBucket& system_bucket, const ValueSealer& sealer,
+                                                      SystemEvents& events,
                                                       const std::optional<std::string>& configured_hex);
 
   // The keys in force (refreshed from NATS when older than a second; on a NATS error the last known keys).
@@ -49,19 +52,22 @@ class SigningKeyring {
   };
   // A new random current key; the old one keeps signing for `grace_ms` (0 = stop at once). Compare-and-set, so
   // concurrent rotations through several servers each retire a key instead of losing one. kConflict
-  // when the key comes from IRONFLOW_SIGNING_KEY.
-  Result<Rotation> Rotate(int64_t grace_ms);
+  // when the key comes from IRONFLOW_SIGNING_KEY; kUnavailable when the rotation's audit event could not be
+  // stored (the key is rotated then: read it with keys()).
+  Result<Rotation> Rotate(int64_t grace_ms, const Actor& actor);
 
   bool fixed() const { return fixed_; }
 
  private:
-  SigningKeyring(KvBucket& bucket, const ValueSealer& sealer) : bucket_(bucket), sealer_(sealer) {}
+  SigningKeyring(KvBucket& bucket, const ValueSealer& sealer, SystemEvents& events)
+      : bucket_(bucket), sealer_(sealer), events_(events) {}
   // Reads the record (re-sealing it if needed); revision 0 when absent.
   Result<std::pair<std::shared_ptr<Keys>, uint64_t>> Load();
   Status CreateFirst();
 
   KvBucket& bucket_;
   const ValueSealer& sealer_;
+  SystemEvents& events_;
   bool fixed_ = false;
   std::mutex mu_;
   std::shared_ptr<const Keys> keys_;

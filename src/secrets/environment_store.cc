@@ -1,5 +1,7 @@
 #include "secrets/environment_store.h"
 
+#include "common/names.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -12,12 +14,20 @@ namespace ironflow {
 using nlohmann::json;
 
 Status EnvironmentStore::EnsureDefault() {
-  auto created = Create(kDefaultEnvironment);
+  auto created = Insert(kDefaultEnvironment);
   if (created.ok() || created.status().is(Code::kAlreadyExists)) return Status::Ok();
   return created.status();
 }
 
-Result<Environment> EnvironmentStore::Create(const std::string& name) {
+Result<Environment> EnvironmentStore::Create(const std::string& name, const Actor& actor) {
+  IF_RETURN_IF_ERROR(ValidateEnvironmentName(name));
+  auto env = Insert(name);
+  if (!env.ok()) return env;
+  IF_RETURN_IF_ERROR(events_.Changed("environment", name, "created", name, actor));
+  return env;
+}
+
+Result<Environment> EnvironmentStore::Insert(const std::string& name) {
   Environment env{name, FormatRfc3339(NowUnixMillis())};
   json doc = {{"name", env.name}, {"created_at", env.created_at}};
   auto rev = bucket_.Create(name, doc.dump());
@@ -81,7 +91,7 @@ Status EnvironmentStore::Delete(const std::string& name, bool force, const Actor
   auto rev = bucket_.DeleteIfRevision(name, (*got)->revision);
   exists_.Erase(name);
   if (!rev.ok() && !rev.status().is(Code::kConflict)) return rev.status();
-  return Status::Ok();
+  return events_.Changed("environment", name, "deleted", name, actor);
 }
 
 }  // namespace ironflow

@@ -488,6 +488,8 @@ Result<SecretStore::RekeyReport> SecretStore::Rekey(const std::optional<std::str
       spdlog::info("rekey: {} re-encrypted, {} already current so far", report.rekeyed, report.already_current);
     }
   }
+  IF_RETURN_IF_ERROR(events_.RekeyCompleted(env.value_or("*"), sealer_.key_id(), report.rekeyed, report.already_current,
+                                            static_cast<int>(report.failed.size()), actor));
   return report;
 }
 

@@ -110,7 +110,8 @@ class SecretStore {
   // nullopt) whose value is sealed under another key id. Each write is a compare-and-set on the revision read, so
   // a concurrent user write is never overwritten (the loop re-reads; a value written meanwhile is already under
   // the current key). Idempotent and resumable: run it again to finish. Rekeyed revisions keep their value and
-  // description and publish no secret.updated (nothing a function cares about changed).
+  // description and publish no secret.updated (nothing a function cares about changed); the run as a whole
+  // publishes system.rekey.<env|*>.completed with its counts (kUnavailable if that event cannot be stored).
   struct RekeyReport {
     int rekeyed = 0;
     int already_current = 0;

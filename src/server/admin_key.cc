@@ -30,22 +30,16 @@ Result<NewApiKey> MintAdminKey(const MintAdminKeyOptions& o) {
   if (!auth.ok()) return auth.status();
   auto stream = SystemStream::Bind(**nc);
   if (!stream.ok()) return stream.status();
-  ApiKeyStore keys(**auth);
+  SystemEvents events(*stream);
+  ApiKeyStore keys(**auth, events);
   ApiKeySpec spec;
   spec.name = o.name;
   spec.role = "admin";
-  auto created = keys.Create(spec);
-  if (!created.ok()) return created.status();
-  SystemEvents events(*stream);
   Actor operator_actor;
   operator_actor.type = "operator";
   operator_actor.name = "create-admin (master key " + o.key->key_id() + ")";
   operator_actor.role = "admin";
-  if (Status audited = events.ApiKeyChanged("created", created->info.principal.id, "", operator_actor); !audited.ok()) {
-    (void)keys.Delete(created->info.principal.id);  // an unaudited key must not exist
-    return audited;
-  }
-  return created;
+  return keys.Create(spec, operator_actor);
 }
 
 }  // namespace ironflow

@@ -122,6 +122,9 @@ struct Server::Impl {
   std::unique_ptr<EnvironmentStore> environments;
   std::unique_ptr<ConfigStore> config_store;
   std::unique_ptr<UserBuckets> kv;
+  std::unique_ptr<KvKeys> kv_keys;
+  std::unique_ptr<AuditLog> audit_log;
+  std::unique_ptr<LiveEvents> live_events;
   std::unique_ptr<KvWatch> secrets_watch;  // feeds SecretStore's sealed-record cache
   std::unique_ptr<ApiKeyStore> api_keys;
   std::unique_ptr<KvMirror> functions_mirror, unfinished_runs;
@@ -178,7 +181,7 @@ std::vector<RouteInfo> Server::routes() const {
 }
 
 bool Server::ready() const {
-  return impl_->nats && impl_->system_info.ready && CheckReadiness(*impl_->nats, impl_->system_info).ok();
+  return impl_->nats && impl_->system_info.ready && CheckReadiness(impl_->system_info).ok();
 }
 
 void Server::Shutdown() {
@@ -307,11 +310,11 @@ void AddEnvironmentContents(EnvironmentStore& environments, ConfigStore& config,
                               if (!list.ok()) return list.status();
                               return list->size();
                             },
-                            [buckets](const std::string& env, const Actor&) -> Status {
+                            [buckets](const std::string& env, const Actor& actor) -> Status {
                               auto list = buckets->List(env);
                               if (!list.ok()) return list.status();
                               for (const auto& b : *list) {
-                                Status st = buckets->Delete(env, b.name);
+                                Status st = buckets->Delete(env, b.name, actor);
                                 if (!st.ok() && !st.is(Code::kNotFound)) return st;
                               }
                               return Status::Ok();
@@ -443,10 +446,12 @@ Status Server::Impl::BuildPlanes(const ServerConfig& config, std::optional<Maste
   sealer = std::make_unique<ValueSealer>(std::move(key), std::move(previous), nonce_budget.get());
   events = std::make_unique<SystemEvents>(*system_stream);
   secrets = std::make_unique<SecretStore>(bucket(StoreBucket::kSecrets), *sealer, *events);
-  environments = std::make_unique<EnvironmentStore>(bucket(StoreBucket::kEnvironments), *secrets);
+  environments = std::make_unique<EnvironmentStore>(bucket(StoreBucket::kEnvironments), *secrets, *events);
   IF_RETURN_IF_ERROR(environments->EnsureDefault());
   config_store = std::make_unique<ConfigStore>(bucket(StoreBucket::kConfig), *events);
-  kv = std::make_unique<UserBuckets>(*nats, config.kv_replicas, replicated_cas_safe);
+  kv = std::make_unique<UserBuckets>(*nats, *events, config.kv_replicas, replicated_cas_safe);
+  kv_keys = std::make_unique<KvKeys>(*kv);
+  audit_log = std::make_unique<AuditLog>(*nats);
   AddEnvironmentContents(*environments, *config_store, *kv);
 
   if (sealer->encrypting()) {
@@ -462,7 +467,7 @@ Status Server::Impl::BuildPlanes(const ServerConfig& config, std::optional<Maste
     if (!watch.ok()) return watch.status();
     secrets_watch = std::move(watch).value();
   }
-  auto keyring = SigningKeyring::Open(bucket(StoreBucket::kSystem), *sealer, config.signing_key_hex);
+  auto keyring = SigningKeyring::Open(bucket(StoreBucket::kSystem), *sealer, *events, config.signing_key_hex);
   if (!keyring.ok()) return keyring.status();
   signing = std::move(keyring).value();
   auto functions_copy = KvMirror::Start(bucket(StoreBucket::kFunctions));
@@ -489,7 +494,7 @@ Status Server::Impl::BuildPlanes(const ServerConfig& config, std::optional<Maste
     spdlog::warn("--dev: authentication is disabled; serving on loopback only");
     return Status::Ok();
   }
-  api_keys = std::make_unique<ApiKeyStore>(bucket(StoreBucket::kAuth));
+  api_keys = std::make_unique<ApiKeyStore>(bucket(StoreBucket::kAuth), *events);
   const std::string key_file = config.data_dir + "/bootstrap_key";
   auto created = api_keys->EnsureBootstrapKey(key_file);
   if (!created.ok()) return created.status();
@@ -499,11 +504,13 @@ Status Server::Impl::BuildPlanes(const ServerConfig& config, std::optional<Maste
 
 // Start, phase 4: the API (context, router with every route, the route table's check) and the HTTP server.
 Status Server::Impl::ServeApi(const ServerConfig& config, SecureBytes fingerprint_key) {
+  live_events = std::make_unique<LiveEvents>(*nats);
   ctx = std::make_unique<ApiContext>(
-      ApiContext{*secrets, *environments, api_keys.get(), *nats, *events, metrics, *sealer});
+      ApiContext{*secrets, *environments, api_keys.get(), *live_events, *events, metrics, *sealer});
   ctx->config = config_store.get();
-  ctx->config_bucket = &bucket(StoreBucket::kConfig);
   ctx->kv = kv.get();
+  ctx->kv_keys = kv_keys.get();
+  ctx->audit = audit_log.get();
   ctx->auth_failures = &auth_failures;
   ctx->server_gauges = [this](Metrics::Gauges* g) { FillGauges(g); };
   ApiContext& api = *ctx;
@@ -515,6 +522,10 @@ Status Server::Impl::ServeApi(const ServerConfig& config, SecureBytes fingerprin
   SystemInfo info;
   info.version = IRONFLOW_VERSION;
   info.nats_url = nats->redacted_url();
+  info.nats_link = [this] {
+    const auto now = nats->connected_server();
+    return NatsLink{nats->connected(), now.url, now.server_id, nats->reconnects(), nats->stream_publish_retries()};
+  };
   info.ready = [this] { return ready.load(); };
   info.jetstream_writable = [this] { return jetstream_health->writable(); };
   info.nats_servers = [this] { return Survey(); };
