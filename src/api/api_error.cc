@@ -63,10 +63,9 @@ Result<std::optional<std::string>> OptionalString(const json& obj, std::string_v
 }
 
 Result<std::string> RequiredString(const json& obj, std::string_view field) {
-  auto v = OptionalString(obj, field);
-  if (!v.ok()) return v.status();
-  if (!v->has_value()) return Status::InvalidArgument("missing required field \"" + std::string(field) + "\"");
-  return std::move(**v);
+  IF_ASSIGN_OR_RETURN(auto v, OptionalString(obj, field));
+  if (!v.has_value()) return Status::InvalidArgument("missing required field \"" + std::string(field) + "\"");
+  return std::move(*v);
 }
 
 Result<std::optional<uint64_t>> ParseIfMatch(const HttpRequest& req) {
@@ -89,9 +88,8 @@ Result<std::optional<uint64_t>> ParseIfMatch(const HttpRequest& req) {
 
 Result<WritePrecondition> ParseWritePrecondition(const HttpRequest& req) {
   WritePrecondition out;
-  auto if_match = ParseIfMatch(req);
-  if (!if_match.ok()) return if_match.status();
-  out.if_revision = *if_match;
+  IF_ASSIGN_OR_RETURN(auto if_match, ParseIfMatch(req));
+  out.if_revision = if_match;
   if (auto h = req.header("if-none-match")) {
     std::string_view v = *h;
     while (!v.empty() && v.front() == ' ') v.remove_prefix(1);

@@ -112,18 +112,16 @@ class ConfigRoutes {
  private:
   // The request's environment (header) and a valid config name in the path, or the error to answer.
   Status Scope(const ApiCall& call, std::string* env) {
-    auto e = RequestEnvironmentFor(ctx_, call.request, call.params[0], &ValidateConfigName);
-    if (!e.ok()) return e.status();
-    *env = std::move(e).value();
+    IF_ASSIGN_OR_RETURN(auto e, RequestEnvironmentFor(ctx_, call.request, call.params[0], &ValidateConfigName));
+    *env = std::move(e);
     return Status::Ok();
   }
 
   // The `data` field of a {data} body, re-serialized; the store checks that it is an object.
   static Result<std::string> DataField(const std::string& body) {
-    auto parsed = api::ParseJsonObject(body, {"data"});
-    if (!parsed.ok()) return parsed.status();
-    auto it = parsed->find("data");
-    if (it == parsed->end()) return Status::InvalidArgument("missing required field \"data\"");
+    IF_ASSIGN_OR_RETURN(auto parsed, api::ParseJsonObject(body, {"data"}));
+    auto it = parsed.find("data");
+    if (it == parsed.end()) return Status::InvalidArgument("missing required field \"data\"");
     if (!it->is_object()) return Status::InvalidArgument("field \"data\" must be a JSON object");
     return it->dump();
   }

@@ -75,10 +75,9 @@ Result<IdempotencyStore::Claim> IdempotencyStore::Begin(const Actor& actor, cons
       return claim;
     }
     if (!created.status().is(Code::kConflict)) return created.status();
-    auto existing = bucket_.Get(claim.record_key);
-    if (!existing.ok()) return existing.status();
-    if (!existing->has_value()) continue;  // expired or removed in between: claim it again
-    json record = json::parse((*existing)->value, nullptr, false);
+    IF_ASSIGN_OR_RETURN(auto existing, bucket_.Get(claim.record_key));
+    if (!existing.has_value()) continue;  // expired or removed in between: claim it again
+    json record = json::parse((existing)->value, nullptr, false);
     if (!WellFormed(record)) return Status::Internal("unreadable idempotency record");
     if (!ConstantTimeEquals(record["fp"].get<std::string>(), claim.fingerprint)) {
       claim.answer = api::ErrorResponse(422, "idempotency_key_reused",
@@ -102,7 +101,7 @@ Result<IdempotencyStore::Claim> IdempotencyStore::Begin(const Actor& actor, cons
     }
     // "unknown" (the first attempt answered 5xx), or a claim that ran out (its server died): run again, as a
     // retry that checks whether the earlier attempt's write landed.
-    auto taken = bucket_.Update(claim.record_key, PendingRecord(claim.fingerprint), (*existing)->revision);
+    auto taken = bucket_.Update(claim.record_key, PendingRecord(claim.fingerprint), (existing)->revision);
     if (taken.ok()) {
       claim.record_revision = *taken;
       claim.tag.retry = true;

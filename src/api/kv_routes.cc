@@ -194,17 +194,15 @@ class KvRoutes {
 
  private:
   Status Scope(const ApiCall& call, std::string* env) {
-    auto e = RequestEnvironmentFor(ctx_, call.request, call.params[0], &ValidateBucketName);
-    if (!e.ok()) return e.status();
-    *env = std::move(e).value();
+    IF_ASSIGN_OR_RETURN(auto e, RequestEnvironmentFor(ctx_, call.request, call.params[0], &ValidateBucketName));
+    *env = std::move(e);
     return Status::Ok();
   }
   Status OpenBucket(const ApiCall& call, UserBucket* out) {
     std::string env;
     IF_RETURN_IF_ERROR(Scope(call, &env));
-    auto b = ctx_.kv->Open(env, call.params[0]);
-    if (!b.ok()) return b.status();
-    *out = std::move(b).value();
+    IF_ASSIGN_OR_RETURN(auto b, ctx_.kv->Open(env, call.params[0]));
+    *out = std::move(b);
     return Status::Ok();
   }
   ApiContext& ctx_;

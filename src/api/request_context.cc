@@ -49,8 +49,7 @@ Result<std::string> RequestEnvironment(const ApiContext& ctx, const HttpRequest&
 
 Result<std::string> RequestEnvironmentFor(const ApiContext& ctx, const HttpRequest& req, std::string_view param,
                                           Status (*validate)(std::string_view)) {
-  auto env = RequestEnvironment(ctx, req);
-  if (!env.ok()) return env.status();
+  IF_ASSIGN_OR_RETURN(auto env, RequestEnvironment(ctx, req));
   IF_RETURN_IF_ERROR(validate(param));
   return env;
 }

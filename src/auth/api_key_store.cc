@@ -110,9 +110,8 @@ bool ValidName(const std::string& name) {
 }  // namespace
 
 Result<bool> ApiKeyStore::EnsureBootstrapKey(const std::string& key_file) {
-  auto marker = bucket_.Get(kBootstrapMarker);
-  if (!marker.ok()) return marker.status();
-  if (marker->has_value()) return false;
+  IF_ASSIGN_OR_RETURN(auto marker, bucket_.Get(kBootstrapMarker));
+  if (marker.has_value()) return false;
 
   auto random = RandomBytes(16);
   std::string key = std::string(kPrefix) + HexEncode(random);
@@ -148,10 +147,9 @@ Result<Principal> ApiKeyStore::Authenticate(std::string_view presented_key) {
     }
     return *cached;
   }
-  auto got = bucket_.Get("apikeys." + hash);
-  if (!got.ok()) return got.status();
-  if (!got->has_value()) return denied();
-  json doc = ParseBoundedJson((*got)->value);
+  IF_ASSIGN_OR_RETURN(auto got, bucket_.Get("apikeys." + hash));
+  if (!got.has_value()) return denied();
+  json doc = ParseBoundedJson((got)->value);
   if (!doc.is_object() || !doc.contains("hash") || !doc["hash"].is_string()) return denied();
   if (!ConstantTimeEquals(doc["hash"].get<std::string>(), hash)) return denied();
   Principal p = FromRecord(doc, hash);
@@ -206,8 +204,7 @@ Result<NewApiKey> ApiKeyStore::Insert(const ApiKeySpec& spec) {
   p.expires_at_ms = expires_in_seconds > 0 ? NowUnixMillis() + expires_in_seconds * 1000 : 0;
   out.info.created_at = FormatRfc3339(NowUnixMillis());
   if (p.expires_at_ms > 0) out.info.expires_at = FormatRfc3339(p.expires_at_ms);
-  auto rev = bucket_.Create("apikeys." + hash, RecordOf(p, hash, out.info.created_at).dump());
-  if (!rev.ok()) return rev.status();
+  IF_RETURN_IF_ERROR(bucket_.Create("apikeys." + hash, RecordOf(p, hash, out.info.created_at).dump()).status());
   auto idx = bucket_.Create("ids." + p.id, json{{"hash", hash}}.dump());
   if (!idx.ok()) {
     (void)bucket_.Purge("apikeys." + hash);
@@ -217,10 +214,9 @@ Result<NewApiKey> ApiKeyStore::Insert(const ApiKeySpec& spec) {
 }
 
 Result<std::vector<ApiKeyInfo>> ApiKeyStore::List() {
-  auto entries = bucket_.List("apikeys.*");
-  if (!entries.ok()) return entries.status();
+  IF_ASSIGN_OR_RETURN(auto entries, bucket_.List("apikeys.*"));
   std::vector<ApiKeyInfo> out;
-  for (const auto& e : *entries) {
+  for (const auto& e : entries) {
     json doc = ParseBoundedJson(e.value);
     if (!doc.is_object()) continue;
     out.push_back(InfoFrom(doc, e.key.substr(8)));
@@ -230,17 +226,14 @@ Result<std::vector<ApiKeyInfo>> ApiKeyStore::List() {
 }
 
 Result<std::pair<std::string, uint64_t>> ApiKeyStore::HashOf(const std::string& id) {
-  auto idx = bucket_.Get("ids." + id);
-  if (!idx.ok()) return idx.status();
-  if (idx->has_value()) {
-    json doc = ParseBoundedJson((*idx)->value);
-    if (doc.is_object() && doc.contains("hash"))
-      return std::make_pair(doc["hash"].get<std::string>(), (*idx)->revision);
+  IF_ASSIGN_OR_RETURN(auto idx, bucket_.Get("ids." + id));
+  if (idx.has_value()) {
+    json doc = ParseBoundedJson((idx)->value);
+    if (doc.is_object() && doc.contains("hash")) return std::make_pair(doc["hash"].get<std::string>(), (idx)->revision);
   }
   // Keys from before the index (the bootstrap key): find the record by its id field.
-  auto entries = bucket_.List("apikeys.*");
-  if (!entries.ok()) return entries.status();
-  for (const auto& e : *entries) {
+  IF_ASSIGN_OR_RETURN(auto entries, bucket_.List("apikeys.*"));
+  for (const auto& e : entries) {
     json doc = ParseBoundedJson(e.value);
     if (doc.is_object() && doc.value("id", std::string()) == id) return std::make_pair(e.key.substr(8), uint64_t{0});
   }
@@ -248,20 +241,18 @@ Result<std::pair<std::string, uint64_t>> ApiKeyStore::HashOf(const std::string& 
 }
 
 Result<NewApiKey> ApiKeyStore::Reissue(const std::string& id) {
-  auto found = HashOf(id);
-  if (!found.ok()) return found.status();
-  const auto& [old_hash, index_rev] = *found;
-  auto old = bucket_.Get("apikeys." + old_hash);
-  if (!old.ok()) return old.status();
-  if (!old->has_value()) return Status::NotFound("no API key with id " + id);
-  json doc = ParseBoundedJson((*old)->value);
+  IF_ASSIGN_OR_RETURN(auto found, HashOf(id));
+  const auto& [old_hash, index_rev] = found;
+  IF_ASSIGN_OR_RETURN(auto old, bucket_.Get("apikeys." + old_hash));
+  if (!old.has_value()) return Status::NotFound("no API key with id " + id);
+  json doc = ParseBoundedJson((old)->value);
   if (!doc.is_object()) return Status::Internal("stored API key record is malformed");
   NewApiKey out;
   out.key = NewKey();
   const std::string hash = Sha256Hex(out.key);
   out.info = InfoFrom(doc, old_hash);
-  auto rev = bucket_.Create("apikeys." + hash, RecordOf(out.info.principal, hash, out.info.created_at).dump());
-  if (!rev.ok()) return rev.status();
+  IF_RETURN_IF_ERROR(
+      (bucket_.Create("apikeys." + hash, RecordOf(out.info.principal, hash, out.info.created_at).dump())).status());
   // Point the id at the new hash (compare-and-set: two concurrent rotations cannot both win).
   Result<uint64_t> moved = index_rev == 0 ? bucket_.Put("ids." + id, json{{"hash", hash}}.dump())
                                           : bucket_.Update("ids." + id, json{{"hash", hash}}.dump(), index_rev);
@@ -276,11 +267,10 @@ Result<NewApiKey> ApiKeyStore::Reissue(const std::string& id) {
 }
 
 Status ApiKeyStore::Remove(const std::string& id) {
-  auto found = HashOf(id);
-  if (!found.ok()) return found.status();
-  IF_RETURN_IF_ERROR(bucket_.Purge("apikeys." + found->first));
+  IF_ASSIGN_OR_RETURN(auto found, HashOf(id));
+  IF_RETURN_IF_ERROR(bucket_.Purge("apikeys." + found.first));
   (void)bucket_.Purge("ids." + id);
-  cache_.Erase(found->first);
+  cache_.Erase(found.first);
   return Status::Ok();
 }
 

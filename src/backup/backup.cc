@@ -218,9 +218,8 @@ Result<std::vector<Section>> PlanLines(const std::vector<std::string_view>& body
     m.op = s.is_stream ? "PUT" : line.value("op", "");
     if (m.op != "PUT" && m.op != "DEL" && m.op != "PURGE") return Damaged(n, "unknown operation");
     if (m.op == "PUT") {
-      auto v = ValueOf(line, n);
-      if (!v.ok()) return v.status();
-      m.value = std::move(v).value();
+      IF_ASSIGN_OR_RETURN(auto v, ValueOf(line, n));
+      m.value = std::move(v);
     }
     s.messages.push_back(std::move(m));
   }
@@ -257,11 +256,10 @@ class RestoreRun {
   // kConflict naming the first non-empty bucket or stream (none is touched).
   Status CheckEmpty(const std::vector<Section>& sections) {
     for (const auto& s : sections) {
-      auto count = Messages(s);
-      if (!count.ok()) return count.status();
-      if (*count > 0 && !o_.force) {
+      IF_ASSIGN_OR_RETURN(auto count, Messages(s));
+      if (count > 0 && !o_.force) {
         return Status::Conflict((s.is_stream ? "stream " : "bucket ") + s.config.name + " already holds " +
-                                std::to_string(*count) +
+                                std::to_string(count) +
                                 " messages: restore into an empty NATS, or pass --force to replace what it holds "
                                 "(stop every server first)");
       }
@@ -278,14 +276,12 @@ class RestoreRun {
     std::unique_ptr<KvBucket> bucket;
     std::string subject_prefix;
     if (s.is_stream) {
-      auto stream = SystemStream::Ensure(nc_, replicas);
-      if (!stream.ok()) return stream.status();
+      IF_RETURN_IF_ERROR(SystemStream::Ensure(nc_, replicas).status());
     } else {
       KvBucketConfig c = s.config;
       c.replicas = replicas;
-      auto opened = KvBucket::OpenOrCreate(nc_, c);
-      if (!opened.ok()) return opened.status();
-      bucket = std::move(opened).value();
+      IF_ASSIGN_OR_RETURN(auto opened, KvBucket::OpenOrCreate(nc_, c));
+      bucket = std::move(opened);
       subject_prefix = "$KV." + s.config.name + ".";
     }
     uint64_t count = 0;
@@ -302,8 +298,7 @@ class RestoreRun {
       } else {
         IF_RETURN_IF_ERROR(Flush());
         if (m.op == "DEL") {
-          auto deleted = bucket->DeleteLatest(m.where);
-          if (!deleted.ok()) return deleted.status();
+          IF_RETURN_IF_ERROR(bucket->DeleteLatest(m.where).status());
         } else {
           IF_RETURN_IF_ERROR(bucket->Purge(m.where));
         }
@@ -371,9 +366,8 @@ Result<BackupSummary> WriteBackup(NatsConnection& nc, const MasterKey& key, cons
 
   BackupRun run(nc, writer, o);
   std::vector<std::string> buckets = StoreBuckets(o.include_runs);
-  auto user = ListKvBuckets(nc, kUserBucketPrefix);
-  if (!user.ok()) return user.status();
-  buckets.insert(buckets.end(), user->begin(), user->end());
+  IF_ASSIGN_OR_RETURN(auto user, ListKvBuckets(nc, kUserBucketPrefix));
+  buckets.insert(buckets.end(), user.begin(), user.end());
   for (const auto& b : buckets) IF_RETURN_IF_ERROR(run.Bucket(b));
   if (o.include_audit) IF_RETURN_IF_ERROR(run.Audit());
   IF_RETURN_IF_ERROR(writer.Finish());
@@ -384,9 +378,8 @@ Result<BackupSummary> WriteBackup(NatsConnection& nc, const MasterKey& key, cons
 
 Result<RestoreSummary> RestoreBackup(NatsConnection& nc, const MasterKey& key, const std::string& path,
                                      const RestoreOptions& o) {
-  auto file = BackupFile::Load(path);
-  if (!file.ok()) return file.status();
-  json header = json::parse(file->header(), nullptr, false);
+  IF_ASSIGN_OR_RETURN(auto file, BackupFile::Load(path));
+  json header = json::parse(file.header(), nullptr, false);
   auto text = [&](const char* field) {
     return header.contains(field) && header[field].is_string() ? header[field].get<std::string>() : std::string();
   };
@@ -403,16 +396,15 @@ Result<RestoreSummary> RestoreBackup(NatsConnection& nc, const MasterKey& key, c
     return Status::PermissionDenied("this backup was made under master key " + made_with + "; the key given has id " +
                                     key.key_id() + ": restore with the master key the backed-up servers used");
   }
-  IF_RETURN_IF_ERROR(file->Verify(key.backup_mac_key()));
-  Progress(o.progress, "backup of " + text("created_at") + " verified (" + std::to_string(file->size()) + " bytes)");
-  auto sections = Plan(file->body());
-  if (!sections.ok()) return sections.status();
+  IF_RETURN_IF_ERROR(file.Verify(key.backup_mac_key()));
+  Progress(o.progress, "backup of " + text("created_at") + " verified (" + std::to_string(file.size()) + " bytes)");
+  IF_ASSIGN_OR_RETURN(auto sections, Plan(file.body()));
 
   RestoreRun run(nc, o);
-  IF_RETURN_IF_ERROR(run.CheckEmpty(*sections));
+  IF_RETURN_IF_ERROR(run.CheckEmpty(sections));
   RestoreSummary summary;
   summary.created_at = text("created_at");
-  for (const auto& s : *sections) {
+  for (const auto& s : sections) {
     IF_RETURN_IF_ERROR(run.Restore(s));
     ++summary.sections;
     summary.messages += s.messages.size();

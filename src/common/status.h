@@ -102,3 +102,13 @@ class [[nodiscard]] Result {
     ::ironflow::Status _st = (expr); \
     if (!_st.ok()) return _st;       \
   } while (0)
+
+// Evaluates `expr` (a Result<T>); on error returns its Status from the enclosing function, else declares or
+// assigns `lhs` with the value: IF_ASSIGN_OR_RETURN(auto bucket, KvBucket::Open(nc, name));
+#define IF_ASSIGN_OR_RETURN(lhs, expr) IF_ASSIGN_OR_RETURN_IMPL_(IF_STATUS_CONCAT_(_if_result_, __LINE__), lhs, expr)
+#define IF_STATUS_CONCAT_INNER_(a, b) a##b
+#define IF_STATUS_CONCAT_(a, b) IF_STATUS_CONCAT_INNER_(a, b)
+#define IF_ASSIGN_OR_RETURN_IMPL_(result, lhs, expr) \
+  auto result = (expr);                              \
+  if (!result.ok()) return result.status();          \
+  lhs = std::move(result).value()

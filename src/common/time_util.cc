@@ -20,7 +20,7 @@ std::string FormatRfc3339(int64_t unix_millis) {
   }
   struct tm tm_utc;
   gmtime_r(&secs, &tm_utc);
-  char buf[40];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm_utc.tm_year + 1900, tm_utc.tm_mon + 1,
                 tm_utc.tm_mday, tm_utc.tm_hour, tm_utc.tm_min, tm_utc.tm_sec, millis);
   return buf;

@@ -41,29 +41,26 @@ Status RevisionMismatch(const std::string& name, uint64_t wanted) {
 }  // namespace
 
 Result<std::vector<ConfigDocument>> ConfigStore::List(const std::string& env) {
-  auto entries = bucket_.List(env + ".*");
-  if (!entries.ok()) return entries.status();
+  IF_ASSIGN_OR_RETURN(auto entries, bucket_.List(env + ".*"));
   std::vector<ConfigDocument> out;
-  for (const auto& e : *entries) out.push_back(FromEntry(e.key.substr(env.size() + 1), e));
+  for (const auto& e : entries) out.push_back(FromEntry(e.key.substr(env.size() + 1), e));
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
 }
 
 Result<std::vector<std::string>> ConfigStore::Names(const std::string& env) {
-  auto keys = bucket_.Keys(env + ".*");
-  if (!keys.ok()) return keys.status();
+  IF_ASSIGN_OR_RETURN(auto keys, bucket_.Keys(env + ".*"));
   std::vector<std::string> out;
-  for (const auto& k : *keys) out.push_back(k.substr(env.size() + 1));
+  for (const auto& k : keys) out.push_back(k.substr(env.size() + 1));
   return out;
 }
 
 Result<ConfigDocument> ConfigStore::Get(const std::string& env, const std::string& name) {
-  auto e = bucket_.Get(Key(env, name));
-  if (!e.ok()) return e.status();
-  if (!e->has_value()) {
+  IF_ASSIGN_OR_RETURN(auto e, bucket_.Get(Key(env, name)));
+  if (!e.has_value()) {
     return Status::NotFound("config \"" + name + "\" does not exist in environment \"" + env + "\"");
   }
-  return FromEntry(name, **e);
+  return FromEntry(name, *e);
 }
 
 // A delete marker has a revision too: "If-Match: <marker's revision>" must not match a deleted document.
@@ -99,9 +96,8 @@ Result<ConfigDocument> ConfigStore::Put(const std::string& env, const std::strin
                                         const WritePrecondition& pre, const Actor& actor) {
   bool deleted = false;
   if (auto earlier = EarlierAttempt(env, name, actor, &deleted); earlier && !deleted) return std::move(*earlier);
-  auto doc = ParseObject(data, "field \"data\"");
-  if (!doc.ok()) return doc.status();
-  std::string text = doc->dump();
+  IF_ASSIGN_OR_RETURN(auto doc, ParseObject(data, "field \"data\""));
+  std::string text = doc.dump();
   IF_RETURN_IF_ERROR(CheckSize(text));
   const std::string key = Key(env, name);
   Result<uint64_t> rev = uint64_t{0};
@@ -122,30 +118,28 @@ Result<ConfigDocument> ConfigStore::Put(const std::string& env, const std::strin
 
 Result<ConfigDocument> ConfigStore::Patch(const std::string& env, const std::string& name, const std::string& patch,
                                           std::optional<uint64_t> if_revision, const Actor& actor) {
-  auto fields = ParseObject(patch, "field \"data\"");
-  if (!fields.ok()) return fields.status();
+  IF_ASSIGN_OR_RETURN(auto fields, ParseObject(patch, "field \"data\""));
   bool deleted = false;
   if (auto earlier = EarlierAttempt(env, name, actor, &deleted); earlier && !deleted) return std::move(*earlier);
   const std::string key = Key(env, name);
   // Optimistic concurrency: read, merge, write conditionally on the revision read; on a conflict someone else
   // wrote in between, so merge again on top of their document. Bounded so a pathological writer cannot pin us.
   for (int attempt = 0; attempt < 200; ++attempt) {
-    auto current = bucket_.Get(key);
-    if (!current.ok()) return current.status();
+    IF_ASSIGN_OR_RETURN(auto current, bucket_.Get(key));
     json merged = json::object();
-    if (current->has_value()) {
-      if (if_revision && (*current)->revision != *if_revision) return RevisionMismatch(name, *if_revision);
-      if (JsonNestingDepth((*current)->value) > kMaxJsonNesting) {
+    if (current.has_value()) {
+      if (if_revision && (current)->revision != *if_revision) return RevisionMismatch(name, *if_revision);
+      if (JsonNestingDepth((current)->value) > kMaxJsonNesting) {
         return Status::Conflict("stored config \"" + name + "\" nests deeper than " + std::to_string(kMaxJsonNesting) +
                                 " levels (written before that limit); replace it with PUT instead of patching it");
       }
-      auto stored = ParseObject((*current)->value, "stored config");
+      auto stored = ParseObject((current)->value, "stored config");
       if (!stored.ok()) return Status::Internal("stored config \"" + name + "\" is not a JSON object");
       merged = std::move(stored).value();
     } else if (if_revision) {
       return RevisionMismatch(name, *if_revision);
     }
-    for (auto it = fields->begin(); it != fields->end(); ++it) {
+    for (auto it = fields.begin(); it != fields.end(); ++it) {
       if (it.value().is_null()) {
         merged.erase(it.key());
       } else {
@@ -154,8 +148,8 @@ Result<ConfigDocument> ConfigStore::Patch(const std::string& env, const std::str
     }
     std::string text = merged.dump();
     IF_RETURN_IF_ERROR(CheckSize(text));
-    Result<uint64_t> rev = current->has_value() ? bucket_.Update(key, text, (*current)->revision, actor.request.id)
-                                                : bucket_.Create(key, text, actor.request.id);
+    Result<uint64_t> rev = current.has_value() ? bucket_.Update(key, text, (current)->revision, actor.request.id)
+                                               : bucket_.Create(key, text, actor.request.id);
     if (rev.status().is(Code::kConflict)) {
       if (if_revision) return RevisionMismatch(name, *if_revision);
       continue;
@@ -180,10 +174,9 @@ Status ConfigStore::Delete(const std::string& env, const std::string& name, std:
     if (!rev.ok()) return rev.status();
     marker = *rev;
   } else {
-    auto rev = bucket_.DeleteLatest(key, actor.request.id);
-    if (!rev.ok()) return rev.status();
-    if (!rev->has_value()) return Status::Ok();  // already absent: nothing changed, no event
-    marker = **rev;
+    IF_ASSIGN_OR_RETURN(auto rev, bucket_.DeleteLatest(key, actor.request.id));
+    if (!rev.has_value()) return Status::Ok();  // already absent: nothing changed, no event
+    marker = *rev;
   }
   return events_.ConfigChanged(ConfigChange::kDeleted, env, name, marker, actor);
 }

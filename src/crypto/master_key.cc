@@ -37,9 +37,8 @@ MasterKey MasterKey::FromBytes(ByteView key32) {
 Result<SealedBox> MasterKey::Seal(ByteView plaintext, ByteView aad) const {
   SealedBox box;
   box.nonce = RandomBytes(Aes256Gcm::kNonceBytes);
-  auto ct = aead_.Seal(box.nonce, plaintext, aad);
-  if (!ct.ok()) return ct.status();
-  box.ciphertext = std::move(ct).value();
+  IF_ASSIGN_OR_RETURN(auto ct, aead_.Seal(box.nonce, plaintext, aad));
+  box.ciphertext = std::move(ct);
   return box;
 }
 

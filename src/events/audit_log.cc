@@ -47,9 +47,8 @@ Result<AuditPage> AuditLog::Read(const AuditQuery& query) {
     nlohmann::json p = ParseBoundedJson(m.data);
     return p.is_object() && p.value("environment", std::string()) == environment;
   };
-  auto messages = ReadStream(nc_, q, &page.truncated);
-  if (!messages.ok()) return messages.status();
-  for (auto it = messages->rbegin(); it != messages->rend(); ++it) {
+  IF_ASSIGN_OR_RETURN(auto messages, ReadStream(nc_, q, &page.truncated));
+  for (auto it = messages.rbegin(); it != messages.rend(); ++it) {
     page.entries.push_back(AuditEntry{it->sequence, std::move(it->subject), it->time_ns, std::move(it->data)});
   }
   return page;

@@ -28,9 +28,8 @@ Result<CounterValue> IncrementLoop(KvBucket& kv, const std::string& key, int64_t
                                    const RequestTag& tag) {
   if (tag.retry) {  // an earlier attempt of this request may have landed: then it is the answer
     KvBucket::LastWriteInfo own;
-    auto landed = kv.LastWriteIsTagged(key, tag.id, &own);
-    if (!landed.ok()) return landed.status();
-    if (*landed) {
+    IF_ASSIGN_OR_RETURN(auto landed, kv.LastWriteIsTagged(key, tag.id, &own));
+    if (landed) {
       auto value = ParseCounter(own.value);
       if (value && !own.deleted) return CounterValue{*value, own.revision};
     }
@@ -45,10 +44,9 @@ Result<CounterValue> IncrementLoop(KvBucket& kv, const std::string& key, int64_t
       base = hint->value;
       revision = hint->revision;
     } else {
-      auto current = kv.Get(key);
-      if (!current.ok()) return current.status();
-      if (current->has_value()) {
-        auto parsed = ParseCounter((*current)->value);
+      IF_ASSIGN_OR_RETURN(auto current, kv.Get(key));
+      if (current.has_value()) {
+        auto parsed = ParseCounter((current)->value);
         if (!parsed) {
           return Status::Conflict("key \"" + key +
                                   "\" holds a value that is not an integer counter; "
@@ -56,7 +54,7 @@ Result<CounterValue> IncrementLoop(KvBucket& kv, const std::string& key, int64_t
         }
         exists = true;
         base = *parsed;
-        revision = (*current)->revision;
+        revision = (current)->revision;
       }
     }
     int64_t sum = 0;

@@ -20,46 +20,39 @@ Status RequireLive(KvBucket& kv, const std::string& key, uint64_t revision) {
 }  // namespace
 
 Result<UserBucket> KvKeys::OpenKey(const std::string& env, const std::string& bucket, const std::string& key) {
-  auto b = buckets_.Open(env, bucket);
-  if (!b.ok()) return b.status();
+  IF_ASSIGN_OR_RETURN(auto b, buckets_.Open(env, bucket));
   IF_RETURN_IF_ERROR(ValidateKvKey(key));
   return b;
 }
 
 Result<std::vector<std::string>> KvKeys::Keys(const std::string& env, const std::string& bucket,
                                               const std::string& filter) {
-  auto b = buckets_.Open(env, bucket);
-  if (!b.ok()) return b.status();
+  IF_ASSIGN_OR_RETURN(auto b, buckets_.Open(env, bucket));
   IF_RETURN_IF_ERROR(ValidateKvKeyPattern(filter));
-  auto keys = b->kv->Keys(filter);
-  if (!keys.ok()) return keys.status();
-  std::sort(keys->begin(), keys->end());
+  IF_ASSIGN_OR_RETURN(auto keys, b.kv->Keys(filter));
+  std::sort(keys.begin(), keys.end());
   return keys;
 }
 
 Result<KvEntry> KvKeys::Get(const std::string& env, const std::string& bucket, const std::string& key) {
-  auto b = OpenKey(env, bucket, key);
-  if (!b.ok()) return b.status();
-  auto e = b->kv->Get(key);
-  if (!e.ok()) return e.status();
-  if (!e->has_value()) return Status::NotFound("key \"" + key + "\" does not exist");
-  return std::move(**e);
+  IF_ASSIGN_OR_RETURN(auto b, OpenKey(env, bucket, key));
+  IF_ASSIGN_OR_RETURN(auto e, b.kv->Get(key));
+  if (!e.has_value()) return Status::NotFound("key \"" + key + "\" does not exist");
+  return std::move(*e);
 }
 
 Result<uint64_t> KvKeys::Put(const std::string& env, const std::string& bucket, const std::string& key,
                              std::string_view value, const WritePrecondition& pre, const RequestTag& tag) {
-  auto b = OpenKey(env, bucket, key);
-  if (!b.ok()) return b.status();
-  if (b->max_value_size > 0 && value.size() > static_cast<size_t>(b->max_value_size)) {
-    return Status::PayloadTooLarge("value exceeds the bucket's max_value_size of " + std::to_string(b->max_value_size) +
+  IF_ASSIGN_OR_RETURN(auto b, OpenKey(env, bucket, key));
+  if (b.max_value_size > 0 && value.size() > static_cast<size_t>(b.max_value_size)) {
+    return Status::PayloadTooLarge("value exceeds the bucket's max_value_size of " + std::to_string(b.max_value_size) +
                                    " bytes");
   }
-  KvBucket& kv = *b->kv;
+  KvBucket& kv = *b.kv;
   if (tag.retry) {  // the first attempt's outcome was unknown: if its write landed, that is the answer
     KvBucket::LastWriteInfo own;
-    auto landed = kv.LastWriteIsTagged(key, tag.id, &own);
-    if (!landed.ok()) return landed.status();
-    if (*landed && !own.deleted) return own.revision;
+    IF_ASSIGN_OR_RETURN(auto landed, kv.LastWriteIsTagged(key, tag.id, &own));
+    if (landed && !own.deleted) return own.revision;
   }
   if (pre.create_only) {
     auto rev = kv.Create(key, value, tag.id);
@@ -79,14 +72,12 @@ Result<uint64_t> KvKeys::Put(const std::string& env, const std::string& bucket, 
 
 Status KvKeys::Delete(const std::string& env, const std::string& bucket, const std::string& key,
                       std::optional<uint64_t> if_revision, bool purge, const RequestTag& tag) {
-  auto b = OpenKey(env, bucket, key);
-  if (!b.ok()) return b.status();
-  KvBucket& kv = *b->kv;
+  IF_ASSIGN_OR_RETURN(auto b, OpenKey(env, bucket, key));
+  KvBucket& kv = *b.kv;
   if (tag.retry && !purge) {  // the first attempt's delete landed: done
     KvBucket::LastWriteInfo own;
-    auto landed = kv.LastWriteIsTagged(key, tag.id, &own);
-    if (!landed.ok()) return landed.status();
-    if (*landed && own.deleted) return Status::Ok();
+    IF_ASSIGN_OR_RETURN(auto landed, kv.LastWriteIsTagged(key, tag.id, &own));
+    if (landed && own.deleted) return Status::Ok();
   }
   if (if_revision) {
     IF_RETURN_IF_ERROR(RequireLive(kv, key, *if_revision));
@@ -96,17 +87,15 @@ Status KvKeys::Delete(const std::string& env, const std::string& bucket, const s
   }
   if (purge) return kv.Purge(key);
   if (!if_revision) {
-    auto rev = kv.DeleteLatest(key, tag.id);
-    if (!rev.ok()) return rev.status();
+    IF_RETURN_IF_ERROR(kv.DeleteLatest(key, tag.id).status());
   }
   return Status::Ok();
 }
 
 Result<CounterValue> KvKeys::Increment(const std::string& env, const std::string& bucket, const std::string& key,
                                        int64_t by, const RequestTag& tag) {
-  auto b = OpenKey(env, bucket, key);
-  if (!b.ok()) return b.status();
-  return counters_.Increment(*b->kv, key, by, tag);
+  IF_ASSIGN_OR_RETURN(auto b, OpenKey(env, bucket, key));
+  return counters_.Increment(*b.kv, key, by, tag);
 }
 
 }  // namespace ironflow

@@ -62,10 +62,9 @@ Result<KvBucketInfo> UserBuckets::Create(const std::string& env, const BucketSpe
 
 Result<std::vector<KvBucketInfo>> UserBuckets::List(const std::string& env) {
   const std::string prefix = NatsName(env, "");
-  auto names = ListKvBuckets(nc_, prefix);
-  if (!names.ok()) return names.status();
+  IF_ASSIGN_OR_RETURN(auto names, ListKvBuckets(nc_, prefix));
   std::vector<KvBucketInfo> out;
-  for (const auto& n : *names) {
+  for (const auto& n : names) {
     auto info = UserInfo(env, n.substr(prefix.size()));
     if (info.status().is(Code::kNotFound)) continue;  // deleted since the listing
     if (!info.ok()) return info.status();
@@ -92,14 +91,13 @@ Status UserBuckets::Delete(const std::string& env, const std::string& bucket, co
 Result<UserBucket> UserBuckets::Open(const std::string& env, const std::string& bucket) {
   const std::string name = NatsName(env, bucket);
   if (auto cached = open_.Get(name)) return *cached;
-  auto info = UserInfo(env, bucket);
-  if (!info.ok()) return info.status();
+  IF_ASSIGN_OR_RETURN(auto info, UserInfo(env, bucket));
   auto kv = KvBucket::Open(nc_, name);
   if (kv.status().is(Code::kNotFound)) {
     return Status::NotFound("KV bucket \"" + bucket + "\" does not exist in environment \"" + env + "\"");
   }
   if (!kv.ok()) return kv.status();
-  UserBucket out{std::shared_ptr<KvBucket>(std::move(kv).value()), info->max_value_size};
+  UserBucket out{std::shared_ptr<KvBucket>(std::move(kv).value()), info.max_value_size};
   open_.Put(name, out);
   return out;
 }

@@ -99,9 +99,8 @@ Result<Engine::Emitted> Engine::Emit(const std::string& env, const std::string& 
                                      const std::string& metadata_json, const RequestTag& tag) {
   const std::string event_id = tag.empty() ? std::string() : "evt_" + Sha256Hex(tag.id + "/event").substr(0, 24);
   auto [event, message] = EventLog::Prepare(env, name, data_json, metadata_json, event_id);
-  auto runs = StartRuns(env, event, {std::move(message)}, tag);
-  if (!runs.ok()) return runs.status();
-  return Emitted{std::move(event), std::move(runs).value()};
+  IF_ASSIGN_OR_RETURN(auto runs, StartRuns(env, event, {std::move(message)}, tag));
+  return Emitted{std::move(event), std::move(runs)};
 }
 
 void Engine::OnSystemEvent(const std::string& env, const std::string& subject, const std::string& payload_json) {
@@ -117,14 +116,13 @@ void Engine::OnSystemEvent(const std::string& env, const std::string& subject, c
 
 Result<std::vector<std::string>> Engine::StartRuns(const std::string& env, const StoredEvent& event,
                                                    std::vector<StreamPublish> batch, const RequestTag& tag) {
-  auto fns = d_.functions.TriggeredBy(env, event.name);
-  if (!fns.ok()) return fns.status();
+  IF_ASSIGN_OR_RETURN(auto fns, d_.functions.TriggeredBy(env, event.name));
   // Everything an event starts is stored in one round trip: the event itself (if the caller passed it), and for
   // each run its record, its job message and its `queued` audit event. A taker that fetches the job before the
   // record is visible tries again a moment later (Take).
   std::vector<RunRecord> runs;
   std::vector<size_t> record_at;  // index in `batch` of each run's record
-  for (const auto& fn : *fns) {
+  for (const auto& fn : fns) {
     RunRecord run;
     run.id = tag.empty() ? NewId("run_") : "run_" + Sha256Hex(tag.id + "/" + fn.id).substr(0, 24);
     run.function_id = fn.id;
@@ -486,14 +484,13 @@ Result<StoredRun> Engine::HoldLease(const FunctionDef& fn, const LeasePlan& plan
 
 Result<StoredRun> Engine::Take(const FunctionDef& fn, const FetchedJob& job, const std::string& worker_id,
                                int64_t lease_ms, Values* values, const Actor& requester, const std::string& push_url) {
-  auto plan = PlanLease(fn, job, worker_id, lease_ms, values, push_url);
-  if (!plan.ok()) return plan.status();
+  IF_ASSIGN_OR_RETURN(auto plan, PlanLease(fn, job, worker_id, lease_ms, values, push_url));
   std::vector<StreamPublish> events;
-  auto leased = HoldLease(fn, *plan, WriteLease(*plan), values, requester, push_url, &events);
+  auto leased = HoldLease(fn, plan, WriteLease(plan), values, requester, push_url, &events);
   if (!leased.ok()) return leased;
   if (Status audited = d_.audit.PublishAll(events); !audited.ok()) {
     WipeValues(*values);
-    Unaudited(fn.environment, leased->run.id, plan->lease_id, job.ack_subject);
+    Unaudited(fn.environment, leased->run.id, plan.lease_id, job.ack_subject);
     return audited;
   }
   return leased;
@@ -659,8 +656,7 @@ Status Engine::RegisterWorker(const std::string& env, WorkerInfo info) {
 }
 
 Status Engine::Heartbeat(const std::string& env, const std::string& worker_id) {
-  auto worker = d_.workers.Get(env, worker_id);
-  if (!worker.ok()) return worker.status();
+  IF_ASSIGN_OR_RETURN(auto worker, d_.workers.Get(env, worker_id));
   // The worker's leases may be held by any server: every server hears this and extends the ones it holds.
   return d_.nats.Publish(std::string(kHeartbeatSubject) + env, worker_id);
 }
@@ -695,13 +691,12 @@ Result<std::vector<std::string>> Engine::PollJobs(const std::string& env, const 
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return std::vector<std::string>();  // shutting down: lease nothing more (a long poll gets 204)
   }
-  auto worker = d_.workers.Get(env, worker_id);
-  if (!worker.ok()) return worker.status();
-  const int limit = std::max(1, std::min(available, worker->max_concurrent_jobs));
+  IF_ASSIGN_OR_RETURN(auto worker, d_.workers.Get(env, worker_id));
+  const int limit = std::max(1, std::min(available, worker.max_concurrent_jobs));
   // The queues to fetch from. A fetch from an empty queue is one NATS round trip, cheaper than scanning the
   // mirror while a backlog builds; a worker serving many functions asks only those with something to take (an
   // attempt due now, or a lease that may have run out, whose job comes back).
-  std::set<std::string> wanted(worker->function_ids.begin(), worker->function_ids.end());
+  std::set<std::string> wanted(worker.function_ids.begin(), worker.function_ids.end());
   std::set<std::string> candidates;
   if (wanted.size() <= kDirectFetchFunctions) {
     candidates = wanted;
@@ -737,7 +732,7 @@ Result<std::vector<std::string>> Engine::PollJobs(const std::string& env, const 
     }
     for (const auto& job : *jobs) {
       Taken t;
-      auto plan = PlanLease(*fn, job, worker_id, worker->lease_ms, &t.values);
+      auto plan = PlanLease(*fn, job, worker_id, worker.lease_ms, &t.values);
       if (!plan.ok()) continue;  // settled as its record says, or failed for a missing secret
       t.fn = *fn;
       t.plan = std::move(plan).value();
@@ -799,13 +794,11 @@ Status Engine::CompleteJob(const std::string& env, const std::string& worker_id,
   int attempt = 0;
   if (!ParseJobId(job_id, &run_id, &attempt)) return not_leased;
   if (result.lease_token.empty()) return Status::InvalidArgument("field \"lease_token\" is required");
-  auto claim = OpenLeaseToken(result.lease_token, LeaseKeys(*d_.signing.keys()));
-  if (!claim.ok()) return claim.status();
-  if (claim->environment != env || claim->run_id != run_id || claim->attempt != attempt ||
-      claim->worker_id != worker_id) {
+  IF_ASSIGN_OR_RETURN(auto claim, OpenLeaseToken(result.lease_token, LeaseKeys(*d_.signing.keys())));
+  if (claim.environment != env || claim.run_id != run_id || claim.attempt != attempt || claim.worker_id != worker_id) {
     return Status::Conflict("lease token does not match job \"" + job_id + "\" (lease expired or taken over)");
   }
-  const std::string lease_id = claim->lease_id;
+  const std::string lease_id = claim.lease_id;
   const auto signing_keys = d_.signing.keys();
   const ByteView result_key = signing_keys->current.view();
   auto check = [&](const RunRecord& r) -> Status {
@@ -852,7 +845,7 @@ Status Engine::CompleteJob(const std::string& env, const std::string& worker_id,
     if (v.ok()) values[name] = std::string(v->view());
   }
   Status audited;
-  Status st = FinishAttempt(env, run_id, outcome, values, check, claim->ack_subject, hint ? &*hint : nullptr, &audited);
+  Status st = FinishAttempt(env, run_id, outcome, values, check, claim.ack_subject, hint ? &*hint : nullptr, &audited);
   WipeValues(values);
   if (st.is(Code::kConflict)) return repeat_of_recorded(st);  // lost the race to the same result sent twice
   if (st.ok() && !audited.ok()) {

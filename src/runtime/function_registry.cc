@@ -9,10 +9,9 @@ namespace ironflow {
 Result<bool> FunctionRegistry::Register(FunctionDef def) {
   const std::string key = def.environment + "." + def.id;
   for (int attempt = 0; attempt < 16; ++attempt) {
-    auto cur = bucket_.Get(key);
-    if (!cur.ok()) return cur.status();
+    IF_ASSIGN_OR_RETURN(auto cur, bucket_.Get(key));
     def.updated_at = FormatRfc3339(NowUnixMillis());
-    if (!cur->has_value()) {
+    if (!cur.has_value()) {
       def.created_at = def.updated_at;
       std::string value = EncodeFunctionDef(def);
       auto rev = bucket_.Create(key, value);
@@ -23,10 +22,10 @@ Result<bool> FunctionRegistry::Register(FunctionDef def) {
       if (!rev.status().is(Code::kConflict)) return rev.status();
       continue;
     }
-    auto old = DecodeFunctionDef((*cur)->value);
+    auto old = DecodeFunctionDef((cur)->value);
     def.created_at = old.ok() ? old->created_at : def.updated_at;
     std::string value = EncodeFunctionDef(def);
-    auto rev = bucket_.Update(key, value, (*cur)->revision);
+    auto rev = bucket_.Update(key, value, (cur)->revision);
     if (rev.ok()) {
       if (mirror_) mirror_->Apply(KvEntry{key, value, *rev, 0}, false);
       return false;
@@ -41,10 +40,9 @@ Result<FunctionDef> FunctionRegistry::Get(const std::string& env, const std::str
     auto hit = mirror_->Get(env + "." + id);
     if (hit) return DecodeFunctionDef(hit->value);
   }
-  auto e = bucket_.Get(env + "." + id);
-  if (!e.ok()) return e.status();
-  if (!e->has_value()) return Status::NotFound("function \"" + id + "\" not found in environment \"" + env + "\"");
-  return DecodeFunctionDef((*e)->value);
+  IF_ASSIGN_OR_RETURN(auto e, bucket_.Get(env + "." + id));
+  if (!e.has_value()) return Status::NotFound("function \"" + id + "\" not found in environment \"" + env + "\"");
+  return DecodeFunctionDef((e)->value);
 }
 
 Result<std::vector<FunctionDef>> FunctionRegistry::List(const std::string& env) {
@@ -61,10 +59,9 @@ Result<std::vector<FunctionDef>> FunctionRegistry::List(const std::string& env) 
 }
 
 Result<std::vector<FunctionDef>> FunctionRegistry::TriggeredBy(const std::string& env, const std::string& event_name) {
-  auto all = List(env);
-  if (!all.ok()) return all.status();
+  IF_ASSIGN_OR_RETURN(auto all, List(env));
   std::vector<FunctionDef> out;
-  for (auto& f : *all) {
+  for (auto& f : all) {
     if (f.TriggeredBy(event_name)) out.push_back(std::move(f));
   }
   return out;

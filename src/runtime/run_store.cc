@@ -127,17 +127,15 @@ void RunStore::Mirror(const std::string& key, const std::string& value, uint64_t
 
 Result<StoredRun> RunStore::Create(const RunRecord& run) {
   std::string value = EncodeRun(run);
-  auto rev = bucket_.Create(run.key(), value);
-  if (!rev.ok()) return rev.status();
-  Mirror(run.key(), value, *rev);
-  return StoredRun{run, *rev};
+  IF_ASSIGN_OR_RETURN(auto rev, bucket_.Create(run.key(), value));
+  Mirror(run.key(), value, rev);
+  return StoredRun{run, rev};
 }
 
 Result<RunRecord> RunStore::Get(const std::string& env, const std::string& run_id) {
-  auto e = bucket_.Get(env + "." + run_id);
-  if (!e.ok()) return e.status();
-  if (!e->has_value()) return Status::NotFound("run \"" + run_id + "\" not found in environment \"" + env + "\"");
-  return DecodeRun((*e)->value);
+  IF_ASSIGN_OR_RETURN(auto e, bucket_.Get(env + "." + run_id));
+  if (!e.has_value()) return Status::NotFound("run \"" + run_id + "\" not found in environment \"" + env + "\"");
+  return DecodeRun((e)->value);
 }
 
 Result<StoredRun> RunStore::Mutate(const std::string& env, const std::string& run_id,
@@ -150,13 +148,11 @@ Result<StoredRun> RunStore::Mutate(const std::string& env, const std::string& ru
       run = *hint->run;
       revision = hint->revision;
     } else {
-      auto e = bucket_.Get(key);
-      if (!e.ok()) return e.status();
-      if (!e->has_value()) return Status::NotFound("run \"" + run_id + "\" not found");
-      auto decoded = DecodeRun((*e)->value);
-      if (!decoded.ok()) return decoded.status();
-      run = std::move(decoded).value();
-      revision = (*e)->revision;
+      IF_ASSIGN_OR_RETURN(auto e, bucket_.Get(key));
+      if (!e.has_value()) return Status::NotFound("run \"" + run_id + "\" not found");
+      IF_ASSIGN_OR_RETURN(auto decoded, DecodeRun((e)->value));
+      run = std::move(decoded);
+      revision = (e)->revision;
     }
     IF_RETURN_IF_ERROR(change(run));
     run.updated_at = FormatRfc3339(NowUnixMillis());
@@ -233,10 +229,9 @@ std::optional<RunStore::Queued> RunStore::FindUnfinished(const std::string& env,
 
 Result<std::vector<RunRecord>> RunStore::List(const std::string& env, const std::string& function_id,
                                               const std::string& status, size_t limit) {
-  auto entries = bucket_.List(env + ".*");
-  if (!entries.ok()) return entries.status();
+  IF_ASSIGN_OR_RETURN(auto entries, bucket_.List(env + ".*"));
   std::vector<RunRecord> out;
-  for (const auto& e : *entries) {
+  for (const auto& e : entries) {
     auto r = DecodeRun(e.value);
     if (!r.ok()) continue;
     if (!function_id.empty() && r->function_id != function_id) continue;

@@ -95,10 +95,9 @@ struct Stored {
 
 Result<std::unique_ptr<Stored>> ReadStored(KvBucket& bucket, const ValueSealer& sealer) {
   auto out = std::make_unique<Stored>();
-  auto e = bucket.Get(kKey);
-  if (!e.ok()) return e.status();
-  if (!e->has_value()) return out;
-  auto rec = DecodeSecretRecord((*e)->value);
+  IF_ASSIGN_OR_RETURN(auto e, bucket.Get(kKey));
+  if (!e.has_value()) return out;
+  auto rec = DecodeSecretRecord((e)->value);
   if (!rec.ok()) return Status::Internal("the stored signing key record is malformed");
   out->record = std::move(rec).value();
   auto text = sealer.Open(kEnv, kName, out->record.value);
@@ -106,7 +105,7 @@ Result<std::unique_ptr<Stored>> ReadStored(KvBucket& bucket, const ValueSealer& 
   auto keys = Parse(text->view());
   if (!keys.ok()) return keys.status();
   out->keys = std::move(keys).value();
-  out->revision = (*e)->revision;
+  out->revision = (e)->revision;
   return out;
 }
 
@@ -117,19 +116,17 @@ Result<std::unique_ptr<SigningKeyring>> SigningKeyring::Open(KvBucket& bucket, c
                                                              const std::optional<std::string>& configured_hex) {
   std::unique_ptr<SigningKeyring> ring(new SigningKeyring(bucket, sealer, events));
   if (configured_hex && !configured_hex->empty()) {
-    auto key = FromHex(*configured_hex, "IRONFLOW_SIGNING_KEY");
-    if (!key.ok()) return key.status();
+    IF_ASSIGN_OR_RETURN(auto key, FromHex(*configured_hex, "IRONFLOW_SIGNING_KEY"));
     auto keys = std::make_shared<Keys>();
-    keys->current = std::move(key).value();
+    keys->current = std::move(key);
     ring->keys_ = std::move(keys);
     ring->fixed_ = true;
     return ring;
   }
   for (int attempt = 0; attempt < 4; ++attempt) {
-    auto loaded = ring->Load();
-    if (!loaded.ok()) return loaded.status();
-    if (loaded->second != 0) {
-      ring->keys_ = std::move(loaded->first);
+    IF_ASSIGN_OR_RETURN(auto loaded, ring->Load());
+    if (loaded.second != 0) {
+      ring->keys_ = std::move(loaded.first);
       ring->loaded_at_ms_ = NowUnixMillis();
       return ring;
     }
@@ -140,9 +137,8 @@ Result<std::unique_ptr<SigningKeyring>> SigningKeyring::Open(KvBucket& bucket, c
 }
 
 Result<std::pair<std::shared_ptr<SigningKeyring::Keys>, uint64_t>> SigningKeyring::Load() {
-  auto stored = ReadStored(bucket_, sealer_);
-  if (!stored.ok()) return stored.status();
-  Stored& st = **stored;
+  IF_ASSIGN_OR_RETURN(auto stored, ReadStored(bucket_, sealer_));
+  Stored& st = *stored;
   if (st.revision == 0) return std::make_pair(std::shared_ptr<Keys>(), uint64_t{0});
   if (sealer_.encrypting() && (!st.record.value.encrypted() || st.record.value.key_id != sealer_.key_id())) {
     // Written in dev mode, or under the previous master key during a rotation: seal it with the current key
@@ -212,9 +208,8 @@ Result<SigningKeyring::Rotation> SigningKeyring::Rotate(int64_t grace_ms, const 
     return Status::Conflict("the signing key is set by IRONFLOW_SIGNING_KEY on the server; change it there to rotate");
   }
   for (int attempt = 0; attempt < 8; ++attempt) {
-    auto stored = ReadStored(bucket_, sealer_);
-    if (!stored.ok()) return stored.status();
-    Stored& st = **stored;
+    IF_ASSIGN_OR_RETURN(auto stored, ReadStored(bucket_, sealer_));
+    Stored& st = *stored;
     if (st.revision == 0) return Status::Internal("the signing key record is missing");
     SecretRecord& rec = st.record;
     const std::shared_ptr<Keys>& old = st.keys;

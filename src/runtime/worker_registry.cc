@@ -21,21 +21,19 @@ Status WorkerRegistry::Register(const std::string& env, const WorkerInfo& w) {
   json doc = {
       {"worker_id", w.worker_id}, {"function_ids", w.function_ids},   {"max_concurrent_jobs", w.max_concurrent_jobs},
       {"lease_ms", w.lease_ms},   {"registered_at", w.registered_at}, {"last_seen", w.last_seen}};
-  auto rev = bucket_.Put(env + "." + w.worker_id, doc.dump());
-  if (!rev.ok()) return rev.status();
+  IF_RETURN_IF_ERROR(bucket_.Put(env + "." + w.worker_id, doc.dump()).status());
   cache_.Put(env + "." + w.worker_id, w);
   return Status::Ok();
 }
 
 Result<WorkerInfo> WorkerRegistry::Get(const std::string& env, const std::string& worker_id) {
   if (auto cached = cache_.Get(env + "." + worker_id)) return *cached;
-  auto e = bucket_.Get(env + "." + worker_id);
-  if (!e.ok()) return e.status();
-  if (!e->has_value()) {
+  IF_ASSIGN_OR_RETURN(auto e, bucket_.Get(env + "." + worker_id));
+  if (!e.has_value()) {
     return Status::NotFound("worker \"" + worker_id + "\" is not registered in environment \"" + env +
                             "\"; POST /api/v1/workers/" + worker_id + "/register first");
   }
-  json d = ParseBoundedJson((*e)->value);
+  json d = ParseBoundedJson((e)->value);
   if (!d.is_object()) return Status::Internal("stored worker record is malformed");
   WorkerInfo w;
   w.worker_id = d.value("worker_id", worker_id);

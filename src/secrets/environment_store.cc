@@ -37,10 +37,9 @@ Result<Environment> EnvironmentStore::Insert(const std::string& name) {
 }
 
 Result<std::vector<Environment>> EnvironmentStore::List() {
-  auto entries = bucket_.List(">");
-  if (!entries.ok()) return entries.status();
+  IF_ASSIGN_OR_RETURN(auto entries, bucket_.List(">"));
   std::vector<Environment> out;
-  for (const auto& e : *entries) {
+  for (const auto& e : entries) {
     json doc = ParseBoundedJson(e.value);
     Environment env{e.key, ""};
     if (doc.is_object() && doc.contains("created_at") && doc["created_at"].is_string()) {
@@ -54,9 +53,8 @@ Result<std::vector<Environment>> EnvironmentStore::List() {
 
 Status EnvironmentStore::CheckExists(const std::string& name) {
   if (exists_.Get(name)) return Status::Ok();
-  auto got = bucket_.Get(name);
-  if (!got.ok()) return got.status();
-  if (!got->has_value()) {
+  IF_ASSIGN_OR_RETURN(auto got, bucket_.Get(name));
+  if (!got.has_value()) {
     return Status::NotFound("environment \"" + name + "\" does not exist; create it with `ironflow env create " + name +
                             "` or POST /api/v1/environments");
   }
@@ -66,29 +64,26 @@ Status EnvironmentStore::CheckExists(const std::string& name) {
 
 Status EnvironmentStore::Delete(const std::string& name, bool force, const Actor& actor) {
   if (name == kDefaultEnvironment) return Status::Conflict("the default environment cannot be deleted");
-  auto got = bucket_.Get(name);
-  if (!got.ok()) return got.status();
-  if (!got->has_value()) return Status::NotFound("environment \"" + name + "\" does not exist");
+  IF_ASSIGN_OR_RETURN(auto got, bucket_.Get(name));
+  if (!got.has_value()) return Status::NotFound("environment \"" + name + "\" does not exist");
 
-  auto secrets = secrets_.List(name);
-  if (!secrets.ok()) return secrets.status();
+  IF_ASSIGN_OR_RETURN(auto secrets, secrets_.List(name));
   std::string held;
-  if (!secrets->empty()) held = std::to_string(secrets->size()) + " secret(s)";
+  if (!secrets.empty()) held = std::to_string(secrets.size()) + " secret(s)";
   for (const auto& c : contents_) {
-    auto n = c.count(name);
-    if (!n.ok()) return n.status();
-    if (*n > 0) held += (held.empty() ? "" : ", ") + std::to_string(*n) + " " + c.what;
+    IF_ASSIGN_OR_RETURN(auto n, c.count(name));
+    if (n > 0) held += (held.empty() ? "" : ", ") + std::to_string(n) + " " + c.what;
   }
   if (!held.empty() && !force) {
     return Status::Conflict("environment \"" + name + "\" holds " + held + "; delete them first or pass force=true");
   }
   exists_.Erase(name);  // stop new writes here before emptying it
-  for (const auto& s : *secrets) {
+  for (const auto& s : secrets) {
     Status st = secrets_.Delete(name, s.name, std::nullopt, actor);
     if (!st.ok() && !st.is(Code::kNotFound)) return st;
   }
   for (const auto& c : contents_) IF_RETURN_IF_ERROR(c.erase(name, actor));
-  auto rev = bucket_.DeleteIfRevision(name, (*got)->revision);
+  auto rev = bucket_.DeleteIfRevision(name, (got)->revision);
   exists_.Erase(name);
   if (!rev.ok() && !rev.status().is(Code::kConflict)) return rev.status();
   return events_.Changed("environment", name, "deleted", name, actor);

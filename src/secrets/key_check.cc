@@ -26,12 +26,11 @@ std::string StoredKeyId(const KvEntry& entry) {
 }
 
 Result<std::string> NewRecord(const MasterKey& key) {
-  auto box = key.Seal(AsBytes(kCheckText), AsBytes(kCheckAad));
-  if (!box.ok()) return box.status();
+  IF_ASSIGN_OR_RETURN(auto box, key.Seal(AsBytes(kCheckText), AsBytes(kCheckAad)));
   json doc = {{"key_id", key.key_id()},
               {"algorithm", "AES-256-GCM"},
-              {"nonce", Base64Encode(box->nonce.data(), box->nonce.size())},
-              {"check", Base64Encode(box->ciphertext.data(), box->ciphertext.size())},
+              {"nonce", Base64Encode(box.nonce.data(), box.nonce.size())},
+              {"check", Base64Encode(box.ciphertext.data(), box.ciphertext.size())},
               {"created_at", FormatRfc3339(NowUnixMillis())}};
   return doc.dump();
 }
@@ -80,13 +79,11 @@ void AddRecord(const KvEntry& e, SealedEvidence* out) {
 
 Result<SealedEvidence> FindSealedEvidence(KvBucket& system_bucket, KvBucket& secrets_bucket) {
   SealedEvidence out;
-  auto secrets = secrets_bucket.List(">");
-  if (!secrets.ok()) return secrets.status();
-  for (const auto& e : *secrets) AddRecord(e, &out);
-  auto system = system_bucket.List(">");
-  if (!system.ok()) return system.status();
+  IF_ASSIGN_OR_RETURN(auto secrets, secrets_bucket.List(">"));
+  for (const auto& e : secrets) AddRecord(e, &out);
+  IF_ASSIGN_OR_RETURN(auto system, system_bucket.List(">"));
   constexpr std::string_view kNoncePrefix = "nonces.";
-  for (const auto& e : *system) {
+  for (const auto& e : system) {
     if (e.key.compare(0, kNoncePrefix.size(), kNoncePrefix) == 0) {
       out.key_ids.insert(e.key.substr(kNoncePrefix.size()));
     } else if (e.key != kKeyCheckKey) {
@@ -114,11 +111,10 @@ bool Proves(const SealedEvidence& evidence, const MasterKey* key) {
 
 // The key-check record is missing: decide whether writing a new one is safe.
 Status CheckMissingRecord(KvBucket& system_bucket, KvBucket& secrets_bucket, const KeyCheckOptions& o) {
-  auto evidence = FindSealedEvidence(system_bucket, secrets_bucket);
-  if (!evidence.ok()) return evidence.status();
-  if (evidence->key_ids.empty()) return Status::Ok();  // a store that never held sealed data
-  const std::string found = std::to_string(evidence->sealed_records) +
-                            " sealed record(s) and nonce counters under key id(s) " + Join(evidence->key_ids);
+  IF_ASSIGN_OR_RETURN(auto evidence, FindSealedEvidence(system_bucket, secrets_bucket));
+  if (evidence.key_ids.empty()) return Status::Ok();  // a store that never held sealed data
+  const std::string found = std::to_string(evidence.sealed_records) +
+                            " sealed record(s) and nonce counters under key id(s) " + Join(evidence.key_ids);
   if (o.key == nullptr) {
     return Status::PreconditionFailed(
         "the key-check record (ironflow-system/keycheck) is missing and the store holds " + found +
@@ -131,8 +127,8 @@ Status CheckMissingRecord(KvBucket& system_bucket, KvBucket& secrets_bucket, con
         ") is the key they were sealed with, start once with --recreate-key-check: the key is proven by opening "
         "one of them before a new key check is written");
   }
-  if (Proves(*evidence, o.key) || Proves(*evidence, o.previous)) {
-    std::set<std::string> others = evidence->key_ids;
+  if (Proves(evidence, o.key) || Proves(evidence, o.previous)) {
+    std::set<std::string> others = evidence.key_ids;
     others.erase(o.key->key_id());
     if (o.previous) others.erase(o.previous->key_id());
     if (!others.empty()) {
@@ -143,9 +139,9 @@ Status CheckMissingRecord(KvBucket& system_bucket, KvBucket& secrets_bucket, con
     }
     return Status::Ok();
   }
-  if (evidence->sample_by_key_id.empty()) return Status::Ok();  // only nonce counters: nothing to open or to mix with
+  if (evidence.sample_by_key_id.empty()) return Status::Ok();  // only nonce counters: nothing to open or to mix with
   return Status::PreconditionFailed("--recreate-key-check: IRONFLOW_MASTER_KEY (key id " + o.key->key_id() +
-                                    ") opens none of the sealed records (key ids " + Join(evidence->key_ids) +
+                                    ") opens none of the sealed records (key ids " + Join(evidence.key_ids) +
                                     "); refusing to start (nothing was changed)");
 }
 
@@ -155,17 +151,15 @@ Status VerifyOrRecordMasterKey(KvBucket& system_bucket, KvBucket& secrets_bucket
   const MasterKey* key = options.key;
   const MasterKey* previous = options.previous;
   for (int attempt = 0; attempt < 3; ++attempt) {
-    auto existing = system_bucket.Get(kKeyCheckKey);
-    if (!existing.ok()) return existing.status();
-    if (existing->has_value()) {
-      const KvEntry& entry = **existing;
+    IF_ASSIGN_OR_RETURN(auto existing, system_bucket.Get(kKeyCheckKey));
+    if (existing.has_value()) {
+      const KvEntry& entry = *existing;
       if (key != nullptr && previous != nullptr && StoredKeyId(entry) == previous->key_id() &&
           previous->key_id() != key->key_id()) {
         // Rotation: prove the previous key is the one the data was written with, then move the record.
         IF_RETURN_IF_ERROR(CheckAgainstRecord(entry, previous));
-        auto doc = NewRecord(*key);
-        if (!doc.ok()) return doc.status();
-        auto rev = system_bucket.Update(kKeyCheckKey, *doc, entry.revision);
+        IF_ASSIGN_OR_RETURN(auto doc, NewRecord(*key));
+        auto rev = system_bucket.Update(kKeyCheckKey, doc, entry.revision);
         if (rev.ok()) return Status::Ok();
         if (!rev.status().is(Code::kConflict)) return rev.status();
         continue;  // another server moved it first: verify against what it wrote
@@ -183,9 +177,8 @@ Status VerifyOrRecordMasterKey(KvBucket& system_bucket, KvBucket& secrets_bucket
     if (options.recreate_if_missing)
       spdlog::warn("key check: writing a new key-check record for key id {}", key->key_id());
 
-    auto doc = NewRecord(*key);
-    if (!doc.ok()) return doc.status();
-    auto rev = system_bucket.Create(kKeyCheckKey, *doc);
+    IF_ASSIGN_OR_RETURN(auto doc, NewRecord(*key));
+    auto rev = system_bucket.Create(kKeyCheckKey, doc);
     if (rev.ok()) return Status::Ok();
     if (!rev.status().is(Code::kConflict)) return rev.status();
     // Another server recorded its key first: loop and verify against it.
@@ -199,17 +192,15 @@ Status ProveMasterKey(NatsConnection& nc, const MasterKey& key) {
     return Status::NotFound(std::string("no Ironflow store in this NATS (bucket ") + kSystemBucket + " is missing)");
   }
   if (!system.ok()) return system.status();
-  auto secrets = KvBucket::Open(nc, kSecretsBucket);
-  if (!secrets.ok()) return secrets.status();
-  auto check = (*system)->Get(kKeyCheckKey);
-  if (!check.ok()) return check.status();
-  if (!check->has_value()) {
+  IF_ASSIGN_OR_RETURN(auto secrets, KvBucket::Open(nc, kSecretsBucket));
+  IF_ASSIGN_OR_RETURN(auto check, (*system)->Get(kKeyCheckKey));
+  if (!check.has_value()) {
     return Status::PreconditionFailed(
         "this store has no key-check record (dev mode, or never started with a "
         "master key): there is no master key to prove");
   }
   // The record exists, so this only verifies (it writes nothing with a single key and no rotation).
-  return VerifyOrRecordMasterKey(**system, **secrets, KeyCheckOptions{&key, nullptr, false});
+  return VerifyOrRecordMasterKey(**system, *secrets, KeyCheckOptions{&key, nullptr, false});
 }
 
 }  // namespace ironflow

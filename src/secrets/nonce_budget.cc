@@ -26,15 +26,14 @@ Result<uint64_t> NonceBudget::Take() {
 
 Status NonceBudget::Reserve() {
   for (int attempt = 0; attempt < 32; ++attempt) {
-    auto e = bucket_.Get(kv_key_);
-    if (!e.ok()) return e.status();
+    IF_ASSIGN_OR_RETURN(auto e, bucket_.Get(kv_key_));
     uint64_t used = 0;
     uint64_t revision = 0;
-    if (e->has_value()) {
-      if (!ParseCount((*e)->value, &used)) {
+    if (e.has_value()) {
+      if (!ParseCount((e)->value, &used)) {
         return Status::Internal("the encryption counter " + kv_key_ + " in ironflow-system is malformed");
       }
-      revision = (*e)->revision;
+      revision = (e)->revision;
     }
     if (used >= kLimit) {
       return Status::Unavailable("master key " + key_id_ +
@@ -63,11 +62,10 @@ Status NonceBudget::Reserve() {
 }
 
 Result<NonceBudget::Usage> NonceBudget::Read() const {
-  auto e = bucket_.Get(kv_key_);
-  if (!e.ok()) return e.status();
+  IF_ASSIGN_OR_RETURN(auto e, bucket_.Get(kv_key_));
   Usage u;
   u.key_id = key_id_;
-  if (e->has_value() && !ParseCount((*e)->value, &u.reserved)) {
+  if (e.has_value() && !ParseCount((e)->value, &u.reserved)) {
     return Status::Internal("the encryption counter " + kv_key_ + " in ironflow-system is malformed");
   }
   u.warning = u.reserved >= kWarnAt;
@@ -76,10 +74,9 @@ Result<NonceBudget::Usage> NonceBudget::Read() const {
 
 Result<std::vector<NonceBudget::Usage>> NonceBudget::ReadAll(KvBucket& system_bucket) {
   constexpr std::string_view kPrefix = "nonces.";
-  auto entries = system_bucket.List(std::string(kPrefix) + "*");
-  if (!entries.ok()) return entries.status();
+  IF_ASSIGN_OR_RETURN(auto entries, system_bucket.List(std::string(kPrefix) + "*"));
   std::vector<Usage> out;
-  for (const auto& e : *entries) {
+  for (const auto& e : entries) {
     Usage u;
     u.key_id = e.key.substr(kPrefix.size());
     if (!ParseCount(e.value, &u.reserved)) continue;  // reported by Read() for the current key

@@ -165,13 +165,12 @@ std::optional<Result<SecretStore::PutOutcome>> SecretStore::TryPutOnRememberedHe
 }
 
 Result<SecretStore::Current> SecretStore::Load(const std::string& env, const std::string& name) {
-  auto got = bucket_.Get(SecretKey(env, name));
-  if (!got.ok()) return got.status();
+  IF_ASSIGN_OR_RETURN(auto got, bucket_.Get(SecretKey(env, name)));
   Current cur;
-  if (!got->has_value()) return cur;
-  auto rec = DecodeSecretRecord((*got)->value);
-  if (!rec.ok()) return ReportIntegrityFailure(env, name, (*got)->revision, "", "the record cannot be decoded");
-  cur.entry = std::move(**got);
+  if (!got.has_value()) return cur;
+  auto rec = DecodeSecretRecord((got)->value);
+  if (!rec.ok()) return ReportIntegrityFailure(env, name, (got)->revision, "", "the record cannot be decoded");
+  cur.entry = std::move(*got);
   cur.record.emplace(std::move(rec).value());
   heads_.Put(cur.entry->key, Head{cur.entry->revision, cur.record->created_at, cur.record->description});
   RememberSealed(cur.entry->key, cur.entry->revision, cur.record->value);
@@ -184,15 +183,14 @@ Result<SecretMetadata> SecretStore::Create(const std::string& env, const std::st
     if (!earlier->ok()) return earlier->status();
     return std::move(**earlier).metadata;
   }
-  auto sealed = sealer_.Seal(env, name, value);
-  if (!sealed.ok()) return sealed.status();
+  IF_ASSIGN_OR_RETURN(auto sealed, sealer_.Seal(env, name, value));
   SecretRecord rec;
   rec.environment = env;
   rec.name = name;
   rec.description = description.value_or("");
   rec.created_at = rec.updated_at = FormatRfc3339(NowUnixMillis());
   rec.updated_by = RecordActor{actor.type, actor.id, actor.name};
-  rec.value = std::move(sealed).value();
+  rec.value = std::move(sealed);
   std::string doc = EncodeSecretRecord(rec);
   auto rev = bucket_.Create(SecretKey(env, name), doc, actor.request.id);
   Cleanse(doc);
@@ -214,19 +212,17 @@ Result<SecretStore::PutOutcome> SecretStore::Put(const std::string& env, const s
   if (auto earlier = EarlierAttempt(env, name, actor); earlier && (!earlier->ok() || (*earlier)->metadata.revision)) {
     return std::move(*earlier);
   }
-  auto sealed = sealer_.Seal(env, name, value);
-  if (!sealed.ok()) return sealed.status();
+  IF_ASSIGN_OR_RETURN(auto sealed, sealer_.Seal(env, name, value));
   const std::string key = SecretKey(env, name);
-  if (auto fast = TryPutOnRememberedHead(env, name, *sealed, description, if_match, actor)) {
-    if (!sealed->encrypted()) Cleanse(sealed->plaintext);
+  if (auto fast = TryPutOnRememberedHead(env, name, sealed, description, if_match, actor)) {
+    if (!sealed.encrypted()) Cleanse(sealed.plaintext);
     return std::move(*fast);
   }
 
   for (int attempt = 0; attempt < kMaxCasAttempts; ++attempt) {
-    auto cur = Load(env, name);
-    if (!cur.ok()) return cur.status();
+    IF_ASSIGN_OR_RETURN(auto cur, Load(env, name));
     std::optional<uint64_t> current_rev;
-    if (cur->entry) current_rev = cur->entry->revision;
+    if (cur.entry) current_rev = cur.entry->revision;
     if (if_match && current_rev != if_match) return RevisionMismatch(name, *if_match, current_rev);
 
     SecretRecord rec;
@@ -234,9 +230,9 @@ Result<SecretStore::PutOutcome> SecretStore::Put(const std::string& env, const s
     rec.name = name;
     rec.updated_at = FormatRfc3339(NowUnixMillis());
     rec.updated_by = RecordActor{actor.type, actor.id, actor.name};
-    rec.created_at = cur->record ? cur->record->created_at : rec.updated_at;
-    rec.description = description ? *description : (cur->record ? cur->record->description : "");
-    rec.value = sealed.value();  // copy: a retry needs it again
+    rec.created_at = cur.record ? cur.record->created_at : rec.updated_at;
+    rec.description = description ? *description : (cur.record ? cur.record->description : "");
+    rec.value = sealed;  // copy: a retry needs it again
     std::string doc = EncodeSecretRecord(rec);
     Result<uint64_t> rev = current_rev ? bucket_.Update(key, doc, *current_rev, actor.request.id)
                                        : bucket_.Create(key, doc, actor.request.id);
@@ -244,7 +240,7 @@ Result<SecretStore::PutOutcome> SecretStore::Put(const std::string& env, const s
     if (rev.ok()) {
       const bool created = !current_rev.has_value();
       RememberHead(key, *rev, rec);
-      if (!sealed->encrypted()) Cleanse(sealed->plaintext);
+      if (!sealed.encrypted()) Cleanse(sealed.plaintext);
       IF_RETURN_IF_ERROR(
           events_.SecretChanged(created ? SecretChange::kCreated : SecretChange::kUpdated, env, name, *rev, actor));
       return PutOutcome{ToMetadata(env, name, rec, *rev), created};
@@ -269,20 +265,19 @@ Result<SecretMetadata> SecretStore::UpdateDescription(const std::string& env, co
   }
   const std::string key = SecretKey(env, name);
   for (int attempt = 0; attempt < kMaxCasAttempts; ++attempt) {
-    auto cur = Load(env, name);
-    if (!cur.ok()) return cur.status();
-    if (!cur->entry) {
+    IF_ASSIGN_OR_RETURN(auto cur, Load(env, name));
+    if (!cur.entry) {
       if (if_match) return RevisionMismatch(name, *if_match, std::nullopt);
       return NotFoundStatus(env, name);
     }
-    if (if_match && cur->entry->revision != *if_match) return RevisionMismatch(name, *if_match, cur->entry->revision);
+    if (if_match && cur.entry->revision != *if_match) return RevisionMismatch(name, *if_match, cur.entry->revision);
 
-    SecretRecord& rec = *cur->record;
+    SecretRecord& rec = *cur.record;
     rec.description = description;
     rec.updated_at = FormatRfc3339(NowUnixMillis());
     rec.updated_by = RecordActor{actor.type, actor.id, actor.name};
     std::string doc = EncodeSecretRecord(rec);
-    auto rev = bucket_.Update(key, doc, cur->entry->revision, actor.request.id);
+    auto rev = bucket_.Update(key, doc, cur.entry->revision, actor.request.id);
     Cleanse(doc);
     if (rev.ok()) {
       RememberHead(key, *rev, rec);
@@ -296,18 +291,16 @@ Result<SecretMetadata> SecretStore::UpdateDescription(const std::string& env, co
 }
 
 Result<SecretMetadata> SecretStore::Get(const std::string& env, const std::string& name) {
-  auto cur = Load(env, name);
-  if (!cur.ok()) return cur.status();
-  if (!cur->entry) return NotFoundStatus(env, name);
-  return ToMetadata(env, name, *cur->record, cur->entry->revision);
+  IF_ASSIGN_OR_RETURN(auto cur, Load(env, name));
+  if (!cur.entry) return NotFoundStatus(env, name);
+  return ToMetadata(env, name, *cur.record, cur.entry->revision);
 }
 
 Result<std::vector<SecretMetadata>> SecretStore::List(const std::string& env) {
-  auto entries = bucket_.List(env + ".*");
-  if (!entries.ok()) return entries.status();
+  IF_ASSIGN_OR_RETURN(auto entries, bucket_.List(env + ".*"));
   std::vector<SecretMetadata> out;
-  out.reserve(entries->size());
-  for (const auto& e : *entries) {
+  out.reserve(entries.size());
+  for (const auto& e : entries) {
     auto rec = DecodeSecretRecord(e.value);
     const std::string name = e.key.substr(env.size() + 1);
     if (!rec.ok()) {
@@ -327,13 +320,12 @@ Status SecretStore::Delete(const std::string& env, const std::string& name, std:
   }
   const std::string key = SecretKey(env, name);
   for (int attempt = 0; attempt < kMaxCasAttempts; ++attempt) {
-    auto cur = bucket_.Get(key);
-    if (!cur.ok()) return cur.status();
-    if (!cur->has_value()) {
+    IF_ASSIGN_OR_RETURN(auto cur, bucket_.Get(key));
+    if (!cur.has_value()) {
       if (if_match) return RevisionMismatch(name, *if_match, std::nullopt);
       return NotFoundStatus(env, name);
     }
-    uint64_t rev_now = (*cur)->revision;
+    uint64_t rev_now = (cur)->revision;
     if (if_match && rev_now != *if_match) return RevisionMismatch(name, *if_match, rev_now);
     auto rev = bucket_.DeleteIfRevision(key, rev_now, actor.request.id);
     heads_.Erase(key);
@@ -348,23 +340,19 @@ Status SecretStore::Delete(const std::string& env, const std::string& name, std:
 }
 
 Result<SecretString> SecretStore::Resolve(const std::string& env, const std::string& name) {
-  auto r = ResolveWithRevision(env, name);
-  if (!r.ok()) return r.status();
-  return std::move(r->value);
+  IF_ASSIGN_OR_RETURN(auto r, ResolveWithRevision(env, name));
+  return std::move(r.value);
 }
 
 Result<SecretStore::Resolved> SecretStore::ResolveWithRevision(const std::string& env, const std::string& name) {
   if (auto hit = sealed_.Get(SecretKey(env, name)); hit && hit->live) {
-    auto value = OpenStored(env, name, hit->revision, hit->value, nullptr);
-    if (!value.ok()) return value.status();
-    return Resolved{std::move(value).value(), hit->revision};
+    IF_ASSIGN_OR_RETURN(auto value, OpenStored(env, name, hit->revision, hit->value, nullptr));
+    return Resolved{std::move(value), hit->revision};
   }
-  auto cur = Load(env, name);
-  if (!cur.ok()) return cur.status();
-  if (!cur->entry) return NotFoundStatus(env, name);
-  auto value = OpenStored(env, name, cur->entry->revision, cur->record->value, &*cur->record);
-  if (!value.ok()) return value.status();
-  return Resolved{std::move(value).value(), cur->entry->revision};
+  IF_ASSIGN_OR_RETURN(auto cur, Load(env, name));
+  if (!cur.entry) return NotFoundStatus(env, name);
+  IF_ASSIGN_OR_RETURN(auto value, OpenStored(env, name, cur.entry->revision, cur.record->value, &*cur.record));
+  return Resolved{std::move(value), cur.entry->revision};
 }
 
 Result<SecretString> SecretStore::ResolveRevision(const std::string& env, const std::string& name, uint64_t revision) {
@@ -372,20 +360,18 @@ Result<SecretString> SecretStore::ResolveRevision(const std::string& env, const 
   if (auto hit = sealed_.Get(SecretKey(env, name)); hit && hit->live && hit->revision == revision) {
     return OpenStored(env, name, revision, hit->value, nullptr);
   }
-  auto e = bucket_.GetRevision(SecretKey(env, name), revision);
-  if (!e.ok()) return e.status();
-  if (!e->has_value()) return NotFoundStatus(env, name);
-  auto rec = DecodeSecretRecord((*e)->value);
+  IF_ASSIGN_OR_RETURN(auto e, bucket_.GetRevision(SecretKey(env, name), revision));
+  if (!e.has_value()) return NotFoundStatus(env, name);
+  auto rec = DecodeSecretRecord((e)->value);
   if (!rec.ok()) return ReportIntegrityFailure(env, name, revision, "", "the record cannot be decoded");
   return OpenStored(env, name, revision, rec->value, &*rec);
 }
 
 Result<std::vector<SecretStore::Version>> SecretStore::Versions(const std::string& env, const std::string& name) {
-  auto history = bucket_.History(SecretKey(env, name));
-  if (!history.ok()) return history.status();
-  if (history->empty()) return NotFoundStatus(env, name);
+  IF_ASSIGN_OR_RETURN(auto history, bucket_.History(SecretKey(env, name)));
+  if (history.empty()) return NotFoundStatus(env, name);
   std::vector<Version> out;
-  for (auto it = history->rbegin(); it != history->rend(); ++it) {
+  for (auto it = history.rbegin(); it != history.rend(); ++it) {
     Version v;
     v.revision = it->entry.revision;
     v.created_at = FormatRfc3339FromNanos(it->entry.created_ns);
@@ -416,28 +402,25 @@ Result<std::vector<SecretStore::Version>> SecretStore::Versions(const std::strin
 Result<SecretStore::PutOutcome> SecretStore::Rollback(const std::string& env, const std::string& name,
                                                       uint64_t revision, std::optional<uint64_t> if_match,
                                                       const Actor& actor) {
-  auto e = bucket_.GetRevision(SecretKey(env, name), revision);
-  if (!e.ok()) return e.status();
-  if (!e->has_value()) {
+  IF_ASSIGN_OR_RETURN(auto e, bucket_.GetRevision(SecretKey(env, name), revision));
+  if (!e.has_value()) {
     return Status::NotFound("revision " + std::to_string(revision) + " of secret \"" + name +
                             "\" is not in the history (deleted, never existed, or beyond the kept history)");
   }
-  auto rec = DecodeSecretRecord((*e)->value);
-  Cleanse((*e)->value);
+  auto rec = DecodeSecretRecord((e)->value);
+  Cleanse((e)->value);
   if (!rec.ok()) return ReportIntegrityFailure(env, name, revision, "", "the record cannot be decoded");
-  auto value = OpenStored(env, name, revision, rec->value, &*rec);
-  if (!value.ok()) return value.status();
-  return Put(env, name, value->view(), rec->description, if_match, actor);
+  IF_ASSIGN_OR_RETURN(auto value, OpenStored(env, name, revision, rec->value, &*rec));
+  return Put(env, name, value.view(), rec->description, if_match, actor);
 }
 
 Result<SecretStore::RekeyReport> SecretStore::Rekey(const std::optional<std::string>& env, const Actor& actor) {
   if (!sealer_.encrypting())
     return Status::PreconditionFailed("rekey needs IRONFLOW_MASTER_KEY (dev mode stores plaintext)");
-  auto entries = bucket_.List(env ? *env + ".*" : ">");
-  if (!entries.ok()) return entries.status();
+  IF_ASSIGN_OR_RETURN(auto entries, bucket_.List(env ? *env + ".*" : ">"));
   // A listing taken while users write may show a key twice (its old and new revision): keep the newest.
   std::map<std::string, KvEntry> latest;
-  for (auto& e : *entries) {
+  for (auto& e : entries) {
     auto [it, inserted] = latest.try_emplace(e.key, e);
     if (!inserted && e.revision > it->second.revision) it->second = e;
     Cleanse(e.value);
@@ -494,10 +477,9 @@ Result<SecretStore::RekeyReport> SecretStore::Rekey(const std::optional<std::str
 }
 
 Result<std::map<std::string, size_t>> SecretStore::CountByKeyId() {
-  auto entries = bucket_.List(">");
-  if (!entries.ok()) return entries.status();
+  IF_ASSIGN_OR_RETURN(auto entries, bucket_.List(">"));
   std::map<std::string, std::pair<uint64_t, std::string>> newest;  // key -> (revision, key id); a key may repeat
-  for (auto& e : *entries) {
+  for (auto& e : entries) {
     auto rec = DecodeSecretRecord(e.value);
     Cleanse(e.value);
     if (!rec.ok()) continue;
@@ -511,18 +493,16 @@ Result<std::map<std::string, size_t>> SecretStore::CountByKeyId() {
 
 Result<int> SecretStore::EncryptPlaintextEntries() {
   if (!sealer_.encrypting()) return 0;
-  auto entries = bucket_.List(">");
-  if (!entries.ok()) return entries.status();
+  IF_ASSIGN_OR_RETURN(auto entries, bucket_.List(">"));
   int count = 0;
-  for (const auto& e : *entries) {
+  for (const auto& e : entries) {
     auto rec = DecodeSecretRecord(e.value);
     if (!rec.ok() || rec->value.encrypted()) continue;
     std::string key_env, key_name;
     if (!SplitSecretKey(e.key, &key_env, &key_name)) continue;
-    auto sealed = sealer_.Seal(key_env, key_name, rec->value.plaintext);
-    if (!sealed.ok()) return sealed.status();
+    IF_ASSIGN_OR_RETURN(auto sealed, sealer_.Seal(key_env, key_name, rec->value.plaintext));
     Cleanse(rec->value.plaintext);
-    rec->value = std::move(sealed).value();
+    rec->value = std::move(sealed);
     auto rev = bucket_.Update(e.key, EncodeSecretRecord(*rec), e.revision);
     if (rev.ok()) {
       ++count;

@@ -11,15 +11,13 @@ Result<SealedValue> ValueSealer::Seal(std::string_view environment, std::string_
     return out;
   }
   if (budget_ != nullptr) {
-    auto ordinal = budget_->Take();
-    if (!ordinal.ok()) return ordinal.status();
+    IF_RETURN_IF_ERROR(budget_->Take().status());
   }
-  auto box = key_->Seal(AsBytes(plaintext), AsBytes(SecretAad(environment, name)));
-  if (!box.ok()) return box.status();
+  IF_ASSIGN_OR_RETURN(auto box, key_->Seal(AsBytes(plaintext), AsBytes(SecretAad(environment, name))));
   out.algorithm = std::string(kAlgorithmAesGcm);
   out.key_id = key_->key_id();
-  out.nonce = std::move(box->nonce);
-  out.ciphertext = std::move(box->ciphertext);
+  out.nonce = std::move(box.nonce);
+  out.ciphertext = std::move(box.ciphertext);
   return out;
 }
 

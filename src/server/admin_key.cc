@@ -15,10 +15,9 @@ Result<NewApiKey> MintAdminKey(const MintAdminKeyOptions& o) {
         "creating an admin key needs the master key (IRONFLOW_MASTER_KEY or "
         "--master-key-file): it is the proof that you operate this deployment");
   }
-  auto nc = NatsConnection::Connect(o.nats);
-  if (!nc.ok()) return nc.status();
+  IF_ASSIGN_OR_RETURN(auto nc, NatsConnection::Connect(o.nats));
 
-  if (Status proven = ProveMasterKey(**nc, *o.key); !proven.ok()) {
+  if (Status proven = ProveMasterKey(*nc, *o.key); !proven.ok()) {
     if (proven.is(Code::kNotFound)) return Status::NotFound(proven.message() + ": start `ironflow serve` on it first");
     if (proven.is(Code::kPreconditionFailed)) {
       return Status::PreconditionFailed(proven.message() + "; use the bootstrap key");
@@ -26,12 +25,10 @@ Result<NewApiKey> MintAdminKey(const MintAdminKeyOptions& o) {
     return proven;
   }
 
-  auto auth = KvBucket::Open(**nc, kAuthBucket);
-  if (!auth.ok()) return auth.status();
-  auto stream = SystemStream::Bind(**nc);
-  if (!stream.ok()) return stream.status();
-  SystemEvents events(*stream);
-  ApiKeyStore keys(**auth, events);
+  IF_ASSIGN_OR_RETURN(auto auth, KvBucket::Open(*nc, kAuthBucket));
+  IF_ASSIGN_OR_RETURN(auto stream, SystemStream::Bind(*nc));
+  SystemEvents events(stream);
+  ApiKeyStore keys(*auth, events);
   ApiKeySpec spec;
   spec.name = o.name;
   spec.role = "admin";

@@ -70,9 +70,8 @@ Status ReadOne(const char* variable, const std::string& file, const char* file_f
     return Status::Ok();
   }
   if (!file.empty()) {
-    auto k = ReadKeyFile(file, /*check_mode=*/true);
-    if (!k.ok()) return k.status();
-    out->emplace(std::move(k).value());
+    IF_ASSIGN_OR_RETURN(auto k, ReadKeyFile(file, /*check_mode=*/true));
+    out->emplace(std::move(k));
     if (source) *source = "file " + file;
     return Status::Ok();
   }
@@ -80,9 +79,8 @@ Status ReadOne(const char* variable, const std::string& file, const char* file_f
     std::string path = std::string(*dir) + "/" + credential;
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0) {
-      auto k = ReadKeyFile(path, /*check_mode=*/false);
-      if (!k.ok()) return k.status();
-      out->emplace(std::move(k).value());
+      IF_ASSIGN_OR_RETURN(auto k, ReadKeyFile(path, /*check_mode=*/false));
+      out->emplace(std::move(k));
       if (source) *source = "systemd credential " + std::string(credential);
     }
   }

@@ -246,9 +246,8 @@ Status ValidateConfig(const ServerConfig& c, std::optional<MasterKey>* key, std:
     return Status::InvalidArgument("--run-retention-days must be 2-3650");
   }
   if (c.master_key_hex && !c.master_key_hex->empty()) {
-    auto k = MasterKey::FromHex(*c.master_key_hex);
-    if (!k.ok()) return k.status();
-    key->emplace(std::move(k).value());
+    IF_ASSIGN_OR_RETURN(auto k, MasterKey::FromHex(*c.master_key_hex));
+    key->emplace(std::move(k));
   }
   if (c.previous_master_key_hex && !c.previous_master_key_hex->empty()) {
     if (!key->has_value()) {
@@ -291,14 +290,12 @@ void AddEnvironmentContents(EnvironmentStore& environments, ConfigStore& config,
   ConfigStore* config_store = &config;
   environments.AddContents({"config document(s)",
                             [config_store](const std::string& env) -> Result<size_t> {
-                              auto names = config_store->Names(env);
-                              if (!names.ok()) return names.status();
-                              return names->size();
+                              IF_ASSIGN_OR_RETURN(auto names, config_store->Names(env));
+                              return names.size();
                             },
                             [config_store](const std::string& env, const Actor& actor) -> Status {
-                              auto names = config_store->Names(env);
-                              if (!names.ok()) return names.status();
-                              for (const auto& n : *names) {
+                              IF_ASSIGN_OR_RETURN(auto names, config_store->Names(env));
+                              for (const auto& n : names) {
                                 IF_RETURN_IF_ERROR(config_store->Delete(env, n, std::nullopt, actor));
                               }
                               return Status::Ok();
@@ -306,14 +303,12 @@ void AddEnvironmentContents(EnvironmentStore& environments, ConfigStore& config,
   UserBuckets* buckets = &kv;
   environments.AddContents({"KV bucket(s)",
                             [buckets](const std::string& env) -> Result<size_t> {
-                              auto list = buckets->List(env);
-                              if (!list.ok()) return list.status();
-                              return list->size();
+                              IF_ASSIGN_OR_RETURN(auto list, buckets->List(env));
+                              return list.size();
                             },
                             [buckets](const std::string& env, const Actor& actor) -> Status {
-                              auto list = buckets->List(env);
-                              if (!list.ok()) return list.status();
-                              for (const auto& b : *list) {
+                              IF_ASSIGN_OR_RETURN(auto list, buckets->List(env));
+                              for (const auto& b : list) {
                                 Status st = buckets->Delete(env, b.name, actor);
                                 if (!st.ok() && !st.is(Code::kNotFound)) return st;
                               }
@@ -331,9 +326,8 @@ Status Server::Impl::ConnectNats(const ServerConfig& config) {
     eo.binary = config.nats_server_binary;
     eo.store_dir = config.data_dir + "/nats";
     eo.log_file = config.data_dir + "/nats-server.log";
-    auto started = EmbeddedNats::Start(eo);
-    if (!started.ok()) return started.status();
-    embedded = std::move(started).value();
+    IF_ASSIGN_OR_RETURN(auto started, EmbeddedNats::Start(eo));
+    embedded = std::move(started);
     nats_url = embedded->url();
     spdlog::info("embedded nats-server started on {} (store {}, log {})", nats_url, eo.store_dir, eo.log_file);
   }
@@ -355,9 +349,8 @@ Status Server::Impl::ConnectNats(const ServerConfig& config) {
     survey = std::move(fresh);
   });
   no.on_reconnected = [again = resurvey.get()] { again->Request(); };
-  auto nc = NatsConnection::Connect(no);
-  if (!nc.ok()) return nc.status();
-  nats = std::move(nc).value();
+  IF_ASSIGN_OR_RETURN(auto nc, NatsConnection::Connect(no));
+  nats = std::move(nc);
   {
     const auto now = nats->connected_server();
     spdlog::info("connected to NATS at {} (server {})", now.url, now.server_id);
@@ -404,15 +397,12 @@ Status Server::Impl::OpenStorage(const ServerConfig& config) {
           left->size(), kLegacyJobsBucket);
     }
   }
-  auto stream = SystemStream::Ensure(*nats, config.kv_replicas, config.audit_retention_days);
-  if (!stream.ok()) return stream.status();
-  system_stream.emplace(*stream);
-  auto events_stream = EventLog::Ensure(*nats, config.kv_replicas);
-  if (!events_stream.ok()) return events_stream.status();
-  event_log.emplace(*events_stream);
-  auto queue = JobQueue::Open(*nats, config.kv_replicas, config.job_ack_wait_ms);
-  if (!queue.ok()) return queue.status();
-  jobs = std::move(queue).value();
+  IF_ASSIGN_OR_RETURN(auto stream, SystemStream::Ensure(*nats, config.kv_replicas, config.audit_retention_days));
+  system_stream.emplace(stream);
+  IF_ASSIGN_OR_RETURN(auto events_stream, EventLog::Ensure(*nats, config.kv_replicas));
+  event_log.emplace(events_stream);
+  IF_ASSIGN_OR_RETURN(auto queue, JobQueue::Open(*nats, config.kv_replicas, config.job_ack_wait_ms));
+  jobs = std::move(queue);
   jetstream_health = std::make_unique<JetStreamHealth>(
       *nats, std::vector<std::string>{
                  std::string(SystemStream::kName), std::string("KV_") + layout[StoreBucket::kSecrets].name,
@@ -434,13 +424,12 @@ Status Server::Impl::BuildPlanes(const ServerConfig& config, std::optional<Maste
   }
   if (key) {
     nonce_budget = std::make_unique<NonceBudget>(bucket(StoreBucket::kSystem), key->key_id());
-    auto usage = nonce_budget->Read();
-    if (!usage.ok()) return usage.status();
-    if (usage->warning) {
+    IF_ASSIGN_OR_RETURN(auto usage, nonce_budget->Read());
+    if (usage.warning) {
       spdlog::warn(
           "master key {} has sealed up to {} values; the limit for random nonces is 2^32: rotate "
           "IRONFLOW_MASTER_KEY soon (see docs/security.md)",
-          key->key_id(), usage->reserved);
+          key->key_id(), usage.reserved);
     }
   }
   sealer = std::make_unique<ValueSealer>(std::move(key), std::move(previous), nonce_budget.get());
@@ -455,10 +444,9 @@ Status Server::Impl::BuildPlanes(const ServerConfig& config, std::optional<Maste
   AddEnvironmentContents(*environments, *config_store, *kv);
 
   if (sealer->encrypting()) {
-    auto migrated = secrets->EncryptPlaintextEntries();
-    if (!migrated.ok()) return migrated.status();
-    if (*migrated > 0) {
-      spdlog::warn("re-encrypted {} secret(s) that were stored in plaintext (dev mode) under key id {}", *migrated,
+    IF_ASSIGN_OR_RETURN(auto migrated, secrets->EncryptPlaintextEntries());
+    if (migrated > 0) {
+      spdlog::warn("re-encrypted {} secret(s) that were stored in plaintext (dev mode) under key id {}", migrated,
                    sealer->key_id());
     }
     SecretStore* store = secrets.get();
@@ -467,15 +455,13 @@ Status Server::Impl::BuildPlanes(const ServerConfig& config, std::optional<Maste
     if (!watch.ok()) return watch.status();
     secrets_watch = std::move(watch).value();
   }
-  auto keyring = SigningKeyring::Open(bucket(StoreBucket::kSystem), *sealer, *events, config.signing_key_hex);
-  if (!keyring.ok()) return keyring.status();
-  signing = std::move(keyring).value();
-  auto functions_copy = KvMirror::Start(bucket(StoreBucket::kFunctions));
-  if (!functions_copy.ok()) return functions_copy.status();
-  functions_mirror = std::move(functions_copy).value();
-  auto unfinished = RunStore::StartUnfinishedMirror(bucket(StoreBucket::kRuns));
-  if (!unfinished.ok()) return unfinished.status();
-  unfinished_runs = std::move(unfinished).value();
+  IF_ASSIGN_OR_RETURN(auto keyring,
+                      SigningKeyring::Open(bucket(StoreBucket::kSystem), *sealer, *events, config.signing_key_hex));
+  signing = std::move(keyring);
+  IF_ASSIGN_OR_RETURN(auto functions_copy, KvMirror::Start(bucket(StoreBucket::kFunctions)));
+  functions_mirror = std::move(functions_copy);
+  IF_ASSIGN_OR_RETURN(auto unfinished, RunStore::StartUnfinishedMirror(bucket(StoreBucket::kRuns)));
+  unfinished_runs = std::move(unfinished);
   functions = std::make_unique<FunctionRegistry>(bucket(StoreBucket::kFunctions), functions_mirror.get());
   runs = std::make_unique<RunStore>(bucket(StoreBucket::kRuns), unfinished_runs.get());
   workers = std::make_unique<WorkerRegistry>(bucket(StoreBucket::kWorkers));
@@ -496,9 +482,8 @@ Status Server::Impl::BuildPlanes(const ServerConfig& config, std::optional<Maste
   }
   api_keys = std::make_unique<ApiKeyStore>(bucket(StoreBucket::kAuth), *events);
   const std::string key_file = config.data_dir + "/bootstrap_key";
-  auto created = api_keys->EnsureBootstrapKey(key_file);
-  if (!created.ok()) return created.status();
-  if (*created) spdlog::info("created the bootstrap admin API key; it is in {} (mode 0600)", key_file);
+  IF_ASSIGN_OR_RETURN(auto created, api_keys->EnsureBootstrapKey(key_file));
+  if (created) spdlog::info("created the bootstrap admin API key; it is in {} (mode 0600)", key_file);
   return Status::Ok();
 }
 

@@ -166,10 +166,10 @@ Status JobQueue::Nak(const std::string& ack_subject, int64_t delay_ms) {
 }
 
 Result<std::vector<JobQueue::Depth>> JobQueue::Depths() {
-  auto counts = CountMessagesBySubject(nc_, std::string(kStream), std::string(kSubjectPrefix) + ">");
-  if (!counts.ok()) return counts.status();
+  IF_ASSIGN_OR_RETURN(auto counts,
+                      CountMessagesBySubject(nc_, std::string(kStream), std::string(kSubjectPrefix) + ">"));
   std::vector<Depth> out;
-  for (const auto& [subject, n] : *counts) {
+  for (const auto& [subject, n] : counts) {
     // "<prefix><environment>.<function id>": environments hold no '.', so the first one splits them.
     const std::string queue = subject.substr(kSubjectPrefix.size());
     const size_t dot = queue.find('.');

@@ -135,10 +135,9 @@ Result<uint64_t> KvBucket::Create(const std::string& key, std::string_view value
     // As kvStore_Create: a key that is absent, or whose latest write is a delete marker, may be created.
     auto rev = PublishWrite(key, value, uint64_t{0}, nullptr, tag);
     if (!rev.status().is(Code::kConflict)) return rev;
-    auto last = LastWrite(key);
-    if (!last.ok()) return last.status();
-    if (!last->has_value() || !(*last)->deleted) return Status::Conflict("key exists");
-    return PublishWrite(key, value, (*last)->revision, nullptr, tag);
+    IF_ASSIGN_OR_RETURN(auto last, LastWrite(key));
+    if (!last.has_value() || !(last)->deleted) return Status::Conflict("key exists");
+    return PublishWrite(key, value, (last)->revision, nullptr, tag);
   }
   uint64_t rev = 0;
   natsStatus s = kvStore_Create(&rev, kv_, key.c_str(), value.data(), static_cast<int>(value.size()));
@@ -154,9 +153,8 @@ Result<uint64_t> KvBucket::Update(const std::string& key, std::string_view value
 }
 
 Status KvBucket::RequireLiveRevision(const std::string& key, uint64_t revision) {
-  auto current = Get(key);
-  if (!current.ok()) return current.status();
-  if (!current->has_value() || (*current)->revision != revision) return Status::Conflict("revision mismatch");
+  IF_ASSIGN_OR_RETURN(auto current, Get(key));
+  if (!current.has_value() || (current)->revision != revision) return Status::Conflict("revision mismatch");
   return Status::Ok();
 }
 
@@ -227,19 +225,17 @@ Result<std::optional<KvBucket::LastWriteInfo>> KvBucket::LastWrite(const std::st
 
 Result<bool> KvBucket::LastWriteIsTagged(const std::string& key, std::string_view tag, LastWriteInfo* info) {
   if (tag.empty()) return false;
-  auto last = LastWrite(key);
-  if (!last.ok()) return last.status();
-  if (!last->has_value() || (*last)->tag != tag) return false;
-  *info = std::move(**last);
+  IF_ASSIGN_OR_RETURN(auto last, LastWrite(key));
+  if (!last.has_value() || (last)->tag != tag) return false;
+  *info = std::move(*last);
   return true;
 }
 
 Result<std::optional<uint64_t>> KvBucket::DeleteLatest(const std::string& key, std::string_view tag) {
   for (int attempt = 0; attempt < 100; ++attempt) {
-    auto current = Get(key);
-    if (!current.ok()) return current.status();
-    if (!current->has_value()) return std::optional<uint64_t>();
-    auto rev = DeleteIfRevision(key, (*current)->revision, tag);
+    IF_ASSIGN_OR_RETURN(auto current, Get(key));
+    if (!current.has_value()) return std::optional<uint64_t>();
+    auto rev = DeleteIfRevision(key, (current)->revision, tag);
     if (rev.ok()) return std::optional<uint64_t>(*rev);
     if (!rev.status().is(Code::kConflict)) return rev.status();
   }

@@ -8,13 +8,12 @@ constexpr size_t kMaxTombstones = 100000;
 Result<std::unique_ptr<KvMirror>> KvMirror::Start(KvBucket& bucket, Keep keep) {
   std::unique_ptr<KvMirror> m(new KvMirror());
   m->keep_ = std::move(keep);
-  auto all = bucket.List(">");
-  if (!all.ok()) return all.status();
-  for (const auto& e : *all) m->Apply(e, false);
+  IF_ASSIGN_OR_RETURN(auto all, bucket.List(">"));
+  for (const auto& e : all) m->Apply(e, false);
   KvMirror* raw = m.get();
-  auto watch = KvWatch::Start(bucket, [raw](const KvEntry& e, bool deleted) { raw->Apply(e, deleted); });
-  if (!watch.ok()) return watch.status();
-  m->watch_ = std::move(watch).value();
+  IF_ASSIGN_OR_RETURN(auto watch,
+                      KvWatch::Start(bucket, [raw](const KvEntry& e, bool deleted) { raw->Apply(e, deleted); }));
+  m->watch_ = std::move(watch);
   return m;
 }
 

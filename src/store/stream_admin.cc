@@ -81,9 +81,8 @@ Result<nats::StreamInfoPtr> FetchStreamInfo(NatsConnection& nc, const std::strin
 }  // namespace
 
 Result<StreamState> GetStreamState(NatsConnection& nc, const std::string& stream) {
-  auto info = FetchStreamInfo(nc, stream);
-  if (!info.ok()) return info.status();
-  const jsStreamInfo& i = **info;
+  IF_ASSIGN_OR_RETURN(auto info, FetchStreamInfo(nc, stream));
+  const jsStreamInfo& i = *info;
   StreamState out;
   out.messages = i.State.Msgs;
   out.last_seq = i.State.LastSeq;
@@ -96,10 +95,9 @@ Result<StreamState> GetStreamState(NatsConnection& nc, const std::string& stream
 
 Result<std::map<std::string, uint64_t>> CountMessagesBySubject(NatsConnection& nc, const std::string& stream,
                                                                const std::string& subject_filter) {
-  auto info = FetchStreamInfo(nc, stream, &subject_filter);
-  if (!info.ok()) return info.status();
+  IF_ASSIGN_OR_RETURN(auto info, FetchStreamInfo(nc, stream, &subject_filter));
   std::map<std::string, uint64_t> out;
-  if (const jsStreamStateSubjects* subjects = (*info)->State.Subjects) {
+  if (const jsStreamStateSubjects* subjects = (info)->State.Subjects) {
     for (int i = 0; i < subjects->Count; ++i) out[subjects->List[i].Subject] = subjects->List[i].Msgs;
   }
   return out;

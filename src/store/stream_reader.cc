@@ -60,15 +60,13 @@ StreamMessage ToStreamMessage(natsMsg* msg, uint64_t* pending) {
 
 Status ScanStream(NatsConnection& nc, const std::string& stream, const std::string& subject_filter,
                   const std::function<bool(const StreamMessage&)>& visit) {
-  auto state = GetStreamState(nc, stream);
-  if (!state.ok()) return state.status();
-  const uint64_t cut = state->last_seq;
-  if (state->messages == 0) return Status::Ok();
-  auto sub = SubscribeOrdered(nc, stream, subject_filter, 0);
-  if (!sub.ok()) return sub.status();
+  IF_ASSIGN_OR_RETURN(auto state, GetStreamState(nc, stream));
+  const uint64_t cut = state.last_seq;
+  if (state.messages == 0) return Status::Ok();
+  IF_ASSIGN_OR_RETURN(auto sub, SubscribeOrdered(nc, stream, subject_filter, 0));
   for (;;) {
     natsMsg* raw_msg = nullptr;
-    natsStatus s = natsSubscription_NextMsg(&raw_msg, sub->get(), nc.request_timeout_ms());
+    natsStatus s = natsSubscription_NextMsg(&raw_msg, sub.get(), nc.request_timeout_ms());
     if (s != NATS_OK) return StatusFromNats(s, "read stream " + stream);
     nats::MsgPtr msg(raw_msg);
     uint64_t pending = 1;
@@ -81,9 +79,8 @@ Status ScanStream(NatsConnection& nc, const std::string& stream, const std::stri
 
 Result<std::vector<StreamMessage>> ReadStream(NatsConnection& nc, const StreamQuery& query, bool* truncated) {
   if (truncated) *truncated = false;
-  auto subscribed = SubscribeOrdered(nc, query.stream, query.subject_filter, query.since_ns);
-  if (!subscribed.ok()) return subscribed.status();
-  nats::SubscriptionPtr sub = std::move(subscribed).value();
+  IF_ASSIGN_OR_RETURN(auto subscribed, SubscribeOrdered(nc, query.stream, query.subject_filter, query.since_ns));
+  nats::SubscriptionPtr sub = std::move(subscribed);
   jsErrCode err = static_cast<jsErrCode>(0);
   // How many messages match right now; the read stops there, so it never waits for future messages.
   jsConsumerInfo* raw_ci = nullptr;
