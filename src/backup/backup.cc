@@ -38,14 +38,16 @@ constexpr size_t kRestoreBatch = 256;
 // not need; runs only when asked for. User buckets (app_*) follow, then the audit stream when asked for.
 std::vector<std::string> StoreBuckets(bool include_runs) {
   std::vector<std::string> out;
-  for (const StoreBucketSpec& b : StoreLayout().buckets) {
+  const StoreLayout layout;
+  for (const StoreBucketSpec& b : layout.buckets) {
     if (b.backup == InBackup::kAlways || (include_runs && b.backup == InBackup::kWithRuns)) out.push_back(b.name);
   }
   return out;
 }
 
 bool IsRestorableBucket(const std::string& name) {
-  if (const StoreBucketSpec* b = StoreLayout().Find(name)) return b->backup != InBackup::kNever;
+  const StoreLayout layout;  // Find points into it
+  if (const StoreBucketSpec* b = layout.Find(name)) return b->backup != InBackup::kNever;
   if (name.rfind(kUserBucketPrefix, 0) != 0 || name.size() > 128) return false;
   for (char c : name) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
