@@ -22,8 +22,9 @@ struct NatsLink {
 
 struct SystemInfo {
   std::string version;
-  std::string nats_url;  // the configured list, redacted
-  std::function<NatsLink()> nats_link;
+  std::string nats_url;                  // the configured list, redacted
+  std::function<bool()> nats_connected;  // cheap: what readiness asks on every probe
+  std::function<NatsLink()> nats_link;   // the full picture (/api/v1/status, /metrics)
   std::function<bool()> ready;
   std::function<bool()> jetstream_writable;                   // every stream we write to has a leader
   std::function<std::vector<NatsServerInfo>()> nats_servers;  // the NATS nodes reached and their versions

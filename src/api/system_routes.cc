@@ -30,7 +30,7 @@ json NatsStatus(const SystemInfo& info) {
 }  // namespace
 
 Readiness CheckReadiness(const SystemInfo& info) {
-  return Readiness{info.nats_link().connected, info.jetstream_writable(), info.ready()};
+  return Readiness{info.nats_connected(), info.jetstream_writable(), info.ready()};
 }
 
 void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info) {

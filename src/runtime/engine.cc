@@ -547,16 +547,6 @@ Engine::Outcome Engine::LostLeaseOutcome(bool push, const std::string& worker_id
   return lost;
 }
 
-Engine::Outcome Engine::Outcome::From(const JobResult& result) {
-  Outcome outcome;
-  outcome.completed = result.completed;
-  outcome.output_json = result.output_json;
-  outcome.error = result.error;
-  outcome.retryable = result.retryable;
-  outcome.steps = result.steps;
-  return outcome;
-}
-
 Status Engine::FinishAttempt(const std::string& env, const std::string& run_id, const Outcome& outcome,
                              const Values& values, const std::function<Status(const RunRecord&)>& check,
                              const std::string& ack_subject, const RunStore::Queued* hint, Status* audited_out) {
@@ -793,7 +783,6 @@ Status Engine::CompleteJob(const std::string& env, const std::string& worker_id,
   std::string run_id;
   int attempt = 0;
   if (!ParseJobId(job_id, &run_id, &attempt)) return not_leased;
-  if (result.lease_token.empty()) return Status::InvalidArgument("field \"lease_token\" is required");
   IF_ASSIGN_OR_RETURN(auto claim, OpenLeaseToken(result.lease_token, LeaseKeys(*d_.signing.keys())));
   if (claim.environment != env || claim.run_id != run_id || claim.attempt != attempt || claim.worker_id != worker_id) {
     return Status::Conflict("lease token does not match job \"" + job_id + "\" (lease expired or taken over)");
@@ -835,7 +824,7 @@ Status Engine::CompleteJob(const std::string& env, const std::string& worker_id,
     current = std::move(stored).value();
   }
 
-  Outcome outcome = Outcome::From(result);
+  Outcome outcome(result);
   outcome.reported_as = reported_as;
   // Redact with exactly the values this attempt received (their revisions are in the run's delivery).
   Values values;
@@ -1047,7 +1036,7 @@ void Engine::DispatchPush(RunRecord leased, const FunctionDef& fn, Values values
 void Engine::FinishPush(const RunRecord& leased, PushAnswer answer, Values& values, const std::string& ack_subject) {
   Outcome outcome;
   if (answer.result.ok()) {
-    outcome = Outcome::From(*answer.result);
+    outcome = Outcome(std::move(answer.result).value());
   } else {
     outcome.error = answer.result.status().message();
     outcome.retryable = answer.retryable;

@@ -109,13 +109,11 @@ class Engine {
   RuntimeStats stats() const;
 
  private:
-  struct Outcome {
-    bool completed = false;
-    std::string output_json = "null";
-    std::string error;
-    bool retryable = true;
-    std::vector<RunStep> steps;
-    static Outcome From(const JobResult& result);
+  // What the engine records for an attempt: the function's answer (or the engine's own verdict) and where it
+  // came from.
+  struct Outcome : JobResult {
+    Outcome() = default;
+    explicit Outcome(JobResult result) : JobResult(std::move(result)) {}
     // A pull worker's result: "<lease id>:<digest of the result body>", kept in the record so that the same result
     // sent again (its answer was lost) is answered OK. Empty for lost leases and push results.
     std::string reported_as;

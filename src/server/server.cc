@@ -152,12 +152,12 @@ struct Server::Impl {
     if (auto depths = jobs->Depths(); depths.ok()) {
       for (const auto& d : *depths) g->queue_depths.push_back({d.environment, d.function_id, d.jobs});
     }
-    if (auto nonces = NonceBudget::ReadAll(*buckets[static_cast<size_t>(StoreBucket::kSystem)]); nonces.ok()) {
+    if (auto nonces = NonceBudget::ReadAll(bucket(StoreBucket::kSystem)); nonces.ok()) {
       for (const auto& u : *nonces) g->nonces_used.emplace_back(u.key_id, u.reserved);
     }
   }
 
-  KvBucket& bucket(StoreBucket b) { return *buckets[static_cast<size_t>(b)]; }
+  KvBucket& bucket(StoreBucket b) const { return *buckets[static_cast<size_t>(b)]; }
 
   // The phases of Start, in order (server.cc). Each leaves here what it built; after an error the destructor
   // takes down whatever exists, in reverse order.
@@ -507,6 +507,7 @@ Status Server::Impl::ServeApi(const ServerConfig& config, SecureBytes fingerprin
   SystemInfo info;
   info.version = IRONFLOW_VERSION;
   info.nats_url = nats->redacted_url();
+  info.nats_connected = [this] { return nats->connected(); };
   info.nats_link = [this] {
     const auto now = nats->connected_server();
     return NatsLink{nats->connected(), now.url, now.server_id, nats->reconnects(), nats->stream_publish_retries()};
