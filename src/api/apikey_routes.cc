@@ -14,7 +14,7 @@ using api::json;
 json InfoJson(const ApiKeyInfo& i) {
   return json{{"id", i.principal.id},
               {"name", i.principal.name},
-              {"role", i.principal.role},
+              {"role", RoleName(i.principal.role)},
               {"environment", i.principal.environment.empty() ? json(nullptr) : json(i.principal.environment)},
               {"created_at", i.created_at},
               {"expires_at", i.expires_at.empty() ? json(nullptr) : json(i.expires_at)},
@@ -82,8 +82,9 @@ void AddApiKeyRoutes(Router& router, ApiContext& ctx) {
     if (!functions.ok()) return api::ErrorResponse(functions.status());
     auto secrets = OptionalStringList(*body, "secrets");
     if (!secrets.ok()) return api::ErrorResponse(secrets.status());
-    auto created =
-        ctx.api_keys->Create(ApiKeySpec{*name, *role, env->value_or(""), expires_in, *functions, *secrets}, call.actor);
+    auto created = ctx.api_keys->Create(
+        ApiKeySpec{*name, ParseRole(*role).value_or(Role::kNone), env->value_or(""), expires_in, *functions, *secrets},
+        call.actor);
     if (!created.ok()) return api::ErrorResponse(created.status());
     spdlog::info("api key created: id={} name={} role={} environment={} actor={}", created->info.principal.id, *name,
                  *role, env->value_or("*"), call.actor.name);

@@ -45,7 +45,7 @@ void AddAuditRoutes(Router& router, ApiContext& ctx) {
     const bool every_environment = call.request.header("x-ironflow-environment").value_or("") == "*";
     Result<std::string> env = std::string("*");
     if (every_environment) {
-      if (!call.actor.environment.empty() || (!call.actor.role.empty() && call.actor.role != "admin")) {
+      if (!call.actor.environment.empty() || call.actor.role != Role::kAdmin) {
         return api::ErrorResponse(Status::PermissionDenied(
             "the audit trail of every environment (X-Ironflow-Environment: *) needs an admin key"));
       }

@@ -49,7 +49,7 @@ Result<JobResult> ParseJobResult(std::string_view body, bool require_lease_token
       if (!s.is_object() || !s.contains("id") || !s["id"].is_string() || s["id"].get<std::string>().empty()) {
         return Status::InvalidArgument("each step must be {\"id\": string, \"output\": any}");
       }
-      out.steps.push_back({s["id"], "completed", s.contains("output") ? s["output"].dump() : "null"});
+      out.steps.push_back({s["id"], s.contains("output") ? s["output"].dump() : "null"});
     }
   }
   return out;

@@ -8,7 +8,7 @@
 namespace ironflow {
 
 Result<Actor> AuthenticateRequest(const ApiContext& ctx, const HttpRequest& req) {
-  if (ctx.api_keys == nullptr) return Actor{"dev", "dev", "dev", "admin", ""};
+  if (ctx.api_keys == nullptr) return Actor{"dev", "dev", "dev", Role::kAdmin, ""};
   int retry_after = 1;
   if (ctx.auth_failures && !ctx.auth_failures->Allowed(req.remote_address, &retry_after)) {
     return Status::ResourceExhausted("too many failed authentications from this address; retry in " +

@@ -121,7 +121,7 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     auto stored = functions.Get(*env, def->id);
     if (!stored.ok()) return api::ErrorResponse(stored.status());
     spdlog::info("function {}: environment={} id={} mode={} actor={}", *created ? "registered" : "re-registered", *env,
-                 def->id, def->mode, call.actor.name);
+                 def->id, DeliveryModeName(def->mode), call.actor.name);
     return api::JsonResponse(*created ? 201 : 200, FunctionJson(*stored, ctx.secrets));
   });
   router.Add("GET", "/api/v1/functions", Access::kRead, [&ctx, &functions](const ApiCall& call) {
@@ -149,9 +149,13 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     auto limit = IntParam(call.request, "limit", 50, 1, 1000);
     if (!limit.ok()) return api::ErrorResponse(limit.status());
     std::string fn = call.request.query_param("function_id").value_or("");
-    std::string status = call.request.query_param("status").value_or("");
-    if (!status.empty() && status != "queued" && status != "running" && status != "completed" && status != "failed") {
-      return api::ErrorResponse(Status::InvalidArgument("status must be queued, running, completed or failed"));
+    const std::string status_name = call.request.query_param("status").value_or("");
+    std::optional<RunStatus> status;
+    if (!status_name.empty()) {
+      status = ParseRunStatus(status_name);
+      if (!status) {
+        return api::ErrorResponse(Status::InvalidArgument("status must be queued, running, completed or failed"));
+      }
     }
     auto list = runs.List(*env, fn, status, static_cast<size_t>(*limit));
     if (!list.ok()) return api::ErrorResponse(list.status());

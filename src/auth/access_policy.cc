@@ -39,15 +39,16 @@ const char* AccessName(Access a) {
   return "unknown";
 }
 
-bool RoleGrants(std::string_view role, Access a) {
-  if (role == "admin") return true;
-  if (role == "manager") return a != Access::kWorker && a != Access::kAdmin;
-  if (role == "reader") {
-    return a == Access::kAuthenticated || a == Access::kRead || a == Access::kConfigRead || a == Access::kKvRead;
-  }
-  if (role == "worker") {
-    return a == Access::kAuthenticated || a == Access::kWorker || a == Access::kEmit || a == Access::kRegister ||
-           a == Access::kConfigRead || a == Access::kKvRead || a == Access::kKvWrite;
+bool RoleGrants(Role role, Access a) {
+  switch (role) {
+    case Role::kAdmin: return true;
+    case Role::kManager: return a != Access::kWorker && a != Access::kAdmin;
+    case Role::kReader:
+      return a == Access::kAuthenticated || a == Access::kRead || a == Access::kConfigRead || a == Access::kKvRead;
+    case Role::kWorker:
+      return a == Access::kAuthenticated || a == Access::kWorker || a == Access::kEmit || a == Access::kRegister ||
+             a == Access::kConfigRead || a == Access::kKvRead || a == Access::kKvWrite;
+    case Role::kNone: return false;
   }
   return false;
 }
@@ -55,10 +56,10 @@ bool RoleGrants(std::string_view role, Access a) {
 Status Authorize(const Actor& actor, Access need, const std::optional<std::string>& environment_header) {
   // Fails closed: an actor without a role, or with one this version does not know, may do nothing (API key
   // records from before roles are read as admin by ApiKeyStore; the --dev actor is admin explicitly).
-  const std::string& role = actor.role;
-  if (role.empty()) return Status::PermissionDenied("this caller has no role");
-  if (!RoleGrants(role, need)) {
-    return Status::PermissionDenied("this API key (role " + role + ") may not " + Describe(need));
+  if (actor.role == Role::kNone) return Status::PermissionDenied("this caller has no role");
+  if (!RoleGrants(actor.role, need)) {
+    return Status::PermissionDenied("this API key (role " + std::string(RoleName(actor.role)) + ") may not " +
+                                    Describe(need));
   }
   if (!actor.environment.empty() && environment_header && !environment_header->empty() &&
       *environment_header != actor.environment) {

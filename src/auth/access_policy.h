@@ -36,9 +36,9 @@ enum class Access {
 
 // The level's name as the docs and tests spell it ("admin", "kv-write", ...).
 const char* AccessName(Access access);
-// Whether `role` grants `access`. An empty or unknown role grants nothing. (kPublic routes are never
+// Whether `role` grants `access`. kNone grants nothing. (kPublic routes are never
 // authorized: the Router does not authenticate them at all.)
-bool RoleGrants(std::string_view role, Access access);
+bool RoleGrants(Role role, Access access);
 // OK, or kPermissionDenied naming what the key lacks (also for an empty or unknown role: fails closed).
 Status Authorize(const Actor& actor, Access need, const std::optional<std::string>& environment_header);
 

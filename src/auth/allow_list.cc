@@ -32,7 +32,7 @@ bool AllowList::Allows(std::string_view name) const {
   return false;
 }
 
-bool RoleCarriesAllowLists(std::string_view role) { return role == "worker" || role == "manager"; }
+bool RoleCarriesAllowLists(Role role) { return role == Role::kWorker || role == Role::kManager; }
 
 Status CheckActorCovers(const Actor& actor, std::string_view function_id, const std::vector<std::string>& secrets) {
   if (actor.function_patterns && !AllowList(*actor.function_patterns).Allows(function_id)) {

@@ -36,7 +36,7 @@ class AllowList {
 };
 
 // Worker and manager keys carry allow-lists; admin and reader keys do not.
-bool RoleCarriesAllowLists(std::string_view role);
+bool RoleCarriesAllowLists(Role role);
 
 // OK when `actor`'s allow-lists cover function `function_id` and every secret in `secrets`; else kPermissionDenied
 // naming the first name outside them. An actor without lists (admin, reader, the dev actor, the server) covers

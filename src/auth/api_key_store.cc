@@ -54,7 +54,8 @@ Principal FromRecord(const json& doc, const std::string& hash) {
   Principal p;
   p.id = doc.value("id", hash.substr(0, 8));
   p.name = doc.value("name", std::string("api key"));
-  p.role = doc.value("role", std::string("admin"));  // records from before roles: the bootstrap admin key
+  // Records from before roles: the bootstrap admin key. A role this version does not know grants nothing.
+  p.role = ParseRole(doc.value("role", std::string("admin"))).value_or(Role::kNone);
   p.environment = doc.value("environment", std::string());
   p.expires_at_ms = doc.value("expires_at_ms", int64_t{0});
   if (RoleCarriesAllowLists(p.role)) {
@@ -88,7 +89,7 @@ json RecordOf(const Principal& p, const std::string& hash, const std::string& cr
   json doc{{"id", p.id},
            {"name", p.name},
            {"hash", hash},
-           {"role", p.role},
+           {"role", RoleName(p.role)},
            {"environment", p.environment},
            {"expires_at_ms", p.expires_at_ms},
            {"created_at", created_at}};
@@ -160,20 +161,21 @@ Result<Principal> ApiKeyStore::Authenticate(std::string_view presented_key) {
 
 Result<NewApiKey> ApiKeyStore::Insert(const ApiKeySpec& spec) {
   const std::string& name = spec.name;
-  const std::string& role = spec.role;
+  const Role role = spec.role;
   const std::string& environment = spec.environment;
   const int64_t expires_in_seconds = spec.expires_in_seconds;
   if (!ValidName(name)) {
     return Status::InvalidArgument("name must be 1-64 characters of letters, digits, space, '-', '_' and '.'");
   }
-  if (role != "admin" && role != "manager" && role != "reader" && role != "worker") {
+  if (role == Role::kNone) {
     return Status::InvalidArgument("role must be admin, manager, reader or worker");
   }
-  if (role == "admin" && !environment.empty()) {
+  if (role == Role::kAdmin && !environment.empty()) {
     return Status::InvalidArgument("an admin key covers every environment; omit \"environment\"");
   }
-  if (role != "admin" && environment.empty()) {
-    return Status::InvalidArgument("a " + role + " key is bound to one environment; give \"environment\"");
+  if (role != Role::kAdmin && environment.empty()) {
+    return Status::InvalidArgument("a " + std::string(RoleName(role)) +
+                                   " key is bound to one environment; give \"environment\"");
   }
   if (expires_in_seconds < 0 || expires_in_seconds > int64_t{10} * 366 * 86400) {
     return Status::InvalidArgument("expires_in must be between 1 second and 10 years (0 or absent: never)");
@@ -182,7 +184,7 @@ Result<NewApiKey> ApiKeyStore::Insert(const ApiKeySpec& spec) {
   if (!scoped && (spec.functions || spec.secrets)) {
     return Status::InvalidArgument("only worker and manager keys carry \"functions\" and \"secrets\" allow-lists");
   }
-  if (role == "worker" && (!spec.functions || !spec.secrets)) {
+  if (role == Role::kWorker && (!spec.functions || !spec.secrets)) {
     return Status::InvalidArgument(
         "a worker key needs its allow-lists: give \"functions\" and \"secrets\" (patterns "
         "like payout or STRIPE_*; [\"*\"] allows every name, explicitly)");

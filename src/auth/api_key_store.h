@@ -29,7 +29,7 @@ inline constexpr const char* kAuthBucket = "ironflow-auth";
 struct Principal {
   std::string id;    // public id of the key
   std::string name;  // e.g. "bootstrap-admin"
-  std::string role = "admin";
+  Role role = Role::kAdmin;
   std::string environment;    // empty: all environments (admin)
   int64_t expires_at_ms = 0;  // 0: never
   // Worker and manager keys: function ids / secret names the key may register, serve and receive (patterns,
@@ -43,7 +43,7 @@ struct Principal {
 // What a new key is: Create() validates every field.
 struct ApiKeySpec {
   std::string name;
-  std::string role;
+  Role role = Role::kNone;         // kNone is refused
   std::string environment;         // required for all roles but admin
   int64_t expires_in_seconds = 0;  // 0: never
   // Required for worker keys (["*"] allows all, explicitly); optional for manager keys (absent: ["*"]); refused

@@ -29,7 +29,7 @@ void AddAdminKeyCommand(CLI::App& app, GlobalOptions& g, int* exit_code) {
     if (!created.ok()) throw CommandError{created.status().message()};
     const auto& p = created->info.principal;
     if (g.json) {
-      PrintJson(json{{"id", p.id}, {"name", p.name}, {"role", p.role}, {"key", created->key}});
+      PrintJson(json{{"id", p.id}, {"name", p.name}, {"role", RoleName(p.role)}, {"key", created->key}});
     } else {
       fmt::print("created admin API key {} ({})\n{}\n", p.id, p.name, created->key);
       fmt::print(stderr, "store it now: the key is shown only once\n");

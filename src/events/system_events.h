@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/request_tag.h"
+#include "common/role.h"
 #include "store/system_stream.h"
 
 namespace ironflow {
@@ -29,7 +30,7 @@ struct Actor {
   std::string type;  // "apikey" or "dev"
   std::string id;
   std::string name;
-  std::string role;         // admin | manager | reader | worker; the router denies an empty or unknown role
+  Role role = Role::kNone;  // the router denies kNone
   std::string environment;  // the environment the key is bound to (empty: all)
   // Worker and manager keys: the function ids and secret names the key may register, serve and receive, as
   // patterns (auth/allow_list.h). nullopt: no restriction (admin, reader, the dev actor).

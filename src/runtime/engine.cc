@@ -31,7 +31,6 @@ namespace {
 constexpr const char* kReadySubject = "ironflow.jobs.ready.";  // + environment: an attempt became pending
 // + environment, payload the worker id: a pull worker's heartbeat, for whichever server holds its leases.
 constexpr const char* kHeartbeatSubject = "ironflow.workers.heartbeat.";
-constexpr const char* kJobsQueue = "jobs";   // Delivery::queue of a run whose job message is in the job stream
 constexpr size_t kDirectFetchFunctions = 4;  // PollJobs fetches from up to this many queues without a mirror scan
 
 // A run's job message: a reference, never a value.
@@ -48,7 +47,7 @@ Engine::Engine(Deps deps) : d_(deps) {
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
   server_id_ = "server-" + std::string(host) + "-" + std::to_string(getpid());
-  server_actor_ = Actor{"server", server_id_, "push dispatcher", "", ""};
+  server_actor_ = Actor{"server", server_id_, "push dispatcher", Role::kNone, ""};
 }
 
 Engine::~Engine() { Stop(); }
@@ -131,15 +130,11 @@ Result<std::vector<std::string>> Engine::StartRuns(const std::string& env, const
     run.event_name = event.name;
     run.event_data_json = event.data_json;
     run.event_timestamp = event.timestamp;
-    run.status = "queued";
+    run.status = RunStatus::kQueued;
     run.attempt = 0;
-    run.created_at = run.updated_at = FormatRfc3339(NowUnixMillis());
-    run.delivery.job_id = JobIdFor(run.id, 1);
-    run.delivery.mode = fn.mode;
-    run.delivery.attempt = 1;
-    run.delivery.state = "pending";
-    run.delivery.not_before_ms = NowUnixMillis();
-    run.delivery.queue = kJobsQueue;
+    const int64_t now = NowUnixMillis();
+    run.created_at = run.updated_at = FormatRfc3339(now);
+    run.delivery = FirstDelivery(run.id, fn.mode, now);
     record_at.push_back(batch.size());
     batch.push_back(d_.runs.CreateMessage(run));
     batch.push_back(JobQueue::JobMessage(JobQueue::QueueName(env, fn.id), run.id, JobPayload(run.id)));
@@ -217,22 +212,8 @@ std::string AuditUrl(const std::string& url) {
 }
 
 // For FinishAttempt: the run is still under lease `lease_id` (no result, lost-lease record or new attempt since).
-std::function<Status(const RunRecord&)> StillLeasedAs(std::string lease_id) {
-  return [lease_id = std::move(lease_id)](const RunRecord& r) {
-    return r.delivery.state == "leased" && r.delivery.lease_token == lease_id ? Status::Ok()
-                                                                              : Status::Conflict("lease moved on");
-  };
-}
-
-// The run still waits for delivery of `attempt` (nobody leased it, no outcome recorded since).
-Status StillPending(const RunRecord& r, int attempt) {
-  return r.delivery.state == "pending" && r.delivery.attempt == attempt ? Status::Ok()
-                                                                        : Status::Conflict("attempt taken meanwhile");
-}
-
-// A pull attempt a worker could lease now.
-bool ReadyForPull(const Delivery& dl, int64_t now) {
-  return dl.mode == "pull" && dl.state == "pending" && dl.not_before_ms <= now;
+std::function<Status(const RunRecord&)> LeasedAs(std::string lease_id) {
+  return [lease_id = std::move(lease_id)](const RunRecord& r) { return StillLeasedAs(r, lease_id); };
 }
 
 }  // namespace
@@ -282,14 +263,15 @@ StreamPublish Engine::FinishEvent(const RunRecord& run) {
 }
 
 StreamPublish Engine::RunStatusEvent(const RunRecord& run) {
-  json payload = {{"type", "run." + run.status},
+  const std::string status(RunStatusName(run.status));
+  json payload = {{"type", "run." + status},
                   {"environment", run.environment},
                   {"run_id", run.id},
                   {"function_id", run.function_id},
-                  {"status", run.status},
+                  {"status", status},
                   {"attempt", run.attempt},
                   {"timestamp", FormatRfc3339(NowUnixMillis())}};
-  return StreamPublish{"system.run." + run.id + "." + run.status, payload.dump()};
+  return StreamPublish{"system.run." + run.id + "." + status, payload.dump()};
 }
 
 // ---- delivery ----------------------------------------------------------------------------------------------
@@ -345,7 +327,8 @@ Result<Engine::LeasePlan> Engine::PlanLease(const FunctionDef& fn, const Fetched
   const int64_t now = NowUnixMillis();
   // Which message is the run's: the one its lease was taken from (its stream sequence is in the record). Records
   // leased before that was kept fall back to the delivery count (a first delivery cannot be coming back).
-  const bool extra = dl.state == "leased" && (dl.job_seq != 0 ? dl.job_seq != job.stream_seq : job.delivered <= 1);
+  const bool extra =
+      dl.state == DeliveryState::kLeased && (dl.job_seq != 0 ? dl.job_seq != job.stream_seq : job.delivered <= 1);
   if (extra) {
     // A second message for the same run (queued again after an unknown outcome, beyond the duplicate window),
     // not one coming back: the run's own message is with its taker.
@@ -353,7 +336,7 @@ Result<Engine::LeasePlan> Engine::PlanLease(const FunctionDef& fn, const Fetched
     (void)d_.jobs.Term(job.ack_subject);
     return Status::Conflict("duplicate job message");
   }
-  if (dl.state == "leased") {
+  if (dl.state == DeliveryState::kLeased) {
     {
       std::lock_guard<std::mutex> lock(leases_mu_);
       if (auto held = leases_.find(dl.lease_token); held != leases_.end()) {
@@ -369,12 +352,12 @@ Result<Engine::LeasePlan> Engine::PlanLease(const FunctionDef& fn, const Fetched
     redeliveries_.fetch_add(1);
     spdlog::warn("run {} function={} environment={} attempt={}: job came back while leased to {} (lease lost)", run.id,
                  fn.id, env, dl.attempt, dl.worker_id);
-    Status st = FinishAttempt(env, run.id, LostLeaseOutcome(dl.mode != "pull", dl.worker_id), {},
-                              StillLeasedAs(dl.lease_token), job.ack_subject, hint);
+    Status st = FinishAttempt(env, run.id, LostLeaseOutcome(dl.mode == DeliveryMode::kPush, dl.worker_id), {},
+                              LeasedAs(dl.lease_token), job.ack_subject, hint);
     if (!st.ok()) (void)d_.jobs.Nak(job.ack_subject, 200);  // decide again on a fresh read
     return Status::Conflict("lease lost; attempt recorded");
   }
-  if (dl.state != "pending") {
+  if (dl.state != DeliveryState::kPending) {
     (void)d_.jobs.Nak(job.ack_subject, 200);
     return Status::Conflict("run is not waiting for delivery");
   }
@@ -414,22 +397,6 @@ Result<Engine::LeasePlan> Engine::PlanLease(const FunctionDef& fn, const Fetched
   plan.job_seq = job.stream_seq;
   plan.ack_subject = job.ack_subject;
   return plan;
-}
-
-Status Engine::ApplyLease(const LeasePlan& p, RunRecord& r) {
-  IF_RETURN_IF_ERROR(StillPending(r, p.attempt));
-  r.status = "running";
-  r.attempt = p.attempt;
-  r.delivery.job_id = JobIdFor(r.id, p.attempt);
-  r.delivery.state = "leased";
-  r.delivery.lease_token = p.lease_id;
-  r.delivery.worker_id = p.worker_id;
-  r.delivery.leased_at_ms = p.now_ms;
-  r.delivery.lease_expires_ms = p.now_ms + p.lease_ms;
-  r.delivery.resolved = p.resolved;
-  r.delivery.queue = kJobsQueue;
-  r.delivery.job_seq = p.job_seq;
-  return Status::Ok();
 }
 
 Result<StoredRun> Engine::WriteLease(const LeasePlan& plan) {
@@ -500,15 +467,13 @@ void Engine::Unaudited(const std::string& env, const std::string& run_id, const 
                        const std::string& ack_subject) {
   Outcome unaudited;
   unaudited.error = "the delivery could not be audited (NATS unavailable); not delivered";
-  (void)FinishAttempt(env, run_id, unaudited, {}, StillLeasedAs(lease_id), ack_subject);
+  (void)FinishAttempt(env, run_id, unaudited, {}, LeasedAs(lease_id), ack_subject);
 }
 
 std::string Engine::DeliveryJson(const RunRecord& run, const Values& values, const std::string& lease_token) {
   const bool pull = !lease_token.empty();
   json steps = json::array();
-  for (const auto& s : run.steps) {
-    if (s.status == "completed") steps.push_back({{"id", s.id}, {"output", ParseOr(s.output_json, nullptr)}});
-  }
+  for (const auto& s : run.steps) steps.push_back({{"id", s.id}, {"output", ParseOr(s.output_json, nullptr)}});
   json secrets = json::object();
   for (const auto& [name, value] : values) secrets[name] = value;
   json doc = {{"run_id", run.id},
@@ -551,14 +516,14 @@ Status Engine::FinishAttempt(const std::string& env, const std::string& run_id, 
                              const Values& values, const std::function<Status(const RunRecord&)>& check,
                              const std::string& ack_subject, const RunStore::Queued* hint, Status* audited_out) {
   // Redact everything the function returned before it is stored.
-  const std::string output = outcome.completed ? Redact(outcome.output_json, values) : "null";
-  const std::string error = Redact(outcome.error, values);
-  std::vector<RunStep> steps;
-  for (const auto& s : outcome.steps) steps.push_back({s.id, "completed", Redact(s.output_json, values)});
+  JobResult redacted;
+  redacted.completed = outcome.completed;
+  redacted.retryable = outcome.retryable;
+  redacted.output_json = outcome.completed ? Redact(outcome.output_json, values) : "null";
+  redacted.error = Redact(outcome.error, values);
+  for (const auto& s : outcome.steps) redacted.steps.push_back({s.id, Redact(s.output_json, values)});
 
-  int attempt = 0;
-  std::string ended_lease;  // the lease id of the attempt that ends here (if it was leased)
-  int64_t retry_delay_ms = 0;
+  AttemptEnd end;
   // One CAS moves the run to its next state; the next attempt (if any) is part of the same write, so a crash
   // can neither lose it nor leave a finished run with a live attempt.
   auto done = d_.runs.Mutate(
@@ -566,43 +531,15 @@ Status Engine::FinishAttempt(const std::string& env, const std::string& run_id, 
       [&](RunRecord& r) -> Status {
         IF_RETURN_IF_ERROR(check(r));
         auto fn = d_.functions.Get(env, r.function_id);
-        const RetryPolicy policy = fn.ok() ? fn->retry : RetryPolicy{};
-        attempt = r.delivery.attempt;
-        ended_lease = r.delivery.lease_token;
-        r.ended_by = outcome.reported_as;
-        const bool retry = !outcome.completed && outcome.retryable && attempt < policy.max_attempts;
-        r.attempt = attempt;
-        for (const auto& s : steps) {
-          auto it = std::find_if(r.steps.begin(), r.steps.end(), [&](const RunStep& x) { return x.id == s.id; });
-          if (it == r.steps.end()) r.steps.push_back(s);
-        }
-        if (outcome.completed) {
-          r.status = "completed";
-          r.output_json = output;
-          r.error.clear();
-          r.delivery = Delivery{};
-        } else if (retry) {
-          r.status = "queued";
-          r.error = error;
-          Delivery next;
-          next.job_id = JobIdFor(r.id, attempt + 1);
-          next.mode = r.delivery.mode;
-          next.attempt = attempt + 1;
-          next.state = "pending";
-          retry_delay_ms = policy.DelayBefore(attempt + 1);
-          next.not_before_ms = NowUnixMillis() + retry_delay_ms;
-          next.queue = kJobsQueue;
-          r.delivery = next;
-        } else {
-          r.status = "failed";
-          r.error = error;
-          r.delivery = Delivery{};
-        }
+        end = ApplyOutcome(redacted, outcome.reported_as, fn.ok() ? fn->retry : RetryPolicy{}, NowUnixMillis(), r);
         return Status::Ok();
       },
       hint);
   if (!done.ok()) return done.status();
   const RunRecord& run = done->run;
+  const int attempt = end.attempt;
+  const std::string& ended_lease = end.ended_lease;
+  const int64_t retry_delay_ms = end.retry_delay_ms;
   if (!ended_lease.empty()) {  // no more in-progress acks for it (they would undo the settle below)
     std::lock_guard<std::mutex> lock(leases_mu_);
     leases_.erase(ended_lease);
@@ -610,7 +547,7 @@ Status Engine::FinishAttempt(const std::string& env, const std::string& run_id, 
   // The job message follows the record: done with it, or back after the backoff for the next attempt. If this
   // is lost, the message returns after AckWait and its taker settles it from the record.
   if (run.finished()) {
-    (void)(run.status == "completed" ? d_.jobs.Ack(ack_subject) : d_.jobs.Term(ack_subject));
+    (void)(run.status == RunStatus::kCompleted ? d_.jobs.Ack(ack_subject) : d_.jobs.Term(ack_subject));
   } else {
     (void)d_.jobs.Nak(ack_subject, retry_delay_ms);
   }
@@ -623,7 +560,7 @@ Status Engine::FinishAttempt(const std::string& env, const std::string& run_id, 
     NotifyReady(env, run.function_id);  // a delayed retry is woken for by the scheduler when it is due
   }
   spdlog::info("run {} function={} environment={} attempt={} -> {}", run.id, run.function_id, run.environment, attempt,
-               run.status);
+               RunStatusName(run.status));
   return Status::Ok();
 }
 
@@ -694,7 +631,7 @@ Result<std::vector<std::string>> Engine::PollJobs(const std::string& env, const 
     const int64_t now = NowUnixMillis();
     for (const auto& q : d_.runs.Unfinished(env)) {
       const Delivery& dl = q.run->delivery;
-      if (!wanted.count(q.run->function_id) || dl.mode != "pull") continue;
+      if (!wanted.count(q.run->function_id) || dl.mode != DeliveryMode::kPull) continue;
       if (ReadyForPull(dl, now) || MayComeBack(dl, now)) candidates.insert(q.run->function_id);
     }
   }
@@ -712,7 +649,7 @@ Result<std::vector<std::string>> Engine::PollJobs(const std::string& env, const 
   for (const auto& fn_id : candidates) {
     if (static_cast<int>(taken.size()) >= limit) break;
     auto fn = d_.functions.Get(env, fn_id);
-    if (!fn.ok() || fn->mode != "pull") continue;
+    if (!fn.ok() || fn->mode != DeliveryMode::kPull) continue;
     // Left for a worker whose key covers the function and every secret it declares.
     if (!CheckActorCovers(requester, fn->id, fn->secrets).ok()) continue;
     auto jobs = d_.jobs.Fetch(JobQueue::QueueName(env, fn_id), limit - static_cast<int>(taken.size()));
@@ -792,7 +729,7 @@ Status Engine::CompleteJob(const std::string& env, const std::string& worker_id,
   const ByteView result_key = signing_keys->current.view();
   auto check = [&](const RunRecord& r) -> Status {
     const Delivery& dl = r.delivery;
-    if (dl.job_id != job_id || dl.mode != "pull" || dl.state != "leased") return not_leased;
+    if (dl.job_id != job_id || dl.mode != DeliveryMode::kPull || dl.state != DeliveryState::kLeased) return not_leased;
     if (dl.worker_id != worker_id || !ConstantTimeEquals(dl.lease_token, lease_id)) {
       return Status::Conflict("lease token does not match job \"" + job_id + "\" (lease expired or taken over)");
     }
@@ -896,9 +833,9 @@ void Engine::ScanOnce() {
     const RunRecord& run = *q.run;
     const Delivery& dl = run.delivery;
     const bool lapsed = MayComeBack(dl, now);
-    if (dl.mode == "pull") {
+    if (dl.mode == DeliveryMode::kPull) {
       if (ReadyForPull(dl, now) || (lapsed && redelivery_wake)) ++ready_pull[run.environment][run.function_id];
-    } else if ((dl.state == "pending" && dl.not_before_ms <= now) || lapsed) {
+    } else if (DueForPush(dl, now) || lapsed) {
       ++ready_push[{run.environment, run.function_id}];
     }
   }
@@ -911,7 +848,7 @@ void Engine::ScanOnce() {
       if (stopping_) return;
     }
     auto fn = d_.functions.Get(key.first, key.second);
-    if (!fn.ok() || fn->mode != "push") continue;
+    if (!fn.ok() || fn->mode != DeliveryMode::kPush) continue;
     auto jobs = d_.jobs.Fetch(JobQueue::QueueName(key.first, key.second), std::min(count, room));
     if (!jobs.ok()) continue;
     for (const auto& job : *jobs) {
@@ -925,7 +862,7 @@ void Engine::ScanOnce() {
 }
 
 bool Engine::MayComeBack(const Delivery& dl, int64_t now) {
-  if (dl.state != "leased" || dl.leased_at_ms + d_.jobs.ack_wait_ms() >= now) return false;
+  if (dl.state != DeliveryState::kLeased || dl.leased_at_ms + d_.jobs.ack_wait_ms() >= now) return false;
   std::lock_guard<std::mutex> lock(leases_mu_);
   return !leases_.count(dl.lease_token);  // a lease this process holds is kept alive, not coming back
 }
@@ -974,7 +911,7 @@ void Engine::ReapLeases() {
   for (const auto& [lease_id, h] : lost) {
     const Outcome outcome = LostLeaseOutcome(h.push, h.worker_id);
     // Re-checked on the current record: a result through another server may have got there first.
-    Status st = FinishAttempt(h.env, h.run_id, outcome, {}, StillLeasedAs(lease_id), h.ack_subject);
+    Status st = FinishAttempt(h.env, h.run_id, outcome, {}, LeasedAs(lease_id), h.ack_subject);
     if (!st.ok() && !st.is(Code::kConflict)) {
       spdlog::warn("lost lease of run {} not recorded: {} (its job comes back after AckWait)", h.run_id, st.message());
     }
@@ -991,20 +928,7 @@ void Engine::QueueUnqueuedRuns() {
     // any more.
     Status st = d_.runs
                     .Mutate(
-                        run.environment, run.id,
-                        [](RunRecord& r) -> Status {
-                          if (r.delivery.state.empty()) return Status::Conflict("finished");
-                          r.delivery.queue = kJobsQueue;
-                          if (r.delivery.state == "leased") {
-                            r.status = "queued";
-                            r.delivery.state = "pending";
-                            r.delivery.lease_token.clear();
-                            r.delivery.worker_id.clear();
-                            r.delivery.not_before_ms = NowUnixMillis();
-                          }
-                          return Status::Ok();
-                        },
-                        &q)
+                        run.environment, run.id, [](RunRecord& r) { return MoveToJobStream(NowUnixMillis(), r); }, &q)
                     .status();
     // Not queued (or the mark's outcome is unknown: it may be marked already): the scheduler queues it if its
     // record is unfinished (de-duplicated by run id).
@@ -1046,7 +970,8 @@ void Engine::FinishPush(const RunRecord& leased, PushAnswer answer, Values& valu
   Status st = FinishAttempt(
       leased.environment, leased.id, outcome, values,
       [&](const RunRecord& r) {
-        return r.delivery.job_id == job_id && r.delivery.state == "leased" && r.delivery.lease_token == token
+        return r.delivery.job_id == job_id && r.delivery.state == DeliveryState::kLeased &&
+                       r.delivery.lease_token == token
                    ? Status::Ok()
                    : Status::Conflict("push lease expired and was taken over");
       },

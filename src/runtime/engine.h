@@ -36,6 +36,7 @@
 #include "runtime/function_registry.h"
 #include "runtime/job_result.h"
 #include "runtime/push_transport.h"
+#include "runtime/run_lifecycle.h"
 #include "runtime/run_store.h"
 #include "runtime/runtime_stats.h"
 #include "runtime/signing_keyring.h"
@@ -127,13 +128,10 @@ class Engine {
                                              std::vector<StreamPublish> batch = {}, const RequestTag& tag = {});
   // A lease decided on but not yet written: the run's record as the mirror showed it (`base`; revision 0 if it
   // was read from the bucket) and what the lease puts in it.
-  struct LeasePlan {
-    RunStore::Queued base;
-    int attempt = 0;
-    std::string lease_id, worker_id, ack_subject;
-    int64_t now_ms = 0, lease_ms = 0, hard_deadline_ms = 0;
-    std::map<std::string, uint64_t> resolved;  // secret name -> revision delivered
-    uint64_t job_seq = 0;
+  struct LeasePlan : LeaseGrant {
+    RunStore::Queued base;  // the record the plan was made from
+    std::string ack_subject;
+    int64_t hard_deadline_ms = 0;
   };
   // Decides on one job fetched from `fn`'s queue. If the run's record shows its attempt due, resolves the
   // declared secrets into `values` and returns the lease to write. Otherwise settles the message as the record
@@ -141,8 +139,6 @@ class Engine {
   // returns kConflict; a declared secret that is not set fails the attempt and returns kNotFound.
   Result<LeasePlan> PlanLease(const FunctionDef& fn, const FetchedJob& job, const std::string& worker_id,
                               int64_t lease_ms, Values* values, const std::string& push_url = "");
-  // Puts the lease into a record whose attempt is still the planned one, pending (kConflict otherwise).
-  static Status ApplyLease(const LeasePlan& plan, RunRecord& record);
   // Writes the lease (one CAS: the run becomes "running", attempt n, leased to the worker), reading the record
   // again if the planned revision is stale.
   Result<StoredRun> WriteLease(const LeasePlan& plan);

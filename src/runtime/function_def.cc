@@ -70,7 +70,7 @@ json ToJson(const FunctionDef& f) {
                 {"backoff_factor", f.retry.backoff_factor},
                 {"max_delay_ms", f.retry.max_delay_ms}}},
               {"timeout_ms", f.timeout_ms},
-              {"mode", f.mode},
+              {"mode", DeliveryModeName(f.mode)},
               {"created_at", f.created_at},
               {"updated_at", f.updated_at}};
   out["url"] = f.url.empty() ? json(nullptr) : json(f.url);
@@ -155,15 +155,16 @@ Result<FunctionDef> FromJson(const json& doc, bool registration) {
       return Field("timeout_ms", "must be an integer 100-3600000");
     f.timeout_ms = doc["timeout_ms"];
   }
-  if (!doc.contains("mode") || !doc["mode"].is_string() || (doc["mode"] != "push" && doc["mode"] != "pull")) {
-    return Field("mode", "must be \"push\" or \"pull\"");
-  }
-  f.mode = doc["mode"];
+  const auto mode = doc.contains("mode") && doc["mode"].is_string()
+                        ? ParseDeliveryMode(doc["mode"].get_ref<const std::string&>())
+                        : std::nullopt;
+  if (!mode) return Field("mode", "must be \"push\" or \"pull\"");
+  f.mode = *mode;
   if (doc.contains("url") && !doc["url"].is_null()) {
     if (!doc["url"].is_string()) return Field("url", "must be a string");
     f.url = doc["url"];
   }
-  if (f.mode == "push") {
+  if (f.mode == DeliveryMode::kPush) {
     if ((f.url.rfind("http://", 0) != 0 && f.url.rfind("https://", 0) != 0) || f.url.size() > 2048) {
       return Field("url", "is required in push mode and must be an http:// or https:// URL");
     }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "runtime/run_state.h"
 
 namespace ironflow {
 
@@ -29,8 +30,8 @@ struct FunctionDef {
   std::vector<std::string> secrets;   // declared secret names
   RetryPolicy retry;
   int64_t timeout_ms = 30000;
-  std::string mode;  // "push" or "pull"
-  std::string url;   // push only
+  DeliveryMode mode = DeliveryMode::kPull;
+  std::string url;  // push only
   std::string created_at;
   std::string updated_at;
 

@@ -15,7 +15,7 @@ struct JobResult {
   std::string output_json = "null";  // JSON text; "null" when the function returned nothing
   std::string error;                 // the function's error message ("function failed" when it gave none)
   bool retryable = true;             // false: the function asked not to be retried
-  std::vector<RunStep> steps;        // memoized steps, each "completed"
+  std::vector<RunStep> steps;        // memoized (completed) steps
   std::string lease_token;           // a pull worker's token (empty for push answers)
 };
 

@@ -14,6 +14,15 @@ using nlohmann::json;
 
 namespace {
 
+// Thrown while decoding a record whose state names are unknown (caught by DecodeRun).
+struct UnknownStateName {};
+
+template <typename Enum>
+Enum Required(std::optional<Enum> parsed) {
+  if (!parsed) throw UnknownStateName{};
+  return *parsed;
+}
+
 json ParseOrNull(const std::string& text) {
   json j = ParseBoundedJson(text);
   return j.is_discarded() ? json(nullptr) : j;
@@ -23,9 +32,9 @@ json EncodeDelivery(const Delivery& d) {
   json resolved = json::object();
   for (const auto& [k, v] : d.resolved) resolved[k] = v;
   return json{{"job_id", d.job_id},
-              {"mode", d.mode},
+              {"mode", DeliveryModeName(d.mode)},
               {"attempt", d.attempt},
-              {"state", d.state},
+              {"state", DeliveryStateName(d.state)},
               {"not_before_ms", d.not_before_ms},
               {"lease_token", d.lease_token},
               {"worker_id", d.worker_id},
@@ -39,9 +48,9 @@ json EncodeDelivery(const Delivery& d) {
 Delivery DecodeDelivery(const json& d) {
   Delivery out;
   out.job_id = d.at("job_id");
-  out.mode = d.at("mode");
+  out.mode = Required(ParseDeliveryMode(d.at("mode").get<std::string>()));
   out.attempt = d.at("attempt");
-  out.state = d.at("state");
+  out.state = Required(ParseDeliveryState(d.at("state").get<std::string>()));
   out.not_before_ms = d.at("not_before_ms");
   out.lease_token = d.at("lease_token");
   out.worker_id = d.at("worker_id");
@@ -56,7 +65,7 @@ Delivery DecodeDelivery(const json& d) {
 json RunDocument(const RunRecord& r) {
   json steps = json::array();
   for (const auto& s : r.steps)
-    steps.push_back({{"id", s.id}, {"status", s.status}, {"output", ParseOrNull(s.output_json)}});
+    steps.push_back({{"id", s.id}, {"status", "completed"}, {"output", ParseOrNull(s.output_json)}});
   return json{{"id", r.id},
               {"function_id", r.function_id},
               {"environment", r.environment},
@@ -66,7 +75,7 @@ json RunDocument(const RunRecord& r) {
                 {"name", r.event_name},
                 {"data", ParseOrNull(r.event_data_json)},
                 {"timestamp", r.event_timestamp}}},
-              {"status", r.status},
+              {"status", RunStatusName(r.status)},
               {"attempt", r.attempt},
               {"output", ParseOrNull(r.output_json)},
               {"error", r.error.empty() ? json(nullptr) : json(r.error)},
@@ -79,7 +88,7 @@ json RunDocument(const RunRecord& r) {
 
 std::string EncodeRun(const RunRecord& r) {
   json doc = RunDocument(r);
-  if (!r.delivery.state.empty()) doc["delivery"] = EncodeDelivery(r.delivery);
+  if (r.delivery.state != DeliveryState::kNone) doc["delivery"] = EncodeDelivery(r.delivery);
   if (!r.ended_by.empty()) doc["ended_by"] = r.ended_by;
   return doc.dump();
 }
@@ -99,11 +108,11 @@ Result<RunRecord> DecodeRun(std::string_view text) {
     r.event_name = ev.at("name");
     r.event_data_json = ev.at("data").dump();
     r.event_timestamp = ev.at("timestamp");
-    r.status = doc.at("status");
+    r.status = Required(ParseRunStatus(doc.at("status").get<std::string>()));
     r.attempt = doc.at("attempt");
     r.output_json = doc.at("output").dump();
     r.error = doc.at("error").is_string() ? doc.at("error").get<std::string>() : "";
-    for (const auto& s : doc.at("steps")) r.steps.push_back({s.at("id"), s.at("status"), s.at("output").dump()});
+    for (const auto& s : doc.at("steps")) r.steps.push_back({s.at("id"), s.at("output").dump()});
     r.created_at = doc.at("created_at");
     r.updated_at = doc.at("updated_at");
     if (doc.contains("delivery")) r.delivery = DecodeDelivery(doc.at("delivery"));
@@ -111,13 +120,15 @@ Result<RunRecord> DecodeRun(std::string_view text) {
     return r;
   } catch (const json::exception&) {
     return Status::Internal("stored run record is malformed");
+  } catch (const UnknownStateName&) {
+    return Status::Internal("stored run record is malformed");
   }
 }
 
 Result<std::unique_ptr<KvMirror>> RunStore::StartUnfinishedMirror(KvBucket& bucket) {
   return KvMirror::Start(bucket, [](const KvEntry& e) {
     auto run = DecodeRun(e.value);
-    return run.ok() && !run->delivery.state.empty();
+    return run.ok() && run->delivery.state != DeliveryState::kNone;
   });
 }
 
@@ -228,14 +239,14 @@ std::optional<RunStore::Queued> RunStore::FindUnfinished(const std::string& env,
 }
 
 Result<std::vector<RunRecord>> RunStore::List(const std::string& env, const std::string& function_id,
-                                              const std::string& status, size_t limit) {
+                                              std::optional<RunStatus> status, size_t limit) {
   IF_ASSIGN_OR_RETURN(auto entries, bucket_.List(env + ".*"));
   std::vector<RunRecord> out;
   for (const auto& e : entries) {
     auto r = DecodeRun(e.value);
     if (!r.ok()) continue;
     if (!function_id.empty() && r->function_id != function_id) continue;
-    if (!status.empty() && r->status != status) continue;
+    if (status && r->status != *status) continue;
     out.push_back(std::move(r).value());
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "runtime/run_state.h"
 #include "store/kv_bucket.h"
 #include "store/kv_mirror.h"
 
@@ -27,18 +28,18 @@ namespace ironflow {
 
 inline constexpr const char* kRunsBucket = "ironflow-runs";
 
+// A memoized step: only completed steps are kept (stored with status "completed").
 struct RunStep {
   std::string id;
-  std::string status;       // "completed"
   std::string output_json;  // JSON text
 };
 
-// The attempt of an unfinished run that is waiting for, or in, delivery. `state` is empty once the run ended.
+// The attempt of an unfinished run that is waiting for, or in, delivery. `state` is kNone once the run ended.
 struct Delivery {
   std::string job_id;  // JobIdFor(run id, attempt)
-  std::string mode;    // "pull" or "push"
+  DeliveryMode mode = DeliveryMode::kPull;
   int attempt = 1;
-  std::string state;  // "", "pending" or "leased"
+  DeliveryState state = DeliveryState::kNone;
   int64_t not_before_ms = 0;
   std::string lease_token;
   std::string worker_id;  // pull worker, or the pushing server
@@ -57,7 +58,7 @@ struct RunRecord {
   std::string event_name;
   std::string event_data_json = "null";
   std::string event_timestamp;
-  std::string status = "queued";
+  RunStatus status = RunStatus::kQueued;
   int attempt = 0;  // the attempt last started (0 before the first)
   std::string output_json = "null";
   std::string error;  // empty: none
@@ -70,7 +71,7 @@ struct RunRecord {
   std::string ended_by;
 
   std::string key() const { return environment + "." + id; }
-  bool finished() const { return status == "completed" || status == "failed"; }
+  bool finished() const { return status == RunStatus::kCompleted || status == RunStatus::kFailed; }
 };
 
 struct StoredRun {
@@ -117,8 +118,8 @@ class RunStore {
   // One unfinished run from the mirror (a hint: it may lag other servers' writes).
   std::optional<Queued> FindUnfinished(const std::string& env, const std::string& run_id);
   // Newest first. Empty filters match everything.
-  Result<std::vector<RunRecord>> List(const std::string& env, const std::string& function_id, const std::string& status,
-                                      size_t limit);
+  Result<std::vector<RunRecord>> List(const std::string& env, const std::string& function_id,
+                                      std::optional<RunStatus> status, size_t limit);
 
  private:
   void Mirror(const std::string& key, const std::string& value, uint64_t revision);

@@ -31,11 +31,11 @@ Result<NewApiKey> MintAdminKey(const MintAdminKeyOptions& o) {
   ApiKeyStore keys(*auth, events);
   ApiKeySpec spec;
   spec.name = o.name;
-  spec.role = "admin";
+  spec.role = Role::kAdmin;
   Actor operator_actor;
   operator_actor.type = "operator";
   operator_actor.name = "create-admin (master key " + o.key->key_id() + ")";
-  operator_actor.role = "admin";
+  operator_actor.role = Role::kAdmin;
   return keys.Create(spec, operator_actor);
 }
 

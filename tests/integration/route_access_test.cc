@@ -179,7 +179,7 @@ TEST_F(RouteAccessTest, EachRoleAndBoundEnvironmentReachesExactlyTheRoutesItsLev
           env = who.substr(at + 1);
           who.resize(at);
         }
-        return Actor{"apikey", "key_1", "probe", who, env};
+        return Actor{"apikey", "key_1", "probe", ParseRole(who).value_or(Role::kNone), env};
       },
       metrics);
   const auto routes = server_->routes();

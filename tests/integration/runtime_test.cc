@@ -722,18 +722,18 @@ TEST_F(RuntimeTest, RunsQueuedBeforeTheJobStreamAreDeliveredAfterTheUpgrade) {
   old.event_name = "payout.requested";
   old.event_timestamp = old.created_at = old.updated_at = "2026-11-30T10:00:00Z";
   old.delivery.job_id = JobIdFor(old.id, 1);
-  old.delivery.mode = "pull";
+  old.delivery.mode = DeliveryMode::kPull;
   old.delivery.attempt = 1;
-  old.delivery.state = "pending";
+  old.delivery.state = DeliveryState::kPending;
   json stored = json::parse(EncodeRun(old));
   stored["delivery"].erase("queue");
   // A second one whose attempt was leased to a worker of the old version when the server stopped.
   RunRecord leased = old;
   leased.id = "run_0123456789abcdef01234568";
-  leased.status = "running";
+  leased.status = RunStatus::kRunning;
   leased.attempt = 1;
   leased.delivery.job_id = JobIdFor(leased.id, 1);
-  leased.delivery.state = "leased";
+  leased.delivery.state = DeliveryState::kLeased;
   leased.delivery.lease_token = "lease_old";
   leased.delivery.worker_id = "w1";
   leased.delivery.leased_at_ms = NowUnixMillis();

@@ -12,8 +12,8 @@
 namespace ironflow {
 namespace {
 
-Actor WithRole(std::string role, std::string environment = "") {
-  Actor a{"apikey", "key_1", "test", std::move(role), std::move(environment)};
+Actor WithRole(const std::string& role, std::string environment = "") {
+  Actor a{"apikey", "key_1", "test", ParseRole(role).value_or(Role::kNone), std::move(environment)};
   return a;
 }
 
@@ -24,6 +24,11 @@ TEST(AccessPolicyTest, AnEmptyOrUnknownRoleMayDoNothing) {
     EXPECT_TRUE(Authorize(WithRole(role), Access::kRead, std::string("default")).is(Code::kPermissionDenied))
         << "role \"" << role << "\"";
   }
+}
+
+TEST(AccessPolicyTest, RoleNamesRoundTripAndNoOtherSpellingIsARole) {
+  for (Role r : {Role::kAdmin, Role::kManager, Role::kReader, Role::kWorker}) EXPECT_EQ(ParseRole(RoleName(r)), r);
+  for (const char* name : {"", "root", "Admin", "admin ", "workers"}) EXPECT_FALSE(ParseRole(name)) << name;
 }
 
 TEST(AccessPolicyTest, EachRoleGrantsExactlyItsLevels) {
@@ -38,7 +43,8 @@ TEST(AccessPolicyTest, EachRoleGrantsExactlyItsLevels) {
       {"worker", {A::kAuthenticated, A::kWorker, A::kEmit, A::kRegister, A::kConfigRead, A::kKvRead, A::kKvWrite}},
   };
   for (const auto& [role, granted] : grants) {
-    for (A a : all) EXPECT_EQ(RoleGrants(role, a), granted.count(a) > 0) << role << " / " << static_cast<int>(a);
+    ASSERT_TRUE(ParseRole(role)) << role;
+    for (A a : all) EXPECT_EQ(RoleGrants(*ParseRole(role), a), granted.count(a) > 0) << role << " / " << AccessName(a);
   }
 }
 

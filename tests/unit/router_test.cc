@@ -28,7 +28,7 @@ class RouterTest : public ::testing::Test {
             [this](const HttpRequest& r) -> Result<Actor> {
               auto key = r.header("authorization");
               if (!key) return Status::Unauthenticated("missing API key");
-              return Actor{"apikey", "key_1", "test", *key == "Bearer reader" ? "reader" : "admin", ""};
+              return Actor{"apikey", "key_1", "test", *key == "Bearer reader" ? Role::kReader : Role::kAdmin, ""};
             },
             metrics_) {
     router_.Add("GET", "/healthz", Access::kPublic, [this](const ApiCall&) {

@@ -2,6 +2,9 @@
 // shows it, and a job id always leads back to its run and attempt.
 #include <gtest/gtest.h>
 
+#include <utility>
+#include <vector>
+
 #include "runtime/ids.h"
 #include "runtime/run_store.h"
 
@@ -17,13 +20,13 @@ RunRecord LeasedRun() {
   r.event_name = "payout.requested";
   r.event_data_json = R"({"amount":5})";
   r.event_timestamp = "2026-12-01T00:00:00Z";
-  r.status = "running";
+  r.status = RunStatus::kRunning;
   r.attempt = 2;
   r.created_at = r.updated_at = "2026-12-01T00:00:00Z";
   r.delivery.job_id = JobIdFor(r.id, 2);
-  r.delivery.mode = "pull";
+  r.delivery.mode = DeliveryMode::kPull;
   r.delivery.attempt = 2;
-  r.delivery.state = "leased";
+  r.delivery.state = DeliveryState::kLeased;
   r.delivery.lease_token = "lease_0123456789abcdef01234567";
   r.delivery.worker_id = "w1";
   r.delivery.leased_at_ms = 1000;
@@ -39,7 +42,7 @@ TEST(RunRecordTest, StoredFormRoundTripsTheDeliveryOfAnUnfinishedRun) {
   auto back = DecodeRun(EncodeRun(r));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->delivery.job_id, r.delivery.job_id);
-  EXPECT_EQ(back->delivery.state, "leased");
+  EXPECT_EQ(back->delivery.state, DeliveryState::kLeased);
   EXPECT_EQ(back->delivery.lease_token, r.delivery.lease_token);
   EXPECT_EQ(back->delivery.lease_expires_ms, 31000);
   EXPECT_EQ(back->delivery.resolved.at("STRIPE_KEY"), 7u);
@@ -54,12 +57,26 @@ TEST(RunRecordTest, FinishedRunHasNoDeliveryAndPublicFormNeverShowsTheLease) {
   std::string pub = PublicRunJson(r);
   EXPECT_EQ(pub.find("delivery"), std::string::npos) << pub;
   EXPECT_EQ(pub.find(r.delivery.lease_token), std::string::npos) << pub;
-  r.status = "completed";
+  r.status = RunStatus::kCompleted;
   r.delivery = Delivery{};
   auto back = DecodeRun(EncodeRun(r));
   ASSERT_TRUE(back.ok());
-  EXPECT_TRUE(back->delivery.state.empty());
+  EXPECT_EQ(back->delivery.state, DeliveryState::kNone);
   EXPECT_EQ(EncodeRun(r).find("delivery"), std::string::npos);
+}
+
+TEST(RunRecordTest, StoredRecordWithAnUnknownStateNameIsMalformed) {
+  for (const auto& [from, to] :
+       std::vector<std::pair<std::string, std::string>>{{R"("status":"running")", R"("status":"RUNNING")"},
+                                                        {R"("state":"leased")", R"("state":"expired")"},
+                                                        {R"("mode":"pull")", R"("mode":"poll")"}}) {
+    std::string text = EncodeRun(LeasedRun());
+    const size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from << " in " << text;
+    text.replace(at, from.size(), to);
+    auto back = DecodeRun(text);
+    EXPECT_TRUE(back.status().is(Code::kInternal)) << to;
+  }
 }
 
 TEST(RunRecordTest, JobIdLeadsBackToItsRunAndAttempt) {
