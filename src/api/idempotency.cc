@@ -68,7 +68,7 @@ Result<IdempotencyStore::Claim> IdempotencyStore::Begin(const Actor& actor, cons
   // The tag names this key *and* this request: the same key reused for another request after its record expired
   // gets other event and run ids.
   claim.tag.id = Sha256Hex(claim.record_key + claim.fingerprint).substr(0, 32);
-  for (int attempt = 0; attempt < 5; ++attempt) {
+  for (int attempt = 0; attempt < kCasRetryBudget; ++attempt) {
     auto created = bucket_.Create(claim.record_key, PendingRecord(claim.fingerprint));
     if (created.ok()) {
       claim.record_revision = *created;

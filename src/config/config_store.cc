@@ -124,7 +124,7 @@ Result<ConfigDocument> ConfigStore::Patch(const std::string& env, const std::str
   const std::string key = Key(env, name);
   // Optimistic concurrency: read, merge, write conditionally on the revision read; on a conflict someone else
   // wrote in between, so merge again on top of their document. Bounded so a pathological writer cannot pin us.
-  for (int attempt = 0; attempt < 200; ++attempt) {
+  for (int attempt = 0; attempt < kCasRetryBudget; ++attempt) {
     IF_ASSIGN_OR_RETURN(auto current, bucket_.Get(key));
     json merged = json::object();
     if (current.has_value()) {

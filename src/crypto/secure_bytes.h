@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
@@ -62,5 +63,8 @@ class SecretString {
  private:
   std::string value_;
 };
+
+// Secret name -> value, as a run's attempt receives them: each value is wiped when the map drops it.
+using SecretValues = std::map<std::string, SecretString>;
 
 }  // namespace ironflow

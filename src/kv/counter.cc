@@ -35,7 +35,7 @@ Result<CounterValue> IncrementLoop(KvBucket& kv, const std::string& key, int64_t
     }
     hint.reset();
   }
-  for (int attempt = 0; attempt < 1000; ++attempt) {
+  for (int attempt = 0; attempt < kCasRetryBudget; ++attempt) {
     bool exists = false;
     int64_t base = 0;
     uint64_t revision = 0;

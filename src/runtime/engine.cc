@@ -87,11 +87,6 @@ void Engine::Stop() {
   heartbeat_sub_.reset();
 }
 
-void Engine::WipeValues(Values& values) {
-  for (auto& [name, value] : values) Cleanse(value);
-  values.clear();
-}
-
 // ---- events and runs --------------------------------------------------------------------------------------
 
 Result<Engine::Emitted> Engine::Emit(const std::string& env, const std::string& name, const std::string& data_json,
@@ -371,7 +366,7 @@ Result<Engine::LeasePlan> Engine::PlanLease(const FunctionDef& fn, const Fetched
   for (const auto& name : fn.secrets) {
     auto r = d_.secrets.ResolveWithRevision(env, name);
     if (!r.ok()) {
-      WipeValues(*values);
+      values->clear();
       std::string message = r.status().is(Code::kNotFound)
                                 ? "secret \"" + name + "\" declared by function \"" + fn.id +
                                       "\" is not set in environment \"" + env + "\""
@@ -384,7 +379,7 @@ Result<Engine::LeasePlan> Engine::PlanLease(const FunctionDef& fn, const Fetched
       if (!finished.ok() && !finished.is(Code::kConflict)) return finished;
       return Status::NotFound(message);
     }
-    (*values)[name] = std::string(r->value.view());
+    values->insert_or_assign(name, std::move(r->value));
     plan.resolved[name] = r->revision;
   }
   plan.base = *queued;
@@ -410,7 +405,7 @@ Result<StoredRun> Engine::HoldLease(const FunctionDef& fn, const LeasePlan& plan
                                     Values* values, const Actor& requester, const std::string& push_url,
                                     std::vector<StreamPublish>* events) {
   if (!written.ok()) {
-    WipeValues(*values);
+    values->clear();
     (void)d_.jobs.Nak(plan.ack_subject, 0);
     return written.status();
   }
@@ -456,7 +451,7 @@ Result<StoredRun> Engine::Take(const FunctionDef& fn, const FetchedJob& job, con
   auto leased = HoldLease(fn, plan, WriteLease(plan), values, requester, push_url, &events);
   if (!leased.ok()) return leased;
   if (Status audited = d_.audit.PublishAll(events); !audited.ok()) {
-    WipeValues(*values);
+    values->clear();
     Unaudited(fn.environment, leased->run.id, plan.lease_id, job.ack_subject);
     return audited;
   }
@@ -475,7 +470,7 @@ std::string Engine::DeliveryJson(const RunRecord& run, const Values& values, con
   json steps = json::array();
   for (const auto& s : run.steps) steps.push_back({{"id", s.id}, {"output", ParseOr(s.output_json, nullptr)}});
   json secrets = json::object();
-  for (const auto& [name, value] : values) secrets[name] = value;
+  for (const auto& [name, value] : values) secrets[name] = std::string(value.view());
   json doc = {{"run_id", run.id},
               {"environment", run.environment},
               {"function_id", run.function_id},
@@ -700,7 +695,7 @@ Result<std::vector<std::string>> Engine::PollJobs(const std::string& env, const 
   if (taken.empty()) return out;
   if (Status audited = d_.audit.PublishAll(events); !audited.ok()) {
     for (auto& t : taken) {
-      WipeValues(t.values);
+      t.values.clear();
       Unaudited(env, t.run.id, t.run.delivery.lease_token, t.plan.ack_subject);
     }
     return audited;
@@ -709,7 +704,7 @@ Result<std::vector<std::string>> Engine::PollJobs(const std::string& env, const 
   for (auto& t : taken) {
     LeaseClaim claim{env, t.run.id, t.run.delivery.attempt, worker_id, t.run.delivery.lease_token, t.plan.ack_subject};
     out.push_back(DeliveryJson(t.run, t.values, SealLeaseToken(claim, keys->current.view())));
-    WipeValues(t.values);
+    t.values.clear();
   }
   return out;
 }
@@ -768,11 +763,11 @@ Status Engine::CompleteJob(const std::string& env, const std::string& worker_id,
   for (const auto& [name, rev] : current.delivery.resolved) {
     auto v = d_.secrets.ResolveRevision(env, name, rev);
     if (!v.ok()) v = d_.secrets.Resolve(env, name);  // history trimmed: the current value is the best we have
-    if (v.ok()) values[name] = std::string(v->view());
+    if (v.ok()) values.insert_or_assign(name, std::move(v).value());
   }
   Status audited;
   Status st = FinishAttempt(env, run_id, outcome, values, check, claim.ack_subject, hint ? &*hint : nullptr, &audited);
-  WipeValues(values);
+  values.clear();
   if (st.is(Code::kConflict)) return repeat_of_recorded(st);  // lost the race to the same result sent twice
   if (st.ok() && !audited.ok()) {
     return Status::Unavailable("the result was recorded but its audit event could not be stored (" + audited.message() +
@@ -954,7 +949,7 @@ void Engine::DispatchPush(RunRecord leased, const FunctionDef& fn, Values values
     FinishPush(pending->first, std::move(answer), pending->second, ack);
   });
   // Stopping: the lease runs out and the job comes back (AckWait) to this or another server.
-  if (!started) WipeValues(pending->second);
+  if (!started) pending->second.clear();
 }
 
 void Engine::FinishPush(const RunRecord& leased, PushAnswer answer, Values& values, const std::string& ack_subject) {
@@ -978,7 +973,7 @@ void Engine::FinishPush(const RunRecord& leased, PushAnswer answer, Values& valu
       ack_subject);
   if (!st.ok() && !st.is(Code::kConflict))
     spdlog::warn("push result of run {} not recorded: {}", leased.id, st.message());
-  WipeValues(values);
+  values.clear();
 }
 
 }  // namespace ironflow

@@ -120,7 +120,7 @@ class Engine {
     std::string reported_as;
     bool lease_lost = false;  // recorded by the engine: the lease ran out (not the function's own failure)
   };
-  using Values = std::map<std::string, std::string>;  // secret name -> value (wiped by WipeValues)
+  using Values = SecretValues;  // secret name -> value, wiped when dropped
 
   // Creates one run (record, job message, audit event) per function of `env` triggered by `event`, stored in one
   // round trip together with `batch` (e.g. the event itself).
@@ -191,7 +191,6 @@ class Engine {
   void WakeWaiters(const std::string& env, std::map<std::string, int> pending);
   // A heartbeat of `worker_id` (from any server): its leases held here are extended.
   void OnWorkerHeartbeat(const std::string& env, const std::string& worker_id);
-  static void WipeValues(Values& values);
 
   Deps d_;
   std::unique_ptr<NatsConnection::Subscription> ready_sub_;

@@ -8,7 +8,7 @@ namespace ironflow {
 
 Result<bool> FunctionRegistry::Register(FunctionDef def) {
   const std::string key = def.environment + "." + def.id;
-  for (int attempt = 0; attempt < 16; ++attempt) {
+  for (int attempt = 0; attempt < kCasRetryBudget; ++attempt) {
     IF_ASSIGN_OR_RETURN(auto cur, bucket_.Get(key));
     def.updated_at = FormatRfc3339(NowUnixMillis());
     if (!cur.has_value()) {

@@ -6,14 +6,15 @@
 // text and protect nothing). Redaction runs on the JSON text, and a value is also matched in its JSON-escaped form.
 #pragma once
 
-#include <map>
 #include <string>
+
+#include "crypto/secure_bytes.h"
 
 namespace ironflow {
 
 inline constexpr size_t kMinRedactedValueBytes = 4;
 
-// `values`: secret name -> value.
-std::string Redact(std::string text, const std::map<std::string, std::string>& values);
+// `values`: secret name -> value. The escaped forms it makes of the values are wiped before it returns.
+std::string Redact(std::string text, const SecretValues& values);
 
 }  // namespace ironflow

@@ -152,7 +152,7 @@ Result<RunRecord> RunStore::Get(const std::string& env, const std::string& run_i
 Result<StoredRun> RunStore::Mutate(const std::string& env, const std::string& run_id,
                                    const std::function<Status(RunRecord&)>& change, const Queued* hint) {
   const std::string key = env + "." + run_id;
-  for (int attempt = 0; attempt < 64; ++attempt) {
+  for (int attempt = 0; attempt < kCasRetryBudget; ++attempt) {
     RunRecord run;
     uint64_t revision = 0;
     if (attempt == 0 && hint && hint->run && hint->run->key() == key) {

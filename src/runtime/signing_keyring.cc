@@ -123,7 +123,7 @@ Result<std::unique_ptr<SigningKeyring>> SigningKeyring::Open(KvBucket& bucket, c
     ring->fixed_ = true;
     return ring;
   }
-  for (int attempt = 0; attempt < 4; ++attempt) {
+  for (int attempt = 0; attempt < kCasRetryBudget; ++attempt) {
     IF_ASSIGN_OR_RETURN(auto loaded, ring->Load());
     if (loaded.second != 0) {
       ring->keys_ = std::move(loaded.first);
@@ -207,7 +207,7 @@ Result<SigningKeyring::Rotation> SigningKeyring::Rotate(int64_t grace_ms, const 
   if (fixed_) {
     return Status::Conflict("the signing key is set by IRONFLOW_SIGNING_KEY on the server; change it there to rotate");
   }
-  for (int attempt = 0; attempt < 8; ++attempt) {
+  for (int attempt = 0; attempt < kCasRetryBudget; ++attempt) {
     IF_ASSIGN_OR_RETURN(auto stored, ReadStored(bucket_, sealer_));
     Stored& st = *stored;
     if (st.revision == 0) return Status::Internal("the signing key record is missing");

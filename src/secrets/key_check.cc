@@ -150,7 +150,7 @@ Status CheckMissingRecord(KvBucket& system_bucket, KvBucket& secrets_bucket, con
 Status VerifyOrRecordMasterKey(KvBucket& system_bucket, KvBucket& secrets_bucket, const KeyCheckOptions& options) {
   const MasterKey* key = options.key;
   const MasterKey* previous = options.previous;
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  for (int attempt = 0; attempt < kCasRetryBudget; ++attempt) {
     IF_ASSIGN_OR_RETURN(auto existing, system_bucket.Get(kKeyCheckKey));
     if (existing.has_value()) {
       const KvEntry& entry = *existing;

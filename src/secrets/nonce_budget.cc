@@ -25,7 +25,7 @@ Result<uint64_t> NonceBudget::Take() {
 }
 
 Status NonceBudget::Reserve() {
-  for (int attempt = 0; attempt < 32; ++attempt) {
+  for (int attempt = 0; attempt < kCasRetryBudget; ++attempt) {
     IF_ASSIGN_OR_RETURN(auto e, bucket_.Get(kv_key_));
     uint64_t used = 0;
     uint64_t revision = 0;

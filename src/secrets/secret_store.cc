@@ -10,10 +10,6 @@
 namespace ironflow {
 namespace {
 
-// Bound on internal CAS retries when no If-Match was given. Each retry re-reads fresh state, so hitting this
-// needs sustained contention on one secret.
-constexpr int kMaxCasAttempts = 64;
-
 std::string Quote(const std::string& s) { return "\"" + s + "\""; }
 
 Status NotFoundStatus(const std::string& env, const std::string& name) {
@@ -219,7 +215,7 @@ Result<SecretStore::PutOutcome> SecretStore::Put(const std::string& env, const s
     return std::move(*fast);
   }
 
-  for (int attempt = 0; attempt < kMaxCasAttempts; ++attempt) {
+  for (int attempt = 0; attempt < kCasRetryBudget; ++attempt) {
     IF_ASSIGN_OR_RETURN(auto cur, Load(env, name));
     std::optional<uint64_t> current_rev;
     if (cur.entry) current_rev = cur.entry->revision;
@@ -264,7 +260,7 @@ Result<SecretMetadata> SecretStore::UpdateDescription(const std::string& env, co
     return std::move(**earlier).metadata;
   }
   const std::string key = SecretKey(env, name);
-  for (int attempt = 0; attempt < kMaxCasAttempts; ++attempt) {
+  for (int attempt = 0; attempt < kCasRetryBudget; ++attempt) {
     IF_ASSIGN_OR_RETURN(auto cur, Load(env, name));
     if (!cur.entry) {
       if (if_match) return RevisionMismatch(name, *if_match, std::nullopt);
@@ -319,7 +315,7 @@ Status SecretStore::Delete(const std::string& env, const std::string& name, std:
     return earlier->status();  // OK: the earlier attempt deleted it
   }
   const std::string key = SecretKey(env, name);
-  for (int attempt = 0; attempt < kMaxCasAttempts; ++attempt) {
+  for (int attempt = 0; attempt < kCasRetryBudget; ++attempt) {
     IF_ASSIGN_OR_RETURN(auto cur, bucket_.Get(key));
     if (!cur.has_value()) {
       if (if_match) return RevisionMismatch(name, *if_match, std::nullopt);
@@ -430,7 +426,7 @@ Result<SecretStore::RekeyReport> SecretStore::Rekey(const std::optional<std::str
   for (auto& [key, listed] : latest) {
     std::optional<KvEntry> entry = std::move(listed);
     bool done = false;
-    for (int attempt = 0; attempt < 5 && entry && !done; ++attempt) {
+    for (int attempt = 0; attempt < kCasRetryBudget && entry && !done; ++attempt) {
       auto rec = DecodeSecretRecord(entry->value);
       Cleanse(entry->value);
       if (!rec.ok()) break;

@@ -232,7 +232,7 @@ Result<bool> KvBucket::LastWriteIsTagged(const std::string& key, std::string_vie
 }
 
 Result<std::optional<uint64_t>> KvBucket::DeleteLatest(const std::string& key, std::string_view tag) {
-  for (int attempt = 0; attempt < 100; ++attempt) {
+  for (int attempt = 0; attempt < kCasRetryBudget; ++attempt) {
     IF_ASSIGN_OR_RETURN(auto current, Get(key));
     if (!current.has_value()) return std::optional<uint64_t>();
     auto rev = DeleteIfRevision(key, (current)->revision, tag);

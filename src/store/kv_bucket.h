@@ -21,6 +21,12 @@ typedef struct __kvStore kvStore;
 
 namespace ironflow {
 
+// How many times a read-modify-write loop tries its compare-and-set before giving up (with the status each caller
+// documents). Every try reads the key again, so only sustained contention on one key gets near it; each try is one
+// or two round trips, so a request under such contention gives up within seconds instead of pinning a thread.
+// Every such loop in the server uses this one budget.
+inline constexpr int kCasRetryBudget = 1000;
+
 struct KvEntry {
   std::string key;
   std::string value;

@@ -4,21 +4,31 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
+#include <string>
+#include <utility>
+
 namespace ironflow {
 namespace {
 
+SecretValues Values(std::initializer_list<std::pair<const char*, std::string>> list) {
+  SecretValues out;
+  for (const auto& [name, value] : list) out.emplace(name, SecretString(value));
+  return out;
+}
+
 TEST(RedactorTest, EveryOccurrenceIsMaskedWithTheSecretsName) {
-  EXPECT_EQ(Redact(R"({"msg":"key sk_live_123 and again sk_live_123"})", {{"STRIPE_KEY", "sk_live_123"}}),
+  EXPECT_EQ(Redact(R"({"msg":"key sk_live_123 and again sk_live_123"})", Values({{"STRIPE_KEY", "sk_live_123"}})),
             R"({"msg":"key [REDACTED:STRIPE_KEY] and again [REDACTED:STRIPE_KEY]"})");
 }
 
 TEST(RedactorTest, AValueContainingAnotherIsMaskedAsAWhole) {
-  const std::string out = Redact("token=abcd-efgh-ijkl", {{"SHORT", "efgh"}, {"LONG", "abcd-efgh-ijkl"}});
+  const std::string out = Redact("token=abcd-efgh-ijkl", Values({{"SHORT", "efgh"}, {"LONG", "abcd-efgh-ijkl"}}));
   EXPECT_EQ(out, "token=[REDACTED:LONG]");
 }
 
 TEST(RedactorTest, OverlappingOccurrencesLeaveNoPartOfTheValue) {
-  const std::string out = Redact("abababab", {{"S", "abab"}});
+  const std::string out = Redact("abababab", Values({{"S", "abab"}}));
   EXPECT_EQ(out.find("abab"), std::string::npos) << out;
 }
 
@@ -26,13 +36,13 @@ TEST(RedactorTest, AValueIsFoundInItsJsonEscapedForm) {
   // A value with a quote and a backslash, as it appears inside a JSON string.
   const std::string value = "pa\"ss\\word";
   const std::string json_text = R"({"error":"login with pa\"ss\\word failed"})";
-  const std::string out = Redact(json_text, {{"PASSWORD", value}});
+  const std::string out = Redact(json_text, Values({{"PASSWORD", value}}));
   EXPECT_EQ(out.find(R"(pa\"ss\\word)"), std::string::npos) << out;
   EXPECT_NE(out.find("[REDACTED:PASSWORD]"), std::string::npos) << out;
 }
 
 TEST(RedactorTest, ValuesShorterThanFourBytesAreNotMasked) {
-  EXPECT_EQ(Redact("status: on", {{"FLAG", "on"}}), "status: on");
+  EXPECT_EQ(Redact("status: on", Values({{"FLAG", "on"}})), "status: on");
   EXPECT_EQ(Redact("nothing to hide", {}), "nothing to hide");
 }
 
