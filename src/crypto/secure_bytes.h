@@ -59,6 +59,8 @@ class SecretString {
   std::string_view view() const { return value_; }
   size_t size() const { return value_.size(); }
   bool empty() const { return value_.empty(); }
+  void clear() { Cleanse(value_); }                                              // wipes the value now
+  SecretString Clone() const { return SecretString(std::string_view(value_)); }  // an explicit copy
 
  private:
   std::string value_;

@@ -90,7 +90,6 @@ struct Stored {
   SecretRecord record;
   uint64_t revision = 0;
   std::shared_ptr<SigningKeyring::Keys> keys;
-  ~Stored() { Cleanse(record.value.plaintext); }  // dev mode: the record holds the keys in clear
 };
 
 Result<std::unique_ptr<Stored>> ReadStored(KvBucket& bucket, const ValueSealer& sealer) {
@@ -148,7 +147,7 @@ Result<std::pair<std::shared_ptr<SigningKeyring::Keys>, uint64_t>> SigningKeyrin
     Cleanse(plain);
     if (sealed.ok()) {
       const bool was_plaintext = !st.record.value.encrypted();
-      Cleanse(st.record.value.plaintext);
+      st.record.value.plaintext.clear();
       st.record.value = std::move(sealed).value();
       std::string doc = EncodeSecretRecord(st.record);
       (void)bucket_.Update(kKey, doc, st.revision);
@@ -227,7 +226,7 @@ Result<SigningKeyring::Rotation> SigningKeyring::Rotate(int64_t grace_ms, const 
     auto sealed = sealer_.Seal(kEnv, kName, plain);
     Cleanse(plain);
     if (!sealed.ok()) return sealed.status();
-    Cleanse(rec.value.plaintext);
+    rec.value.plaintext.clear();
     rec.value = std::move(sealed).value();
     rec.updated_at = FormatRfc3339(now);
     std::string doc = EncodeSecretRecord(rec);

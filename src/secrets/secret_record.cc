@@ -10,7 +10,17 @@ namespace ironflow {
 
 using nlohmann::json;
 
-SecretRecord::~SecretRecord() { Cleanse(value.plaintext); }
+SealedValue::SealedValue(const SealedValue& other)
+    : algorithm(other.algorithm),
+      key_id(other.key_id),
+      nonce(other.nonce),
+      ciphertext(other.ciphertext),
+      plaintext(other.plaintext.Clone()) {}
+
+SealedValue& SealedValue::operator=(const SealedValue& other) {
+  if (this != &other) *this = SealedValue(other);
+  return *this;
+}
 
 std::string SecretAad(std::string_view environment, std::string_view name) {
   std::string aad = "ironflow/secret/v" + std::to_string(kSecretFormatVersion);
@@ -44,7 +54,7 @@ std::string EncodeSecretRecord(const SecretRecord& r) {
              {"nonce", Base64Encode(r.value.nonce.data(), r.value.nonce.size())},
              {"ciphertext", Base64Encode(r.value.ciphertext.data(), r.value.ciphertext.size())}};
   } else {
-    value = {{"alg", kAlgorithmNone}, {"plaintext", r.value.plaintext}};
+    value = {{"alg", kAlgorithmNone}, {"plaintext", std::string(r.value.plaintext.view())}};
   }
   json doc = {{"format", kSecretFormatVersion},
               {"environment", r.environment},
@@ -85,7 +95,7 @@ Result<SecretRecord> DecodeSecretRecord(std::string_view bytes) {
     r.value.algorithm = v.at("alg").get<std::string>();
     if (r.value.algorithm == kAlgorithmNone) {
       std::string& plain = v.at("plaintext").get_ref<std::string&>();
-      r.value.plaintext = plain;
+      r.value.plaintext = SecretString(std::string_view(plain));
       Cleanse(plain);
     } else if (r.value.algorithm == kAlgorithmAesGcm) {
       r.value.key_id = v.at("key_id").get<std::string>();

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "crypto/secure_bytes.h"
 
 namespace ironflow {
 
@@ -27,7 +28,14 @@ struct SealedValue {
   std::string key_id;     // empty when algorithm is "none"
   std::vector<uint8_t> nonce;
   std::vector<uint8_t> ciphertext;  // ciphertext || tag
-  std::string plaintext;            // only when algorithm is "none" (dev mode); wiped by the owner
+  SecretString plaintext;           // only when algorithm is "none" (dev mode)
+
+  SealedValue() = default;
+  SealedValue(SealedValue&&) noexcept = default;  // moves never copy a plaintext
+  SealedValue& operator=(SealedValue&&) noexcept = default;
+  // A copy copies a dev-mode plaintext on purpose (a retried write needs the value again).
+  SealedValue(const SealedValue& other);
+  SealedValue& operator=(const SealedValue& other);
 
   bool encrypted() const { return algorithm != kAlgorithmNone; }
 };
@@ -46,9 +54,7 @@ struct SecretRecord {
   std::string created_at;
   std::string updated_at;
   RecordActor updated_by;
-  SealedValue value;
-
-  ~SecretRecord();  // wipes a dev-mode plaintext
+  SealedValue value;  // move-only: a record moves without copying a dev-mode plaintext, and wipes it when dropped
 };
 
 // The associated data binding a sealed value to its place: "ironflow/secret/v1" NUL environment NUL name.

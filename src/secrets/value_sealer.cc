@@ -7,7 +7,7 @@ Result<SealedValue> ValueSealer::Seal(std::string_view environment, std::string_
   SealedValue out;
   if (!key_) {
     out.algorithm = std::string(kAlgorithmNone);
-    out.plaintext = std::string(plaintext);
+    out.plaintext = SecretString(plaintext);
     return out;
   }
   if (budget_ != nullptr) {
@@ -23,7 +23,7 @@ Result<SealedValue> ValueSealer::Seal(std::string_view environment, std::string_
 
 Result<SecretString> ValueSealer::Open(std::string_view environment, std::string_view name,
                                        const SealedValue& sealed) const {
-  if (!sealed.encrypted()) return SecretString(std::string_view(sealed.plaintext));
+  if (!sealed.encrypted()) return SecretString(sealed.plaintext.view());
   if (!key_) {
     return Status::Unavailable("secret \"" + std::string(name) + "\" is encrypted but no master key is configured");
   }

@@ -44,7 +44,7 @@ SecretRecord DevRecord() {
   r.created_at = "2026-12-01T05:36:31.123Z";
   r.updated_at = "2026-12-01T05:36:31.123Z";
   r.value.algorithm = std::string(kAlgorithmNone);
-  r.value.plaintext = kPlaintext;
+  r.value.plaintext = SecretString(std::string_view(kPlaintext));
   return r;
 }
 
@@ -58,7 +58,19 @@ void ExpectSameRecord(const SecretRecord& a, const SecretRecord& b) {
   EXPECT_EQ(a.value.key_id, b.value.key_id);
   EXPECT_EQ(a.value.nonce, b.value.nonce);
   EXPECT_EQ(a.value.ciphertext, b.value.ciphertext);
-  EXPECT_EQ(a.value.plaintext, b.value.plaintext);
+  EXPECT_EQ(a.value.plaintext.view(), b.value.plaintext.view());
+}
+
+TEST(SecretRecordTest, MovingADevRecordLeavesNoPlaintextBehindAndACopyIsExplicit) {
+  SecretRecord a = DevRecord();
+  SecretRecord b = std::move(a);
+  EXPECT_EQ(b.value.plaintext.view(), kPlaintext);
+  EXPECT_TRUE(a.value.plaintext.empty()) << "a move must not leave a copy of the plaintext in the source";
+  SealedValue copy = b.value;  // a retried write needs the value again: copying is allowed, and deliberate
+  EXPECT_EQ(copy.plaintext.view(), kPlaintext);
+  SealedValue moved = std::move(copy);
+  EXPECT_TRUE(copy.plaintext.empty());
+  EXPECT_EQ(moved.plaintext.view(), kPlaintext);
 }
 
 // --- codec ------------------------------------------------------------------------------------------------------
@@ -267,7 +279,7 @@ TEST(ValueSealerTest, DevModeStoresPlaintextAndOpensIt) {
   ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
   EXPECT_EQ(sealed->algorithm, std::string(kAlgorithmNone));
   EXPECT_FALSE(sealed->encrypted());
-  EXPECT_EQ(sealed->plaintext, kPlaintext);
+  EXPECT_EQ(sealed->plaintext.view(), kPlaintext);
   EXPECT_TRUE(sealed->key_id.empty());
   EXPECT_TRUE(sealed->ciphertext.empty());
   auto opened = sealer.Open("dev", "DB_PASSWORD", sealed.value());
