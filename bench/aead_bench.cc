@@ -23,12 +23,12 @@
 
 namespace {
 
-using ironflow::Aes256Gcm;
 using ironflow::AsBytes;
-using ironflow::MasterKey;
+using ironflow::server::Aes256Gcm;
+using ironflow::server::MasterKey;
 
 // "ironflow/secret/v1" NUL "production" NUL "STRIPE_LIVE_KEY": 45 bytes.
-const std::string kAad = ironflow::SecretAad("production", "STRIPE_LIVE_KEY");
+const std::string kAad = ironflow::server::SecretAad("production", "STRIPE_LIVE_KEY");
 
 [[noreturn]] void Die(const char* what) {
   std::fprintf(stderr, "bench_aead: %s\n", what);
@@ -160,7 +160,8 @@ void CheckPathsAgree() {
   uint8_t nonce[12];
   std::vector<uint8_t> sealed;
   if (!RawSeal(cipher.get(), f.key, f.plaintext, kAad, nonce, sealed)) Die("raw EVP seal failed");
-  auto plain = f.master.Open(ironflow::SealedBox{std::vector<uint8_t>(nonce, nonce + 12), sealed}, AsBytes(kAad));
+  auto plain =
+      f.master.Open(ironflow::server::SealedBox{std::vector<uint8_t>(nonce, nonce + 12), sealed}, AsBytes(kAad));
   if (!plain.ok() || plain->size() != f.plaintext.size() ||
       !std::equal(f.plaintext.begin(), f.plaintext.end(), plain->data())) {
     Die("MasterKey cannot open what raw EVP sealed");

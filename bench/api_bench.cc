@@ -24,9 +24,9 @@ namespace {
 
 using ironflow::HeaderList;
 using ironflow::HttpClient;
-using ironflow::KvBucket;
-using ironflow::NatsConnection;
-namespace t = ironflow::testing;
+using ironflow::server::KvBucket;
+using ironflow::server::NatsConnection;
+namespace t = ironflow::server::testing;
 
 constexpr int kClients = 10;
 const std::string kValue(64, 'v');  // a typical API token

@@ -17,7 +17,7 @@
 #include "support/nats_fixture.h"
 #include "support/server_process.h"
 
-namespace t = ironflow::testing;
+namespace t = ironflow::server::testing;
 using nlohmann::json;
 
 int main(int argc, char** argv) {

@@ -22,7 +22,7 @@
 namespace {
 
 using nlohmann::json;
-namespace t = ironflow::testing;
+namespace t = ironflow::server::testing;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kWorkers = 4;
@@ -162,14 +162,15 @@ void BM_PullEndToEnd(benchmark::State& state) { PullEndToEnd(state, W()); }
 void BM_PullEndToEndCluster(benchmark::State& state) { PullEndToEnd(state, ClusterWorld()); }
 
 void BM_RawKvPut(benchmark::State& state) {
-  static std::vector<std::unique_ptr<ironflow::NatsConnection>> conns;
-  static std::vector<std::unique_ptr<ironflow::KvBucket>> buckets;
+  static std::vector<std::unique_ptr<ironflow::server::NatsConnection>> conns;
+  static std::vector<std::unique_ptr<ironflow::server::KvBucket>> buckets;
   static std::mutex mu;
-  ironflow::KvBucket* bucket;
+  ironflow::server::KvBucket* bucket;
   {
     std::lock_guard<std::mutex> lock(mu);
     conns.push_back(W().nats->Connect());
-    buckets.push_back(std::move(ironflow::KvBucket::OpenOrCreate(*conns.back(), {"bench-raw", "", 1, 1, -1}).value()));
+    buckets.push_back(
+        std::move(ironflow::server::KvBucket::OpenOrCreate(*conns.back(), {"bench-raw", "", 1, 1, -1}).value()));
     bucket = buckets.back().get();
   }
   std::string key = "k" + std::to_string(state.thread_index());

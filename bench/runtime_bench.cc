@@ -17,6 +17,7 @@
 namespace {
 
 using namespace ironflow;
+using namespace ironflow::server;
 
 constexpr int kSecrets = 10;
 

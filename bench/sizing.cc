@@ -23,7 +23,7 @@
 #include "support/raw_http.h"
 #include "support/server_process.h"
 
-namespace t = ironflow::testing;
+namespace t = ironflow::server::testing;
 using nlohmann::json;
 
 namespace {

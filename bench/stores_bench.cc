@@ -25,9 +25,9 @@ namespace {
 
 using ironflow::HeaderList;
 using ironflow::HttpClient;
-using ironflow::KvBucket;
-using ironflow::NatsConnection;
-namespace t = ironflow::testing;
+using ironflow::server::KvBucket;
+using ironflow::server::NatsConnection;
+namespace t = ironflow::server::testing;
 
 constexpr int kClients = 8;
 const nlohmann::json kDocument = {{"checkout_v2", true}, {"max_items", 25}, {"regions", {"eu", "us"}}};

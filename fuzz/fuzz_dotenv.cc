@@ -6,7 +6,7 @@
 #include "cli/dotenv.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto parsed = ironflow::cli::ParseDotenv(std::string_view(reinterpret_cast<const char*>(data), size));
+  auto parsed = ironflow::server::cli::ParseDotenv(std::string_view(reinterpret_cast<const char*>(data), size));
   if (parsed.ok()) {
     for (const auto& e : *parsed) {
       if (e.name.empty() || e.line < 1) __builtin_trap();

@@ -8,11 +8,11 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
-  auto doc = ironflow::api::ParseJsonObject(in, {"name", "value", "description", "data", "revision"});
+  auto doc = ironflow::server::api::ParseJsonObject(in, {"name", "value", "description", "data", "revision"});
   if (doc.ok()) {
-    (void)ironflow::api::OptionalString(*doc, "name");
-    (void)ironflow::api::RequiredString(*doc, "value");
-    ironflow::api::WipeStrings(*doc);
+    (void)ironflow::server::api::OptionalString(*doc, "name");
+    (void)ironflow::server::api::RequiredString(*doc, "value");
+    ironflow::server::api::WipeStrings(*doc);
   }
   return 0;
 }

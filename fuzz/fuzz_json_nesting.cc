@@ -40,6 +40,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ironflow::WipeJsonStrings(doc);
   }
   // Splicing never parses into a tree: any depth is fine.
-  (void)ironflow::api::JsonWithRawField("data", in, nlohmann::json{{"name", "x"}});
+  (void)ironflow::server::api::JsonWithRawField("data", in, nlohmann::json{{"name", "x"}});
   return 0;
 }

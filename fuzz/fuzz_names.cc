@@ -19,15 +19,15 @@ void MustBeSubjectSafe(std::string_view s, bool allow_dots) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
-  if (ironflow::ValidateSecretName(in).ok()) MustBeSubjectSafe(in, false);
-  if (ironflow::ValidateEnvironmentName(in).ok()) MustBeSubjectSafe(in, false);
-  if (ironflow::ValidateConfigName(in).ok()) MustBeSubjectSafe(in, false);
-  if (ironflow::ValidateBucketName(in).ok()) MustBeSubjectSafe(in, false);
-  if (ironflow::ValidateKvKey(in).ok()) MustBeSubjectSafe(in, true);
-  (void)ironflow::ValidateKvKeyPattern(in);
-  if (ironflow::ValidateSubjectPattern(in).ok()) {
+  if (ironflow::server::ValidateSecretName(in).ok()) MustBeSubjectSafe(in, false);
+  if (ironflow::server::ValidateEnvironmentName(in).ok()) MustBeSubjectSafe(in, false);
+  if (ironflow::server::ValidateConfigName(in).ok()) MustBeSubjectSafe(in, false);
+  if (ironflow::server::ValidateBucketName(in).ok()) MustBeSubjectSafe(in, false);
+  if (ironflow::server::ValidateKvKey(in).ok()) MustBeSubjectSafe(in, true);
+  (void)ironflow::server::ValidateKvKeyPattern(in);
+  if (ironflow::server::ValidateSubjectPattern(in).ok()) {
     size_t split = size / 2;
-    (void)ironflow::SubjectMatches(in.substr(0, split), in.substr(split));
+    (void)ironflow::server::SubjectMatches(in.substr(0, split), in.substr(split));
   }
   return 0;
 }

@@ -8,9 +8,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
-  auto rec = ironflow::DecodeSecretRecord(in);
+  auto rec = ironflow::server::DecodeSecretRecord(in);
   if (rec.ok()) {
-    auto again = ironflow::DecodeSecretRecord(ironflow::EncodeSecretRecord(*rec));
+    auto again = ironflow::server::DecodeSecretRecord(ironflow::server::EncodeSecretRecord(*rec));
     if (!again.ok() || again->name != rec->name || again->environment != rec->environment ||
         again->value.ciphertext != rec->value.ciphertext || again->value.nonce != rec->value.nonce) {
       __builtin_trap();

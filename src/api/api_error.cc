@@ -4,7 +4,7 @@
 #include "common/json_nesting.h"
 #include "crypto/secure_bytes.h"
 
-namespace ironflow::api {
+namespace ironflow::server::api {
 
 HttpResponse ErrorResponse(const Status& status) {
   HttpResponse r;
@@ -142,4 +142,4 @@ std::string DecodeParam(std::string_view raw) {
   return PercentDecode(protected_plus);
 }
 
-}  // namespace ironflow::api
+}  // namespace ironflow::server::api

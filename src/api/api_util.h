@@ -13,7 +13,7 @@
 #include "common/write_precondition.h"
 #include "http/http_message.h"
 
-namespace ironflow::api {
+namespace ironflow::server::api {
 
 using nlohmann::json;
 
@@ -48,4 +48,4 @@ void WipeStrings(json& j);
 // Percent-decoded path parameter.
 std::string DecodeParam(std::string_view raw);
 
-}  // namespace ironflow::api
+}  // namespace ironflow::server::api

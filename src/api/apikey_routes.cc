@@ -6,7 +6,7 @@
 #include "api/routes.h"
 #include "common/names.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 using api::json;
@@ -113,4 +113,4 @@ void AddApiKeyRoutes(Router& router, ApiContext& ctx) {
   });
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -13,7 +13,7 @@
 #include "common/time_util.h"
 #include "events/audit_log.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 using api::json;
@@ -79,4 +79,4 @@ void AddAuditRoutes(Router& router, ApiContext& ctx) {
   });
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -7,7 +7,7 @@
 #include "common/names.h"
 #include "common/time_util.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 using api::json;
@@ -142,4 +142,4 @@ void AddConfigRoutes(Router& router, ApiContext& ctx) {
   router.Add("GET", "/api/v1/config/{name}/watch", Access::kConfigRead, [r](const ApiCall& c) { return r->Watch(c); });
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -3,7 +3,7 @@
 
 #include <string_view>
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct DashboardAsset {
   std::string_view name;  // file name, e.g. "main.js"
@@ -14,4 +14,4 @@ struct DashboardAsset {
 // nullptr when there is no such file.
 const DashboardAsset* FindDashboardAsset(std::string_view name);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -5,7 +5,7 @@
 #include "api/dashboard_assets.h"
 #include "api/routes.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 HttpResponse Serve(const DashboardAsset& a) {
@@ -35,4 +35,4 @@ void AddDashboardRoutes(Router& router) {
   });
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -5,7 +5,7 @@
 #include "api/routes.h"
 #include "common/names.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 using api::json;
 
@@ -44,4 +44,4 @@ void AddEnvironmentRoutes(Router& router, ApiContext& ctx) {
   });
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -7,7 +7,7 @@
 #include "common/time_util.h"
 #include "crypto/digest.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 using api::json;
@@ -68,7 +68,9 @@ Result<IdempotencyStore::Claim> IdempotencyStore::Begin(const Actor& actor, cons
   // The tag names this key *and* this request: the same key reused for another request after its record expired
   // gets other event and run ids.
   claim.tag.id = Sha256Hex(claim.record_key + claim.fingerprint).substr(0, 32);
-  for (int attempt = 0; attempt < kCasRetryBudget; ++attempt) {
+  // A claim is tried a few times only: each try repeats a create-only write, which older NATS clusters do not
+  // always enforce (nats-server#4320); past that the caller gets 503 and retries later.
+  for (int attempt = 0; attempt < 5; ++attempt) {
     auto created = bucket_.Create(claim.record_key, PendingRecord(claim.fingerprint));
     if (created.ok()) {
       claim.record_revision = *created;
@@ -131,4 +133,4 @@ void IdempotencyStore::Finish(const Claim& claim, const HttpResponse& response) 
   }
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

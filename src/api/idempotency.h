@@ -32,7 +32,7 @@
 #include "http/http_message.h"
 #include "store/kv_bucket.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 class IdempotencyStore {
  public:
@@ -64,4 +64,4 @@ class IdempotencyStore {
   const SecureBytes fingerprint_key_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -7,7 +7,7 @@
 #include "common/bounded_json.h"
 #include "common/json_nesting.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 using nlohmann::json;
 
@@ -55,4 +55,4 @@ Result<JobResult> ParseJobResult(std::string_view body, bool require_lease_token
   return out;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -8,8 +8,8 @@
 #include "common/status.h"
 #include "runtime/job_result.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 Result<JobResult> ParseJobResult(std::string_view body, bool require_lease_token);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

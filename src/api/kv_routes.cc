@@ -10,7 +10,7 @@
 #include "common/time_util.h"
 #include "kv/kv_keys.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 using api::json;
@@ -228,4 +228,4 @@ void AddKvRoutes(Router& router, ApiContext& ctx) {
   router.Add("GET", b + "/{bucket}/watch", Access::kKvRead, [r](const ApiCall& c) { return r->Watch(c); });
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 // One metric's HELP and TYPE lines.
@@ -105,4 +105,4 @@ std::string Metrics::Render(const Gauges& g) const {
   return out.str();
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

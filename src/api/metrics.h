@@ -17,7 +17,7 @@
 #include "common/histogram.h"
 #include "runtime/runtime_stats.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 class Metrics {
  public:
@@ -56,4 +56,4 @@ class Metrics {
   std::atomic<uint64_t> idempotent_replays_{0};
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -5,7 +5,7 @@
 #include "auth/allow_list.h"
 #include "common/names.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 Result<Actor> AuthenticateRequest(const ApiContext& ctx, const HttpRequest& req) {
   if (ctx.api_keys == nullptr) return Actor{"dev", "dev", "dev", Role::kAdmin, ""};
@@ -91,4 +91,4 @@ Status CheckLoopbackRequest(const HttpRequest& req) {
   return Status::Ok();
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

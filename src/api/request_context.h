@@ -21,7 +21,7 @@
 #include "secrets/secret_store.h"
 #include "secrets/value_sealer.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct ApiContext {
   SecretStore& secrets;
@@ -50,4 +50,4 @@ Result<std::string> RequestEnvironmentFor(const ApiContext& ctx, const HttpReque
 // even one whose DNS name was rebound to 127.0.0.1, is refused with kPermissionDenied.
 Status CheckLoopbackRequest(const HttpRequest& req);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

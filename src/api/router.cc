@@ -7,7 +7,7 @@
 #include "api/api_util.h"
 #include "api/idempotency.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 std::vector<std::string> SplitPath(std::string_view path) {
@@ -152,4 +152,4 @@ HttpResponse Router::Dispatch(const HttpRequest& request) const {
   return response;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

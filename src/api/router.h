@@ -20,7 +20,7 @@
 #include "events/system_events.h"
 #include "http/http_message.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct ApiCall {
   const HttpRequest& request;
@@ -81,4 +81,4 @@ class Router {
   std::vector<Route> routes_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

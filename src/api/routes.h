@@ -9,7 +9,7 @@
 #include "runtime/run_store.h"
 #include "store/nats_server_info.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 // What the API shows of the NATS connection.
 struct NatsLink {
@@ -51,4 +51,4 @@ void AddApiKeyRoutes(Router& router, ApiContext& ctx);
 void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionRegistry& functions, RunStore& runs,
                       SigningKeyring& signing);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

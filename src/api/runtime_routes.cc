@@ -11,7 +11,7 @@
 #include "common/time_util.h"
 #include "runtime/function_def.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 using api::json;
@@ -298,4 +298,4 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
   });
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

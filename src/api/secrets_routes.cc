@@ -5,7 +5,7 @@
 #include "api/routes.h"
 #include "common/names.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 using api::json;
@@ -269,4 +269,4 @@ void AddSecretsRoutes(Router& router, ApiContext& ctx) {
   router.Add("POST", "/api/v1/rekey", Access::kAdmin, [r](const ApiCall& c) { return r->Rekey(c); });
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -10,7 +10,7 @@
 #include "api/routes.h"
 #include "common/bounded_json.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 using api::json;
 
@@ -38,4 +38,4 @@ void AddStreamRoute(Router& router, ApiContext& ctx) {
   });
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -2,7 +2,7 @@
 #include "api/api_util.h"
 #include "api/routes.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 using api::json;
 
@@ -94,4 +94,4 @@ void AddSystemRoutes(Router& router, ApiContext& ctx, SystemInfo info) {
   });
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -8,7 +8,7 @@
 #include <string>
 #include <unordered_map>
 
-namespace ironflow {
+namespace ironflow::server {
 
 class WaiterQuota {
  public:
@@ -41,4 +41,4 @@ class WaiterQuota {
   std::shared_ptr<Held> held_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

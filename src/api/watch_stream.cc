@@ -2,7 +2,7 @@
 
 #include "store/kv_watch.h"
 
-namespace ironflow::api {
+namespace ironflow::server::api {
 namespace {
 
 // Owns the bucket handle and the watch reading it; members are destroyed in reverse order, the watch first.
@@ -50,4 +50,4 @@ Result<HttpResponse> KvWatchStream(std::shared_ptr<KvBucket> bucket, const std::
   });
 }
 
-}  // namespace ironflow::api
+}  // namespace ironflow::server::api

@@ -13,7 +13,7 @@
 #include "http/http_message.h"
 #include "store/kv_bucket.h"
 
-namespace ironflow::api {
+namespace ironflow::server::api {
 
 // `to_frame(entry, deleted, replay)` returns the frame's JSON text, or nullopt to skip the entry. `replay` is true
 // for the current values sent first.
@@ -28,4 +28,4 @@ Result<HttpResponse> WatchStream(const WatchStarter& start);
 
 Result<HttpResponse> KvWatchStream(std::shared_ptr<KvBucket> bucket, const std::string& filter, WatchFrame to_frame);
 
-}  // namespace ironflow::api
+}  // namespace ironflow::server::api

@@ -1,6 +1,6 @@
 #include "auth/access_policy.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 const char* Describe(Access a) {
@@ -68,4 +68,4 @@ Status Authorize(const Actor& actor, Access need, const std::optional<std::strin
   return Status::Ok();
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -18,7 +18,7 @@
 #include "common/status.h"
 #include "events/system_events.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 enum class Access {
   kPublic,         // no key at all: probes, /metrics, the dashboard's static files (never under /api/)
@@ -42,4 +42,4 @@ bool RoleGrants(Role role, Access access);
 // OK, or kPermissionDenied naming what the key lacks (also for an empty or unknown role: fails closed).
 Status Authorize(const Actor& actor, Access need, const std::optional<std::string>& environment_header);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

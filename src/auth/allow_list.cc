@@ -2,7 +2,7 @@
 
 #include <cctype>
 
-namespace ironflow {
+namespace ironflow::server {
 
 bool MatchesPattern(std::string_view pattern, std::string_view name) {
   // Greedy glob with backtracking to the last '*' (linear in practice; patterns are short).
@@ -68,4 +68,4 @@ Status AllowList::Validate(const std::vector<std::string>& patterns, std::string
   return Status::Ok();
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

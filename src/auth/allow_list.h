@@ -13,7 +13,7 @@
 #include "common/status.h"
 #include "events/system_events.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 // True when `name` matches `pattern` (only `*` is special).
 bool MatchesPattern(std::string_view pattern, std::string_view name);
@@ -43,4 +43,4 @@ bool RoleCarriesAllowLists(Role role);
 // everything. The one rule behind registration, worker registration and job leasing.
 Status CheckActorCovers(const Actor& actor, std::string_view function_id, const std::vector<std::string>& secrets);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -15,7 +15,7 @@
 #include "crypto/digest.h"
 #include "crypto/secure_bytes.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 using nlohmann::json;
@@ -302,4 +302,4 @@ Status ApiKeyStore::Delete(const std::string& id, const Actor& actor) {
   return events_.ApiKeyChanged("deleted", id, "", actor);
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

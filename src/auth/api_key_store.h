@@ -22,7 +22,7 @@
 #include "events/system_events.h"
 #include "store/kv_bucket.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 inline constexpr const char* kAuthBucket = "ironflow-auth";
 
@@ -96,4 +96,4 @@ class ApiKeyStore {
   TtlCache<Principal> cache_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

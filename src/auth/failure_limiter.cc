@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-namespace ironflow {
+namespace ironflow::server {
 
 FailureLimiter::Bucket& FailureLimiter::Refill(const std::string& address) {
   auto now = std::chrono::steady_clock::now();
@@ -32,4 +32,4 @@ void FailureLimiter::RecordFailure(const std::string& address) {
   b.tokens = std::max(0.0, b.tokens - 1.0);
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -9,7 +9,7 @@
 #include <string>
 #include <unordered_map>
 
-namespace ironflow {
+namespace ironflow::server {
 
 class FailureLimiter {
  public:
@@ -31,4 +31,4 @@ class FailureLimiter {
   std::unordered_map<std::string, Bucket> buckets_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -24,7 +24,7 @@
 #include "store/stream_reader.h"
 #include "store/system_stream.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 using nlohmann::json;
@@ -414,4 +414,4 @@ Result<RestoreSummary> RestoreBackup(NatsConnection& nc, const MasterKey& key, c
   return summary;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -24,7 +24,7 @@
 #include "crypto/master_key.h"
 #include "store/nats_connection.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 inline constexpr uint64_t kNonceMargin = uint64_t{1} << 24;  // 16.7M encryptions, 0.4% of a key's budget
 
@@ -61,4 +61,4 @@ struct RestoreSummary {
 Result<RestoreSummary> RestoreBackup(NatsConnection& nc, const MasterKey& key, const std::string& path,
                                      const RestoreOptions& options);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

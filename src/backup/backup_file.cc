@@ -8,7 +8,7 @@
 
 #include "common/hex.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 Status WriteError() {
@@ -86,4 +86,4 @@ Status BackupFile::Verify(ByteView mac_key) const {
   return Status::Ok();
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -20,7 +20,7 @@
 #include "common/status.h"
 #include "crypto/digest.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 class BackupWriter {
  public:
@@ -61,4 +61,4 @@ class BackupFile {
   std::string trailer_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -7,7 +7,7 @@
 #include "cli/operator_options.h"
 #include "server/admin_key.h"
 
-namespace ironflow::cli {
+namespace ironflow::server::cli {
 
 void AddAdminKeyCommand(CLI::App& app, GlobalOptions& g, int* exit_code) {
   CLI::App* apikey = app.get_subcommand("apikey");
@@ -38,4 +38,4 @@ void AddAdminKeyCommand(CLI::App& app, GlobalOptions& g, int* exit_code) {
   }));
 }
 
-}  // namespace ironflow::cli
+}  // namespace ironflow::server::cli

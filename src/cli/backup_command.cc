@@ -14,7 +14,7 @@
 #include "cli/cli_support.h"
 #include "cli/operator_options.h"
 
-namespace ironflow::cli {
+namespace ironflow::server::cli {
 namespace {
 
 void PrintProgress(const std::string& line) {
@@ -141,4 +141,4 @@ void AddBackupCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   }));
 }
 
-}  // namespace ironflow::cli
+}  // namespace ironflow::server::cli

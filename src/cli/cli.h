@@ -11,7 +11,7 @@ namespace CLI {
 class App;
 }
 
-namespace ironflow::cli {
+namespace ironflow::server::cli {
 
 struct GlobalOptions {
   std::string server = "http://localhost:9123";
@@ -26,4 +26,4 @@ void AddServeCommand(CLI::App& app, int* exit_code);
 // Registers `secret`, `env`, `subscribe`, `version`.
 void AddClientCommands(CLI::App& app, GlobalOptions& global, int* exit_code);
 
-}  // namespace ironflow::cli
+}  // namespace ironflow::server::cli

@@ -13,7 +13,7 @@
 #include <iostream>
 #include <sstream>
 
-namespace ironflow::cli {
+namespace ironflow::server::cli {
 
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
@@ -137,4 +137,4 @@ void Api::Stream(const std::string& target, const std::string& env,
   if (!st.ok()) throw CommandError{st.message() + " (is `ironflow serve` running at " + global_.server + "?)"};
 }
 
-}  // namespace ironflow::cli
+}  // namespace ironflow::server::cli

@@ -12,7 +12,7 @@
 #include "crypto/secure_bytes.h"
 #include "http/http_client.h"
 
-namespace ironflow::cli {
+namespace ironflow::server::cli {
 
 using nlohmann::json;
 
@@ -78,4 +78,4 @@ std::function<void()> Guard(int* exit_code, F body) {
   };
 }
 
-}  // namespace ironflow::cli
+}  // namespace ironflow::server::cli

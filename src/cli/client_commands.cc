@@ -20,7 +20,7 @@
 #include "crypto/secure_bytes.h"
 #include "http/http_client.h"
 
-namespace ironflow::cli {
+namespace ironflow::server::cli {
 namespace {
 
 using nlohmann::json;
@@ -667,7 +667,7 @@ void AddAuditCommand(CLI::App& app, GlobalOptions& g, int* exit_code) {
   }));
 }
 
-}  // namespace ironflow::cli
+}  // namespace ironflow::server::cli
 
 void AddClientCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   AddRuntimeCommands(app, g, exit_code);
@@ -688,4 +688,4 @@ void AddClientCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   });
 }
 
-}  // namespace ironflow::cli
+}  // namespace ironflow::server::cli

@@ -1,6 +1,6 @@
 #include "cli/dotenv.h"
 
-namespace ironflow::cli {
+namespace ironflow::server::cli {
 namespace {
 
 // Names are taken as written (up to '=' or a blank); the caller validates them, so one bad name can be reported
@@ -98,4 +98,4 @@ Result<std::vector<DotenvEntry>> ParseDotenv(std::string_view text) {
   return out;
 }
 
-}  // namespace ironflow::cli
+}  // namespace ironflow::server::cli

@@ -10,7 +10,7 @@
 
 #include "common/status.h"
 
-namespace ironflow::cli {
+namespace ironflow::server::cli {
 
 struct DotenvEntry {
   std::string name;
@@ -20,4 +20,4 @@ struct DotenvEntry {
 
 Result<std::vector<DotenvEntry>> ParseDotenv(std::string_view text);
 
-}  // namespace ironflow::cli
+}  // namespace ironflow::server::cli

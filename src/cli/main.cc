@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
   // Global options (--json, -s, --api-key, ...) work before or after the subcommand: every subcommand created
   // below inherits fallthrough, so an option it does not know is matched against its parents.
   app.fallthrough();
-  ironflow::cli::GlobalOptions global;
+  ironflow::server::cli::GlobalOptions global;
   app.add_option("-s,--server", global.server, "Server URL")->envname("IRONFLOW_SERVER_URL")->capture_default_str();
   app.add_option("--api-key", global.api_key, "API key (default: <data-dir>/bootstrap_key if readable)")
       ->envname("IRONFLOW_API_KEY");
@@ -22,8 +22,8 @@ int main(int argc, char** argv) {
       ->envname("IRONFLOW_CA_FILE");
   app.add_flag("--json", global.json, "Print JSON");
   int exit_code = 0;
-  ironflow::cli::AddServeCommand(app, &exit_code);
-  ironflow::cli::AddClientCommands(app, global, &exit_code);
+  ironflow::server::cli::AddServeCommand(app, &exit_code);
+  ironflow::server::cli::AddClientCommands(app, global, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -4,7 +4,7 @@
 
 #include "cli/cli_support.h"
 
-namespace ironflow::cli {
+namespace ironflow::server::cli {
 
 void AddNatsFlags(CLI::App* cmd, NatsConnection::Options* o) {
   o->connect_deadline_ms = 5000;
@@ -40,4 +40,4 @@ std::unique_ptr<NatsConnection> ConnectOrThrow(const NatsConnection::Options& op
   return std::move(nc).value();
 }
 
-}  // namespace ironflow::cli
+}  // namespace ironflow::server::cli

@@ -12,7 +12,7 @@ namespace CLI {
 class App;
 }
 
-namespace ironflow::cli {
+namespace ironflow::server::cli {
 
 // --nats-url (required; NATS_URL), --nats-creds, --nats-tls-ca, --nats-tls-cert, --nats-tls-key into `*options`.
 void AddNatsFlags(CLI::App* cmd, NatsConnection::Options* options);
@@ -24,4 +24,4 @@ MasterKey RequireMasterKey(const KeyFileOptions& files, const std::string& why);
 // Connects (5 s deadline); throws CommandError on failure.
 std::unique_ptr<NatsConnection> ConnectOrThrow(const NatsConnection::Options& options);
 
-}  // namespace ironflow::cli
+}  // namespace ironflow::server::cli

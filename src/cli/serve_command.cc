@@ -16,7 +16,7 @@
 #include "server/server.h"
 #include "server/systemd_notify.h"
 
-namespace ironflow::cli {
+namespace ironflow::server::cli {
 
 void AddServeCommand(CLI::App& app, int* exit_code) {
   auto config = std::make_shared<ServerConfig>();
@@ -169,4 +169,4 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   });
 }
 
-}  // namespace ironflow::cli
+}  // namespace ironflow::server::cli

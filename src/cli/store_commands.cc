@@ -12,7 +12,7 @@
 #include "common/hex.h"
 #include "common/names.h"
 
-namespace ironflow::cli {
+namespace ironflow::server::cli {
 namespace {
 
 void Check(const Status& s) {
@@ -326,4 +326,4 @@ void AddStoreCommands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   AddKvCommands(app, g, exit_code);
 }
 
-}  // namespace ironflow::cli
+}  // namespace ironflow::server::cli

@@ -5,7 +5,7 @@
 #include <array>
 #include <cstdint>
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct HistogramCounts {
   // From 1 ms (an HTTP call) to a minute (a job waiting in a backlog).
@@ -24,4 +24,4 @@ struct HistogramCounts {
   }
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

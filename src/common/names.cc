@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
@@ -122,4 +122,4 @@ bool SubjectMatches(std::string_view pattern, std::string_view subject) {
   return p.size() == s.size();
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -12,7 +12,7 @@
 
 #include "common/status.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 Status ValidateEnvironmentName(std::string_view name);
 Status ValidateSecretName(std::string_view name);
@@ -24,4 +24,4 @@ Status ValidateKvKeyPattern(std::string_view pattern);
 // True when `subject` matches the NATS wildcard `pattern` (`*` one token, `>` one or more trailing tokens).
 bool SubjectMatches(std::string_view pattern, std::string_view subject);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -8,7 +8,7 @@
 
 #include <string>
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct RequestTag {
   std::string id;
@@ -17,4 +17,4 @@ struct RequestTag {
   bool empty() const { return id.empty(); }
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -1,6 +1,6 @@
 #include "common/role.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 std::string_view RoleName(Role role) {
   switch (role) {
@@ -20,4 +20,4 @@ std::optional<Role> ParseRole(std::string_view name) {
   return std::nullopt;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

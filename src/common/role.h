@@ -6,7 +6,7 @@
 #include <optional>
 #include <string_view>
 
-namespace ironflow {
+namespace ironflow::server {
 
 enum class Role { kNone, kAdmin, kManager, kReader, kWorker };
 
@@ -14,4 +14,4 @@ std::string_view RoleName(Role role);  // "" for kNone
 // The role named `name`; nullopt for any other spelling (the empty string included).
 std::optional<Role> ParseRole(std::string_view name);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <ctime>
 
-namespace ironflow {
+namespace ironflow::server {
 
 int64_t NowUnixMillis() {
   using namespace std::chrono;
@@ -28,9 +28,9 @@ std::string FormatRfc3339(int64_t unix_millis) {
 
 std::string FormatRfc3339FromNanos(int64_t unix_nanos) { return FormatRfc3339(unix_nanos / 1000000); }
 
-}  // namespace ironflow
+}  // namespace ironflow::server
 
-namespace ironflow {
+namespace ironflow::server {
 
 bool ParseRfc3339(std::string_view text, int64_t* unix_millis) {
   // YYYY-MM-DDTHH:MM:SS[.mmm]Z
@@ -69,4 +69,4 @@ bool ParseRfc3339(std::string_view text, int64_t* unix_millis) {
   return true;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace ironflow {
+namespace ironflow::server {
 
 // Milliseconds since the Unix epoch, now.
 int64_t NowUnixMillis();
@@ -17,4 +17,4 @@ std::string FormatRfc3339FromNanos(int64_t unix_nanos);
 // false for anything else.
 bool ParseRfc3339(std::string_view text, int64_t* unix_millis);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

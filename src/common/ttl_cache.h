@@ -12,7 +12,7 @@
 #include <string>
 #include <unordered_map>
 
-namespace ironflow {
+namespace ironflow::server {
 
 template <typename V>
 class TtlCache {
@@ -53,4 +53,4 @@ class TtlCache {
   size_t max_entries_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

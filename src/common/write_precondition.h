@@ -6,11 +6,11 @@
 #include <cstdint>
 #include <optional>
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct WritePrecondition {
   bool create_only = false;
   std::optional<uint64_t> if_revision;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

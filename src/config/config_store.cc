@@ -7,7 +7,7 @@
 #include "common/json_nesting.h"
 #include "common/time_util.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 using nlohmann::json;
@@ -203,4 +203,4 @@ Result<std::unique_ptr<KvWatch>> ConfigStore::Watch(const std::string& env, cons
       options);
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -22,7 +22,7 @@
 #include "store/kv_bucket.h"
 #include "store/kv_watch.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 inline constexpr const char* kConfigBucket = "ironflow-config";
 inline constexpr size_t kMaxConfigBytes = 512 * 1024;
@@ -80,4 +80,4 @@ class ConfigStore {
   SystemEvents& events_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -6,7 +6,7 @@
 
 #include <climits>
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 struct CtxFree {
@@ -76,4 +76,4 @@ Result<SecureBytes> Aes256Gcm::Open(ByteView nonce, ByteView sealed, ByteView aa
 
 bool Aes256Gcm::LockKeyInMemory() const { return key_.empty() || mlock(key_.data(), key_.size()) == 0; }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -15,7 +15,7 @@
 
 typedef struct evp_cipher_st EVP_CIPHER;
 
-namespace ironflow {
+namespace ironflow::server {
 
 class Aes256Gcm {
  public:
@@ -44,4 +44,4 @@ class Aes256Gcm {
   std::unique_ptr<EVP_CIPHER, CipherFree> cipher_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -3,7 +3,7 @@
 #include "common/hex.h"
 #include "crypto/digest.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 constexpr std::string_view kKeyIdLabel = "ironflow/key-id/v1";
 constexpr std::string_view kFingerprintLabel = "ironflow/request-fingerprint/v1";
@@ -46,4 +46,4 @@ Result<SecureBytes> MasterKey::Open(const SealedBox& box, ByteView aad) const {
   return aead_.Open(box.nonce, box.ciphertext, aad);
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -13,7 +13,7 @@
 #include "crypto/aead.h"
 #include "crypto/secure_bytes.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct SealedBox {
   std::vector<uint8_t> nonce;       // 12 bytes
@@ -50,4 +50,4 @@ class MasterKey {
   SecureBytes backup_mac_key_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -8,7 +8,7 @@
 #include "store/stream_reader.h"
 #include "store/system_stream.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 bool IsAuditKind(std::string_view kind) {
   for (const char* k : {"secret", "config", "run", "environment", "kv", "apikey", "rekey", "signingkey", "access"}) {
@@ -54,4 +54,4 @@ Result<AuditPage> AuditLog::Read(const AuditQuery& query) {
   return page;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

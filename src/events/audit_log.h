@@ -12,7 +12,7 @@
 #include "common/status.h"
 #include "store/nats_connection.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct AuditQuery {
   std::string environment;  // "*": every environment
@@ -50,4 +50,4 @@ class AuditLog {
   NatsConnection& nc_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

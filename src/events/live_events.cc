@@ -5,7 +5,7 @@
 #include "common/bounded_json.h"
 #include "common/names.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 Result<std::shared_ptr<void>> LiveEvents::Follow(const std::string& environment, std::string pattern,
                                                  OnEvent on_event) {
@@ -24,4 +24,4 @@ Result<std::shared_ptr<void>> LiveEvents::Follow(const std::string& environment,
   return std::shared_ptr<void>(std::move(sub).value());
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

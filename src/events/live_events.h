@@ -11,7 +11,7 @@
 #include "common/status.h"
 #include "store/nats_connection.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 class LiveEvents {
  public:
@@ -28,4 +28,4 @@ class LiveEvents {
   NatsConnection& nc_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -6,7 +6,7 @@
 
 #include "common/time_util.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 namespace {
 
@@ -107,4 +107,4 @@ Status SystemEvents::PublishAll(const std::vector<StreamPublish>& messages) {
   return s;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

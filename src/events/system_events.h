@@ -24,7 +24,7 @@
 #include "common/role.h"
 #include "store/system_stream.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct Actor {
   std::string type;  // "apikey" or "dev"
@@ -98,4 +98,4 @@ class SystemEvents {
   std::atomic<uint64_t> failures_{0};
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <thread>
 
-namespace ironflow {
+namespace ironflow::server {
 
 std::optional<int64_t> ParseCounter(std::string_view text) {
   if (text.empty() || text.size() > 20) return std::nullopt;
@@ -107,4 +107,4 @@ void Counters::Remember(const std::string& id, std::optional<CounterValue> v) {
   last_written_[id] = *v;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -20,7 +20,7 @@
 #include "common/status.h"
 #include "store/kv_bucket.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct CounterValue {
   int64_t value = 0;
@@ -51,4 +51,4 @@ class Counters {
   std::unordered_map<std::string, CounterValue> last_written_;  // "<bucket>/<key>" -> what we wrote last
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -4,7 +4,7 @@
 
 #include "common/names.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 Status Mismatch(const std::string& key, uint64_t revision) {
@@ -98,4 +98,4 @@ Result<CounterValue> KvKeys::Increment(const std::string& env, const std::string
   return counters_.Increment(*b.kv, key, by, tag);
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -21,7 +21,7 @@
 #include "kv/counter.h"
 #include "kv/user_buckets.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 class KvKeys {
  public:
@@ -47,4 +47,4 @@ class KvKeys {
   Counters counters_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

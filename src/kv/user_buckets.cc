@@ -1,6 +1,6 @@
 #include "kv/user_buckets.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 constexpr size_t kMaxDescriptionBytes = 1024;
@@ -102,4 +102,4 @@ Result<UserBucket> UserBuckets::Open(const std::string& env, const std::string& 
   return out;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

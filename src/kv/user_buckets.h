@@ -24,7 +24,7 @@
 #include "store/kv_bucket.h"
 #include "store/nats_connection.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 inline constexpr int32_t kDefaultMaxKvValueBytes = 512 * 1024;
 inline constexpr int32_t kMaxKvValueBytes = 1000 * 1000;  // below NATS's default 1 MiB max payload
@@ -78,4 +78,4 @@ class UserBuckets {
   TtlCache<UserBucket> open_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -11,7 +11,7 @@
 #include "secrets/key_check.h"
 #include "secrets/secret_store.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 StoreLayout::StoreLayout(int secret_history, int run_retention_days)
     : buckets{{
@@ -42,4 +42,4 @@ const StoreBucketSpec* StoreLayout::Find(const std::string& name) const {
   return nullptr;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

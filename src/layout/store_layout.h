@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string>
 
-namespace ironflow {
+namespace ironflow::server {
 
 // Indexes into StoreLayout::buckets. Order = restore order: the key check (system) first.
 enum class StoreBucket : size_t {
@@ -64,4 +64,4 @@ inline constexpr int64_t kIdempotencyTtlMs = 10 * 60 * 1000;
 // Where attempts lived before they moved into run records; only looked for, to warn that it is left over.
 inline constexpr const char* kLegacyJobsBucket = "ironflow-jobs";
 
-}  // namespace ironflow
+}  // namespace ironflow::server

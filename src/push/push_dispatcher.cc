@@ -7,7 +7,7 @@
 #include "crypto/secure_bytes.h"
 #include "http/http_client.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 PushDispatcher::PushDispatcher(Signer sign, std::string ca_file, int max_in_flight)
     : sign_(std::move(sign)), ca_file_(std::move(ca_file)), max_in_flight_(max_in_flight) {}
@@ -96,4 +96,4 @@ PushAnswer PushDispatcher::Call(PushCall& call) {
   return answer;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

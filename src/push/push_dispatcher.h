@@ -19,7 +19,7 @@
 
 #include "runtime/push_transport.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 class PushDispatcher : public PushTransport {
  public:
@@ -54,4 +54,4 @@ class PushDispatcher : public PushTransport {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

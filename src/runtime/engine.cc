@@ -22,7 +22,7 @@
 #include "runtime/redactor.h"
 #include "runtime/signing.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 using nlohmann::json;
 
@@ -976,4 +976,4 @@ void Engine::FinishPush(const RunRecord& leased, PushAnswer answer, Values& valu
   values.clear();
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -46,7 +46,7 @@
 #include "store/nats_connection.h"
 #include "store/system_stream.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 class Engine {
  public:
@@ -232,4 +232,4 @@ class Engine {
   uint64_t next_waiter_ = 0;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

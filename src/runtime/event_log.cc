@@ -9,7 +9,7 @@
 #include "store/nats_handles.h"
 #include "store/stream_admin.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 Result<EventLog> EventLog::Ensure(NatsConnection& nc, int replicas) {
   StreamSpec spec;
@@ -45,4 +45,4 @@ Result<StoredEvent> EventLog::Publish(const std::string& env, const std::string&
   return ev;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -8,7 +8,7 @@
 #include "common/status.h"
 #include "store/nats_connection.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct StoredEvent {
   std::string id;
@@ -35,4 +35,4 @@ class EventLog {
   NatsConnection* nc_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -9,7 +9,7 @@
 #include "common/json_nesting.h"
 #include "common/names.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 using nlohmann::json;
 
@@ -196,4 +196,4 @@ Result<FunctionDef> DecodeFunctionDef(std::string_view text) {
   return FromJson(doc, false);
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -10,7 +10,7 @@
 #include "common/status.h"
 #include "runtime/run_state.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct RetryPolicy {
   int max_attempts = 3;  // counts the first attempt
@@ -48,4 +48,4 @@ Result<FunctionDef> ParseFunctionRegistration(std::string_view body);
 std::string EncodeFunctionDef(const FunctionDef& f);
 Result<FunctionDef> DecodeFunctionDef(std::string_view json_text);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -4,7 +4,7 @@
 
 #include "common/time_util.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 Result<bool> FunctionRegistry::Register(FunctionDef def) {
   const std::string key = def.environment + "." + def.id;
@@ -67,4 +67,4 @@ Result<std::vector<FunctionDef>> FunctionRegistry::TriggeredBy(const std::string
   return out;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -11,7 +11,7 @@
 #include "store/kv_bucket.h"
 #include "store/kv_mirror.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 inline constexpr const char* kFunctionsBucket = "ironflow-functions";
 
@@ -32,4 +32,4 @@ class FunctionRegistry {
   KvMirror* mirror_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

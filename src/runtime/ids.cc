@@ -5,7 +5,7 @@
 #include "common/hex.h"
 #include "crypto/digest.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 namespace {
 constexpr std::string_view kRunPrefix = "run_";
@@ -37,4 +37,4 @@ bool ParseJobId(std::string_view job_id, std::string* run_id, int* attempt) {
   return true;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace ironflow {
+namespace ironflow::server {
 
 std::string NewId(const char* prefix);  // prefix + 24 random hex chars
 
@@ -15,4 +15,4 @@ std::string JobIdFor(const std::string& run_id, int attempt);
 // The run id and attempt a job id names; false when `job_id` is not of that shape.
 bool ParseJobId(std::string_view job_id, std::string* run_id, int* attempt);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

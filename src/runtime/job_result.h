@@ -8,7 +8,7 @@
 
 #include "runtime/run_store.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct JobResult {
   bool completed = false;
@@ -19,4 +19,4 @@ struct JobResult {
   std::string lease_token;           // a pull worker's token (empty for push answers)
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

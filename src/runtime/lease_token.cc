@@ -3,7 +3,7 @@
 #include "common/hex.h"
 #include "crypto/digest.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 namespace {
 
@@ -57,4 +57,4 @@ Result<LeaseClaim> OpenLeaseToken(std::string_view token, const std::vector<Byte
   return c;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

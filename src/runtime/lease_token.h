@@ -14,7 +14,7 @@
 #include "common/status.h"
 #include "crypto/secure_bytes.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct LeaseClaim {
   std::string environment;
@@ -30,4 +30,4 @@ std::string SealLeaseToken(const LeaseClaim& claim, ByteView key);
 // with a token that is not ours is treated like one for a lease that ended).
 Result<LeaseClaim> OpenLeaseToken(std::string_view token, const std::vector<ByteView>& keys);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

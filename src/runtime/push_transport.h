@@ -10,7 +10,7 @@
 #include "common/status.h"
 #include "runtime/job_result.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct PushCall {
   std::string url;   // the function's push URL
@@ -37,4 +37,4 @@ class PushTransport {
   virtual void Stop() = 0;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-namespace ironflow {
+namespace ironflow::server {
 
 namespace {
 
@@ -63,4 +63,4 @@ std::string Redact(std::string text, const SecretValues& values) {
   return out;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

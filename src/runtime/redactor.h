@@ -10,11 +10,11 @@
 
 #include "crypto/secure_bytes.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 inline constexpr size_t kMinRedactedValueBytes = 4;
 
 // `values`: secret name -> value. The escaped forms it makes of the values are wiped before it returns.
 std::string Redact(std::string text, const SecretValues& values);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -4,7 +4,7 @@
 
 #include "runtime/ids.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 Delivery FirstDelivery(const std::string& run_id, DeliveryMode mode, int64_t now_ms) {
   Delivery d;
@@ -99,4 +99,4 @@ Status MoveToJobStream(int64_t now_ms, RunRecord& run) {
   return Status::Ok();
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

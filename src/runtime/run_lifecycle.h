@@ -20,7 +20,7 @@
 #include "runtime/job_result.h"
 #include "runtime/run_store.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 // The queue name recorded in a delivery whose job message is in the job stream.
 inline constexpr const char* kJobsQueue = "jobs";
@@ -65,4 +65,4 @@ AttemptEnd ApplyOutcome(const JobResult& result, const std::string& reported_as,
 // attempt again (its worker's token is not valid any more). kConflict if the run has ended.
 Status MoveToJobStream(int64_t now_ms, RunRecord& run);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

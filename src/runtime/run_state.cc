@@ -3,7 +3,7 @@
 #include <array>
 #include <cstddef>
 
-namespace ironflow {
+namespace ironflow::server {
 
 namespace {
 
@@ -34,4 +34,4 @@ std::optional<DeliveryMode> ParseDeliveryMode(std::string_view name) {
   return Find<DeliveryMode>(kDeliveryModeNames, name);
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

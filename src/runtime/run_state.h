@@ -5,7 +5,7 @@
 #include <optional>
 #include <string_view>
 
-namespace ironflow {
+namespace ironflow::server {
 
 // A run: queued (an attempt waits for delivery), running (an attempt is leased), then completed or failed.
 enum class RunStatus { kQueued, kRunning, kCompleted, kFailed };
@@ -21,4 +21,4 @@ std::optional<RunStatus> ParseRunStatus(std::string_view name);  // nullopt for 
 std::optional<DeliveryState> ParseDeliveryState(std::string_view name);
 std::optional<DeliveryMode> ParseDeliveryMode(std::string_view name);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

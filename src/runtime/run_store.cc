@@ -8,7 +8,7 @@
 #include "common/time_util.h"
 #include "runtime/ids.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 using nlohmann::json;
 
@@ -256,4 +256,4 @@ Result<std::vector<RunRecord>> RunStore::List(const std::string& env, const std:
   return out;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -24,7 +24,7 @@
 #include "store/kv_bucket.h"
 #include "store/kv_mirror.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 inline constexpr const char* kRunsBucket = "ironflow-runs";
 
@@ -131,4 +131,4 @@ class RunStore {
   std::map<std::string, Queued> decoded_;  // key -> the mirror entry decoded at its revision
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -7,7 +7,7 @@
 
 #include "common/histogram.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct RuntimeStats {
   uint64_t runs_finished = 0;           // runs that reached completed or failed through this process
@@ -17,4 +17,4 @@ struct RuntimeStats {
   HistogramCounts delivery_latency;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -24,7 +24,7 @@
 #include "secrets/value_sealer.h"
 #include "store/kv_bucket.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 class SigningKeyring {
  public:
@@ -74,4 +74,4 @@ class SigningKeyring {
   int64_t loaded_at_ms_ = 0;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace ironflow {
+namespace ironflow::server {
 
 using nlohmann::json;
 
@@ -46,4 +46,4 @@ Result<WorkerInfo> WorkerRegistry::Get(const std::string& env, const std::string
   return w;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -11,7 +11,7 @@
 #include "common/ttl_cache.h"
 #include "store/kv_bucket.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 inline constexpr const char* kWorkersBucket = "ironflow-workers";
 
@@ -39,4 +39,4 @@ class WorkerRegistry {
   TtlCache<WorkerInfo> cache_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

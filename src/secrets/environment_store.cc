@@ -9,7 +9,7 @@
 #include "common/bounded_json.h"
 #include "common/time_util.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 using nlohmann::json;
 
@@ -89,4 +89,4 @@ Status EnvironmentStore::Delete(const std::string& name, bool force, const Actor
   return events_.Changed("environment", name, "deleted", name, actor);
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

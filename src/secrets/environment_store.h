@@ -16,7 +16,7 @@
 #include "secrets/secret_store.h"
 #include "store/kv_bucket.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 inline constexpr const char* kEnvironmentsBucket = "ironflow-environments";
 inline constexpr const char* kDefaultEnvironment = "default";
@@ -61,4 +61,4 @@ class EnvironmentStore {
   std::vector<EnvironmentContents> contents_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

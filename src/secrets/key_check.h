@@ -17,7 +17,7 @@
 #include "crypto/master_key.h"
 #include "store/kv_bucket.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 inline constexpr const char* kSystemBucket = "ironflow-system";  // key check, nonce counters, signing key
 inline constexpr const char* kKeyCheckKey = "keycheck";
@@ -37,4 +37,4 @@ Status VerifyOrRecordMasterKey(KvBucket& system_bucket, KvBucket& secrets_bucket
 // key is not the store's.
 Status ProveMasterKey(NatsConnection& nc, const MasterKey& key);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

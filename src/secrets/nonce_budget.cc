@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <charconv>
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 bool ParseCount(std::string_view text, uint64_t* out) {
@@ -86,4 +86,4 @@ Result<std::vector<NonceBudget::Usage>> NonceBudget::ReadAll(KvBucket& system_bu
   return out;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

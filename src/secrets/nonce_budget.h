@@ -17,7 +17,7 @@
 #include "common/status.h"
 #include "store/kv_bucket.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 class NonceBudget {
  public:
@@ -52,4 +52,4 @@ class NonceBudget {
   uint64_t end_ = 0;   // one past its last ordinal
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

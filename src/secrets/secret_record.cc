@@ -6,7 +6,7 @@
 #include "common/hex.h"
 #include "crypto/secure_bytes.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 using nlohmann::json;
 
@@ -113,4 +113,4 @@ Result<SecretRecord> DecodeSecretRecord(std::string_view bytes) {
   }
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

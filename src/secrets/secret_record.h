@@ -17,7 +17,7 @@
 #include "common/status.h"
 #include "crypto/secure_bytes.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 inline constexpr int kSecretFormatVersion = 1;
 inline constexpr std::string_view kAlgorithmAesGcm = "AES-256-GCM";
@@ -68,4 +68,4 @@ std::string EncodeSecretRecord(const SecretRecord& record);
 // Rejects documents that are not a well-formed format-1 record.
 Result<SecretRecord> DecodeSecretRecord(std::string_view bytes);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

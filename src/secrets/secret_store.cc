@@ -7,7 +7,7 @@
 #include "common/names.h"
 #include "common/time_util.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 std::string Quote(const std::string& s) { return "\"" + s + "\""; }
@@ -426,7 +426,7 @@ Result<SecretStore::RekeyReport> SecretStore::Rekey(const std::optional<std::str
   for (auto& [key, listed] : latest) {
     std::optional<KvEntry> entry = std::move(listed);
     bool done = false;
-    for (int attempt = 0; attempt < kCasRetryBudget && entry && !done; ++attempt) {
+    for (int attempt = 0; attempt < 5 && entry && !done; ++attempt) {  // rekey: a changed secret is re-read
       auto rec = DecodeSecretRecord(entry->value);
       Cleanse(entry->value);
       if (!rec.ok()) break;
@@ -512,4 +512,4 @@ Result<int> SecretStore::EncryptPlaintextEntries() {
   return count;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

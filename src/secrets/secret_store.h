@@ -39,7 +39,7 @@
 #include "secrets/value_sealer.h"
 #include "store/kv_bucket.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 inline constexpr const char* kSecretsBucket = "ironflow-secrets";
 inline constexpr size_t kMaxSecretValueBytes = 64 * 1024;
@@ -189,4 +189,4 @@ class SecretStore {
   mutable std::atomic<uint64_t> integrity_failures_{0};
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

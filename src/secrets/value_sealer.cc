@@ -1,6 +1,6 @@
 #include "secrets/value_sealer.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 Result<SealedValue> ValueSealer::Seal(std::string_view environment, std::string_view name,
                                       std::string_view plaintext) const {
@@ -44,4 +44,4 @@ Result<SecretString> ValueSealer::Open(std::string_view environment, std::string
   return SecretString(plain->as_string_view());
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -17,7 +17,7 @@
 #include "secrets/nonce_budget.h"
 #include "secrets/secret_record.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 class ValueSealer {
  public:
@@ -47,4 +47,4 @@ class ValueSealer {
   NonceBudget* budget_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -7,7 +7,7 @@
 #include "store/nats_connection.h"
 #include "store/system_stream.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 Result<NewApiKey> MintAdminKey(const MintAdminKeyOptions& o) {
   if (o.key == nullptr) {
@@ -39,4 +39,4 @@ Result<NewApiKey> MintAdminKey(const MintAdminKeyOptions& o) {
   return keys.Create(spec, operator_actor);
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -15,7 +15,7 @@
 #include "crypto/master_key.h"
 #include "store/nats_connection.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct MintAdminKeyOptions {
   NatsConnection::Options nats;  // the NATS the servers use
@@ -25,4 +25,4 @@ struct MintAdminKeyOptions {
 
 Result<NewApiKey> MintAdminKey(const MintAdminKeyOptions& options);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 constexpr const char* kKeyVariables[] = {"IRONFLOW_MASTER_KEY", "IRONFLOW_MASTER_KEY_PREVIOUS", "IRONFLOW_SIGNING_KEY"};
@@ -115,4 +115,4 @@ void ScrubKeyVariables() {
   }
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

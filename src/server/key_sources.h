@@ -19,7 +19,7 @@
 #include "common/status.h"
 #include "crypto/secure_bytes.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct KeyFileOptions {
   std::string master_key_file;           // --master-key-file
@@ -40,4 +40,4 @@ Result<ServerKeys> ReadServerKeys(const KeyFileOptions& files);
 // process's environment.
 void ScrubKeyVariables();
 
-}  // namespace ironflow
+}  // namespace ironflow::server

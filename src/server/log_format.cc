@@ -8,7 +8,7 @@
 
 #include "common/time_util.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 class JsonLogFormatter final : public spdlog::formatter {
@@ -49,4 +49,4 @@ void SetUpServerLogging(LogFormat format) {
   }
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -13,7 +13,7 @@ namespace spdlog {
 class formatter;
 }
 
-namespace ironflow {
+namespace ironflow::server {
 
 enum class LogFormat { kText, kJson };
 
@@ -26,4 +26,4 @@ std::unique_ptr<spdlog::formatter> MakeJsonLogFormatter();
 // Makes the stderr logger "ironflow" the default logger, with `format`.
 void SetUpServerLogging(LogFormat format);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

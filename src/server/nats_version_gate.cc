@@ -2,7 +2,7 @@
 
 #include <set>
 
-namespace ironflow {
+namespace ironflow::server {
 
 NatsSurvey SurveyNatsServers(const std::vector<std::string>& seed_urls, int timeout_ms) {
   NatsSurvey survey;
@@ -54,4 +54,4 @@ Status CheckReplicatedCas(const NatsSurvey& survey, int kv_replicas) {
       "(--allow-unsafe-replicated-cas starts anyway: for tests and staging only.)");
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -14,7 +14,7 @@
 #include "common/status.h"
 #include "store/nats_server_info.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 inline constexpr const char* kMinReplicatedCasNatsVersion = "2.10.20";
 
@@ -33,4 +33,4 @@ Status CheckReplicatedCas(const NatsSurvey& survey, int kv_replicas);
 // "2.9.10 at 127.0.0.1:4222 (NAB...)" for each node: for logs and errors.
 std::string DescribeSurvey(const NatsSurvey& survey);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace ironflow {
+namespace ironflow::server {
 
 std::vector<std::string> HardenProcess() {
   std::vector<std::string> problems;
@@ -27,4 +27,4 @@ std::vector<std::string> HardenProcess() {
   return problems;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

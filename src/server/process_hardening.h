@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-namespace ironflow {
+namespace ironflow::server {
 
 std::vector<std::string> HardenProcess();
 
-}  // namespace ironflow
+}  // namespace ironflow::server

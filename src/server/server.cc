@@ -50,7 +50,7 @@
 #include "store/stream_admin.h"
 #include "store/system_stream.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 bool IsLoopbackHost(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
@@ -587,4 +587,4 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   return server;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -15,7 +15,7 @@
 
 #include "common/status.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct ServerConfig {
   std::string host = "127.0.0.1";
@@ -70,4 +70,4 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace ironflow {
+namespace ironflow::server {
 
 SystemdNotifier SystemdNotifier::FromEnvironment() {
   const char* socket = std::getenv("NOTIFY_SOCKET");
@@ -36,4 +36,4 @@ Status SystemdNotifier::Notify(std::string_view state) const {
   return Status::Ok();
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -11,7 +11,7 @@
 
 #include "common/status.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 class SystemdNotifier {
  public:
@@ -27,4 +27,4 @@ class SystemdNotifier {
   std::string socket_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -22,7 +22,7 @@
 
 #include "store/nats_server_info.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 std::string FindNatsServerBinary() {
   std::vector<std::string> dirs;
@@ -291,4 +291,4 @@ void EmbeddedNats::Stop() {
 
 EmbeddedNats::~EmbeddedNats() { Stop(); }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

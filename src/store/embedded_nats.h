@@ -19,7 +19,7 @@
 
 #include "common/status.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 // Locates `nats-server` on PATH, /usr/sbin or /usr/local/sbin. Empty when absent.
 std::string FindNatsServerBinary();
@@ -74,4 +74,4 @@ class EmbeddedNats {
   std::thread supervisor_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

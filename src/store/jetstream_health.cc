@@ -6,7 +6,7 @@
 
 #include "store/nats_handles.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 constexpr auto kInterval = std::chrono::milliseconds(500);
 constexpr int64_t kDeadlineMs = 1000;
@@ -69,4 +69,4 @@ void JetStreamHealth::Loop() {
   }
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

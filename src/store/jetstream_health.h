@@ -16,7 +16,7 @@
 
 #include "store/nats_connection.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 class JetStreamHealth {
  public:
@@ -42,4 +42,4 @@ class JetStreamHealth {
   std::thread thread_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

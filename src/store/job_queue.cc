@@ -5,7 +5,7 @@
 #include "store/nats_handles.h"
 #include "store/stream_admin.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 namespace {
 
@@ -178,4 +178,4 @@ Result<std::vector<JobQueue::Depth>> JobQueue::Depths() {
   return out;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

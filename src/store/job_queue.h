@@ -22,7 +22,7 @@
 #include "common/status.h"
 #include "store/nats_connection.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct FetchedJob {
   std::string data;         // the payload given to Enqueue
@@ -86,4 +86,4 @@ class JobQueue {
   std::set<std::string> ensured_;  // queues whose consumer this process has made sure of
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

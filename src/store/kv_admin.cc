@@ -4,7 +4,7 @@
 
 #include "store/nats_handles.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 constexpr const char* kStreamPrefix = "KV_";  // a KV bucket B is the stream KV_B
@@ -57,4 +57,4 @@ Status DeleteKvBucket(NatsConnection& nc, const std::string& bucket) {
   return StatusFromNats(s, "delete KV bucket");
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -10,7 +10,7 @@
 #include "common/status.h"
 #include "store/nats_connection.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct KvBucketInfo {
   std::string name;
@@ -31,4 +31,4 @@ Result<std::vector<std::string>> ListKvBuckets(NatsConnection& nc, const std::st
 // kNotFound when the bucket does not exist.
 Status DeleteKvBucket(NatsConnection& nc, const std::string& bucket);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

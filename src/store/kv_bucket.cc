@@ -5,7 +5,7 @@
 
 #include "store/nats_handles.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 constexpr int kWrongLastSequence = 10071;  // JetStream API error: JSStreamWrongLastSequenceErr
@@ -326,4 +326,4 @@ Result<std::vector<std::string>> KvBucket::Keys(const std::string& filter) {
   return out;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -19,13 +19,15 @@
 
 typedef struct __kvStore kvStore;
 
-namespace ironflow {
+namespace ironflow::server {
 
-// How many times a read-modify-write loop tries its compare-and-set before giving up (with the status each caller
-// documents). Every try reads the key again, so only sustained contention on one key gets near it; each try is one
-// or two round trips, so a request under such contention gives up within seconds instead of pinning a thread.
-// Every such loop in the server uses this one budget.
-inline constexpr int kCasRetryBudget = 1000;
+// How many times a read-modify-write loop under contention tries its compare-and-set before giving up (with the
+// status each caller documents). Every try reads the key again, so only sustained contention on one key gets near
+// it. Every contended loop in the server (secrets, config, KV deletes, counters, runs, functions, the nonce budget,
+// signing-key rotation) uses this one budget. Loops that retry for another reason than contention (an
+// Idempotency-Key claim, the key check, the first signing key) keep their own small bound: repeating a
+// create-only write there is not harmless on NATS older than the minimum in docs/operations.md.
+inline constexpr int kCasRetryBudget = 200;
 
 struct KvEntry {
   std::string key;
@@ -138,4 +140,4 @@ class KvBucket {
   std::string name_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

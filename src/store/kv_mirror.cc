@@ -1,6 +1,6 @@
 #include "store/kv_mirror.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 constexpr size_t kMaxTombstones = 100000;
 }  // namespace
@@ -63,4 +63,4 @@ void KvMirror::Apply(const KvEntry& entry, bool deleted) {
   live_[entry.key] = entry;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

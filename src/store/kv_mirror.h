@@ -20,7 +20,7 @@
 #include "store/kv_bucket.h"
 #include "store/kv_watch.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 class KvMirror {
  public:
@@ -47,4 +47,4 @@ class KvMirror {
   std::unique_ptr<KvWatch> watch_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -8,7 +8,7 @@
 
 #include "store/nats_handles.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 // What the delivery threads touch. Owned jointly by the KvWatch and by the subscription (through a heap-held
 // shared_ptr that the completion callback frees), so a late delivery can never reach freed memory.
@@ -163,4 +163,4 @@ KvWatch::~KvWatch() {
   state_->closed_cv.wait_for(lock, std::chrono::seconds(2), [this] { return state_->closed; });
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -15,7 +15,7 @@
 #include "common/status.h"
 #include "store/kv_bucket.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 class KvWatch {
  public:
@@ -38,4 +38,4 @@ class KvWatch {
   void* sub_ = nullptr;  // natsSubscription*
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

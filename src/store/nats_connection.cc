@@ -13,7 +13,7 @@
 #include "crypto/digest.h"
 #include "store/nats_handles.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 Status StatusFromNats(int code, std::string_view operation) {
   auto s = static_cast<natsStatus>(code);
@@ -356,4 +356,4 @@ Result<std::unique_ptr<NatsConnection::Subscription>> NatsConnection::Subscribe(
   return sub;
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -22,7 +22,7 @@ typedef struct __jsCtx jsCtx;
 typedef struct __natsSubscription natsSubscription;
 typedef struct jsPubAckErr jsPubAckErr;
 
-namespace ironflow {
+namespace ironflow::server {
 
 // Converts a nats.c status into a Status, naming the operation. Defined in nats_connection.cc.
 Status StatusFromNats(int nats_status, std::string_view operation);
@@ -147,4 +147,4 @@ class NatsConnection {
   std::atomic<uint64_t> stream_retries_{0};
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

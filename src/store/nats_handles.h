@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-namespace ironflow::nats {
+namespace ironflow::server::nats {
 
 struct OptionsFree {
   void operator()(natsOptions* p) const { natsOptions_Destroy(p); }
@@ -79,4 +79,4 @@ inline natsStatus SubscribeNewInbox(natsConnection* nc, bool wildcard, std::stri
   return s;
 }
 
-}  // namespace ironflow::nats
+}  // namespace ironflow::server::nats

@@ -11,7 +11,7 @@
 
 #include "common/bounded_json.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 constexpr size_t kMaxInfoLine = 64 * 1024;  // nats-server's own limit on a control line is 4 KiB; INFO can grow
@@ -163,4 +163,4 @@ Result<NatsServerInfo> ProbeNatsServer(const std::string& address, int timeout_m
   return Status::Unavailable("cannot read the INFO of NATS server " + host_port + ": " + last_error);
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

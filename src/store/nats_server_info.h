@@ -13,7 +13,7 @@
 
 #include "common/status.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct NatsServerInfo {
   std::string address;  // host:port probed
@@ -32,4 +32,4 @@ std::string NatsUrlHostPort(std::string_view url);
 // -1, 0, 1 as `a` is older than, the same as, or newer than `b`.
 int CompareNatsVersions(std::string_view a, std::string_view b);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

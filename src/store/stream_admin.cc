@@ -2,7 +2,7 @@
 
 #include "store/nats_handles.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 Status EnsureStream(NatsConnection& nc, const StreamSpec& spec, const std::string& what) {
   jsStreamInfo* raw_info = nullptr;
@@ -110,4 +110,4 @@ Status DeleteStream(NatsConnection& nc, const std::string& stream) {
   return StatusFromNats(s, "delete stream " + stream);
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

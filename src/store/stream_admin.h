@@ -12,7 +12,7 @@
 #include "common/status.h"
 #include "store/nats_connection.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct StreamSpec {
   std::string name;
@@ -48,4 +48,4 @@ Result<std::map<std::string, uint64_t>> CountMessagesBySubject(NatsConnection& n
 // kNotFound when the stream does not exist.
 Status DeleteStream(NatsConnection& nc, const std::string& stream);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

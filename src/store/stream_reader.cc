@@ -5,7 +5,7 @@
 #include "store/nats_handles.h"
 #include "store/stream_admin.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 struct ConsumerInfoFree {
@@ -112,4 +112,4 @@ Result<std::vector<StreamMessage>> ReadStream(NatsConnection& nc, const StreamQu
   return std::vector<StreamMessage>(std::make_move_iterator(kept.begin()), std::make_move_iterator(kept.end()));
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

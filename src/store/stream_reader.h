@@ -12,7 +12,7 @@
 #include "common/status.h"
 #include "store/nats_connection.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 struct StreamMessage {
   std::string subject;
@@ -40,4 +40,4 @@ Result<std::vector<StreamMessage>> ReadStream(NatsConnection& nc, const StreamQu
 Status ScanStream(NatsConnection& nc, const std::string& stream, const std::string& subject_filter,
                   const std::function<bool(const StreamMessage&)>& visit);
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -5,7 +5,7 @@
 #include "store/nats_handles.h"
 #include "store/stream_admin.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 Result<SystemStream> SystemStream::Ensure(NatsConnection& nc, int replicas, int retention_days) {
   StreamSpec spec;
@@ -39,4 +39,4 @@ Status SystemStream::PublishDurably(const std::vector<StreamPublish>& messages) 
   return nc_->PublishToStreamDurably(messages);
 }
 
-}  // namespace ironflow
+}  // namespace ironflow::server

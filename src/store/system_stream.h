@@ -9,7 +9,7 @@
 #include "common/status.h"
 #include "store/nats_connection.h"
 
-namespace ironflow {
+namespace ironflow::server {
 
 class SystemStream {
  public:
@@ -31,4 +31,4 @@ class SystemStream {
   NatsConnection* nc_;
 };
 
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -10,7 +10,7 @@
 
 #include "support/api_fixture.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 using nlohmann::json;
@@ -216,4 +216,4 @@ TEST_F(AccessTest, WithoutTrustedProxiesAForgedForwardedForEvadesNothing) {
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

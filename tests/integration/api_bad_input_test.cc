@@ -5,7 +5,7 @@
 #include "support/api_fixture.h"
 #include "support/raw_http.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 using nlohmann::json;
@@ -197,4 +197,4 @@ TEST_F(ApiBadInputTest, GarbageOnTheSocketGetsAnErrorAndTheServerKeepsServing) {
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

@@ -9,7 +9,7 @@
 #include "support/api_fixture.h"
 #include "support/sse_reader.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 using nlohmann::json;
@@ -233,4 +233,4 @@ TEST_F(ConfigApiTest, DeletingAnEnvironmentNeedsForceWhileItHoldsConfig) {
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

@@ -3,7 +3,7 @@
 
 #include "support/api_fixture.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 using nlohmann::json;
@@ -60,4 +60,4 @@ TEST_F(ApiEnvironmentsTest, DeletingUnknownIs404AndDefaultCannotBeDeleted) {
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

@@ -11,7 +11,7 @@
 #include "support/api_fixture.h"
 #include "support/sse_reader.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 using nlohmann::json;
@@ -316,4 +316,4 @@ TEST_F(KvApiTest, BadNamesKeysAndBodiesAreRejectedAndChangeNothing) {
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

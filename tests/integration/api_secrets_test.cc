@@ -8,7 +8,7 @@
 
 #include "support/api_fixture.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 using nlohmann::json;
@@ -222,4 +222,4 @@ TEST_F(ApiSecretsTest, MetricsCountOperationsWithoutNamesOrValues) {
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

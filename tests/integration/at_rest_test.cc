@@ -6,7 +6,7 @@
 #include "support/nats_fixture.h"
 #include "support/server_process.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 // Sets one random value through the API, then returns (raw KV entry, whether any store file holds the value).
@@ -61,4 +61,4 @@ TEST(AtRestTest, DevModeScanFindsThePlaintextControl) {
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

@@ -4,7 +4,7 @@
 
 #include "support/api_fixture.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 using nlohmann::json;
@@ -83,4 +83,4 @@ TEST_F(AuditTest, DashboardIsServedFromTheBinaryWithAStrictContentSecurityPolicy
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

@@ -16,7 +16,7 @@
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 using nlohmann::json;
@@ -298,4 +298,4 @@ TEST(BackupTest, ADevModeStoreCannotBeBackedUp) {
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

@@ -9,7 +9,7 @@
 #include "support/api_fixture.h"
 #include "support/child_process.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 class CliTest : public ApiTest {
@@ -257,9 +257,9 @@ TEST_F(CliTest, VersionPrintsTheVersion) {
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 class CreateAdminTest : public ApiTest {
@@ -313,4 +313,4 @@ TEST_F(CreateAdminTest, WrongMasterKeyOrAStoreWithoutIronflowCreatesNothing) {
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

@@ -13,7 +13,7 @@
 #include "support/api_fixture.h"
 #include "support/sse_reader.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 using nlohmann::json;
@@ -169,4 +169,4 @@ TEST_F(EventsTest, StreamRejectsNonSystemSubjectsAndNeedsAuth) {
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

@@ -13,7 +13,7 @@
 #include "support/api_fixture.h"
 #include "support/raw_http.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 using nlohmann::json;
@@ -446,4 +446,4 @@ TEST(KeyCheckTest, BrandNewStoreStillInitialisesItsKeyCheck) {
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

@@ -10,7 +10,7 @@
 #include "store/kv_bucket.h"
 #include "support/api_fixture.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 using nlohmann::json;
@@ -280,4 +280,4 @@ TEST_F(TaggedKvWriteTest, CounterRetryCountsALandedIncrementOnceAndAMissingOneOn
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

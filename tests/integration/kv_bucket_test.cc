@@ -13,7 +13,7 @@
 #include "support/nats_fixture.h"
 #include "support/raw_http.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 class KvBucketTest : public ::testing::Test {
@@ -134,9 +134,9 @@ TEST_F(KvBucketTest, DropOldRevisionsKeepsOnlyTheLatest) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 TEST(KvBucketEmptyTest, ListOfANeverWrittenBucketIsEmptyNotAnError) {
@@ -153,11 +153,11 @@ TEST(KvBucketEmptyTest, ListOfANeverWrittenBucketIsEmptyNotAnError) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server
 
 // --- KvWatch ----------------------------------------------------------------------------------------------------
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 // Collects what a watch delivers; waits with a deadline, never with a sleep.
@@ -257,4 +257,4 @@ TEST_F(KvBucketTest, HundredOpenWatchesHoldNoThreadOfTheirOwn) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -8,7 +8,7 @@
 #include "store/kv_bucket.h"
 #include "support/api_fixture.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 using nlohmann::json;
@@ -146,4 +146,4 @@ TEST_F(LeastPrivilegeTest, KeysFromBeforeAllowListsBehaveAsStarAndAreFlaggedInTh
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

@@ -13,7 +13,7 @@
 #include "support/child_process.h"
 #include "support/sse_reader.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 using nlohmann::json;
@@ -115,4 +115,4 @@ TEST(LoadBalancerTest, ShippedNginxConfigStreamsEventsHoldsLongPollsAndSurvivesA
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

@@ -13,7 +13,7 @@
 
 #include "support/api_fixture.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 using nlohmann::json;
@@ -186,4 +186,4 @@ TEST(LogFormatJsonTest, EveryServerLogLineIsOneJsonObject) {
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

@@ -13,7 +13,7 @@
 #include "support/api_fixture.h"
 #include "support/nats_fixture.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 using nlohmann::json;
@@ -126,4 +126,4 @@ TEST_F(NonceStatusTest, StatusReportsEncryptionsOfTheCurrentKeyAndWarnsPastTheTh
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

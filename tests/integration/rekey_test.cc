@@ -8,7 +8,7 @@
 
 #include "support/api_fixture.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 using nlohmann::json;
@@ -117,4 +117,4 @@ TEST(RekeyTest, PreviousKeyWithoutACurrentKeyIsRefused) {
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

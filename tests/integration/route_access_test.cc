@@ -22,7 +22,7 @@
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 using A = Access;
@@ -231,4 +231,4 @@ TEST_F(RouteAccessTest, APublicRouteAnswersWithoutAKeyAndEveryOtherOneAsks) {
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

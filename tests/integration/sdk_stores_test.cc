@@ -8,7 +8,7 @@
 #include "support/api_fixture.h"
 #include "support/child_process.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 using nlohmann::json;
@@ -79,4 +79,4 @@ TEST_F(SdkStoresTest, FunctionReadsConfigAndIncrementsCountersOfItsOwnEnvironmen
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

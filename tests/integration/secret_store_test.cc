@@ -12,7 +12,7 @@
 #include "support/nats_fixture.h"
 #include "support/temp_dir.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 MasterKey TestKey() { return std::move(MasterKey::FromHex(testing::RandomHex(32)).value()); }
@@ -219,4 +219,4 @@ TEST_F(SecretStoreTest, ValueSealedUnderAnotherKeyIsRefusedNotGarbled) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

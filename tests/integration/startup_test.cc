@@ -15,7 +15,7 @@
 #include "support/server_process.h"
 #include "support/test_pki.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 using nlohmann::json;
@@ -221,9 +221,9 @@ TEST(StartupTest, MissingNatsServerBinaryNamesTheDebianPackage) {
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 TEST(NatsUrls, ServerStartsWhenTheFirstListedNatsIsDeadAndReportsTheOneInUse) {
@@ -297,9 +297,9 @@ TEST(DevModeGuard, WithoutAuthenticationOnlyLoopbackHostsAndOriginsAreServed) {
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 // The audit stream's retention follows --audit-retention-days, also for a stream that already exists.
@@ -342,9 +342,9 @@ TEST(AuditRetention, RetentionFlagsApplyToTheExistingAuditStreamAndRunsBucket) {
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 // A secured external NATS: the server requires TLS with a client certificate; ironflow joins it with
@@ -382,4 +382,4 @@ TEST(SecuredNats, ServerJoinsANatsThatRequiresMutualTls) {
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

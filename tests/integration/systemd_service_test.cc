@@ -15,7 +15,7 @@
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 // A bound Unix datagram socket: the manager's end of the sd_notify protocol.
@@ -88,4 +88,4 @@ TEST(SystemdServiceTest, UnreachableNotifySocketIsLoggedAndTheServerKeepsServing
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

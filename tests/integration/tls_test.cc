@@ -15,7 +15,7 @@
 #include "support/temp_dir.h"
 #include "support/test_pki.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 using nlohmann::json;
@@ -260,4 +260,4 @@ TEST_F(TlsTest, PlainHttpOnANonLoopbackAddressStartsWithAWarning) {
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

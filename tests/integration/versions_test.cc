@@ -5,7 +5,7 @@
 
 #include "support/api_fixture.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 using nlohmann::json;
@@ -107,4 +107,4 @@ TEST_F(VersionsTest, RollbackToAMissingOrMalformedRevisionIsRefused) {
 }
 
 }  // namespace
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

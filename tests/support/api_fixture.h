@@ -13,7 +13,7 @@
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 
 class ApiTest : public ::testing::Test {
  protected:
@@ -56,4 +56,4 @@ class ApiTest : public ::testing::Test {
   std::vector<std::string> remembered_;
 };
 
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

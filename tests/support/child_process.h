@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 
 class ChildProcess {
  public:
@@ -49,4 +49,4 @@ class ChildProcess {
   pid_t pid_ = -1;
 };
 
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

@@ -13,7 +13,7 @@
 #include "store/kv_bucket.h"
 #include "store/nats_connection.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 
 NatsCluster::NatsCluster(int nodes) {
   for (int i = 0; i < nodes; ++i) {
@@ -154,4 +154,4 @@ int NatsCluster::MetaLeader() {
   return -1;
 }
 
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

@@ -11,7 +11,7 @@
 #include "store/embedded_nats.h"
 #include "support/temp_dir.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 
 class NatsCluster {
  public:
@@ -40,4 +40,4 @@ class NatsCluster {
   std::vector<std::unique_ptr<EmbeddedNats>> nodes_;
 };
 
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 
 NatsFixture::NatsFixture() {
   EmbeddedNats::Options o;
@@ -33,4 +33,4 @@ void NatsFixture::Stop() {
   nats_.reset();
 }
 
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

@@ -9,7 +9,7 @@
 #include "store/nats_connection.h"
 #include "support/temp_dir.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 
 class NatsFixture {
  public:
@@ -30,4 +30,4 @@ class NatsFixture {
   std::unique_ptr<EmbeddedNats> nats_;
 };
 
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

@@ -5,7 +5,7 @@
 #include <mutex>
 #include <thread>
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 
 using nlohmann::json;
 
@@ -76,4 +76,4 @@ PullWorkersReport RunPullWorkers(const std::vector<std::string>& servers, const 
   return report;
 }
 
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

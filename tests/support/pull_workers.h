@@ -12,7 +12,7 @@
 
 #include "support/server_process.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 
 struct PullWorkersReport {
   std::map<std::string, int> deliveries;  // run id -> times a worker got it
@@ -53,4 +53,4 @@ PullWorkersReport RunPullWorkers(const std::vector<std::string>& servers, const 
                                  const std::vector<std::string>& worker_ids, int expected,
                                  std::chrono::seconds deadline, PollGate* gate = nullptr);
 
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

@@ -12,7 +12,7 @@
 #include <fstream>
 #include <iterator>
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 
 int OpenLoopback(int port, const std::string& bytes) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -91,4 +91,4 @@ std::vector<pid_t> ChildrenOf(pid_t parent) {
   return out;
 }
 
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

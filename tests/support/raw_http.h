@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 
 // Connects to 127.0.0.1:port and sends `bytes`; returns the open socket (the caller closes it) or -1.
 int OpenLoopback(int port, const std::string& bytes);
@@ -23,4 +23,4 @@ std::string ReadProcFile(pid_t pid, const char* name);
 // The pids whose parent is `parent`.
 std::vector<pid_t> ChildrenOf(pid_t parent);
 
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

@@ -12,7 +12,7 @@
 
 #include "store/embedded_nats.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 namespace {
 
 std::vector<std::string> BaseEnv(const Env& extra) {
@@ -216,4 +216,4 @@ ApiClient::Response ApiClient::Call(const std::string& method, const std::string
   return Call(method, target, body.dump(), extra);
 }
 
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

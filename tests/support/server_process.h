@@ -14,7 +14,7 @@
 #include "http/http_client.h"
 #include "support/temp_dir.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 
 using Env = std::map<std::string, std::string>;
 
@@ -104,4 +104,4 @@ class ApiClient {
   std::string environment_;
 };
 
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

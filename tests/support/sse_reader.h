@@ -14,7 +14,7 @@
 
 #include "http/http_client.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 
 // Collects (subject, data) items from another thread; Next waits (bounded) for the next one.
 class Collector {
@@ -84,4 +84,4 @@ class SseReader {
   std::thread thread_;
 };
 
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

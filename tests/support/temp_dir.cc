@@ -8,7 +8,7 @@
 #include "common/hex.h"
 #include "crypto/digest.h"
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
@@ -44,4 +44,4 @@ bool AnyFileContains(const std::string& dir, const std::string& needle, std::str
 
 std::string RandomHex(size_t n) { return HexEncode(RandomBytes(n)); }
 
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

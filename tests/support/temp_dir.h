@@ -3,7 +3,7 @@
 
 #include <string>
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 
 class TempDir {
  public:
@@ -24,4 +24,4 @@ bool AnyFileContains(const std::string& dir, const std::string& needle, std::str
 // A random lowercase-hex string of n bytes of entropy (2n chars), e.g. for unique secret values.
 std::string RandomHex(size_t n);
 
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

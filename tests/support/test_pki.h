@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <string>
 
-namespace ironflow::testing {
+namespace ironflow::server::testing {
 
 inline bool MakeTestPki(const std::string& dir) {
   const std::string cmd =
@@ -25,4 +25,4 @@ inline bool MakeTestPki(const std::string& dir) {
   return std::system(cmd.c_str()) == 0;
 }
 
-}  // namespace ironflow::testing
+}  // namespace ironflow::server::testing

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 Actor WithRole(const std::string& role, std::string environment = "") {
@@ -58,4 +58,4 @@ TEST(AccessPolicyTest, ABoundKeyReachesOnlyItsEnvironment) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

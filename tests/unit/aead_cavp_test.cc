@@ -18,7 +18,7 @@
 #include "crypto/aead.h"
 #include "crypto/digest.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 const std::string kEncryptVectors = IRONFLOW_SOURCE_DIR "/tests/data/aes-gcm/gcmEncryptExtIV256.rsp";
@@ -312,4 +312,4 @@ TEST(AeadNonceTest, SealAndOpenRejectANonceThatIsNot12Bytes) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -14,7 +14,7 @@
 
 #include "crypto/digest.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 class BackupFileTest : public ::testing::Test {
@@ -129,4 +129,4 @@ TEST_F(BackupFileTest, AMissingFileIsNotFound) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

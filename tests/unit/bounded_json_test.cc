@@ -6,7 +6,7 @@
 #include "common/bounded_json.h"
 #include "common/json_nesting.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 std::string Nested(size_t depth, char open = '[', char close = ']') {
@@ -62,4 +62,4 @@ TEST(BoundedJsonTest, WipeReachesEveryStringOfAnArbitrarilyDeepTree) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

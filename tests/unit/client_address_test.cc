@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 TEST(TrustedProxiesTest, EntriesMustBeAddressesOrNetworks) {
@@ -61,4 +61,4 @@ TEST(TrustedProxiesTest, ClientIsTheNearestHopThatIsNotATrustedProxy) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

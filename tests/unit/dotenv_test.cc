@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-namespace ironflow::cli {
+namespace ironflow::server::cli {
 namespace {
 
 std::vector<std::pair<std::string, std::string>> Pairs(std::string_view text) {
@@ -41,4 +41,4 @@ TEST(Dotenv, MalformedFilesNameTheLineNeverTheValue) {
 }
 
 }  // namespace
-}  // namespace ironflow::cli
+}  // namespace ironflow::server::cli

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 TEST(FailureLimiterTest, AnAddressIsStoppedAfterItsBurstOfFailures) {
@@ -33,4 +33,4 @@ TEST(FailureLimiterTest, TokensComeBackAtTheRefillRate) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

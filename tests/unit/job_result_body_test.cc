@@ -6,7 +6,7 @@
 
 #include <string>
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 TEST(JobResultBodyTest, ACompletedResultCarriesItsOutputAndSteps) {
@@ -57,4 +57,4 @@ TEST(JobResultBodyTest, MalformedBodiesAreRefusedNamingTheField) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -6,7 +6,7 @@
 #include "crypto/digest.h"
 #include "runtime/lease_token.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 const std::vector<uint8_t> kKey = RandomBytes(32);
@@ -62,4 +62,4 @@ TEST(LeaseToken, MalformedTokensAreRefusedWithoutThrowing) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 std::vector<nlohmann::json> LogThroughJson(const std::vector<std::string>& messages) {
@@ -52,4 +52,4 @@ TEST(LogFormatTest, OnlyTextAndJsonAreFormats) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

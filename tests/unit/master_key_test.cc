@@ -10,7 +10,7 @@
 #include "crypto/digest.h"
 #include "crypto/master_key.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 std::string RandomKeyHex() { return HexEncode(RandomBytes(Aes256Gcm::kKeyBytes)); }
@@ -213,4 +213,4 @@ TEST(MasterKeyTest, SealedCiphertextDoesNotContainThePlaintext) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -12,7 +12,7 @@
 #include "crypto/digest.h"
 #include "kv/counter.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 struct NameCase {
@@ -370,4 +370,4 @@ TEST(Counters, ParseAcceptsOnlyStrictDecimalInt64) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -14,7 +14,7 @@
 #include "store/nats_connection.h"
 #include "store/nats_server_info.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 // Accepts connections on a loopback port and writes `info_line` to each, then closes it.
@@ -124,4 +124,4 @@ TEST(NatsVersionGate, NoNodeAnsweringCountsAsUnverifiedAndIsRefused) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -11,7 +11,7 @@
 
 #include "store/embedded_nats.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 std::string Sign(int64_t, std::string_view) { return "t=0,v1=test"; }
@@ -69,4 +69,4 @@ TEST(PushDispatcherTest, AUrlThatCannotBeCalledIsAFinalFailure) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

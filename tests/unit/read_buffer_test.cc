@@ -6,7 +6,7 @@
 
 #include <string>
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 namespace beast = boost::beast;
@@ -59,4 +59,4 @@ TEST(ReadBufferTest, FullyConsumedBufferIsZeroedThroughout) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -8,7 +8,7 @@
 #include <string>
 #include <utility>
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 SecretValues Values(std::initializer_list<std::pair<const char*, std::string>> list) {
@@ -47,4 +47,4 @@ TEST(RedactorTest, ValuesShorterThanFourBytesAreNotMasked) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

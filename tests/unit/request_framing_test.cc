@@ -6,7 +6,7 @@
 
 #include "http/request_framing.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 using Values = std::vector<std::string_view>;
@@ -42,4 +42,4 @@ TEST(RequestFramingTest, TransferEncodingInAnHttp10RequestIsRefused) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

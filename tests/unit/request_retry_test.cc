@@ -9,7 +9,7 @@
 #include "http/http_server.h"
 #include "http/request_retry.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 class FlakyServer {
@@ -101,4 +101,4 @@ TEST(RequestRetry, KeyedRoutesAreTheServersReplayableWrites) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -10,7 +10,7 @@
 
 #include "api/api_util.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 HttpRequest Request(std::string method, std::string path, HeaderList headers = {}) {
@@ -111,4 +111,4 @@ TEST_F(RouterTest, MetricsNameThePatternNeverThePath) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

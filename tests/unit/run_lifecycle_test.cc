@@ -6,7 +6,7 @@
 
 #include "runtime/ids.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 constexpr int64_t kNow = 1'000'000;
@@ -219,4 +219,4 @@ TEST(RunLifecycleTest, StateNamesRoundTripAndUnknownNamesAreRejected) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -8,7 +8,7 @@
 #include "runtime/ids.h"
 #include "runtime/run_store.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 RunRecord LeasedRun() {
@@ -100,4 +100,4 @@ TEST(RunRecordTest, JobIdsOfAnyOtherShapeAreRejected) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -13,7 +13,7 @@
 #include "secrets/secret_record.h"
 #include "secrets/value_sealer.h"
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 using nlohmann::json;
@@ -346,4 +346,4 @@ TEST(ValueSealerTest, TamperedCiphertextFailsToDecrypt) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -7,7 +7,7 @@
 #include <set>
 #include <string>
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 TEST(StoreLayoutTest, EachBucketIsItsOwnRowFoundByIndexAndName) {
@@ -44,4 +44,4 @@ TEST(StoreLayoutTest, TheKeyCheckIsRestoredFirstAndOnlyIdempotencyRecordsAreLeft
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

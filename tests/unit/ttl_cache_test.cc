@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-namespace ironflow {
+namespace ironflow::server {
 namespace {
 
 TEST(TtlCacheTest, AnEntryIsServedWithinItsTtl) {
@@ -36,4 +36,4 @@ TEST(TtlCacheTest, AFullCacheStartsOverInsteadOfGrowing) {
 }
 
 }  // namespace
-}  // namespace ironflow
+}  // namespace ironflow::server

@@ -1,23 +1,7 @@
 # CTest helper: installs the SDK from BUILD_DIR into WORK_DIR/prefix and configures + builds the project in
 # CONSUMER_DIR (examples/) against it with find_package(ironflow), as an app outside the repository would.
-foreach(var BUILD_DIR WORK_DIR CONSUMER_DIR)
-  if(NOT DEFINED ${var})
-    message(FATAL_ERROR "${var} is required")
-  endif()
-endforeach()
-file(REMOVE_RECURSE ${WORK_DIR})
-set(prefix ${WORK_DIR}/prefix)
-set(install_args --install ${BUILD_DIR} --prefix ${prefix})
-if(CONFIG)
-  list(APPEND install_args --config ${CONFIG})
-endif()
-
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
-  endif()
-endfunction()
+set(CHECK_REQUIRED CONSUMER_DIR)
+include(${CMAKE_CURRENT_LIST_DIR}/check_support.cmake)
 
 run(${CMAKE_COMMAND} ${install_args})
 if(NOT EXISTS ${prefix}/include/ironflow/sdk.h)
