@@ -129,7 +129,7 @@ Result<std::vector<std::string>> Engine::StartRuns(const std::string& env, const
     run.attempt = 0;
     const int64_t now = NowUnixMillis();
     run.created_at = run.updated_at = FormatRfc3339(now);
-    run.delivery = FirstDelivery(run.id, fn.mode, now);
+    run.delivery = PendingDelivery(run.id, 1, fn.mode, now);
     record_at.push_back(batch.size());
     batch.push_back(d_.runs.CreateMessage(run));
     batch.push_back(JobQueue::JobMessage(JobQueue::QueueName(env, fn.id), run.id, JobPayload(run.id)));
@@ -532,30 +532,27 @@ Status Engine::FinishAttempt(const std::string& env, const std::string& run_id, 
       hint);
   if (!done.ok()) return done.status();
   const RunRecord& run = done->run;
-  const int attempt = end.attempt;
-  const std::string& ended_lease = end.ended_lease;
-  const int64_t retry_delay_ms = end.retry_delay_ms;
-  if (!ended_lease.empty()) {  // no more in-progress acks for it (they would undo the settle below)
+  if (!end.ended_lease.empty()) {  // no more in-progress acks for it (they would undo the settle below)
     std::lock_guard<std::mutex> lock(leases_mu_);
-    leases_.erase(ended_lease);
+    leases_.erase(end.ended_lease);
   }
   // The job message follows the record: done with it, or back after the backoff for the next attempt. If this
   // is lost, the message returns after AckWait and its taker settles it from the record.
   if (run.finished()) {
     (void)(run.status == RunStatus::kCompleted ? d_.jobs.Ack(ack_subject) : d_.jobs.Term(ack_subject));
   } else {
-    (void)d_.jobs.Nak(ack_subject, retry_delay_ms);
+    (void)d_.jobs.Nak(ack_subject, end.retry_delay_ms);
   }
   if (!outcome.completed) (outcome.lease_lost ? lease_expiries_ : attempt_failures_).fetch_add(1);
   Status audited = d_.audit.PublishAll({FinishEvent(run)});
   if (audited_out) *audited_out = audited;
   if (run.finished()) {
     runs_finished_.fetch_add(1);
-  } else if (retry_delay_ms == 0) {
+  } else if (end.retry_delay_ms == 0) {
     NotifyReady(env, run.function_id);  // a delayed retry is woken for by the scheduler when it is due
   }
-  spdlog::info("run {} function={} environment={} attempt={} -> {}", run.id, run.function_id, run.environment, attempt,
-               RunStatusName(run.status));
+  spdlog::info("run {} function={} environment={} attempt={} -> {}", run.id, run.function_id, run.environment,
+               end.attempt, RunStatusName(run.status));
   return Status::Ok();
 }
 
@@ -960,17 +957,9 @@ void Engine::FinishPush(const RunRecord& leased, PushAnswer answer, Values& valu
     outcome.error = answer.result.status().message();
     outcome.retryable = answer.retryable;
   }
-  const std::string job_id = leased.delivery.job_id;
-  const std::string token = leased.delivery.lease_token;
-  Status st = FinishAttempt(
-      leased.environment, leased.id, outcome, values,
-      [&](const RunRecord& r) {
-        return r.delivery.job_id == job_id && r.delivery.state == DeliveryState::kLeased &&
-                       r.delivery.lease_token == token
-                   ? Status::Ok()
-                   : Status::Conflict("push lease expired and was taken over");
-      },
-      ack_subject);
+  // Refused if the push lease expired and the attempt was taken over (lease ids are never reused).
+  Status st =
+      FinishAttempt(leased.environment, leased.id, outcome, values, LeasedAs(leased.delivery.lease_token), ack_subject);
   if (!st.ok() && !st.is(Code::kConflict))
     spdlog::warn("push result of run {} not recorded: {}", leased.id, st.message());
   values.clear();

@@ -6,13 +6,13 @@
 
 namespace ironflow::server {
 
-Delivery FirstDelivery(const std::string& run_id, DeliveryMode mode, int64_t now_ms) {
+Delivery PendingDelivery(const std::string& run_id, int attempt, DeliveryMode mode, int64_t not_before_ms) {
   Delivery d;
-  d.job_id = JobIdFor(run_id, 1);
+  d.job_id = JobIdFor(run_id, attempt);
   d.mode = mode;
-  d.attempt = 1;
+  d.attempt = attempt;
   d.state = DeliveryState::kPending;
-  d.not_before_ms = now_ms;
+  d.not_before_ms = not_before_ms;
   d.queue = kJobsQueue;
   return d;
 }
@@ -74,10 +74,7 @@ AttemptEnd ApplyOutcome(const JobResult& result, const std::string& reported_as,
     run.status = RunStatus::kQueued;
     run.error = result.error;
     end.retry_delay_ms = policy.DelayBefore(end.attempt + 1);
-    Delivery next = FirstDelivery(run.id, run.delivery.mode, now_ms + end.retry_delay_ms);
-    next.job_id = JobIdFor(run.id, end.attempt + 1);
-    next.attempt = end.attempt + 1;
-    run.delivery = next;
+    run.delivery = PendingDelivery(run.id, end.attempt + 1, run.delivery.mode, now_ms + end.retry_delay_ms);
   } else {
     run.status = RunStatus::kFailed;
     run.error = result.error;

@@ -25,8 +25,8 @@ namespace ironflow::server {
 // The queue name recorded in a delivery whose job message is in the job stream.
 inline constexpr const char* kJobsQueue = "jobs";
 
-// A new run's first attempt, pending from `now_ms`.
-Delivery FirstDelivery(const std::string& run_id, DeliveryMode mode, int64_t now_ms);
+// Attempt `attempt` of a run, pending from `not_before_ms` (the first attempt of a new run, or a retry).
+Delivery PendingDelivery(const std::string& run_id, int attempt, DeliveryMode mode, int64_t not_before_ms);
 
 // OK if `attempt` of the run still waits for delivery (nobody leased it, no outcome since), else kConflict.
 Status StillPending(const RunRecord& run, int attempt);

@@ -147,8 +147,7 @@ Result<std::pair<std::shared_ptr<SigningKeyring::Keys>, uint64_t>> SigningKeyrin
     Cleanse(plain);
     if (sealed.ok()) {
       const bool was_plaintext = !st.record.value.encrypted();
-      st.record.value.plaintext.clear();
-      st.record.value = std::move(sealed).value();
+      st.record.value = std::move(sealed).value();  // wipes the plaintext it replaces
       std::string doc = EncodeSecretRecord(st.record);
       (void)bucket_.Update(kKey, doc, st.revision);
       Cleanse(doc);
@@ -226,8 +225,7 @@ Result<SigningKeyring::Rotation> SigningKeyring::Rotate(int64_t grace_ms, const 
     auto sealed = sealer_.Seal(kEnv, kName, plain);
     Cleanse(plain);
     if (!sealed.ok()) return sealed.status();
-    rec.value.plaintext.clear();
-    rec.value = std::move(sealed).value();
+    rec.value = std::move(sealed).value();  // wipes a dev-mode plaintext it replaces
     rec.updated_at = FormatRfc3339(now);
     std::string doc = EncodeSecretRecord(rec);
     auto rev = bucket_.Update(kKey, doc, st.revision);

@@ -122,7 +122,7 @@ std::optional<Result<SecretStore::PutOutcome>> SecretStore::EarlierAttempt(const
   auto rec = DecodeSecretRecord(own.value);
   Cleanse(own.value);
   if (!rec.ok()) return Result<PutOutcome>(rec.status());
-  if (!rec->value.encrypted()) rec->value.plaintext.clear();
+  rec->value.plaintext.clear();  // a dev-mode value is not needed below
   // A record written by Create (or a Put of a new secret) carries one timestamp for both.
   const bool created = rec->created_at == rec->updated_at;
   Status audited = events_.SecretChanged(created ? SecretChange::kCreated : SecretChange::kUpdated, env, name,
@@ -211,7 +211,7 @@ Result<SecretStore::PutOutcome> SecretStore::Put(const std::string& env, const s
   IF_ASSIGN_OR_RETURN(auto sealed, sealer_.Seal(env, name, value));
   const std::string key = SecretKey(env, name);
   if (auto fast = TryPutOnRememberedHead(env, name, sealed, description, if_match, actor)) {
-    if (!sealed.encrypted()) sealed.plaintext.clear();
+    sealed.plaintext.clear();
     return std::move(*fast);
   }
 
@@ -236,7 +236,7 @@ Result<SecretStore::PutOutcome> SecretStore::Put(const std::string& env, const s
     if (rev.ok()) {
       const bool created = !current_rev.has_value();
       RememberHead(key, *rev, rec);
-      if (!sealed.encrypted()) sealed.plaintext.clear();
+      sealed.plaintext.clear();
       IF_RETURN_IF_ERROR(
           events_.SecretChanged(created ? SecretChange::kCreated : SecretChange::kUpdated, env, name, *rev, actor));
       return PutOutcome{ToMetadata(env, name, rec, *rev), created};
@@ -497,8 +497,7 @@ Result<int> SecretStore::EncryptPlaintextEntries() {
     std::string key_env, key_name;
     if (!SplitSecretKey(e.key, &key_env, &key_name)) continue;
     IF_ASSIGN_OR_RETURN(auto sealed, sealer_.Seal(key_env, key_name, rec->value.plaintext.view()));
-    rec->value.plaintext.clear();
-    rec->value = std::move(sealed);
+    rec->value = std::move(sealed);  // wipes the plaintext it replaces
     auto rev = bucket_.Update(e.key, EncodeSecretRecord(*rec), e.revision);
     if (rev.ok()) {
       ++count;

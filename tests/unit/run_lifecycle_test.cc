@@ -16,7 +16,7 @@ RunRecord QueuedRun(DeliveryMode mode = DeliveryMode::kPull) {
   r.id = "run_0123456789abcdef01234567";
   r.function_id = "payout";
   r.environment = "production";
-  r.delivery = FirstDelivery(r.id, mode, kNow);
+  r.delivery = PendingDelivery(r.id, 1, mode, kNow);
   return r;
 }
 
