@@ -1,5 +1,8 @@
 #include "api/idempotency.h"
 
+#include <chrono>
+#include <thread>
+
 #include <spdlog/spdlog.h>
 
 #include "api/api_util.h"
@@ -126,7 +129,14 @@ void IdempotencyStore::Finish(const Claim& claim, const HttpResponse& response) 
       if (name == "ETag") record["etag"] = value;
     }
   }
-  auto rev = bucket_.Update(claim.record_key, record.dump(), claim.record_revision);
+  // The answer is recorded with a few tries across a short outage (an election takes seconds): a record left
+  // pending keeps the client's retries waiting for the whole claim.
+  const std::string doc = record.dump();
+  auto rev = bucket_.Update(claim.record_key, doc, claim.record_revision);
+  for (int backoff_ms = 250; !rev.ok() && rev.status().is(Code::kUnavailable) && backoff_ms <= 2000; backoff_ms *= 2) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+    rev = bucket_.Update(claim.record_key, doc, claim.record_revision);
+  }
   if (!rev.ok()) {
     spdlog::warn("idempotency: the answer of a keyed request could not be recorded ({}); a retry runs it again",
                  rev.status().ToString());

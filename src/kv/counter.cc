@@ -22,19 +22,50 @@ std::optional<int64_t> ParseCounter(std::string_view text) {
 
 namespace {
 
+// The key's current value and revision, for the CAS loop. On a retried request the read is of the key's latest
+// write with its tag, so that an earlier attempt's write that lands while this one loops ends the loop with that
+// write as the answer (`landed`) instead of being counted twice.
+struct CounterRead {
+  bool exists = false;
+  int64_t value = 0;
+  uint64_t revision = 0;
+  bool landed = false;
+};
+
+Result<CounterRead> ReadCounter(KvBucket& kv, const std::string& key, const RequestTag& tag) {
+  CounterRead out;
+  std::optional<std::string> text;
+  if (tag.retry) {
+    IF_ASSIGN_OR_RETURN(auto last, kv.LastWrite(key));
+    if (last.has_value() && !(last)->deleted) {
+      text = std::move((last)->value);
+      out.revision = (last)->revision;
+      out.landed = (last)->tag == tag.id;
+    }
+  } else {
+    IF_ASSIGN_OR_RETURN(auto current, kv.Get(key));
+    if (current.has_value()) {
+      text = std::move((current)->value);
+      out.revision = (current)->revision;
+    }
+  }
+  if (!text) return out;
+  auto parsed = ParseCounter(*text);
+  if (!parsed) {
+    return Status::Conflict("key \"" + key +
+                            "\" holds a value that is not an integer counter; delete it or use another key");
+  }
+  out.exists = true;
+  out.value = *parsed;
+  return out;
+}
+
 // The CAS loop. `hint`, when set, is a (value, revision) this process wrote earlier: the first attempt writes
-// on top of it without reading; if the key moved on since, the write fails and the loop reads as usual.
+// on top of it without reading; if the key moved on since, the write fails and the loop reads as usual. A retried
+// request (`tag.retry`) never uses the hint: it reads first, to find an earlier attempt's write.
 Result<CounterValue> IncrementLoop(KvBucket& kv, const std::string& key, int64_t by, std::optional<CounterValue> hint,
                                    const RequestTag& tag) {
-  if (tag.retry) {  // an earlier attempt of this request may have landed: then it is the answer
-    KvBucket::LastWriteInfo own;
-    IF_ASSIGN_OR_RETURN(auto landed, kv.LastWriteIsTagged(key, tag.id, &own));
-    if (landed) {
-      auto value = ParseCounter(own.value);
-      if (value && !own.deleted) return CounterValue{*value, own.revision};
-    }
-    hint.reset();
-  }
+  if (tag.retry) hint.reset();
   for (int attempt = 0; attempt < kCasRetryBudget; ++attempt) {
     bool exists = false;
     int64_t base = 0;
@@ -44,18 +75,11 @@ Result<CounterValue> IncrementLoop(KvBucket& kv, const std::string& key, int64_t
       base = hint->value;
       revision = hint->revision;
     } else {
-      IF_ASSIGN_OR_RETURN(auto current, kv.Get(key));
-      if (current.has_value()) {
-        auto parsed = ParseCounter((current)->value);
-        if (!parsed) {
-          return Status::Conflict("key \"" + key +
-                                  "\" holds a value that is not an integer counter; "
-                                  "delete it or use another key");
-        }
-        exists = true;
-        base = *parsed;
-        revision = (current)->revision;
-      }
+      IF_ASSIGN_OR_RETURN(auto current, ReadCounter(kv, key, tag));
+      if (current.landed) return CounterValue{current.value, current.revision};
+      exists = current.exists;
+      base = current.value;
+      revision = current.revision;
     }
     int64_t sum = 0;
     if (__builtin_add_overflow(base, by, &sum)) {

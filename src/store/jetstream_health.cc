@@ -10,6 +10,20 @@ namespace ironflow::server {
 namespace {
 constexpr auto kInterval = std::chrono::milliseconds(500);
 constexpr int64_t kDeadlineMs = 1000;
+// A follower last heard from longer ago than this does not count towards a quorum.
+constexpr int64_t kPeerSilentNs = 2'000'000'000;
+
+// Whether the stream's leader still has a quorum behind it. A leader that lost its followers keeps answering
+// stream info until Raft makes it step down (seconds later); its view of the followers tells sooner.
+bool LeaderHasQuorum(const jsStreamInfo& info) {
+  if (info.Config == nullptr || info.Config->Replicas <= 1 || info.Cluster == nullptr) return true;
+  int reachable = 1;  // the leader answering
+  for (int i = 0; i < info.Cluster->ReplicasLen; ++i) {
+    const jsPeerInfo* peer = info.Cluster->Replicas[i];
+    if (peer != nullptr && !peer->Offline && peer->Active < kPeerSilentNs) ++reachable;  // lagging still counts
+  }
+  return reachable >= info.Config->Replicas / 2 + 1;
+}
 }  // namespace
 
 JetStreamHealth::JetStreamHealth(NatsConnection& nc, std::vector<std::string> streams)
@@ -48,7 +62,7 @@ void JetStreamHealth::Loop() {
         jsErrCode err = static_cast<jsErrCode>(0);
         natsStatus s = js_GetStreamInfo(&raw, nc_.js(), stream.c_str(), &jo, &err);
         nats::StreamInfoPtr info(raw);
-        if (s != NATS_OK) {
+        if (s != NATS_OK || !LeaderHasQuorum(*info)) {
           failing = stream;
           break;
         }

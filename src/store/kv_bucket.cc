@@ -3,6 +3,7 @@
 #include <cstring>
 #include <map>
 
+#include "crypto/digest.h"
 #include "store/nats_handles.h"
 
 namespace ironflow::server {
@@ -17,6 +18,27 @@ bool LastErrorIsWrongSequence() {
 }
 
 constexpr const char* kTagHeader = "Ironflow-Request";
+// JetStream API error: JSStreamDuplicateMessageConflictErr (a duplicate of a message still being applied; newer
+// servers answer it where older ones answer a duplicate without a sequence).
+constexpr int kDuplicateConflict = 10158;
+
+// The de-duplication id of a write (empty: none). A conditional write on an existing revision is identified by
+// (key, revision) alone: JetStream applies at most one message per id, in Raft order on every replica, so two
+// writers racing for one revision cannot both win even where the revision check itself is not exact
+// (nats-server#4320: on NATS < 2.9.21 both writes proposed against one revision of an R3 stream can be applied).
+// Revisions are stream sequences, never reused, so the id never refuses a later legitimate write. Any other write
+// made for a request is identified by (key, request tag, precondition, operation): the same step sent again by a
+// retry is stored once.
+std::string WriteMessageId(const std::string& subject, std::optional<uint64_t> expected_revision,
+                           const char* operation_header, std::string_view tag) {
+  if (expected_revision && *expected_revision != 0) {
+    return "cas-" + Sha256Hex(subject + '\n' + std::to_string(*expected_revision)).substr(0, 32);
+  }
+  if (tag.empty()) return "";
+  const std::string step = subject + '\n' + std::string(tag) + '\n' + (expected_revision ? "0" : "any") + '\n' +
+                           (operation_header ? operation_header : "PUT");
+  return "w-" + Sha256Hex(step).substr(0, 32);
+}
 
 // A read or write of a bucket that failed (and, for a write, not on its precondition) failed for a passing reason
 // (a timeout, no stream leader during an election, the cluster refusing requests), and a write's outcome is
@@ -182,6 +204,10 @@ Result<uint64_t> KvBucket::PublishWrite(const std::string& key, std::string_view
   nats::MsgPtr msg(raw_msg);
   if (s == NATS_OK && operation_header) s = natsMsgHeader_Set(msg.get(), "KV-Operation", operation_header);
   if (s == NATS_OK && !tag.empty()) s = natsMsgHeader_Set(msg.get(), kTagHeader, std::string(tag).c_str());
+  if (s == NATS_OK) {
+    const std::string id = WriteMessageId(subject, expected_revision, operation_header, tag);
+    if (!id.empty()) s = natsMsgHeader_Set(msg.get(), "Nats-Msg-Id", id.c_str());
+  }
   // jsPubOptions cannot say "expect sequence 0" (0 means unset there): that one goes in as a header.
   if (s == NATS_OK && expected_revision == uint64_t{0}) {
     s = natsMsgHeader_Set(msg.get(), "Nats-Expected-Last-Subject-Sequence", "0");
@@ -195,11 +221,41 @@ Result<uint64_t> KvBucket::PublishWrite(const std::string& key, std::string_view
   jsErrCode err = static_cast<jsErrCode>(0);
   s = js_PublishMsg(&raw_ack, nc_.js(), msg.get(), &po, &err);
   nats::PubAckPtr ack(raw_ack);
+  if ((s == NATS_OK && ack->Duplicate) || static_cast<int>(err) == kDuplicateConflict) {
+    // Another write of this step was applied (or is being applied) first: it is this write's outcome if it is
+    // this request's own earlier attempt, otherwise this write lost the race for that revision.
+    return ResolveDuplicate(key, s == NATS_OK ? ack->Sequence : 0, tag);
+  }
   if (s == NATS_OK) return ack->Sequence;
   if (static_cast<int>(err) == kWrongLastSequence || LastErrorIsWrongSequence()) {
     return Status::Conflict("revision mismatch");
   }
   return StoreFailed(s, operation_header ? "KV delete" : "KV write");
+}
+
+Result<uint64_t> KvBucket::ResolveDuplicate(const std::string& key, uint64_t winner, std::string_view tag) {
+  std::string winner_tag;
+  uint64_t revision = winner;
+  if (winner != 0) {
+    natsMsg* raw = nullptr;
+    jsErrCode err = static_cast<jsErrCode>(0);
+    natsStatus s = js_GetMsg(&raw, nc_.js(), ("KV_" + name_).c_str(), winner, nullptr, &err);
+    nats::MsgPtr msg(raw);
+    if (s == NATS_OK) {
+      const char* t = nullptr;
+      if (natsMsgHeader_Get(msg.get(), kTagHeader, &t) == NATS_OK && t != nullptr) winner_tag = t;
+    } else if (s != NATS_NOT_FOUND) {
+      return StoreFailed(s, "KV write (reading the write that came first)");
+    }
+  } else {  // still being applied: the key's latest write says whose it is once it lands
+    IF_ASSIGN_OR_RETURN(auto last, LastWrite(key));
+    if (last.has_value()) {
+      winner_tag = (last)->tag;
+      revision = (last)->revision;
+    }
+  }
+  if (!tag.empty() && winner_tag == tag) return revision;  // this request's own earlier attempt landed
+  return Status::Conflict("revision mismatch");
 }
 
 Result<std::optional<KvBucket::LastWriteInfo>> KvBucket::LastWrite(const std::string& key) {

@@ -134,6 +134,9 @@ class KvBucket {
   Result<uint64_t> PublishWrite(const std::string& key, std::string_view value,
                                 std::optional<uint64_t> expected_revision, const char* operation_header,
                                 std::string_view tag);
+  // The answer of a write that JetStream found a duplicate of (`winner`: the sequence of the copy it kept, 0 when
+  // that copy is still being applied): its revision if that copy is this request's (`tag`), else kConflict.
+  Result<uint64_t> ResolveDuplicate(const std::string& key, uint64_t winner, std::string_view tag);
 
   NatsConnection& nc_;
   kvStore* kv_;

@@ -6,18 +6,21 @@
 #include <mutex>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "store/nats_handles.h"
 
 namespace ironflow::server {
 
-// What the delivery threads touch. Owned jointly by the KvWatch and by the subscription (through a heap-held
-// shared_ptr that the completion callback frees), so a late delivery can never reach freed memory.
+// What the delivery threads touch. Owned jointly by the KvWatch, by each subscription (through a heap-held
+// closure that its completion callback frees) and by a resubscribing thread, so a late delivery can never reach
+// freed memory.
 struct KvWatch::State {
-  std::mutex mu;  // serialises callbacks, the caught-up signal and stopping
-  std::condition_variable closed_cv;
-  bool stopped = false;  // set by the destructor: no callback runs after it
+  std::mutex mu;                 // serialises callbacks, the caught-up signal, resubscribing and stopping
+  std::condition_variable wake;  // closed, stopped, or a resubscriber finished
+  bool stopped = false;          // set by the destructor: no callback runs after it
   bool caught_up = false;
-  bool closed = false;  // nats.c has called the completion callback: no delivery will follow
+  bool closed = false;  // nats.c has called the current subscription's completion callback
   // The thread running a callback right now (under mu): a callback whose effects destroy the watch (the last
   // reference to an SSE stream dropped inside it) must not wait for itself.
   std::atomic<std::thread::id> delivering{};
@@ -28,6 +31,17 @@ struct KvWatch::State {
   std::string prefix;  // "$KV.<bucket>."
   Callback callback;
   std::function<void()> on_caught_up;
+
+  // The subscription, and what it takes to make it again if nats.c drops it on its own (a failed ordered-consumer
+  // reset unsubscribes it: store/nats_detach_guard.h). `generation` numbers the subscriptions: deliveries and the
+  // completion of an older one are ignored.
+  natsConnection* nc = nullptr;
+  jsCtx* js = nullptr;
+  std::string stream;
+  std::string subject;
+  natsSubscription* sub = nullptr;
+  uint64_t generation = 0;
+  int resubscribers = 0;  // threads making a new subscription; the destructor waits for them
 
   void MarkCaughtUpLocked() {
     if (caught_up) return;
@@ -40,6 +54,12 @@ namespace {
 
 using StateRef = std::shared_ptr<KvWatch::State>;
 
+// The closure of one subscription: freed by its completion callback.
+struct SubscriptionRef {
+  StateRef state;
+  uint64_t generation = 0;
+};
+
 struct MetaFree {
   void operator()(jsMsgMetaData* p) const { jsMsgMetaData_Destroy(p); }
 };
@@ -49,12 +69,13 @@ struct ConsumerInfoFree {
 
 void OnMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
   nats::MsgPtr owned(msg);
-  KvWatch::State& st = **static_cast<StateRef*>(closure);
+  const auto& ref = *static_cast<SubscriptionRef*>(closure);
+  KvWatch::State& st = *ref.state;
   jsMsgMetaData* raw_meta = nullptr;
   if (natsMsg_GetMetaData(&raw_meta, msg) != NATS_OK) return;  // not a stream message
   std::unique_ptr<jsMsgMetaData, MetaFree> meta(raw_meta);
   std::lock_guard<std::mutex> lock(st.mu);
-  if (st.stopped) return;
+  if (st.stopped || ref.generation != st.generation) return;
   st.delivering = std::this_thread::get_id();
   struct NotDelivering {
     KvWatch::State& st;
@@ -75,14 +96,97 @@ void OnMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) 
   if (!st.stopped && (meta->NumPending == 0 || st.received >= st.replay_size)) st.MarkCaughtUpLocked();
 }
 
+void Resubscribe(StateRef st);
+
 void OnComplete(void* closure) {
-  auto* ref = static_cast<StateRef*>(closure);
+  std::unique_ptr<SubscriptionRef> ref(static_cast<SubscriptionRef*>(closure));
+  KvWatch::State& st = *ref->state;
   {
-    std::lock_guard<std::mutex> lock((*ref)->mu);
-    (*ref)->closed = true;
+    std::lock_guard<std::mutex> lock(st.mu);
+    if (ref->generation != st.generation) return;  // an older subscription, already replaced
+    st.closed = true;
+    if (!st.stopped) {
+      // Closed without the destructor asking: nats.c gave the subscription up. Make a new one, on a thread of
+      // its own (this may be one of nats.c's, which must not block on a JetStream request).
+      ++st.resubscribers;
+      std::thread(Resubscribe, ref->state).detach();
+    }
   }
-  (*ref)->closed_cv.notify_all();
-  delete ref;
+  st.wake.notify_all();
+}
+
+// Subscribes (again) to the state's subject as an ordered consumer that first replays the latest entry of every
+// key. The previous subscription, if any, is left to the caller.
+natsStatus Subscribe(KvWatch::State& st, uint64_t generation, const StateRef& share, natsSubscription** sub) {
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = st.stream.c_str();
+  so.Ordered = true;
+  so.Config.DeliverPolicy = js_DeliverLastPerSubject;
+  auto* ref = new SubscriptionRef{share, generation};
+  jsErrCode err = static_cast<jsErrCode>(0);
+  natsStatus s = js_Subscribe(sub, st.js, st.subject.c_str(), &OnMessage, ref, nullptr, &so, &err);
+  if (s != NATS_OK) {
+    delete ref;
+    return s;
+  }
+  s = natsSubscription_SetOnCompleteCB(*sub, &OnComplete, ref);
+  if (s != NATS_OK) {
+    // Closed already (the connection went away). A delivery may still be running with `ref`: it is stale by its
+    // generation once the caller moves on, and `ref` is left alive (a one-off leak, never a dangling pointer).
+    natsSubscription_Destroy(*sub);
+    *sub = nullptr;
+  }
+  return s;
+}
+
+// After nats.c dropped the subscription: a new one, tried with growing pauses until it is made or the watch stops.
+// The replay hands every key's latest entry to the callback again (owners apply entries by revision).
+void Resubscribe(StateRef st) {
+  spdlog::warn("KV watch on {} lost its subscription; subscribing again", st->stream);
+  auto pause = std::chrono::milliseconds(250);
+  for (;;) {
+    uint64_t generation = 0;
+    {
+      std::lock_guard<std::mutex> lock(st->mu);
+      if (st->stopped) break;
+      if (natsConnection_IsClosed(st->nc)) {  // shutting down: nothing to follow any more
+        spdlog::info("KV watch on {} not subscribed again: the NATS connection is closed", st->stream);
+        break;
+      }
+      generation = ++st->generation;  // from here, the old subscription's late deliveries are ignored
+      if (!st->caught_up) st->received = 0;
+    }
+    natsSubscription* sub = nullptr;
+    natsStatus s = Subscribe(*st, generation, st, &sub);
+    if (s == NATS_OK) {
+      natsSubscription* old = nullptr;
+      {
+        std::lock_guard<std::mutex> lock(st->mu);
+        if (!st->stopped) {
+          old = st->sub;
+          st->sub = sub;
+          st->closed = false;
+          sub = nullptr;
+        }
+      }
+      if (sub != nullptr) {  // stopped meanwhile: this one is not wanted
+        natsSubscription_Unsubscribe(sub);
+        natsSubscription_Destroy(sub);
+      }
+      if (old != nullptr) natsSubscription_Destroy(old);
+      spdlog::info("KV watch on {} subscribed again", st->stream);
+      break;
+    }
+    std::unique_lock<std::mutex> lock(st->mu);
+    if (st->wake.wait_for(lock, pause, [&] { return st->stopped; })) break;
+    pause = std::min(pause * 2, std::chrono::milliseconds(5000));
+  }
+  {
+    std::lock_guard<std::mutex> lock(st->mu);
+    --st->resubscribers;
+  }
+  st->wake.notify_all();
 }
 
 }  // namespace
@@ -94,73 +198,85 @@ Result<std::unique_ptr<KvWatch>> KvWatch::Start(KvBucket& bucket, Callback callb
 Result<std::unique_ptr<KvWatch>> KvWatch::Start(KvBucket& bucket, Callback callback, Options options) {
   std::unique_ptr<KvWatch> w(new KvWatch());
   w->state_ = std::make_shared<State>();
-  w->state_->prefix = "$KV." + bucket.name() + ".";
-  w->state_->callback = std::move(callback);
-  w->state_->on_caught_up = std::move(options.on_caught_up);
+  State& st = *w->state_;
+  st.prefix = "$KV." + bucket.name() + ".";
+  st.callback = std::move(callback);
+  st.on_caught_up = std::move(options.on_caught_up);
+  st.nc = bucket.connection().raw();
+  st.js = bucket.connection().js();
+  st.stream = "KV_" + bucket.name();
+  st.subject = st.prefix + options.filter;
 
-  const std::string stream = "KV_" + bucket.name();
-  const std::string subject = w->state_->prefix + options.filter;
-  jsSubOptions so;
-  jsSubOptions_Init(&so);
-  so.Stream = stream.c_str();
-  so.Ordered = true;
-  so.Config.DeliverPolicy = js_DeliverLastPerSubject;
-  auto* ref = new StateRef(w->state_);  // the subscription's share; OnComplete frees it
   natsSubscription* sub = nullptr;
-  jsErrCode err = static_cast<jsErrCode>(0);
-  natsStatus s = js_Subscribe(&sub, bucket.connection().js(), subject.c_str(), &OnMessage, ref, nullptr, &so, &err);
+  natsStatus s = Subscribe(st, /*generation=*/0, w->state_, &sub);
   if (s != NATS_OK) {
-    delete ref;
+    std::lock_guard<std::mutex> lock(st.mu);
+    st.stopped = true;  // a delivery that raced a failed setup calls nothing back
     return StatusFromNats(s, "KV watch");
   }
-  w->sub_ = sub;
-  s = natsSubscription_SetOnCompleteCB(sub, &OnComplete, ref);
-  if (s != NATS_OK) {
-    // Closed already (the connection went away). A delivery may still be running with `ref`: stop it from calling
-    // back and leave the subscription's share of the state alive (a one-off leak, never a dangling pointer).
-    {
-      std::lock_guard<std::mutex> lock(w->state_->mu);
-      w->state_->stopped = true;
-    }
-    natsSubscription_Destroy(sub);
-    w->sub_ = nullptr;
-    return StatusFromNats(s, "KV watch");
+  {
+    std::lock_guard<std::mutex> lock(st.mu);
+    st.sub = sub;
   }
-
   // An empty replay sends nothing, so no message can say it ended: ask the consumer. It is caught up at once
   // when nothing matched and nothing was sent; otherwise the last replayed message says so (0 pending).
   jsConsumerInfo* raw_ci = nullptr;
+  jsErrCode err = static_cast<jsErrCode>(0);
   s = natsSubscription_GetConsumerInfo(&raw_ci, sub, nullptr, &err);
   std::unique_ptr<jsConsumerInfo, ConsumerInfoFree> ci(raw_ci);
   if (s != NATS_OK) return StatusFromNats(s, "KV watch");  // the destructor closes the subscription
   if (ci->NumPending == 0 && ci->Delivered.Consumer == 0) {
-    std::lock_guard<std::mutex> lock(w->state_->mu);
-    w->state_->MarkCaughtUpLocked();
+    std::lock_guard<std::mutex> lock(st.mu);
+    st.MarkCaughtUpLocked();
   }
   return w;
 }
 
+void KvWatch::SimulateLostSubscriptionForTest() {
+  natsSubscription* sub = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    sub = state_->sub;
+  }
+  if (sub != nullptr) natsSubscription_Unsubscribe(sub);  // what nats.c does after a failed reset
+}
+
 KvWatch::~KvWatch() {
-  if (sub_ == nullptr) return;
-  auto* sub = static_cast<natsSubscription*>(sub_);
-  if (state_->delivering.load() == std::this_thread::get_id()) {
+  if (state_ == nullptr) return;
+  State& st = *state_;
+  if (st.delivering.load() == std::this_thread::get_id()) {
     // Destroyed from inside one of its own callbacks, which holds `mu`: stop without waiting for ourselves. The
-    // callback returns into state the subscription still holds a share of.
-    state_->stopped = true;
-    natsSubscription_Unsubscribe(sub);
-    natsSubscription_Destroy(sub);
+    // callback returns into state the subscription still holds a share of; a resubscriber sees `stopped` and
+    // drops what it makes.
+    st.stopped = true;
+    natsSubscription* sub = st.sub;
+    st.sub = nullptr;
+    if (sub != nullptr) {
+      natsSubscription_Unsubscribe(sub);
+      natsSubscription_Destroy(sub);
+    }
     return;
   }
+  natsSubscription* sub = nullptr;
   {
-    std::lock_guard<std::mutex> lock(state_->mu);  // waits for a callback in progress
-    state_->stopped = true;
+    std::unique_lock<std::mutex> lock(st.mu);  // waits for a callback in progress
+    st.stopped = true;
+    sub = st.sub;
+    st.sub = nullptr;
   }
+  st.wake.notify_all();
+  {
+    // A resubscriber uses the connection's JetStream context: it must be done before the owner can close it.
+    std::unique_lock<std::mutex> lock(st.mu);
+    st.wake.wait(lock, [&] { return st.resubscribers == 0; });
+  }
+  if (sub == nullptr) return;
   natsSubscription_Unsubscribe(sub);
   natsSubscription_Destroy(sub);
-  // The completion callback frees the subscription's share of the state; wait a little for it, so nothing is
-  // left behind when the process exits right after (the state is safe either way).
-  std::unique_lock<std::mutex> lock(state_->mu);
-  state_->closed_cv.wait_for(lock, std::chrono::seconds(2), [this] { return state_->closed; });
+  // The completion callback frees the subscription's closure; wait a little for it, so nothing is left behind when
+  // the process exits right after (the state is safe either way).
+  std::unique_lock<std::mutex> lock(st.mu);
+  st.wake.wait_for(lock, std::chrono::seconds(2), [&] { return st.closed; });
 }
 
 }  // namespace ironflow::server

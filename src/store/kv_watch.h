@@ -6,6 +6,10 @@
 // A watch holds no thread of its own: it is a JetStream ordered push consumer whose messages nats.c's shared
 // delivery pool hands to the callback, so thousands of open watches (one per SSE client) cost a consumer and a
 // little memory each. Callbacks for one watch never run concurrently, and none runs once the destructor returns.
+// If nats.c gives the subscription up on its own (a failed ordered-consumer reset during a failover), the watch
+// subscribes again (a short-lived thread, retrying with growing pauses): the callback then sees the latest entry of
+// every key again, as in the first replay, and callers apply entries by revision. A watch must be destroyed before
+// its bucket's connection.
 #pragma once
 
 #include <functional>
@@ -27,6 +31,8 @@ class KvWatch {
   static Result<std::unique_ptr<KvWatch>> Start(KvBucket& bucket, Callback callback);
   static Result<std::unique_ptr<KvWatch>> Start(KvBucket& bucket, Callback callback, Options options);
   ~KvWatch();
+  // Closes the subscription as nats.c does when it gives one up, so tests can see the watch recover.
+  void SimulateLostSubscriptionForTest();
   KvWatch(const KvWatch&) = delete;
   KvWatch& operator=(const KvWatch&) = delete;
 
@@ -35,7 +41,6 @@ class KvWatch {
  private:
   KvWatch() = default;
   std::shared_ptr<State> state_;
-  void* sub_ = nullptr;  // natsSubscription*
 };
 
 }  // namespace ironflow::server

@@ -11,6 +11,7 @@
 
 #include "common/hex.h"
 #include "crypto/digest.h"
+#include "store/nats_detach_guard.h"
 #include "store/nats_handles.h"
 
 namespace ironflow::server {
@@ -79,6 +80,11 @@ Result<std::unique_ptr<NatsConnection>> NatsConnection::Connect(const Options& o
     // Subscriptions share a few delivery threads instead of one thread each (an open event stream is a
     // subscription: hundreds of them must not cost hundreds of threads).
     nats_SetMessageDeliveryPoolSize(kDeliveryThreads);
+    if (!nats::DetachGuardActive()) {
+      spdlog::warn(
+          "this program does not export its natsThread_Detach guard: a failed JetStream ordered-consumer "
+          "reset in nats.c can crash it (see store/nats_detach_guard.h)");
+    }
   });
   std::unique_ptr<NatsConnection> conn(new NatsConnection(options));
   conn->redacted_url_ = RedactNatsUrl(options.url);

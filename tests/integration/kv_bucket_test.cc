@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
@@ -64,6 +65,30 @@ TEST_F(KvBucketTest, UpdateAtStaleRevisionConflictsAndKeepsValue) {
   ASSERT_FALSE(stale.ok());
   EXPECT_TRUE(stale.status().is(Code::kConflict));
   EXPECT_EQ((*bucket_->Get("a.k"))->value, "two");
+}
+
+TEST_F(KvBucketTest, TaggedWriteSentAgainAgainstTheSameRevisionIsStoredOnceAndAnswersItsRevision) {
+  // A retried request that read the same revision as its earlier attempt sends the same step again; it lands
+  // once (nats-server's de-duplication, which also holds on R3 where the revision check alone may not: #4320).
+  auto r1 = bucket_->Create("a.k", "0");
+  ASSERT_TRUE(r1.ok());
+  auto first = bucket_->Update("a.k", "1", *r1, "request-1");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto again = bucket_->Update("a.k", "1", *r1, "request-1");
+  ASSERT_TRUE(again.ok()) << "the same step sent again was refused: " << again.status().ToString();
+  EXPECT_EQ(*again, *first) << "the step sent again must answer the revision of the write that landed";
+  auto history = bucket_->History("a.k");
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->size(), 2u) << "the step was stored twice";
+  // Another request (another tag) at that stale revision is still refused; so is the same request at another
+  // step of its own (another expected revision).
+  EXPECT_TRUE(bucket_->Update("a.k", "1", *r1, "request-2").status().is(Code::kConflict));
+  EXPECT_TRUE(bucket_->Update("a.k", "1", *r1 + 7, "request-1").status().is(Code::kConflict));
+  // The same tag on another key is another step.
+  ASSERT_TRUE(bucket_->Create("a.other", "0").ok());
+  auto other = bucket_->Update("a.other", "1", (*bucket_->LastWrite("a.other"))->revision, "request-1");
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_NE(*other, *first);
 }
 
 TEST_F(KvBucketTest, BatchedCompareAndSetLandsEachCurrentWriteAndRefusesOnlyTheStaleOne) {
@@ -191,6 +216,13 @@ class WatchLog {
     cv_.wait_for(lock, std::chrono::seconds(10), [&] { return seen_.size() >= n; });
     return seen_;
   }
+  // The lines delivered, once `line` is among them (or whatever arrived within 10 s).
+  std::vector<std::string> WaitForLine(const std::string& line) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(10),
+                 [&] { return std::find(seen_.begin(), seen_.end(), line) != seen_.end(); });
+    return seen_;
+  }
 
  private:
   std::mutex mu_;
@@ -223,6 +255,22 @@ TEST_F(KvBucketTest, WatchOfKeysThatNeverExistedIsCaughtUpAtOnceAndSeesTheirCrea
   EXPECT_EQ(log.WaitFor(1), std::vector<std::string>{"caught up"});
   ASSERT_TRUE(bucket_->Put("nothing.now", "here").ok());
   EXPECT_EQ(log.WaitFor(2), (std::vector<std::string>{"caught up", "nothing.now=here"}));
+}
+
+TEST_F(KvBucketTest, WatchWhoseSubscriptionNatsGaveUpSubscribesAgainAndSeesLaterChanges) {
+  // nats.c unsubscribes an ordered consumer whose reset failed (a node died mid-reset): the sealed-secret cache and
+  // the mirrors would then go stale without a word. The watch makes a new subscription, replaying current values.
+  ASSERT_TRUE(bucket_->Put("a.k", "1").ok());
+  WatchLog log;
+  auto watch = log.Watch(*bucket_, "a.*");
+  ASSERT_TRUE(watch.ok()) << watch.status().ToString();
+  ASSERT_EQ(log.WaitFor(2), (std::vector<std::string>{"a.k=1 (replay)", "caught up"}));
+  (*watch)->SimulateLostSubscriptionForTest();
+  ASSERT_TRUE(bucket_->Put("a.k", "2").ok());
+  // The new subscription's replay may come before or after the write: either way "a.k=2" arrives.
+  auto seen = log.WaitForLine("a.k=2");
+  EXPECT_NE(std::find(seen.begin(), seen.end(), "a.k=2"), seen.end())
+      << "the watch stayed silent after losing its subscription (" << seen.size() << " lines)";
 }
 
 TEST_F(KvBucketTest, HundredOpenWatchesHoldNoThreadOfTheirOwn) {
