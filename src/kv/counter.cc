@@ -5,6 +5,9 @@
 #include <chrono>
 #include <thread>
 
+#include "common/hex.h"
+#include "crypto/digest.h"
+
 namespace ironflow::server {
 
 std::optional<int64_t> ParseCounter(std::string_view text) {
@@ -22,9 +25,10 @@ std::optional<int64_t> ParseCounter(std::string_view text) {
 
 namespace {
 
-// The key's current value and revision, for the CAS loop. On a retried request the read is of the key's latest
-// write with its tag, so that an earlier attempt's write that lands while this one loops ends the loop with that
-// write as the answer (`landed`) instead of being counted twice.
+// The key's current value and revision, for the CAS loop: its latest write, with the tag that write carried. If
+// the tag is this request's (`landed`), an earlier write of this request landed after all (an earlier attempt's,
+// or one of this loop's whose answer was lost in a failover): it is the answer, and adding again would count the
+// increment twice.
 struct CounterRead {
   bool exists = false;
   int64_t value = 0;
@@ -32,22 +36,14 @@ struct CounterRead {
   bool landed = false;
 };
 
-Result<CounterRead> ReadCounter(KvBucket& kv, const std::string& key, const RequestTag& tag) {
+Result<CounterRead> ReadCounter(KvBucket& kv, const std::string& key, const std::string& tag) {
   CounterRead out;
   std::optional<std::string> text;
-  if (tag.retry) {
-    IF_ASSIGN_OR_RETURN(auto last, kv.LastWrite(key));
-    if (last.has_value() && !(last)->deleted) {
-      text = std::move((last)->value);
-      out.revision = (last)->revision;
-      out.landed = (last)->tag == tag.id;
-    }
-  } else {
-    IF_ASSIGN_OR_RETURN(auto current, kv.Get(key));
-    if (current.has_value()) {
-      text = std::move((current)->value);
-      out.revision = (current)->revision;
-    }
+  IF_ASSIGN_OR_RETURN(auto last, kv.LastWrite(key));
+  if (last.has_value() && !(last)->deleted) {
+    text = std::move((last)->value);
+    out.revision = (last)->revision;
+    out.landed = (last)->tag == tag;
   }
   if (!text) return out;
   auto parsed = ParseCounter(*text);
@@ -66,6 +62,9 @@ Result<CounterRead> ReadCounter(KvBucket& kv, const std::string& key, const Requ
 Result<CounterValue> IncrementLoop(KvBucket& kv, const std::string& key, int64_t by, std::optional<CounterValue> hint,
                                    const RequestTag& tag) {
   if (tag.retry) hint.reset();
+  // Every write of the loop is tagged, with the request's tag or one of its own, so that the loop can recognise
+  // its own write when its answer was lost.
+  const std::string id = tag.id.empty() ? HexEncode(RandomBytes(16)) : tag.id;
   for (int attempt = 0; attempt < kCasRetryBudget; ++attempt) {
     bool exists = false;
     int64_t base = 0;
@@ -75,7 +74,7 @@ Result<CounterValue> IncrementLoop(KvBucket& kv, const std::string& key, int64_t
       base = hint->value;
       revision = hint->revision;
     } else {
-      IF_ASSIGN_OR_RETURN(auto current, ReadCounter(kv, key, tag));
+      IF_ASSIGN_OR_RETURN(auto current, ReadCounter(kv, key, id));
       if (current.landed) return CounterValue{current.value, current.revision};
       exists = current.exists;
       base = current.value;
@@ -87,7 +86,7 @@ Result<CounterValue> IncrementLoop(KvBucket& kv, const std::string& key, int64_t
       return Status::Conflict("incrementing key \"" + key + "\" would overflow a 64-bit integer");
     }
     const std::string text = std::to_string(sum);
-    Result<uint64_t> rev = exists ? kv.Update(key, text, revision, tag.id) : kv.Create(key, text, tag.id);
+    Result<uint64_t> rev = exists ? kv.Update(key, text, revision, id) : kv.Create(key, text, id);
     if (rev.ok()) return CounterValue{sum, *rev};
     if (!rev.status().is(Code::kConflict)) return rev.status();
     // Lost the race to another process: back off a little (growing) so that contending writers spread out.

@@ -32,9 +32,11 @@ std::optional<int64_t> ParseCounter(std::string_view text);
 
 // Adds `by` to the counter at `key` (a missing key counts from 0). kConflict when the stored value is not an
 // integer or the sum would overflow int64; kUnavailable when contention outlasts the retry budget or the outcome
-// of the write is unknown. With a `tag`, the write carries it; a `tag.retry` whose earlier attempt's write is
-// still the key's latest answers that write's value and revision instead of adding again (exact for a key one
-// client increments; if another write came after the earlier attempt's, the retry cannot see it and adds again).
+// of the write is unknown. Every write carries `tag` (or, without one, a tag of the call's own), and each read of
+// the loop looks at the key's latest write: if it carries that tag, a write of this request landed although its
+// answer was lost or it was taken for refused (a failover), and its value and revision are the answer instead of
+// adding again. For a `tag.retry`, the same finds an earlier attempt's write (exact for a key one client
+// increments; if another write came after the earlier attempt's, the retry cannot see it and adds again).
 Result<CounterValue> IncrementCounter(KvBucket& kv, const std::string& key, int64_t by, const RequestTag& tag = {});
 
 class Counters {

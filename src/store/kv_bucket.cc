@@ -3,6 +3,7 @@
 #include <cstring>
 #include <map>
 
+#include "common/hex.h"
 #include "crypto/digest.h"
 #include "store/nats_handles.h"
 
@@ -11,7 +12,12 @@ namespace {
 
 constexpr int kWrongLastSequence = 10071;  // JetStream API error: JSStreamWrongLastSequenceErr
 
-bool LastErrorIsWrongSequence() {
+// Whether a failed call (`s`) was JetStream refusing a write on its revision precondition. Only an API error
+// (NATS_ERR) can be one: nats.c keeps a thread's last error text across later failures that set none, so after a
+// timeout the text can still be an earlier refusal's, and a write whose outcome is unknown (it may land later)
+// would be taken for a refused one. That is how a retried counter increment was applied twice.
+bool IsWrongSequence(natsStatus s) {
+  if (s != NATS_ERR) return false;
   natsStatus st = NATS_OK;
   const char* text = nats_GetLastError(&st);
   return text != nullptr && std::strstr(text, "wrong last sequence") != nullptr;
@@ -164,7 +170,7 @@ Result<uint64_t> KvBucket::Create(const std::string& key, std::string_view value
   uint64_t rev = 0;
   natsStatus s = kvStore_Create(&rev, kv_, key.c_str(), value.data(), static_cast<int>(value.size()));
   if (s == NATS_OK) return rev;
-  if (LastErrorIsWrongSequence()) return Status::Conflict("key exists");
+  if (IsWrongSequence(s)) return Status::Conflict("key exists");
   return StoreFailed(s, "KV create");
 }
 
@@ -203,7 +209,10 @@ Result<uint64_t> KvBucket::PublishWrite(const std::string& key, std::string_view
   natsStatus s = natsMsg_Create(&raw_msg, subject.c_str(), nullptr, value.data(), static_cast<int>(value.size()));
   nats::MsgPtr msg(raw_msg);
   if (s == NATS_OK && operation_header) s = natsMsgHeader_Set(msg.get(), "KV-Operation", operation_header);
-  if (s == NATS_OK && !tag.empty()) s = natsMsgHeader_Set(msg.get(), kTagHeader, std::string(tag).c_str());
+  // Every write carries a tag (the request's, or one of its own), so that a refusal of a copy of it can be told
+  // from a refusal of it (below).
+  const std::string own_tag = tag.empty() ? "w" + HexEncode(RandomBytes(12)) : std::string(tag);
+  if (s == NATS_OK) s = natsMsgHeader_Set(msg.get(), kTagHeader, own_tag.c_str());
   if (s == NATS_OK) {
     const std::string id = WriteMessageId(subject, expected_revision, operation_header, tag);
     if (!id.empty()) s = natsMsgHeader_Set(msg.get(), "Nats-Msg-Id", id.c_str());
@@ -224,10 +233,14 @@ Result<uint64_t> KvBucket::PublishWrite(const std::string& key, std::string_view
   if ((s == NATS_OK && ack->Duplicate) || static_cast<int>(err) == kDuplicateConflict) {
     // Another write of this step was applied (or is being applied) first: it is this write's outcome if it is
     // this request's own earlier attempt, otherwise this write lost the race for that revision.
-    return ResolveDuplicate(key, s == NATS_OK ? ack->Sequence : 0, tag);
+    return ResolveDuplicate(key, s == NATS_OK ? ack->Sequence : 0, own_tag);
   }
   if (s == NATS_OK) return ack->Sequence;
-  if (static_cast<int>(err) == kWrongLastSequence || LastErrorIsWrongSequence()) {
+  if (static_cast<int>(err) == kWrongLastSequence || IsWrongSequence(s)) {
+    // A copy of this very write may have landed first (sent again by nats.c after a reconnect, its answer lost
+    // with the node that stored it): then the refusal is of the copy, and the write succeeded.
+    IF_ASSIGN_OR_RETURN(auto last, LastWrite(key));
+    if (last.has_value() && (last)->tag == own_tag) return (last)->revision;
     return Status::Conflict("revision mismatch");
   }
   return StoreFailed(s, operation_header ? "KV delete" : "KV write");

@@ -76,6 +76,10 @@ class KvBucket {
   }
   // A write that fails for any reason but a failed precondition has an unknown outcome: kUnavailable.
   // `tag` (optional) marks the write as made by that request (header Ironflow-Request); LastWrite reads it back.
+  // Update and DeleteIfRevision tag every write (with a tag of their own when given none) and carry a
+  // de-duplication id per (key, expected revision): of all writes against one revision at most one is stored, also
+  // where NATS's own revision check is not exact (nats-server#4320), and a write refused because a copy of it
+  // landed first (a resend after a reconnect) answers that copy's revision instead of kConflict.
   Result<uint64_t> Create(const std::string& key, std::string_view value, std::string_view tag = {});
   // Writes only if the key's latest revision is `expected_revision`. kConflict otherwise.
   // The message of Update(key, value, expected_revision) without a tag, for a caller that sends several at once
