@@ -239,35 +239,28 @@ Result<uint64_t> KvBucket::PublishWrite(const std::string& key, std::string_view
   if (static_cast<int>(err) == kWrongLastSequence || IsWrongSequence(s)) {
     // A copy of this very write may have landed first (sent again by nats.c after a reconnect, its answer lost
     // with the node that stored it): then the refusal is of the copy, and the write succeeded.
-    IF_ASSIGN_OR_RETURN(auto last, LastWrite(key));
-    if (last.has_value() && (last)->tag == own_tag) return (last)->revision;
-    return Status::Conflict("revision mismatch");
+    return ResolveDuplicate(key, 0, own_tag);
   }
   return StoreFailed(s, operation_header ? "KV delete" : "KV write");
 }
 
 Result<uint64_t> KvBucket::ResolveDuplicate(const std::string& key, uint64_t winner, std::string_view tag) {
-  std::string winner_tag;
-  uint64_t revision = winner;
-  if (winner != 0) {
-    natsMsg* raw = nullptr;
-    jsErrCode err = static_cast<jsErrCode>(0);
-    natsStatus s = js_GetMsg(&raw, nc_.js(), ("KV_" + name_).c_str(), winner, nullptr, &err);
-    nats::MsgPtr msg(raw);
-    if (s == NATS_OK) {
-      const char* t = nullptr;
-      if (natsMsgHeader_Get(msg.get(), kTagHeader, &t) == NATS_OK && t != nullptr) winner_tag = t;
-    } else if (s != NATS_NOT_FOUND) {
-      return StoreFailed(s, "KV write (reading the write that came first)");
-    }
-  } else {  // still being applied: the key's latest write says whose it is once it lands
-    IF_ASSIGN_OR_RETURN(auto last, LastWrite(key));
-    if (last.has_value()) {
-      winner_tag = (last)->tag;
-      revision = (last)->revision;
-    }
+  if (winner == 0) {  // not known (still being applied, or a refusal): this write's if it is the key's latest
+    LastWriteInfo own;
+    IF_ASSIGN_OR_RETURN(auto landed, LastWriteIsTagged(key, tag, &own));
+    if (landed) return own.revision;
+    return Status::Conflict("revision mismatch");
   }
-  if (!tag.empty() && winner_tag == tag) return revision;  // this request's own earlier attempt landed
+  natsMsg* raw = nullptr;
+  jsErrCode err = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetMsg(&raw, nc_.js(), ("KV_" + name_).c_str(), winner, nullptr, &err);
+  nats::MsgPtr msg(raw);
+  if (s != NATS_OK && s != NATS_NOT_FOUND) return StoreFailed(s, "KV write (reading the write that came first)");
+  const char* winner_tag = nullptr;
+  if (s == NATS_OK && !tag.empty() && natsMsgHeader_Get(msg.get(), kTagHeader, &winner_tag) == NATS_OK &&
+      winner_tag != nullptr && tag == winner_tag) {
+    return winner;  // this write's own earlier copy landed
+  }
   return Status::Conflict("revision mismatch");
 }
 

@@ -138,8 +138,9 @@ class KvBucket {
   Result<uint64_t> PublishWrite(const std::string& key, std::string_view value,
                                 std::optional<uint64_t> expected_revision, const char* operation_header,
                                 std::string_view tag);
-  // The answer of a write that JetStream found a duplicate of (`winner`: the sequence of the copy it kept, 0 when
-  // that copy is still being applied): its revision if that copy is this request's (`tag`), else kConflict.
+  // The answer of a write that JetStream found a duplicate of, or refused (`winner`: the sequence of the copy it
+  // kept; 0 when not known, e.g. still being applied or a refusal): that copy's revision if it carries this write's
+  // `tag` (for 0: if the key's latest write does), else kConflict.
   Result<uint64_t> ResolveDuplicate(const std::string& key, uint64_t winner, std::string_view tag);
 
   NatsConnection& nc_;
