@@ -97,7 +97,12 @@ Result<std::vector<StreamMessage>> ReadStream(NatsConnection& nc, const StreamQu
   for (uint64_t i = 0; i < pending; ++i) {
     natsMsg* raw_msg = nullptr;
     s = natsSubscription_NextMsg(&raw_msg, sub.get(), nc.request_timeout_ms());
-    if (s == NATS_TIMEOUT) break;  // fewer than announced (e.g. aged out meanwhile)
+    // Messages that age out meanwhile are skipped by the consumer (the last one delivered then says 0 remain), so
+    // a silence here is a stalled read (e.g. the stream's leader changed): a partial answer would pass for whole.
+    if (s == NATS_TIMEOUT) {
+      return Status::Unavailable("read stream " + query.stream + ": stalled after " + std::to_string(i) + " of " +
+                                 std::to_string(pending) + " messages; try again");
+    }
     if (s != NATS_OK) return StatusFromNats(s, "read stream " + query.stream);
     nats::MsgPtr msg(raw_msg);
     uint64_t remaining = 1;

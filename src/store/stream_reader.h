@@ -1,6 +1,7 @@
 // Reading a JetStream stream's history through an ordered ephemeral consumer.
 // ReadStream: a bounded read starting at a point in time, for queries such as the audit trail. Reads at most
-// `scan_limit` messages, oldest first, and keeps the newest `keep` of those that `accept` lets through.
+// `scan_limit` messages, oldest first, and keeps the newest `keep` of those that `accept` lets through; a read
+// that stalls before the messages it counted at its start have come is Unavailable, never a shorter answer.
 // ScanStream: every message a stream holds when the scan starts, oldest first, for a backup.
 #pragma once
 

@@ -547,6 +547,8 @@ TEST_F(ClusterTest, WritesCountersAndRunsStayExactAcrossTheLossOfALeaderAServerA
       EXPECT_EQ(completed_events["system.run." + run_id + ".completed"], 1) << run_id;
     }
   }
+  // A failure above is a server's doing: show what both servers logged (their logs hold no secret values).
+  if (HasFailure()) ADD_FAILURE() << "server s1:\n" << s1->log() << "\nserver s2:\n" << s2->log();
   EXPECT_EQ(runs_acked, expected_runs);
   EXPECT_EQ(report.completed, expected_runs);
   EXPECT_EQ(report.repeated_attempts(), 0) << "an attempt was handed out twice";
