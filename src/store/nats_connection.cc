@@ -14,6 +14,7 @@
 #include "store/nats_detach_guard.h"
 #include "store/nats_handles.h"
 #include "store/nats_inline_free.h"
+#include "store/reply_inboxes.h"
 
 namespace ironflow::server {
 
@@ -156,10 +157,14 @@ Result<std::unique_ptr<NatsConnection>> NatsConnection::Connect(const Options& o
   }
   s = natsConnection_JetStream(&conn->js_, conn->nc_, &jsopts);
   if (s != NATS_OK) return StatusFromNats(s, "jetstream context");
+  conn->replies_ = std::make_unique<ReplyInboxes>(conn->nc_);
   return conn;
 }
 
+NatsConnection::NatsConnection(Options o) : options_(std::move(o)) {}
+
 NatsConnection::~NatsConnection() {
+  replies_.reset();  // its subscriptions unsubscribe while the connection is still open
   if (js_) jsCtx_Destroy(js_);
   if (nc_) {
     natsConnection_Close(nc_);
@@ -217,16 +222,15 @@ std::vector<NatsConnection::PublishAnswer> NatsConnection::SendRound(const std::
                                                                      int64_t wait_ms) {
   using Clock = std::chrono::steady_clock;
   std::vector<PublishAnswer> answers(messages.size());
-  // One inbox per round: an answer to an earlier round arriving late is not mistaken for this one's.
-  std::string inbox;
-  nats::SubscriptionPtr sub;
-  natsStatus s = nats::SubscribeNewInbox(nc_, /*wildcard=*/true, &inbox, &sub);
+  // A reply prefix of this round alone: an answer to an earlier round arriving late is not mistaken for this one's.
+  ReplyInboxes::Round round;
+  natsStatus s = replies_->Begin(&round);
   size_t sent = 0;
   for (size_t i : indices) {
     if (s != NATS_OK) break;
     const StreamPublish& m = messages[i];
     natsMsg* raw = nullptr;
-    const std::string reply = inbox + "." + std::to_string(i);
+    const std::string reply = round.prefix() + "." + std::to_string(i);
     s = natsMsg_Create(&raw, m.subject.c_str(), reply.c_str(), m.data.data(), static_cast<int>(m.data.size()));
     nats::MsgPtr msg(raw);
     if (s == NATS_OK) s = natsMsgHeader_Set(msg.get(), "Nats-Msg-Id", ids[i].c_str());
@@ -243,11 +247,10 @@ std::vector<NatsConnection::PublishAnswer> NatsConnection::SendRound(const std::
   for (size_t got = 0; got < sent;) {
     const int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(round_end - Clock::now()).count();
     if (left <= 0) break;
-    natsMsg* raw = nullptr;
-    if (natsSubscription_NextMsg(&raw, sub.get(), left) != NATS_OK) break;
-    nats::MsgPtr answer(raw);
+    nats::MsgPtr answer;
+    if (round.Next(&answer, left) != NATS_OK) break;
     const std::string_view subject = natsMsg_GetSubject(answer.get());
-    const size_t index = std::strtoull(std::string(subject.substr(inbox.size() + 1)).c_str(), nullptr, 10);
+    const size_t index = std::strtoull(std::string(subject.substr(round.prefix().size() + 1)).c_str(), nullptr, 10);
     if (index >= messages.size() || answers[index].state != PublishAnswer::kNone) continue;
     ++got;
     PublishAnswer& a = answers[index];

@@ -24,6 +24,8 @@ typedef struct jsPubAckErr jsPubAckErr;
 
 namespace ironflow::server {
 
+class ReplyInboxes;
+
 // Converts a nats.c status into a Status, naming the operation. Defined in nats_connection.cc.
 Status StatusFromNats(int nats_status, std::string_view operation);
 
@@ -113,12 +115,14 @@ class NatsConnection {
   std::vector<Result<uint64_t>> PublishEachOnce(const std::vector<StreamPublish>& messages);
   // Messages PublishToStreamDurably had to send again (for /metrics).
   uint64_t stream_publish_retries() const { return stream_retries_.load(); }
+  // Reply subscriptions reused across request rounds (store/reply_inboxes.h), for requests made by hand.
+  ReplyInboxes& replies() { return *replies_; }
   // Delivers every message on `subject` (wildcards allowed) to `callback` on a nats.c thread.
   Result<std::unique_ptr<Subscription>> Subscribe(
       const std::string& subject, std::function<void(std::string_view subject, std::string_view data)> callback);
 
  private:
-  explicit NatsConnection(Options o) : options_(std::move(o)) {}
+  explicit NatsConnection(Options o);  // in the .cc: members of types only declared here
   // One round of PublishToStreamDurably / PublishEachOnce: sends messages[i] for each i in `indices` (with
   // Nats-Msg-Id ids[i]) and collects the answers for up to `wait_ms`.
   struct PublishAnswer {
@@ -136,6 +140,7 @@ class NatsConnection {
   std::string redacted_url_;
   natsConnection* nc_ = nullptr;
   jsCtx* js_ = nullptr;
+  std::unique_ptr<ReplyInboxes> replies_;  // destroyed before the connection
   std::atomic<uint64_t> reconnects_{0};
   // nats.c calls the connection callbacks on its own thread, after Close returns: the destructor waits for the
   // closed callback (the last one) before freeing what they touch.
