@@ -52,9 +52,8 @@ std::string WriteMessageId(const std::string& subject, std::optional<uint64_t> e
 Status StoreFailed(natsStatus s, std::string_view operation) {
   Status st = StatusFromNats(s, operation);
   if (st.is(Code::kInternal)) {
-    natsStatus ignored = NATS_OK;
-    const char* detail = nats_GetLastError(&ignored);
-    return Status::Unavailable(std::string(operation) + " failed" + (detail ? std::string(": ") + detail : ""));
+    const std::string detail = LastNatsErrorText();
+    return Status::Unavailable(std::string(operation) + " failed" + (detail.empty() ? "" : ": " + detail));
   }
   return st;
 }
@@ -86,9 +85,7 @@ Result<std::unique_ptr<KvBucket>> KvBucket::OpenOrCreate(NatsConnection& nc, con
     s = js_CreateKeyValue(&kv, nc.js(), &cfg);
   }
   if (s != NATS_OK) {
-    natsStatus ignored = NATS_OK;
-    const char* raw_detail = nats_GetLastError(&ignored);
-    const std::string detail = raw_detail ? raw_detail : "";
+    const std::string detail = LastNatsErrorText();
     // JetStream's answers when the cluster has fewer nodes than the replicas asked for, or is a single server.
     if (detail.find("insufficient resources") != std::string::npos ||
         detail.find("no suitable peers") != std::string::npos || detail.find("non-clustered") != std::string::npos) {

@@ -36,6 +36,25 @@ Status StatusFromNats(int code, std::string_view operation) {
   }
 }
 
+std::string WithoutNatsSourceLocation(std::string_view text) {
+  // "(<file>.c:<line>): ": nats.c's own prefix, added where it sets an error.
+  if (text.empty() || text.front() != '(') return std::string(text);
+  const size_t close = text.find("): ");
+  if (close == std::string_view::npos) return std::string(text);
+  const std::string_view where = text.substr(1, close - 1);
+  const size_t colon = where.rfind(':');
+  const bool located = colon != std::string_view::npos && colon >= 3 && where.substr(colon - 2, 2) == ".c" &&
+                       colon + 1 < where.size() &&
+                       where.find_first_not_of("0123456789", colon + 1) == std::string_view::npos;
+  return located ? std::string(text.substr(close + 3)) : std::string(text);
+}
+
+std::string LastNatsErrorText() {
+  natsStatus ignored = NATS_OK;
+  const char* text = nats_GetLastError(&ignored);
+  return text ? WithoutNatsSourceLocation(text) : std::string();
+}
+
 std::string RedactNatsUrl(std::string_view urls) {
   std::string out;
   size_t start = 0;

@@ -29,6 +29,12 @@ class ReplyInboxes;
 // Converts a nats.c status into a Status, naming the operation. Defined in nats_connection.cc.
 Status StatusFromNats(int nats_status, std::string_view operation);
 
+// nats.c's error text without the source location it starts with ("(jsm.c:1520): JetStream system temporarily
+// unavailable" -> "JetStream system temporarily unavailable"): users see the error, not the library's internals.
+std::string WithoutNatsSourceLocation(std::string_view text);
+// The calling thread's last nats.c error text (see WithoutNatsSourceLocation); empty if none.
+std::string LastNatsErrorText();
+
 // Removes "user:password@" from each URL of a comma-separated NATS URL list.
 std::string RedactNatsUrl(std::string_view url);
 // The URLs of a comma-separated list, trimmed, empty entries dropped ("a, b,," -> {"a", "b"}).

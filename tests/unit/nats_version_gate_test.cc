@@ -81,6 +81,17 @@ TEST(NatsInfoLine, VersionIdAndPeersAreReadAndAnythingElseIsRefused) {
   EXPECT_FALSE(ParseNatsInfoLine("INFO " + std::string(100, '[') + std::string(100, ']')).ok());
 }
 
+TEST(NatsErrorText, LosesNatsCsSourceLocationAndKeepsEverythingElse) {
+  EXPECT_EQ(WithoutNatsSourceLocation("(jsm.c:1520): JetStream system temporarily unavailable"),
+            "JetStream system temporarily unavailable");
+  EXPECT_EQ(WithoutNatsSourceLocation("(kv.c:88): wrong last sequence: 7"), "wrong last sequence: 7");
+  // Text that only looks a little like it is someone else's words: kept whole.
+  EXPECT_EQ(WithoutNatsSourceLocation("(not a location): x"), "(not a location): x");
+  EXPECT_EQ(WithoutNatsSourceLocation("(a.c:12x): x"), "(a.c:12x): x");
+  EXPECT_EQ(WithoutNatsSourceLocation("timeout"), "timeout");
+  EXPECT_EQ(WithoutNatsSourceLocation(""), "");
+}
+
 TEST(NatsUrls, ListsSplitTrimmedAndHostPortLosesSchemeAndCredentials) {
   EXPECT_EQ(SplitNatsUrls(" nats://a:4222, nats://b:4223 ,,"),
             (std::vector<std::string>{"nats://a:4222", "nats://b:4223"}));
