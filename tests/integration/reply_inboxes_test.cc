@@ -22,18 +22,22 @@ class ReplyInboxesTest : public ::testing::Test {
     ASSERT_TRUE(nc_->Publish(subject, data).ok());
     ASSERT_EQ(natsConnection_FlushTimeout(nc_->raw(), 5000), NATS_OK);
   }
+  // Begins a round and ends it at once (its subscription goes back to the pool); returns its prefix.
+  static std::string EndedRound(ReplyInboxes& inboxes) {
+    ReplyInboxes::Round round;
+    EXPECT_EQ(inboxes.Begin(&round), NATS_OK);
+    return round.prefix();
+  }
+  static std::string Data(const nats::MsgPtr& msg) {
+    return std::string(natsMsg_GetData(msg.get()), natsMsg_GetDataLength(msg.get()));
+  }
   testing::NatsFixture nats_;
   std::unique_ptr<NatsConnection> nc_;
 };
 
 TEST_F(ReplyInboxesTest, ARoundReusesAnIdleSubscriptionWithAPrefixOfItsOwn) {
   ReplyInboxes inboxes(nc_->raw());
-  std::string first_prefix;
-  {
-    ReplyInboxes::Round round;
-    ASSERT_EQ(inboxes.Begin(&round), NATS_OK);
-    first_prefix = round.prefix();
-  }
+  const std::string first_prefix = EndedRound(inboxes);
   EXPECT_EQ(inboxes.idle(), 1u) << "the ended round's subscription was not kept for the next";
   ReplyInboxes::Round round;
   ASSERT_EQ(inboxes.Begin(&round), NATS_OK);
@@ -42,17 +46,12 @@ TEST_F(ReplyInboxesTest, ARoundReusesAnIdleSubscriptionWithAPrefixOfItsOwn) {
   Send(round.prefix() + ".0", "answer");
   nats::MsgPtr msg;
   ASSERT_EQ(round.Next(&msg, 5000), NATS_OK);
-  EXPECT_EQ(std::string(natsMsg_GetData(msg.get()), natsMsg_GetDataLength(msg.get())), "answer");
+  EXPECT_EQ(Data(msg), "answer");
 }
 
 TEST_F(ReplyInboxesTest, ALateAnswerToAnEarlierRoundIsNeverTakenForTheNextRoundsOnTheSameSubscription) {
   ReplyInboxes inboxes(nc_->raw());
-  std::string earlier;
-  {
-    ReplyInboxes::Round round;
-    ASSERT_EQ(inboxes.Begin(&round), NATS_OK);
-    earlier = round.prefix();
-  }  // that round stopped waiting: its answers may still come
+  const std::string earlier = EndedRound(inboxes);  // that round stopped waiting: its answers may still come
   ReplyInboxes::Round round;
   ASSERT_EQ(inboxes.Begin(&round), NATS_OK);
   // Same index, same subscription: only the round number tells them apart.
@@ -60,7 +59,7 @@ TEST_F(ReplyInboxesTest, ALateAnswerToAnEarlierRoundIsNeverTakenForTheNextRounds
   Send(round.prefix() + ".0", "mine");
   nats::MsgPtr msg;
   ASSERT_EQ(round.Next(&msg, 5000), NATS_OK);
-  EXPECT_EQ(std::string(natsMsg_GetData(msg.get()), natsMsg_GetDataLength(msg.get())), "mine");
+  EXPECT_EQ(Data(msg), "mine");
   EXPECT_EQ(round.Next(&msg, 200), NATS_TIMEOUT) << "a second answer came: the earlier round's";
 }
 
