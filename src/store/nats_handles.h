@@ -65,16 +65,16 @@ using PubAckPtr = std::unique_ptr<jsPubAck, PubAckFree>;
 using StreamInfoPtr = std::unique_ptr<jsStreamInfo, StreamInfoFree>;
 using StreamNamesPtr = std::unique_ptr<jsStreamNamesList, StreamNamesFree>;
 
-// A synchronous subscription on a fresh inbox (`<inbox>` itself, or `<inbox>.*` when `wildcard`): where the
-// answers to requests made by hand arrive. Sets `inbox` (the subject prefix) and `sub`.
-inline natsStatus SubscribeNewInbox(natsConnection* nc, bool wildcard, std::string* inbox, SubscriptionPtr* sub) {
+// A synchronous subscription on a fresh inbox, to `<inbox><suffix>` (e.g. "" for the inbox itself, ".>" for every
+// subject under it): where the answers to requests made by hand arrive. Sets `inbox` (the subject prefix) and `sub`.
+inline natsStatus SubscribeNewInbox(natsConnection* nc, const char* suffix, std::string* inbox, SubscriptionPtr* sub) {
   natsInbox* raw_inbox = nullptr;
   natsStatus s = natsInbox_Create(&raw_inbox);
   if (s != NATS_OK) return s;
   *inbox = raw_inbox;
   natsInbox_Destroy(raw_inbox);
   natsSubscription* raw_sub = nullptr;
-  s = natsConnection_SubscribeSync(&raw_sub, nc, (wildcard ? *inbox + ".*" : *inbox).c_str());
+  s = natsConnection_SubscribeSync(&raw_sub, nc, (*inbox + suffix).c_str());
   sub->reset(raw_sub);
   return s;
 }

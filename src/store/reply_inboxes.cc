@@ -65,14 +65,7 @@ natsStatus ReplyInboxes::Begin(Round* round) {
     }
   }
   if (!r.sub_) {
-    natsInbox* raw_inbox = nullptr;
-    natsStatus s = natsInbox_Create(&raw_inbox);
-    if (s != NATS_OK) return s;
-    r.inbox_ = raw_inbox;
-    natsInbox_Destroy(raw_inbox);
-    natsSubscription* raw_sub = nullptr;
-    s = natsConnection_SubscribeSync(&raw_sub, nc_, (r.inbox_ + ".>").c_str());
-    r.sub_.reset(raw_sub);
+    natsStatus s = nats::SubscribeNewInbox(nc_, ".>", &r.inbox_, &r.sub_);
     if (s != NATS_OK) {
       r.broken_ = true;
       return s;

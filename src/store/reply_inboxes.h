@@ -4,9 +4,10 @@
 // A fresh inbox per round cost two more writes on the socket and a change to nats-server's subscription table
 // each time, two or three times per run (docs/benchmarks.md). Only for answers addressed to the reply subject:
 // JetStream delivers a consumer's messages under their own subjects, so job fetches (JobQueue::Fetch) keep an
-// inbox per call. Here each subscription listens on `<inbox>.>` and
-// is used by one round at a time; a round gets a prefix of its own, `<inbox>.<n>`, and its replies must be
-// addressed to `<prefix>.<anything>`. Next() returns only those: an answer to an earlier round that comes after
+// inbox per call.
+//
+// Each subscription listens on `<inbox>.>` and is used by one round at a time; a round gets a prefix of its own,
+// `<inbox>.<n>`, and its replies must be addressed to `<prefix>.<anything>`. Next() returns only those: an answer to an earlier round that comes after
 // that round stopped waiting is dropped, never taken for this round's. A round's subscription goes back to the
 // pool when the round ends (at most kMaxIdle are kept), unless a wait on it failed for another reason than a
 // timeout (the connection closed, ...): then it is destroyed.
