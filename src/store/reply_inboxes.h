@@ -7,10 +7,10 @@
 // inbox per call.
 //
 // Each subscription listens on `<inbox>.>` and is used by one round at a time; a round gets a prefix of its own,
-// `<inbox>.<n>`, and its replies must be addressed to `<prefix>.<anything>`. Next() returns only those: an answer to an earlier round that comes after
-// that round stopped waiting is dropped, never taken for this round's. A round's subscription goes back to the
-// pool when the round ends (at most kMaxIdle are kept), unless a wait on it failed for another reason than a
-// timeout (the connection closed, ...): then it is destroyed.
+// `<inbox>.<n>`, and its replies must be addressed to `<prefix>.<anything>`. Next() returns only those: an answer to an
+// earlier round that comes after that round stopped waiting is dropped, never taken for this round's. A round's
+// subscription goes back to the pool when the round ends (at most kMaxIdle are kept), unless a wait on it failed for
+// another reason than a timeout (the connection closed, ...): then it is destroyed.
 //
 // Thread-safe. Owned by its NatsConnection and destroyed before the connection is; rounds must end first.
 // Include only from src/store.
