@@ -165,7 +165,7 @@ Result<std::vector<std::string>> Engine::StartRuns(const std::string& env, const
   }
   std::vector<std::string> run_ids;
   for (size_t i = 0; i < runs.size(); ++i) {
-    d_.runs.Created(runs[i], sequences[record_at[i]]);
+    d_.runs.Created(runs[i], batch[record_at[i]], sequences[record_at[i]]);
     NotifyReady(env, runs[i].function_id);
     run_ids.push_back(runs[i].id);
   }

@@ -1,6 +1,7 @@
 #include "runtime/function_registry.h"
 
 #include <algorithm>
+#include <set>
 
 #include "common/time_util.h"
 
@@ -38,21 +39,50 @@ Result<bool> FunctionRegistry::Register(FunctionDef def) {
 Result<FunctionDef> FunctionRegistry::Get(const std::string& env, const std::string& id) {
   if (mirror_) {
     auto hit = mirror_->Get(env + "." + id);
-    if (hit) return DecodeFunctionDef(hit->value);
+    if (hit) return Decoded(*hit);
   }
   IF_ASSIGN_OR_RETURN(auto e, bucket_.Get(env + "." + id));
   if (!e.has_value()) return Status::NotFound("function \"" + id + "\" not found in environment \"" + env + "\"");
   return DecodeFunctionDef((e)->value);
 }
 
+Result<FunctionDef> FunctionRegistry::Decoded(const KvEntry& entry) {
+  {
+    std::lock_guard<std::mutex> lock(decoded_mu_);
+    auto known = decoded_.find(entry.key);
+    if (known != decoded_.end() && known->second.first == entry.revision) return *known->second.second;
+  }
+  IF_ASSIGN_OR_RETURN(auto def, DecodeFunctionDef(entry.value));
+  std::lock_guard<std::mutex> lock(decoded_mu_);
+  auto& slot = decoded_[entry.key];
+  if (slot.first <= entry.revision) slot = {entry.revision, std::make_shared<const FunctionDef>(def)};
+  return def;
+}
+
 Result<std::vector<FunctionDef>> FunctionRegistry::List(const std::string& env) {
-  Result<std::vector<KvEntry>> entries =
-      mirror_ ? Result<std::vector<KvEntry>>(mirror_->Snapshot(env + ".")) : bucket_.List(env + ".*");
-  if (!entries.ok()) return entries.status();
+  const std::string prefix = env + ".";
   std::vector<FunctionDef> out;
-  for (const auto& e : *entries) {
-    auto f = DecodeFunctionDef(e.value);
-    if (f.ok()) out.push_back(std::move(f).value());
+  if (mirror_) {
+    std::vector<KvEntry> entries = mirror_->Snapshot(prefix);
+    for (const auto& e : entries) {
+      auto f = Decoded(e);
+      if (f.ok()) out.push_back(std::move(f).value());
+    }
+    // Forget the decoded form of functions of `env` that are gone.
+    std::lock_guard<std::mutex> lock(decoded_mu_);
+    if (decoded_.size() > entries.size()) {
+      std::set<std::string> live;
+      for (const auto& e : entries) live.insert(e.key);
+      std::erase_if(decoded_, [&](const auto& item) {
+        return item.first.compare(0, prefix.size(), prefix) == 0 && !live.count(item.first);
+      });
+    }
+  } else {
+    IF_ASSIGN_OR_RETURN(auto entries, bucket_.List(env + ".*"));
+    for (const auto& e : entries) {
+      auto f = DecodeFunctionDef(e.value);
+      if (f.ok()) out.push_back(std::move(f).value());
+    }
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   return out;

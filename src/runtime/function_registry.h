@@ -1,8 +1,11 @@
 // FunctionRegistry: registered functions per environment, in KV bucket `ironflow-functions`, key
 // `<environment>.<function_id>`. Registration is idempotent (re-registering replaces the definition and keeps
-// created_at). Thread-safe.
+// created_at). Reads through a mirror decode each stored revision once. Thread-safe.
 #pragma once
 
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -28,8 +31,12 @@ class FunctionRegistry {
   Result<std::vector<FunctionDef>> TriggeredBy(const std::string& env, const std::string& event_name);
 
  private:
+  // The definition a mirror entry holds, decoded once per revision (every emit, poll and result reads one).
+  Result<FunctionDef> Decoded(const KvEntry& entry);
   KvBucket& bucket_;
   KvMirror* mirror_;
+  std::mutex decoded_mu_;
+  std::map<std::string, std::pair<uint64_t, std::shared_ptr<const FunctionDef>>> decoded_;  // key -> (revision, def)
 };
 
 }  // namespace ironflow::server

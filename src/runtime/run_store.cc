@@ -132,14 +132,26 @@ Result<std::unique_ptr<KvMirror>> RunStore::StartUnfinishedMirror(KvBucket& buck
   });
 }
 
-void RunStore::Mirror(const std::string& key, const std::string& value, uint64_t revision) {
-  if (unfinished_) unfinished_->Apply(KvEntry{key, value, revision, 0}, false);
+void RunStore::Mirror(const RunRecord& run, const std::string& value, uint64_t revision) {
+  if (!unfinished_) return;
+  const bool live = run.delivery.state != DeliveryState::kNone;
+  std::string key = run.key();
+  unfinished_->ApplyKnown(KvEntry{key, value, revision, 0}, live);
+  // The decoded form is at hand: FindUnfinished need not decode this revision again.
+  std::lock_guard<std::mutex> lock(decoded_mu_);
+  auto known = decoded_.find(key);
+  if (known != decoded_.end() && known->second.revision >= revision) return;
+  if (!live) {
+    if (known != decoded_.end()) decoded_.erase(known);
+    return;
+  }
+  decoded_.insert_or_assign(std::move(key), Queued{std::make_shared<const RunRecord>(run), revision});
 }
 
 Result<StoredRun> RunStore::Create(const RunRecord& run) {
   std::string value = EncodeRun(run);
   IF_ASSIGN_OR_RETURN(auto rev, bucket_.Create(run.key(), value));
-  Mirror(run.key(), value, rev);
+  Mirror(run, value, rev);
   return StoredRun{run, rev};
 }
 
@@ -170,7 +182,7 @@ Result<StoredRun> RunStore::Mutate(const std::string& env, const std::string& ru
     std::string value = EncodeRun(run);
     auto rev = bucket_.Update(key, value, revision);
     if (rev.ok()) {
-      Mirror(key, value, *rev);
+      Mirror(run, value, *rev);
       return StoredRun{std::move(run), *rev};
     }
     if (!rev.status().is(Code::kConflict)) return rev.status();
@@ -192,7 +204,7 @@ std::vector<Result<StoredRun>> RunStore::UpdateMany(std::vector<StoredRun> plann
       out.emplace_back(answers[i].status());
       continue;
     }
-    Mirror(planned[i].run.key(), messages[i].data, *answers[i]);
+    Mirror(planned[i].run, messages[i].data, *answers[i]);
     out.emplace_back(StoredRun{std::move(planned[i].run), *answers[i]});
   }
   return out;

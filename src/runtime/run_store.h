@@ -96,7 +96,10 @@ class RunStore {
   // Create, in two halves: the message that stores the new record (sent by the caller with others), and the
   // bookkeeping once it is stored at `revision`.
   StreamPublish CreateMessage(const RunRecord& run) const { return bucket_.CreateMessage(run.key(), EncodeRun(run)); }
-  void Created(const RunRecord& run, uint64_t revision) { Mirror(run.key(), EncodeRun(run), revision); }
+  // `message` is the one CreateMessage(run) returned (its encoded record is reused).
+  void Created(const RunRecord& run, const StreamPublish& message, uint64_t revision) {
+    Mirror(run, message.data, revision);
+  }
   Result<RunRecord> Get(const std::string& env, const std::string& run_id);
   // Applies `change` to the current record and writes it with compare-and-set, retrying (with a fresh read) on
   // conflicts. `change` returns non-OK to abandon the write; that status is returned. `hint`, when given, is
@@ -122,7 +125,8 @@ class RunStore {
                                       std::optional<RunStatus> status, size_t limit);
 
  private:
-  void Mirror(const std::string& key, const std::string& value, uint64_t revision);
+  // Records this process's own write of `run` (encoded as `value`) in the mirror and the decoded cache.
+  void Mirror(const RunRecord& run, const std::string& value, uint64_t revision);
   // The decoded form of a mirror entry (cached by key and revision); decoded_mu_ held.
   std::optional<Queued> DecodeLocked(const KvEntry& entry);
   KvBucket& bucket_;

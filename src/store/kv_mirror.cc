@@ -40,8 +40,23 @@ std::optional<KvEntry> KvMirror::Get(const std::string& key) const {
   return it->second;
 }
 
+bool KvMirror::IsNewer(const KvEntry& entry) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto live = live_.find(entry.key);
+  if (live != live_.end() && live->second.revision >= entry.revision) return false;
+  auto dead = deleted_at_.find(entry.key);
+  return dead == deleted_at_.end() || dead->second < entry.revision;
+}
+
 void KvMirror::Apply(const KvEntry& entry, bool deleted) {
-  if (!deleted && keep_ && !keep_(entry)) deleted = true;
+  if (!deleted && keep_) {
+    if (!IsNewer(entry)) return;  // (the predicate may be costly: a run mirror decodes the record)
+    if (!keep_(entry)) deleted = true;
+  }
+  Record(entry, deleted);
+}
+
+void KvMirror::Record(const KvEntry& entry, bool deleted) {
   std::lock_guard<std::mutex> lock(mu_);
   auto live = live_.find(entry.key);
   if (live != live_.end() && live->second.revision >= entry.revision) return;

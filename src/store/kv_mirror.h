@@ -34,11 +34,16 @@ class KvMirror {
   // Calls `fn` on each live entry whose key starts with `prefix`, in key order, under the mirror's lock (no
   // copies: for callers that cache what they derive from an entry by revision). `fn` must not call back in.
   void ForEach(const std::string& prefix, const std::function<void(const KvEntry&)>& fn) const;
-  // Records a put (or, with `deleted`, a delete) at entry.revision unless a newer one is known.
+  // Records a put (or, with `deleted`, a delete) at entry.revision unless a newer one is known. `keep` is asked
+  // only about a put newer than the mirror's (a watch echoing this process's own write costs no predicate call).
   void Apply(const KvEntry& entry, bool deleted);
+  // Apply for a writer that knows what `keep` would answer (`kept`): the predicate is not called.
+  void ApplyKnown(const KvEntry& entry, bool kept) { Record(entry, !kept); }
 
  private:
   KvMirror() = default;
+  bool IsNewer(const KvEntry& entry) const;  // than what the mirror holds for entry.key
+  void Record(const KvEntry& entry, bool deleted);
   Keep keep_;
   mutable std::mutex mu_;
   std::map<std::string, KvEntry> live_;

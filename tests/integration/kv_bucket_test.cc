@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 
@@ -45,6 +46,30 @@ TEST_F(KvBucketTest, MirrorHoldsEntriesItsKeepRejectsAsDeletionsThatOlderRevisio
   (*mirror)->Apply({"a.run", "pending", 12, 0}, false);
   EXPECT_EQ((*mirror)->Get("a.run")->value, "pending");
   EXPECT_EQ((*mirror)->Snapshot("a.").size(), 1u);
+}
+
+TEST_F(KvBucketTest, MirrorJudgesEachRevisionOnceAndAWriterThatKnowsTheVerdictSkipsTheJudge) {
+  // The run mirror's keep() decodes a whole run record: the watch echoing this process's own write, and the
+  // write it made itself, must not pay for it again.
+  std::atomic<int> judged{0};
+  auto mirror = KvMirror::Start(*bucket_, [&judged](const KvEntry& e) {
+    judged.fetch_add(1);
+    return e.value != "done";
+  });
+  ASSERT_TRUE(mirror.ok()) << mirror.status().ToString();
+  (*mirror)->ApplyKnown({"a.run", "pending", 10, 0}, true);
+  EXPECT_EQ(judged.load(), 0) << "a write whose verdict was given was judged";
+  ASSERT_TRUE((*mirror)->Get("a.run").has_value());
+  (*mirror)->Apply({"a.run", "pending", 10, 0}, false);  // the watch echoing that write
+  EXPECT_EQ(judged.load(), 0) << "a revision already held was judged again";
+  (*mirror)->Apply({"a.run", "done", 11, 0}, false);
+  EXPECT_EQ(judged.load(), 1);
+  EXPECT_FALSE((*mirror)->Get("a.run").has_value());
+  (*mirror)->Apply({"a.run", "pending", 11, 0}, false);  // a replay of the revision that removed it
+  EXPECT_EQ(judged.load(), 1) << "a revision already recorded as removed was judged again";
+  EXPECT_FALSE((*mirror)->Get("a.run").has_value());
+  (*mirror)->ApplyKnown({"a.run", "done", 12, 0}, false);
+  EXPECT_FALSE((*mirror)->Get("a.run").has_value()) << "a put given as not kept stayed in the mirror";
 }
 
 TEST_F(KvBucketTest, CreateOfExistingKeyConflictsAndKeepsValue) {
