@@ -77,6 +77,12 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   serve->add_option("--http-threads", config->http_threads, "HTTP worker threads (requests may block on NATS)")
       ->envname("IRONFLOW_HTTP_THREADS")
       ->capture_default_str();
+  serve
+      ->add_option("--http-io-threads", config->http_io_threads,
+                   "Threads running the HTTP connections (raise it for many new TLS connections per second)")
+      ->envname("IRONFLOW_HTTP_IO_THREADS")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   serve->add_option("--tls-cert", config->tls_cert, "PEM certificate chain: serve the API and dashboard over HTTPS")
       ->envname("IRONFLOW_TLS_CERT");
   serve->add_option("--tls-key", config->tls_key, "PEM private key of --tls-cert")->envname("IRONFLOW_TLS_KEY");

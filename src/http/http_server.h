@@ -29,7 +29,7 @@ class HttpServer {
     std::string host = "127.0.0.1";
     int port = 9123;     // 0: any free port (see port())
     int threads = 16;    // handler threads (handlers may block on NATS)
-    int io_threads = 2;  // I/O threads (never block)
+    int io_threads = 1;  // I/O threads (never block)
     // Requests answered on the I/O thread, without a hand-off (must not block). Null: none.
     std::function<bool(const HttpRequest&)> runs_inline;
     size_t max_body_bytes = 1024 * 1024;

@@ -532,6 +532,7 @@ Status Server::Impl::ServeApi(const ServerConfig& config, SecureBytes fingerprin
   ho.host = config.host;
   ho.port = config.port;
   ho.threads = config.http_threads;
+  ho.io_threads = config.http_io_threads;
   // Probes, metrics and the dashboard's static files never block: answered on the I/O threads, no hand-off.
   ho.runs_inline = [](const HttpRequest& r) {
     if (r.method != "GET" && r.method != "HEAD") return false;

@@ -40,6 +40,7 @@ struct ServerConfig {
   // AckWait of the job queue's consumers: a job leased through a server that then dies comes back after this.
   int64_t job_ack_wait_ms = 10000;  // long polls + event streams + watches one API key may hold open at once
   int http_threads = 32;            // handler threads for requests that may block on NATS (long polls wait without one)
+  int http_io_threads = 1;          // threads running the connections (parsing, TLS, writes; probes are answered there)
   std::optional<std::string> signing_key_hex;  // IRONFLOW_SIGNING_KEY; unset: generated once, kept in NATS
   // HTTPS for the API, the dashboard and pull-mode jobs: PEM certificate chain and private key (both or neither).
   std::string tls_cert, tls_key;

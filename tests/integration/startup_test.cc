@@ -211,6 +211,17 @@ TEST(StartupTest, MalformedTrustedProxyIsRefusedNamingIt) {
       << server.log();
 }
 
+TEST(StartupTest, HttpIoThreadCountOutsideItsRangeIsRefusedNamingTheFlag) {
+  for (const char* count : {"0", "65"}) {
+    TempDir data;
+    ServerProcess::Options o{"", data.path() + "/d", NewMasterKey()};
+    o.extra_args = {"--http-io-threads", count};
+    ServerProcess server(o);
+    EXPECT_EQ(server.RunUntilExit(), 1) << count;
+    EXPECT_NE(server.log().find("--http-io-threads"), std::string::npos) << server.log();
+  }
+}
+
 TEST(StartupTest, MissingNatsServerBinaryNamesTheDebianPackage) {
   TempDir data;
   // IRONFLOW_NATS_SERVER points the embedded mode at a binary; a missing one must be reported clearly.
