@@ -49,13 +49,11 @@ Result<FunctionDef> FunctionRegistry::Get(const std::string& env, const std::str
 Result<FunctionDef> FunctionRegistry::Decoded(const KvEntry& entry) {
   {
     std::lock_guard<std::mutex> lock(decoded_mu_);
-    auto known = decoded_.find(entry.key);
-    if (known != decoded_.end() && known->second.first == entry.revision) return *known->second.second;
+    if (const FunctionDef* known = decoded_.Find(entry.key, entry.revision)) return *known;
   }
   IF_ASSIGN_OR_RETURN(auto def, DecodeFunctionDef(entry.value));
   std::lock_guard<std::mutex> lock(decoded_mu_);
-  auto& slot = decoded_[entry.key];
-  if (slot.first <= entry.revision) slot = {entry.revision, std::make_shared<const FunctionDef>(def)};
+  decoded_.Put(entry.key, entry.revision, def);
   return def;
 }
 
@@ -73,9 +71,7 @@ Result<std::vector<FunctionDef>> FunctionRegistry::List(const std::string& env) 
     if (decoded_.size() > entries.size()) {
       std::set<std::string> live;
       for (const auto& e : entries) live.insert(e.key);
-      std::erase_if(decoded_, [&](const auto& item) {
-        return item.first.compare(0, prefix.size(), prefix) == 0 && !live.count(item.first);
-      });
+      decoded_.Retain(prefix, live);
     }
   } else {
     IF_ASSIGN_OR_RETURN(auto entries, bucket_.List(env + ".*"));

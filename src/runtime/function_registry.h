@@ -3,8 +3,6 @@
 // created_at). Reads through a mirror decode each stored revision once. Thread-safe.
 #pragma once
 
-#include <map>
-#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -13,6 +11,7 @@
 #include "runtime/function_def.h"
 #include "store/kv_bucket.h"
 #include "store/kv_mirror.h"
+#include "store/revision_cache.h"
 
 namespace ironflow::server {
 
@@ -36,7 +35,7 @@ class FunctionRegistry {
   KvBucket& bucket_;
   KvMirror* mirror_;
   std::mutex decoded_mu_;
-  std::map<std::string, std::pair<uint64_t, std::shared_ptr<const FunctionDef>>> decoded_;  // key -> (revision, def)
+  RevisionCache<FunctionDef> decoded_;
 };
 
 }  // namespace ironflow::server

@@ -139,13 +139,12 @@ void RunStore::Mirror(const RunRecord& run, const std::string& value, uint64_t r
   unfinished_->ApplyKnown(KvEntry{key, value, revision, 0}, live);
   // The decoded form is at hand: FindUnfinished need not decode this revision again.
   std::lock_guard<std::mutex> lock(decoded_mu_);
-  auto known = decoded_.find(key);
-  if (known != decoded_.end() && known->second.revision >= revision) return;
+  if (decoded_.RevisionOf(key) >= revision) return;
   if (!live) {
-    if (known != decoded_.end()) decoded_.erase(known);
+    decoded_.Erase(key);
     return;
   }
-  decoded_.insert_or_assign(std::move(key), Queued{std::make_shared<const RunRecord>(run), revision});
+  decoded_.Put(std::move(key), revision, std::make_shared<const RunRecord>(run));
 }
 
 Result<StoredRun> RunStore::Create(const RunRecord& run) {
@@ -211,12 +210,11 @@ std::vector<Result<StoredRun>> RunStore::UpdateMany(std::vector<StoredRun> plann
 }
 
 std::optional<RunStore::Queued> RunStore::DecodeLocked(const KvEntry& entry) {
-  auto known = decoded_.find(entry.key);
-  if (known != decoded_.end() && known->second.revision == entry.revision) return known->second;
+  if (const auto* known = decoded_.Find(entry.key, entry.revision)) return Queued{*known, entry.revision};
   auto run = DecodeRun(entry.value);
   if (!run.ok()) return std::nullopt;
   Queued q{std::make_shared<const RunRecord>(std::move(run).value()), entry.revision};
-  decoded_[entry.key] = q;
+  decoded_.Put(entry.key, entry.revision, q.run);
   return q;
 }
 
@@ -233,7 +231,7 @@ std::vector<RunStore::Queued> RunStore::Unfinished(const std::string& env) {
     if (env.empty() && decoded_.size() > out.size()) {
       std::set<std::string> live;
       for (const auto& q : out) live.insert(q.run->key());
-      std::erase_if(decoded_, [&](const auto& item) { return !live.count(item.first); });
+      decoded_.Retain("", live);
     }
   }
   std::stable_sort(out.begin(), out.end(), [](const Queued& a, const Queued& b) {

@@ -23,6 +23,7 @@
 #include "runtime/run_state.h"
 #include "store/kv_bucket.h"
 #include "store/kv_mirror.h"
+#include "store/revision_cache.h"
 
 namespace ironflow::server {
 
@@ -132,7 +133,7 @@ class RunStore {
   KvBucket& bucket_;
   KvMirror* unfinished_;
   std::mutex decoded_mu_;
-  std::map<std::string, Queued> decoded_;  // key -> the mirror entry decoded at its revision
+  RevisionCache<std::shared_ptr<const RunRecord>> decoded_;  // mirror entries decoded, by key and revision
 };
 
 }  // namespace ironflow::server

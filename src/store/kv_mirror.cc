@@ -42,6 +42,10 @@ std::optional<KvEntry> KvMirror::Get(const std::string& key) const {
 
 bool KvMirror::IsNewer(const KvEntry& entry) const {
   std::lock_guard<std::mutex> lock(mu_);
+  return IsNewerLocked(entry);
+}
+
+bool KvMirror::IsNewerLocked(const KvEntry& entry) const {
   auto live = live_.find(entry.key);
   if (live != live_.end() && live->second.revision >= entry.revision) return false;
   auto dead = deleted_at_.find(entry.key);
@@ -58,10 +62,9 @@ void KvMirror::Apply(const KvEntry& entry, bool deleted) {
 
 void KvMirror::Record(const KvEntry& entry, bool deleted) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!IsNewerLocked(entry)) return;
   auto live = live_.find(entry.key);
-  if (live != live_.end() && live->second.revision >= entry.revision) return;
   auto dead = deleted_at_.find(entry.key);
-  if (dead != deleted_at_.end() && dead->second >= entry.revision) return;
   if (deleted) {
     if (live != live_.end()) live_.erase(live);
     if (dead == deleted_at_.end()) {

@@ -42,7 +42,8 @@ class KvMirror {
 
  private:
   KvMirror() = default;
-  bool IsNewer(const KvEntry& entry) const;  // than what the mirror holds for entry.key
+  bool IsNewer(const KvEntry& entry) const;        // than what the mirror holds for entry.key
+  bool IsNewerLocked(const KvEntry& entry) const;  // the same, mu_ held
   void Record(const KvEntry& entry, bool deleted);
   Keep keep_;
   mutable std::mutex mu_;
