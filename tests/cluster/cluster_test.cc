@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <latch>
@@ -37,6 +38,15 @@ std::optional<std::chrono::milliseconds> TimeUntil(Probe probe, std::chrono::mil
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the observed state is the server's, not ours
   }
   return std::nullopt;
+}
+
+// True while `pid` runs (not exited, not a zombie waiting to be reaped by ServerProcess::Stop).
+bool ProcessIsAlive(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  const auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z' && line[close + 2] != 'X';
 }
 
 bool ClusterIsOlderThanTheGate(const NatsCluster& cluster) {
@@ -348,16 +358,37 @@ TEST_F(ClusterTest, EveryAcknowledgedWriteHasOneAuditEventAcrossTheLossOfTheAudi
   }
 }
 
+// What the calls of a run of SendUntilFinal met: printed per fault, so a slow failover shows where time went.
+struct SendLog {
+  int calls = 0;
+  int unanswered = 0;  // 503, 429 or no answer: sent again
+  int64_t slowest_ms = 0;
+  std::string slowest;  // "<method> <target> -> <status>"
+  std::string Summary() const {
+    return std::to_string(calls) + " calls, " + std::to_string(unanswered) + " sent again, slowest " +
+           std::to_string(slowest_ms) + " ms (" + slowest + ")";
+  }
+};
+
 // Sends one logical write under its own Idempotency-Key, as the SDKs and the CLI do: again (same key, through the
-// next server) after a 503, a 429 or no answer, until a final answer or 90 s.
+// next server) after a 503, a 429 or no answer, until a final answer, 90 s, or `give_up` (the test's own budget: with
+// no server left to answer, the test fails with its diagnostics instead of outliving CTest's limit).
 ApiClient::Response SendUntilFinal(const std::vector<std::unique_ptr<ApiClient>>& via, size_t first,
                                    const std::string& method, const std::string& target, const std::string& body,
-                                   const std::string& key) {
+                                   const std::string& key, SendLog& log, Clock::time_point give_up) {
   ApiClient::Response r;
-  const auto until = Clock::now() + std::chrono::seconds(90);
+  const auto until = std::min(Clock::now() + std::chrono::seconds(90), give_up);
   for (size_t i = first; Clock::now() < until; ++i) {
+    const auto sent = Clock::now();
     r = via[i % via.size()]->Call(method, target, body, {{"Idempotency-Key", key}});
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - sent).count();
+    ++log.calls;
+    if (took > log.slowest_ms) {
+      log.slowest_ms = took;
+      log.slowest = method + " " + target + " -> " + std::to_string(r.status);
+    }
     if (r.status != 503 && r.status != 429 && r.status != -1) return r;
+    ++log.unanswered;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a client's backoff, not synchronisation
   }
   return r;
@@ -409,8 +440,10 @@ TEST_F(ClusterTest, WritesCountersAndRunsStayExactAcrossTheLossOfALeaderAServerA
     std::vector<std::string> run_ids;
     std::map<std::string, uint64_t> secrets;  // name -> acknowledged revision
     std::vector<std::string> failures;        // final answers that were not 2xx
+    std::vector<SendLog> phases;              // what the calls met, per fault
   };
   std::vector<Acked> acked(kWriters);
+  const auto give_up = Clock::now() + std::chrono::seconds(120);  // the writes' budget within CTest's 180 s
   std::vector<std::unique_ptr<std::latch>> mid, done, healed;
   for (int p = 0; p < kPhases; ++p) {
     mid.push_back(std::make_unique<std::latch>(kWriters));
@@ -424,26 +457,28 @@ TEST_F(ClusterTest, WritesCountersAndRunsStayExactAcrossTheLossOfALeaderAServerA
       via.push_back(std::make_unique<ApiClient>(s1->url(), key));
       via.push_back(std::make_unique<ApiClient>(s2->url(), key));
       Acked& mine = acked[t];
+      mine.phases.resize(kPhases);
       for (int p = 0; p < kPhases; ++p) {
+        SendLog& log = mine.phases[p];
         for (int i = 0; i < kOps; ++i) {
           if (i == kOps / 3) mid[p]->count_down();
           const std::string op = std::to_string(t) + "-" + std::to_string(p) + "-" + std::to_string(i);
           auto inc =
               SendUntilFinal(via, t + i, "POST", "/api/v1/kv/buckets/tallies/keys/c" + std::to_string(t) + "/increment",
-                             "", "inc-" + op);
+                             "", "inc-" + op, log, give_up);
           if (inc.status == 200)
             ++mine.increments;
           else
             mine.failures.push_back("increment " + std::to_string(inc.status) + " " + inc.raw);
           auto ev = SendUntilFinal(via, t + i + 1, "POST", "/api/v1/events",
-                                   json{{"name", "work.requested"}, {"data", op}}.dump(), "ev-" + op);
+                                   json{{"name", "work.requested"}, {"data", op}}.dump(), "ev-" + op, log, give_up);
           if (ev.status == 202)
             mine.run_ids.push_back(ev.body["run_ids"][0]);
           else
             mine.failures.push_back("emit " + std::to_string(ev.status) + " " + ev.raw);
           const std::string secret = "S_" + std::to_string(t) + "_" + std::to_string(p) + "_" + std::to_string(i);
           auto put = SendUntilFinal(via, t + i, "PUT", "/api/v1/secrets/" + secret,
-                                    json{{"value", "v-" + RandomHex(8)}}.dump(), "put-" + op);
+                                    json{{"value", "v-" + RandomHex(8)}}.dump(), "put-" + op, log, give_up);
           if (put.status == 201)
             mine.secrets[secret] = put.body["revision"];
           else
@@ -505,9 +540,17 @@ TEST_F(ClusterTest, WritesCountersAndRunsStayExactAcrossTheLossOfALeaderAServerA
     auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
     std::cout << "fault " << faults[p].first << ": injected after " << ms(faulted - phase_start) << " ms, writes done "
               << ms(finished - faulted) << " ms later, healed in " << ms(Clock::now() - finished) << " ms\n";
+    for (int t = 0; t < kWriters; ++t) std::cout << "  writer " << t << ": " << acked[t].phases[p].Summary() << "\n";
+    std::cout << std::flush;
   }
   for (auto& w : writers) w.join();
+  // Every acknowledged run is due within a few leases now: a run still open after that is a failure to show (the
+  // checks below name it), not a reason to poll until CTest kills the test without a word.
+  live_workers.StopBy(Clock::now() + std::chrono::seconds(40));
   pollers.join();
+  // A server that died on its own (s2 is killed on purpose in the last phase) is the first thing to show.
+  if (!ProcessIsAlive(s1->pid())) ADD_FAILURE() << "server s1 exited during the test:\n" << s1->log();
+  std::cout << "workers done: " << report.completed << " of " << expected_runs << " runs completed" << std::endl;
   EXPECT_FALSE(abandoned.empty()) << "the vanishing worker took no job";
 
   ApiClient check(s1->url(), key);

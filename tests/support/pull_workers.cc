@@ -1,5 +1,6 @@
 #include "support/pull_workers.h"
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -22,9 +23,27 @@ void PollGate::Open() {
   cv_.notify_all();
 }
 
-void PollGate::WaitOpen(std::chrono::steady_clock::time_point until) {
+void PollGate::StopBy(TimePoint t) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_by_ = std::min(stop_by_, t);
+  }
+  cv_.notify_all();
+}
+
+PollGate::TimePoint PollGate::Deadline(TimePoint until) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::min(until, stop_by_);
+}
+
+void PollGate::WaitOpen(TimePoint until) {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_until(lock, until, [&] { return open_; });
+  while (!open_) {
+    const TimePoint deadline = std::min(until, stop_by_);
+    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && std::chrono::steady_clock::now() >= deadline) {
+      return;
+    }
+  }
 }
 
 PullWorkersReport RunPullWorkers(const std::vector<std::string>& servers, const std::string& api_key,
@@ -40,7 +59,8 @@ PullWorkersReport RunPullWorkers(const std::vector<std::string>& servers, const 
       const std::string& id = worker_ids[w];
       std::vector<std::unique_ptr<ApiClient>> clients;
       for (const auto& url : servers) clients.push_back(std::make_unique<ApiClient>(url, api_key));
-      for (size_t round = 0; completed.load() < expected && std::chrono::steady_clock::now() < until; ++round) {
+      auto before_deadline = [&] { return std::chrono::steady_clock::now() < (gate ? gate->Deadline(until) : until); };
+      for (size_t round = 0; completed.load() < expected && before_deadline(); ++round) {
         if (gate) gate->WaitOpen(until);
         ApiClient& via = *clients[(round + w) % clients.size()];
         auto r = via.Call("GET", "/api/v1/workers/" + id + "/jobs?available=4&wait_ms=300");

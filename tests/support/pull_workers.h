@@ -33,18 +33,24 @@ struct PullWorkersReport {
 };
 
 // Holds the workers between polls while closed (a poll in flight finishes): lets a test have another worker take
-// the next jobs. Open at first.
+// the next jobs. Open at first. `StopBy` brings the workers' deadline forward: a test calls it once its writes
+// are done, so a run that never completes fails the test with its diagnostics instead of outliving CTest's limit.
 class PollGate {
  public:
+  using TimePoint = std::chrono::steady_clock::time_point;
   void Close();
   void Open();
-  // Returns once open, or at `until`.
-  void WaitOpen(std::chrono::steady_clock::time_point until);
+  void StopBy(TimePoint t);
+  // The earlier of `until` and the time given to StopBy.
+  TimePoint Deadline(TimePoint until);
+  // Returns once open, or at Deadline(until).
+  void WaitOpen(TimePoint until);
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
   bool open_ = true;
+  TimePoint stop_by_ = TimePoint::max();
 };
 
 // `servers`: base URLs; `worker_ids`: registered workers (one thread each); `gate` (optional) is waited on
