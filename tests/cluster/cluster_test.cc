@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <functional>
 #include <iostream>
 #include <latch>
@@ -38,15 +37,6 @@ std::optional<std::chrono::milliseconds> TimeUntil(Probe probe, std::chrono::mil
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the observed state is the server's, not ours
   }
   return std::nullopt;
-}
-
-// True while `pid` runs (not exited, not a zombie waiting to be reaped by ServerProcess::Stop).
-bool ProcessIsAlive(int pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return false;
-  const auto close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z' && line[close + 2] != 'X';
 }
 
 bool ClusterIsOlderThanTheGate(const NatsCluster& cluster) {
@@ -549,7 +539,7 @@ TEST_F(ClusterTest, WritesCountersAndRunsStayExactAcrossTheLossOfALeaderAServerA
   live_workers.StopBy(Clock::now() + std::chrono::seconds(40));
   pollers.join();
   // A server that died on its own (s2 is killed on purpose in the last phase) is the first thing to show.
-  if (!ProcessIsAlive(s1->pid())) ADD_FAILURE() << "server s1 exited during the test:\n" << s1->log();
+  if (s1->Exited()) ADD_FAILURE() << "server s1 exited during the test:\n" << s1->log();
   std::cout << "workers done: " << report.completed << " of " << expected_runs << " runs completed" << std::endl;
   EXPECT_FALSE(abandoned.empty()) << "the vanishing worker took no job";
 

@@ -39,10 +39,10 @@ PollGate::TimePoint PollGate::Deadline(TimePoint until) {
 void PollGate::WaitOpen(TimePoint until) {
   std::unique_lock<std::mutex> lock(mu_);
   while (!open_) {
+    // StopBy may bring the deadline forward while waiting (it notifies): taken again after each wake-up.
     const TimePoint deadline = std::min(until, stop_by_);
-    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && std::chrono::steady_clock::now() >= deadline) {
-      return;
-    }
+    if (std::chrono::steady_clock::now() >= deadline) return;
+    cv_.wait_until(lock, deadline);
   }
 }
 

@@ -140,9 +140,7 @@ bool ServerProcess::StartOnce(std::string* error) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   auto client = HttpClient::Create(url(), options_.ca_file);
   while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
+    if (Exited()) {
       *error = "server exited during start:\n" + log();
       return false;
     }
@@ -166,6 +164,14 @@ int ServerProcess::RunUntilExit(int timeout_ms) {
   const pid_t pid = pid_;
   pid_ = -1;  // waited for here: Stop() and the destructor leave it alone
   return WaitExit(pid, timeout_ms);
+}
+
+bool ServerProcess::Exited() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
+  pid_ = -1;
+  return true;
 }
 
 int ServerProcess::Stop() {

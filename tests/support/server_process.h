@@ -59,6 +59,8 @@ class ServerProcess {
   // SIGTERM and wait (SIGKILL after 10 s). Returns the exit status code.
   int Stop();
   bool running() const { return pid_ > 0; }
+  // True once the process has ended on its own (it is reaped here: Stop() then has nothing left to do).
+  bool Exited();
   pid_t pid() const { return pid_; }
 
   int port() const { return port_; }
