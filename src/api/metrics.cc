@@ -99,6 +99,9 @@ std::string Metrics::Render(const Gauges& g) const {
       << "ironflow_attempt_failures_total{reason=\"lease_expired\"} " << r.lease_expiries << "\n";
   Single(out, "ironflow_job_redeliveries_total", "counter",
          "Jobs handed out again after a lease was lost without being recorded.", r.job_redeliveries);
+  Single(out, "ironflow_job_consumers_recreated_total", "counter",
+         "Job consumers found without a leader (nats-server 2.9.10 after a meta leader loss) and made again.",
+         r.job_consumers_recreated);
   Header(out, "ironflow_delivery_latency_seconds", "histogram",
          "Time from an attempt becoming available to a worker or push call taking it.");
   HistogramLines(out, "ironflow_delivery_latency_seconds", "", r.delivery_latency);

@@ -562,6 +562,7 @@ RuntimeStats Engine::stats() const {
   out.lease_expiries = lease_expiries_.load();
   out.attempt_failures_error = attempt_failures_.load();
   out.job_redeliveries = redeliveries_.load();
+  out.job_consumers_recreated = d_.jobs.consumers_recreated();
   std::lock_guard<std::mutex> lock(latency_mu_);
   out.delivery_latency = delivery_latency_;
   return out;

@@ -10,10 +10,11 @@
 namespace ironflow::server {
 
 struct RuntimeStats {
-  uint64_t runs_finished = 0;           // runs that reached completed or failed through this process
-  uint64_t lease_expiries = 0;          // attempts recorded as failed because their lease ran out
-  uint64_t attempt_failures_error = 0;  // attempts a function (or its push endpoint) reported as failed
-  uint64_t job_redeliveries = 0;        // jobs that came back while their record still showed them leased
+  uint64_t runs_finished = 0;            // runs that reached completed or failed through this process
+  uint64_t lease_expiries = 0;           // attempts recorded as failed because their lease ran out
+  uint64_t attempt_failures_error = 0;   // attempts a function (or its push endpoint) reported as failed
+  uint64_t job_redeliveries = 0;         // jobs that came back while their record still showed them leased
+  uint64_t job_consumers_recreated = 0;  // job consumers found without a leader and made again (JobQueue)
   HistogramCounts delivery_latency;
 };
 

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include <spdlog/spdlog.h>
+
 #include "store/nats_handles.h"
 #include "store/stream_admin.h"
 
@@ -100,7 +102,10 @@ Status JobQueue::EnsureConsumerOnce(const std::string& queue) {
 }
 
 Result<std::vector<FetchedJob>> JobQueue::Fetch(const std::string& queue, int batch) {
-  IF_RETURN_IF_ERROR(EnsureConsumerOnce(queue));
+  if (Status ensured = EnsureConsumerOnce(queue); !ensured.ok()) {
+    NoteFetchAnswered(queue, false);  // a leaderless consumer's info goes unanswered too
+    return ensured;
+  }
   // A pull request of our own rather than natsSubscription_FetchRequest: nats.c 3.4.1 sends its local wait as
   // the request's expiry, and nats-server 2.9 holds a no-wait request with an expiry open until it expires when
   // the queue is empty, while a no-wait request without one makes nats.c return before the answer arrives
@@ -117,6 +122,7 @@ Result<std::vector<FetchedJob>> JobQueue::Fetch(const std::string& queue, int ba
                                     static_cast<int>(request.size()));
   if (s != NATS_OK) return StatusFromNats(s, "fetch jobs");
   std::vector<FetchedJob> out;
+  bool answered = false;  // the consumer's leader said something (a job, or a 404/408 status)
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(nc_.request_timeout_ms());
   while (static_cast<int>(out.size()) < batch) {
     const int64_t left =
@@ -128,14 +134,17 @@ Result<std::vector<FetchedJob>> JobQueue::Fetch(const std::string& queue, int ba
     nats::MsgPtr m(raw_msg);
     const char* reply = natsMsg_GetReply(m.get());
     if (reply == nullptr || std::string_view(reply).rfind("$JS.ACK.", 0) != 0) {
-      // A status: 404 (nothing more now), 408, or 503 (no responders: the consumer is gone; make it again).
+      // A status: 404 (nothing more now), 408, or 503 (no responders: the consumer is gone or has no leader).
       const char* status = nullptr;
       if (natsMsgHeader_Get(m.get(), "Status", &status) == NATS_OK && status && std::string_view(status) == "503") {
         std::lock_guard<std::mutex> lock(mu_);
         ensured_.erase(queue);
+      } else {
+        answered = true;
       }
       break;
     }
+    answered = true;
     FetchedJob job;
     job.data.assign(natsMsg_GetData(m.get()), natsMsg_GetDataLength(m.get()));
     job.ack_subject = reply;
@@ -147,8 +156,66 @@ Result<std::vector<FetchedJob>> JobQueue::Fetch(const std::string& queue, int ba
     }
     out.push_back(std::move(job));
   }
+  NoteFetchAnswered(queue, answered);
   if (out.empty() && s != NATS_OK && s != NATS_TIMEOUT) return StatusFromNats(s, "fetch jobs");
   return out;
+}
+
+void JobQueue::NoteFetchAnswered(const std::string& queue, bool answered) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (answered) {
+      silent_.erase(queue);
+      return;
+    }
+    auto [it, first] = silent_.try_emplace(queue, Silence{now, {}});
+    if (first || now - it->second.since < std::chrono::milliseconds(kLeaderlessAfterMs)) return;
+    if (it->second.checked.time_since_epoch().count() != 0 &&
+        now - it->second.checked < std::chrono::milliseconds(kRecreateEveryMs)) {
+      return;
+    }
+    it->second.checked = now;  // this caller checks; the others go on fetching
+  }
+  if (Status s = RecreateIfLeaderless(queue); !s.ok()) {
+    spdlog::warn("job consumer of queue {} unanswered for {} s, not made again: {}", queue, kLeaderlessAfterMs / 1000,
+                 s.message());
+  }
+}
+
+Status JobQueue::RecreateIfLeaderless(const std::string& queue) {
+  const std::string stream(kStream);
+  const std::string durable = DurableFor(queue);
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = std::min<int64_t>(2000, nc_.request_timeout_ms());
+  jsConsumerInfo* info = nullptr;
+  jsErrCode err = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetConsumerInfo(&info, nc_.js(), stream.c_str(), durable.c_str(), &jo, &err);
+  const bool led = s == NATS_OK && info != nullptr && info->Cluster != nullptr && info->Cluster->Leader != nullptr &&
+                   info->Cluster->Leader[0] != '\0';
+  const bool single = s == NATS_OK && info != nullptr && info->Cluster == nullptr;  // not clustered: always led
+  if (info) jsConsumerInfo_Destroy(info);
+  if (led || single) return Status::Ok();  // a leader answers info: the fetches were slow, not lost
+  // A new consumer gets a leader only where the stream has one.
+  jsStreamInfo* raw_stream = nullptr;
+  s = js_GetStreamInfo(&raw_stream, nc_.js(), stream.c_str(), &jo, &err);
+  nats::StreamInfoPtr stream_info(raw_stream);
+  if (s != NATS_OK) return StatusFromNats(s, "job stream info (the stream has no leader either)");
+  spdlog::warn(
+      "job consumer {} has had no leader for {} s while its stream has one (nats-server 2.9.10 after a meta "
+      "leader loss): deleting and making it again; jobs leased meanwhile come back as after a lost lease",
+      durable, kLeaderlessAfterMs / 1000);
+  s = js_DeleteConsumer(nc_.js(), stream.c_str(), durable.c_str(), &jo, &err);
+  if (s != NATS_OK && s != NATS_NOT_FOUND) return StatusFromNats(s, "delete the leaderless job consumer");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ensured_.erase(queue);
+  }
+  IF_RETURN_IF_ERROR(EnsureConsumerOnce(queue));
+  recreated_.fetch_add(1);
+  spdlog::info("job consumer {} made again", durable);
+  return Status::Ok();
 }
 
 Status JobQueue::Settle(const std::string& ack_subject, std::string_view body) {

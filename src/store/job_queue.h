@@ -7,11 +7,21 @@
 // is acknowledged or its AckWait passes without an in-progress ack; that is the lease. Acknowledgements go to
 // the message's reply subject, so any process on the same NATS can settle a message another process fetched.
 //
+// A consumer without a leader: nats-server 2.9.10 can leave a replicated consumer leaderless for good after the
+// JetStream meta leader's node is lost and comes back (ClusterTest saw minutes; the stream itself had a leader).
+// Pull requests to it go unanswered. When a queue's fetches have gone unanswered (timeout, or no responders) for
+// kLeaderlessAfterMs and the consumer still reports no leader while the stream answers, Fetch deletes the consumer
+// and makes it again (at most once per kRecreateEveryMs per queue, logged and counted): the new one delivers every
+// job still in the stream, so a leased job comes back as after a lost lease (its run record decides).
+//
 // Messages carry references chosen by the caller (never secret values). Publishing uses Nats-Msg-Id, so the
 // same job enqueued twice within the duplicate window (2 minutes) is stored once. Thread-safe.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -64,6 +74,10 @@ class JobQueue {
   Status InProgress(const std::string& ack_subject);             // restart the AckWait clock
 
   int64_t ack_wait_ms() const { return ack_wait_ms_; }
+  // Consumers this process found without a leader and made again (see the header comment).
+  uint64_t consumers_recreated() const { return recreated_.load(); }
+  static constexpr int64_t kLeaderlessAfterMs = 10000;
+  static constexpr int64_t kRecreateEveryMs = 30000;
 
   // Jobs stored per queue (QueueName's two parts): waiting, in their retry backoff, or leased and not yet
   // settled. Queues without jobs are absent. One stream-info request.
@@ -79,11 +93,21 @@ class JobQueue {
   Status EnsureConsumerOnce(const std::string& queue);
   Status EnsureConsumer(const std::string& queue, const std::string& durable);
   Status Settle(const std::string& ack_subject, std::string_view body);
+  // Whether the leader of the queue's consumer answered a fetch; after kLeaderlessAfterMs of silence, one caller
+  // checks the consumer and makes it again if it has no leader.
+  void NoteFetchAnswered(const std::string& queue, bool answered);
+  Status RecreateIfLeaderless(const std::string& queue);
 
   NatsConnection& nc_;
   const int64_t ack_wait_ms_;
   std::mutex mu_;
   std::set<std::string> ensured_;  // queues whose consumer this process has made sure of
+  struct Silence {
+    std::chrono::steady_clock::time_point since;    // first unanswered fetch since the last answer
+    std::chrono::steady_clock::time_point checked;  // last leader check (zero: never)
+  };
+  std::map<std::string, Silence> silent_;  // queues whose latest fetches went unanswered
+  std::atomic<uint64_t> recreated_{0};
 };
 
 }  // namespace ironflow::server
