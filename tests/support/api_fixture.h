@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,13 +28,29 @@ class ApiTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    const bool died = server_ && server_->Exited();  // ended on its own, before the test was done with it
     if (server_) server_->Stop();
     std::string logs = server_ ? server_->log() : "";
     std::string nats_log = ReadFile(nats_.log_file());
+    bool clean = true;
     for (const auto& v : remembered_) {
       EXPECT_EQ(logs.find(v), std::string::npos) << "a secret value appeared in the server log";
       EXPECT_EQ(nats_log.find(v), std::string::npos) << "a secret value appeared in the nats-server log";
+      clean = clean && logs.find(v) == std::string::npos;
     }
+    // What the server said, when a check failed or it died (only a log without the test's secret values).
+    const std::string tail = clean ? LastLines(logs, 60) : "(not shown: it holds a secret value)";
+    EXPECT_FALSE(died) << "ironflow serve ended during the test (" << server_->how_it_ended() << "); its log:\n"
+                       << tail;
+    if (HasFailure() && !died) std::cerr << "ironflow serve log (last lines):\n" << tail << std::endl;
+  }
+
+  static std::string LastLines(const std::string& text, size_t n) {
+    size_t at = text.size();
+    for (size_t seen = 0; at > 0 && seen <= n;) {
+      if (text[--at] == '\n') ++seen;
+    }
+    return text.substr(at);
   }
 
   // A fresh random value, remembered for the log check.

@@ -171,6 +171,8 @@ bool ServerProcess::Exited() {
   int status = 0;
   if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
   pid_ = -1;
+  how_it_ended_ = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
+                                      : "exit code " + std::to_string(WEXITSTATUS(status));
   return true;
 }
 

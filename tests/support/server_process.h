@@ -61,6 +61,8 @@ class ServerProcess {
   bool running() const { return pid_ > 0; }
   // True once the process has ended on its own (it is reaped here: Stop() then has nothing left to do).
   bool Exited();
+  // After Exited() returned true: "exit code N" or "killed by signal N".
+  const std::string& how_it_ended() const { return how_it_ended_; }
   pid_t pid() const { return pid_; }
 
   int port() const { return port_; }
@@ -77,6 +79,7 @@ class ServerProcess {
   Options options_;
   int port_ = 0;
   pid_t pid_ = -1;
+  std::string how_it_ended_;
   std::string log_path_;
 };
 
