@@ -52,6 +52,9 @@ pid_t Spawn(const std::vector<std::string>& args, const Env& env, const std::str
   _exit(127);
 }
 
+// A waitpid status as one number: the exit code, or minus the signal that ended the process.
+int ExitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status); }
+
 int WaitExit(pid_t pid, int timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   int status = 0;
@@ -65,7 +68,7 @@ int WaitExit(pid_t pid, int timeout_ms) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  return ExitCode(status);
 }
 
 }  // namespace
@@ -171,9 +174,12 @@ bool ServerProcess::Exited() {
   int status = 0;
   if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
   pid_ = -1;
-  how_it_ended_ = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
-                                      : "exit code " + std::to_string(WEXITSTATUS(status));
+  exit_code_ = ExitCode(status);
   return true;
+}
+
+std::string ServerProcess::how_it_ended() const {
+  return exit_code_ < 0 ? "killed by signal " + std::to_string(-exit_code_) : "exit code " + std::to_string(exit_code_);
 }
 
 int ServerProcess::Stop() {

@@ -62,7 +62,7 @@ class ServerProcess {
   // True once the process has ended on its own (it is reaped here: Stop() then has nothing left to do).
   bool Exited();
   // After Exited() returned true: "exit code N" or "killed by signal N".
-  const std::string& how_it_ended() const { return how_it_ended_; }
+  std::string how_it_ended() const;
   pid_t pid() const { return pid_; }
 
   int port() const { return port_; }
@@ -79,7 +79,7 @@ class ServerProcess {
   Options options_;
   int port_ = 0;
   pid_t pid_ = -1;
-  std::string how_it_ended_;
+  int exit_code_ = 0;  // set by Exited(): the exit code, or minus the signal
   std::string log_path_;
 };
 
