@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test-sanitize`: builds the server, the SDK and the tests again with AddressSanitizer +
-# UndefinedBehaviorSanitizer (GCC) in build-asan/ and runs the whole test suite on it: the unit tests, the SDK tests and the integration tests,
-# whose `ironflow` server and example SDK processes are the sanitized binaries too. Any report fails the run.
+# UndefinedBehaviorSanitizer (GCC) in build-asan/ and runs the whole test suite on it: the unit tests, the SDK
+# tests and the integration tests, whose `ironflow` server and example SDK processes are the sanitized binaries
+# too. Any report fails the run.
 #
 # Left out: sdk_install_and_find_package (it builds an unsanitized consumer against the installed SDK, a packaging
 # check with nothing for the sanitizers to see) and dashboard_e2e (browser-driven UI checks; the routes it uses
