@@ -78,6 +78,9 @@ class JobQueue {
   uint64_t consumers_recreated() const { return recreated_.load(); }
   static constexpr int64_t kLeaderlessAfterMs = 10000;
   static constexpr int64_t kRecreateEveryMs = 30000;
+  // NAK-delayed retries and leased jobs both count against MaxAckPending: kept far above any queue's depth of
+  // jobs in flight, so a backlog of delayed retries never stops fresh jobs from being delivered.
+  static constexpr int64_t kMaxAckPending = 100000;
 
   // Jobs stored per queue (QueueName's two parts): waiting, in their retry backoff, or leased and not yet
   // settled. Queues without jobs are absent. One stream-info request.

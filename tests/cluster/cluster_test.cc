@@ -2,6 +2,7 @@
 // version gate for replicated storage, readiness that follows JetStream quorum, and surviving the loss of the node
 // a server is connected to. CTest label `cluster`, run serially, not in the sanitizer pass.
 #include <gtest/gtest.h>
+#include <nats/nats.h>
 
 #include <signal.h>
 
@@ -15,6 +16,7 @@
 
 #include "common/hex.h"
 #include "server/nats_version_gate.h"
+#include "store/job_queue.h"
 #include "store/kv_bucket.h"
 #include "store/nats_connection.h"
 #include "store/nats_server_info.h"
@@ -587,6 +589,70 @@ TEST_F(ClusterTest, WritesCountersAndRunsStayExactAcrossTheLossOfALeaderAServerA
   EXPECT_EQ(report.repeated_attempts(), 0) << "an attempt was handed out twice";
   EXPECT_LE(report.repeated(), static_cast<int>(abandoned.size()) + 20)
       << "more repeats than the faults explain (" << report.repeated() << ")";
+}
+
+TEST_F(ClusterTest, AJobConsumerLeftWithoutALeaderIsMadeAgainAndItsWaitingJobIsDeliveredOnce) {
+  // nats-server 2.9.10 can leave a replicated job consumer without a leader for good while its stream has one
+  // (store/job_queue.h). Made on purpose here: the queue's consumer is created with one replica before the server
+  // uses it, and that replica's node is killed; the job stream (R3) keeps a leader on the other two nodes. Polls
+  // then go unanswered until the server deletes the consumer and makes it again; the job waiting in the stream is
+  // delivered to the new consumer's first fetch.
+  auto s1 = StartServer("s1");
+  ASSERT_TRUE(s1->running());
+  const std::string stream(JobQueue::kStream), durable = "jobq_default_lonely";
+  {
+    auto nc = cluster_.Connect();
+    ASSERT_TRUE(nc.ok()) << nc.status().ToString();
+    const std::string filter = std::string(JobQueue::kSubjectPrefix) + "default.lonely";
+    jsConsumerConfig cfg;
+    jsConsumerConfig_Init(&cfg);
+    cfg.Durable = durable.c_str();
+    cfg.AckPolicy = js_AckExplicit;
+    cfg.AckWait = int64_t{2000} * 1000000;  // the server's --job-ack-wait-ms: it keeps a consumer it agrees with
+    cfg.MaxDeliver = -1;
+    cfg.FilterSubject = filter.c_str();
+    cfg.DeliverPolicy = js_DeliverAll;
+    cfg.MaxAckPending = JobQueue::kMaxAckPending;
+    cfg.Replicas = 1;
+    jsConsumerInfo* info = nullptr;
+    jsErrCode err = static_cast<jsErrCode>(0);
+    ASSERT_EQ(js_AddConsumer(&info, (*nc)->js(), stream.c_str(), &cfg, nullptr, &err), NATS_OK) << err;
+    jsConsumerInfo_Destroy(info);
+  }
+  const int host = cluster_.LeaderOf(stream, durable);
+  ASSERT_GE(host, 0) << "the one-replica consumer names no node";
+  const std::string key = s1->api_key();
+  ApiClient api(s1->url(), key);
+  ASSERT_EQ(api.Call("POST", "/api/v1/functions",
+                     json{{"id", "lonely"},
+                          {"triggers", {{{"event", "lonely.requested"}}}},
+                          {"mode", "pull"},
+                          {"retry", {{"max_attempts", 1}}}})
+                .status,
+            201);
+  ASSERT_EQ(api.Call("POST", "/api/v1/workers/w0/register", json{{"function_ids", {"lonely"}}}).status, 200);
+
+  cluster_.Kill(host);
+  ASSERT_TRUE(TimeUntil([&] { return cluster_.LeaderOf(stream) >= 0; }, std::chrono::seconds(20)))
+      << "the job stream had no leader 20 s after losing one node of three";
+  std::vector<std::unique_ptr<ApiClient>> via;
+  via.push_back(std::make_unique<ApiClient>(s1->url(), key));
+  SendLog log;
+  auto emitted =
+      SendUntilFinal(via, 0, "POST", "/api/v1/events", json{{"name", "lonely.requested"}, {"data", 1}}.dump(),
+                     "lonely-1", log, Clock::now() + std::chrono::seconds(60));
+  ASSERT_EQ(emitted.status, 202) << emitted.raw << "\n" << s1->log();
+  const std::string run_id = emitted.body["run_ids"][0];
+
+  // Silence for JobQueue::kLeaderlessAfterMs, then the leader check, the delete and the new consumer: well
+  // within a minute.
+  auto report = RunPullWorkers({s1->url()}, key, {"w0"}, 1, std::chrono::seconds(60));
+  ASSERT_EQ(report.completed, 1) << "the job was not delivered within 60 s\n" << s1->log();
+  EXPECT_EQ(report.deliveries[run_id], 1);
+  EXPECT_EQ(api.Call("GET", "/api/v1/runs/" + run_id).body["status"], "completed");
+  EXPECT_NE(s1->log().find("job consumer " + durable + " made again"), std::string::npos) << s1->log();
+  auto metrics = api.Call("GET", "/metrics");
+  EXPECT_NE(metrics.raw.find("ironflow_job_consumers_recreated_total 1"), std::string::npos) << metrics.raw;
 }
 
 }  // namespace

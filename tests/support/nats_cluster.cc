@@ -102,12 +102,7 @@ bool NatsCluster::Restart(int i) {
 
 bool NatsCluster::WaitForJetStream(int timeout_ms) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  NatsConnection::Options o;
-  o.url = urls();
-  o.name = "ironflow-cluster-test";
-  o.connect_deadline_ms = timeout_ms;
-  o.request_timeout_ms = 2000;
-  auto nc = NatsConnection::Connect(o);
+  auto nc = Connect(timeout_ms);
   if (!nc.ok()) return false;
   while (std::chrono::steady_clock::now() < deadline) {
     auto bucket = KvBucket::OpenOrCreate(**nc, {"cluster-probe", "", 1, size(), -1});
@@ -117,24 +112,39 @@ bool NatsCluster::WaitForJetStream(int timeout_ms) {
   return false;
 }
 
-int NatsCluster::LeaderOf(const std::string& stream) {
+Result<std::unique_ptr<NatsConnection>> NatsCluster::Connect(int connect_deadline_ms) {
   NatsConnection::Options o;
   o.url = urls();
   o.name = "ironflow-cluster-test";
-  o.connect_deadline_ms = 5000;
+  o.connect_deadline_ms = connect_deadline_ms;
   o.request_timeout_ms = 2000;
-  auto nc = NatsConnection::Connect(o);
-  if (!nc.ok()) return -1;
-  jsStreamInfo* info = nullptr;
-  jsErrCode err = static_cast<jsErrCode>(0);
-  if (js_GetStreamInfo(&info, (*nc)->js(), stream.c_str(), nullptr, &err) != NATS_OK) return -1;
-  std::string leader = info->Cluster && info->Cluster->Leader ? info->Cluster->Leader : "";
-  jsStreamInfo_Destroy(info);
-  // Each node names itself ironflow-embedded-<client port>.
+  return NatsConnection::Connect(o);
+}
+
+int NatsCluster::NodeNamed(const std::string& server_name) const {
   for (int i = 0; i < size(); ++i) {
-    if (leader == "ironflow-embedded-" + std::to_string(client_ports_[i])) return i;
+    if (server_name == "ironflow-embedded-" + std::to_string(client_ports_[i])) return i;
   }
   return -1;
+}
+
+int NatsCluster::LeaderOf(const std::string& stream, const std::string& consumer) {
+  auto nc = Connect();
+  if (!nc.ok()) return -1;
+  jsErrCode err = static_cast<jsErrCode>(0);
+  std::string leader;
+  if (consumer.empty()) {
+    jsStreamInfo* info = nullptr;
+    if (js_GetStreamInfo(&info, (*nc)->js(), stream.c_str(), nullptr, &err) != NATS_OK) return -1;
+    leader = info->Cluster && info->Cluster->Leader ? info->Cluster->Leader : "";
+    jsStreamInfo_Destroy(info);
+  } else {
+    jsConsumerInfo* info = nullptr;
+    if (js_GetConsumerInfo(&info, (*nc)->js(), stream.c_str(), consumer.c_str(), nullptr, &err) != NATS_OK) return -1;
+    leader = info->Cluster && info->Cluster->Leader ? info->Cluster->Leader : "";
+    jsConsumerInfo_Destroy(info);
+  }
+  return NodeNamed(leader);
 }
 
 int NatsCluster::MetaLeader() {
@@ -146,10 +156,7 @@ int NatsCluster::MetaLeader() {
     if (!res.ok() || res->status != 200) continue;
     auto doc = nlohmann::json::parse(res->body, nullptr, false);
     if (!doc.is_object() || !doc.contains("meta_cluster")) continue;
-    const std::string leader = doc["meta_cluster"].value("leader", "");
-    for (int j = 0; j < size(); ++j) {
-      if (leader == "ironflow-embedded-" + std::to_string(client_ports_[j])) return j;
-    }
+    if (const int leader = NodeNamed(doc["meta_cluster"].value("leader", "")); leader >= 0) return leader;
   }
   return -1;
 }

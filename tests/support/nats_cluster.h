@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
 #include "store/embedded_nats.h"
+#include "store/nats_connection.h"
 #include "support/temp_dir.h"
 
 namespace ironflow::server::testing {
@@ -28,13 +30,17 @@ class NatsCluster {
   bool Restart(int i);  // same ports, store and routes
   // True once an R3 stream can be created and read (quorum and a meta leader), within timeout_ms.
   bool WaitForJetStream(int timeout_ms);
-  // The node leading `stream`'s Raft group now (-1 if none answers within a few seconds).
-  int LeaderOf(const std::string& stream);
+  // The node leading `stream`'s Raft group now, or with `consumer` that consumer's (-1 if none answers within a
+  // few seconds).
+  int LeaderOf(const std::string& stream, const std::string& consumer = "");
+  // A client connection to the whole cluster (every node's URL), for a test's own JetStream calls.
+  Result<std::unique_ptr<NatsConnection>> Connect(int connect_deadline_ms = 5000);
   // The JetStream meta leader (from the nodes' /jsz monitoring endpoint); -1 if no running node names one.
   int MetaLeader();
 
  private:
   bool StartNode(int i, std::string* error);
+  int NodeNamed(const std::string& server_name) const;  // nodes name themselves ironflow-embedded-<client port>
   TempDir dir_;
   std::vector<int> client_ports_, route_ports_, monitor_ports_;
   std::vector<std::unique_ptr<EmbeddedNats>> nodes_;
