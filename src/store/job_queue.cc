@@ -167,10 +167,7 @@ void JobQueue::NoteFetchAnswered(const std::string& queue, bool answered) {
     }
     auto [it, first] = silent_.try_emplace(queue, Silence{now, {}});
     if (first || now - it->second.since < std::chrono::milliseconds(kLeaderlessAfterMs)) return;
-    if (it->second.checked.time_since_epoch().count() != 0 &&
-        now - it->second.checked < std::chrono::milliseconds(kRecreateEveryMs)) {
-      return;
-    }
+    if (it->second.checked && now - *it->second.checked < std::chrono::milliseconds(kRecreateEveryMs)) return;
     it->second.checked = now;  // this caller checks; the others go on fetching
   }
   if (Status s = RecreateIfLeaderless(queue); !s.ok()) {

@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -106,8 +107,8 @@ class JobQueue {
   std::mutex mu_;
   std::set<std::string> ensured_;  // queues whose consumer this process has made sure of
   struct Silence {
-    std::chrono::steady_clock::time_point since;    // first unanswered fetch since the last answer
-    std::chrono::steady_clock::time_point checked;  // last leader check (zero: never)
+    std::chrono::steady_clock::time_point since;                   // first unanswered fetch since the last answer
+    std::optional<std::chrono::steady_clock::time_point> checked;  // last leader check, if any
   };
   std::map<std::string, Silence> silent_;  // queues whose latest fetches went unanswered
   std::atomic<uint64_t> recreated_{0};
