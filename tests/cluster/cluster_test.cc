@@ -652,7 +652,7 @@ TEST_F(ClusterTest, AJobConsumerLeftWithoutALeaderIsMadeAgainAndItsWaitingJobIsD
   EXPECT_EQ(api.Call("GET", "/api/v1/runs/" + run_id).body["status"], "completed");
   EXPECT_NE(s1->log().find("job consumer " + durable + " made again"), std::string::npos) << s1->log();
   auto metrics = api.Call("GET", "/metrics");
-  EXPECT_NE(metrics.raw.find("ironflow_job_consumers_recreated_total 1"), std::string::npos) << metrics.raw;
+  EXPECT_NE(metrics.raw.find("\nironflow_job_consumers_recreated_total 1\n"), std::string::npos) << metrics.raw;
 }
 
 }  // namespace
