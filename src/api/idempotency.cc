@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -15,9 +17,6 @@ namespace {
 
 using api::json;
 
-// How long a claim keeps other attempts waiting: longer than any keyed write takes (a durable publish waits up
-// to 10 s), short enough that a server dying mid-request does not block its client's retries for long.
-constexpr int64_t kClaimMs = 30000;
 constexpr size_t kMaxKeyBytes = 255;
 // Answers larger than this are not kept; a replay then says the request succeeded without its body.
 constexpr size_t kMaxRecordedBody = 256 * 1024;
@@ -40,14 +39,70 @@ bool WellFormed(const json& r) {
   if (r.contains("status") && !r["status"].is_number_integer()) return false;
   if (r.contains("body") && !r["body"].is_string()) return false;
   if (r.contains("etag") && !r["etag"].is_string()) return false;
+  if (r.contains("holder") && !r["holder"].is_string()) return false;
   return !r.contains("until_ms") || r["until_ms"].is_number_integer();
 }
 
-std::string PendingRecord(const std::string& fingerprint) {
-  return json{{"v", 1}, {"state", "pending"}, {"fp", fingerprint}, {"until_ms", NowUnixMillis() + kClaimMs}}.dump();
+}  // namespace
+
+IdempotencyStore::IdempotencyStore(KvBucket& bucket, SecureBytes fingerprint_key, Timing timing)
+    : bucket_(bucket), fingerprint_key_(std::move(fingerprint_key)), timing_(timing) {
+  renewer_ = std::thread([this] { RenewLoop(); });
 }
 
-}  // namespace
+IdempotencyStore::~IdempotencyStore() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
+  renewer_.join();
+}
+
+std::string IdempotencyStore::PendingRecord(const std::string& fingerprint, const std::string& holder) const {
+  return json{{"v", 1},
+              {"state", "pending"},
+              {"fp", fingerprint},
+              {"holder", holder},
+              {"until_ms", NowUnixMillis() + timing_.claim_ms}}
+      .dump();
+}
+
+void IdempotencyStore::Hold(const Claim& claim) {
+  std::lock_guard<std::mutex> lock(mu_);
+  held_[claim.holder] =
+      Held{claim.record_key, claim.fingerprint, claim.record_revision, std::chrono::steady_clock::now()};
+}
+
+// Writes every claim held longer than renew_every_ms again, each compare-and-set against its latest revision. A
+// claim that someone else has written meanwhile is no longer ours: Finish has recorded it (and dropped it from
+// held_) or this process was too slow and another attempt took it over, which is logged.
+void IdempotencyStore::RenewLoop() {
+  const auto every = std::chrono::milliseconds(timing_.renew_every_ms);
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_cv_.wait_for(lock, every, [&] { return stop_; })) {
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<std::pair<std::string, Held>> due;
+    for (const auto& [holder, held] : held_) {
+      if (now - held.written >= every) due.emplace_back(holder, held);
+    }
+    lock.unlock();
+    for (const auto& [holder, held] : due) {
+      auto rev = bucket_.Update(held.record_key, PendingRecord(held.fingerprint, holder), held.revision);
+      std::lock_guard<std::mutex> relock(mu_);
+      auto it = held_.find(holder);
+      if (it == held_.end()) continue;  // finished meanwhile
+      if (rev.ok()) {
+        it->second.revision = *rev;
+        it->second.written = now;
+      } else if (rev.status().is(Code::kConflict)) {
+        spdlog::warn("idempotency: the claim of a keyed request still running was taken over by a retry");
+        held_.erase(it);
+      }  // unavailable: tried again next round, while the claim has not run out
+    }
+    lock.lock();
+  }
+}
 
 std::string IdempotencyStore::Fingerprint(const HttpRequest& r) const {
   auto part = [&](std::optional<std::string> h) { return h.value_or(std::string("\x01", 1)); };
@@ -71,12 +126,14 @@ Result<IdempotencyStore::Claim> IdempotencyStore::Begin(const Actor& actor, cons
   // The tag names this key *and* this request: the same key reused for another request after its record expired
   // gets other event and run ids.
   claim.tag.id = Sha256Hex(claim.record_key + claim.fingerprint).substr(0, 32);
+  claim.holder = HexEncode(RandomBytes(12));
   // A claim is tried a few times only: each try repeats a create-only write, which older NATS clusters do not
   // always enforce (nats-server#4320); past that the caller gets 503 and retries later.
   for (int attempt = 0; attempt < 5; ++attempt) {
-    auto created = bucket_.Create(claim.record_key, PendingRecord(claim.fingerprint));
+    auto created = bucket_.Create(claim.record_key, PendingRecord(claim.fingerprint, claim.holder));
     if (created.ok()) {
       claim.record_revision = *created;
+      Hold(claim);
       return claim;
     }
     if (!created.status().is(Code::kConflict)) return created.status();
@@ -106,10 +163,11 @@ Result<IdempotencyStore::Claim> IdempotencyStore::Begin(const Actor& actor, cons
     }
     // "unknown" (the first attempt answered 5xx), or a claim that ran out (its server died): run again, as a
     // retry that checks whether the earlier attempt's write landed.
-    auto taken = bucket_.Update(claim.record_key, PendingRecord(claim.fingerprint), (existing)->revision);
+    auto taken = bucket_.Update(claim.record_key, PendingRecord(claim.fingerprint, claim.holder), (existing)->revision);
     if (taken.ok()) {
       claim.record_revision = *taken;
       claim.tag.retry = true;
+      Hold(claim);
       return claim;
     }
     if (!taken.status().is(Code::kConflict)) return taken.status();
@@ -129,13 +187,37 @@ void IdempotencyStore::Finish(const Claim& claim, const HttpResponse& response) 
       if (name == "ETag") record["etag"] = value;
     }
   }
+  uint64_t revision = claim.record_revision;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = held_.find(claim.holder);
+    if (it != held_.end()) {
+      revision = it->second.revision;
+      held_.erase(it);
+    }
+  }
   // The answer is recorded with a few tries across a short outage (an election takes seconds): a record left
   // pending keeps the client's retries waiting for the whole claim.
   const std::string doc = record.dump();
-  auto rev = bucket_.Update(claim.record_key, doc, claim.record_revision);
+  auto write = [&] {
+    auto rev = bucket_.Update(claim.record_key, doc, revision);
+    if (rev.ok() || !rev.status().is(Code::kConflict)) return rev;
+    // A renewal that was in flight when the claim was dropped from held_ may have landed since: still ours if the
+    // record is pending under this claim's holder id.
+    auto now = bucket_.Get(claim.record_key);
+    if (!now.ok() || !now->has_value()) return rev;
+    json current = json::parse((*now)->value, nullptr, false);
+    if (!WellFormed(current) || current.value("state", "") != "pending" ||
+        current.value("holder", "") != claim.holder) {
+      return rev;
+    }
+    revision = (*now)->revision;
+    return bucket_.Update(claim.record_key, doc, revision);
+  };
+  auto rev = write();
   for (int backoff_ms = 250; !rev.ok() && rev.status().is(Code::kUnavailable) && backoff_ms <= 2000; backoff_ms *= 2) {
     std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
-    rev = bucket_.Update(claim.record_key, doc, claim.record_revision);
+    rev = write();
   }
   if (!rev.ok()) {
     spdlog::warn("idempotency: the answer of a keyed request could not be recorded ({}); a retry runs it again",

@@ -10,8 +10,13 @@
 //   - while the first one is still running gets 503 (Retry-After) — its outcome is not known yet.
 // A first attempt that answered 5xx had an unknown outcome: its record says so, and the next attempt runs again
 // as a retry (RequestTag::retry), which lets the handler find out whether the first attempt's write landed
-// (tagged KV writes, deterministic event and run ids). An attempt whose server died mid-way is taken over the
-// same way once its claim (30 s) has run out.
+// (tagged KV writes, deterministic event and run ids).
+//
+// A claim is a lease: it runs out `claim_ms` (10 s) after it was last written, and while its request runs the
+// claiming process writes it again every `renew_every_ms` (3 s) from a thread of its own. So a slow request keeps
+// its claim however long it takes, and an attempt whose server died mid-way is taken over (as a retry) within
+// about 10 s. Each claim carries a random holder id, which lets Finish tell its own renewed claim from a later
+// taker's.
 //
 // Keys are scoped to the caller's API key: two clients never see each other's answers. The record holds an
 // HMAC of the request under a key derived from the master key (never the body itself: it may hold a secret
@@ -20,10 +25,15 @@
 // which on replicated buckets need nats-server >= 2.10.20 (docs/decisions.md). Thread-safe.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "common/request_tag.h"
 #include "common/status.h"
@@ -38,8 +48,16 @@ class IdempotencyStore {
  public:
   // `fingerprint_key`: the HMAC key for request fingerprints, the same on every server (derived from the master
   // key; a fixed one in dev mode, where values are stored in the clear anyway).
+  struct Timing {
+    int64_t claim_ms = 10000;       // a claim not written again for this long belongs to a dead process
+    int64_t renew_every_ms = 3000;  // how often a running request's claim is written again
+  };
+  IdempotencyStore(KvBucket& bucket, SecureBytes fingerprint_key, Timing timing);
   IdempotencyStore(KvBucket& bucket, SecureBytes fingerprint_key)
-      : bucket_(bucket), fingerprint_key_(std::move(fingerprint_key)) {}
+      : IdempotencyStore(bucket, std::move(fingerprint_key), Timing{}) {}
+  ~IdempotencyStore();  // stops renewing: the claims still held run out as a dead server's would
+  IdempotencyStore(const IdempotencyStore&) = delete;
+  IdempotencyStore& operator=(const IdempotencyStore&) = delete;
 
   // What a keyed request does: run (with `tag`), or answer `answer` (a replay, or the 422 for a reused key).
   struct Claim {
@@ -48,20 +66,36 @@ class IdempotencyStore {
     uint64_t record_revision = 0;
     std::string record_key;
     std::string fingerprint;
+    std::string holder;  // this claim's random id (empty for an answer)
   };
   // kInvalidArgument for a malformed key (1-255 printable ASCII characters); kUnavailable when the key's first
   // request is still running or the store cannot be reached.
   Result<Claim> Begin(const Actor& actor, const HttpRequest& request, std::string_view key);
   // Records the answer of a claimed request. A 5xx answer marks the outcome unknown (the next attempt runs as a
   // retry); any other is replayed. A failure to record is logged: the claim then runs out and a later attempt
-  // runs as a retry.
+  // runs as a retry. Every claim Begin hands out must be finished, or it is renewed until this store is destroyed.
   void Finish(const Claim& claim, const HttpResponse& response);
 
  private:
   std::string Fingerprint(const HttpRequest& request) const;
+  std::string PendingRecord(const std::string& fingerprint, const std::string& holder) const;
+  void Hold(const Claim& claim);
+  void RenewLoop();
 
   KvBucket& bucket_;
   const SecureBytes fingerprint_key_;
+  const Timing timing_;
+
+  struct Held {
+    std::string record_key, fingerprint;
+    uint64_t revision = 0;  // of the latest write of the claim that landed
+    std::chrono::steady_clock::time_point written;
+  };
+  std::mutex mu_;
+  std::condition_variable stop_cv_;
+  bool stop_ = false;
+  std::map<std::string, Held> held_;  // running requests' claims, by holder id
+  std::thread renewer_;
 };
 
 }  // namespace ironflow::server

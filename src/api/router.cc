@@ -65,7 +65,14 @@ HttpResponse Router::Run(const Route& route, ApiCall call) const {
     return std::move(*claim->answer);
   }
   call.actor.request = claim->tag;
-  HttpResponse response = route.handler(call);
+  HttpResponse response;
+  try {
+    response = route.handler(call);
+  } catch (...) {
+    // Its outcome is not known: recorded so (and no longer renewed); the HTTP layer answers 500.
+    idempotency_->Finish(*claim, api::ErrorResponse(Status::Internal("the request failed")));
+    throw;
+  }
   idempotency_->Finish(*claim, response);
   return response;
 }

@@ -1,5 +1,6 @@
 #include "store/job_queue.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <spdlog/spdlog.h>
@@ -12,6 +13,7 @@ namespace ironflow::server {
 namespace {
 
 constexpr int64_t kNsPerMs = 1000000;
+constexpr int64_t kInfoWaitMs = 2000;  // a consumer's or the stream's info, asked to find out whether it is led
 std::string DurableFor(const std::string& queue) {
   std::string d = "jobq_" + queue;
   d[5 + queue.find('.')] = '_';
@@ -48,22 +50,37 @@ Status JobQueue::Enqueue(const std::string& queue, const std::string& msg_id, st
   return StatusFromNats(s, "enqueue a job");
 }
 
-Status JobQueue::EnsureConsumer(const std::string& queue, const std::string& durable) {
-  const std::string filter = std::string(kSubjectPrefix) + queue;
+JobQueue::ConsumerSpec JobQueue::ConsumerFor(const std::string& queue, int64_t ack_wait_ms) {
+  return ConsumerSpec{DurableFor(queue), std::string(kSubjectPrefix) + queue, ack_wait_ms};
+}
+
+jsConsumerConfig JobQueue::ConsumerSpec::Config() const {
   jsConsumerConfig cfg;
   jsConsumerConfig_Init(&cfg);
   cfg.Durable = durable.c_str();
   cfg.Description = "Ironflow job queue";
   cfg.AckPolicy = js_AckExplicit;
-  cfg.AckWait = ack_wait_ms_ * kNsPerMs;
+  cfg.AckWait = ack_wait_ms * kNsPerMs;
   cfg.MaxDeliver = -1;  // attempts are counted in the run record; TERM ends a job
   cfg.FilterSubject = filter.c_str();
   cfg.DeliverPolicy = js_DeliverAll;
   cfg.MaxAckPending = kMaxAckPending;
+  return cfg;
+}
+
+Status JobQueue::EnsureConsumer(const std::string& queue) {
+  const ConsumerSpec spec = ConsumerFor(queue, ack_wait_ms_);
+  jsConsumerConfig cfg = spec.Config();
+  const std::string& durable = spec.durable;
   const std::string stream(kStream);
+  // The info is asked with a short wait: a consumer without a leader never answers it, and the poll that asked
+  // should count as unanswered soon rather than hold its thread for the whole request timeout.
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = std::min<int64_t>(kInfoWaitMs, nc_.request_timeout_ms());
   jsConsumerInfo* info = nullptr;
   jsErrCode err = static_cast<jsErrCode>(0);
-  natsStatus s = js_GetConsumerInfo(&info, nc_.js(), stream.c_str(), durable.c_str(), nullptr, &err);
+  natsStatus s = js_GetConsumerInfo(&info, nc_.js(), stream.c_str(), durable.c_str(), &jo, &err);
   if (s == NATS_OK) {
     const bool same =
         info->Config && info->Config->AckWait == cfg.AckWait && info->Config->MaxAckPending == kMaxAckPending;
@@ -81,7 +98,7 @@ Status JobQueue::EnsureConsumer(const std::string& queue, const std::string& dur
   if (s == NATS_OK) return Status::Ok();
   // Another server may have created it at the same moment: that is success.
   info = nullptr;
-  natsStatus again = js_GetConsumerInfo(&info, nc_.js(), stream.c_str(), durable.c_str(), nullptr, &err);
+  natsStatus again = js_GetConsumerInfo(&info, nc_.js(), stream.c_str(), durable.c_str(), &jo, &err);
   if (info) jsConsumerInfo_Destroy(info);
   return again == NATS_OK ? Status::Ok() : StatusFromNats(s, "create the job consumer");
 }
@@ -91,7 +108,7 @@ Status JobQueue::EnsureConsumerOnce(const std::string& queue) {
     std::lock_guard<std::mutex> lock(mu_);
     if (ensured_.count(queue)) return Status::Ok();
   }
-  IF_RETURN_IF_ERROR(EnsureConsumer(queue, DurableFor(queue)));
+  IF_RETURN_IF_ERROR(EnsureConsumer(queue));
   std::lock_guard<std::mutex> lock(mu_);
   ensured_.insert(queue);
   return Status::Ok();
@@ -99,7 +116,8 @@ Status JobQueue::EnsureConsumerOnce(const std::string& queue) {
 
 Result<std::vector<FetchedJob>> JobQueue::Fetch(const std::string& queue, int batch) {
   if (Status ensured = EnsureConsumerOnce(queue); !ensured.ok()) {
-    NoteFetchAnswered(queue, false);  // a leaderless consumer's info goes unanswered too
+    // A leaderless consumer's info goes unanswered too. One made again has its jobs now: fetch them at once.
+    if (NoteFetchAnswered(queue, false)) return Fetch(queue, batch);
     return ensured;
   }
   // A pull request of our own rather than natsSubscription_FetchRequest: nats.c 3.4.1 sends its local wait as
@@ -152,28 +170,31 @@ Result<std::vector<FetchedJob>> JobQueue::Fetch(const std::string& queue, int ba
     }
     out.push_back(std::move(job));
   }
-  NoteFetchAnswered(queue, answered);
+  if (NoteFetchAnswered(queue, answered) && out.empty()) return Fetch(queue, batch);  // made again: fetch from it
   if (out.empty() && s != NATS_OK && s != NATS_TIMEOUT) return StatusFromNats(s, "fetch jobs");
   return out;
 }
 
-void JobQueue::NoteFetchAnswered(const std::string& queue, bool answered) {
+bool JobQueue::NoteFetchAnswered(const std::string& queue, bool answered) {
   const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (answered) {
       silent_.erase(queue);
-      return;
+      return false;
     }
     auto [it, first] = silent_.try_emplace(queue, Silence{now, {}});
-    if (first || now - it->second.since < std::chrono::milliseconds(kLeaderlessAfterMs)) return;
-    if (it->second.checked && now - *it->second.checked < std::chrono::milliseconds(kRecreateEveryMs)) return;
+    if (first || now - it->second.since < std::chrono::milliseconds(kLeaderlessAfterMs)) return false;
+    if (it->second.checked && now - *it->second.checked < std::chrono::milliseconds(kRecreateEveryMs)) return false;
     it->second.checked = now;  // this caller checks; the others go on fetching
   }
+  const uint64_t before = recreated_.load();
   if (Status s = RecreateIfLeaderless(queue); !s.ok()) {
     spdlog::warn("job consumer of queue {} unanswered for {} s, not made again: {}", queue, kLeaderlessAfterMs / 1000,
                  s.message());
+    return false;
   }
+  return recreated_.load() != before;
 }
 
 Status JobQueue::RecreateIfLeaderless(const std::string& queue) {
@@ -181,7 +202,7 @@ Status JobQueue::RecreateIfLeaderless(const std::string& queue) {
   const std::string durable = DurableFor(queue);
   jsOptions jo;
   jsOptions_Init(&jo);
-  jo.Wait = std::min<int64_t>(2000, nc_.request_timeout_ms());
+  jo.Wait = std::min<int64_t>(kInfoWaitMs, nc_.request_timeout_ms());
   jsConsumerInfo* info = nullptr;
   jsErrCode err = static_cast<jsErrCode>(0);
   natsStatus s = js_GetConsumerInfo(&info, nc_.js(), stream.c_str(), durable.c_str(), &jo, &err);

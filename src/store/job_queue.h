@@ -11,8 +11,10 @@
 // JetStream meta leader's node is lost and comes back (ClusterTest saw minutes; the stream itself had a leader).
 // Pull requests to it go unanswered. When a queue's fetches have gone unanswered (timeout, or no responders) for
 // kLeaderlessAfterMs and the consumer still reports no leader while the stream answers, Fetch deletes the consumer
-// and makes it again (at most once per kRecreateEveryMs per queue, logged and counted): the new one delivers every
-// job still in the stream, so a leased job comes back as after a lost lease (its run record decides).
+// and makes it again (at most once per kRecreateEveryMs per queue, logged and counted) and fetches from the new one
+// at once: it delivers every job still in the stream, so a leased job comes back as after a lost lease (its run
+// record decides). Consumer and stream info are asked with a 2 s wait, so a poll meeting a leaderless consumer
+// is held that long, not for the whole request timeout.
 //
 // Messages carry references chosen by the caller (never secret values). Publishing uses Nats-Msg-Id, so the
 // same job enqueued twice within the duplicate window (2 minutes) is stored once. Thread-safe.
@@ -32,6 +34,8 @@
 
 #include "common/status.h"
 #include "store/nats_connection.h"
+
+typedef struct jsConsumerConfig jsConsumerConfig;  // nats.h
 
 namespace ironflow::server {
 
@@ -74,6 +78,15 @@ class JobQueue {
   Status Term(const std::string& ack_subject);                   // never redeliver
   Status InProgress(const std::string& ack_subject);             // restart the AckWait clock
 
+  // The durable pull consumer a queue gets: EnsureConsumer creates it from this, and keeps an existing one that
+  // agrees on AckWait and MaxAckPending (a test can make one with other replicas that the server then uses).
+  struct ConsumerSpec {
+    std::string durable, filter;
+    int64_t ack_wait_ms = 0;
+    jsConsumerConfig Config() const;  // points into this spec, which must outlive it
+  };
+  static ConsumerSpec ConsumerFor(const std::string& queue, int64_t ack_wait_ms);
+
   int64_t ack_wait_ms() const { return ack_wait_ms_; }
   // Consumers this process found without a leader and made again (see the header comment).
   uint64_t consumers_recreated() const { return recreated_.load(); }
@@ -95,11 +108,12 @@ class JobQueue {
   JobQueue(NatsConnection& nc, int64_t ack_wait_ms) : nc_(nc), ack_wait_ms_(ack_wait_ms) {}
   // Creates the queue's consumer (or brings its AckWait in line) the first time this process uses the queue.
   Status EnsureConsumerOnce(const std::string& queue);
-  Status EnsureConsumer(const std::string& queue, const std::string& durable);
+  Status EnsureConsumer(const std::string& queue);
   Status Settle(const std::string& ack_subject, std::string_view body);
   // Whether the leader of the queue's consumer answered a fetch; after kLeaderlessAfterMs of silence, one caller
-  // checks the consumer and makes it again if it has no leader.
-  void NoteFetchAnswered(const std::string& queue, bool answered);
+  // checks the consumer and makes it again if it has no leader. True when this call made it again (its jobs
+  // can be fetched at once; at most once per kRecreateEveryMs, so a caller fetching again cannot loop).
+  bool NoteFetchAnswered(const std::string& queue, bool answered);
   Status RecreateIfLeaderless(const std::string& queue);
 
   NatsConnection& nc_;

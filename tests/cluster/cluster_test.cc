@@ -603,16 +603,10 @@ TEST_F(ClusterTest, AJobConsumerLeftWithoutALeaderIsMadeAgainAndItsWaitingJobIsD
   {
     auto nc = cluster_.Connect();
     ASSERT_TRUE(nc.ok()) << nc.status().ToString();
-    const std::string filter = std::string(JobQueue::kSubjectPrefix) + "default.lonely";
-    jsConsumerConfig cfg;
-    jsConsumerConfig_Init(&cfg);
-    cfg.Durable = durable.c_str();
-    cfg.AckPolicy = js_AckExplicit;
-    cfg.AckWait = int64_t{2000} * 1000000;  // the server's --job-ack-wait-ms: it keeps a consumer it agrees with
-    cfg.MaxDeliver = -1;
-    cfg.FilterSubject = filter.c_str();
-    cfg.DeliverPolicy = js_DeliverAll;
-    cfg.MaxAckPending = JobQueue::kMaxAckPending;
+    // The server's own consumer settings (with its --job-ack-wait-ms, so it keeps this consumer), on one replica.
+    const auto spec = JobQueue::ConsumerFor("default.lonely", 2000);
+    ASSERT_EQ(spec.durable, durable);
+    jsConsumerConfig cfg = spec.Config();
     cfg.Replicas = 1;
     jsConsumerInfo* info = nullptr;
     jsErrCode err = static_cast<jsErrCode>(0);

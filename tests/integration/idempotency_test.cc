@@ -3,8 +3,13 @@
 // whether that attempt's write landed instead of applying it twice. Plus tagged KV writes at the store level.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
+#include "api/idempotency.h"
 #include "common/hex.h"
 #include "common/request_tag.h"
+#include "common/time_util.h"
 #include "http/request_retry.h"
 #include "kv/counter.h"
 #include "store/kv_bucket.h"
@@ -277,6 +282,102 @@ TEST_F(TaggedKvWriteTest, CounterRetryCountsALandedIncrementOnceAndAMissingOneOn
   EXPECT_EQ(replayed->value, 3);
   RequestTag retry_missing{"inc-2", true};  // its first attempt never reached the store
   EXPECT_EQ(IncrementCounter(*kv_, "c", 3, retry_missing)->value, 6);
+}
+
+// ---- claims are leases: renewed while their request runs, taken over once their process is gone
+
+class IdempotencyClaimTest : public ::testing::Test {
+ protected:
+  using Clock = std::chrono::steady_clock;
+  static constexpr IdempotencyStore::Timing kTiming{1500, 300};  // the defaults (10 s, 3 s) scaled down
+
+  void SetUp() override {
+    nc_ = nats_.Connect();
+    auto b = KvBucket::OpenOrCreate(*nc_, {"claims", "", 1, 1, -1});
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    kv_ = std::move(b).value();
+    actor_.type = "apikey";
+    actor_.id = "k1";
+    request_.method = "PUT";
+    request_.path = "/api/v1/kv/buckets/b/keys/k";
+    request_.body = "v";
+  }
+  // One server process's store (all share the bucket and the fingerprint key, as servers do).
+  std::unique_ptr<IdempotencyStore> NewServer() {
+    return std::make_unique<IdempotencyStore>(*kv_, SecureBytes(32), kTiming);
+  }
+  // The claim's "until_ms": when it runs out unless written again.
+  int64_t ClaimRunsOutAtMs() {
+    auto entries = kv_->List(">");
+    if (!entries.ok() || entries->size() != 1) return -1;
+    return json::parse(entries->front().value).value("until_ms", int64_t{-1});
+  }
+  // Polls `done` every 20 ms (the state observed is in NATS, written by another thread) for up to `limit`.
+  template <typename Probe>
+  static std::optional<std::chrono::milliseconds> TimeUntil(Probe done, std::chrono::milliseconds limit) {
+    const auto start = Clock::now();
+    while (Clock::now() - start < limit) {
+      if (done()) return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return std::nullopt;
+  }
+
+  NatsFixture nats_;
+  std::unique_ptr<NatsConnection> nc_;
+  std::unique_ptr<KvBucket> kv_;
+  Actor actor_;
+  HttpRequest request_;
+};
+
+TEST_F(IdempotencyClaimTest, ARequestRunningLongerThanTheLeaseKeepsItsClaimAndItsAnswerIsReplayed) {
+  auto running = NewServer();
+  auto claim = running->Begin(actor_, request_, "slow");
+  ASSERT_TRUE(claim.ok()) << claim.status().ToString();
+  ASSERT_FALSE(claim->answer);
+  const int64_t first_runs_out = ClaimRunsOutAtMs();
+  ASSERT_GT(first_runs_out, 0);
+  // The request is still running when its first lease has passed (by the clock the lease is written in).
+  ASSERT_TRUE(TimeUntil([&] { return NowUnixMillis() > first_runs_out + 300; }, std::chrono::seconds(5)));
+  EXPECT_GT(ClaimRunsOutAtMs(), first_runs_out) << "the running request's claim was not renewed";
+  auto other = NewServer();
+  auto retry = other->Begin(actor_, request_, "slow");
+  ASSERT_FALSE(retry.ok()) << "a retry ran beside the first attempt, which is still running";
+  EXPECT_TRUE(retry.status().is(Code::kUnavailable)) << retry.status().ToString();
+
+  HttpResponse answer;
+  answer.status = 200;
+  answer.body = R"({"revision":7})";
+  running->Finish(*claim, answer);
+  auto replay = other->Begin(actor_, request_, "slow");
+  ASSERT_TRUE(replay.ok()) << replay.status().ToString();
+  ASSERT_TRUE(replay->answer) << "the answer recorded after renewals was lost";
+  EXPECT_EQ(replay->answer->status, 200);
+  EXPECT_EQ(replay->answer->body, answer.body);
+}
+
+TEST_F(IdempotencyClaimTest, AClaimWhoseServerIsGoneIsTakenOverAsARetryWithinTheLease) {
+  auto dying = NewServer();
+  auto claim = dying->Begin(actor_, request_, "orphan");
+  ASSERT_TRUE(claim.ok()) << claim.status().ToString();
+  dying.reset();  // the server is gone mid-request: nothing renews its claim
+  auto other = NewServer();
+  ASSERT_TRUE(other->Begin(actor_, request_, "orphan").status().is(Code::kUnavailable));
+  std::optional<IdempotencyStore::Claim> taken;
+  auto took = TimeUntil(
+      [&] {
+        auto c = other->Begin(actor_, request_, "orphan");
+        if (c.ok()) taken = std::move(c).value();
+        return taken.has_value();
+      },
+      std::chrono::seconds(10));
+  ASSERT_TRUE(took) << "the dead server's claim was never taken over";
+  EXPECT_LE(took->count(), kTiming.claim_ms + 1000) << "the retry waited longer than the lease";
+  EXPECT_FALSE(taken->answer);
+  EXPECT_TRUE(taken->tag.retry) << "a takeover must run as a retry, which checks whether the first write landed";
+  EXPECT_EQ(taken->tag.id, claim->tag.id);
+  HttpResponse answer;
+  other->Finish(*taken, answer);
 }
 
 }  // namespace
