@@ -68,6 +68,16 @@ std::string IdempotencyStore::PendingRecord(const std::string& fingerprint, cons
       .dump();
 }
 
+std::optional<uint64_t> IdempotencyStore::PendingRevisionOf(const std::string& record_key, const std::string& holder) {
+  auto entry = bucket_.Get(record_key);
+  if (!entry.ok() || !entry->has_value()) return std::nullopt;
+  json current = json::parse((*entry)->value, nullptr, false);
+  if (!WellFormed(current) || current.value("state", "") != "pending" || current.value("holder", "") != holder) {
+    return std::nullopt;
+  }
+  return (*entry)->revision;
+}
+
 void IdempotencyStore::Hold(const Claim& claim) {
   std::lock_guard<std::mutex> lock(mu_);
   held_[claim.holder] =
@@ -89,12 +99,16 @@ void IdempotencyStore::RenewLoop() {
     lock.unlock();
     for (const auto& [holder, held] : due) {
       auto rev = bucket_.Update(held.record_key, PendingRecord(held.fingerprint, holder), held.revision);
+      std::optional<uint64_t> still_ours;  // after a conflict: the revision of our own claim, if it is one
+      if (!rev.ok() && rev.status().is(Code::kConflict)) still_ours = PendingRevisionOf(held.record_key, holder);
       std::lock_guard<std::mutex> relock(mu_);
       auto it = held_.find(holder);
       if (it == held_.end()) continue;  // finished meanwhile
       if (rev.ok()) {
         it->second.revision = *rev;
         it->second.written = now;
+      } else if (still_ours) {
+        it->second.revision = *still_ours;  // an earlier renewal whose answer was lost had landed: next round
       } else if (rev.status().is(Code::kConflict)) {
         spdlog::warn("idempotency: the claim of a keyed request still running was taken over by a retry");
         held_.erase(it);
@@ -202,16 +216,11 @@ void IdempotencyStore::Finish(const Claim& claim, const HttpResponse& response) 
   auto write = [&] {
     auto rev = bucket_.Update(claim.record_key, doc, revision);
     if (rev.ok() || !rev.status().is(Code::kConflict)) return rev;
-    // A renewal that was in flight when the claim was dropped from held_ may have landed since: still ours if the
-    // record is pending under this claim's holder id.
-    auto now = bucket_.Get(claim.record_key);
-    if (!now.ok() || !now->has_value()) return rev;
-    json current = json::parse((*now)->value, nullptr, false);
-    if (!WellFormed(current) || current.value("state", "") != "pending" ||
-        current.value("holder", "") != claim.holder) {
-      return rev;
-    }
-    revision = (*now)->revision;
+    // A renewal that was in flight when the claim was dropped from held_ (or whose answer was lost) may have
+    // landed: the claim is still ours if the record is pending under this claim's holder id.
+    auto ours = PendingRevisionOf(claim.record_key, claim.holder);
+    if (!ours) return rev;
+    revision = *ours;
     return bucket_.Update(claim.record_key, doc, revision);
   };
   auto rev = write();

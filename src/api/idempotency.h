@@ -80,6 +80,8 @@ class IdempotencyStore {
   std::string Fingerprint(const HttpRequest& request) const;
   std::string PendingRecord(const std::string& fingerprint, const std::string& holder) const;
   void Hold(const Claim& claim);
+  // The revision of the key's record if it is still a pending claim of `holder` (read from the store).
+  std::optional<uint64_t> PendingRevisionOf(const std::string& record_key, const std::string& holder);
   void RenewLoop();
 
   KvBucket& bucket_;
