@@ -815,6 +815,11 @@ void Engine::ScanOnce() {
     }
   }
   const int64_t now = NowUnixMillis();
+  // The walk below costs time in proportion to the backlog of unfinished runs (about a microsecond each here). It
+  // is spaced to at least kScanShare times its own duration, so a backlog of any size (workers gone for hours)
+  // keeps this thread under about 1/kScanShare of a core; retry and push timing then coarsen in proportion.
+  if (now < next_walk_ms_) return;
+  const auto walk_start = std::chrono::steady_clock::now();
   // Pull attempts ready now, per environment and function: their waiters are woken below (covers a mirror that had
   // not seen a new run when its notification arrived, and retries whose backoff ended). A lease that ran out
   // without its holder recording it (the holder died) comes back after AckWait: those wake a waiter once a second.
@@ -822,8 +827,7 @@ void Engine::ScanOnce() {
   if (redelivery_wake) last_redelivery_wake_ms_ = now;
   std::map<std::string, std::map<std::string, int>> ready_pull;
   std::map<std::pair<std::string, std::string>, int> ready_push;  // (env, function) -> attempts to take
-  for (const auto& q : d_.runs.Unfinished("")) {
-    const RunRecord& run = *q.run;
+  d_.runs.ForEachUnfinished([&](const RunRecord& run) {
     const Delivery& dl = run.delivery;
     const bool lapsed = MayComeBack(dl, now);
     if (dl.mode == DeliveryMode::kPull) {
@@ -831,7 +835,9 @@ void Engine::ScanOnce() {
     } else if (DueForPush(dl, now) || lapsed) {
       ++ready_push[{run.environment, run.function_id}];
     }
-  }
+  });
+  const auto walked = std::chrono::steady_clock::now() - walk_start;
+  next_walk_ms_ = now + kScanShare * std::chrono::duration_cast<std::chrono::milliseconds>(walked).count();
   for (auto& [env, pending] : ready_pull) WakeWaiters(env, std::move(pending));
   for (const auto& [key, count] : ready_push) {
     const int room = d_.push.room();

@@ -220,6 +220,8 @@ class Engine {
   std::mutex leases_mu_;
   std::map<std::string, HeldLease> leases_;
   int64_t last_redelivery_wake_ms_ = 0;
+  static constexpr int64_t kScanShare = 20;
+  int64_t next_walk_ms_ = 0;  // ScanOnce's walk over every unfinished run waits until then (scheduler thread only)
   std::string server_id_;
   Actor server_actor_;  // the requester of push deliveries
   std::mutex waiters_mu_;

@@ -240,6 +240,20 @@ std::vector<RunStore::Queued> RunStore::Unfinished(const std::string& env) {
   return out;
 }
 
+void RunStore::ForEachUnfinished(const std::function<void(const RunRecord&)>& visit) {
+  if (!unfinished_) return;
+  std::lock_guard<std::mutex> lock(decoded_mu_);
+  // The mirror is walked in key order, so the decoded runs are too, and those that left it (finished) are dropped.
+  RevisionCache<std::shared_ptr<const RunRecord>>::Walk decoded(decoded_);
+  unfinished_->ForEach("", [&](const KvEntry& e) {
+    if (const auto* known = decoded.Find(e.key, e.revision)) {
+      visit(**known);
+    } else if (auto q = DecodeLocked(e)) {
+      visit(*q->run);
+    }
+  });
+}
+
 std::optional<RunStore::Queued> RunStore::FindUnfinished(const std::string& env, const std::string& run_id) {
   if (!unfinished_) return std::nullopt;
   auto e = unfinished_->Get(env + "." + run_id);

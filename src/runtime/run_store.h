@@ -119,6 +119,9 @@ class RunStore {
   std::vector<Result<StoredRun>> UpdateMany(std::vector<StoredRun> planned);
   // Unfinished runs of `env` ("" for every environment) from the mirror, in order of delivery.not_before_ms.
   std::vector<Queued> Unfinished(const std::string& env);
+  // Every unfinished run in the mirror, in no particular order and without copies: the scheduler's walk. `visit`
+  // runs with the store's lock held and must not call back into it.
+  void ForEachUnfinished(const std::function<void(const RunRecord&)>& visit);
   // One unfinished run from the mirror (a hint: it may lag other servers' writes).
   std::optional<Queued> FindUnfinished(const std::string& env, const std::string& run_id);
   // Newest first. Empty filters match everything.

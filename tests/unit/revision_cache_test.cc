@@ -40,5 +40,35 @@ TEST(RevisionCacheTest, RetainForgetsOnlyGoneKeysUnderThePrefix) {
   EXPECT_EQ(cache.RevisionOf("prod.a"), 0u);
 }
 
+TEST(RevisionCacheTest, AWalkFindsKeysInOrderAndForgetsThoseThatLeftTheSource) {
+  RevisionCache<int> cache;
+  for (const char* key : {"a", "b", "c", "d", "e"}) cache.Put(key, 1, key[0]);
+  {
+    RevisionCache<int>::Walk walk(cache);  // the source holds only a now
+    const int* a = walk.Find("a", 1);
+    ASSERT_NE(a, nullptr);
+    EXPECT_EQ(*a, 'a');
+  }
+  EXPECT_EQ(cache.size(), 1u) << "the first walk ended after a: everything after it left the source";
+
+  for (const char* key : {"b", "c", "d", "e"}) cache.Put(key, 1, key[0]);
+  {
+    RevisionCache<int>::Walk walk(cache);  // the source holds a, c (at a newer revision) and d
+    EXPECT_NE(walk.Find("a", 1), nullptr);
+    EXPECT_EQ(walk.Find("c", 2), nullptr);  // held at another revision: the caller decodes and puts it
+    cache.Put("c", 2, 'C');
+    cache.Put("bb", 1, 0);  // put behind the cursor during the walk: kept
+    const int* d = walk.Find("d", 1);
+    ASSERT_NE(d, nullptr);
+    EXPECT_EQ(*d, 'd');
+  }
+  EXPECT_EQ(cache.RevisionOf("b"), 0u) << "b was passed over: it left the source";
+  EXPECT_EQ(cache.RevisionOf("e"), 0u) << "e came after the last key asked";
+  EXPECT_EQ(*cache.Find("c", 2), 'C');
+  EXPECT_NE(cache.Find("bb", 1), nullptr);
+  EXPECT_NE(cache.Find("a", 1), nullptr);
+  EXPECT_EQ(cache.size(), 4u);
+}
+
 }  // namespace
 }  // namespace ironflow::server
