@@ -18,6 +18,9 @@ namespace {
 using api::json;
 
 constexpr size_t kMaxKeyBytes = 255;
+// A request still running after this long is stuck: its claim is no longer renewed, so it runs out and a retry
+// can take the key over (the record itself is kept 10 minutes).
+constexpr int64_t kMaxHoldMs = 5 * 60 * 1000;
 // Answers larger than this are not kept; a replay then says the request succeeded without its body.
 constexpr size_t kMaxRecordedBody = 256 * 1024;
 
@@ -68,53 +71,75 @@ std::string IdempotencyStore::PendingRecord(const std::string& fingerprint, cons
       .dump();
 }
 
-std::optional<uint64_t> IdempotencyStore::PendingRevisionOf(const std::string& record_key, const std::string& holder) {
-  auto entry = bucket_.Get(record_key);
-  if (!entry.ok() || !entry->has_value()) return std::nullopt;
-  json current = json::parse((*entry)->value, nullptr, false);
+Result<std::optional<uint64_t>> IdempotencyStore::PendingRevisionOf(const std::string& record_key,
+                                                                    const std::string& holder) {
+  IF_ASSIGN_OR_RETURN(auto entry, bucket_.Get(record_key));
+  if (!entry.has_value()) return std::optional<uint64_t>();
+  json current = json::parse(entry->value, nullptr, false);
   if (!WellFormed(current) || current.value("state", "") != "pending" || current.value("holder", "") != holder) {
-    return std::nullopt;
+    return std::optional<uint64_t>();
   }
-  return (*entry)->revision;
+  return std::optional<uint64_t>(entry->revision);
 }
 
 void IdempotencyStore::Hold(const Claim& claim) {
+  const auto now = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> lock(mu_);
-  held_[claim.holder] =
-      Held{claim.record_key, claim.fingerprint, claim.record_revision, std::chrono::steady_clock::now()};
+  held_[claim.holder] = Held{claim.record_key, claim.fingerprint, claim.record_revision, now, now};
 }
 
-// Writes every claim held longer than renew_every_ms again, each compare-and-set against its latest revision. A
-// claim that someone else has written meanwhile is no longer ours: Finish has recorded it (and dropped it from
-// held_) or this process was too slow and another attempt took it over, which is logged.
+// Writes every claim last written renew_every_ms ago or more again, all in one round trip, each compare-and-set
+// against its latest revision; it wakes twice per interval, so a claim is written again within 1.5 intervals of
+// its last write. A claim that someone else has written meanwhile is no longer ours: Finish has recorded it (and
+// dropped it from held_) or this process was too slow and another attempt took it over, which is logged. Whatever
+// cannot be decided (no answer, a read that failed) is tried again at the next wake-up.
 void IdempotencyStore::RenewLoop() {
   const auto every = std::chrono::milliseconds(timing_.renew_every_ms);
   std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_cv_.wait_for(lock, every, [&] { return stop_; })) {
+  while (!stop_cv_.wait_for(lock, every / 2, [&] { return stop_; })) {
     const auto now = std::chrono::steady_clock::now();
-    std::vector<std::pair<std::string, Held>> due;
-    for (const auto& [holder, held] : held_) {
-      if (now - held.written >= every) due.emplace_back(holder, held);
+    std::vector<std::string> holders, keys;
+    std::vector<StreamPublish> writes;
+    for (auto it = held_.begin(); it != held_.end();) {
+      if (now - it->second.since > std::chrono::milliseconds(kMaxHoldMs)) {
+        spdlog::warn("idempotency: a keyed request has run for more than {} minutes; its claim is left to run out",
+                     kMaxHoldMs / 60000);
+        it = held_.erase(it);
+        continue;
+      }
+      if (now - it->second.written >= every) {
+        holders.push_back(it->first);
+        keys.push_back(it->second.record_key);
+        writes.push_back(bucket_.UpdateMessage(it->second.record_key, PendingRecord(it->second.fingerprint, it->first),
+                                               it->second.revision));
+      }
+      ++it;
     }
+    if (writes.empty()) continue;
     lock.unlock();
-    for (const auto& [holder, held] : due) {
-      auto rev = bucket_.Update(held.record_key, PendingRecord(held.fingerprint, holder), held.revision);
-      std::optional<uint64_t> still_ours;  // after a conflict: the revision of our own claim, if it is one
-      if (!rev.ok() && rev.status().is(Code::kConflict)) still_ours = PendingRevisionOf(held.record_key, holder);
-      std::lock_guard<std::mutex> relock(mu_);
-      auto it = held_.find(holder);
-      if (it == held_.end()) continue;  // finished meanwhile
-      if (rev.ok()) {
-        it->second.revision = *rev;
-        it->second.written = now;
-      } else if (still_ours) {
-        it->second.revision = *still_ours;  // an earlier renewal whose answer was lost had landed: next round
-      } else if (rev.status().is(Code::kConflict)) {
-        spdlog::warn("idempotency: the claim of a keyed request still running was taken over by a retry");
-        held_.erase(it);
-      }  // unavailable: tried again next round, while the claim has not run out
+    auto answers = bucket_.connection().PublishEachOnce(writes);
+    std::vector<Result<std::optional<uint64_t>>> ours;  // after a conflict: our own claim's revision, if it is one
+    for (size_t i = 0; i < answers.size(); ++i) {
+      ours.push_back(answers[i].status().is(Code::kConflict)
+                         ? PendingRevisionOf(keys[i], holders[i])
+                         : Result<std::optional<uint64_t>>(std::optional<uint64_t>()));
     }
     lock.lock();
+    for (size_t i = 0; i < answers.size(); ++i) {
+      auto it = held_.find(holders[i]);
+      if (it == held_.end()) continue;  // finished meanwhile
+      if (answers[i].ok()) {
+        it->second.revision = *answers[i];
+        it->second.written = now;
+      } else if (!answers[i].status().is(Code::kConflict) || !ours[i].ok()) {
+        continue;  // outcome or ownership unknown: tried again at the next wake-up, while the claim lasts
+      } else if (ours[i]->has_value()) {
+        it->second.revision = **ours[i];  // an earlier renewal whose answer was lost had landed
+      } else {
+        spdlog::warn("idempotency: the claim of a keyed request still running was taken over by a retry");
+        held_.erase(it);
+      }
+    }
   }
 }
 
@@ -219,8 +244,9 @@ void IdempotencyStore::Finish(const Claim& claim, const HttpResponse& response) 
     // A renewal that was in flight when the claim was dropped from held_ (or whose answer was lost) may have
     // landed: the claim is still ours if the record is pending under this claim's holder id.
     auto ours = PendingRevisionOf(claim.record_key, claim.holder);
-    if (!ours) return rev;
-    revision = *ours;
+    if (!ours.ok()) return Result<uint64_t>(ours.status());  // not known whose claim it is: tried again below
+    if (!ours->has_value()) return rev;
+    revision = **ours;
     return bucket_.Update(claim.record_key, doc, revision);
   };
   auto rev = write();

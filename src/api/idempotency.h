@@ -13,7 +13,8 @@
 // (tagged KV writes, deterministic event and run ids).
 //
 // A claim is a lease: it runs out `claim_ms` (10 s) after it was last written, and while its request runs the
-// claiming process writes it again every `renew_every_ms` (3 s) from a thread of its own. So a slow request keeps
+// claiming process writes it again every `renew_every_ms` (3 s, all of its claims in one round trip) from a
+// thread of its own, for at most 5 minutes. So a slow request keeps
 // its claim however long it takes, and an attempt whose server died mid-way is taken over (as a retry) within
 // about 10 s. Each claim carries a random holder id, which lets Finish tell its own renewed claim from a later
 // taker's.
@@ -80,8 +81,9 @@ class IdempotencyStore {
   std::string Fingerprint(const HttpRequest& request) const;
   std::string PendingRecord(const std::string& fingerprint, const std::string& holder) const;
   void Hold(const Claim& claim);
-  // The revision of the key's record if it is still a pending claim of `holder` (read from the store).
-  std::optional<uint64_t> PendingRevisionOf(const std::string& record_key, const std::string& holder);
+  // The revision of the key's record if it is still a pending claim of `holder` (read from the store); nullopt if
+  // it is not; an error if the store could not be read.
+  Result<std::optional<uint64_t>> PendingRevisionOf(const std::string& record_key, const std::string& holder);
   void RenewLoop();
 
   KvBucket& bucket_;
@@ -90,8 +92,9 @@ class IdempotencyStore {
 
   struct Held {
     std::string record_key, fingerprint;
-    uint64_t revision = 0;  // of the latest write of the claim that landed
-    std::chrono::steady_clock::time_point written;
+    uint64_t revision = 0;                          // of the latest write of the claim that landed
+    std::chrono::steady_clock::time_point written;  // when that write was sent
+    std::chrono::steady_clock::time_point since;    // when the claim was taken
   };
   std::mutex mu_;
   std::condition_variable stop_cv_;

@@ -818,8 +818,8 @@ void Engine::ScanOnce() {
   // The walk below costs time in proportion to the backlog of unfinished runs (about a microsecond each here). It
   // is spaced to at least kScanShare times its own duration, so a backlog of any size (workers gone for hours)
   // keeps this thread under about 1/kScanShare of a core; retry and push timing then coarsen in proportion.
-  if (now < next_walk_ms_) return;
   const auto walk_start = std::chrono::steady_clock::now();
+  if (walk_start < next_walk_) return;
   // Pull attempts ready now, per environment and function: their waiters are woken below (covers a mirror that had
   // not seen a new run when its notification arrived, and retries whose backoff ended). A lease that ran out
   // without its holder recording it (the holder died) comes back after AckWait: those wake a waiter once a second.
@@ -836,8 +836,7 @@ void Engine::ScanOnce() {
       ++ready_push[{run.environment, run.function_id}];
     }
   });
-  const auto walked = std::chrono::steady_clock::now() - walk_start;
-  next_walk_ms_ = now + kScanShare * std::chrono::duration_cast<std::chrono::milliseconds>(walked).count();
+  next_walk_ = walk_start + kScanShare * (std::chrono::steady_clock::now() - walk_start);
   for (auto& [env, pending] : ready_pull) WakeWaiters(env, std::move(pending));
   for (const auto& [key, count] : ready_push) {
     const int room = d_.push.room();

@@ -17,6 +17,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -221,7 +222,8 @@ class Engine {
   std::map<std::string, HeldLease> leases_;
   int64_t last_redelivery_wake_ms_ = 0;
   static constexpr int64_t kScanShare = 20;
-  int64_t next_walk_ms_ = 0;  // ScanOnce's walk over every unfinished run waits until then (scheduler thread only)
+  // ScanOnce's walk over every unfinished run waits until then (scheduler thread only).
+  std::chrono::steady_clock::time_point next_walk_;
   std::string server_id_;
   Actor server_actor_;  // the requester of push deliveries
   std::mutex waiters_mu_;

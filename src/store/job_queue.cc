@@ -188,16 +188,16 @@ bool JobQueue::NoteFetchAnswered(const std::string& queue, bool answered) {
     if (it->second.checked && now - *it->second.checked < std::chrono::milliseconds(kRecreateEveryMs)) return false;
     it->second.checked = now;  // this caller checks; the others go on fetching
   }
-  const uint64_t before = recreated_.load();
-  if (Status s = RecreateIfLeaderless(queue); !s.ok()) {
+  auto made = RecreateIfLeaderless(queue);
+  if (!made.ok()) {
     spdlog::warn("job consumer of queue {} unanswered for {} s, not made again: {}", queue, kLeaderlessAfterMs / 1000,
-                 s.message());
+                 made.status().message());
     return false;
   }
-  return recreated_.load() != before;
+  return *made;
 }
 
-Status JobQueue::RecreateIfLeaderless(const std::string& queue) {
+Result<bool> JobQueue::RecreateIfLeaderless(const std::string& queue) {
   const std::string stream(kStream);
   const std::string durable = DurableFor(queue);
   jsOptions jo;
@@ -210,7 +210,7 @@ Status JobQueue::RecreateIfLeaderless(const std::string& queue) {
                    info->Cluster->Leader[0] != '\0';
   const bool single = s == NATS_OK && info != nullptr && info->Cluster == nullptr;  // not clustered: always led
   if (info) jsConsumerInfo_Destroy(info);
-  if (led || single) return Status::Ok();  // a leader answers info: the fetches were slow, not lost
+  if (led || single) return false;  // a leader answers info: the fetches were slow, not lost
   // A new consumer gets a leader only where the stream has one.
   jsStreamInfo* raw_stream = nullptr;
   s = js_GetStreamInfo(&raw_stream, nc_.js(), stream.c_str(), &jo, &err);
@@ -239,7 +239,7 @@ Status JobQueue::RecreateIfLeaderless(const std::string& queue) {
   IF_RETURN_IF_ERROR(EnsureConsumerOnce(queue));
   recreated_.fetch_add(1);
   spdlog::info("job consumer {} made again", durable);
-  return Status::Ok();
+  return true;
 }
 
 Status JobQueue::Settle(const std::string& ack_subject, std::string_view body) {

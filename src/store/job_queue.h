@@ -114,7 +114,7 @@ class JobQueue {
   // checks the consumer and makes it again if it has no leader. True when this call made it again (its jobs
   // can be fetched at once; at most once per kRecreateEveryMs, so a caller fetching again cannot loop).
   bool NoteFetchAnswered(const std::string& queue, bool answered);
-  Status RecreateIfLeaderless(const std::string& queue);
+  Result<bool> RecreateIfLeaderless(const std::string& queue);  // true: made again
 
   NatsConnection& nc_;
   const int64_t ack_wait_ms_;
