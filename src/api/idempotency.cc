@@ -1,5 +1,6 @@
 #include "api/idempotency.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 #include <utility>
@@ -196,9 +197,14 @@ Result<IdempotencyStore::Claim> IdempotencyStore::Begin(const Actor& actor, cons
       claim.answer = std::move(replay);
       return claim;
     }
-    if (state == "pending" && record.value("until_ms", int64_t{0}) > NowUnixMillis()) {
+    const int64_t left_ms = record.value("until_ms", int64_t{0}) - NowUnixMillis();
+    if (state == "pending" && left_ms > 0) {
+      // Retry-After follows the claim's time left, at most 3 s: a client's 8 attempts then outlast a dead server's
+      // claim (up to 10 s), and a live request that ends soon is not waited for long. (A fixed 1 s let a client
+      // give up after about 8 s.)
+      const int after_s = static_cast<int>(std::clamp<int64_t>((left_ms + 999) / 1000, 1, 3));
       return Status::Unavailable("a request with this Idempotency-Key is still in progress; retry shortly")
-          .WithRetryAfter(1);
+          .WithRetryAfter(after_s);
     }
     // "unknown" (the first attempt answered 5xx), or a claim that ran out (its server died): run again, as a
     // retry that checks whether the earlier attempt's write landed.

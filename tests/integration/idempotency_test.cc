@@ -191,7 +191,8 @@ TEST_F(IdempotencyTest, RetryWhileTheFirstAttemptRunsGets503WithRetryAfter) {
   auto busy = api_->Call("PUT", path, std::string("v"), Key("slow"));
   EXPECT_EQ(busy.status, 503) << busy.raw;
   EXPECT_EQ(busy.body["error"]["code"], "unavailable");
-  EXPECT_EQ(busy.header("retry-after"), "1");
+  // The claim has far longer left than a client's retries: it is told to come back in 3 s, the longest wait.
+  EXPECT_EQ(busy.header("retry-after"), "3");
 }
 
 TEST_F(IdempotencyTest, KeyOnAWriteThatCannotReplayOrAMalformedKeyIsRefused) {
@@ -362,7 +363,11 @@ TEST_F(IdempotencyClaimTest, AClaimWhoseServerIsGoneIsTakenOverAsARetryWithinThe
   ASSERT_TRUE(claim.ok()) << claim.status().ToString();
   dying.reset();  // the server is gone mid-request: nothing renews its claim
   auto other = NewServer();
-  ASSERT_TRUE(other->Begin(actor_, request_, "orphan").status().is(Code::kUnavailable));
+  auto busy = other->Begin(actor_, request_, "orphan");
+  ASSERT_TRUE(busy.status().is(Code::kUnavailable));
+  // A client is told to come back when the 1.5 s claim runs out (not after the 3 s a longer claim would get).
+  EXPECT_GE(busy.status().retry_after_s(), 1);
+  EXPECT_LE(busy.status().retry_after_s(), 2);
   std::optional<IdempotencyStore::Claim> taken;
   auto took = TimeUntil(
       [&] {
