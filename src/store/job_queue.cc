@@ -14,6 +14,13 @@ namespace {
 
 constexpr int64_t kNsPerMs = 1000000;
 constexpr int64_t kInfoWaitMs = 2000;  // a consumer's or the stream's info, asked to find out whether it is led
+// Options for those info requests: a consumer without a leader never answers, so they wait kInfoWaitMs at most.
+jsOptions InfoOptions(const NatsConnection& nc) {
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = std::min<int64_t>(kInfoWaitMs, nc.request_timeout_ms());
+  return jo;
+}
 std::string DurableFor(const std::string& queue) {
   std::string d = "jobq_" + queue;
   d[5 + queue.find('.')] = '_';
@@ -75,9 +82,7 @@ Status JobQueue::EnsureConsumer(const std::string& queue) {
   const std::string stream(kStream);
   // The info is asked with a short wait: a consumer without a leader never answers it, and the poll that asked
   // should count as unanswered soon rather than hold its thread for the whole request timeout.
-  jsOptions jo;
-  jsOptions_Init(&jo);
-  jo.Wait = std::min<int64_t>(kInfoWaitMs, nc_.request_timeout_ms());
+  jsOptions jo = InfoOptions(nc_);
   jsConsumerInfo* info = nullptr;
   jsErrCode err = static_cast<jsErrCode>(0);
   natsStatus s = js_GetConsumerInfo(&info, nc_.js(), stream.c_str(), durable.c_str(), &jo, &err);
@@ -200,9 +205,7 @@ bool JobQueue::NoteFetchAnswered(const std::string& queue, bool answered) {
 Result<bool> JobQueue::RecreateIfLeaderless(const std::string& queue) {
   const std::string stream(kStream);
   const std::string durable = DurableFor(queue);
-  jsOptions jo;
-  jsOptions_Init(&jo);
-  jo.Wait = std::min<int64_t>(kInfoWaitMs, nc_.request_timeout_ms());
+  jsOptions jo = InfoOptions(nc_);
   jsConsumerInfo* info = nullptr;
   jsErrCode err = static_cast<jsErrCode>(0);
   natsStatus s = js_GetConsumerInfo(&info, nc_.js(), stream.c_str(), durable.c_str(), &jo, &err);
