@@ -133,7 +133,7 @@ Result<std::vector<FetchedJob>> JobQueue::Fetch(const std::string& queue, int ba
   // answer on an inbox of this call alone.
   std::string inbox;
   nats::SubscriptionPtr sub;
-  natsStatus s = nats::SubscribeNewInbox(nc_.raw(), "", &inbox, &sub);
+  natsStatus s = nats::SubscribeNewInbox(nc_.raw(), "", nc_.retired(), &inbox, &sub);
   if (s != NATS_OK) return StatusFromNats(s, "fetch jobs");
   const std::string next = "$JS.API.CONSUMER.MSG.NEXT." + std::string(kStream) + "." + DurableFor(queue);
   const std::string request = "{\"batch\":" + std::to_string(batch) + ",\"no_wait\":true}";

@@ -323,7 +323,7 @@ Result<std::vector<KvEntry>> KvBucket::List(const std::string& filter) {
   wo.IgnoreDeletes = true;
   kvWatcher* raw_w = nullptr;
   natsStatus s = kvStore_Watch(&raw_w, kv_, filter.c_str(), &wo);
-  nats::KvWatcherPtr watcher(raw_w);
+  nats::KvWatcherPtr watcher = nats::OwnWatcher(raw_w, nc_.retired());
   if (s != NATS_OK) return StoreFailed(s, "KV list");
 
   std::vector<KvEntry> out;
@@ -371,7 +371,7 @@ Result<std::vector<std::string>> KvBucket::Keys(const std::string& filter) {
   wo.MetaOnly = true;
   kvWatcher* raw_w = nullptr;
   natsStatus s = kvStore_Watch(&raw_w, kv_, filter.c_str(), &wo);
-  nats::KvWatcherPtr watcher(raw_w);
+  nats::KvWatcherPtr watcher = nats::OwnWatcher(raw_w, nc_.retired());
   if (s != NATS_OK) return StoreFailed(s, "KV keys");
   std::vector<std::string> out;
   for (;;) {

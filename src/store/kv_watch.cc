@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "store/nats_handles.h"
+#include "store/retired_handles.h"
 
 namespace ironflow::server {
 
@@ -37,6 +38,7 @@ struct KvWatch::State {
   // completion of an older one are ignored.
   natsConnection* nc = nullptr;
   jsCtx* js = nullptr;
+  std::shared_ptr<RetiredHandles> retired;  // destroys subscriptions given up (store/retired_handles.h)
   std::string stream;
   std::string subject;
   natsSubscription* sub = nullptr;
@@ -134,7 +136,7 @@ natsStatus Subscribe(KvWatch::State& st, uint64_t generation, const StateRef& sh
   if (s != NATS_OK) {
     // Closed already (the connection went away). A delivery may still be running with `ref`: it is stale by its
     // generation once the caller moves on, and `ref` is left alive (a one-off leak, never a dangling pointer).
-    natsSubscription_Destroy(*sub);
+    st.retired->RetireSubscription(*sub);
     *sub = nullptr;
   }
   return s;
@@ -170,11 +172,8 @@ void Resubscribe(StateRef st) {
           sub = nullptr;
         }
       }
-      if (sub != nullptr) {  // stopped meanwhile: this one is not wanted
-        natsSubscription_Unsubscribe(sub);
-        natsSubscription_Destroy(sub);
-      }
-      if (old != nullptr) natsSubscription_Destroy(old);
+      if (sub != nullptr) st->retired->RetireSubscription(sub);  // stopped meanwhile: this one is not wanted
+      if (old != nullptr) st->retired->RetireSubscription(old);
       spdlog::info("KV watch on {} subscribed again", st->stream);
       break;
     }
@@ -204,6 +203,7 @@ Result<std::unique_ptr<KvWatch>> KvWatch::Start(KvBucket& bucket, Callback callb
   st.on_caught_up = std::move(options.on_caught_up);
   st.nc = bucket.connection().raw();
   st.js = bucket.connection().js();
+  st.retired = bucket.connection().retired();
   st.stream = "KV_" + bucket.name();
   st.subject = st.prefix + options.filter;
 
@@ -251,10 +251,7 @@ KvWatch::~KvWatch() {
     st.stopped = true;
     natsSubscription* sub = st.sub;
     st.sub = nullptr;
-    if (sub != nullptr) {
-      natsSubscription_Unsubscribe(sub);
-      natsSubscription_Destroy(sub);
-    }
+    if (sub != nullptr) st.retired->RetireSubscription(sub);
     return;
   }
   natsSubscription* sub = nullptr;
@@ -271,8 +268,7 @@ KvWatch::~KvWatch() {
     st.wake.wait(lock, [&] { return st.resubscribers == 0; });
   }
   if (sub == nullptr) return;
-  natsSubscription_Unsubscribe(sub);
-  natsSubscription_Destroy(sub);
+  st.retired->RetireSubscription(sub);
   // The completion callback frees the subscription's closure; wait a little for it, so nothing is left behind when
   // the process exits right after (the state is safe either way).
   std::unique_lock<std::mutex> lock(st.mu);

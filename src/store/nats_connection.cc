@@ -14,6 +14,7 @@
 #include "store/nats_detach_guard.h"
 #include "store/nats_handles.h"
 #include "store/reply_inboxes.h"
+#include "store/retired_handles.h"
 
 namespace ironflow::server {
 
@@ -170,11 +171,11 @@ Result<std::unique_ptr<NatsConnection>> NatsConnection::Connect(const Options& o
   }
   s = natsConnection_JetStream(&conn->js_, conn->nc_, &jsopts);
   if (s != NATS_OK) return StatusFromNats(s, "jetstream context");
-  conn->replies_ = std::make_unique<ReplyInboxes>(conn->nc_);
+  conn->replies_ = std::make_unique<ReplyInboxes>(conn->nc_, conn->retired_);
   return conn;
 }
 
-NatsConnection::NatsConnection(Options o) : options_(std::move(o)) {}
+NatsConnection::NatsConnection(Options o) : options_(std::move(o)), retired_(std::make_shared<RetiredHandles>()) {}
 
 NatsConnection::~NatsConnection() {
   replies_.reset();  // its subscriptions unsubscribe while the connection is still open
@@ -360,26 +361,38 @@ Status NatsConnection::Publish(std::string_view subject, std::string_view data) 
 }
 
 namespace {
+using SubscriptionCallback = std::function<void(std::string_view, std::string_view)>;
+
 void OnSubscriptionMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
   nats::MsgPtr owned(msg);
-  auto* cb = static_cast<std::function<void(std::string_view, std::string_view)>*>(closure);
+  auto* cb = static_cast<SubscriptionCallback*>(closure);
   (*cb)(natsMsg_GetSubject(msg), std::string_view(natsMsg_GetData(msg), natsMsg_GetDataLength(msg)));
 }
+
+// nats.c's last call for a subscription: no callback runs after it, so the closure can go.
+void OnSubscriptionComplete(void* closure) { delete static_cast<SubscriptionCallback*>(closure); }
 }  // namespace
 
 NatsConnection::Subscription::~Subscription() {
   if (sub_) {
-    // Drain so that no callback is still running when the closure (callback_) is freed.
+    // Drain so that no callback is still running when the owner frees what the callback uses.
     if (natsSubscription_Drain(sub_) == NATS_OK) natsSubscription_WaitForDrainCompletion(sub_, 2000);
-    natsSubscription_Destroy(sub_);
+    retired_->RetireSubscription(sub_);
   }
 }
 
-Result<std::unique_ptr<NatsConnection::Subscription>> NatsConnection::Subscribe(
-    const std::string& subject, std::function<void(std::string_view, std::string_view)> callback) {
+Result<std::unique_ptr<NatsConnection::Subscription>> NatsConnection::Subscribe(const std::string& subject,
+                                                                                SubscriptionCallback callback) {
   std::unique_ptr<Subscription> sub(new Subscription());
-  sub->callback_ = std::move(callback);
-  natsStatus s = natsConnection_Subscribe(&sub->sub_, nc_, subject.c_str(), &OnSubscriptionMessage, &sub->callback_);
+  sub->retired_ = retired_;
+  auto* closure = new SubscriptionCallback(std::move(callback));
+  natsStatus s = natsConnection_Subscribe(&sub->sub_, nc_, subject.c_str(), &OnSubscriptionMessage, closure);
+  if (s != NATS_OK) {
+    delete closure;
+    return StatusFromNats(s, "subscribe");
+  }
+  s = natsSubscription_SetOnCompleteCB(sub->sub_, &OnSubscriptionComplete, closure);
+  // Closed already (the connection went away): the closure stays (a one-off leak, never a dangling pointer).
   if (s != NATS_OK) return StatusFromNats(s, "subscribe");
   return sub;
 }

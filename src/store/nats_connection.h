@@ -25,6 +25,7 @@ typedef struct jsPubAckErr jsPubAckErr;
 namespace ironflow::server {
 
 class ReplyInboxes;
+class RetiredHandles;
 
 // Converts a nats.c status into a Status, naming the operation. Defined in nats_connection.cc.
 Status StatusFromNats(int nats_status, std::string_view operation);
@@ -73,7 +74,8 @@ class NatsConnection {
     std::string server_id;
   };
 
-  // A subscription that stops delivering when destroyed.
+  // A subscription that stops delivering when destroyed: the destructor waits (up to 2 s) for a callback in
+  // progress. Its callback is freed only after nats.c's last call to it.
   class Subscription {
    public:
     ~Subscription();
@@ -84,7 +86,7 @@ class NatsConnection {
     friend class NatsConnection;
     Subscription() = default;
     natsSubscription* sub_ = nullptr;
-    std::function<void(std::string_view subject, std::string_view data)> callback_;
+    std::shared_ptr<RetiredHandles> retired_;
   };
 
   static Result<std::unique_ptr<NatsConnection>> Connect(const Options& options);
@@ -123,6 +125,8 @@ class NatsConnection {
   uint64_t stream_publish_retries() const { return stream_retries_.load(); }
   // Reply subscriptions reused across request rounds (store/reply_inboxes.h), for requests made by hand.
   ReplyInboxes& replies() { return *replies_; }
+  // Where this connection's subscriptions go to be destroyed later (store/retired_handles.h).
+  const std::shared_ptr<RetiredHandles>& retired() const { return retired_; }
   // Delivers every message on `subject` (wildcards allowed) to `callback` on a nats.c thread.
   Result<std::unique_ptr<Subscription>> Subscribe(
       const std::string& subject, std::function<void(std::string_view subject, std::string_view data)> callback);
@@ -146,7 +150,8 @@ class NatsConnection {
   std::string redacted_url_;
   natsConnection* nc_ = nullptr;
   jsCtx* js_ = nullptr;
-  std::unique_ptr<ReplyInboxes> replies_;  // destroyed before the connection
+  std::shared_ptr<RetiredHandles> retired_;  // made by the constructor
+  std::unique_ptr<ReplyInboxes> replies_;    // destroyed before the connection
   std::atomic<uint64_t> reconnects_{0};
   // nats.c calls the connection callbacks on its own thread, after Close returns: the destructor waits for the
   // closed callback (the last one) before freeing what they touch.

@@ -1,11 +1,16 @@
 // RAII owners for nats.c handles. Every nats.c object used by Ironflow is held in exactly one of these;
-// nothing else calls a *_Destroy function. Include only from src/store.
+// nothing else calls a *_Destroy function. Subscriptions and KV watchers are unsubscribed at once but destroyed
+// later, through their connection's RetiredHandles (store/retired_handles.h: a use-after-free in nats.c 3.4.1).
+// Include only from src/store.
 #pragma once
 
 #include <nats/nats.h>
 
 #include <memory>
 #include <string>
+#include <utility>
+
+#include "store/retired_handles.h"
 
 namespace ironflow::server::nats {
 
@@ -27,16 +32,32 @@ struct KvStoreFree {
 struct KvEntryFree {
   void operator()(kvEntry* p) const { kvEntry_Destroy(p); }
 };
+// Stops the watcher now; RetiredHandles destroys it later. Always made by OwnWatcher (a default one, with no
+// `retired`, destroys at once).
 struct KvWatcherFree {
-  void operator()(kvWatcher* p) const { kvWatcher_Destroy(p); }
+  std::shared_ptr<RetiredHandles> retired;
+  void operator()(kvWatcher* p) const {
+    if (retired) {
+      retired->RetireWatcher(p);
+    } else {
+      kvWatcher_Destroy(p);
+    }
+  }
 };
 struct KvStatusFree {
   void operator()(kvStatus* p) const { kvStatus_Destroy(p); }
 };
+// Unsubscribes now; RetiredHandles destroys the subscription later. Always made by OwnSubscription (a default
+// one, with no `retired`, destroys at once).
 struct SubscriptionFree {
+  std::shared_ptr<RetiredHandles> retired;
   void operator()(natsSubscription* p) const {
-    natsSubscription_Unsubscribe(p);
-    natsSubscription_Destroy(p);
+    if (retired) {
+      retired->RetireSubscription(p);
+    } else {
+      natsSubscription_Unsubscribe(p);
+      natsSubscription_Destroy(p);
+    }
   }
 };
 struct MsgFree {
@@ -65,18 +86,34 @@ using PubAckPtr = std::unique_ptr<jsPubAck, PubAckFree>;
 using StreamInfoPtr = std::unique_ptr<jsStreamInfo, StreamInfoFree>;
 using StreamNamesPtr = std::unique_ptr<jsStreamNamesList, StreamNamesFree>;
 
+// Owners of a subscription or watcher that `retired` will destroy.
+inline SubscriptionPtr OwnSubscription(natsSubscription* sub, std::shared_ptr<RetiredHandles> retired) {
+  return SubscriptionPtr(sub, SubscriptionFree{std::move(retired)});
+}
+inline KvWatcherPtr OwnWatcher(kvWatcher* watcher, std::shared_ptr<RetiredHandles> retired) {
+  return KvWatcherPtr(watcher, KvWatcherFree{std::move(retired)});
+}
+
+// A synchronous subscription to `subject`.
+inline natsStatus SubscribeSync(natsConnection* nc, const std::string& subject,
+                                const std::shared_ptr<RetiredHandles>& retired, SubscriptionPtr* sub) {
+  natsSubscription* raw_sub = nullptr;
+  natsStatus s = natsConnection_SubscribeSync(&raw_sub, nc, subject.c_str());
+  *sub = OwnSubscription(raw_sub, retired);
+  return s;
+}
+
 // A synchronous subscription on a fresh inbox, to `<inbox><suffix>` (e.g. "" for the inbox itself, ".>" for every
 // subject under it): where the answers to requests made by hand arrive. Sets `inbox` (the subject prefix) and `sub`.
-inline natsStatus SubscribeNewInbox(natsConnection* nc, const char* suffix, std::string* inbox, SubscriptionPtr* sub) {
+inline natsStatus SubscribeNewInbox(natsConnection* nc, const char* suffix,
+                                    const std::shared_ptr<RetiredHandles>& retired, std::string* inbox,
+                                    SubscriptionPtr* sub) {
   natsInbox* raw_inbox = nullptr;
   natsStatus s = natsInbox_Create(&raw_inbox);
   if (s != NATS_OK) return s;
   *inbox = raw_inbox;
   natsInbox_Destroy(raw_inbox);
-  natsSubscription* raw_sub = nullptr;
-  s = natsConnection_SubscribeSync(&raw_sub, nc, (*inbox + suffix).c_str());
-  sub->reset(raw_sub);
-  return s;
+  return SubscribeSync(nc, *inbox + suffix, retired, sub);
 }
 
 }  // namespace ironflow::server::nats

@@ -65,7 +65,7 @@ natsStatus ReplyInboxes::Begin(Round* round) {
     }
   }
   if (!r.sub_) {
-    natsStatus s = nats::SubscribeNewInbox(nc_, ".>", &r.inbox_, &r.sub_);
+    natsStatus s = nats::SubscribeNewInbox(nc_, ".>", retired_, &r.inbox_, &r.sub_);
     if (s != NATS_OK) {
       r.broken_ = true;
       return s;

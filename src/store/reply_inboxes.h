@@ -17,8 +17,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "store/nats_handles.h"
@@ -53,7 +55,7 @@ class ReplyInboxes {
     bool broken_ = false;
   };
 
-  explicit ReplyInboxes(natsConnection* nc) : nc_(nc) {}
+  ReplyInboxes(natsConnection* nc, std::shared_ptr<RetiredHandles> retired) : nc_(nc), retired_(std::move(retired)) {}
   ReplyInboxes(const ReplyInboxes&) = delete;
   ReplyInboxes& operator=(const ReplyInboxes&) = delete;
 
@@ -70,6 +72,7 @@ class ReplyInboxes {
   void Return(nats::SubscriptionPtr sub, std::string inbox);
 
   natsConnection* nc_;
+  std::shared_ptr<RetiredHandles> retired_;  // destroys the subscriptions given up
   mutable std::mutex mu_;
   std::vector<Idle> idle_;
   uint64_t rounds_ = 0;

@@ -34,7 +34,7 @@ Result<nats::SubscriptionPtr> SubscribeOrdered(NatsConnection& nc, const std::st
   natsSubscription* raw = nullptr;
   jsErrCode err = static_cast<jsErrCode>(0);
   natsStatus s = js_SubscribeSync(&raw, nc.js(), subject_filter.c_str(), &jo, &so, &err);
-  nats::SubscriptionPtr sub(raw);
+  nats::SubscriptionPtr sub = nats::OwnSubscription(raw, nc.retired());
   if (s != NATS_OK) return StatusFromNats(s, "read stream " + stream);
   return sub;
 }

@@ -36,7 +36,7 @@ class ReplyInboxesTest : public ::testing::Test {
 };
 
 TEST_F(ReplyInboxesTest, ARoundReusesAnIdleSubscriptionWithAPrefixOfItsOwn) {
-  ReplyInboxes inboxes(nc_->raw());
+  ReplyInboxes inboxes(nc_->raw(), nc_->retired());
   const std::string first_prefix = EndedRound(inboxes);
   EXPECT_EQ(inboxes.idle(), 1u) << "the ended round's subscription was not kept for the next";
   ReplyInboxes::Round round;
@@ -50,7 +50,7 @@ TEST_F(ReplyInboxesTest, ARoundReusesAnIdleSubscriptionWithAPrefixOfItsOwn) {
 }
 
 TEST_F(ReplyInboxesTest, ALateAnswerToAnEarlierRoundIsNeverTakenForTheNextRoundsOnTheSameSubscription) {
-  ReplyInboxes inboxes(nc_->raw());
+  ReplyInboxes inboxes(nc_->raw(), nc_->retired());
   const std::string earlier = EndedRound(inboxes);  // that round stopped waiting: its answers may still come
   ReplyInboxes::Round round;
   ASSERT_EQ(inboxes.Begin(&round), NATS_OK);
@@ -64,7 +64,7 @@ TEST_F(ReplyInboxesTest, ALateAnswerToAnEarlierRoundIsNeverTakenForTheNextRounds
 }
 
 TEST_F(ReplyInboxesTest, ARoundWhoseWaitFailedDoesNotReturnItsSubscription) {
-  ReplyInboxes inboxes(nc_->raw());
+  ReplyInboxes inboxes(nc_->raw(), nc_->retired());
   {
     ReplyInboxes::Round round;
     ASSERT_EQ(inboxes.Begin(&round), NATS_OK);
