@@ -6,6 +6,7 @@
 #include "common/hex.h"
 #include "crypto/digest.h"
 #include "store/nats_handles.h"
+#include "store/stream_reader.h"
 
 namespace ironflow::server {
 namespace {
@@ -348,19 +349,25 @@ Result<std::vector<KvEntry>> KvBucket::List(const std::string& filter) {
 }
 
 Result<std::vector<KvBucket::HistoryEntry>> KvBucket::History(const std::string& key) {
-  kvEntryList list{};
-  natsStatus s = kvStore_History(&list, kv_, key.c_str(), nullptr);
+  // Read from the bucket's stream with our own ordered consumer rather than kvStore_History, whose watcher nats.c
+  // destroys inside the call, at once, also on a timeout while messages still arrive (store/retired_handles.h).
+  StreamQuery query;
+  query.stream = "KV_" + name_;
+  query.subject_filter = "$KV." + name_ + "." + key;
+  query.keep = kMaxHistoryRead;
+  query.scan_limit = 1024;  // leftovers of a bucket that once kept more revisions: the newest kMaxHistoryRead
+  IF_ASSIGN_OR_RETURN(auto messages, ReadStream(nc_, query));
   std::vector<HistoryEntry> out;
-  if (s == NATS_NOT_FOUND) return out;
-  if (s != NATS_OK) return StoreFailed(s, "KV history");
-  for (int i = 0; i < list.Count; ++i) {
-    kvEntry* e = list.Entries[i];
+  out.reserve(messages.size());
+  for (StreamMessage& m : messages) {
     HistoryEntry h;
-    h.deleted = kvEntry_Operation(e) != kvOp_Put;
-    h.entry = h.deleted ? KvEntry{kvEntry_Key(e), "", kvEntry_Revision(e), kvEntry_Created(e)} : ToEntry(e);
+    h.deleted = !m.kv_operation.empty();  // a DEL or PURGE marker
+    h.entry.key = key;
+    h.entry.revision = m.sequence;
+    h.entry.created_ns = m.time_ns;
+    if (!h.deleted) h.entry.value = std::move(m.data);
     out.push_back(std::move(h));
   }
-  kvEntryList_Destroy(&list);
   return out;
 }
 

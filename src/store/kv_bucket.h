@@ -125,6 +125,7 @@ class KvBucket {
     bool deleted = false;
   };
   Result<std::vector<HistoryEntry>> History(const std::string& key);
+  static constexpr size_t kMaxHistoryRead = 64;  // a KV bucket keeps at most 64 revisions of a key
   // Names of the live keys matching `filter`, without reading their values.
   Result<std::vector<std::string>> Keys(const std::string& filter);
 
