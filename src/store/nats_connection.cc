@@ -13,6 +13,7 @@
 #include "crypto/digest.h"
 #include "store/nats_detach_guard.h"
 #include "store/nats_handles.h"
+#include "store/nats_inline_free.h"
 #include "store/reply_inboxes.h"
 #include "store/retired_handles.h"
 
@@ -105,6 +106,11 @@ Result<std::unique_ptr<NatsConnection>> NatsConnection::Connect(const Options& o
       spdlog::warn(
           "this program does not export its natsThread_Detach guard: a failed JetStream ordered-consumer "
           "reset in nats.c can crash it (see store/nats_detach_guard.h)");
+    }
+    if (!nats::InlineFreeActive()) {
+      spdlog::info(
+          "this program does not export its natsGC_collect: nats.c frees messages on its collector thread "
+          "(slower; see store/nats_inline_free.h)");
     }
   });
   std::unique_ptr<NatsConnection> conn(new NatsConnection(options));
