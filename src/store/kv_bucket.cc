@@ -349,14 +349,20 @@ Result<std::vector<KvEntry>> KvBucket::List(const std::string& filter) {
 }
 
 Result<std::vector<KvBucket::HistoryEntry>> KvBucket::History(const std::string& key) {
+  // One key, as kvStore_History takes it: no wildcards.
+  if (key.empty() || key.find_first_of("*> ") != std::string::npos) {
+    return Status::InvalidArgument("KV history: invalid key");
+  }
   // Read from the bucket's stream with our own ordered consumer rather than kvStore_History, whose watcher nats.c
   // destroys inside the call, at once, also on a timeout while messages still arrive (store/retired_handles.h).
   StreamQuery query;
   query.stream = "KV_" + name_;
   query.subject_filter = "$KV." + name_ + "." + key;
   query.keep = kMaxHistoryRead;
-  query.scan_limit = 1024;  // leftovers of a bucket that once kept more revisions: the newest kMaxHistoryRead
-  IF_ASSIGN_OR_RETURN(auto messages, ReadStream(nc_, query));
+  query.scan_limit = kMaxHistoryRead;
+  bool truncated = false;
+  IF_ASSIGN_OR_RETURN(auto messages, ReadStream(nc_, query, &truncated));
+  if (truncated) return Status::Internal("KV history: more revisions of one key than a bucket keeps");
   std::vector<HistoryEntry> out;
   out.reserve(messages.size());
   for (StreamMessage& m : messages) {

@@ -1,7 +1,9 @@
 #include "store/nats_connection.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -181,7 +183,8 @@ Result<std::unique_ptr<NatsConnection>> NatsConnection::Connect(const Options& o
   return conn;
 }
 
-NatsConnection::NatsConnection(Options o) : options_(std::move(o)), retired_(std::make_shared<RetiredHandles>()) {}
+NatsConnection::NatsConnection(Options o)
+    : options_(std::move(o)), retired_(std::make_shared<RetiredHandles>(options_.retire_grace_ms)) {}
 
 NatsConnection::~NatsConnection() {
   replies_.reset();  // its subscriptions unsubscribe while the connection is still open
@@ -366,40 +369,73 @@ Status NatsConnection::Publish(std::string_view subject, std::string_view data) 
                         "publish");
 }
 
-namespace {
 using SubscriptionCallback = std::function<void(std::string_view, std::string_view)>;
+
+struct NatsConnection::Subscription::Delivery {
+  SubscriptionCallback callback;
+  // The nats.c thread running the callback now: a callback whose effects destroy the subscription (an event
+  // stream's last reference dropped inside it) must not wait for its own thread.
+  std::atomic<std::thread::id> delivering{};
+  std::mutex mu;
+  std::condition_variable completed_cv;
+  bool completed = false;  // nats.c made its last call for the subscription
+};
+
+namespace {
+using DeliveryShare = std::shared_ptr<NatsConnection::Subscription::Delivery>;  // nats.c's closure: one on the heap
 
 void OnSubscriptionMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
   nats::MsgPtr owned(msg);
-  auto* cb = static_cast<SubscriptionCallback*>(closure);
-  (*cb)(natsMsg_GetSubject(msg), std::string_view(natsMsg_GetData(msg), natsMsg_GetDataLength(msg)));
+  const DeliveryShare& delivery = *static_cast<DeliveryShare*>(closure);  // freed only after the last callback
+  delivery->delivering = std::this_thread::get_id();
+  delivery->callback(natsMsg_GetSubject(msg), std::string_view(natsMsg_GetData(msg), natsMsg_GetDataLength(msg)));
+  delivery->delivering = std::thread::id();
 }
 
-// nats.c's last call for a subscription: no callback runs after it, so the closure can go.
-void OnSubscriptionComplete(void* closure) { delete static_cast<SubscriptionCallback*>(closure); }
+// nats.c's last call for a subscription: no message callback runs after it, so its share can go.
+void OnSubscriptionComplete(void* closure) {
+  std::unique_ptr<DeliveryShare> share(static_cast<DeliveryShare*>(closure));
+  std::lock_guard<std::mutex> lock((*share)->mu);
+  (*share)->completed = true;
+  (*share)->completed_cv.notify_all();
+}
 }  // namespace
 
 NatsConnection::Subscription::~Subscription() {
-  if (sub_) {
-    // Drain so that no callback is still running when the owner frees what the callback uses.
-    if (natsSubscription_Drain(sub_) == NATS_OK) natsSubscription_WaitForDrainCompletion(sub_, 2000);
+  if (!sub_) return;
+  if (delivery_->delivering.load() == std::this_thread::get_id()) {
+    // Destroyed from inside its own callback: nats.c's last call comes on this thread once the callback returns.
     retired_->RetireSubscription(sub_);
+    return;
   }
+  // Drain so that the messages already received are handled before the owner frees what the callback uses.
+  if (natsSubscription_Drain(sub_) == NATS_OK) natsSubscription_WaitForDrainCompletion(sub_, 2000);
+  retired_->RetireSubscription(sub_);
+  // And wait for nats.c's last call, so no callback runs once this returns and nothing is left at exit.
+  std::unique_lock<std::mutex> lock(delivery_->mu);
+  delivery_->completed_cv.wait_for(lock, std::chrono::seconds(2), [this] { return delivery_->completed; });
 }
 
 Result<std::unique_ptr<NatsConnection::Subscription>> NatsConnection::Subscribe(const std::string& subject,
                                                                                 SubscriptionCallback callback) {
   std::unique_ptr<Subscription> sub(new Subscription());
   sub->retired_ = retired_;
-  auto* closure = new SubscriptionCallback(std::move(callback));
-  natsStatus s = natsConnection_Subscribe(&sub->sub_, nc_, subject.c_str(), &OnSubscriptionMessage, closure);
+  sub->delivery_ = std::make_shared<Subscription::Delivery>();
+  sub->delivery_->callback = std::move(callback);
+  auto* closure = new DeliveryShare(sub->delivery_);
+  natsSubscription* raw = nullptr;
+  natsStatus s = natsConnection_Subscribe(&raw, nc_, subject.c_str(), &OnSubscriptionMessage, closure);
   if (s != NATS_OK) {
     delete closure;
     return StatusFromNats(s, "subscribe");
   }
-  s = natsSubscription_SetOnCompleteCB(sub->sub_, &OnSubscriptionComplete, closure);
-  // Closed already (the connection went away): the closure stays (a one-off leak, never a dangling pointer).
-  if (s != NATS_OK) return StatusFromNats(s, "subscribe");
+  s = natsSubscription_SetOnCompleteCB(raw, &OnSubscriptionComplete, closure);
+  if (s != NATS_OK) {
+    // Closed already (the connection went away): the closure stays (a one-off leak, never a dangling pointer).
+    retired_->RetireSubscription(raw);
+    return StatusFromNats(s, "subscribe");
+  }
+  sub->sub_ = raw;
   return sub;
 }
 

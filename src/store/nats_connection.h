@@ -59,6 +59,7 @@ class NatsConnection {
     std::string name = "ironflow";
     int64_t connect_deadline_ms = 10000;  // keep retrying the first connect for this long
     int64_t request_timeout_ms = 5000;    // JetStream API/publish wait
+    int64_t retire_grace_ms = 10000;      // how long unsubscribed handles are kept (store/retired_handles.h)
     // A secured NATS: TLS (CA to verify the server; client certificate and key for mutual TLS) and/or a
     // credentials file (JWT + NKey seed). Empty: not used.
     std::string tls_ca_file;
@@ -74,18 +75,21 @@ class NatsConnection {
     std::string server_id;
   };
 
-  // A subscription that stops delivering when destroyed: the destructor waits (up to 2 s) for a callback in
-  // progress. Its callback is freed only after nats.c's last call to it.
+  // A subscription that stops delivering when destroyed: the destructor waits (up to 2 s each) for the messages
+  // already received to be handled and for nats.c's last call. The callback is freed only after that last call.
   class Subscription {
    public:
     ~Subscription();
     Subscription(const Subscription&) = delete;
     Subscription& operator=(const Subscription&) = delete;
 
+    struct Delivery;  // the callback and its completion, shared with nats.c (defined in nats_connection.cc)
+
    private:
     friend class NatsConnection;
     Subscription() = default;
     natsSubscription* sub_ = nullptr;
+    std::shared_ptr<Delivery> delivery_;
     std::shared_ptr<RetiredHandles> retired_;
   };
 

@@ -6,6 +6,7 @@
 
 #include <nats/nats.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <utility>
@@ -32,32 +33,24 @@ struct KvStoreFree {
 struct KvEntryFree {
   void operator()(kvEntry* p) const { kvEntry_Destroy(p); }
 };
-// Stops the watcher now; RetiredHandles destroys it later. Always made by OwnWatcher (a default one, with no
-// `retired`, destroys at once).
+// Stops the watcher now; RetiredHandles destroys it later. Made by OwnWatcher only: one without `retired` (built
+// from a raw pointer) would bring the use-after-free back, so it stops the process instead.
 struct KvWatcherFree {
   std::shared_ptr<RetiredHandles> retired;
   void operator()(kvWatcher* p) const {
-    if (retired) {
-      retired->RetireWatcher(p);
-    } else {
-      kvWatcher_Destroy(p);
-    }
+    if (!retired) std::abort();
+    retired->RetireWatcher(p);
   }
 };
 struct KvStatusFree {
   void operator()(kvStatus* p) const { kvStatus_Destroy(p); }
 };
-// Unsubscribes now; RetiredHandles destroys the subscription later. Always made by OwnSubscription (a default
-// one, with no `retired`, destroys at once).
+// Unsubscribes now; RetiredHandles destroys the subscription later. Made by OwnSubscription only (as above).
 struct SubscriptionFree {
   std::shared_ptr<RetiredHandles> retired;
   void operator()(natsSubscription* p) const {
-    if (retired) {
-      retired->RetireSubscription(p);
-    } else {
-      natsSubscription_Unsubscribe(p);
-      natsSubscription_Destroy(p);
-    }
+    if (!retired) std::abort();
+    retired->RetireSubscription(p);
   }
 };
 struct MsgFree {

@@ -13,10 +13,19 @@ void DestroyWatcher(void* p) { kvWatcher_Destroy(static_cast<kvWatcher*>(p)); }
 
 }  // namespace
 
+RetiredHandles::RetiredHandles(int64_t grace_ms)
+    : grace_(std::chrono::milliseconds(grace_ms)), now_(&Clock::now), sweeper_([this] { SweepLoop(); }) {}
+
 RetiredHandles::RetiredHandles(int64_t grace_ms, std::function<Clock::time_point()> now)
     : grace_(std::chrono::milliseconds(grace_ms)), now_(std::move(now)) {}
 
 RetiredHandles::~RetiredHandles() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (sweeper_.joinable()) sweeper_.join();
   for (const Entry& e : kept_) e.destroy(e.handle);
 }
 
@@ -32,18 +41,52 @@ void RetiredHandles::RetireWatcher(kvWatcher* watcher) {
   Retire(watcher, &DestroyWatcher);
 }
 
+std::vector<RetiredHandles::Entry> RetiredHandles::TakeDueLocked(Clock::time_point now) {
+  std::vector<Entry> due;
+  while (!kept_.empty() && now - kept_.front().retired >= grace_) {
+    due.push_back(kept_.front());
+    kept_.pop_front();
+  }
+  return due;
+}
+
 void RetiredHandles::Retire(void* handle, void (*destroy)(void*)) {
   const Clock::time_point now = now_();
   std::vector<Entry> due;
+  bool first = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    while (!kept_.empty() && now - kept_.front().retired >= grace_) {
-      due.push_back(kept_.front());
-      kept_.pop_front();
-    }
+    due = TakeDueLocked(now);
+    first = kept_.empty();
     kept_.push_back(Entry{now, handle, destroy});
   }
+  if (first) wake_.notify_all();                   // the sweeper sleeps without a deadline while nothing is kept
   for (const Entry& e : due) e.destroy(e.handle);  // outside the lock: a destroy may take nats.c's locks
+}
+
+void RetiredHandles::Sweep() {
+  std::vector<Entry> due;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    due = TakeDueLocked(now_());
+  }
+  for (const Entry& e : due) e.destroy(e.handle);
+}
+
+void RetiredHandles::SweepLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    if (kept_.empty()) {
+      wake_.wait(lock);
+      continue;
+    }
+    const Clock::time_point due_at = kept_.front().retired + grace_;
+    if (wake_.wait_until(lock, due_at, [&] { return stopping_; })) break;
+    std::vector<Entry> due = TakeDueLocked(Clock::now());
+    lock.unlock();
+    for (const Entry& e : due) e.destroy(e.handle);
+    lock.lock();
+  }
 }
 
 size_t RetiredHandles::kept() const {

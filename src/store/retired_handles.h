@@ -11,21 +11,23 @@
 // for a while does not (docs/decisions.md).
 //
 // Unsubscribing still happens at once (the subscription leaves the connection's table: nothing new reaches it); the
-// handle itself is kept for `grace` and destroyed by a later Retire call (each call destroys those kept longer
-// than that) or by the destructor. The read loop holds a subscription only while it handles one message, far less
-// than the grace period.
+// handle itself is kept for the grace period (10 s) and then destroyed by a thread of this object, which sleeps
+// while nothing is kept. The read loop holds a subscription only while it handles one message, far less than that.
 //
 // Thread-safe. Owned (shared) by a NatsConnection and by the deleters of the handles it keeps (nats_handles.h), so
 // it outlives every handle retired into it; a handle may be destroyed after its connection (nats.c allows that).
-// Include only from src/store.
+// The destructor destroys what is still kept. Include only from src/store.
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 typedef struct __natsSubscription natsSubscription;
 typedef struct __kvWatcher kvWatcher;
@@ -37,8 +39,11 @@ class RetiredHandles {
   using Clock = std::chrono::steady_clock;
   static constexpr int64_t kGraceMs = 10000;
 
-  explicit RetiredHandles(int64_t grace_ms = kGraceMs, std::function<Clock::time_point()> now = &Clock::now);
-  ~RetiredHandles();  // destroys what is still kept
+  // Destroys handles `grace_ms` after their retirement, on a thread of its own.
+  explicit RetiredHandles(int64_t grace_ms = kGraceMs);
+  // For tests: time comes from `now` and handles are destroyed only by Retire and Sweep calls (no thread).
+  RetiredHandles(int64_t grace_ms, std::function<Clock::time_point()> now);
+  ~RetiredHandles();
   RetiredHandles(const RetiredHandles&) = delete;
   RetiredHandles& operator=(const RetiredHandles&) = delete;
 
@@ -48,6 +53,8 @@ class RetiredHandles {
   void RetireWatcher(kvWatcher* watcher);
   // Any handle: `destroy(handle)` runs after the grace period. For the two above, and for tests.
   void Retire(void* handle, void (*destroy)(void*));
+  // Destroys the handles whose grace period has ended.
+  void Sweep();
 
   size_t kept() const;  // handles not destroyed yet
 
@@ -57,11 +64,16 @@ class RetiredHandles {
     void* handle;
     void (*destroy)(void*);
   };
+  std::vector<Entry> TakeDueLocked(Clock::time_point now);
+  void SweepLoop();
 
   const Clock::duration grace_;
   const std::function<Clock::time_point()> now_;
   mutable std::mutex mu_;
+  std::condition_variable wake_;  // something retired, or stopping
+  bool stopping_ = false;
   std::deque<Entry> kept_;  // in the order retired, so the oldest are at the front
+  std::thread sweeper_;     // not started for an injected clock
 };
 
 }  // namespace ironflow::server
