@@ -52,16 +52,13 @@ std::vector<RetiredHandles::Entry> RetiredHandles::TakeDueLocked(Clock::time_poi
 
 void RetiredHandles::Retire(void* handle, void (*destroy)(void*)) {
   const Clock::time_point now = now_();
-  std::vector<Entry> due;
   bool first = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    due = TakeDueLocked(now);
     first = kept_.empty();
     kept_.push_back(Entry{now, handle, destroy});
   }
-  if (first) wake_.notify_all();                   // the sweeper sleeps without a deadline while nothing is kept
-  for (const Entry& e : due) e.destroy(e.handle);  // outside the lock: a destroy may take nats.c's locks
+  if (first) wake_.notify_all();  // the sweeper sleeps without a deadline while nothing is kept
 }
 
 void RetiredHandles::Sweep() {
@@ -70,7 +67,7 @@ void RetiredHandles::Sweep() {
     std::lock_guard<std::mutex> lock(mu_);
     due = TakeDueLocked(now_());
   }
-  for (const Entry& e : due) e.destroy(e.handle);
+  for (const Entry& e : due) e.destroy(e.handle);  // outside the lock: a destroy may take nats.c's locks
 }
 
 void RetiredHandles::SweepLoop() {

@@ -41,7 +41,7 @@ class RetiredHandles {
 
   // Destroys handles `grace_ms` after their retirement, on a thread of its own.
   explicit RetiredHandles(int64_t grace_ms = kGraceMs);
-  // For tests: time comes from `now` and handles are destroyed only by Retire and Sweep calls (no thread).
+  // For tests: time comes from `now` and handles are destroyed only by Sweep calls (no thread).
   RetiredHandles(int64_t grace_ms, std::function<Clock::time_point()> now);
   ~RetiredHandles();
   RetiredHandles(const RetiredHandles&) = delete;
@@ -53,7 +53,7 @@ class RetiredHandles {
   void RetireWatcher(kvWatcher* watcher);
   // Any handle: `destroy(handle)` runs after the grace period. For the two above, and for tests.
   void Retire(void* handle, void (*destroy)(void*));
-  // Destroys the handles whose grace period has ended.
+  // Destroys the handles whose grace period has ended (the thread's work; called by tests with an injected clock).
   void Sweep();
 
   size_t kept() const;  // handles not destroyed yet

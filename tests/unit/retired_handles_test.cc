@@ -18,7 +18,7 @@ class RetiredHandlesTest : public ::testing::Test {
   // Declared before the keeper, so they outlive it: its destructor destroys what it still keeps.
   bool first_ = false, second_ = false, third_ = false;
   Clock::time_point now_{};
-  // A keeper with a 10 s grace period on a clock the test moves (no thread: Retire and Sweep destroy).
+  // A keeper with a 10 s grace period on a clock the test moves (no thread: Sweep destroys).
   RetiredHandles keeper_{10000, [this] { return now_; }};
 };
 
@@ -26,9 +26,11 @@ TEST_F(RetiredHandlesTest, AHandleOutlivesItsWholeGracePeriodAndIsDestroyedAfter
   keeper_.Retire(&first_, &MarkDestroyed);
   now_ += std::chrono::milliseconds(9999);
   keeper_.Retire(&second_, &MarkDestroyed);
+  keeper_.Sweep();
   EXPECT_FALSE(first_) << "destroyed before its grace period ended";
   now_ += std::chrono::milliseconds(1);
   keeper_.Retire(&third_, &MarkDestroyed);
+  keeper_.Sweep();
   EXPECT_TRUE(first_);
   EXPECT_FALSE(second_);
   EXPECT_FALSE(third_);
