@@ -22,6 +22,7 @@
 #include "api/router.h"
 #include "api/routes.h"
 #include "auth/api_key_store.h"
+#include "common/snapshot.h"
 #include "config/config_store.h"
 #include "crypto/master_key.h"
 #include "events/system_events.h"
@@ -146,16 +147,31 @@ struct Server::Impl {
   std::atomic<bool> ready{false};
   SystemInfo system_info;  // what /readyz and /api/v1/status read (set once the routes are added)
 
-  // The runtime's counters, the job queue's depth per function and every key id's nonce count (/metrics).
-  void FillGauges(Metrics::Gauges* g) const {
-    g->embedded_nats_restarts = embedded ? embedded->restarts() : 0;
-    if (engine) g->runtime = engine->stats();
+  // What /metrics reads from NATS: the job queue's depth per function and every key id's nonce count.
+  struct StoredGauges {
+    std::vector<Metrics::Gauges::QueueDepth> queue_depths;
+    std::vector<std::pair<std::string, uint64_t>> nonces_used;
+  };
+  StoredGauges ReadStoredGauges() const {
+    StoredGauges out;
     if (auto depths = jobs->Depths(); depths.ok()) {
-      for (const auto& d : *depths) g->queue_depths.push_back({d.environment, d.function_id, d.jobs});
+      for (const auto& d : *depths) out.queue_depths.push_back({d.environment, d.function_id, d.jobs});
     }
     if (auto nonces = NonceBudget::ReadAll(bucket(StoreBucket::kSystem)); nonces.ok()) {
-      for (const auto& u : *nonces) g->nonces_used.emplace_back(u.key_id, u.reserved);
+      for (const auto& u : *nonces) out.nonces_used.emplace_back(u.key_id, u.reserved);
     }
+    return out;
+  }
+  // /metrics is unauthenticated: however often it is scraped, NATS is read at most once a second.
+  Snapshot<StoredGauges> stored_gauges{std::chrono::seconds(1), [this] { return ReadStoredGauges(); }};
+
+  // The runtime's counters, and the snapshot of what NATS holds (/metrics).
+  void FillGauges(Metrics::Gauges* g) {
+    g->embedded_nats_restarts = embedded ? embedded->restarts() : 0;
+    if (engine) g->runtime = engine->stats();
+    StoredGauges stored = stored_gauges.Get();
+    g->queue_depths = std::move(stored.queue_depths);
+    g->nonces_used = std::move(stored.nonces_used);
   }
 
   KvBucket& bucket(StoreBucket b) const { return *buckets[static_cast<size_t>(b)]; }

@@ -98,8 +98,9 @@ TEST_F(MetricsTest, EveryDocumentedMetricIsExportedAndPromtoolAcceptsTheExpositi
 TEST_F(MetricsTest, RuntimeMetricsFollowQueueingDeliveryFailureAndLeaseExpiry) {
   const std::string key_id = api_->Call("GET", "/api/v1/status").body["encryption"]["key_id"];
   ASSERT_EQ(api_->Call("PUT", "/api/v1/secrets/S", json{{"value", NewValue()}}).status, 201);
-  std::string metrics = Scrape();
-  EXPECT_GE(Sample(metrics, "ironflow_nonce_budget_used{key_id=\"" + key_id + "\",current=\"true\"}"), 1);
+  // Gauges read from NATS come from a snapshot at most a second old: scrape until it shows the write.
+  EXPECT_GE(AwaitSample("ironflow_nonce_budget_used{key_id=\"" + key_id + "\",current=\"true\"}", 1), 1);
+  std::string metrics;
 
   auto fn = api_->Call("POST", "/api/v1/functions",
                        json{{"id", "charge"},
@@ -112,7 +113,7 @@ TEST_F(MetricsTest, RuntimeMetricsFollowQueueingDeliveryFailureAndLeaseExpiry) {
     ASSERT_EQ(api_->Call("POST", "/api/v1/events", json{{"name", "charge.go"}, {"data", json::object()}}).status, 202);
   }
   const std::string depth = "ironflow_runtime_queue_depth{environment=\"default\",function=\"charge\"}";
-  EXPECT_EQ(Sample(Scrape(), depth), 2) << "two runs, no worker yet";
+  EXPECT_EQ(AwaitDepth(depth, 2), 2) << "two runs, no worker yet";
 
   // One attempt fails; the other is taken by a worker that then goes silent until its lease runs out.
   ASSERT_EQ(api_->Call("POST", "/api/v1/workers/w/register",
