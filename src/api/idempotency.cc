@@ -49,8 +49,12 @@ bool WellFormed(const json& r) {
 
 }  // namespace
 
-IdempotencyStore::IdempotencyStore(KvBucket& bucket, SecureBytes fingerprint_key, Timing timing)
-    : bucket_(bucket), fingerprint_key_(std::move(fingerprint_key)), timing_(timing) {
+IdempotencyStore::IdempotencyStore(KvBucket& bucket, SecureBytes fingerprint_key, Timing timing,
+                                   SecureBytes previous_fingerprint_key)
+    : bucket_(bucket),
+      fingerprint_key_(std::move(fingerprint_key)),
+      previous_fingerprint_key_(std::move(previous_fingerprint_key)),
+      timing_(timing) {
   renewer_ = std::thread([this] { RenewLoop(); });
 }
 
@@ -144,16 +148,15 @@ void IdempotencyStore::RenewLoop() {
   }
 }
 
-std::string IdempotencyStore::Fingerprint(const HttpRequest& r) const {
+std::string IdempotencyStore::Fingerprint(ByteView key, const HttpRequest& r) {
   auto part = [&](std::optional<std::string> h) { return h.value_or(std::string("\x01", 1)); };
   const std::string env = part(r.header("x-ironflow-environment"));
   const std::string if_match = part(r.header("if-match"));
   const std::string if_none = part(r.header("if-none-match"));
   const std::string zero(1, '\0');
-  auto mac = HmacSha256(
-      fingerprint_key_.view(),
-      {AsBytes(r.method), AsBytes(zero), AsBytes(r.path), AsBytes(zero), AsBytes(r.query), AsBytes(zero), AsBytes(env),
-       AsBytes(zero), AsBytes(if_match), AsBytes(zero), AsBytes(if_none), AsBytes(zero), AsBytes(r.body)});
+  auto mac = HmacSha256(key, {AsBytes(r.method), AsBytes(zero), AsBytes(r.path), AsBytes(zero), AsBytes(r.query),
+                              AsBytes(zero), AsBytes(env), AsBytes(zero), AsBytes(if_match), AsBytes(zero),
+                              AsBytes(if_none), AsBytes(zero), AsBytes(r.body)});
   return HexEncode(mac);
 }
 
@@ -162,10 +165,13 @@ Result<IdempotencyStore::Claim> IdempotencyStore::Begin(const Actor& actor, cons
   IF_RETURN_IF_ERROR(CheckKey(key));
   Claim claim;
   claim.record_key = Sha256Hex(actor.type + "\n" + actor.id + "\n" + std::string(key));
-  claim.fingerprint = Fingerprint(request);
   // The tag names this key *and* this request: the same key reused for another request after its record expired
   // gets other event and run ids.
-  claim.tag.id = Sha256Hex(claim.record_key + claim.fingerprint).substr(0, 32);
+  auto use_fingerprint = [&](std::string fingerprint) {
+    claim.fingerprint = std::move(fingerprint);
+    claim.tag.id = Sha256Hex(claim.record_key + claim.fingerprint).substr(0, 32);
+  };
+  use_fingerprint(Fingerprint(fingerprint_key_.view(), request));
   claim.holder = HexEncode(RandomBytes(12));
   // A claim is tried a few times only: each try repeats a create-only write, which older NATS clusters do not
   // always enforce (nats-server#4320); past that the caller gets 503 and retries later.
@@ -181,7 +187,14 @@ Result<IdempotencyStore::Claim> IdempotencyStore::Begin(const Actor& actor, cons
     if (!existing.has_value()) continue;  // expired or removed in between: claim it again
     json record = json::parse((existing)->value, nullptr, false);
     if (!WellFormed(record)) return Status::Internal("unreadable idempotency record");
-    if (!ConstantTimeEquals(record["fp"].get<std::string>(), claim.fingerprint)) {
+    const std::string recorded_fp = record["fp"].get<std::string>();
+    if (!ConstantTimeEquals(recorded_fp, claim.fingerprint) && !previous_fingerprint_key_.empty()) {
+      // Written by a server still on the previous master key (a rotation rolling out): the same request matches
+      // under that key. From here on this claim is that record's (same fingerprint, so the same tag and ids).
+      std::string previous = Fingerprint(previous_fingerprint_key_.view(), request);
+      if (ConstantTimeEquals(recorded_fp, previous)) use_fingerprint(std::move(previous));
+    }
+    if (!ConstantTimeEquals(recorded_fp, claim.fingerprint)) {
       claim.answer = api::ErrorResponse(422, "idempotency_key_reused",
                                         "this Idempotency-Key was used for a different request in the last 10 "
                                         "minutes; send a new key for a new request");

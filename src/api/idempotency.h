@@ -48,12 +48,17 @@ namespace ironflow::server {
 class IdempotencyStore {
  public:
   // `fingerprint_key`: the HMAC key for request fingerprints, the same on every server (derived from the master
-  // key; a fixed one in dev mode, where values are stored in the clear anyway).
+  // key; a fixed one in dev mode, where values are stored in the clear anyway). `previous_fingerprint_key`
+  // (empty: none) is derived from the previous master key during a master-key rotation: a record written by a
+  // server still on that key matches too, so a retry that crosses from an old server to a rotated one is replayed
+  // instead of refused with 422. (The other way, a server on the old key cannot check a fingerprint made under
+  // the new one: docs/decisions.md.)
   struct Timing {
     int64_t claim_ms = 10000;       // a claim not written again for this long belongs to a dead process
     int64_t renew_every_ms = 3000;  // how often a running request's claim is written again
   };
-  IdempotencyStore(KvBucket& bucket, SecureBytes fingerprint_key, Timing timing);
+  IdempotencyStore(KvBucket& bucket, SecureBytes fingerprint_key, Timing timing,
+                   SecureBytes previous_fingerprint_key = {});
   IdempotencyStore(KvBucket& bucket, SecureBytes fingerprint_key)
       : IdempotencyStore(bucket, std::move(fingerprint_key), Timing{}) {}
   ~IdempotencyStore();  // stops renewing: the claims still held run out as a dead server's would
@@ -78,7 +83,7 @@ class IdempotencyStore {
   void Finish(const Claim& claim, const HttpResponse& response);
 
  private:
-  std::string Fingerprint(const HttpRequest& request) const;
+  static std::string Fingerprint(ByteView key, const HttpRequest& request);
   std::string PendingRecord(const std::string& fingerprint, const std::string& holder) const;
   void Hold(const Claim& claim);
   // The revision of the key's record if it is still a pending claim of `holder` (read from the store); nullopt if
@@ -88,6 +93,7 @@ class IdempotencyStore {
 
   KvBucket& bucket_;
   const SecureBytes fingerprint_key_;
+  const SecureBytes previous_fingerprint_key_;  // empty: no master-key rotation under way
   const Timing timing_;
 
   struct Held {

@@ -181,7 +181,7 @@ struct Server::Impl {
   Status ConnectNats(const ServerConfig& config);
   Status OpenStorage(const ServerConfig& config);
   Status BuildPlanes(const ServerConfig& config, std::optional<MasterKey> key, std::optional<MasterKey> previous);
-  Status ServeApi(const ServerConfig& config, SecureBytes fingerprint_key);
+  Status ServeApi(const ServerConfig& config, SecureBytes fingerprint_key, SecureBytes previous_fingerprint_key);
 
   std::vector<NatsServerInfo> Survey() const {
     std::lock_guard<std::mutex> lock(survey_mu);
@@ -524,7 +524,8 @@ Status Server::Impl::BuildPlanes(const ServerConfig& config, std::optional<Maste
 }
 
 // Start, phase 4: the API (context, router with every route, the route table's check) and the HTTP server.
-Status Server::Impl::ServeApi(const ServerConfig& config, SecureBytes fingerprint_key) {
+Status Server::Impl::ServeApi(const ServerConfig& config, SecureBytes fingerprint_key,
+                              SecureBytes previous_fingerprint_key) {
   live_events = std::make_unique<LiveEvents>(*nats);
   ctx = std::make_unique<ApiContext>(
       ApiContext{*secrets, *environments, api_keys.get(), *live_events, *events, metrics, *sealer});
@@ -538,7 +539,8 @@ Status Server::Impl::ServeApi(const ServerConfig& config, SecureBytes fingerprin
   router = std::make_unique<Router>([&api](const HttpRequest& r) { return AuthenticateRequest(api, r); }, metrics);
   waiters = std::make_unique<WaiterQuota>(config.max_waiting_per_key);
   router->set_waiter_quota(waiters.get());
-  idempotency = std::make_unique<IdempotencyStore>(bucket(StoreBucket::kIdempotency), std::move(fingerprint_key));
+  idempotency = std::make_unique<IdempotencyStore>(bucket(StoreBucket::kIdempotency), std::move(fingerprint_key),
+                                                   IdempotencyStore::Timing{}, std::move(previous_fingerprint_key));
   router->set_idempotency(idempotency.get());
   SystemInfo info;
   info.version = IRONFLOW_VERSION;
@@ -598,6 +600,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   // Keys the fingerprints of Idempotency-Key requests. In dev mode (values stored in the clear anyway) a fixed one.
   SecureBytes fingerprint_key =
       key ? SecureBytes(key->request_fingerprint_key()) : SecureBytes(AsBytes("ironflow dev mode: no master key"));
+  SecureBytes previous_fingerprint_key = previous ? SecureBytes(previous->request_fingerprint_key()) : SecureBytes();
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return Status::InvalidArgument("cannot create --data-dir " + config.data_dir + ": " + ec.message());
@@ -609,7 +612,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerConfig& config) {
   IF_RETURN_IF_ERROR(s.ConnectNats(config));
   IF_RETURN_IF_ERROR(s.OpenStorage(config));
   IF_RETURN_IF_ERROR(s.BuildPlanes(config, std::move(key), std::move(previous)));
-  IF_RETURN_IF_ERROR(s.ServeApi(config, std::move(fingerprint_key)));
+  IF_RETURN_IF_ERROR(s.ServeApi(config, std::move(fingerprint_key), std::move(previous_fingerprint_key)));
   s.ready = true;
 
   const bool tls = !config.tls_cert.empty();

@@ -385,5 +385,61 @@ TEST_F(IdempotencyClaimTest, AClaimWhoseServerIsGoneIsTakenOverAsARetryWithinThe
   other->Finish(*taken, answer);
 }
 
+// A master-key rotation rolls out server by server: a retry may reach a server already on the new key (which
+// keeps the old one as previous) after its first attempt ran on one still on the old key.
+TEST_F(IdempotencyClaimTest, ARetryCrossingToAServerWithTheRotatedMasterKeyIsReplayedNotRefused) {
+  const SecureBytes old_key(AsBytes(std::string(32, 'o'))), new_key(AsBytes(std::string(32, 'n')));
+  IdempotencyStore old_server(*kv_, old_key.Clone(), kTiming);
+  IdempotencyStore rotated(*kv_, new_key.Clone(), kTiming, old_key.Clone());
+  IdempotencyStore new_key_only(*kv_, new_key.Clone(), kTiming);
+
+  auto first = old_server.Begin(actor_, request_, "rotating");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_FALSE(first->answer);
+  HttpResponse answer;
+  answer.status = 201;
+  answer.body = R"({"revision":7})";
+  old_server.Finish(*first, answer);
+
+  auto retry = rotated.Begin(actor_, request_, "rotating");
+  ASSERT_TRUE(retry.ok()) << retry.status().ToString();
+  ASSERT_TRUE(retry->answer) << "the retry ran again instead of being replayed";
+  EXPECT_EQ(retry->answer->status, 201) << "a 422 means the old server's fingerprint was not recognised";
+  EXPECT_EQ(retry->answer->body, answer.body);
+
+  // The previous key does not loosen the check: another request with the same key is still refused...
+  HttpRequest other = request_;
+  other.body = "another value";
+  auto reused = rotated.Begin(actor_, other, "rotating");
+  ASSERT_TRUE(reused.ok()) << reused.status().ToString();
+  ASSERT_TRUE(reused->answer);
+  EXPECT_EQ(reused->answer->status, 422);
+  // ...and it is what made the match: a server with only the new key cannot tell.
+  auto without_previous = new_key_only.Begin(actor_, request_, "rotating");
+  ASSERT_TRUE(without_previous.ok()) << without_previous.status().ToString();
+  ASSERT_TRUE(without_previous->answer);
+  EXPECT_EQ(without_previous->answer->status, 422);
+}
+
+TEST_F(IdempotencyClaimTest, AnUnknownOutcomeRetriedOnTheRotatedServerRunsWithTheFirstAttemptsIds) {
+  const SecureBytes old_key(AsBytes(std::string(32, 'o'))), new_key(AsBytes(std::string(32, 'n')));
+  IdempotencyStore old_server(*kv_, old_key.Clone(), kTiming);
+  IdempotencyStore rotated(*kv_, new_key.Clone(), kTiming, old_key.Clone());
+  auto first = old_server.Begin(actor_, request_, "unknown");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  HttpResponse unavailable;
+  unavailable.status = 503;
+  old_server.Finish(*first, unavailable);
+
+  auto retry = rotated.Begin(actor_, request_, "unknown");
+  ASSERT_TRUE(retry.ok()) << retry.status().ToString();
+  ASSERT_FALSE(retry->answer);
+  EXPECT_TRUE(retry->tag.retry);
+  // The same tag: the retry's event and run ids are the first attempt's, so a write that landed is found.
+  EXPECT_EQ(retry->tag.id, first->tag.id);
+  HttpResponse done;
+  rotated.Finish(*retry, done);
+}
+
 }  // namespace
 }  // namespace ironflow::server::testing
