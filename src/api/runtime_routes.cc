@@ -2,6 +2,10 @@
 // environment-scoped by X-Ironflow-Environment except the signing key.
 #include <spdlog/spdlog.h>
 
+#include <functional>
+#include <memory>
+#include <set>
+
 #include "api/api_util.h"
 #include "api/job_result_body.h"
 #include "api/routes.h"
@@ -18,12 +22,36 @@ using api::json;
 
 constexpr size_t kMaxEventDataBytes = 512 * 1024;
 
-json FunctionJson(const FunctionDef& f, SecretStore& secrets) {
+// Whether a secret of the function's environment is set (an error: it could not be read, which is not "unset").
+using IsSet = std::function<Result<bool>(const std::string& name)>;
+
+// One read per name: for a single function, whose few declared secrets cost less than listing the environment.
+IsSet ReadEach(SecretStore& secrets, const std::string& env) {
+  return [&secrets, env](const std::string& name) -> Result<bool> {
+    auto m = secrets.Get(env, name);
+    if (m.ok()) return true;
+    if (m.status().is(Code::kNotFound)) return false;
+    return m.status();
+  };
+}
+
+// One listing of the environment for many functions (not a read per function and declared name).
+Result<IsSet> ListOnce(SecretStore& secrets, const std::string& env) {
+  IF_ASSIGN_OR_RETURN(auto all, secrets.List(env));
+  auto names = std::make_shared<std::set<std::string>>();
+  for (const auto& m : all) names->insert(m.name);
+  return IsSet([names](const std::string& name) -> Result<bool> { return names->count(name) > 0; });
+}
+
+// The function's document with "set" for each declared secret. A secret that cannot be read fails the call, or
+// with `unknown_as_null` (the answer to a registration that was stored) shows "set": null.
+Result<json> FunctionJson(const FunctionDef& f, const IsSet& is_set, bool unknown_as_null = false) {
   json doc = json::parse(EncodeFunctionDef(f));
   json declared = json::array();
   for (const auto& name : f.secrets) {
-    auto m = secrets.Get(f.environment, name);
-    declared.push_back({{"name", name}, {"set", m.ok()}});
+    auto set = is_set(name);
+    if (!set.ok() && !unknown_as_null) return set.status();
+    declared.push_back({{"name", name}, {"set", set.ok() ? json(*set) : json(nullptr)}});
   }
   doc["secrets"] = declared;
   return doc;
@@ -122,15 +150,21 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     if (!stored.ok()) return api::ErrorResponse(stored.status());
     spdlog::info("function {}: environment={} id={} mode={} actor={}", *created ? "registered" : "re-registered", *env,
                  def->id, DeliveryModeName(def->mode), call.actor.name);
-    return api::JsonResponse(*created ? 201 : 200, FunctionJson(*stored, ctx.secrets));
+    return api::JsonResponse(*created ? 201 : 200, *FunctionJson(*stored, ReadEach(ctx.secrets, *env), true));
   });
   router.Add("GET", "/api/v1/functions", Access::kRead, [&ctx, &functions](const ApiCall& call) {
     auto env = RequestEnvironment(ctx, call.request);
     if (!env.ok()) return api::ErrorResponse(env.status());
     auto list = functions.List(*env);
     if (!list.ok()) return api::ErrorResponse(list.status());
+    auto is_set = ListOnce(ctx.secrets, *env);
+    if (!is_set.ok()) return api::ErrorResponse(is_set.status());
     json arr = json::array();
-    for (const auto& f : *list) arr.push_back(FunctionJson(f, ctx.secrets));
+    for (const auto& f : *list) {
+      auto doc = FunctionJson(f, *is_set);
+      if (!doc.ok()) return api::ErrorResponse(doc.status());
+      arr.push_back(std::move(doc).value());
+    }
     return api::JsonResponse(200, json{{"functions", arr}});
   });
   router.Add("GET", "/api/v1/functions/{id}", Access::kRead, [&ctx, &functions](const ApiCall& call) {
@@ -139,7 +173,9 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     if (Status s = ValidateFunctionId(call.params[0]); !s.ok()) return api::ErrorResponse(s);
     auto f = functions.Get(*env, call.params[0]);
     if (!f.ok()) return api::ErrorResponse(f.status());
-    return api::JsonResponse(200, FunctionJson(*f, ctx.secrets));
+    auto doc = FunctionJson(*f, ReadEach(ctx.secrets, *env));
+    if (!doc.ok()) return api::ErrorResponse(doc.status());
+    return api::JsonResponse(200, *doc);
   });
 
   // ---- runs

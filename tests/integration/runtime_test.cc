@@ -172,6 +172,24 @@ TEST_F(RuntimeTest, DeclaredButUnsetSecretFailsTheAttemptUntilItIsSet) {
   WaitRun(run_id, "completed");
 }
 
+TEST_F(RuntimeTest, FunctionsShowWhichDeclaredSecretsAreSetInTheirOwnEnvironment) {
+  ASSERT_EQ(api_->Call("POST", "/api/v1/environments", json{{"name", "staging"}}).status, 201);
+  auto staging = ClientFor("staging");
+  SetSecret("ONLY_HERE", NewValue());
+  SetSecret("ONLY_IN_STAGING", NewValue(), staging.get());
+  RegisterPull("a", {"ONLY_HERE", "ONLY_IN_STAGING"});
+  RegisterPull("b", {"ONLY_IN_STAGING"}, json::object(), "other.event");
+  const json a = json::parse(R"([{"name":"ONLY_HERE","set":true},{"name":"ONLY_IN_STAGING","set":false}])");
+  const json b = json::parse(R"([{"name":"ONLY_IN_STAGING","set":false}])");
+  EXPECT_EQ(api_->Call("GET", "/api/v1/functions/a").body["secrets"], a);
+  auto list = api_->Call("GET", "/api/v1/functions");
+  ASSERT_EQ(list.status, 200) << list.raw;
+  std::map<std::string, json> by_id;
+  for (const auto& f : list.body["functions"]) by_id[f["id"]] = f["secrets"];
+  EXPECT_EQ(by_id["a"], a);
+  EXPECT_EQ(by_id["b"], b);
+}
+
 TEST_F(RuntimeTest, RotationBetweenAttemptsIsPickedUpAndBothValuesAreRedacted) {
   std::string v1 = NewValue(), v2 = NewValue();
   SetSecret("STRIPE_KEY", v1);
