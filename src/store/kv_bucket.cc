@@ -209,7 +209,7 @@ Result<uint64_t> KvBucket::PublishWrite(const std::string& key, std::string_view
   if (s == NATS_OK && operation_header) s = natsMsgHeader_Set(msg.get(), "KV-Operation", operation_header);
   // Every write carries a tag (the request's, or one of its own), so that a refusal of a copy of it can be told
   // from a refusal of it (below).
-  const std::string own_tag = tag.empty() ? "w" + HexEncode(RandomBytes(12)) : std::string(tag);
+  const std::string own_tag = tag.empty() ? "w" + nc_.NewMessageId() : std::string(tag);
   if (s == NATS_OK) s = natsMsgHeader_Set(msg.get(), kTagHeader, own_tag.c_str());
   if (s == NATS_OK) {
     const std::string id = WriteMessageId(subject, expected_revision, operation_header, tag);

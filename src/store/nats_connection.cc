@@ -184,7 +184,19 @@ Result<std::unique_ptr<NatsConnection>> NatsConnection::Connect(const Options& o
 }
 
 NatsConnection::NatsConnection(Options o)
-    : options_(std::move(o)), retired_(std::make_shared<RetiredHandles>(options_.retire_grace_ms)) {}
+    : options_(std::move(o)),
+      retired_(std::make_shared<RetiredHandles>(options_.retire_grace_ms)),
+      message_id_prefix_(HexEncode(RandomBytes(8))) {}
+
+std::string NatsConnection::NewMessageId() {
+  // Wraps after 2^32 messages of one connection: by then its first ids are long out of any de-duplication window.
+  const uint32_t n = message_ids_.fetch_add(1, std::memory_order_relaxed);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = message_id_prefix_;
+  id.resize(24);
+  for (int i = 0; i < 8; ++i) id[16 + i] = kHex[(n >> (28 - 4 * i)) & 0xF];
+  return id;
+}
 
 NatsConnection::~NatsConnection() {
   replies_.reset();  // its subscriptions unsubscribe while the connection is still open
@@ -302,7 +314,7 @@ std::vector<Result<uint64_t>> NatsConnection::PublishEachOnce(const std::vector<
   std::vector<std::string> ids;
   std::vector<size_t> all(messages.size());
   for (size_t i = 0; i < messages.size(); ++i) {
-    ids.push_back(messages[i].msg_id.empty() ? HexEncode(RandomBytes(12)) : messages[i].msg_id);
+    ids.push_back(messages[i].msg_id.empty() ? NewMessageId() : messages[i].msg_id);
     all[i] = i;
   }
   std::vector<Result<uint64_t>> out;
@@ -321,7 +333,7 @@ Status NatsConnection::PublishToStreamDurably(const std::vector<StreamPublish>& 
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::milliseconds(deadline_ms);
   std::vector<std::string> ids;
-  for (const auto& m : messages) ids.push_back(m.msg_id.empty() ? HexEncode(RandomBytes(12)) : m.msg_id);
+  for (const auto& m : messages) ids.push_back(m.msg_id.empty() ? NewMessageId() : m.msg_id);
   if (sequences) sequences->assign(messages.size(), 0);
   std::vector<size_t> pending(messages.size());
   for (size_t i = 0; i < pending.size(); ++i) pending[i] = i;

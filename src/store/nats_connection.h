@@ -109,6 +109,12 @@ class NatsConnection {
   const std::string& redacted_url() const { return redacted_url_; }  // the configured list, credentials removed
   ConnectedServer connected_server() const;
 
+  // A Nats-Msg-Id (24 hex characters) no other message gets: this connection's random 64-bit prefix and a
+  // counter. JetStream only needs ids unique within its de-duplication window; drawing 12 bytes from the CSPRNG
+  // for each message (as before) cost a getpid system call per message on OpenSSL 3 and about 2.5 % of the
+  // server's CPU under load.
+  std::string NewMessageId();
+
   // Core NATS publish (fire-and-forget, buffered during reconnects).
   Status Publish(std::string_view subject, std::string_view data);
   // JetStream publishes the caller needs stored before it answers (a run's records, its job and their audit
@@ -165,6 +171,8 @@ class NatsConnection {
   mutable std::mutex last_server_mu_;
   ConnectedServer last_server_;  // for the disconnect log line (the connection no longer knows it then)
   std::atomic<uint64_t> stream_retries_{0};
+  std::string message_id_prefix_;  // 16 hex characters, random (constructor)
+  std::atomic<uint32_t> message_ids_{0};
 };
 
 }  // namespace ironflow::server
