@@ -47,6 +47,16 @@ bool WellFormed(const json& r) {
   return !r.contains("until_ms") || r["until_ms"].is_number_integer();
 }
 
+// The revision of `entry` if it is a pending claim of `holder`.
+std::optional<uint64_t> PendingUnder(const std::optional<KvEntry>& entry, const std::string& holder) {
+  if (!entry.has_value()) return std::nullopt;
+  json current = json::parse(entry->value, nullptr, false);
+  if (!WellFormed(current) || current.value("state", "") != "pending" || current.value("holder", "") != holder) {
+    return std::nullopt;
+  }
+  return entry->revision;
+}
+
 }  // namespace
 
 IdempotencyStore::IdempotencyStore(KvBucket& bucket, SecureBytes fingerprint_key, Timing timing,
@@ -79,12 +89,7 @@ std::string IdempotencyStore::PendingRecord(const std::string& fingerprint, cons
 Result<std::optional<uint64_t>> IdempotencyStore::PendingRevisionOf(const std::string& record_key,
                                                                     const std::string& holder) {
   IF_ASSIGN_OR_RETURN(auto entry, bucket_.Get(record_key));
-  if (!entry.has_value()) return std::optional<uint64_t>();
-  json current = json::parse(entry->value, nullptr, false);
-  if (!WellFormed(current) || current.value("state", "") != "pending" || current.value("holder", "") != holder) {
-    return std::optional<uint64_t>();
-  }
-  return std::optional<uint64_t>(entry->revision);
+  return PendingUnder(entry, holder);
 }
 
 void IdempotencyStore::Hold(const Claim& claim) {
@@ -260,12 +265,15 @@ void IdempotencyStore::Finish(const Claim& claim, const HttpResponse& response) 
   auto write = [&] {
     auto rev = bucket_.Update(claim.record_key, doc, revision);
     if (rev.ok() || !rev.status().is(Code::kConflict)) return rev;
-    // A renewal that was in flight when the claim was dropped from held_ (or whose answer was lost) may have
-    // landed: the claim is still ours if the record is pending under this claim's holder id.
-    auto ours = PendingRevisionOf(claim.record_key, claim.holder);
-    if (!ours.ok()) return Result<uint64_t>(ours.status());  // not known whose claim it is: tried again below
-    if (!ours->has_value()) return rev;
-    revision = **ours;
+    // The record moved on. Either an earlier try of this write landed though its answer was lost (the record
+    // holds this answer already: done), or a renewal that was in flight when the claim was dropped from held_ (or
+    // whose answer was lost) landed: the claim is still ours if the record is pending under this claim's holder.
+    auto current = bucket_.Get(claim.record_key);
+    if (!current.ok()) return Result<uint64_t>(current.status());  // not known whose it is: tried again below
+    if (current->has_value() && (*current)->value == doc) return Result<uint64_t>((*current)->revision);
+    auto ours = PendingUnder(*current, claim.holder);
+    if (!ours.has_value()) return rev;
+    revision = *ours;
     return bucket_.Update(claim.record_key, doc, revision);
   };
   auto rev = write();

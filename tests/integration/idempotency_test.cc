@@ -2,8 +2,11 @@
 // refused; and a retry whose first attempt had an unknown outcome (recorded as such, as after a 503) finds out
 // whether that attempt's write landed instead of applying it twice. Plus tagged KV writes at the store level.
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <sstream>
 #include <thread>
 
 #include "api/idempotency.h"
@@ -439,6 +442,29 @@ TEST_F(IdempotencyClaimTest, AnUnknownOutcomeRetriedOnTheRotatedServerRunsWithTh
   EXPECT_EQ(retry->tag.id, first->tag.id);
   HttpResponse done;
   rotated.Finish(*retry, done);
+}
+
+// Finish's write of the answer timed out but landed, and its next try meets the record it wrote itself: the
+// answer is recorded, which must not be logged as lost (operators would chase a failure that did not happen).
+TEST_F(IdempotencyClaimTest, AnAnswerWhoseWriteLandedIsNotReportedAsLost) {
+  std::ostringstream log;
+  auto previous_logger = spdlog::default_logger();
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  auto server = NewServer();
+  auto claim = server->Begin(actor_, request_, "landed");
+  ASSERT_TRUE(claim.ok()) << claim.status().ToString();
+  HttpResponse answer;
+  answer.status = 201;
+  answer.body = R"({"revision":3})";
+  server->Finish(*claim, answer);
+  server->Finish(*claim, answer);  // the same write again, from the claim's first revision: as a retry sends it
+  spdlog::set_default_logger(previous_logger);
+  EXPECT_EQ(log.str().find("could not be recorded"), std::string::npos) << log.str();
+  auto replay = NewServer()->Begin(actor_, request_, "landed");
+  ASSERT_TRUE(replay.ok()) << replay.status().ToString();
+  ASSERT_TRUE(replay->answer);
+  EXPECT_EQ(replay->answer->body, answer.body);
 }
 
 }  // namespace
