@@ -176,11 +176,12 @@ Result<IdempotencyStore::Claim> IdempotencyStore::Begin(const Actor& actor, cons
     claim.fingerprint = std::move(fingerprint);
     claim.tag.id = Sha256Hex(claim.record_key + claim.fingerprint).substr(0, 32);
   };
-  use_fingerprint(Fingerprint(fingerprint_key_.view(), request));
+  const std::string current_fp = Fingerprint(fingerprint_key_.view(), request);
   claim.holder = HexEncode(RandomBytes(12));
   // A claim is tried a few times only: each try repeats a create-only write, which older NATS clusters do not
   // always enforce (nats-server#4320); past that the caller gets 503 and retries later.
   for (int attempt = 0; attempt < 5; ++attempt) {
+    use_fingerprint(current_fp);  // a record of its own is always made under the current key
     auto created = bucket_.Create(claim.record_key, PendingRecord(claim.fingerprint, claim.holder));
     if (created.ok()) {
       claim.record_revision = *created;

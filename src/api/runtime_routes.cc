@@ -2,6 +2,7 @@
 // environment-scoped by X-Ironflow-Environment except the signing key.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <set>
@@ -30,7 +31,8 @@ IsSet ReadEach(SecretStore& secrets, const std::string& env) {
   return [&secrets, env](const std::string& name) -> Result<bool> {
     auto m = secrets.Get(env, name);
     if (m.ok()) return true;
-    if (m.status().is(Code::kNotFound)) return false;
+    // A record that fails its integrity check reads as not set, as in the environment's listing (ListOnce).
+    if (m.status().is(Code::kNotFound) || m.status().is(Code::kInternal)) return false;
     return m.status();
   };
 }
@@ -157,7 +159,9 @@ void AddRuntimeRoutes(Router& router, ApiContext& ctx, Engine& engine, FunctionR
     if (!env.ok()) return api::ErrorResponse(env.status());
     auto list = functions.List(*env);
     if (!list.ok()) return api::ErrorResponse(list.status());
-    auto is_set = ListOnce(ctx.secrets, *env);
+    const bool any_declared =
+        std::any_of(list->begin(), list->end(), [](const FunctionDef& f) { return !f.secrets.empty(); });
+    auto is_set = any_declared ? ListOnce(ctx.secrets, *env) : Result<IsSet>(IsSet());
     if (!is_set.ok()) return api::ErrorResponse(is_set.status());
     json arr = json::array();
     for (const auto& f : *list) {

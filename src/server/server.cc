@@ -143,10 +143,6 @@ struct Server::Impl {
   std::unique_ptr<IdempotencyStore> idempotency;  // before the router, which points at it
   std::unique_ptr<Router> router;
   std::unique_ptr<JetStreamHealth> jetstream_health;  // /readyz: can the streams we write to take writes?
-  std::unique_ptr<HttpServer> http;
-  std::atomic<bool> ready{false};
-  SystemInfo system_info;  // what /readyz and /api/v1/status read (set once the routes are added)
-
   // What /metrics reads from NATS: the job queue's depth per function and every key id's nonce count.
   struct StoredGauges {
     std::vector<Metrics::Gauges::QueueDepth> queue_depths;
@@ -164,6 +160,9 @@ struct Server::Impl {
   }
   // /metrics is unauthenticated: however often it is scraped, NATS is read at most once a second.
   Snapshot<StoredGauges> stored_gauges{std::chrono::seconds(1), [this] { return ReadStoredGauges(); }};
+  std::unique_ptr<HttpServer> http;
+  std::atomic<bool> ready{false};
+  SystemInfo system_info;  // what /readyz and /api/v1/status read (set once the routes are added)
 
   // The runtime's counters, and the snapshot of what NATS holds (/metrics).
   void FillGauges(Metrics::Gauges* g) {

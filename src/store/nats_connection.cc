@@ -189,12 +189,11 @@ NatsConnection::NatsConnection(Options o)
       message_id_prefix_(HexEncode(RandomBytes(8))) {}
 
 std::string NatsConnection::NewMessageId() {
-  // Wraps after 2^32 messages of one connection: by then its first ids are long out of any de-duplication window.
-  const uint32_t n = message_ids_.fetch_add(1, std::memory_order_relaxed);
+  const uint64_t n = message_ids_.fetch_add(1, std::memory_order_relaxed);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string id = message_id_prefix_;
-  id.resize(24);
-  for (int i = 0; i < 8; ++i) id[16 + i] = kHex[(n >> (28 - 4 * i)) & 0xF];
+  id.resize(32);
+  for (int i = 0; i < 16; ++i) id[16 + i] = kHex[(n >> (60 - 4 * i)) & 0xF];
   return id;
 }
 

@@ -109,10 +109,11 @@ class NatsConnection {
   const std::string& redacted_url() const { return redacted_url_; }  // the configured list, credentials removed
   ConnectedServer connected_server() const;
 
-  // A Nats-Msg-Id (24 hex characters) no other message gets: this connection's random 64-bit prefix and a
-  // counter. JetStream only needs ids unique within its de-duplication window; drawing 12 bytes from the CSPRNG
-  // for each message (as before) cost a getpid system call per message on OpenSSL 3 and about 2.5 % of the
-  // server's CPU under load.
+  // An id (32 hex characters) no other message or write gets: this connection's random 64-bit prefix and a
+  // 64-bit counter. Used for Nats-Msg-Id and for the tag of an untagged KV write (compared with a key's last
+  // write however old it is, so the counter must not wrap). Drawing 12 bytes from the CSPRNG for each message
+  // (as before) cost a getpid system call per message on OpenSSL 3 and about 2.5 % of the server's CPU under
+  // load.
   std::string NewMessageId();
 
   // Core NATS publish (fire-and-forget, buffered during reconnects).
@@ -172,7 +173,7 @@ class NatsConnection {
   ConnectedServer last_server_;  // for the disconnect log line (the connection no longer knows it then)
   std::atomic<uint64_t> stream_retries_{0};
   std::string message_id_prefix_;  // 16 hex characters, random (constructor)
-  std::atomic<uint32_t> message_ids_{0};
+  std::atomic<uint64_t> message_ids_{0};
 };
 
 }  // namespace ironflow::server

@@ -448,7 +448,10 @@ TEST_F(IdempotencyClaimTest, AnUnknownOutcomeRetriedOnTheRotatedServerRunsWithTh
 // answer is recorded, which must not be logged as lost (operators would chase a failure that did not happen).
 TEST_F(IdempotencyClaimTest, AnAnswerWhoseWriteLandedIsNotReportedAsLost) {
   std::ostringstream log;
-  auto previous_logger = spdlog::default_logger();
+  struct RestoreLogger {  // also when an assertion below returns early: later tests must not log into `log`
+    std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+    ~RestoreLogger() { spdlog::set_default_logger(previous); }
+  } restore;
   spdlog::set_default_logger(
       std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
   auto server = NewServer();
@@ -459,7 +462,6 @@ TEST_F(IdempotencyClaimTest, AnAnswerWhoseWriteLandedIsNotReportedAsLost) {
   answer.body = R"({"revision":3})";
   server->Finish(*claim, answer);
   server->Finish(*claim, answer);  // the same write again, from the claim's first revision: as a retry sends it
-  spdlog::set_default_logger(previous_logger);
   EXPECT_EQ(log.str().find("could not be recorded"), std::string::npos) << log.str();
   auto replay = NewServer()->Begin(actor_, request_, "landed");
   ASSERT_TRUE(replay.ok()) << replay.status().ToString();

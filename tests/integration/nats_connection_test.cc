@@ -21,7 +21,7 @@ TEST(NatsConnectionTest, MessageIdsNeverRepeatWithinOrAcrossConnections) {
   for (int i = 0; i < 20000; ++i) {
     for (auto* nc : {a.get(), b.get()}) {
       const std::string id = nc->NewMessageId();
-      ASSERT_EQ(id.size(), 24u) << id;
+      ASSERT_EQ(id.size(), 32u) << id;
       ASSERT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
       ASSERT_TRUE(seen.insert(id).second) << "repeated: " << id;
     }
