@@ -190,11 +190,9 @@ NatsConnection::NatsConnection(Options o)
 
 std::string NatsConnection::NewMessageId() {
   const uint64_t n = message_ids_.fetch_add(1, std::memory_order_relaxed);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = message_id_prefix_;
-  id.resize(32);
-  for (int i = 0; i < 16; ++i) id[16 + i] = kHex[(n >> (60 - 4 * i)) & 0xF];
-  return id;
+  uint8_t counter[8];
+  for (int i = 0; i < 8; ++i) counter[i] = static_cast<uint8_t>(n >> (56 - 8 * i));
+  return message_id_prefix_ + HexEncode(counter, sizeof counter);
 }
 
 NatsConnection::~NatsConnection() {

@@ -41,15 +41,6 @@ void RetiredHandles::RetireWatcher(kvWatcher* watcher) {
   Retire(watcher, &DestroyWatcher);
 }
 
-std::vector<RetiredHandles::Entry> RetiredHandles::TakeDueLocked(Clock::time_point now) {
-  std::vector<Entry> due;
-  while (!kept_.empty() && now - kept_.front().retired >= grace_) {
-    due.push_back(kept_.front());
-    kept_.pop_front();
-  }
-  return due;
-}
-
 void RetiredHandles::Retire(void* handle, void (*destroy)(void*)) {
   const Clock::time_point now = now_();
   bool first = false;
@@ -64,8 +55,12 @@ void RetiredHandles::Retire(void* handle, void (*destroy)(void*)) {
 void RetiredHandles::Sweep() {
   std::vector<Entry> due;
   {
+    const Clock::time_point now = now_();
     std::lock_guard<std::mutex> lock(mu_);
-    due = TakeDueLocked(now_());
+    while (!kept_.empty() && now - kept_.front().retired >= grace_) {
+      due.push_back(kept_.front());
+      kept_.pop_front();
+    }
   }
   for (const Entry& e : due) e.destroy(e.handle);  // outside the lock: a destroy may take nats.c's locks
 }
@@ -79,9 +74,8 @@ void RetiredHandles::SweepLoop() {
     }
     const Clock::time_point due_at = kept_.front().retired + grace_;
     if (wake_.wait_until(lock, due_at, [&] { return stopping_; })) break;
-    std::vector<Entry> due = TakeDueLocked(Clock::now());
     lock.unlock();
-    for (const Entry& e : due) e.destroy(e.handle);
+    Sweep();
     lock.lock();
   }
 }

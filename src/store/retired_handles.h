@@ -64,7 +64,6 @@ class RetiredHandles {
     void* handle;
     void (*destroy)(void*);
   };
-  std::vector<Entry> TakeDueLocked(Clock::time_point now);
   void SweepLoop();
 
   const Clock::duration grace_;
